@@ -1,0 +1,358 @@
+//! Reads rustc self-profile files (`.mm_profdata`, measureme file format 9) into an
+//! interned event stream.
+//!
+//! This crate owns the file format and nothing else: it knows pages, string tables and raw
+//! events, and it hands out events whose kind and label are small interned ids. It does
+//! not know what a query's self time is (that is `buildscope-analysis`) nor how anything
+//! is shown.
+//!
+//! Speed is the point. Labels are interned by the address of their string, so each
+//! distinct label is decoded once however many events carry it; arguments are decoded
+//! only when asked for ([`Profile::event_args`]); event pages stay on disk and are read
+//! back one page at a time, so memory does not grow with the event count. Nothing in a
+//! file is trusted: every offset is checked and every failure is a [`ProfileError`] that
+//! names the file.
+
+mod container;
+mod discover;
+mod error;
+mod strings;
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+
+use container::{read_container, RAW_EVENT_SIZE};
+pub use discover::{find_profiles, ProfileSet};
+pub use error::ProfileError;
+use strings::StringTable;
+
+/// What kind of event this is, from the profile's event-kind string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Query,
+    GenericActivity,
+    QueryBlocked,
+    IncrementalLoadResult,
+    IncrementalResultHashing,
+    QueryCacheHit,
+    QueryCacheHitCount,
+    ArtifactSize,
+    /// Any other kind string (e.g. `LLVM Pass`), interned per profile.
+    Other(u16),
+}
+
+impl EventKind {
+    fn from_name(name: &str, other_id: u16) -> EventKind {
+        use measureme::rustc::*;
+        match name {
+            QUERY_EVENT_KIND => EventKind::Query,
+            GENERIC_ACTIVITY_EVENT_KIND => EventKind::GenericActivity,
+            QUERY_BLOCKED_EVENT_KIND => EventKind::QueryBlocked,
+            INCREMENTAL_LOAD_RESULT_EVENT_KIND => EventKind::IncrementalLoadResult,
+            INCREMENTAL_RESULT_HASHING_EVENT_KIND => EventKind::IncrementalResultHashing,
+            QUERY_CACHE_HIT_EVENT_KIND => EventKind::QueryCacheHit,
+            QUERY_CACHE_HIT_COUNT_EVENT_KIND => EventKind::QueryCacheHitCount,
+            ARTIFACT_SIZE_EVENT_KIND => EventKind::ArtifactSize,
+            _ => EventKind::Other(other_id),
+        }
+    }
+}
+
+/// An interned label: an index into [`Profile::labels`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LabelId(pub u32);
+
+/// The label every event gets whose label the string table cannot resolve.
+pub const UNRESOLVED_LABEL: LabelId = LabelId(0);
+/// How [`UNRESOLVED_LABEL`] reads.
+pub const UNRESOLVED_LABEL_TEXT: &str = "<unresolved>";
+
+/// The timing payload of an event. Times are nanoseconds since the profile's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    Interval { start: u64, end: u64 },
+    Instant(u64),
+    Integer(u64),
+}
+
+/// One decoded event. Cheap: no strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub label: LabelId,
+    pub thread_id: u32,
+    pub payload: Payload,
+    /// The raw event id, for [`Profile::event_args`].
+    pub event_id: u64,
+}
+
+/// What rustc recorded about the run that wrote the profile.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Metadata {
+    /// Nanoseconds since the Unix epoch.
+    pub start_time: u64,
+    pub process_id: u32,
+    /// The rustc command line.
+    pub cmd: String,
+}
+
+/// One opened profile file.
+#[derive(Debug)]
+pub struct Profile {
+    path: PathBuf,
+    file: File,
+    strings: StringTable,
+    event_runs: Vec<container::EventRun>,
+    event_count: u64,
+    metadata: Metadata,
+    crate_name: String,
+    kinds: Vec<(u64, EventKind)>,
+    other_kind_names: Vec<String>,
+    label_by_addr: FxHashMap<usize, LabelId>,
+    label_by_text: FxHashMap<String, LabelId>,
+    labels: Vec<String>,
+}
+
+const INSTANT_MARKER: u64 = 0xFFFF_FFFF_FFFF;
+const INTEGER_MARKER: u64 = INSTANT_MARKER - 1;
+
+impl Profile {
+    /// Opens a profile: reads its string table and locates its events.
+    pub fn open(path: impl AsRef<Path>) -> Result<Profile, ProfileError> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| ProfileError::io(path, e))?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(ProfileError::io(
+                path,
+                std::io::Error::other("is a directory, expected a file"),
+            ));
+        }
+        let container = read_container(path, &file)?;
+        let strings = StringTable::new(container.string_data, &container.string_index);
+        let metadata_text = strings
+            .text_of(measureme::stringtable::METADATA_STRING_ID)
+            .ok_or_else(|| ProfileError::corrupt(path, "the string table has no metadata entry"))?;
+        let metadata: Metadata = serde_json::from_str(&metadata_text).map_err(|e| {
+            ProfileError::corrupt(path, format!("unreadable metadata entry: {e}"))
+        })?;
+        let crate_name = crate_name_from(&metadata.cmd, path);
+        Ok(Profile {
+            path: path.to_path_buf(),
+            file,
+            strings,
+            event_runs: container.event_runs,
+            event_count: container.event_count,
+            metadata,
+            crate_name,
+            kinds: Vec::new(),
+            other_kind_names: Vec::new(),
+            label_by_addr: FxHashMap::default(),
+            label_by_text: FxHashMap::default(),
+            labels: vec![UNRESOLVED_LABEL_TEXT.to_string()],
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The crate this profile is of (`--crate-name` on the recorded command line, else
+    /// the file name up to its process id).
+    pub fn crate_name(&self) -> &str {
+        &self.crate_name
+    }
+
+    pub fn event_count(&self) -> u64 {
+        self.event_count
+    }
+
+    /// The labels interned so far, indexed by [`LabelId`]. Complete after a full walk.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    pub fn label(&self, id: LabelId) -> &str {
+        &self.labels[id.0 as usize]
+    }
+
+    /// The name of an [`EventKind::Other`] kind.
+    pub fn other_kind_name(&self, id: u16) -> &str {
+        &self.other_kind_names[id as usize]
+    }
+
+    /// The arguments recorded with an event (e.g. a proc macro and its call site), decoded
+    /// now. Empty when the event has none; `None` if the string table cannot resolve it.
+    pub fn event_args(&self, event_id: u64) -> Option<Vec<String>> {
+        self.strings.event_args(event_id)
+    }
+
+    /// Walks every event from last to first. Rustc writes an interval when it ends, so in
+    /// this order a parent is seen before its children, which is what self-time needs.
+    pub fn for_each_event_rev(
+        &mut self,
+        mut visit: impl FnMut(&Event),
+    ) -> Result<(), ProfileError> {
+        let mut page = Vec::new();
+        let runs = std::mem::take(&mut self.event_runs);
+        let result = (|| {
+            for run in runs.iter().rev() {
+                self.read_run(run, &mut page)?;
+                for raw in page.chunks_exact(RAW_EVENT_SIZE).rev() {
+                    let event = self.decode(raw)?;
+                    visit(&event);
+                }
+            }
+            Ok(())
+        })();
+        self.event_runs = runs;
+        result
+    }
+
+    /// Walks every event in file order (by end time).
+    pub fn for_each_event(&mut self, mut visit: impl FnMut(&Event)) -> Result<(), ProfileError> {
+        let mut page = Vec::new();
+        let runs = std::mem::take(&mut self.event_runs);
+        let result = (|| {
+            for run in runs.iter() {
+                self.read_run(run, &mut page)?;
+                for raw in page.chunks_exact(RAW_EVENT_SIZE) {
+                    let event = self.decode(raw)?;
+                    visit(&event);
+                }
+            }
+            Ok(())
+        })();
+        self.event_runs = runs;
+        result
+    }
+
+    fn read_run(&self, run: &container::EventRun, page: &mut Vec<u8>) -> Result<(), ProfileError> {
+        page.resize(run.count as usize * RAW_EVENT_SIZE, 0);
+        self.file.read_exact_at(page, run.file_offset).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                ProfileError::truncated(&self.path, "the file shrank while it was being read")
+            } else {
+                ProfileError::io(&self.path, e)
+            }
+        })
+    }
+
+    #[inline]
+    fn decode(&mut self, raw: &[u8]) -> Result<Event, ProfileError> {
+        let word = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
+        let half = |at: usize| u32::from_le_bytes(raw[at..at + 4].try_into().expect("4 bytes"));
+        let kind_id = word(0);
+        let event_id = word(8);
+        let thread_id = half(16);
+        let (lower1, lower2, upper) = (half(20) as u64, half(24) as u64, half(28) as u64);
+        let first = lower1 | ((upper & 0xFFFF_0000) << 16);
+        let second = lower2 | ((upper & 0x0000_FFFF) << 32);
+        let payload = match second {
+            INSTANT_MARKER => Payload::Instant(first),
+            INTEGER_MARKER => Payload::Integer(first),
+            end if end >= first => Payload::Interval { start: first, end },
+            end => {
+                return Err(ProfileError::corrupt(
+                    &self.path,
+                    format!("an interval event ends ({end}) before it starts ({first})"),
+                ))
+            }
+        };
+        Ok(Event {
+            kind: self.kind(kind_id),
+            label: self.intern_label(event_id),
+            thread_id,
+            payload,
+            event_id,
+        })
+    }
+
+    #[inline]
+    fn kind(&mut self, kind_id: u64) -> EventKind {
+        if let Some(&(_, kind)) = self.kinds.iter().find(|(id, _)| *id == kind_id) {
+            return kind;
+        }
+        let name = self
+            .strings
+            .text_of(kind_id)
+            .unwrap_or_else(|| UNRESOLVED_LABEL_TEXT.to_string());
+        let kind = EventKind::from_name(&name, self.other_kind_names.len() as u16);
+        if let EventKind::Other(_) = kind {
+            self.other_kind_names.push(name);
+        }
+        self.kinds.push((kind_id, kind));
+        kind
+    }
+
+    #[inline]
+    fn intern_label(&mut self, event_id: u64) -> LabelId {
+        let Some(addr) = self.strings.label_addr(event_id) else {
+            return UNRESOLVED_LABEL;
+        };
+        if let Some(&id) = self.label_by_addr.get(&addr) {
+            return id;
+        }
+        self.intern_new_label(addr)
+    }
+
+    #[cold]
+    fn intern_new_label(&mut self, addr: usize) -> LabelId {
+        let id = match self.strings.label_text_at(addr) {
+            None => UNRESOLVED_LABEL,
+            Some(text) => {
+                let next = LabelId(self.labels.len() as u32);
+                *self.label_by_text.entry(text).or_insert_with_key(|text| {
+                    self.labels.push(text.clone());
+                    next
+                })
+            }
+        };
+        self.label_by_addr.insert(addr, id);
+        id
+    }
+}
+
+/// The crate name from a rustc command line, falling back to the file name.
+fn crate_name_from(cmd: &str, path: &Path) -> String {
+    let mut words = cmd.split_whitespace();
+    while let Some(word) = words.next() {
+        if word == "--crate-name" {
+            if let Some(name) = words.next() {
+                return name.to_string();
+            }
+        } else if let Some(name) = word.strip_prefix("--crate-name=") {
+            return name.to_string();
+        }
+    }
+    // `<crate>-<pid>.mm_profdata`
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match stem.rsplit_once('-') {
+        Some((name, pid)) if pid.chars().all(|c| c.is_ascii_digit()) => name.to_string(),
+        _ => stem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crate_name_comes_from_the_command_line_then_the_file_name() {
+        let p = Path::new("/x/foo_bar-1234.mm_profdata");
+        assert_eq!(crate_name_from("rustc --crate-name syn --edition=2021", p), "syn");
+        assert_eq!(crate_name_from("rustc --crate-name=quote src/lib.rs", p), "quote");
+        assert_eq!(crate_name_from("rustc src/main.rs", p), "foo_bar");
+        assert_eq!(crate_name_from("", Path::new("weird.mm_profdata")), "weird");
+    }
+}
