@@ -116,7 +116,12 @@ pub(crate) fn read_container(path: &Path, file: &File) -> Result<Container, Prof
                     }
                     let mut stream_header = [0u8; FILE_HEADER_SIZE];
                     read_at(&mut stream_header, body)?;
-                    check_header(path, &stream_header, FILE_MAGIC_EVENT_STREAM, "event stream")?;
+                    check_header(
+                        path,
+                        &stream_header,
+                        FILE_MAGIC_EVENT_STREAM,
+                        "event stream",
+                    )?;
                     first += FILE_HEADER_SIZE as u64;
                     payload -= FILE_HEADER_SIZE as u64;
                 }
@@ -157,8 +162,18 @@ pub(crate) fn read_container(path: &Path, file: &File) -> Result<Container, Prof
     if string_index.is_empty() {
         return Err(missing(path, "string table (string index stream)"));
     }
-    check_stream_header(path, &string_data, FILE_MAGIC_STRINGTABLE_DATA, "string data")?;
-    check_stream_header(path, &string_index, FILE_MAGIC_STRINGTABLE_INDEX, "string index")?;
+    check_stream_header(
+        path,
+        &string_data,
+        FILE_MAGIC_STRINGTABLE_DATA,
+        "string data",
+    )?;
+    check_stream_header(
+        path,
+        &string_index,
+        FILE_MAGIC_STRINGTABLE_INDEX,
+        "string index",
+    )?;
     string_index.drain(..FILE_HEADER_SIZE);
     if string_index.len() % 16 != 0 {
         return Err(ProfileError::corrupt(
@@ -210,9 +225,16 @@ fn check_stream_header(
     check_header(path, &stream[..FILE_HEADER_SIZE], magic, what)
 }
 
-fn check_header(path: &Path, header: &[u8], magic: &[u8; 4], what: &str) -> Result<(), ProfileError> {
+fn check_header(
+    path: &Path,
+    header: &[u8],
+    magic: &[u8; 4],
+    what: &str,
+) -> Result<(), ProfileError> {
     if &header[..4] != magic {
-        let found = String::from_utf8_lossy(&header[..4]).escape_debug().to_string();
+        let found = String::from_utf8_lossy(&header[..4])
+            .escape_debug()
+            .to_string();
         if what == "file" {
             return Err(ProfileError::BadMagic {
                 path: path.to_path_buf(),

@@ -136,9 +136,8 @@ impl Profile {
         let metadata_text = strings
             .text_of(measureme::stringtable::METADATA_STRING_ID)
             .ok_or_else(|| ProfileError::corrupt(path, "the string table has no metadata entry"))?;
-        let metadata: Metadata = serde_json::from_str(&metadata_text).map_err(|e| {
-            ProfileError::corrupt(path, format!("unreadable metadata entry: {e}"))
-        })?;
+        let metadata: Metadata = serde_json::from_str(&metadata_text)
+            .map_err(|e| ProfileError::corrupt(path, format!("unreadable metadata entry: {e}")))?;
         let crate_name = crate_name_from(&metadata.cmd, path);
         Ok(Profile {
             path: path.to_path_buf(),
@@ -320,27 +319,44 @@ impl Profile {
     }
 }
 
-/// The crate name from a rustc command line, falling back to the file name.
+/// A name for the compilation unit: rustc's `--crate-name`, told apart where several units
+/// share it (every build script is `build_script_build`, a test harness shares its crate's
+/// name). Falls back to the file name up to the process id.
 fn crate_name_from(cmd: &str, path: &Path) -> String {
-    let mut words = cmd.split_whitespace();
-    while let Some(word) = words.next() {
-        if word == "--crate-name" {
-            if let Some(name) = words.next() {
-                return name.to_string();
-            }
-        } else if let Some(name) = word.strip_prefix("--crate-name=") {
-            return name.to_string();
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    let mut name = None;
+    for (i, word) in words.iter().enumerate() {
+        if *word == "--crate-name" {
+            name = words.get(i + 1).map(|s| s.to_string());
+        } else if let Some(value) = word.strip_prefix("--crate-name=") {
+            name = Some(value.to_string());
         }
     }
-    // `<crate>-<pid>.mm_profdata`
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match stem.rsplit_once('-') {
-        Some((name, pid)) if pid.chars().all(|c| c.is_ascii_digit()) => name.to_string(),
-        _ => stem,
+    let Some(mut name) = name else {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return match stem.rsplit_once('-') {
+            Some((name, pid)) if pid.chars().all(|c| c.is_ascii_digit()) => name.to_string(),
+            _ => stem,
+        };
+    };
+    if name.starts_with("build_script_") {
+        // The package directory (`foo-1.2.3` in the registry) says whose build script it is.
+        let package = words
+            .iter()
+            .filter(|w| w.ends_with(".rs"))
+            .filter_map(|w| Path::new(w).parent()?.file_name())
+            .next();
+        if let Some(package) = package {
+            name = format!("{name}({})", package.to_string_lossy());
+        }
     }
+    if words.contains(&"--test") {
+        name.push_str(" (test)");
+    }
+    name
 }
 
 #[cfg(test)]
@@ -350,9 +366,26 @@ mod tests {
     #[test]
     fn crate_name_comes_from_the_command_line_then_the_file_name() {
         let p = Path::new("/x/foo_bar-1234.mm_profdata");
-        assert_eq!(crate_name_from("rustc --crate-name syn --edition=2021", p), "syn");
-        assert_eq!(crate_name_from("rustc --crate-name=quote src/lib.rs", p), "quote");
+        assert_eq!(
+            crate_name_from("rustc --crate-name syn --edition=2021", p),
+            "syn"
+        );
+        assert_eq!(
+            crate_name_from("rustc --crate-name=quote src/lib.rs", p),
+            "quote"
+        );
         assert_eq!(crate_name_from("rustc src/main.rs", p), "foo_bar");
         assert_eq!(crate_name_from("", Path::new("weird.mm_profdata")), "weird");
+        assert_eq!(
+            crate_name_from(
+                "rustc --crate-name build_script_build --edition=2021 /r/serde-1.0.1/build.rs",
+                p
+            ),
+            "build_script_build(serde-1.0.1)"
+        );
+        assert_eq!(
+            crate_name_from("rustc --crate-name app --test src/main.rs", p),
+            "app (test)"
+        );
     }
 }

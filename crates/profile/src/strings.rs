@@ -184,7 +184,9 @@ impl StringTable {
                 pos += STRING_REF_SIZE;
             } else {
                 let rest = &self.data[pos..];
-                let len = rest.iter().position(|&b| b == TERMINATOR || b == STRING_REF_TAG)?;
+                let len = rest
+                    .iter()
+                    .position(|&b| b == TERMINATOR || b == STRING_REF_TAG)?;
                 out.extend_from_slice(&rest[..len]);
                 pos += len;
             }

@@ -1,0 +1,17 @@
+//! What the numbers in a self-profile mean: per-label summaries (self time, time, counts,
+//! cache hits, blocked and incremental time), merged over a whole build with a per-crate
+//! split, and diffs between two summaries.
+//!
+//! Pure functions over data from `buildscope-profile`. This crate does not know about
+//! terminals, colours, JSON files the user writes, or how cargo is run.
+
+mod diff;
+mod inputs;
+mod summary;
+
+pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
+pub use inputs::{summarize_inputs, InputError};
+pub use summary::{
+    merge, percent_of, sort_rows, summarize_files, summarize_profile, ArtifactSize, CrateSummary,
+    LabelStats, ProfileSummary, SortKey, Summary, SUMMARY_SCHEMA,
+};

@@ -1,0 +1,107 @@
+//! One function per subcommand: read inputs, call the analysis, hand the result to output.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context, Result};
+use buildscope_analysis::{diff, summarize_inputs, SortKey};
+use buildscope_output::{
+    render_diff, render_per_crate, render_summary, summary_csv, Style, SummaryView,
+};
+
+use crate::cli::{Cli, ColorChoice, Command, DiffArgs, SortBy, SummarizeArgs};
+
+/// Rows shown in the terminal when `--top` is not given.
+const DEFAULT_TERMINAL_ROWS: usize = 30;
+
+pub fn dispatch(cli: Cli) -> Result<()> {
+    let style = terminal_style(cli.color);
+    let jobs = cli.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    match cli.command {
+        Command::Summarize(args) => summarize(args, jobs, &style),
+        Command::Diff(args) => diff_command(args, jobs, &style),
+    }
+}
+
+fn terminal_style(choice: ColorChoice) -> Style {
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    let color = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            stdout_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&w: &usize| w >= 40)
+        .unwrap_or(80);
+    Style { color, width }
+}
+
+/// `--top 0` means all rows; no `--top` means a screenful in the terminal and all rows for
+/// machines.
+fn row_limit(top: Option<usize>, for_machines: bool) -> Option<usize> {
+    match top {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None if for_machines => None,
+        None => Some(DEFAULT_TERMINAL_ROWS),
+    }
+}
+
+fn summarize(args: SummarizeArgs, jobs: usize, style: &Style) -> Result<()> {
+    let mut summary = summarize_inputs(&args.paths, jobs)?;
+    let view = SummaryView {
+        top: row_limit(args.top, args.json || args.csv),
+        min_percent: args.min_percent,
+        sort: match args.sort {
+            SortBy::Self_ => SortKey::SelfTime,
+            SortBy::Time => SortKey::Time,
+            SortBy::Count => SortKey::Count,
+            SortBy::Hits => SortKey::CacheHits,
+        },
+    };
+    let text = if args.json {
+        summary.rows = view.apply(&summary.rows, summary.total_cpu_time_ns).0;
+        let mut json = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
+        json.push('\n');
+        json
+    } else if args.csv {
+        let (rows, _) = view.apply(&summary.rows, summary.total_cpu_time_ns);
+        summary_csv(&rows, summary.total_cpu_time_ns)
+    } else if args.per_crate {
+        render_per_crate(&summary, &view, style)
+    } else {
+        render_summary(&summary, &view, style)
+    };
+    print(&text)
+}
+
+fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result<()> {
+    let base = summarize_inputs(std::slice::from_ref(&args.base), jobs)?;
+    let new = summarize_inputs(std::slice::from_ref(&args.new), jobs)?;
+    let mut result = diff(&base, &new, &args.exclude);
+    let text = if args.json {
+        if let Some(top) = row_limit(args.top, true) {
+            result.rows.truncate(top);
+        }
+        let mut json = serde_json::to_string_pretty(&result).context("encoding the diff")?;
+        json.push('\n');
+        json
+    } else {
+        render_diff(&result, row_limit(args.top, false), style)
+    };
+    print(&text)
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! CSV: one row per label, raw nanoseconds, for spreadsheets and scripts.
+
+use buildscope_analysis::{percent_of, LabelStats};
+
+const HEADER: &str = "label,self_time_ns,percent_of_total,time_ns,count,cache_hits,blocked_time_ns,incremental_load_time_ns,incremental_hashing_time_ns";
+
+pub fn summary_csv(rows: &[LabelStats], total_cpu_ns: u64) -> String {
+    let mut out = String::from(HEADER);
+    out.push('\n');
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{:.4},{},{},{},{},{},{}\n",
+            quote(&r.label),
+            r.self_time_ns,
+            percent_of(r.self_time_ns, total_cpu_ns),
+            r.time_ns,
+            r.count,
+            r.cache_hits,
+            r.blocked_time_ns,
+            r.incremental_load_time_ns,
+            r.incremental_hashing_time_ns
+        ));
+    }
+    out
+}
+
+/// RFC 4180 quoting: only when needed, doubling quotes.
+fn quote(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_with_commas_and_quotes_are_quoted() {
+        assert_eq!(quote("typeck"), "typeck");
+        assert_eq!(quote("a,b"), "\"a,b\"");
+        assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

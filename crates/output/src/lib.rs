@@ -1,0 +1,19 @@
+//! Turns analysis results into what people and machines read: terminal tables that fit 80
+//! columns, CSV, and JSON.
+//!
+//! This crate owns presentation only: durations humanized, long labels shortened in the
+//! middle, colour when asked. It computes no figures (that is `buildscope-analysis`) and
+//! decides nothing about terminals itself: the caller says whether to use colour and how
+//! wide to be.
+
+mod csv;
+mod format;
+mod style;
+mod table;
+mod views;
+
+pub use csv::summary_csv;
+pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
+pub use style::Style;
+pub use table::{Align, Table};
+pub use views::{render_diff, render_per_crate, render_summary, SummaryView};
