@@ -53,12 +53,12 @@ pub enum Command {
 const SUMMARIZE_HELP: &str = "\
 Columns:
   Self time   time in the item itself, minus the items it called (on the same thread)
-  % total     self time as a share of total CPU time
+  %           self time as a share of total CPU time
   Time        time in the item including what it called (recursion counted once)
   Count       invocations (for queries: cache misses, i.e. times actually computed)
-  Cache hits  times a query's result was already known
+  Hits        cache hits: times a query's result was already known
   Blocked     time a thread waited for another thread computing the same query
-  Incr. load / Incr. hashing   incremental compilation: loading and hashing results
+  Incr load / Incr hash   incremental compilation: loading and hashing results
 Total CPU time sums each thread's busy span; wall time runs from the first event to the last.
 
 Examples:

@@ -32,7 +32,7 @@ impl Table {
         Table {
             headers: headers.iter().map(|(h, a)| (h.to_string(), *a)).collect(),
             rows: Vec::new(),
-            min_label_width: 24,
+            min_label_width: 20,
         }
     }
 

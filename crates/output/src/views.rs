@@ -57,15 +57,15 @@ fn rows_table(rows: &[LabelStats], total_cpu_ns: u64, all_rows: &[LabelStats]) -
     let mut headers = vec![
         ("Item", Align::Left),
         ("Self time", Align::Right),
-        ("% total", Align::Right),
+        ("%", Align::Right),
         ("Time", Align::Right),
         ("Count", Align::Right),
     ];
     let extra = [
-        (optional.hits, "Cache hits"),
+        (optional.hits, "Hits"),
         (optional.blocked, "Blocked"),
-        (optional.load, "Incr. load"),
-        (optional.hashing, "Incr. hashing"),
+        (optional.load, "Incr load"),
+        (optional.hashing, "Incr hash"),
     ];
     headers.extend(
         extra
@@ -111,21 +111,22 @@ pub fn render_summary(summary: &Summary, view: &SummaryView, style: &Style) -> S
         .iter()
         .map(|c| c.crate_name.as_str())
         .collect();
-    let crate_list = if crates.len() <= 4 {
-        crates.join(", ")
-    } else {
-        format!(
-            "{}, … and {} more",
-            crates[..3].join(", "),
-            crates.len() - 3
-        )
-    };
-    out.push_str(&format!(
-        "{} ({}), {} events\n\n",
+    let mut heading = format!(
+        "{} ({}), {} events",
         plural(summary.profile_count, "profile", "profiles"),
-        crate_list,
+        crates.join(", "),
         summary.event_count
-    ));
+    );
+    if heading.chars().count() > style.width {
+        heading = format!(
+            "{} of {} (--per-crate lists them), {} events",
+            plural(summary.profile_count, "profile", "profiles"),
+            plural(crates.len(), "crate", "crates"),
+            summary.event_count
+        );
+    }
+    out.push_str(&heading);
+    out.push_str("\n\n");
     let (rows, hidden) = view.apply(&summary.rows, summary.total_cpu_time_ns);
     out.push_str(&rows_table(&rows, summary.total_cpu_time_ns, &summary.rows).render(style));
     if hidden > 0 {
@@ -138,7 +139,7 @@ pub fn render_summary(summary: &Summary, view: &SummaryView, style: &Style) -> S
     out.push_str(&totals_line(summary, &rows, style));
     if summary.unresolved_events > 0 {
         out.push_str(&format!(
-            "{} events have labels the profile's string table cannot resolve (row <unresolved>).\n",
+            "<unresolved>: {} events whose label the string table lacks.\n",
             summary.unresolved_events
         ));
     }
@@ -230,10 +231,10 @@ pub fn render_diff(diff: &Diff, top: Option<usize>, style: &Style) -> String {
         ("Count", Align::Right),
     ]);
     for (shown, header) in [
-        (show_hits, "Cache hits"),
+        (show_hits, "Hits"),
         (show_blocked, "Blocked"),
-        (show_load, "Incr. load"),
-        (show_hashing, "Incr. hashing"),
+        (show_load, "Incr load"),
+        (show_hashing, "Incr hash"),
     ] {
         if shown {
             headers.push((header, Align::Right));

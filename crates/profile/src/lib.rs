@@ -342,6 +342,10 @@ fn crate_name_from(cmd: &str, path: &Path) -> String {
             _ => stem,
         };
     };
+    if name == "___" {
+        // cargo runs `rustc - --crate-name ___ --print=file-names` to learn about the target.
+        return "___ (cargo's target probe)".to_string();
+    }
     if name.starts_with("build_script_") {
         // The package directory (`foo-1.2.3` in the registry) says whose build script it is.
         let package = words

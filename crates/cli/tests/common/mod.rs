@@ -1,0 +1,188 @@
+//! Shared test fixtures: small real crates, built by the real cargo and rustc with the
+//! self-profiler on, once per test binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub struct Fixture {
+    pub root: PathBuf,
+    /// Profiles of the first build: one file per crate (alpha, beta, alpha's build script).
+    pub base_dir: PathBuf,
+    /// Profiles of a second build after alpha grew more generic code.
+    pub new_dir: PathBuf,
+}
+
+impl Fixture {
+    /// The profile of one crate in a profile directory.
+    pub fn profile(&self, dir: &Path, crate_name: &str) -> PathBuf {
+        let prefix = format!("{crate_name}-");
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.starts_with(&prefix)
+                    && name[prefix.len()..]
+                        .trim_end_matches(".mm_profdata")
+                        .chars()
+                        .all(|c| c.is_ascii_digit())
+            })
+            .unwrap_or_else(|| panic!("no profile of {crate_name} in {}", dir.display()))
+    }
+}
+
+const ALPHA_LIB: &str = r#"
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+pub trait Shape: Debug + Clone {
+    fn area(&self) -> f64;
+    fn describe(&self) -> String {
+        format!("{:?} with area {:.2}", self, self.area())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Circle { pub r: f64 }
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rect { pub w: f64, pub h: f64 }
+
+impl Shape for Circle { fn area(&self) -> f64 { std::f64::consts::PI * self.r * self.r } }
+impl Shape for Rect { fn area(&self) -> f64 { self.w * self.h } }
+
+pub fn largest<T: Shape>(shapes: &[T]) -> Option<&T> {
+    shapes.iter().max_by(|a, b| a.area().total_cmp(&b.area()))
+}
+
+pub fn histogram<T: Shape>(shapes: &[T]) -> BTreeMap<u64, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for s in shapes {
+        out.entry(s.area() as u64).or_insert_with(Vec::new).push(s.describe());
+    }
+    out
+}
+
+pub const BUILT_BY: &str = env!("ALPHA_BUILT_BY");
+"#;
+
+const ALPHA_EXTRA: &str = r#"
+pub fn sorted_descriptions<T: Shape + PartialEq>(mut shapes: Vec<T>) -> Vec<String> {
+    shapes.sort_by(|a, b| b.area().total_cmp(&a.area()));
+    shapes.dedup();
+    shapes.iter().map(|s| s.describe()).collect()
+}
+
+pub fn pairs<A: Shape, B: Shape>(a: &[A], b: &[B]) -> Vec<(String, String)> {
+    a.iter().flat_map(|x| b.iter().map(move |y| (x.describe(), y.describe()))).collect()
+}
+"#;
+
+const BETA_MAIN: &str = r#"
+use alpha::{histogram, largest, Circle, Rect, Shape};
+
+fn main() {
+    let circles: Vec<Circle> = (1..10).map(|r| Circle { r: r as f64 }).collect();
+    let rects: Vec<Rect> = (1..10).map(|w| Rect { w: w as f64, h: 2.0 }).collect();
+    println!("{:?}", largest(&circles).map(|c| c.describe()));
+    println!("{:?}", histogram(&rects));
+    println!("{}", alpha::BUILT_BY);
+}
+"#;
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn profiled_build(root: &Path, profile_dir: &Path, target_dir: &Path) {
+    std::fs::create_dir_all(profile_dir).unwrap();
+    let out = Command::new(env!("CARGO"))
+        .args(["build", "--offline", "--quiet", "--target-dir"])
+        .arg(target_dir)
+        .current_dir(root)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env(
+            "RUSTFLAGS",
+            format!(
+                "-Zself-profile={} -Zself-profile-events=default,args",
+                profile_dir.display()
+            ),
+        )
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "profiled build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Builds the fixture workspace twice with the profiler on (a second time after a change
+/// to `alpha`), once per test binary.
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let root = tempfile::Builder::new()
+            .prefix("buildscope-fixture-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        write(
+            &root.join("Cargo.toml"),
+            "[workspace]\nresolver = \"2\"\nmembers = [\"alpha\", \"beta\"]\n",
+        );
+        write(
+            &root.join("alpha/Cargo.toml"),
+            "[package]\nname = \"alpha\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        );
+        write(
+            &root.join("alpha/build.rs"),
+            "fn main() { println!(\"cargo:rustc-env=ALPHA_BUILT_BY=build.rs\"); }\n",
+        );
+        write(&root.join("alpha/src/lib.rs"), ALPHA_LIB);
+        write(
+            &root.join("beta/Cargo.toml"),
+            "[package]\nname = \"beta\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nalpha = { path = \"../alpha\" }\n",
+        );
+        write(&root.join("beta/src/main.rs"), BETA_MAIN);
+        let base_dir = root.join("profiles-base");
+        let new_dir = root.join("profiles-new");
+        profiled_build(&root, &base_dir, &root.join("target-base"));
+        write(
+            &root.join("alpha/src/lib.rs"),
+            &format!("{ALPHA_LIB}{ALPHA_EXTRA}"),
+        );
+        profiled_build(&root, &new_dir, &root.join("target-new"));
+        Fixture {
+            root,
+            base_dir,
+            new_dir,
+        }
+    })
+}
+
+/// Runs the `buildscope` binary.
+pub fn buildscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_buildscope"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("buildscope runs")
+}
+
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "buildscope failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
