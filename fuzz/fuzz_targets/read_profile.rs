@@ -1,0 +1,23 @@
+//! Feeds arbitrary bytes to the profile reader and the summary: any input must end in a
+//! summary or a `ProfileError`, never a panic, a hang or an overflow.
+#![no_main]
+
+use std::io::Write;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // The reader takes a path (it reads pages with positioned reads), so the input goes to
+    // a file in memory-backed /dev/shm when there is one.
+    let dir = if std::path::Path::new("/dev/shm").is_dir() { "/dev/shm" } else { "/tmp" };
+    let path = std::path::PathBuf::from(format!("{dir}/buildscope-fuzz-{}.mm_profdata", std::process::id()));
+    std::fs::File::create(&path).unwrap().write_all(data).unwrap();
+    if let Ok(mut profile) = buildscope_profile::Profile::open(&path) {
+        if let Ok(summary) = buildscope_analysis::summarize_profile(&mut profile) {
+            for row in &summary.rows {
+                assert!(row.label.len() <= 1 << 20);
+            }
+        }
+        let _ = profile.event_args(0);
+    }
+});
