@@ -73,7 +73,11 @@ fn unsupported_version() {
     let mut bytes = real_profile_bytes();
     bytes[4..8].copy_from_slice(&8u32.to_le_bytes());
     std::fs::write(&path, &bytes).unwrap();
-    assert_clean_error(&summarize(&path), &path, "unsupported self-profile format version 8");
+    assert_clean_error(
+        &summarize(&path),
+        &path,
+        "unsupported self-profile format version 8",
+    );
 }
 
 #[test]
@@ -126,7 +130,13 @@ fn corrupt_pages_and_events() {
         let len = u32::from_le_bytes(backwards[pos + 1..pos + 5].try_into().unwrap()) as usize;
         if backwards[pos] == 0 {
             // Skip the stream header, then make every event's end lower word 0 and start huge.
-            let body = pos + 5 + if pos == first_event_page(&bytes) { 8 } else { 0 };
+            let body = pos
+                + 5
+                + if pos == first_event_page(&bytes) {
+                    8
+                } else {
+                    0
+                };
             let mut e = body;
             while e + 32 <= pos + 5 + len {
                 backwards[e + 20..e + 24].copy_from_slice(&u32::MAX.to_le_bytes());

@@ -4,7 +4,11 @@ mod common;
 
 use common::{buildscope, fixture, path_str, stdout_json};
 
-fn row<'a>(json: &'a serde_json::Value, label: &str, crate_name: Option<&str>) -> &'a serde_json::Value {
+fn row<'a>(
+    json: &'a serde_json::Value,
+    label: &str,
+    crate_name: Option<&str>,
+) -> &'a serde_json::Value {
     json["rows"]
         .as_array()
         .unwrap()
@@ -20,7 +24,10 @@ fn summary_row(json: &serde_json::Value, label: &str) -> (u64, u64) {
         .iter()
         .find(|r| r["label"] == label)
         .unwrap();
-    (r["self_time_ns"].as_u64().unwrap(), r["count"].as_u64().unwrap())
+    (
+        r["self_time_ns"].as_u64().unwrap(),
+        r["count"].as_u64().unwrap(),
+    )
 }
 
 #[test]
@@ -30,7 +37,12 @@ fn diff_of_two_profiles_pairs_rows_by_label() {
     let new = f.profile(&f.new_dir, "alpha");
     let base_json = stdout_json(&buildscope(&["summarize", "--json", path_str(&base)]));
     let new_json = stdout_json(&buildscope(&["summarize", "--json", path_str(&new)]));
-    let diff = stdout_json(&buildscope(&["diff", "--json", path_str(&base), path_str(&new)]));
+    let diff = stdout_json(&buildscope(&[
+        "diff",
+        "--json",
+        path_str(&base),
+        path_str(&new),
+    ]));
     assert_eq!(diff["schema"], "buildscope.diff/1");
     assert_eq!(diff["by_crate"], false);
     for label in ["typeck", "mir_borrowck", "type_of"] {
@@ -61,7 +73,10 @@ fn diff_of_two_profiles_pairs_rows_by_label() {
     let text = buildscope(&["diff", "--color", "never", path_str(&base), path_str(&new)]);
     assert!(text.status.success());
     let text = String::from_utf8(text.stdout).unwrap();
-    assert!(text.contains("Total CPU time") && text.contains(" → "), "{text}");
+    assert!(
+        text.contains("Total CPU time") && text.contains(" → "),
+        "{text}"
+    );
     assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
 }
 
@@ -81,15 +96,27 @@ fn diff_of_two_builds_pairs_by_crate_and_totals_per_crate() {
         .iter()
         .map(|c| c["crate"].as_str().unwrap())
         .collect();
-    assert!(crates.contains(&"alpha") && crates.contains(&"beta"), "{crates:?}");
+    assert!(
+        crates.contains(&"alpha") && crates.contains(&"beta"),
+        "{crates:?}"
+    );
     // Rows of the same label in two crates stay apart.
     let alpha = row(&diff, "typeck", Some("alpha"));
     let beta = row(&diff, "typeck", Some("beta"));
     assert_ne!(alpha["count"], beta["count"]);
 
-    let text = buildscope(&["diff", "--color", "never", path_str(&f.base_dir), path_str(&f.new_dir)]);
+    let text = buildscope(&[
+        "diff",
+        "--color",
+        "never",
+        path_str(&f.base_dir),
+        path_str(&f.new_dir),
+    ]);
     let text = String::from_utf8(text.stdout).unwrap();
-    assert!(text.contains("Base CPU") && text.contains("Crate"), "{text}");
+    assert!(
+        text.contains("Base CPU") && text.contains("Crate"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -131,10 +158,17 @@ fn a_saved_summary_stands_in_for_its_profiles_and_exclude_filters() {
         .map(|r| r["label"].as_str().unwrap())
         .collect();
     assert!(!labels.is_empty());
-    assert!(labels.iter().all(|l| !l.contains("LLVM") && !l.contains("typeck")));
+    assert!(labels
+        .iter()
+        .all(|l| !l.contains("LLVM") && !l.contains("typeck")));
 
     // Against itself, nothing changed.
-    let same = stdout_json(&buildscope(&["diff", "--json", path_str(&saved), path_str(&saved)]));
+    let same = stdout_json(&buildscope(&[
+        "diff",
+        "--json",
+        path_str(&saved),
+        path_str(&saved),
+    ]));
     assert!(same["rows"]
         .as_array()
         .unwrap()
