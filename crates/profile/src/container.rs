@@ -1,10 +1,9 @@
 //! The paged container of a `.mm_profdata` file.
 //!
 //! Format version 9 interleaves three streams in pages: `[tag: u8][len: u32 LE][len bytes]`.
-//! The string data and string index streams are small next to the events, so they are
-//! copied into contiguous buffers (a string may straddle two pages). Event pages are only
-//! located here: their bytes stay in the file and are read back page by page, so memory
-//! does not grow with the number of events.
+//! The string data and string index streams are memory-mapped and read in place (located
+//! here as segments of the file). Event pages are only located: their bytes are read back
+//! page by page with positioned reads, so memory does not grow with the number of events.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -32,13 +31,24 @@ pub(crate) struct EventRun {
     pub count: u32,
 }
 
+/// A run of one stream's bytes inside one page of the file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segment {
+    /// Where the run starts in the stream's own address space.
+    pub stream_offset: u64,
+    pub file_offset: u64,
+    pub len: u64,
+}
+
 /// The located streams of one profile file.
 #[derive(Debug)]
 pub(crate) struct Container {
-    /// The string data stream, including its 8-byte stream header (addresses count from it).
-    pub string_data: Vec<u8>,
-    /// The string index stream without its stream header: 16-byte `(id, addr)` entries.
-    pub string_index: Vec<u8>,
+    /// The string data stream's segments, its 8-byte stream header included (string
+    /// addresses count from it).
+    pub string_data: Vec<Segment>,
+    /// The string index stream's segments, its stream header excluded: 16-byte
+    /// `(id, addr)` entries.
+    pub string_index: Vec<Segment>,
     /// Event runs in file order.
     pub event_runs: Vec<EventRun>,
     pub event_count: u64,
@@ -70,11 +80,8 @@ pub(crate) fn read_container(path: &Path, file: &File) -> Result<Container, Prof
     read_at(&mut header, 0)?;
     check_header(path, &header, FILE_MAGIC_TOP_LEVEL, "file")?;
 
-    let mut string_data = Vec::new();
-    let mut string_index = Vec::new();
-    let mut event_runs = Vec::new();
-    let mut event_count = 0u64;
-    let mut events_stream_len = 0u64;
+    // First the page headers alone, so each stream's buffer is allocated once at its size.
+    let mut pages: Vec<(u8, u64, u64)> = Vec::new();
     let mut pos = FILE_HEADER_SIZE as u64;
     while pos < file_len {
         if file_len - pos < PAGE_HEADER_SIZE {
@@ -103,10 +110,33 @@ pub(crate) fn read_container(path: &Path, file: &File) -> Result<Container, Prof
                 ),
             ));
         }
+        if !matches!(tag, TAG_EVENTS | TAG_STRING_DATA | TAG_STRING_INDEX) {
+            return Err(ProfileError::corrupt(
+                path,
+                format!("unknown page tag {tag} at offset {pos}"),
+            ));
+        }
+        pages.push((tag, body, len));
+        pos = body + len;
+    }
+    let mut string_data: Vec<Segment> = Vec::new();
+    let mut string_index: Vec<Segment> = Vec::new();
+    let append = |segments: &mut Vec<Segment>, file_offset: u64, len: u64| {
+        let stream_offset = segments.last().map_or(0, |s| s.stream_offset + s.len);
+        segments.push(Segment {
+            stream_offset,
+            file_offset,
+            len,
+        });
+    };
+    let mut event_runs = Vec::new();
+    let mut event_count = 0u64;
+    let mut events_stream_len = 0u64;
+    for &(tag, body, len) in &pages {
         match tag {
-            TAG_STRING_DATA => append_page(&read_at, &mut string_data, body, len)?,
-            TAG_STRING_INDEX => append_page(&read_at, &mut string_index, body, len)?,
-            TAG_EVENTS => {
+            TAG_STRING_DATA => append(&mut string_data, body, len),
+            TAG_STRING_INDEX => append(&mut string_index, body, len),
+            _ => {
                 let mut first = body;
                 let mut payload = len;
                 if events_stream_len == 0 {
@@ -129,7 +159,8 @@ pub(crate) fn read_container(path: &Path, file: &File) -> Result<Container, Prof
                     return Err(ProfileError::corrupt(
                         path,
                         format!(
-                            "event page at offset {pos} holds {payload} bytes, not a whole number of {RAW_EVENT_SIZE}-byte events"
+                            "event page at offset {} holds {payload} bytes, not a whole number of {RAW_EVENT_SIZE}-byte events",
+                            body - PAGE_HEADER_SIZE
                         ),
                     ));
                 }
@@ -143,14 +174,7 @@ pub(crate) fn read_container(path: &Path, file: &File) -> Result<Container, Prof
                 event_count += count;
                 events_stream_len += len;
             }
-            other => {
-                return Err(ProfileError::corrupt(
-                    path,
-                    format!("unknown page tag {other} at offset {pos}"),
-                ))
-            }
         }
-        pos = body + len;
     }
 
     if events_stream_len == 0 {
@@ -162,27 +186,36 @@ pub(crate) fn read_container(path: &Path, file: &File) -> Result<Container, Prof
     if string_index.is_empty() {
         return Err(missing(path, "string table (string index stream)"));
     }
-    check_stream_header(
-        path,
-        &string_data,
-        FILE_MAGIC_STRINGTABLE_DATA,
-        "string data",
-    )?;
-    check_stream_header(
-        path,
-        &string_index,
-        FILE_MAGIC_STRINGTABLE_INDEX,
-        "string index",
-    )?;
-    string_index.drain(..FILE_HEADER_SIZE);
-    if string_index.len() % 16 != 0 {
-        return Err(ProfileError::corrupt(
-            path,
-            format!(
-                "string index holds {} bytes, not a whole number of 16-byte entries",
-                string_index.len()
-            ),
-        ));
+    for (segments, magic, what) in [
+        (&string_data, FILE_MAGIC_STRINGTABLE_DATA, "string data"),
+        (&string_index, FILE_MAGIC_STRINGTABLE_INDEX, "string index"),
+    ] {
+        let first = segments[0];
+        if first.len < FILE_HEADER_SIZE as u64 {
+            return Err(ProfileError::corrupt(
+                path,
+                format!("{what} stream is shorter than its header"),
+            ));
+        }
+        let mut stream_header = [0u8; FILE_HEADER_SIZE];
+        read_at(&mut stream_header, first.file_offset)?;
+        check_header(path, &stream_header, magic, what)?;
+    }
+    // Index entries are written whole, so each page holds whole entries.
+    let header = FILE_HEADER_SIZE as u64;
+    string_index[0].file_offset += header;
+    string_index[0].len -= header;
+    for segment in &mut string_index {
+        segment.stream_offset = segment.stream_offset.saturating_sub(header);
+        if segment.len % 16 != 0 {
+            return Err(ProfileError::corrupt(
+                path,
+                format!(
+                    "string index page at offset {} is not a whole number of 16-byte entries",
+                    segment.file_offset
+                ),
+            ));
+        }
     }
     Ok(Container {
         string_data,
@@ -192,37 +225,11 @@ pub(crate) fn read_container(path: &Path, file: &File) -> Result<Container, Prof
     })
 }
 
-fn append_page(
-    read_at: &impl Fn(&mut [u8], u64) -> Result<(), ProfileError>,
-    buffer: &mut Vec<u8>,
-    at: u64,
-    len: u64,
-) -> Result<(), ProfileError> {
-    let start = buffer.len();
-    buffer.resize(start + len as usize, 0);
-    read_at(&mut buffer[start..], at)
-}
-
 fn missing(path: &Path, stream: &'static str) -> ProfileError {
     ProfileError::MissingStream {
         path: path.to_path_buf(),
         stream,
     }
-}
-
-fn check_stream_header(
-    path: &Path,
-    stream: &[u8],
-    magic: &[u8; 4],
-    what: &str,
-) -> Result<(), ProfileError> {
-    if stream.len() < FILE_HEADER_SIZE {
-        return Err(ProfileError::corrupt(
-            path,
-            format!("{what} stream is shorter than its header"),
-        ));
-    }
-    check_header(path, &stream[..FILE_HEADER_SIZE], magic, what)
 }
 
 fn check_header(

@@ -8,8 +8,14 @@
 //! Event ids are strings too: an event with arguments has the id
 //! `[ref(label), 0x1E, ref(arg0), 0x1E, ref(arg1), ...]`, so the label is found from the
 //! first component without building the whole string.
+//!
+//! The streams are read in place from a memory map of the file: only the pages that hold
+//! strings actually looked at are ever loaded, and nothing is copied.
 
 use measureme::stringtable::{FIRST_REGULAR_STRING_ID, METADATA_STRING_ID};
+use memmap2::Mmap;
+
+use crate::container::Segment;
 
 const TERMINATOR: u8 = 0xFF;
 const STRING_REF_TAG: u8 = 0xFE;
@@ -19,6 +25,9 @@ const ARG_SEPARATOR: u8 = 0x1E;
 const MAX_NESTING: u32 = 64;
 /// Guards against pathological expansion (a string referring to one large string many times).
 const MAX_DECODED_LEN: usize = 1 << 20;
+/// Guards against exponential expansion of references to empty strings: at most this many
+/// components are visited for one string.
+const MAX_COMPONENTS: u32 = 1 << 20;
 
 /// Maps virtual string ids to addresses.
 #[derive(Debug)]
@@ -29,23 +38,80 @@ enum VirtualIndex {
     Sorted(Vec<(u64, u64)>),
 }
 
+/// One stream of the file, addressed in its own address space.
+#[derive(Debug)]
+struct Stream {
+    segments: Vec<Segment>,
+    /// For each 64 KiB block of the address space, the segment holding its first byte.
+    block_segment: Vec<u32>,
+    len: u64,
+}
+
+const BLOCK_SHIFT: u32 = 16;
+
+impl Stream {
+    fn new(segments: Vec<Segment>) -> Stream {
+        let len = segments.last().map_or(0, |s| s.stream_offset + s.len);
+        let blocks = len.div_ceil(1 << BLOCK_SHIFT) as usize;
+        let mut block_segment = Vec::with_capacity(blocks);
+        let mut segment = 0usize;
+        for block in 0..blocks as u64 {
+            let addr = block << BLOCK_SHIFT;
+            while segments[segment].stream_offset + segments[segment].len <= addr {
+                segment += 1;
+            }
+            block_segment.push(segment as u32);
+        }
+        Stream {
+            segments,
+            block_segment,
+            len,
+        }
+    }
+
+    /// The file offset of a stream address and how many bytes follow it in its segment.
+    #[inline]
+    fn locate(&self, addr: u64) -> Option<(usize, usize)> {
+        if addr >= self.len {
+            return None;
+        }
+        let mut i = self.block_segment[(addr >> BLOCK_SHIFT) as usize] as usize;
+        while self.segments[i].stream_offset + self.segments[i].len <= addr {
+            i += 1;
+        }
+        let segment = &self.segments[i];
+        let within = addr - segment.stream_offset;
+        Some((
+            (segment.file_offset + within) as usize,
+            (segment.len - within) as usize,
+        ))
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct StringTable {
-    data: Vec<u8>,
+    map: Mmap,
+    data: Stream,
     index: VirtualIndex,
 }
 
 impl StringTable {
-    /// `index_entries` is the index stream without its header (16-byte entries).
-    pub(crate) fn new(data: Vec<u8>, index_entries: &[u8]) -> StringTable {
+    /// `map` maps the whole file; the segments locate the string data stream (header
+    /// included) and the index entries (header excluded, whole entries per segment).
+    pub(crate) fn new(map: Mmap, data: Vec<Segment>, index: &[Segment]) -> StringTable {
         let entries = || {
-            index_entries.chunks_exact(16).map(|entry| {
-                let id = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
-                let addr = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
-                (id, addr)
+            index.iter().flat_map(|segment| {
+                let start = segment.file_offset as usize;
+                map[start..start + segment.len as usize]
+                    .chunks_exact(16)
+                    .map(|entry| {
+                        let id = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
+                        let addr = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+                        (id, addr)
+                    })
             })
         };
-        let entry_count = index_entries.len() / 16;
+        let entry_count: usize = index.iter().map(|s| s.len as usize / 16).sum();
         let max_virtual = entries()
             .map(|(id, _)| id)
             .filter(|&id| id < METADATA_STRING_ID)
@@ -76,7 +142,24 @@ impl StringTable {
             }
             VirtualIndex::Sorted(deduped)
         };
-        StringTable { data, index }
+        StringTable {
+            map,
+            data: Stream::new(data),
+            index,
+        }
+    }
+
+    /// The byte at a string data address.
+    #[inline]
+    fn byte_at(&self, addr: usize) -> Option<u8> {
+        let (offset, _) = self.data.locate(addr as u64)?;
+        Some(self.map[offset])
+    }
+
+    /// The rest of the segment from a string data address (at least one byte).
+    fn run_at(&self, addr: usize) -> Option<&[u8]> {
+        let (offset, len) = self.data.locate(addr as u64)?;
+        Some(&self.map[offset..offset + len])
     }
 
     /// The address of a string, or `None` when the table cannot resolve the id.
@@ -109,7 +192,7 @@ impl StringTable {
             id.checked_sub(FIRST_REGULAR_STRING_ID)?
         };
         let addr = usize::try_from(addr).ok()?;
-        (addr < self.data.len()).then_some(addr)
+        ((addr as u64) < self.data.len).then_some(addr)
     }
 
     /// The address of the label of an event id: the first component of a composite id,
@@ -118,11 +201,11 @@ impl StringTable {
     #[inline]
     pub(crate) fn label_addr(&self, event_id: u64) -> Option<usize> {
         let addr = self.addr_of(event_id)?;
-        if self.data[addr] == STRING_REF_TAG {
+        if self.byte_at(addr)? == STRING_REF_TAG {
             let inner = self.read_ref(addr)?;
             // The label is a plain string; a reference to a reference is followed once more.
             let inner_addr = self.addr_of(inner)?;
-            if self.data[inner_addr] == STRING_REF_TAG {
+            if self.byte_at(inner_addr)? == STRING_REF_TAG {
                 return self.addr_of(self.read_ref(inner_addr)?);
             }
             return Some(inner_addr);
@@ -130,16 +213,34 @@ impl StringTable {
         Some(addr)
     }
 
+    /// The first byte of the string with this id, or 0: only used to pull the string's
+    /// cache line in ahead of decoding.
+    #[inline]
+    pub(crate) fn first_byte(&self, id: u64) -> u8 {
+        self.addr_of(id)
+            .and_then(|addr| self.byte_at(addr))
+            .unwrap_or(0)
+    }
+
     #[inline]
     fn read_ref(&self, addr: usize) -> Option<u64> {
-        let bytes = self.data.get(addr + 1..addr + STRING_REF_SIZE)?;
-        Some(u64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+        let run = self.run_at(addr)?;
+        if let Some(bytes) = run.get(1..STRING_REF_SIZE) {
+            return Some(u64::from_le_bytes(bytes.try_into().expect("8 bytes")));
+        }
+        // A reference split across two pages (long strings are written in several pages).
+        let mut bytes = [0u8; 8];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = self.byte_at(addr + 1 + i)?;
+        }
+        Some(u64::from_le_bytes(bytes))
     }
 
     /// The full text of the string at `addr`, or `None` if it is malformed.
     pub(crate) fn text_at(&self, addr: usize) -> Option<String> {
         let mut out = Vec::new();
-        self.expand(addr, &mut out, 0)?;
+        let mut budget = MAX_COMPONENTS;
+        self.expand(addr, &mut out, 0, &mut budget)?;
         Some(String::from_utf8_lossy(&out).into_owned())
     }
 
@@ -168,31 +269,148 @@ impl StringTable {
         )
     }
 
-    fn expand(&self, mut pos: usize, out: &mut Vec<u8>, depth: u32) -> Option<()> {
+    fn expand(
+        &self,
+        mut pos: usize,
+        out: &mut Vec<u8>,
+        depth: u32,
+        budget: &mut u32,
+    ) -> Option<()> {
         if depth > MAX_NESTING {
             return None;
         }
         loop {
-            let byte = *self.data.get(pos)?;
+            *budget = budget.checked_sub(1)?;
+            let run = self.run_at(pos)?;
+            let byte = run[0];
             if byte == TERMINATOR {
                 return Some(());
             }
             if byte == STRING_REF_TAG {
                 let id = self.read_ref(pos)?;
                 let addr = self.addr_of(id)?;
-                self.expand(addr, out, depth + 1)?;
+                self.expand(addr, out, depth + 1, budget)?;
                 pos += STRING_REF_SIZE;
             } else {
-                let rest = &self.data[pos..];
-                let len = rest
+                // Text up to the next tag, or to the segment's end (text goes on in the next).
+                let len = run
                     .iter()
-                    .position(|&b| b == TERMINATOR || b == STRING_REF_TAG)?;
-                out.extend_from_slice(&rest[..len]);
+                    .position(|&b| b == TERMINATOR || b == STRING_REF_TAG)
+                    .unwrap_or(run.len());
+                out.extend_from_slice(&run[..len]);
                 pos += len;
             }
             if out.len() > MAX_DECODED_LEN {
                 return None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Lays `stream` out in the file in pieces of `piece` bytes with junk between them,
+    /// as interleaved pages are, and maps it.
+    fn table(stream: &[u8], piece: usize, index: &[(u64, u64)]) -> StringTable {
+        let mut file_bytes = Vec::new();
+        let mut data = Vec::new();
+        for (i, chunk) in stream.chunks(piece).enumerate() {
+            file_bytes.extend_from_slice(&[0xAB; 3]);
+            data.push(Segment {
+                stream_offset: (i * piece) as u64,
+                file_offset: file_bytes.len() as u64,
+                len: chunk.len() as u64,
+            });
+            file_bytes.extend_from_slice(chunk);
+        }
+        let index_offset = file_bytes.len() as u64;
+        for (id, addr) in index {
+            file_bytes.extend_from_slice(&id.to_le_bytes());
+            file_bytes.extend_from_slice(&addr.to_le_bytes());
+        }
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&file_bytes).unwrap();
+        let map = unsafe { Mmap::map(&file) }.unwrap();
+        let index_segment = Segment {
+            stream_offset: 0,
+            file_offset: index_offset,
+            len: (index.len() * 16) as u64,
+        };
+        StringTable::new(map, data, &[index_segment])
+    }
+
+    fn regular(addr: usize) -> u64 {
+        addr as u64 + FIRST_REGULAR_STRING_ID
+    }
+
+    fn reference(id: u64) -> Vec<u8> {
+        let mut bytes = vec![STRING_REF_TAG];
+        bytes.extend_from_slice(&id.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn strings_and_references_that_straddle_pages_resolve() {
+        let mut stream = b"MMSD\x09\0\0\0".to_vec();
+        let label = stream.len();
+        stream.extend_from_slice(b"expand_proc_macro\xFF");
+        let arg = stream.len();
+        stream.extend_from_slice(b"#[derive(Debug)] src/lib.rs:1:10\xFF");
+        let composite = stream.len();
+        stream.extend(reference(regular(label)));
+        stream.push(ARG_SEPARATOR);
+        stream.extend(reference(regular(arg)));
+        stream.push(TERMINATOR);
+        let looped = stream.len();
+        stream.extend(reference(regular(looped)));
+        stream.push(TERMINATOR);
+        // Every piece size splits some string or reference somewhere.
+        for piece in [1, 2, 5, 7, 13, 64] {
+            let t = table(&stream, piece, &[(7, label as u64)]);
+            assert_eq!(t.text_of(regular(label)).unwrap(), "expand_proc_macro");
+            assert_eq!(t.label_addr(regular(composite)), Some(label));
+            assert_eq!(t.label_addr(7), Some(label), "virtual id through the index");
+            assert_eq!(
+                t.event_args(regular(composite)).unwrap(),
+                vec!["#[derive(Debug)] src/lib.rs:1:10".to_string()]
+            );
+            assert_eq!(t.label_text_at(composite).unwrap(), "expand_proc_macro");
+            // Unmapped virtual ids, addresses past the end, and reference cycles are
+            // unresolved, not a crash.
+            assert_eq!(t.addr_of(8), None);
+            assert_eq!(t.addr_of(regular(stream.len() + 10)), None);
+            assert_eq!(t.text_of(regular(looped)), None);
+        }
+    }
+
+    #[test]
+    fn exponential_expansion_of_empty_strings_stops() {
+        // s0 is empty; s(k+1) refers to s(k) 200 times: 200^30 visits if nothing stops it.
+        let mut stream = b"MMSD\x09\0\0\0".to_vec();
+        let mut previous = stream.len();
+        stream.push(TERMINATOR);
+        for _ in 0..30 {
+            let here = stream.len();
+            for _ in 0..200 {
+                stream.extend(reference(regular(previous)));
+            }
+            stream.push(TERMINATOR);
+            previous = here;
+        }
+        let t = table(&stream, 1 << 20, &[]);
+        assert_eq!(t.text_of(regular(previous)), None);
+    }
+
+    #[test]
+    fn sparse_virtual_ids_use_the_sorted_index() {
+        let stream = b"MMSD\x09\0\0\0typeck\xFF".to_vec();
+        let t = table(&stream, 4, &[(90_000_000, 8), (3, 8), (3, 8)]);
+        assert!(matches!(t.index, VirtualIndex::Sorted(_)));
+        assert_eq!(t.text_of(90_000_000).unwrap(), "typeck");
+        assert_eq!(t.text_of(3).unwrap(), "typeck");
+        assert_eq!(t.text_of(4), None);
     }
 }
