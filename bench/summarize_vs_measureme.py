@@ -33,6 +33,49 @@ def run(cmd):
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
+def agreement(ours, theirs, path):
+    """Compares buildscope's figures with measureme's on one profile; returns a report line."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # measureme writes its JSON next to the input: give it a link in a scratch folder.
+        link = os.path.join(tmp, os.path.basename(path))
+        os.symlink(path, link)
+        subprocess.run([theirs, "summarize", "--json", link], check=True, stdout=subprocess.DEVNULL)
+        with open(link[: -len(".mm_profdata")] + ".json") as f:
+            mm = json.load(f)
+    out = subprocess.run([ours, "summarize", "--json", path], check=True, capture_output=True)
+    bs = json.loads(out.stdout)
+    ns = lambda d: d["secs"] * 1_000_000_000 + d["nanos"]
+    ours_rows = {r["label"]: r for r in bs["rows"]}
+    same, time_differs, mismatched = 0, [], []
+    for q in mm["query_data"]:
+        label = "<unresolved>" if q["label"] == "<unknown>" else q["label"]
+        r = ours_rows.get(label)
+        if r is None:
+            if ns(q["self_time"]) or q["invocation_count"] or q["number_of_cache_hits"]:
+                mismatched.append(label)
+            continue
+        if (r["self_time_ns"], r["count"], r["cache_hits"], r["blocked_time_ns"]) != (
+            ns(q["self_time"]), q["invocation_count"], q["number_of_cache_hits"], ns(q["blocked_time"])
+        ):
+            mismatched.append(label)
+            continue
+        same += 1
+        if r["time_ns"] != ns(q["time"]):
+            time_differs.append((label, r["time_ns"], ns(q["time"])))
+    total_same = bs["total_cpu_time_ns"] == ns(mm["total_time"])
+    line = (f"agreement with measureme: {same} labels identical in self time, count, cache hits and "
+            f"blocked time; {len(mismatched)} differ{(' ' + str(mismatched[:5])) if mismatched else ''}; "
+            f"total CPU time {'identical' if total_same else 'DIFFERS'}; "
+            f"time lower on {len(time_differs)} labels (recursion counted once)")
+    if time_differs:
+        worst = max(time_differs, key=lambda t: t[2] - t[1])
+        line += f", largest: {worst[0]} {worst[1] / 1e6:.1f} ms vs {worst[2] / 1e6:.1f} ms"
+    return line
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -55,6 +98,8 @@ def main():
     print(f"{'input':<36} {'command':<10} {'tool':<11} {'wall':>8} {'cpu':>8} {'peak RSS':>10}")
     for path in files:
         name = f"{os.path.basename(path)} ({os.path.getsize(path) / 1e6:.1f} MB)"
+        if theirs:
+            print(f"{name}: {agreement(ours, theirs, path)}")
         for command in ("summarize", "diff"):
             ours_cmd = [ours, command, path] + ([path] if command == "diff" else [])
             theirs_cmd = None
