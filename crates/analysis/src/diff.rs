@@ -70,6 +70,11 @@ pub struct Diff {
 
 pub const DIFF_SCHEMA: &str = "buildscope.diff/1";
 
+/// Orders changes by their size, the largest (either way) first.
+fn largest_change_first(a: &Change, b: &Change) -> std::cmp::Ordering {
+    b.delta().abs().cmp(&a.delta().abs())
+}
+
 type Pairs<'a> =
     BTreeMap<(Option<&'a str>, &'a str), (Option<&'a LabelStats>, Option<&'a LabelStats>)>;
 
@@ -131,10 +136,7 @@ pub fn diff(base: &Summary, new: &Summary, exclude: &[String]) -> Diff {
         })
         .collect();
     rows.sort_by(|a, b| {
-        b.self_time_ns
-            .delta()
-            .abs()
-            .cmp(&a.self_time_ns.delta().abs())
+        largest_change_first(&a.self_time_ns, &b.self_time_ns)
             .then_with(|| a.label.cmp(&b.label))
             .then_with(|| a.crate_name.cmp(&b.crate_name))
     });
@@ -162,10 +164,7 @@ pub fn diff(base: &Summary, new: &Summary, exclude: &[String]) -> Diff {
         }
         crates = totals.into_values().collect();
         crates.sort_by(|a, b| {
-            b.total_cpu_time_ns
-                .delta()
-                .abs()
-                .cmp(&a.total_cpu_time_ns.delta().abs())
+            largest_change_first(&a.total_cpu_time_ns, &b.total_cpu_time_ns)
                 .then_with(|| a.crate_name.cmp(&b.crate_name))
         });
     }
@@ -186,11 +185,7 @@ pub fn diff(base: &Summary, new: &Summary, exclude: &[String]) -> Diff {
         })
         .collect();
     artifact_sizes.sort_by(|a, b| {
-        b.bytes
-            .delta()
-            .abs()
-            .cmp(&a.bytes.delta().abs())
-            .then_with(|| a.label.cmp(&b.label))
+        largest_change_first(&a.bytes, &b.bytes).then_with(|| a.label.cmp(&b.label))
     });
 
     Diff {
