@@ -95,7 +95,7 @@ pub struct SummarizeArgs {
     #[arg(long, value_enum, default_value_t = SortBy::Self_)]
     pub sort: SortBy,
 
-    /// A table of crates, then each crate's own top rows.
+    /// A table of crates, then each crate's own top rows (with --csv: a `crate` column).
     #[arg(long)]
     pub per_crate: bool,
 

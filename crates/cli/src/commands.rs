@@ -71,9 +71,28 @@ fn summarize(args: SummarizeArgs, jobs: usize, style: &Style) -> Result<()> {
         let mut json = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
         json.push('\n');
         json
+    } else if args.csv && args.per_crate {
+        let rows: Vec<_> = summary
+            .crates
+            .iter()
+            .map(|c| view.apply(&c.rows, c.total_cpu_time_ns).0)
+            .collect();
+        let sections: Vec<_> = summary
+            .crates
+            .iter()
+            .zip(&rows)
+            .map(|(c, rows)| {
+                (
+                    Some(c.crate_name.as_str()),
+                    rows.as_slice(),
+                    c.total_cpu_time_ns,
+                )
+            })
+            .collect();
+        summary_csv(&sections)
     } else if args.csv {
         let (rows, _) = view.apply(&summary.rows, summary.total_cpu_time_ns);
-        summary_csv(&rows, summary.total_cpu_time_ns)
+        summary_csv(&[(None, &rows, summary.total_cpu_time_ns)])
     } else if args.per_crate {
         render_per_crate(&summary, &view, style)
     } else {

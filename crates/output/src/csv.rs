@@ -4,10 +4,30 @@ use buildscope_analysis::{percent_of, LabelStats};
 
 const HEADER: &str = "label,self_time_ns,percent_of_total,time_ns,count,cache_hits,blocked_time_ns,incremental_load_time_ns,incremental_hashing_time_ns";
 
-pub fn summary_csv(rows: &[LabelStats], total_cpu_ns: u64) -> String {
-    let mut out = String::from(HEADER);
+/// The rows of one table: `(crate, rows, total CPU time)` per section. With a crate name,
+/// each line starts with a `crate` column.
+pub fn summary_csv(sections: &[(Option<&str>, &[LabelStats], u64)]) -> String {
+    let with_crate = sections.iter().any(|(c, _, _)| c.is_some());
+    let mut out = String::new();
+    if with_crate {
+        out.push_str("crate,");
+    }
+    out.push_str(HEADER);
     out.push('\n');
-    for r in rows {
+    for (crate_name, rows, total_cpu_ns) in sections {
+        for r in rows.iter() {
+            if with_crate {
+                out.push_str(&quote(crate_name.unwrap_or("")));
+                out.push(',');
+            }
+            push_row(&mut out, r, *total_cpu_ns);
+        }
+    }
+    out
+}
+
+fn push_row(out: &mut String, r: &LabelStats, total_cpu_ns: u64) {
+    {
         out.push_str(&format!(
             "{},{},{:.4},{},{},{},{},{},{}\n",
             quote(&r.label),
@@ -21,7 +41,6 @@ pub fn summary_csv(rows: &[LabelStats], total_cpu_ns: u64) -> String {
             r.incremental_hashing_time_ns
         ));
     }
-    out
 }
 
 /// RFC 4180 quoting: only when needed, doubling quotes.
