@@ -1,6 +1,7 @@
 //! What the numbers in a self-profile mean: per-label summaries (self time, time, counts,
 //! cache hits, blocked and incremental time), merged over a whole build with a per-crate
-//! split, and diffs between two summaries.
+//! split, and diffs between two summaries; and what a build's timeline of units means: its
+//! critical path and what each unit on it costs.
 //!
 //! Pure functions over data from `buildscope-profile`. This crate does not know about
 //! terminals, colours, JSON files the user writes, or how cargo is run.
@@ -8,6 +9,7 @@
 mod diff;
 mod inputs;
 mod summary;
+mod timeline;
 
 pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
 pub use inputs::{summarize_inputs, InputError};
@@ -15,3 +17,4 @@ pub use summary::{
     merge, percent_of, sort_rows, summarize_files, summarize_profile, ArtifactSize, CrateSummary,
     LabelStats, ProfileSummary, SortKey, Summary, SUMMARY_SCHEMA,
 };
+pub use timeline::{critical_path, CriticalPath, PathStep, Unit, UnitKind};
