@@ -113,9 +113,14 @@ pub struct Profile {
     kinds: Vec<(u64, EventKind)>,
     other_kind_names: Vec<String>,
     label_by_addr: FxHashMap<usize, LabelId>,
+    /// The label of each dense virtual id seen so far (`UNKNOWN_LABEL` until seen).
+    label_by_virtual_id: Vec<u32>,
     label_by_text: FxHashMap<String, LabelId>,
     labels: Vec<String>,
 }
+
+/// Marks a virtual id whose label is not known yet.
+const UNKNOWN_LABEL: u32 = u32::MAX;
 
 /// Events whose strings are touched ahead of decoding, per batch.
 const PREFETCH_EVENTS: usize = 64;
@@ -145,6 +150,7 @@ impl Profile {
         let metadata: Metadata = serde_json::from_str(&metadata_text)
             .map_err(|e| ProfileError::corrupt(path, format!("unreadable metadata entry: {e}")))?;
         let crate_name = crate_name_from(&metadata.cmd, path);
+        let dense_virtual_ids = strings.dense_virtual_ids();
         Ok(Profile {
             path: path.to_path_buf(),
             file,
@@ -156,6 +162,7 @@ impl Profile {
             kinds: Vec::new(),
             other_kind_names: Vec::new(),
             label_by_addr: FxHashMap::default(),
+            label_by_virtual_id: vec![UNKNOWN_LABEL; dense_virtual_ids],
             label_by_text: FxHashMap::default(),
             labels: vec![UNRESOLVED_LABEL_TEXT.to_string()],
         })
@@ -249,7 +256,7 @@ impl Profile {
             let mut touched = 0u8;
             for raw in chunk.chunks_exact(RAW_EVENT_SIZE) {
                 let event_id = u64::from_le_bytes(raw[8..16].try_into().expect("8 bytes"));
-                touched ^= self.strings.first_byte(event_id);
+                touched ^= self.touch(event_id);
             }
             std::hint::black_box(touched);
             for raw in chunk.chunks_exact(RAW_EVENT_SIZE) {
@@ -319,13 +326,37 @@ impl Profile {
 
     #[inline]
     fn intern_label(&mut self, event_id: u64) -> LabelId {
-        let Some(addr) = self.strings.label_addr(event_id) else {
-            return UNRESOLVED_LABEL;
-        };
-        if let Some(&id) = self.label_by_addr.get(&addr) {
-            return id;
+        // Virtual ids (query invocations) repeat, once per cache hit: remember their label.
+        let slot = usize::try_from(event_id).unwrap_or(usize::MAX);
+        if let Some(&known) = self.label_by_virtual_id.get(slot) {
+            if known != UNKNOWN_LABEL {
+                return LabelId(known);
+            }
         }
-        self.intern_new_label(addr)
+        let id = match self.strings.label_addr(event_id) {
+            None => UNRESOLVED_LABEL,
+            Some(addr) => match self.label_by_addr.get(&addr) {
+                Some(&id) => id,
+                None => self.intern_new_label(addr),
+            },
+        };
+        if let Some(known) = self.label_by_virtual_id.get_mut(slot) {
+            *known = id.0;
+        }
+        id
+    }
+
+    /// Where the decode loop will look first for an event id: the label cache of a virtual
+    /// id, else the string itself.
+    #[inline]
+    fn touch(&self, event_id: u64) -> u8 {
+        match self
+            .label_by_virtual_id
+            .get(usize::try_from(event_id).unwrap_or(usize::MAX))
+        {
+            Some(&label) => label as u8,
+            None => self.strings.first_byte(event_id),
+        }
     }
 
     #[cold]

@@ -149,6 +149,15 @@ impl StringTable {
         }
     }
 
+    /// How many virtual ids (from 0) the dense index covers; 0 when it is sparse. The
+    /// metadata id is never among them.
+    pub(crate) fn dense_virtual_ids(&self) -> usize {
+        match &self.index {
+            VirtualIndex::Dense(dense) => dense.len().saturating_sub(1),
+            VirtualIndex::Sorted(_) => 0,
+        }
+    }
+
     /// The byte at a string data address.
     #[inline]
     fn byte_at(&self, addr: usize) -> Option<u8> {
