@@ -17,4 +17,6 @@ pub use summary::{
     merge, percent_of, sort_rows, summarize_files, summarize_profile, ArtifactSize, CrateSummary,
     LabelStats, ProfileSummary, SortKey, Summary, SUMMARY_SCHEMA,
 };
-pub use timeline::{critical_path, CriticalPath, PathStep, Unit, UnitKind};
+pub use timeline::{
+    build_totals, critical_path, slowest_units, BuildTotals, CriticalPath, PathStep, Unit, UnitKind,
+};

@@ -221,6 +221,60 @@ fn longest_chain(units: &[Unit], free: Option<usize>) -> u64 {
         .unwrap_or(0)
 }
 
+/// The figures of a build that the report leads with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildTotals {
+    pub wall_ns: u64,
+    /// Summed over units where the wrapper measured CPU time.
+    pub cpu_ns: u64,
+    /// Average number of units running at once: summed unit durations over wall time.
+    pub average_parallelism: f64,
+    /// The cores the build could use.
+    pub cores: usize,
+    /// Compiling and running build scripts, summed.
+    pub build_script_compile_ns: u64,
+    pub build_script_run_ns: u64,
+    /// Compiling proc-macro crates, summed.
+    pub proc_macro_ns: u64,
+    pub units: usize,
+}
+
+pub fn build_totals(units: &[Unit], wall_ns: u64, cores: usize) -> BuildTotals {
+    let sum = |kind: UnitKind| -> u64 {
+        units
+            .iter()
+            .filter(|u| u.kind == kind)
+            .map(Unit::duration_ns)
+            .sum()
+    };
+    let busy: u64 = units.iter().map(Unit::duration_ns).sum();
+    BuildTotals {
+        wall_ns,
+        cpu_ns: units.iter().filter_map(|u| u.cpu_ns).sum(),
+        average_parallelism: if wall_ns == 0 {
+            0.0
+        } else {
+            busy as f64 / wall_ns as f64
+        },
+        cores,
+        build_script_compile_ns: sum(UnitKind::BuildScriptCompile),
+        build_script_run_ns: sum(UnitKind::BuildScriptRun),
+        proc_macro_ns: sum(UnitKind::ProcMacro),
+        units: units.len(),
+    }
+}
+
+/// Units by duration, longest first.
+pub fn slowest_units(units: &[Unit]) -> Vec<&Unit> {
+    let mut sorted: Vec<&Unit> = units.iter().collect();
+    sorted.sort_by(|a, b| {
+        b.duration_ns()
+            .cmp(&a.duration_ns())
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    sorted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,10 +24,6 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
-    /// Profiles read at once [default: the number of CPUs].
-    #[arg(short = 'j', long, global = true, value_name = "N")]
-    pub jobs: Option<usize>,
-
     #[command(subcommand)]
     pub command: Command,
 }
@@ -48,7 +44,27 @@ pub enum Command {
     /// What changed between two profiles, two builds, or two saved summaries.
     #[command(after_help = DIFF_HELP)]
     Diff(DiffArgs),
+    /// Measure a cargo build: every unit on a timeline, cold or hot, and its critical path.
+    #[command(after_help = BUILD_HELP)]
+    Build(BuildArgs),
 }
+
+const BUILD_HELP: &str = "\
+Runs cargo in a target directory of its own (target/buildscope/target), with buildscope as
+RUSTC_WRAPPER to time every rustc, and reports the wall time, how busy the cores were, the
+slowest units, build scripts and proc macros, and the critical path: the chain of units that
+set the wall time, with what the build would save if each were free. Your sources and your
+normal target directory are never changed (an --edit is undone, even after Ctrl-C or kill).
+
+Each run leaves a folder (target/buildscope/runs/<id>/) with run.json, logs and profiles.
+
+Examples:
+  buildscope build                         the build as it is (cold the first time)
+  buildscope build --cold --release        from scratch, release profile
+  buildscope build --touch src/main.rs     hot: a rebuild after touching a file
+  buildscope build --edit src/lib.rs --runs 5
+  buildscope build --self-profile-crates   also self-profile the workspace members
+  buildscope build --json > run.json";
 
 const SUMMARIZE_HELP: &str = "\
 Columns:
@@ -106,6 +122,10 @@ pub struct SummarizeArgs {
     /// Print the rows as CSV (raw nanoseconds).
     #[arg(long)]
     pub csv: bool,
+
+    /// Profiles read at once [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,6 +135,151 @@ pub enum SortBy {
     Time,
     Count,
     Hits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CargoCommand {
+    Build,
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The cargo command to measure.
+    #[arg(long, value_enum, default_value_t = CargoCommand::Build)]
+    pub command: CargoCommand,
+
+    /// Build with the release profile (cargo's --release).
+    #[arg(short = 'r', long, help_heading = "Cargo options")]
+    pub release: bool,
+    /// Build with this profile (cargo's --profile).
+    #[arg(long, value_name = "NAME", help_heading = "Cargo options")]
+    pub profile: Option<String>,
+    /// Package(s) to build (cargo's -p).
+    #[arg(
+        short = 'p',
+        long = "package",
+        value_name = "SPEC",
+        help_heading = "Cargo options"
+    )]
+    pub packages: Vec<String>,
+    /// Build all workspace members.
+    #[arg(long, help_heading = "Cargo options")]
+    pub workspace: bool,
+    /// Features to activate (cargo's --features).
+    #[arg(
+        short = 'F',
+        long,
+        value_name = "FEATURES",
+        help_heading = "Cargo options"
+    )]
+    pub features: Vec<String>,
+    #[arg(long, help_heading = "Cargo options")]
+    pub all_features: bool,
+    #[arg(long, help_heading = "Cargo options")]
+    pub no_default_features: bool,
+    /// Build for this target triple.
+    #[arg(long, value_name = "TRIPLE", help_heading = "Cargo options")]
+    pub target: Vec<String>,
+    /// Build only the library.
+    #[arg(long, help_heading = "Cargo options")]
+    pub lib: bool,
+    /// Build only this binary.
+    #[arg(long = "bin", value_name = "NAME", help_heading = "Cargo options")]
+    pub bins: Vec<String>,
+    #[arg(long, help_heading = "Cargo options")]
+    pub all_targets: bool,
+    /// Parallel jobs for cargo.
+    #[arg(short = 'j', long, value_name = "N", help_heading = "Cargo options")]
+    pub jobs: Option<u32>,
+    /// The Cargo.toml to build.
+    #[arg(long, value_name = "PATH", help_heading = "Cargo options")]
+    pub manifest_path: Option<PathBuf>,
+    #[arg(long, help_heading = "Cargo options")]
+    pub locked: bool,
+    #[arg(long, help_heading = "Cargo options")]
+    pub offline: bool,
+    #[arg(long, help_heading = "Cargo options")]
+    pub frozen: bool,
+
+    /// Build from a clean state (the selected packages, or everything).
+    #[arg(long, conflicts_with_all = ["touch", "edit"])]
+    pub cold: bool,
+    /// Hot build: build once, set this file's mtime, measure the rebuild.
+    #[arg(long, value_name = "PATH", conflicts_with = "edit")]
+    pub touch: Option<PathBuf>,
+    /// Hot build: build once, make a one-line change inside a function body of this file,
+    /// measure the rebuild, restore the file byte for byte.
+    #[arg(long, value_name = "PATH")]
+    pub edit: Option<PathBuf>,
+    /// Repeat each measurement N times and report min/median/max.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: u32,
+
+    /// Self-profile every crate (rustc -Zself-profile, on stable via RUSTC_BOOTSTRAP=1 for
+    /// this build only); profiles land in the run folder.
+    #[arg(long)]
+    pub self_profile: bool,
+    /// Self-profile these crates only (comma-separated); without names, the workspace
+    /// members.
+    #[arg(long, value_name = "CRATES", num_args = 0..=1, default_missing_value = "")]
+    pub self_profile_crates: Option<String>,
+    /// Passed to rustc as -Zself-profile-events (e.g. default,args).
+    #[arg(long, value_name = "EVENTS")]
+    pub self_profile_events: Option<String>,
+
+    /// The target directory of measured builds [default: target/buildscope/target].
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+    /// Print the run record as JSON (schema: docs/json.md) instead of the report.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+impl BuildArgs {
+    /// The arguments that go to cargo as they are.
+    pub fn cargo_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let flag = |args: &mut Vec<String>, on: bool, name: &str| {
+            if on {
+                args.push(name.to_string());
+            }
+        };
+        flag(&mut args, self.release, "--release");
+        if let Some(profile) = &self.profile {
+            args.extend(["--profile".to_string(), profile.clone()]);
+        }
+        for p in &self.packages {
+            args.extend(["-p".to_string(), p.clone()]);
+        }
+        flag(&mut args, self.workspace, "--workspace");
+        for f in &self.features {
+            args.extend(["--features".to_string(), f.clone()]);
+        }
+        flag(&mut args, self.all_features, "--all-features");
+        flag(&mut args, self.no_default_features, "--no-default-features");
+        for t in &self.target {
+            args.extend(["--target".to_string(), t.clone()]);
+        }
+        flag(&mut args, self.lib, "--lib");
+        for b in &self.bins {
+            args.extend(["--bin".to_string(), b.clone()]);
+        }
+        flag(&mut args, self.all_targets, "--all-targets");
+        if let Some(j) = self.jobs {
+            args.extend(["-j".to_string(), j.to_string()]);
+        }
+        if let Some(m) = &self.manifest_path {
+            args.extend(["--manifest-path".to_string(), m.display().to_string()]);
+        }
+        flag(&mut args, self.locked, "--locked");
+        flag(&mut args, self.offline, "--offline");
+        flag(&mut args, self.frozen, "--frozen");
+        args
+    }
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +300,10 @@ pub struct DiffArgs {
     /// Print the diff as JSON (schema: docs/json.md).
     #[arg(long)]
     pub json: bool,
+
+    /// Profiles read at once [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 fn parse_percent(text: &str) -> Result<f64, String> {

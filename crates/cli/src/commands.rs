@@ -13,20 +13,32 @@ use crate::cli::{Cli, ColorChoice, Command, DiffArgs, SortBy, SummarizeArgs};
 /// Rows shown in the terminal when `--top` is not given.
 const DEFAULT_TERMINAL_ROWS: usize = 30;
 
-pub fn dispatch(cli: Cli) -> Result<()> {
+pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
     let style = terminal_style(cli.color);
-    let jobs = cli.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
     match cli.command {
-        Command::Summarize(args) => summarize(args, jobs, &style),
-        Command::Diff(args) => diff_command(args, jobs, &style),
+        Command::Summarize(args) => {
+            let threads = threads(args.threads);
+            summarize(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
+        }
+        Command::Diff(args) => {
+            let threads = threads(args.threads);
+            diff_command(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
+        }
+        Command::Build(args) => crate::build_command::build(args, &style),
     }
 }
 
-fn terminal_style(choice: ColorChoice) -> Style {
+fn threads(requested: Option<usize>) -> usize {
+    requested.unwrap_or_else(cores)
+}
+
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+pub(crate) fn terminal_style(choice: ColorChoice) -> Style {
     let stdout_is_terminal = std::io::stdout().is_terminal();
     let color = match choice {
         ColorChoice::Always => true,
@@ -121,7 +133,7 @@ fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result<()> {
     print(&text)
 }
 
-fn print(text: &str) -> Result<()> {
+pub(crate) fn print(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;

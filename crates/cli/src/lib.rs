@@ -1,6 +1,7 @@
 //! The `buildscope` command line. It parses arguments and wires the library crates
 //! together; it holds no analysis and no rendering of its own.
 
+mod build_command;
 mod cli;
 mod commands;
 
@@ -13,6 +14,11 @@ use clap::Parser;
 const EXIT_BAD_INPUT: u8 = 2;
 
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    // Started by cargo as RUSTC_WRAPPER: be transparent, and nothing else.
+    if buildscope_build::invoked_as_wrapper() {
+        let args: Vec<OsString> = args.into_iter().skip(1).collect();
+        return ExitCode::from(buildscope_build::run_wrapper(&args).clamp(0, 255) as u8);
+    }
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -22,7 +28,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     match commands::dispatch(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));

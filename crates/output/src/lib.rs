@@ -6,12 +6,14 @@
 //! decides nothing about terminals itself: the caller says whether to use colour and how
 //! wide to be.
 
+mod build_view;
 mod csv;
 mod format;
 mod style;
 mod table;
 mod views;
 
+pub use build_view::{render_build, BuildView};
 pub use csv::summary_csv;
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
 pub use style::Style;

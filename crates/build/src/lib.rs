@@ -1,0 +1,42 @@
+//! Runs and measures cargo builds.
+//!
+//! This crate owns cargo orchestration: the rustc wrapper (`buildscope` itself, started by
+//! cargo as `RUSTC_WRAPPER`), what it records per rustc process, cargo's own views of a
+//! build (the unit graph and the `--timings` report), and joining them into a timeline of
+//! units. It does not interpret profiles or timelines (that is `buildscope-analysis`) and
+//! does not print anything but what cargo and rustc themselves print.
+
+mod cargo_data;
+mod measure;
+mod record;
+mod run;
+mod scenario;
+mod wrapper;
+
+use std::path::PathBuf;
+
+pub use cargo_data::{parse_timings_html, parse_unit_graph, TimingUnit, UnitGraph};
+pub use measure::{
+    measure, package_name_version, BuildRequest, Measurement, Progress, SelfProfile,
+};
+pub use record::{read_records, UnitRecord};
+pub use run::{execute, BuildPlan, Phase, RunRecord, RUN_SCHEMA};
+pub use scenario::{function_body_insertion_point, interrupted, recover, touch, Edit, Scenario};
+pub use wrapper::{invoked_as_wrapper, now_ns, run_wrapper};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    CargoOutput(String),
+    #[error("{0}")]
+    Edit(String),
+    #[error("interrupted; the sources are restored")]
+    Interrupted,
+}

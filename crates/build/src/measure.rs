@@ -1,0 +1,564 @@
+//! Runs one cargo build with the wrapper in place and turns what cargo and the wrapper
+//! recorded into a timeline of units.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use buildscope_analysis::{Unit, UnitKind};
+use serde::{Deserialize, Serialize};
+
+use crate::cargo_data::{parse_timings_html, parse_unit_graph, GraphUnit, TimingUnit, UnitGraph};
+use crate::record::{read_records, UnitRecord};
+use crate::wrapper::{
+    now_ns, wrapper_program, ENV_INNER_WRAPPER, ENV_PROFILE_CRATES, ENV_PROFILE_DIR,
+    ENV_PROFILE_EVENTS, ENV_RUN_DIR, ENV_WRAPPER,
+};
+use crate::BuildError;
+
+/// Which crates to self-profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfProfile {
+    /// Package or crate names, or `*` for all.
+    pub crates: Vec<String>,
+    /// `-Zself-profile-events=` value, if any.
+    pub events: Option<String>,
+}
+
+/// One cargo invocation to measure.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// The cargo executable.
+    pub cargo: PathBuf,
+    /// `build` or `check`.
+    pub command: String,
+    /// Arguments passed through to cargo (`--release`, `-p`, `--features`, ...).
+    pub cargo_args: Vec<String>,
+    /// The directory cargo runs in.
+    pub cwd: PathBuf,
+    /// The target directory the measured build uses.
+    pub target_dir: PathBuf,
+    /// Where records, profiles and logs of this measurement go.
+    pub run_dir: PathBuf,
+    pub self_profile: Option<SelfProfile>,
+    /// Where rustc writes self-profiles (absolute), when `self_profile` is set.
+    pub profile_dir: Option<PathBuf>,
+}
+
+/// What a build reports while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// The build started; `total` units if cargo's unit graph said.
+    Started { total: Option<usize> },
+    /// A unit finished (or was found fresh).
+    UnitDone { name: String, fresh: bool },
+}
+
+/// The measured build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// Nanoseconds since the Unix epoch when cargo was started.
+    pub started_at_ns: u64,
+    pub wall_ns: u64,
+    pub success: bool,
+    pub exit_code: Option<i32>,
+    /// Units that ran, times from the start of the build.
+    pub units: Vec<Unit>,
+    /// Units cargo found up to date.
+    pub fresh_units: usize,
+    /// Whether the units' dependencies come from cargo's unit graph (else from the
+    /// timing report's "unblocked" edges only).
+    pub exact_dependencies: bool,
+    /// Things worth knowing about the measurement itself.
+    pub notes: Vec<String>,
+    /// The last lines cargo printed, for a failed build.
+    pub cargo_output_tail: Vec<String>,
+}
+
+/// Runs the build and measures it.
+pub fn measure(
+    request: &BuildRequest,
+    mut progress: impl FnMut(Progress),
+) -> Result<Measurement, BuildError> {
+    let io = |what: &str, path: &Path| {
+        let what = what.to_string();
+        let path = path.to_path_buf();
+        move |e: std::io::Error| BuildError::Io {
+            what,
+            path,
+            source: e,
+        }
+    };
+    for sub in ["units", "logs"] {
+        let dir = request.run_dir.join(sub);
+        std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+    }
+    let profile_dir = request
+        .self_profile
+        .as_ref()
+        .and(request.profile_dir.clone());
+    if let Some(dir) = &profile_dir {
+        std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+    }
+
+    let mut notes = Vec::new();
+    let graph = match unit_graph(request) {
+        Ok(graph) => Some(graph),
+        Err(e) => {
+            notes.push(format!(
+                "no unit graph from cargo ({e}); dependencies are approximate"
+            ));
+            None
+        }
+    };
+    let buildable = graph.as_ref().map(|g| g.units.len());
+    progress(Progress::Started { total: buildable });
+
+    let mut command = Command::new(&request.cargo);
+    command
+        .arg(&request.command)
+        .arg("--timings")
+        .arg("--message-format=json-diagnostic-rendered-ansi")
+        .args(&request.cargo_args)
+        .current_dir(&request.cwd)
+        .env("CARGO_TARGET_DIR", &request.target_dir)
+        .env(ENV_WRAPPER, "1")
+        .env(ENV_RUN_DIR, &request.run_dir)
+        .env(
+            "RUSTC_WRAPPER",
+            wrapper_program().map_err(io("locating", Path::new("buildscope")))?,
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // A wrapper the user already has (sccache, ...) runs inside ours.
+    if let Some(inner) = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty()) {
+        command.env(ENV_INNER_WRAPPER, inner);
+    }
+    command.env_remove("RUSTC_WORKSPACE_WRAPPER");
+    match (&request.self_profile, &profile_dir) {
+        (Some(selection), Some(dir)) => {
+            command
+                .env(ENV_PROFILE_DIR, dir)
+                .env(ENV_PROFILE_CRATES, selection.crates.join(","));
+            if let Some(events) = &selection.events {
+                command.env(ENV_PROFILE_EVENTS, events);
+            }
+        }
+        _ => {
+            command.env_remove(ENV_PROFILE_DIR);
+        }
+    }
+
+    let started_at_ns = now_ns();
+    let mut child = command.spawn().map_err(io("running", &request.cargo))?;
+    let stderr = child.stderr.take().expect("piped");
+    let log_path = request.run_dir.join("logs").join("cargo.log");
+    let log_for_thread = log_path.clone();
+    let stderr_thread = std::thread::spawn(move || keep_cargo_stderr(stderr, &log_for_thread));
+
+    let mut fresh_units = 0;
+    let stdout = BufReader::new(child.stdout.take().expect("piped"));
+    for line in stdout.lines() {
+        let Ok(line) = line else { break };
+        match serde_json::from_str::<CargoMessage>(&line) {
+            Ok(CargoMessage::CompilerArtifact { target, fresh }) => {
+                if fresh {
+                    fresh_units += 1;
+                }
+                progress(Progress::UnitDone {
+                    name: target.name,
+                    fresh,
+                });
+            }
+            Ok(CargoMessage::BuildScriptExecuted { package_id }) => progress(Progress::UnitDone {
+                name: format!("{} (build script)", package_name_version(&package_id).0),
+                fresh: false,
+            }),
+            Ok(CargoMessage::CompilerMessage { message }) => {
+                if let Some(rendered) = message.rendered {
+                    // Warnings and errors reach the user as cargo would show them.
+                    let _ = std::io::stderr().write_all(rendered.as_bytes());
+                }
+            }
+            _ => {}
+        }
+    }
+    let status = child.wait().map_err(io("waiting for", &request.cargo))?;
+    let end_ns = now_ns();
+    let cargo_output_tail = stderr_thread.join().unwrap_or_default();
+
+    let timings_path = request
+        .target_dir
+        .join("cargo-timings")
+        .join("cargo-timing.html");
+    let timings = match std::fs::read_to_string(&timings_path) {
+        // A report older than this build is not this build's.
+        Ok(html) if modified_after(&timings_path, started_at_ns) => match parse_timings_html(&html)
+        {
+            Ok(units) => units,
+            Err(e) => {
+                notes.push(e.to_string());
+                Vec::new()
+            }
+        },
+        _ => {
+            if status.success() {
+                notes.push("cargo wrote no --timings report; build-script runs are missing".into());
+            }
+            Vec::new()
+        }
+    };
+    let (records, unreadable) = read_records(&request.run_dir);
+    if unreadable > 0 {
+        notes.push(format!("{unreadable} unit records could not be read"));
+    }
+    let units = join_units(graph.as_ref(), &timings, &records, started_at_ns);
+    Ok(Measurement {
+        started_at_ns,
+        wall_ns: end_ns.saturating_sub(started_at_ns),
+        success: status.success(),
+        exit_code: status.code(),
+        units,
+        fresh_units,
+        exact_dependencies: graph.is_some(),
+        notes,
+        cargo_output_tail,
+    })
+}
+
+fn modified_after(path: &Path, epoch_ns: u64) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .is_some_and(|d| d.as_nanos() as u64 + 1_000_000_000 >= epoch_ns)
+}
+
+/// Copies cargo's stderr to the run's log and keeps its last lines.
+fn keep_cargo_stderr(stderr: impl std::io::Read, log_path: &Path) -> Vec<String> {
+    const TAIL: usize = 40;
+    let mut log = std::fs::File::create(log_path).ok();
+    let mut tail: Vec<String> = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        if let Some(log) = log.as_mut() {
+            let _ = writeln!(log, "{line}");
+        }
+        tail.push(line);
+        if tail.len() > TAIL {
+            tail.remove(0);
+        }
+    }
+    tail
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+enum CargoMessage {
+    CompilerArtifact {
+        target: MessageTarget,
+        fresh: bool,
+    },
+    BuildScriptExecuted {
+        package_id: String,
+    },
+    CompilerMessage {
+        message: RenderedMessage,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+struct MessageTarget {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct RenderedMessage {
+    rendered: Option<String>,
+}
+
+/// `cargo <command> --unit-graph`: the units and their dependencies, without building.
+fn unit_graph(request: &BuildRequest) -> Result<UnitGraph, BuildError> {
+    let output = Command::new(&request.cargo)
+        .arg(&request.command)
+        .args(["--unit-graph", "-Z", "unstable-options"])
+        .args(&request.cargo_args)
+        .current_dir(&request.cwd)
+        .env("CARGO_TARGET_DIR", &request.target_dir)
+        // Allows the unstable flag on stable for this query alone; it builds nothing.
+        .env("RUSTC_BOOTSTRAP", "1")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| BuildError::Io {
+            what: "running".into(),
+            path: request.cargo.clone(),
+            source: e,
+        })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Err(BuildError::CargoOutput(format!(
+            "cargo --unit-graph failed: {first}"
+        )));
+    }
+    parse_unit_graph(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// Name and version from a package id (`registry+...#serde@1.0.1`,
+/// `path+file:///x/geometry#0.1.0`).
+pub fn package_name_version(package_id: &str) -> (String, String) {
+    let (url, fragment) = package_id.rsplit_once('#').unwrap_or((package_id, ""));
+    if let Some((name, version)) = fragment.split_once('@') {
+        return (name.to_string(), version.to_string());
+    }
+    let path = url.split(['?', ' ']).next().unwrap_or(url);
+    let name = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path);
+    (name.to_string(), fragment.to_string())
+}
+
+fn graph_kind(unit: &GraphUnit) -> UnitKind {
+    let kind = unit.target.kind.first().map(String::as_str).unwrap_or("");
+    match (unit.mode.as_str(), kind) {
+        ("run-custom-build", _) => UnitKind::BuildScriptRun,
+        (_, "custom-build") => UnitKind::BuildScriptCompile,
+        ("test", _) => UnitKind::Test,
+        (_, "proc-macro") => UnitKind::ProcMacro,
+        (_, "bin") => UnitKind::Bin,
+        (_, "example") => UnitKind::Example,
+        (_, "bench") => UnitKind::Bench,
+        (_, "test") => UnitKind::Test,
+        (_, k) if k.ends_with("lib") => UnitKind::Lib,
+        _ => UnitKind::Other,
+    }
+}
+
+fn record_kind(record: &UnitRecord) -> UnitKind {
+    let crate_name = record.crate_name.as_deref().unwrap_or("");
+    if record.test {
+        UnitKind::Test
+    } else if crate_name.starts_with("build_script_") {
+        UnitKind::BuildScriptCompile
+    } else if record.crate_types.iter().any(|t| t == "proc-macro") {
+        UnitKind::ProcMacro
+    } else if record.crate_types.iter().any(|t| t == "bin") {
+        UnitKind::Bin
+    } else if record.crate_types.is_empty() || record.crate_types.iter().any(|t| t.ends_with("lib"))
+    {
+        UnitKind::Lib
+    } else {
+        UnitKind::Other
+    }
+}
+
+/// A key that a unit graph unit and a wrapper record of the same unit share.
+fn record_key(package: &str, version: &str, kind: UnitKind, crate_name: &str) -> String {
+    format!(
+        "{package}\0{version}\0{}\0{}",
+        kind.as_str(),
+        crate_name.replace('-', "_")
+    )
+}
+
+/// Joins the three views of a build into one timeline. Units run in this build are those
+/// with a timing entry or a wrapper record; times come from the wrapper where it saw the
+/// unit (nanoseconds), else from cargo's report (10 ms steps), shifted onto the same clock.
+fn join_units(
+    graph: Option<&UnitGraph>,
+    timings: &[TimingUnit],
+    records: &[UnitRecord],
+    started_at_ns: u64,
+) -> Vec<Unit> {
+    let mut records_by_key: HashMap<String, Vec<&UnitRecord>> = HashMap::new();
+    for record in records {
+        let key = record_key(
+            record.package.as_deref().unwrap_or(""),
+            record.version.as_deref().unwrap_or(""),
+            record_kind(record),
+            record.crate_name.as_deref().unwrap_or(""),
+        );
+        records_by_key.entry(key).or_default().push(record);
+    }
+    let timing_by_index: HashMap<usize, &TimingUnit> = timings.iter().map(|t| (t.i, t)).collect();
+    let rel = |epoch: u64| epoch.saturating_sub(started_at_ns);
+
+    // Cargo's report counts from its own start: find the offset to ours from units both saw.
+    let mut offsets: Vec<i128> = Vec::new();
+
+    struct Draft<'a> {
+        id: usize,
+        package: String,
+        version: String,
+        target: String,
+        kind: UnitKind,
+        record: Option<&'a UnitRecord>,
+        timing: Option<&'a TimingUnit>,
+        deps: Vec<usize>,
+    }
+    let mut drafts: Vec<Draft> = Vec::new();
+    match graph {
+        Some(graph) => {
+            for (index, unit) in graph.units.iter().enumerate() {
+                let (package, version) = package_name_version(&unit.pkg_id);
+                let kind = graph_kind(unit);
+                // rustc's crate name is the target's with `_` for `-` (`build_script_build`).
+                let crate_name = unit.target.name.clone();
+                let record = records_by_key
+                    .get_mut(&record_key(&package, &version, kind, &crate_name))
+                    .and_then(|v| {
+                        if v.is_empty() {
+                            None
+                        } else {
+                            Some(v.remove(0))
+                        }
+                    });
+                let timing = timing_by_index
+                    .get(&index)
+                    .copied()
+                    .filter(|t| t.name == package && t.version == version);
+                if record.is_none() && timing.is_none() {
+                    continue; // fresh: nothing ran
+                }
+                drafts.push(Draft {
+                    id: index,
+                    package,
+                    version,
+                    target: unit.target.name.clone(),
+                    kind,
+                    record,
+                    timing,
+                    deps: unit.dependencies.iter().map(|d| d.index).collect(),
+                });
+            }
+        }
+        None => {
+            // Without the graph: cargo's report is the unit list, its unblock edges the deps.
+            for timing in timings {
+                let kind = if timing.is_build_script_run() {
+                    UnitKind::BuildScriptRun
+                } else if timing.target.contains("build-script") {
+                    UnitKind::BuildScriptCompile
+                } else if timing.target.contains("\"bin\"") {
+                    UnitKind::Bin
+                } else if timing.target.contains("test") {
+                    UnitKind::Test
+                } else {
+                    UnitKind::Lib
+                };
+                let deps = timings
+                    .iter()
+                    .filter(|t| {
+                        t.unblocked_units.contains(&timing.i)
+                            || t.unblocked_rmeta_units.contains(&timing.i)
+                    })
+                    .map(|t| t.i)
+                    .collect();
+                let record = records_by_key
+                    .iter_mut()
+                    .find(|(key, v)| {
+                        !v.is_empty()
+                            && key.starts_with(&format!(
+                                "{}\0{}\0{}\0",
+                                timing.name,
+                                timing.version,
+                                kind.as_str()
+                            ))
+                    })
+                    .map(|(_, v)| v.remove(0));
+                drafts.push(Draft {
+                    id: timing.i,
+                    package: timing.name.clone(),
+                    version: timing.version.clone(),
+                    target: timing.target.trim().to_string(),
+                    kind,
+                    record,
+                    timing: Some(timing),
+                    deps,
+                });
+            }
+        }
+    }
+    for draft in &drafts {
+        if let (Some(record), Some(timing)) = (draft.record, draft.timing) {
+            offsets.push(rel(record.start_ns) as i128 - (timing.start * 1e9) as i128);
+        }
+    }
+    offsets.sort_unstable();
+    let offset = offsets.get(offsets.len() / 2).copied().unwrap_or(0);
+    let from_report = |seconds: f64| ((seconds * 1e9) as i128 + offset).max(0) as u64;
+
+    let ran: std::collections::HashSet<usize> = drafts.iter().map(|d| d.id).collect();
+    let kinds: HashMap<usize, UnitKind> = drafts.iter().map(|d| (d.id, d.kind)).collect();
+    drafts
+        .iter()
+        .map(|d| {
+            let (start_ns, end_ns, rmeta_ns) = match (d.record, d.timing) {
+                (Some(r), _) => (rel(r.start_ns), rel(r.end_ns), r.rmeta_ns.map(rel)),
+                (None, Some(t)) => (
+                    from_report(t.start),
+                    from_report(t.start + t.duration),
+                    t.rmeta_offset().map(|m| from_report(t.start + m)),
+                ),
+                (None, None) => unreachable!("drafts ran"),
+            };
+            let deps: Vec<usize> = d
+                .deps
+                .iter()
+                .copied()
+                .filter(|id| ran.contains(id))
+                .collect();
+            // A library that only needs its dependencies' metadata starts on their .rmeta
+            // (cargo's pipelining); binaries, tests and build scripts need them linked.
+            let pipelined = matches!(d.kind, UnitKind::Lib);
+            let rmeta_deps = deps
+                .iter()
+                .copied()
+                .filter(|id| pipelined && kinds.get(id) == Some(&UnitKind::Lib))
+                .collect();
+            Unit {
+                id: d.id,
+                package: d.package.clone(),
+                version: d.version.clone(),
+                target: d.target.clone(),
+                kind: d.kind,
+                start_ns,
+                rmeta_ns,
+                end_ns,
+                cpu_ns: d.record.and_then(|r| r.cpu_ns),
+                max_rss_bytes: d.record.and_then(|r| r.max_rss_bytes),
+                exit_code: d.record.and_then(|r| r.exit_code),
+                deps,
+                rmeta_deps,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_ids_give_names_and_versions() {
+        assert_eq!(
+            package_name_version(
+                "registry+https://github.com/rust-lang/crates.io-index#serde@1.0.219"
+            ),
+            ("serde".into(), "1.0.219".into())
+        );
+        assert_eq!(
+            package_name_version("path+file:///work/ex/geometry#0.1.0"),
+            ("geometry".into(), "0.1.0".into())
+        );
+        assert_eq!(
+            package_name_version("path+file:///work/ex/dir#my-crate@0.2.0"),
+            ("my-crate".into(), "0.2.0".into())
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! A whole `buildscope build`: the scenario (cold, touch, edit), warm-ups, repeated runs,
+//! and the run record each measured build leaves in its folder.
+
+use std::path::{Path, PathBuf};
+
+use buildscope_analysis::{build_totals, critical_path, BuildTotals, CriticalPath, Unit};
+use serde::{Deserialize, Serialize};
+
+use crate::measure::{measure, BuildRequest, Progress, SelfProfile};
+use crate::scenario::{interrupted, touch, Edit, Scenario};
+use crate::BuildError;
+
+pub const RUN_SCHEMA: &str = "buildscope.run/1";
+
+/// What to measure and where things go.
+#[derive(Debug, Clone)]
+pub struct BuildPlan {
+    pub cargo: PathBuf,
+    /// `build` or `check`.
+    pub command: String,
+    pub cargo_args: Vec<String>,
+    pub cwd: PathBuf,
+    pub workspace_root: PathBuf,
+    /// The target directory of measured builds (not the user's).
+    pub target_dir: PathBuf,
+    /// buildscope's own folder: runs, the live profile folder, the edit journal.
+    pub state_dir: PathBuf,
+    pub scenario: Scenario,
+    pub runs: usize,
+    pub self_profile: Option<SelfProfile>,
+    /// For a cold build with `-p`: only these packages are cleaned.
+    pub packages: Vec<String>,
+    /// Cores the build may use.
+    pub cores: usize,
+}
+
+/// Everything one measured build left: the document `--json` prints and `run.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema: String,
+    pub id: String,
+    pub workspace_root: PathBuf,
+    pub command: String,
+    pub cargo_args: Vec<String>,
+    pub scenario: Scenario,
+    /// 1-based index among `--runs`.
+    pub run: usize,
+    pub started_at_ns: u64,
+    pub success: bool,
+    pub exit_code: Option<i32>,
+    pub totals: BuildTotals,
+    pub critical_path: CriticalPath,
+    pub units: Vec<Unit>,
+    pub fresh_units: usize,
+    pub exact_dependencies: bool,
+    pub notes: Vec<String>,
+    pub run_dir: PathBuf,
+    /// Self-profiles of this build, one per crate, when profiling was on.
+    pub profile_dir: Option<PathBuf>,
+    pub cargo_output_tail: Vec<String>,
+}
+
+/// What the caller hears while a plan runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    Cleaning,
+    WarmUp { run: usize },
+    Measuring { run: usize, of: usize },
+}
+
+impl BuildPlan {
+    pub fn runs_dir(&self) -> PathBuf {
+        self.state_dir.join("runs")
+    }
+
+    /// Rustc writes self-profiles here in every build of a plan, warm-ups included: a
+    /// different `-Zself-profile=` directory between a warm-up and the measured build would
+    /// make rustc redo all codegen, and the hot build would not be hot.
+    fn live_profile_dir(&self) -> PathBuf {
+        self.state_dir.join("self-profile-live")
+    }
+
+    pub fn journal_dir(&self) -> PathBuf {
+        self.state_dir.clone()
+    }
+}
+
+/// Runs the plan. Every measured build yields a record; a build that fails ends the plan
+/// after its record (cargo's exit status is in it).
+pub fn execute(
+    plan: &BuildPlan,
+    mut on_phase: impl FnMut(&Phase),
+    mut on_progress: impl FnMut(Progress),
+) -> Result<Vec<RunRecord>, BuildError> {
+    let mut records = Vec::new();
+    for run in 1..=plan.runs.max(1) {
+        match &plan.scenario {
+            Scenario::AsIs => {}
+            Scenario::Cold => {
+                on_phase(&Phase::Cleaning);
+                clean(plan)?;
+            }
+            Scenario::Touch { .. } | Scenario::Edit { .. } => {
+                on_phase(&Phase::WarmUp { run });
+                let warm = one_build(plan, &scratch_dir(plan, "warm-up"), &mut |_| {})?;
+                remove_dir(&scratch_dir(plan, "warm-up"));
+                if !warm.success {
+                    return Err(BuildError::CargoOutput(format!(
+                        "the warm-up build failed: {}",
+                        warm.cargo_output_tail.last().cloned().unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        check_interrupt()?;
+        let id = run_id(run);
+        let run_dir = plan.runs_dir().join(&id);
+        on_phase(&Phase::Measuring {
+            run,
+            of: plan.runs.max(1),
+        });
+        let measurement = match &plan.scenario {
+            Scenario::Touch { path } => {
+                touch(path)?;
+                one_build(plan, &run_dir, &mut on_progress)?
+            }
+            Scenario::Edit { path } => {
+                let edit = Edit::apply(path, &plan.journal_dir())?;
+                let measured = one_build(plan, &run_dir, &mut on_progress);
+                edit.restore()?;
+                measured?
+            }
+            _ => one_build(plan, &run_dir, &mut on_progress)?,
+        };
+        check_interrupt()?;
+        let profile_dir = match &plan.self_profile {
+            Some(_) => Some(collect_profiles(plan, &run_dir)?),
+            None => None,
+        };
+        let units = measurement.units;
+        let record = RunRecord {
+            schema: RUN_SCHEMA.to_string(),
+            id,
+            workspace_root: plan.workspace_root.clone(),
+            command: plan.command.clone(),
+            cargo_args: plan.cargo_args.clone(),
+            scenario: plan.scenario.clone(),
+            run,
+            started_at_ns: measurement.started_at_ns,
+            success: measurement.success,
+            exit_code: measurement.exit_code,
+            totals: build_totals(&units, measurement.wall_ns, plan.cores),
+            critical_path: critical_path(&units, measurement.wall_ns),
+            units,
+            fresh_units: measurement.fresh_units,
+            exact_dependencies: measurement.exact_dependencies,
+            notes: measurement.notes,
+            run_dir: run_dir.clone(),
+            profile_dir,
+            cargo_output_tail: measurement.cargo_output_tail,
+        };
+        let json = serde_json::to_vec_pretty(&record).expect("a run record serializes");
+        let path = run_dir.join("run.json");
+        std::fs::write(&path, json).map_err(|e| BuildError::Io {
+            what: "writing".into(),
+            path,
+            source: e,
+        })?;
+        let failed = !record.success;
+        records.push(record);
+        if failed {
+            break;
+        }
+    }
+    Ok(records)
+}
+
+fn check_interrupt() -> Result<(), BuildError> {
+    if interrupted() {
+        Err(BuildError::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+fn one_build(
+    plan: &BuildPlan,
+    run_dir: &Path,
+    on_progress: &mut dyn FnMut(Progress),
+) -> Result<crate::Measurement, BuildError> {
+    let live = plan.live_profile_dir();
+    if plan.self_profile.is_some() {
+        // Profiles of earlier builds (a warm-up's) must not be taken for this one's.
+        remove_dir(&live);
+    }
+    let request = BuildRequest {
+        cargo: plan.cargo.clone(),
+        command: plan.command.clone(),
+        cargo_args: plan.cargo_args.clone(),
+        cwd: plan.cwd.clone(),
+        target_dir: plan.target_dir.clone(),
+        run_dir: run_dir.to_path_buf(),
+        self_profile: plan.self_profile.clone(),
+        profile_dir: plan.self_profile.as_ref().map(|_| live),
+    };
+    measure(&request, on_progress)
+}
+
+/// Moves the profiles rustc wrote into the run's folder.
+fn collect_profiles(plan: &BuildPlan, run_dir: &Path) -> Result<PathBuf, BuildError> {
+    let target = run_dir.join("profiles");
+    std::fs::create_dir_all(&target).map_err(|e| BuildError::Io {
+        what: "creating".into(),
+        path: target.clone(),
+        source: e,
+    })?;
+    if let Ok(entries) = std::fs::read_dir(plan.live_profile_dir()) {
+        for entry in entries.flatten() {
+            let from = entry.path();
+            if let Some(name) = from.file_name() {
+                let to = target.join(name);
+                std::fs::rename(&from, &to).map_err(|e| BuildError::Io {
+                    what: "moving".into(),
+                    path: from.clone(),
+                    source: e,
+                })?;
+            }
+        }
+    }
+    Ok(target)
+}
+
+fn scratch_dir(plan: &BuildPlan, name: &str) -> PathBuf {
+    plan.state_dir.join("scratch").join(name)
+}
+
+fn remove_dir(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A cold start: the selected packages (or everything) removed from the measured build's
+/// target directory. The user's own target directory is never touched.
+fn clean(plan: &BuildPlan) -> Result<(), BuildError> {
+    if plan.packages.is_empty() {
+        remove_dir(&plan.target_dir);
+        return Ok(());
+    }
+    let mut command = std::process::Command::new(&plan.cargo);
+    command
+        .arg("clean")
+        .arg("--quiet")
+        .current_dir(&plan.cwd)
+        .env("CARGO_TARGET_DIR", &plan.target_dir);
+    for package in &plan.packages {
+        command.arg("-p").arg(package);
+    }
+    // `--release`/`--profile`/`--target` decide which part of the target dir is cleaned.
+    let mut args = plan.cargo_args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--release" | "-r" => {
+                command.arg("--release");
+            }
+            "--profile" | "--target" | "--manifest-path" => {
+                command.arg(arg);
+                if let Some(value) = args.next() {
+                    command.arg(value);
+                }
+            }
+            a if a.starts_with("--profile=")
+                || a.starts_with("--target=")
+                || a.starts_with("--manifest-path=") =>
+            {
+                command.arg(a);
+            }
+            _ => {}
+        }
+    }
+    let status = command.status().map_err(|e| BuildError::Io {
+        what: "running".into(),
+        path: plan.cargo.clone(),
+        source: e,
+    })?;
+    if !status.success() {
+        return Err(BuildError::CargoOutput(format!(
+            "cargo clean failed ({status}) before the cold build"
+        )));
+    }
+    Ok(())
+}
+
+/// `20261124-031502-12345-1`: when, which process, which run; sorts by time.
+fn run_id(run: usize) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{}-{run}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        std::process::id()
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_become_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_781), (2026, 11, 24));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

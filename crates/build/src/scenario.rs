@@ -1,0 +1,342 @@
+//! Cold and hot scenarios, and the promise that the user's sources are never left changed.
+//!
+//! A hot measurement needs a change to rebuild from: `touch` (mtime only) or `edit` (a
+//! one-line change inside a function body). An edit is journaled before it is made: the
+//! original bytes and mtime go to a journal file first, so that a run killed in the middle
+//! (even by `kill -9`) is undone at the start of the next run. A normal end, an error, a
+//! panic or Ctrl-C restore it at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::BuildError;
+
+/// How the measured build differs from the one before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Scenario {
+    /// The build as it comes (whatever the profiling target directory holds).
+    AsIs,
+    /// From a clean state.
+    Cold,
+    /// After a warm-up build and a new mtime on `path`.
+    Touch { path: PathBuf },
+    /// After a warm-up build and a one-line change inside a function body of `path`.
+    Edit { path: PathBuf },
+}
+
+impl Scenario {
+    pub fn describe(&self) -> String {
+        match self {
+            Scenario::AsIs => "as is".to_string(),
+            Scenario::Cold => "cold".to_string(),
+            Scenario::Touch { path } => format!("hot, after touching {}", path.display()),
+            Scenario::Edit { path } => format!("hot, after editing {}", path.display()),
+        }
+    }
+
+    /// Whether it needs a warm-up build first.
+    pub fn is_hot(&self) -> bool {
+        matches!(self, Scenario::Touch { .. } | Scenario::Edit { .. })
+    }
+}
+
+/// Sets `path`'s modification time to now, as `touch` does.
+pub fn touch(path: &Path) -> Result<(), BuildError> {
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| io_error("touching", path, e))?;
+    file.set_modified(SystemTime::now())
+        .map_err(|e| io_error("touching", path, e))
+}
+
+fn io_error(what: &str, path: &Path, source: std::io::Error) -> BuildError {
+    BuildError::Io {
+        what: what.to_string(),
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The statement an edit inserts: real code, so codegen sees a change, and silent.
+const EDIT_LINE: &str = "let _buildscope_edit: u8 = 0;";
+
+/// Where in `source` a statement can go at the start of a function body: just after the
+/// `{` of the first `fn` with a body. Comments, strings and char literals are skipped.
+pub fn function_body_insertion_point(source: &str) -> Option<usize> {
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    let mut seen_fn = false;
+    let mut paren_depth = 0usize;
+    while i < bytes.len() {
+        let rest = &source[i..];
+        if rest.starts_with("//") {
+            i += rest.find('\n').unwrap_or(rest.len());
+            continue;
+        }
+        if rest.starts_with("/*") {
+            i += rest.find("*/").map_or(rest.len(), |end| end + 2);
+            continue;
+        }
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\''
+                if rest.len() >= 3
+                    && (rest.as_bytes()[2] == b'\'' || rest.as_bytes()[1] == b'\\') =>
+            {
+                // A char literal ('a', '\n'); a lifetime ('a) is left alone.
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'\'' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'f' if rest.starts_with("fn ")
+                && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_')) =>
+            {
+                seen_fn = true;
+                i += 2;
+            }
+            b'(' if seen_fn => paren_depth += 1,
+            b')' if seen_fn => paren_depth = paren_depth.saturating_sub(1),
+            b';' if seen_fn && paren_depth == 0 => seen_fn = false, // a declaration only
+            b'{' if seen_fn && paren_depth == 0 => return Some(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The journal of an edit in progress: enough to put the file back exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Journal {
+    path: PathBuf,
+    /// A copy of the original bytes, next to the journal.
+    backup: PathBuf,
+    mtime_ns: u128,
+}
+
+/// Set by the signal handler: a Ctrl-C or kill arrived while an edit was in place.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn note_interrupt(_signal: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Whether SIGINT or SIGTERM arrived while an [`Edit`] was held.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// A one-line edit in place. Dropping it restores the file byte for byte, with its mtime.
+pub struct Edit {
+    journal_path: PathBuf,
+    journal: Journal,
+    restored: bool,
+}
+
+impl Edit {
+    /// Journals, then edits `path`. `journal_dir` must survive the process (it is read by
+    /// [`recover`] at the next start).
+    pub fn apply(path: &Path, journal_dir: &Path) -> Result<Edit, BuildError> {
+        let original = std::fs::read(path).map_err(|e| io_error("reading", path, e))?;
+        let text = std::str::from_utf8(&original).map_err(|_| {
+            BuildError::Edit(format!(
+                "{}: not UTF-8 text, cannot edit it",
+                path.display()
+            ))
+        })?;
+        let at = function_body_insertion_point(text).ok_or_else(|| {
+            BuildError::Edit(format!(
+                "{}: no function body to edit (use --touch for an mtime-only change)",
+                path.display()
+            ))
+        })?;
+        let mtime_ns = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .map_err(|e| io_error("reading", path, e))?
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        std::fs::create_dir_all(journal_dir).map_err(|e| io_error("creating", journal_dir, e))?;
+        let backup = journal_dir.join("edit-original.bak");
+        let journal_path = journal_dir.join("edit-journal.json");
+        if journal_path.exists() {
+            return Err(BuildError::Edit(format!(
+                "{} shows another edit in progress; run again to restore it first",
+                journal_path.display()
+            )));
+        }
+        write_synced(&backup, &original)?;
+        let journal = Journal {
+            path: std::fs::canonicalize(path).map_err(|e| io_error("reading", path, e))?,
+            backup,
+            mtime_ns,
+        };
+        write_synced(
+            &journal_path,
+            &serde_json::to_vec_pretty(&journal).expect("a journal serializes"),
+        )?;
+        install_interrupt_handlers();
+        let mut edited = String::with_capacity(text.len() + EDIT_LINE.len() + 2);
+        edited.push_str(&text[..at]);
+        edited.push(' ');
+        edited.push_str(EDIT_LINE);
+        edited.push_str(&text[at..]);
+        let edit = Edit {
+            journal_path,
+            journal,
+            restored: false,
+        };
+        std::fs::write(path, edited).map_err(|e| io_error("editing", path, e))?;
+        Ok(edit)
+    }
+
+    /// Puts the original back now.
+    pub fn restore(mut self) -> Result<(), BuildError> {
+        self.restore_now()
+    }
+
+    fn restore_now(&mut self) -> Result<(), BuildError> {
+        if self.restored {
+            return Ok(());
+        }
+        restore_from(&self.journal)?;
+        let _ = std::fs::remove_file(&self.journal_path);
+        let _ = std::fs::remove_file(&self.journal.backup);
+        self.restored = true;
+        Ok(())
+    }
+}
+
+impl Drop for Edit {
+    fn drop(&mut self) {
+        if let Err(e) = self.restore_now() {
+            eprintln!(
+                "buildscope: could not restore {} ({e}); the next buildscope run will retry",
+                self.journal.path.display()
+            );
+        }
+    }
+}
+
+fn restore_from(journal: &Journal) -> Result<(), BuildError> {
+    let original =
+        std::fs::read(&journal.backup).map_err(|e| io_error("reading", &journal.backup, e))?;
+    std::fs::write(&journal.path, &original)
+        .map_err(|e| io_error("restoring", &journal.path, e))?;
+    let mtime = SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(journal.mtime_ns as u64);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal.path)
+        .and_then(|f| f.set_modified(mtime))
+        .map_err(|e| io_error("restoring the mtime of", &journal.path, e))
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).map_err(|e| io_error("writing", path, e))?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| io_error("writing", path, e))
+}
+
+fn install_interrupt_handlers() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe. The build
+    // child (cargo) gets the same Ctrl-C from the terminal and stops; the caller then sees
+    // the interruption and unwinds normally, which restores the edit.
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            note_interrupt as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            note_interrupt as *const () as libc::sighandler_t,
+        );
+    }
+}
+
+/// Undoes an edit left behind by a run that was killed. Returns the file restored, if any.
+pub fn recover(journal_dir: &Path) -> Result<Option<PathBuf>, BuildError> {
+    let journal_path = journal_dir.join("edit-journal.json");
+    let Ok(bytes) = std::fs::read(&journal_path) else {
+        return Ok(None);
+    };
+    let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| {
+        BuildError::Edit(format!(
+            "{}: unreadable edit journal ({e}); restore the file by hand from {}",
+            journal_path.display(),
+            journal_dir.join("edit-original.bak").display()
+        ))
+    })?;
+    restore_from(&journal)?;
+    let _ = std::fs::remove_file(&journal.backup);
+    let _ = std::fs::remove_file(&journal_path);
+    Ok(Some(journal.path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_go_inside_the_first_function_body() {
+        let src = "// fn not_this() {}\nconst S: &str = \"fn nope() {\";\ntrait T { fn decl(&self); }\n\
+                   pub fn area<T: Into<f64>>(w: T, h: T) -> f64 where T: Copy {\n    w.into() * h.into()\n}\n";
+        let at = function_body_insertion_point(src).unwrap();
+        assert!(src[..at].ends_with("where T: Copy {"), "{}", &src[..at]);
+        assert_eq!(function_body_insertion_point("struct S;\n"), None);
+        let with_char = "fn f() -> char { '{' }";
+        assert_eq!(function_body_insertion_point(with_char), Some(16));
+    }
+
+    #[test]
+    fn an_edit_is_restored_byte_for_byte_with_its_mtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lib.rs");
+        let original = "pub fn f() -> u32 {\n    1\n}\n";
+        std::fs::write(&file, original).unwrap();
+        let old = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+        std::fs::File::options()
+            .append(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let journal = dir.path().join("journal");
+        {
+            let _edit = Edit::apply(&file, &journal).unwrap();
+            let edited = std::fs::read_to_string(&file).unwrap();
+            assert!(edited.contains(EDIT_LINE));
+            assert!(journal.join("edit-journal.json").exists());
+        }
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+        assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), old);
+        assert!(!journal.join("edit-journal.json").exists());
+    }
+
+    #[test]
+    fn a_killed_edit_is_recovered_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("main.rs");
+        std::fs::write(&file, "fn main() {}\n").unwrap();
+        let journal = dir.path().join("journal");
+        let edit = Edit::apply(&file, &journal).unwrap();
+        std::mem::forget(edit); // as if the process died here
+        assert_ne!(std::fs::read_to_string(&file).unwrap(), "fn main() {}\n");
+        let restored = recover(&journal).unwrap();
+        assert_eq!(restored, Some(std::fs::canonicalize(&file).unwrap()));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "fn main() {}\n");
+        assert_eq!(recover(&journal).unwrap(), None);
+    }
+}

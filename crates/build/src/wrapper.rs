@@ -1,0 +1,351 @@
+//! The rustc wrapper: cargo runs `buildscope <rustc> <args>` for every rustc invocation
+//! (`RUSTC_WRAPPER`). It is transparent: rustc's exit status, stdout and stderr pass through
+//! byte for byte. Around it, it records the unit (times, CPU, peak memory) and, when asked,
+//! turns the self-profiler on for the crates selected.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::record::{record_path, UnitRecord};
+
+/// Set by buildscope for cargo, so that `buildscope` started as `RUSTC_WRAPPER` knows.
+pub const ENV_WRAPPER: &str = "BUILDSCOPE_WRAPPER";
+/// The run folder records go to.
+pub const ENV_RUN_DIR: &str = "BUILDSCOPE_RUN_DIR";
+/// Where self-profiles go (absolute); unset: no profiling.
+pub const ENV_PROFILE_DIR: &str = "BUILDSCOPE_PROFILE_DIR";
+/// Comma-separated package or crate names to profile, or `*` for all.
+pub const ENV_PROFILE_CRATES: &str = "BUILDSCOPE_PROFILE_CRATES";
+/// Passed through as `-Zself-profile-events=`.
+pub const ENV_PROFILE_EVENTS: &str = "BUILDSCOPE_PROFILE_EVENTS";
+/// The user's own `RUSTC_WRAPPER` (e.g. sccache), run inside ours.
+pub const ENV_INNER_WRAPPER: &str = "BUILDSCOPE_INNER_WRAPPER";
+
+/// Whether this process was started by cargo as the rustc wrapper.
+pub fn invoked_as_wrapper() -> bool {
+    std::env::var_os(ENV_WRAPPER).is_some_and(|v| v == "1")
+}
+
+/// Nanoseconds since the Unix epoch.
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// What the arguments say about the unit.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Invocation {
+    crate_name: Option<String>,
+    crate_types: Vec<String>,
+    test: bool,
+    /// `-vV`, `--print`, or reading from stdin: cargo asking rustc about itself.
+    query: bool,
+}
+
+fn inspect(args: &[OsString]) -> Invocation {
+    let mut inv = Invocation::default();
+    let mut words = args.iter().map(|a| a.to_string_lossy());
+    while let Some(word) = words.next() {
+        match word.as_ref() {
+            "--crate-name" => inv.crate_name = words.next().map(|w| w.into_owned()),
+            "--crate-type" => inv.crate_types.extend(words.next().map(|w| w.into_owned())),
+            "--test" => inv.test = true,
+            "-vV" | "-V" | "--version" | "-" => inv.query = true,
+            w if w.starts_with("--print") => inv.query = true,
+            w => {
+                if let Some(name) = w.strip_prefix("--crate-name=") {
+                    inv.crate_name = Some(name.to_string());
+                } else if let Some(kind) = w.strip_prefix("--crate-type=") {
+                    inv.crate_types.push(kind.to_string());
+                }
+            }
+        }
+    }
+    if inv.crate_name.is_none() {
+        inv.query = true;
+    }
+    inv
+}
+
+fn selected_for_profiling(selection: &str, package: Option<&str>, crate_name: &str) -> bool {
+    selection.split(',').map(str::trim).any(|s| {
+        s == "*" || Some(s) == package || s == crate_name || s.replace('-', "_") == crate_name
+    })
+}
+
+/// Runs rustc (`args[0]`) with the rest of `args`, recording the unit. Returns the exit
+/// code to exit with.
+pub fn run_wrapper(args: &[OsString]) -> i32 {
+    let Some((rustc, rustc_args)) = args.split_first() else {
+        eprintln!("buildscope: started as RUSTC_WRAPPER without a compiler to run");
+        return 101;
+    };
+    let invocation = inspect(rustc_args);
+    let run_dir = std::env::var_os(ENV_RUN_DIR).map(PathBuf::from);
+    let package = std::env::var("CARGO_PKG_NAME").ok();
+
+    let mut command = match std::env::var_os(ENV_INNER_WRAPPER).filter(|w| !w.is_empty()) {
+        Some(inner) => {
+            let mut c = Command::new(inner);
+            c.arg(rustc);
+            c
+        }
+        None => Command::new(rustc),
+    };
+    command.args(rustc_args);
+    // Our own variables stay out of rustc's environment (build scripts run by cargo never
+    // see them either: cargo sets them only for the wrapper).
+    for var in [
+        ENV_WRAPPER,
+        ENV_RUN_DIR,
+        ENV_PROFILE_DIR,
+        ENV_PROFILE_CRATES,
+        ENV_PROFILE_EVENTS,
+        ENV_INNER_WRAPPER,
+    ] {
+        command.env_remove(var);
+    }
+    let mut self_profiled = false;
+    if let (false, Some(crate_name), Some(dir), Some(selection)) = (
+        invocation.query,
+        invocation.crate_name.as_deref(),
+        std::env::var_os(ENV_PROFILE_DIR),
+        std::env::var(ENV_PROFILE_CRATES).ok(),
+    ) {
+        if selected_for_profiling(&selection, package.as_deref(), crate_name) {
+            let mut flag = OsString::from("-Zself-profile=");
+            flag.push(&dir);
+            command.arg(flag);
+            if let Ok(events) = std::env::var(ENV_PROFILE_EVENTS) {
+                command.arg(format!("-Zself-profile-events={events}"));
+            }
+            // Allows -Z on stable for this rustc alone.
+            command.env("RUSTC_BOOTSTRAP", "1");
+            self_profiled = true;
+        }
+    }
+
+    if invocation.query || run_dir.is_none() {
+        return exec_plain(command);
+    }
+    let run_dir = run_dir.expect("checked above");
+    let start_ns = now_ns();
+    command.stderr(Stdio::piped());
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!(
+                "buildscope: could not run {}: {e}",
+                Path::new(rustc).display()
+            );
+            return 101;
+        }
+    };
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let forwarder = std::thread::spawn(move || forward_stderr(stderr, std::io::stderr()));
+    let status = child.wait();
+    let rmeta_ns = forwarder.join().unwrap_or(None);
+    let end_ns = now_ns();
+    let status = match status {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("buildscope: waiting for rustc failed: {e}");
+            return 101;
+        }
+    };
+    let (cpu_ns, max_rss_bytes) = children_usage();
+    let record = UnitRecord {
+        pid: std::process::id(),
+        package,
+        version: std::env::var("CARGO_PKG_VERSION").ok(),
+        crate_name: invocation.crate_name,
+        crate_types: invocation.crate_types,
+        test: invocation.test,
+        start_ns,
+        rmeta_ns,
+        end_ns,
+        cpu_ns,
+        max_rss_bytes,
+        exit_code: status.code(),
+        self_profiled,
+    };
+    if let Err(e) = write_record(&run_dir, &record) {
+        warn_once(&run_dir, &format!("buildscope: could not record a unit ({e}); the build goes on, its report will miss units"));
+    }
+    exit_code_of(status)
+}
+
+/// Runs without recording, passing everything through.
+fn exec_plain(mut command: Command) -> i32 {
+    match command.status() {
+        Ok(status) => exit_code_of(status),
+        Err(e) => {
+            eprintln!("buildscope: could not run the compiler: {e}");
+            101
+        }
+    }
+}
+
+fn exit_code_of(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => 128 + signal,
+        _ => 101,
+    }
+}
+
+/// Copies rustc's stderr to ours unchanged, chunk by chunk, and notes when rustc announced
+/// its metadata (`{"$message_type":"artifact",...,"emit":"metadata"}` with cargo's
+/// `--json=artifacts`).
+fn forward_stderr(mut from: impl Read, mut out: impl Write) -> Option<u64> {
+    const NEEDLE: &[u8] = br#""emit":"metadata""#;
+    let mut rmeta_ns = None;
+    let mut buffer = vec![0u8; 64 * 1024];
+    // The end of the previous chunk, so a needle split across two reads is still found.
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let chunk = &buffer[..n];
+        let _ = out.write_all(chunk);
+        let _ = out.flush();
+        if rmeta_ns.is_none() {
+            carry.extend_from_slice(chunk);
+            if carry.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+                rmeta_ns = Some(now_ns());
+            }
+            let keep = carry.len().saturating_sub(NEEDLE.len());
+            carry.drain(..keep);
+        }
+    }
+    rmeta_ns
+}
+
+/// CPU time and peak memory of this process's waited-for children (rustc, and what rustc
+/// ran: the linker). The wrapper has one child, so this is that unit.
+fn children_usage() -> (Option<u64>, Option<u64>) {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is a valid `who`.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) } == 0;
+    if !ok {
+        return (None, None);
+    }
+    // SAFETY: getrusage succeeded, so the struct is initialized.
+    let usage = unsafe { usage.assume_init() };
+    let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
+    // Linux reports ru_maxrss in KiB.
+    let rss = usage.ru_maxrss as u64 * 1024;
+    (Some(cpu), Some(rss))
+}
+
+fn write_record(run_dir: &Path, record: &UnitRecord) -> std::io::Result<()> {
+    let path = record_path(run_dir, record.pid);
+    let tmp = path.with_extension("tmp");
+    std::fs::create_dir_all(path.parent().expect("records live in a folder"))?;
+    std::fs::write(&tmp, serde_json::to_vec(record)?)?;
+    // Rename is atomic: a reader sees a whole record or none.
+    std::fs::rename(&tmp, &path)
+}
+
+/// Prints a warning the first time any wrapper of this run hits a problem.
+fn warn_once(run_dir: &Path, message: &str) {
+    let marker = run_dir.join("wrapper-warned");
+    let first = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&marker)
+        .is_ok()
+        || !run_dir.is_dir();
+    if first {
+        eprintln!("{message}");
+    }
+}
+
+/// The program cargo should use as `RUSTC_WRAPPER`: this executable.
+pub fn wrapper_program() -> std::io::Result<PathBuf> {
+    std::env::current_exe()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn reads_the_unit_from_rustc_arguments() {
+        let inv = inspect(&os(&[
+            "--crate-name",
+            "geometry",
+            "--edition=2021",
+            "src/lib.rs",
+            "--crate-type",
+            "lib",
+            "--emit=dep-info,metadata,link",
+        ]));
+        assert_eq!(inv.crate_name.as_deref(), Some("geometry"));
+        assert_eq!(inv.crate_types, vec!["lib"]);
+        assert!(!inv.query && !inv.test);
+        assert!(inspect(&os(&["-vV"])).query);
+        assert!(inspect(&os(&["-", "--crate-name", "___", "--print=file-names"])).query);
+        assert!(inspect(&os(&["--crate-name", "t", "--test", "src/lib.rs"])).test);
+    }
+
+    #[test]
+    fn profiling_selection_matches_packages_and_crates() {
+        assert!(selected_for_profiling("*", Some("serde"), "serde"));
+        assert!(selected_for_profiling(
+            "a, shapes-derive",
+            Some("shapes-derive"),
+            "shapes_derive"
+        ));
+        assert!(selected_for_profiling(
+            "shapes-derive",
+            None,
+            "shapes_derive"
+        ));
+        assert!(!selected_for_profiling("a,b", Some("c"), "c"));
+    }
+
+    #[test]
+    fn metadata_notices_are_found_across_reads() {
+        struct Chunks(Vec<&'static [u8]>);
+        impl Read for Chunks {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Ok(0);
+                }
+                let chunk = self.0.remove(0);
+                buf[..chunk.len()].copy_from_slice(chunk);
+                Ok(chunk.len())
+            }
+        }
+        let mut copied = Vec::new();
+        let found = forward_stderr(
+            Chunks(vec![
+                br#"{"$message_type":"artifact","artifact":"/t/libg.rmeta","emit":"meta"#,
+                br#"data"}"#,
+            ]),
+            &mut copied,
+        );
+        assert!(found.is_some());
+        assert_eq!(
+            copied,
+            br#"{"$message_type":"artifact","artifact":"/t/libg.rmeta","emit":"metadata"}"#
+        );
+        assert!(forward_stderr(Chunks(vec![b"warning: unused\n"]), std::io::sink()).is_none());
+    }
+}

@@ -1,0 +1,224 @@
+//! `buildscope build`: wires cargo metadata, the build plan, progress and the report.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use buildscope_build::{
+    execute, recover, BuildPlan, Phase, Progress, RunRecord, Scenario, SelfProfile,
+};
+use buildscope_output::{render_build, BuildView, Style};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use crate::cli::{BuildArgs, CargoCommand};
+use crate::commands::{cores, print};
+
+/// Units in the report's slowest-units table.
+const SLOWEST_SHOWN: usize = 10;
+
+pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
+    let cargo = std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("cargo"));
+    let mut metadata_command = cargo_metadata::MetadataCommand::new();
+    metadata_command.cargo_path(&cargo).no_deps();
+    if let Some(manifest) = &args.manifest_path {
+        metadata_command.manifest_path(manifest);
+    }
+    let metadata = metadata_command
+        .exec()
+        .map_err(|e| anyhow::anyhow!("cargo metadata: {}", first_line(&e.to_string())))?;
+    let workspace_root: PathBuf = metadata.workspace_root.clone().into();
+    let state_dir = PathBuf::from(metadata.target_directory.clone()).join("buildscope");
+
+    // A run killed in the middle of an --edit left it in place: undo it before anything.
+    if let Some(restored) = recover(&state_dir)? {
+        eprintln!(
+            "buildscope: restored {} (an earlier run was interrupted during its --edit)",
+            restored.display()
+        );
+    }
+
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let absolute = |p: &Path| -> Result<PathBuf> {
+        std::fs::canonicalize(p).with_context(|| format!("{}", p.display()))
+    };
+    let scenario = if args.cold {
+        Scenario::Cold
+    } else if let Some(path) = &args.touch {
+        Scenario::Touch {
+            path: absolute(path)?,
+        }
+    } else if let Some(path) = &args.edit {
+        Scenario::Edit {
+            path: absolute(path)?,
+        }
+    } else {
+        Scenario::AsIs
+    };
+    let members: Vec<String> = metadata
+        .workspace_packages()
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    let self_profile = match (&args.self_profile, &args.self_profile_crates) {
+        (true, _) => Some(vec!["*".to_string()]),
+        (false, Some(list)) if list.trim().is_empty() => Some(members.clone()),
+        (false, Some(list)) => Some(list.split(',').map(|s| s.trim().to_string()).collect()),
+        (false, None) => None,
+    }
+    .map(|crates| SelfProfile {
+        crates,
+        events: args.self_profile_events.clone(),
+    });
+    let plan = BuildPlan {
+        cargo,
+        command: match args.command {
+            CargoCommand::Build => "build".into(),
+            CargoCommand::Check => "check".into(),
+        },
+        cargo_args: args.cargo_args(),
+        cwd,
+        workspace_root: workspace_root.clone(),
+        target_dir: args
+            .target_dir
+            .clone()
+            .unwrap_or_else(|| state_dir.join("target")),
+        state_dir,
+        scenario,
+        runs: args.runs as usize,
+        self_profile,
+        packages: args.packages.clone(),
+        cores: args.jobs.map(|j| j as usize).unwrap_or_else(cores),
+    };
+
+    let bar = progress_bar(args.quiet);
+    let records = execute(
+        &plan,
+        |phase| {
+            bar.reset();
+            bar.set_length(0);
+            bar.set_prefix(match phase {
+                Phase::Cleaning => "cleaning".to_string(),
+                Phase::WarmUp { run } => format!("warm-up {run}"),
+                Phase::Measuring { run, of } if *of > 1 => format!("run {run}/{of}"),
+                Phase::Measuring { .. } => "building".to_string(),
+            });
+        },
+        |progress| match progress {
+            Progress::Started { total } => bar.set_length(total.unwrap_or(0) as u64),
+            Progress::UnitDone { name, .. } => {
+                bar.inc(1);
+                bar.set_message(name);
+            }
+        },
+    );
+    bar.finish_and_clear();
+    let records = records?;
+    let last = records.last().expect("a plan measures at least once");
+    let failed = !last.success;
+
+    if args.json {
+        let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
+        let (min, median, max) = spread(&walls);
+        let doc = json!({
+            "schema": "buildscope.build/1",
+            "runs": records,
+            "wall_ns": { "min": min, "median": median, "max": max },
+        });
+        print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+    } else {
+        print(&report(&plan, &records, &workspace_root, style))?;
+    }
+    if failed {
+        if !args.json {
+            eprintln!("error: the build failed; cargo said:");
+            for line in &last.cargo_output_tail {
+                eprintln!("  {line}");
+            }
+        }
+        return Ok(ExitCode::from(
+            last.exit_code.unwrap_or(101).clamp(1, 255) as u8
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>10.cyan.bold} [{bar:30}] {pos}/{len} units  {wide_msg}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// (min, median, max).
+fn spread(values: &[u64]) -> (u64, u64, u64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    (
+        sorted.first().copied().unwrap_or(0),
+        sorted.get(sorted.len() / 2).copied().unwrap_or(0),
+        sorted.last().copied().unwrap_or(0),
+    )
+}
+
+fn report(plan: &BuildPlan, records: &[RunRecord], workspace_root: &Path, style: &Style) -> String {
+    let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
+    let (min, median, max) = spread(&walls);
+    // The run whose wall time is the median speaks for all.
+    let shown = records
+        .iter()
+        .find(|r| r.totals.wall_ns == median)
+        .unwrap_or(&records[records.len() - 1]);
+    let name = workspace_root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| workspace_root.display().to_string());
+    let title = format!(
+        "{name}: cargo {}{}{} ({})",
+        plan.command,
+        if plan.cargo_args.is_empty() { "" } else { " " },
+        plan.cargo_args.join(" "),
+        plan.scenario.describe()
+    );
+    let mut text = render_build(
+        &BuildView {
+            title,
+            totals: &shown.totals,
+            critical_path: &shown.critical_path,
+            units: &shown.units,
+            fresh_units: shown.fresh_units,
+            notes: &shown.notes,
+            wall_spread: (records.len() > 1).then_some((min, median, max, records.len())),
+            top: SLOWEST_SHOWN,
+        },
+        style,
+    );
+    text.push_str(&format!("\nRun folder: {}\n", shown.run_dir.display()));
+    if let Some(profiles) = &shown.profile_dir {
+        text.push_str(&format!(
+            "Self-profiles: {0}  (buildscope summarize --per-crate {0})\n",
+            profiles.display()
+        ));
+    }
+    text
+}

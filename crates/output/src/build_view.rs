@@ -1,0 +1,128 @@
+//! The `build` screen: totals, the slowest units, build scripts and proc macros, and the
+//! critical path.
+
+use buildscope_analysis::{percent_of, slowest_units, BuildTotals, CriticalPath, Unit};
+
+use crate::format::{human_bytes, human_duration};
+use crate::style::Style;
+use crate::table::{Align, Table};
+
+/// What the build screen shows; the caller gathers it from a run record.
+pub struct BuildView<'a> {
+    /// E.g. `example-workspace: cargo build --release (cold)`.
+    pub title: String,
+    pub totals: &'a BuildTotals,
+    pub critical_path: &'a CriticalPath,
+    pub units: &'a [Unit],
+    pub fresh_units: usize,
+    pub notes: &'a [String],
+    /// Wall time over repeated runs: (min, median, max, runs).
+    pub wall_spread: Option<(u64, u64, u64, usize)>,
+    /// How many units the slowest-units table shows.
+    pub top: usize,
+}
+
+pub fn render_build(view: &BuildView, style: &Style) -> String {
+    let t = view.totals;
+    let mut out = String::new();
+    out.push_str(&style.bold(&view.title));
+    out.push('\n');
+    out.push_str(&format!(
+        "{} {}   {} {}   {} {:.1} of {} cores ({:.0}%)\n",
+        style.bold("Wall time"),
+        human_duration(t.wall_ns),
+        style.bold("CPU time"),
+        human_duration(t.cpu_ns),
+        style.bold("Parallelism"),
+        t.average_parallelism,
+        t.cores,
+        percent_of(
+            (t.average_parallelism * 1000.0) as u64,
+            t.cores as u64 * 1000
+        ),
+    ));
+    if let Some((min, median, max, runs)) = view.wall_spread {
+        out.push_str(&format!(
+            "Over {runs} runs: min {}  median {}  max {}  (spread {})\n",
+            human_duration(min),
+            human_duration(median),
+            human_duration(max),
+            human_duration(max - min),
+        ));
+    }
+    out.push_str(&format!(
+        "{} units built, {} fresh.   Build scripts {} (compile {}, run {})   Proc macros {}\n\n",
+        t.units,
+        view.fresh_units,
+        human_duration(t.build_script_compile_ns + t.build_script_run_ns),
+        human_duration(t.build_script_compile_ns),
+        human_duration(t.build_script_run_ns),
+        human_duration(t.proc_macro_ns),
+    ));
+
+    if !view.units.is_empty() {
+        let mut slowest = Table::new(&[
+            ("Slowest units", Align::Left),
+            ("Kind", Align::Left),
+            ("Time", Align::Right),
+            ("CPU", Align::Right),
+            ("Peak RSS", Align::Right),
+        ]);
+        let all = slowest_units(view.units);
+        for unit in all.iter().take(view.top) {
+            slowest.push(vec![
+                format!("{} v{}", unit.package, unit.version),
+                unit.kind.as_str().to_string(),
+                human_duration(unit.duration_ns()),
+                unit.cpu_ns
+                    .map(human_duration)
+                    .unwrap_or_else(|| "-".into()),
+                unit.max_rss_bytes
+                    .map(human_bytes)
+                    .unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        out.push_str(&slowest.render(style));
+        if all.len() > view.top {
+            out.push_str(&style.dim(&format!("… {} more units\n", all.len() - view.top)));
+        }
+        out.push('\n');
+    }
+
+    let path = view.critical_path;
+    if !path.steps.is_empty() {
+        out.push_str(&format!(
+            "{} the chain of units that set the wall time ({} of dependent work, unlimited cores)\n",
+            style.bold("Critical path:"),
+            human_duration(path.longest_chain_ns),
+        ));
+        let mut table = Table::new(&[
+            ("Unit", Align::Left),
+            ("Kind", Align::Left),
+            ("On path", Align::Right),
+            ("Share", Align::Right),
+            ("Saves if free", Align::Right),
+        ]);
+        for step in &path.steps {
+            let Some(unit) = view.units.iter().find(|u| u.id == step.unit) else {
+                continue;
+            };
+            table.push(vec![
+                format!("{} v{}", unit.package, unit.version),
+                unit.kind.as_str().to_string(),
+                human_duration(step.on_path_ns),
+                format!("{:.0}%", step.share_percent),
+                human_duration(step.saving_if_free_ns),
+            ]);
+        }
+        out.push_str(&table.render(style));
+        out.push_str(&format!(
+            "Not on the chain: {} (cargo's own work, waiting for a free core)\n",
+            human_duration(path.waiting_ns)
+        ));
+    }
+    for note in view.notes {
+        out.push_str(&style.dim(&format!("note: {note}\n")));
+    }
+    out
+}
