@@ -214,6 +214,10 @@ pub fn measure(
         notes.push(format!("{unreadable} unit records could not be read"));
     }
     let units = join_units(graph.as_ref(), &timings, &records, started_at_ns);
+    if let Some(graph) = &graph {
+        // Every unit of the graph that did not run was up to date.
+        fresh_units = graph.units.len().saturating_sub(units.len());
+    }
     Ok(Measurement {
         started_at_ns,
         wall_ns: end_ns.saturating_sub(started_at_ns),
@@ -357,6 +361,11 @@ fn record_kind(record: &UnitRecord) -> UnitKind {
     }
 }
 
+/// Cargo's report lists up-to-date units too, at 0 s for 0 s; nothing ran for them.
+fn looks_fresh(timing: &TimingUnit) -> bool {
+    timing.start == 0.0 && timing.duration == 0.0
+}
+
 /// A key that a unit graph unit and a wrapper record of the same unit share.
 fn record_key(package: &str, version: &str, kind: UnitKind, crate_name: &str) -> String {
     format!(
@@ -421,7 +430,8 @@ fn join_units(
                 let timing = timing_by_index
                     .get(&index)
                     .copied()
-                    .filter(|t| t.name == package && t.version == version);
+                    .filter(|t| t.name == package && t.version == version)
+                    .filter(|t| !looks_fresh(t));
                 if record.is_none() && timing.is_none() {
                     continue; // fresh: nothing ran
                 }
@@ -439,7 +449,7 @@ fn join_units(
         }
         None => {
             // Without the graph: cargo's report is the unit list, its unblock edges the deps.
-            for timing in timings {
+            for timing in timings.iter().filter(|t| !looks_fresh(t)) {
                 let kind = if timing.is_build_script_run() {
                     UnitKind::BuildScriptRun
                 } else if timing.target.contains("build-script") {
