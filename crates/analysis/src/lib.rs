@@ -18,5 +18,6 @@ pub use summary::{
     LabelStats, ProfileSummary, SortKey, Summary, SUMMARY_SCHEMA,
 };
 pub use timeline::{
-    build_totals, critical_path, slowest_units, BuildTotals, CriticalPath, PathStep, Unit, UnitKind,
+    build_totals, compare_units, critical_path, slowest_units, BuildTotals, CriticalPath, PathStep,
+    Unit, UnitChange, UnitKind,
 };

@@ -35,6 +35,23 @@ impl UnitKind {
             UnitKind::Other => "other",
         }
     }
+
+    /// The kind a name from [`UnitKind::as_str`] stands for (`Other` for anything else).
+    pub fn from_name(name: &str) -> UnitKind {
+        [
+            UnitKind::Lib,
+            UnitKind::Bin,
+            UnitKind::ProcMacro,
+            UnitKind::BuildScriptCompile,
+            UnitKind::BuildScriptRun,
+            UnitKind::Test,
+            UnitKind::Example,
+            UnitKind::Bench,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+        .unwrap_or(UnitKind::Other)
+    }
 }
 
 /// One unit on the timeline. Times are nanoseconds from the start of the build.
@@ -275,6 +292,61 @@ pub fn slowest_units(units: &[Unit]) -> Vec<&Unit> {
     sorted
 }
 
+/// One unit's time in two builds, paired by package, target and kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitChange {
+    pub package: String,
+    pub target: String,
+    pub kind: UnitKind,
+    /// Summed duration in each build; `None` where the unit did not run.
+    pub base_ns: Option<u64>,
+    pub new_ns: Option<u64>,
+}
+
+impl UnitChange {
+    pub fn delta_ns(&self) -> i128 {
+        self.new_ns.unwrap_or(0) as i128 - self.base_ns.unwrap_or(0) as i128
+    }
+}
+
+/// Pairs the units of two builds (versions may differ: an upgrade is still the same
+/// package) and sorts them by the size of their change, largest first.
+pub fn compare_units(base: &[Unit], new: &[Unit]) -> Vec<UnitChange> {
+    use std::collections::BTreeMap;
+    let mut pairs: BTreeMap<(String, String, &'static str), UnitChange> = BTreeMap::new();
+    for (units, is_new) in [(base, false), (new, true)] {
+        for unit in units {
+            let change = pairs
+                .entry((
+                    unit.package.clone(),
+                    unit.target.clone(),
+                    unit.kind.as_str(),
+                ))
+                .or_insert_with(|| UnitChange {
+                    package: unit.package.clone(),
+                    target: unit.target.clone(),
+                    kind: unit.kind,
+                    base_ns: None,
+                    new_ns: None,
+                });
+            let side = if is_new {
+                &mut change.new_ns
+            } else {
+                &mut change.base_ns
+            };
+            *side = Some(side.unwrap_or(0) + unit.duration_ns());
+        }
+    }
+    let mut changes: Vec<UnitChange> = pairs.into_values().collect();
+    changes.sort_by(|a, b| {
+        b.delta_ns()
+            .abs()
+            .cmp(&a.delta_ns().abs())
+            .then_with(|| a.package.cmp(&b.package))
+    });
+    changes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +417,21 @@ mod tests {
         assert_eq!(path.longest_chain_ns, 20);
         let units = vec![unit(0, "a", 5, 10, &[])];
         assert_eq!(critical_path(&units, 10).waiting_ns, 5);
+    }
+
+    #[test]
+    fn builds_are_compared_unit_by_unit() {
+        let base = vec![unit(0, "a", 0, 10, &[]), unit(1, "b", 10, 30, &[0])];
+        let mut upgraded = unit(0, "a", 0, 40, &[]);
+        upgraded.version = "0.2.0".into();
+        let new = vec![upgraded, unit(2, "c", 0, 5, &[])];
+        let changes = compare_units(&base, &new);
+        let names: Vec<(&str, i128)> = changes
+            .iter()
+            .map(|c| (c.package.as_str(), c.delta_ns()))
+            .collect();
+        assert_eq!(names, vec![("a", 30), ("b", -20), ("c", 5)]);
+        assert_eq!(changes[1].new_ns, None);
     }
 
     #[test]

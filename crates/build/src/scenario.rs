@@ -38,6 +38,16 @@ impl Scenario {
         }
     }
 
+    /// As [`Scenario::describe`], with paths relative to `root` where they are inside it.
+    pub fn describe_in(&self, root: &Path) -> String {
+        let short = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+        match self {
+            Scenario::Touch { path } => format!("hot, after touching {}", short(path)),
+            Scenario::Edit { path } => format!("hot, after editing {}", short(path)),
+            other => other.describe(),
+        }
+    }
+
     /// Whether it needs a warm-up build first.
     pub fn is_hot(&self) -> bool {
         matches!(self, Scenario::Touch { .. } | Scenario::Edit { .. })

@@ -117,6 +117,9 @@ pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     );
     bar.finish_and_clear();
     let records = records?;
+    for record in &records {
+        crate::history_command::record(&args.history, record);
+    }
     let last = records.last().expect("a plan measures at least once");
     let failed = !last.success;
 
@@ -198,7 +201,7 @@ fn report(plan: &BuildPlan, records: &[RunRecord], workspace_root: &Path, style:
         plan.command,
         if plan.cargo_args.is_empty() { "" } else { " " },
         plan.cargo_args.join(" "),
-        plan.scenario.describe()
+        plan.scenario.describe_in(workspace_root)
     );
     let mut text = render_build(
         &BuildView {

@@ -47,6 +47,64 @@ pub enum Command {
     /// Measure a cargo build: every unit on a timeline, cold or hot, and its critical path.
     #[command(after_help = BUILD_HELP)]
     Build(BuildArgs),
+    /// List the builds measured so far (newest first).
+    Runs(RunsArgs),
+    /// Compare two measured builds, unit by unit.
+    #[command(after_help = COMPARE_HELP)]
+    Compare(CompareArgs),
+}
+
+const COMPARE_HELP: &str = "\
+A run is named by its id (or a unique start of it, as `buildscope runs` lists them), or as
+`latest`, `latest~1`, ... for this workspace's newest runs.
+
+Examples:
+  buildscope compare latest~1 latest
+  buildscope compare 20261124-0312 20261124-0330 --json";
+
+/// Where the run history lives.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The history database [default: $XDG_DATA_HOME/buildscope/history.sqlite].
+    #[arg(long, value_name = "PATH", env = "BUILDSCOPE_DB")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Runs of every workspace, not only the one here.
+    #[arg(long)]
+    pub all: bool,
+    /// The workspace whose runs to list [default: the one around the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// At most N runs.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    /// Print the runs as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The earlier run.
+    pub a: String,
+    /// The later run.
+    pub b: String,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// The workspace `latest` refers to [default: the one around the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Show at most N units (0 shows all).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const BUILD_HELP: &str = "\
@@ -227,6 +285,9 @@ pub struct BuildArgs {
     /// Passed to rustc as -Zself-profile-events (e.g. default,args).
     #[arg(long, value_name = "EVENTS")]
     pub self_profile_events: Option<String>,
+
+    #[command(flatten)]
+    pub history: HistoryArgs,
 
     /// The target directory of measured builds [default: target/buildscope/target].
     #[arg(long, value_name = "DIR")]

@@ -11,7 +11,7 @@ use buildscope_output::{
 use crate::cli::{Cli, ColorChoice, Command, DiffArgs, SortBy, SummarizeArgs};
 
 /// Rows shown in the terminal when `--top` is not given.
-const DEFAULT_TERMINAL_ROWS: usize = 30;
+pub(crate) const DEFAULT_TERMINAL_ROWS: usize = 30;
 
 pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
     let style = terminal_style(cli.color);
@@ -25,6 +25,8 @@ pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
             diff_command(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
         }
         Command::Build(args) => crate::build_command::build(args, &style),
+        Command::Runs(args) => crate::history_command::runs(args, &style),
+        Command::Compare(args) => crate::history_command::compare(args, &style),
     }
 }
 
@@ -57,7 +59,7 @@ pub(crate) fn terminal_style(choice: ColorChoice) -> Style {
 
 /// `--top 0` means all rows; no `--top` means a screenful in the terminal and all rows for
 /// machines.
-fn row_limit(top: Option<usize>, for_machines: bool) -> Option<usize> {
+pub(crate) fn row_limit(top: Option<usize>, for_machines: bool) -> Option<usize> {
     match top {
         Some(0) => None,
         Some(n) => Some(n),

@@ -4,6 +4,7 @@
 mod build_command;
 mod cli;
 mod commands;
+mod history_command;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -9,6 +9,7 @@
 mod build_view;
 mod csv;
 mod format;
+mod history_view;
 mod style;
 mod table;
 mod views;
@@ -16,6 +17,7 @@ mod views;
 pub use build_view::{render_build, BuildView};
 pub use csv::summary_csv;
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
+pub use history_view::{render_compare, render_runs, RunLine};
 pub use style::Style;
 pub use table::{Align, Table};
 pub use views::{render_diff, render_per_crate, render_summary, SummaryView};

@@ -23,6 +23,8 @@ pub struct Table {
     rows: Vec<Vec<(String, Paint)>>,
     /// The narrowest the label column may get before the table overflows instead.
     min_label_width: usize,
+    /// The column that gives up width (shortened in the middle) so the table fits.
+    shrinkable: usize,
 }
 
 const GAP: &str = "  ";
@@ -33,7 +35,14 @@ impl Table {
             headers: headers.iter().map(|(h, a)| (h.to_string(), *a)).collect(),
             rows: Vec::new(),
             min_label_width: 20,
+            shrinkable: 0,
         }
+    }
+
+    /// Makes `column` the one that gives up width, instead of the first.
+    pub fn shrink_column(mut self, column: usize) -> Table {
+        self.shrinkable = column.min(self.headers.len().saturating_sub(1));
+        self
     }
 
     pub fn push(&mut self, cells: Vec<String>) {
@@ -61,9 +70,15 @@ impl Table {
                 widths[i] = widths[i].max(cell.chars().count());
             }
         }
-        let others: usize = widths[1..].iter().map(|w| w + GAP.len()).sum();
+        let s = self.shrinkable;
+        let others: usize = widths
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != s)
+            .map(|(_, w)| w + GAP.len())
+            .sum();
         let room = style.width.saturating_sub(others);
-        widths[0] = widths[0].min(room.max(self.min_label_width));
+        widths[s] = widths[s].min(room.max(self.min_label_width));
 
         let mut out = String::new();
         let header: Vec<String> = self

@@ -1,0 +1,455 @@
+//! The run history: every measured build as rows in an embedded SQLite database, so builds
+//! can be compared over time. One database per user by default, outside any target
+//! directory, so `cargo clean` does not erase it; runs are keyed by workspace root.
+//!
+//! This crate owns the schema and its queries. It does not run builds or print anything.
+
+use std::path::{Path, PathBuf};
+
+use buildscope_analysis::{Unit, UnitKind};
+use rusqlite::{params, Connection, OptionalExtension};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: history database schema version {found} is newer than this buildscope ({supported})")]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("no run {0:?} in the history (see `buildscope runs`)")]
+    NoSuchRun(String),
+    #[error("run {0:?} is ambiguous: more than one run id starts with it")]
+    AmbiguousRun(String),
+}
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    workspace_root TEXT NOT NULL,
+    started_at_ns INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    cargo_args TEXT NOT NULL,
+    scenario TEXT NOT NULL,
+    success INTEGER NOT NULL,
+    wall_ns INTEGER NOT NULL,
+    cpu_ns INTEGER NOT NULL,
+    units INTEGER NOT NULL,
+    fresh_units INTEGER NOT NULL,
+    critical_chain_ns INTEGER NOT NULL,
+    run_dir TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_workspace ON runs (workspace_root, started_at_ns);
+CREATE TABLE IF NOT EXISTS units (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    unit_id INTEGER NOT NULL,
+    package TEXT NOT NULL,
+    version TEXT NOT NULL,
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    start_ns INTEGER NOT NULL,
+    rmeta_ns INTEGER,
+    end_ns INTEGER NOT NULL,
+    cpu_ns INTEGER,
+    max_rss_bytes INTEGER,
+    exit_code INTEGER,
+    deps TEXT NOT NULL,
+    on_critical_path INTEGER NOT NULL,
+    PRIMARY KEY (run_id, unit_id)
+);
+";
+
+/// One run as the history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    pub id: String,
+    pub workspace_root: PathBuf,
+    pub started_at_ns: u64,
+    /// `build` or `check`, with cargo's arguments.
+    pub command: String,
+    pub cargo_args: Vec<String>,
+    /// How the scenario reads (`cold`, `hot, after touching src/main.rs`).
+    pub scenario: String,
+    pub success: bool,
+    pub wall_ns: u64,
+    pub cpu_ns: u64,
+    pub units: usize,
+    pub fresh_units: usize,
+    pub critical_chain_ns: u64,
+    pub run_dir: PathBuf,
+}
+
+pub struct Store {
+    path: PathBuf,
+    connection: Connection,
+}
+
+/// The default database: `$XDG_DATA_HOME/buildscope/history.sqlite`, else
+/// `~/.local/share/buildscope/history.sqlite`.
+pub fn default_database_path() -> Option<PathBuf> {
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data_home.join("buildscope").join("history.sqlite"))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Io {
+                path: parent.to_path_buf(),
+                source: e,
+            })?;
+        }
+        let sqlite = |e| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let connection = Connection::open(path).map_err(sqlite)?;
+        // Several builds may finish at once (CI matrix on one machine): wait, don't fail.
+        connection
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sqlite)?;
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        connection
+            .execute_batch(&format!(
+                "PRAGMA foreign_keys = ON; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"
+            ))
+            .map_err(sqlite)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            connection,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sqlite(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source: e,
+        }
+    }
+
+    /// Adds a run and its units, in one transaction.
+    pub fn insert_run(
+        &mut self,
+        run: &RunRow,
+        units: &[Unit],
+        critical: &[usize],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sqlite = |e| StoreError::Sqlite {
+            path: path.clone(),
+            source: e,
+        };
+        let tx = self.connection.transaction().map_err(sqlite)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO runs (id, workspace_root, started_at_ns, command, cargo_args,
+                scenario, success, wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                run.id,
+                run.workspace_root.to_string_lossy(),
+                run.started_at_ns as i64,
+                run.command,
+                serde_json::to_string(&run.cargo_args).expect("strings serialize"),
+                run.scenario,
+                run.success,
+                run.wall_ns as i64,
+                run.cpu_ns as i64,
+                run.units as i64,
+                run.fresh_units as i64,
+                run.critical_chain_ns as i64,
+                run.run_dir.to_string_lossy(),
+            ],
+        )
+        .map_err(sqlite)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO units (run_id, unit_id, package, version, target, kind,
+                        start_ns, rmeta_ns, end_ns, cpu_ns, max_rss_bytes, exit_code, deps,
+                        on_critical_path)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )
+                .map_err(sqlite)?;
+            for unit in units {
+                insert
+                    .execute(params![
+                        run.id,
+                        unit.id as i64,
+                        unit.package,
+                        unit.version,
+                        unit.target,
+                        unit.kind.as_str(),
+                        unit.start_ns as i64,
+                        unit.rmeta_ns.map(|v| v as i64),
+                        unit.end_ns as i64,
+                        unit.cpu_ns.map(|v| v as i64),
+                        unit.max_rss_bytes.map(|v| v as i64),
+                        unit.exit_code,
+                        serde_json::to_string(&unit.deps).expect("ids serialize"),
+                        critical.contains(&unit.id),
+                    ])
+                    .map_err(sqlite)?;
+            }
+        }
+        tx.commit().map_err(sqlite)
+    }
+
+    /// The newest runs first, of one workspace or of all.
+    pub fn runs(&self, workspace: Option<&Path>, limit: usize) -> Result<Vec<RunRow>, StoreError> {
+        let mut query = self
+            .connection
+            .prepare(
+                "SELECT id, workspace_root, started_at_ns, command, cargo_args, scenario, success,
+                        wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir
+                 FROM runs WHERE (?1 IS NULL OR workspace_root = ?1)
+                 ORDER BY started_at_ns DESC, id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.sqlite(e))?;
+        let rows = query
+            .query_map(
+                params![
+                    workspace.map(|w| w.to_string_lossy().into_owned()),
+                    limit as i64
+                ],
+                run_from_row,
+            )
+            .map_err(|e| self.sqlite(e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// A run by id, or by a unique prefix of its id; `latest` and `latest~N` name the
+    /// newest runs of `workspace`.
+    pub fn run(
+        &self,
+        name: &str,
+        workspace: Option<&Path>,
+    ) -> Result<(RunRow, Vec<Unit>), StoreError> {
+        let id = self.resolve(name, workspace)?;
+        let run = self
+            .connection
+            .query_row(
+                "SELECT id, workspace_root, started_at_ns, command, cargo_args, scenario, success,
+                        wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir
+                 FROM runs WHERE id = ?1",
+                params![id],
+                run_from_row,
+            )
+            .map_err(|e| self.sqlite(e))?;
+        let mut query = self
+            .connection
+            .prepare(
+                "SELECT unit_id, package, version, target, kind, start_ns, rmeta_ns, end_ns,
+                        cpu_ns, max_rss_bytes, exit_code, deps
+                 FROM units WHERE run_id = ?1 ORDER BY unit_id",
+            )
+            .map_err(|e| self.sqlite(e))?;
+        let units = query
+            .query_map(params![id], unit_from_row)
+            .map_err(|e| self.sqlite(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sqlite(e))?;
+        Ok((run, units))
+    }
+
+    fn resolve(&self, name: &str, workspace: Option<&Path>) -> Result<String, StoreError> {
+        if let Some(back) = name.strip_prefix("latest") {
+            let skip: usize = match back.strip_prefix('~') {
+                Some(n) => n
+                    .parse()
+                    .map_err(|_| StoreError::NoSuchRun(name.to_string()))?,
+                None if back.is_empty() => 0,
+                None => return Err(StoreError::NoSuchRun(name.to_string())),
+            };
+            let runs = self.runs(workspace, skip + 1)?;
+            return runs
+                .get(skip)
+                .map(|r| r.id.clone())
+                .ok_or_else(|| StoreError::NoSuchRun(name.to_string()));
+        }
+        let mut query = self
+            .connection
+            .prepare("SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2")
+            .map_err(|e| self.sqlite(e))?;
+        let ids: Vec<String> = query
+            .query_map(params![name], |r| r.get(0))
+            .map_err(|e| self.sqlite(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.sqlite(e))?;
+        match ids.as_slice() {
+            [id] => Ok(id.clone()),
+            [] => Err(StoreError::NoSuchRun(name.to_string())),
+            _ => {
+                // An exact id wins over longer ids it prefixes.
+                let exact: Option<String> = self
+                    .connection
+                    .query_row("SELECT id FROM runs WHERE id = ?1", params![name], |r| {
+                        r.get(0)
+                    })
+                    .optional()
+                    .map_err(|e| self.sqlite(e))?;
+                exact.ok_or_else(|| StoreError::AmbiguousRun(name.to_string()))
+            }
+        }
+    }
+}
+
+fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunRow> {
+    let args: String = row.get(4)?;
+    Ok(RunRow {
+        id: row.get(0)?,
+        workspace_root: PathBuf::from(row.get::<_, String>(1)?),
+        started_at_ns: row.get::<_, i64>(2)? as u64,
+        command: row.get(3)?,
+        cargo_args: serde_json::from_str(&args).unwrap_or_default(),
+        scenario: row.get(5)?,
+        success: row.get(6)?,
+        wall_ns: row.get::<_, i64>(7)? as u64,
+        cpu_ns: row.get::<_, i64>(8)? as u64,
+        units: row.get::<_, i64>(9)? as usize,
+        fresh_units: row.get::<_, i64>(10)? as usize,
+        critical_chain_ns: row.get::<_, i64>(11)? as u64,
+        run_dir: PathBuf::from(row.get::<_, String>(12)?),
+    })
+}
+
+fn unit_from_row(row: &rusqlite::Row) -> rusqlite::Result<Unit> {
+    let kind: String = row.get(4)?;
+    let deps: String = row.get(11)?;
+    Ok(Unit {
+        id: row.get::<_, i64>(0)? as usize,
+        package: row.get(1)?,
+        version: row.get(2)?,
+        target: row.get(3)?,
+        kind: UnitKind::from_name(&kind),
+        start_ns: row.get::<_, i64>(5)? as u64,
+        rmeta_ns: row.get::<_, Option<i64>>(6)?.map(|v| v as u64),
+        end_ns: row.get::<_, i64>(7)? as u64,
+        cpu_ns: row.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+        max_rss_bytes: row.get::<_, Option<i64>>(9)?.map(|v| v as u64),
+        exit_code: row.get(10)?,
+        deps: serde_json::from_str(&deps).unwrap_or_default(),
+        rmeta_deps: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(id: usize, package: &str, start: u64, end: u64) -> Unit {
+        Unit {
+            id,
+            package: package.into(),
+            version: "1.0.0".into(),
+            target: package.into(),
+            kind: UnitKind::Lib,
+            start_ns: start,
+            rmeta_ns: Some(start + 1),
+            end_ns: end,
+            cpu_ns: Some(end - start),
+            max_rss_bytes: Some(1 << 20),
+            exit_code: Some(0),
+            deps: if id > 0 { vec![id - 1] } else { vec![] },
+            rmeta_deps: vec![],
+        }
+    }
+
+    fn run(id: &str, at: u64, workspace: &str) -> RunRow {
+        RunRow {
+            id: id.into(),
+            workspace_root: PathBuf::from(workspace),
+            started_at_ns: at,
+            command: "build".into(),
+            cargo_args: vec!["--release".into()],
+            scenario: "cold".into(),
+            success: true,
+            wall_ns: 100,
+            cpu_ns: 150,
+            units: 2,
+            fresh_units: 0,
+            critical_chain_ns: 90,
+            run_dir: PathBuf::from("/tmp/r"),
+        }
+    }
+
+    #[test]
+    fn runs_round_trip_and_are_found_by_prefix_or_recency() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("nested/history.sqlite");
+        let mut store = Store::open(&db).unwrap();
+        let units = vec![unit(0, "a", 0, 10), unit(1, "b", 10, 30)];
+        store
+            .insert_run(&run("20260101-1", 1, "/ws"), &units, &[0, 1])
+            .unwrap();
+        store
+            .insert_run(&run("20260102-1", 2, "/ws"), &units[..1], &[0])
+            .unwrap();
+        store
+            .insert_run(&run("20260103-1", 3, "/other"), &units, &[])
+            .unwrap();
+        drop(store);
+
+        let store = Store::open(&db).unwrap();
+        let ws = Path::new("/ws");
+        let listed: Vec<String> = store
+            .runs(Some(ws), 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(listed, vec!["20260102-1", "20260101-1"]);
+        assert_eq!(store.runs(None, 10).unwrap().len(), 3);
+
+        let (row, loaded) = store.run("20260101", None).unwrap();
+        assert_eq!(row.cargo_args, vec!["--release".to_string()]);
+        assert_eq!(loaded.len(), 2);
+        assert_eq!(loaded[1].deps, vec![0]);
+        assert_eq!(loaded[1].end_ns, 30);
+        assert_eq!(store.run("latest", Some(ws)).unwrap().0.id, "20260102-1");
+        assert_eq!(store.run("latest~1", Some(ws)).unwrap().0.id, "20260101-1");
+        assert!(matches!(
+            store.run("2026", None),
+            Err(StoreError::AmbiguousRun(_))
+        ));
+        assert!(matches!(
+            store.run("1999", None),
+            Err(StoreError::NoSuchRun(_))
+        ));
+        assert!(matches!(
+            store.run("latest~5", Some(ws)),
+            Err(StoreError::NoSuchRun(_))
+        ));
+    }
+}
