@@ -11,6 +11,7 @@ pub enum UnitKind {
     Bin,
     ProcMacro,
     /// Compiling a `build.rs`.
+    #[serde(rename = "build-script")]
     BuildScriptCompile,
     /// Running a compiled build script.
     BuildScriptRun,

@@ -1,0 +1,470 @@
+//! `buildscope build` on real workspaces built by the real cargo: units, dependency edges,
+//! the critical path, hot rebuilds, the restore guarantee, history, failures.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// `count` functions whose bodies give rustc real work in a debug build.
+fn busy_functions(prefix: &str, count: usize) -> String {
+    (0..count)
+        .map(|i| {
+            format!(
+                "pub fn {prefix}{i}(x: u64) -> u64 {{ let v: Vec<u64> = (0..x).map(|i| i * {i} + 1).collect(); v.iter().sum::<u64>() + x.count_ones() as u64 }}\n"
+            )
+        })
+        .collect()
+}
+
+fn manifest(name: &str, deps: &[&str], extra: &str) -> String {
+    let deps: String = deps
+        .iter()
+        .map(|d| format!("{d} = {{ path = \"../{d}\" }}\n"))
+        .collect();
+    format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{extra}\n[dependencies]\n{deps}")
+}
+
+/// A workspace with a known critical path: base (with a build script) -> middle -> app
+/// (a binary that also uses a proc macro), each with real work; `side` is small and
+/// independent.
+fn chain_workspace() -> PathBuf {
+    let root = tempfile::Builder::new()
+        .prefix("buildscope-chain-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    write(
+        &root.join("Cargo.toml"),
+        "[workspace]\nresolver = \"2\"\nmembers = [\"base\", \"middle\", \"app\", \"side\", \"macros\"]\n",
+    );
+    write(&root.join("base/Cargo.toml"), &manifest("base", &[], ""));
+    write(
+        &root.join("base/build.rs"),
+        "fn main() { println!(\"cargo:rustc-env=BASE_SEED=7\"); }\n",
+    );
+    write(
+        &root.join("base/src/lib.rs"),
+        &format!(
+            "pub const SEED: &str = env!(\"BASE_SEED\");\npub fn start() -> u64 {{ 1 }}\n{}",
+            busy_functions("b", 300)
+        ),
+    );
+    write(
+        &root.join("middle/Cargo.toml"),
+        &manifest("middle", &["base"], ""),
+    );
+    write(
+        &root.join("middle/src/lib.rs"),
+        &format!(
+            "pub fn go() -> u64 {{ base::start() + base::b1(3) }}\n{}",
+            busy_functions("m", 300)
+        ),
+    );
+    write(
+        &root.join("macros/Cargo.toml"),
+        &manifest("macros", &[], "\n[lib]\nproc-macro = true\n"),
+    );
+    write(
+        &root.join("macros/src/lib.rs"),
+        "use proc_macro::TokenStream;\n#[proc_macro]\npub fn answer(_: TokenStream) -> TokenStream { \"42u64\".parse().unwrap() }\n",
+    );
+    write(
+        &root.join("app/Cargo.toml"),
+        &manifest("app", &["middle", "macros"], ""),
+    );
+    write(
+        &root.join("app/src/main.rs"),
+        &format!(
+            "fn main() {{ println!(\"{{}}\", middle::go() + macros::answer!() + a1(2)); }}\n{}",
+            busy_functions("a", 300)
+        ),
+    );
+    write(&root.join("side/Cargo.toml"), &manifest("side", &[], ""));
+    write(
+        &root.join("side/src/lib.rs"),
+        "pub fn small() -> u32 { 1 }\n",
+    );
+    root
+}
+
+fn buildscope_in(dir: &Path, db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_buildscope"))
+        .args(args)
+        .current_dir(dir)
+        .env("BUILDSCOPE_DB", db)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTFLAGS")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("buildscope runs")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "buildscope failed ({:?}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+fn units(run: &Value) -> Vec<Value> {
+    run["units"].as_array().unwrap().clone()
+}
+
+fn find<'a>(units: &'a [Value], package: &str, kind: &str) -> &'a Value {
+    units
+        .iter()
+        .find(|u| u["package"] == package && u["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {package} {kind} unit in {units:#?}"))
+}
+
+#[test]
+fn a_cold_build_records_every_unit_its_edges_and_the_critical_path() {
+    let root = chain_workspace();
+    let db = root.join("history.sqlite");
+    let doc = json_of(&buildscope_in(
+        &root,
+        &db,
+        &["build", "--cold", "--json", "-j", "2"],
+    ));
+    assert_eq!(doc["schema"], "buildscope.build/1");
+    let run = &doc["runs"][0];
+    assert_eq!(run["success"], true);
+    let units = units(run);
+
+    let base = find(&units, "base", "lib");
+    let script = find(&units, "base", "build-script");
+    let script_run = find(&units, "base", "build-script-run");
+    let middle = find(&units, "middle", "lib");
+    let app = find(&units, "app", "bin");
+    let macros = find(&units, "macros", "proc-macro");
+    let side = find(&units, "side", "lib");
+    assert_eq!(units.len(), 7, "{units:#?}");
+
+    // Dependency edges as cargo's unit graph has them.
+    let deps = |u: &Value| -> Vec<u64> {
+        u["deps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap())
+            .collect()
+    };
+    assert!(deps(script_run).contains(&script["id"].as_u64().unwrap()));
+    assert!(deps(base).contains(&script_run["id"].as_u64().unwrap()));
+    assert!(deps(middle).contains(&base["id"].as_u64().unwrap()));
+    assert!(deps(app).contains(&middle["id"].as_u64().unwrap()));
+    assert!(deps(app).contains(&macros["id"].as_u64().unwrap()));
+    assert!(deps(side).is_empty());
+
+    // Times: every unit ends after it starts, dependents start after their dependencies
+    // released them; rustc units have CPU time and peak memory from the wrapper.
+    for u in &units {
+        assert!(u["end_ns"].as_u64() >= u["start_ns"].as_u64(), "{u}");
+    }
+    assert!(middle["start_ns"].as_u64().unwrap() >= base["rmeta_ns"].as_u64().unwrap());
+    assert!(app["start_ns"].as_u64().unwrap() >= middle["end_ns"].as_u64().unwrap());
+    for u in [base, script, middle, app, macros, side] {
+        assert!(u["cpu_ns"].as_u64().unwrap() > 0, "{u}");
+        assert!(u["max_rss_bytes"].as_u64().unwrap() > 1 << 20, "{u}");
+        assert_eq!(u["exit_code"], 0);
+    }
+
+    // The critical path: base's build script, base, middle, app, in that order; not side.
+    let by_id = |id: &Value| units.iter().find(|u| u["id"] == *id).unwrap();
+    let path: Vec<String> = run["critical_path"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let u = by_id(&s["unit"]);
+            format!(
+                "{}:{}",
+                u["package"].as_str().unwrap(),
+                u["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        path,
+        vec![
+            "base:build-script",
+            "base:build-script-run",
+            "base:lib",
+            "middle:lib",
+            "app:bin"
+        ],
+        "critical path"
+    );
+    let last = run["critical_path"]["steps"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(last["saving_if_free_ns"].as_u64().unwrap() > 0);
+    let wall = run["totals"]["wall_ns"].as_u64().unwrap();
+    let on_path: u64 = run["critical_path"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["on_path_ns"].as_u64().unwrap())
+        .sum();
+    assert!(
+        on_path <= wall && on_path + run["critical_path"]["waiting_ns"].as_u64().unwrap() == wall
+    );
+
+    // The run folder has the record; the user's own target dir holds nothing else of ours.
+    let run_dir = PathBuf::from(run["run_dir"].as_str().unwrap());
+    assert!(run_dir.join("run.json").is_file());
+    assert!(run_dir.starts_with(root.join("target/buildscope/runs")));
+    let user_target: Vec<String> = std::fs::read_dir(root.join("target"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        user_target,
+        vec!["buildscope".to_string()],
+        "the user's cache is untouched"
+    );
+
+    // The terminal report: nothing to do, then a small rebuild.
+    let out = buildscope_in(&root, &db, &["build", "--color", "never"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("0 units built, 7 fresh"), "{text}");
+    let out = buildscope_in(
+        &root,
+        &db,
+        &["build", "--color", "never", "--touch", "side/src/lib.rs"],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Critical path") && text.contains("side v0.1.0"),
+        "{text}"
+    );
+    assert!(text.contains("1 units built, 6 fresh"), "{text}");
+}
+
+#[test]
+fn a_touch_rebuilds_only_what_depends_on_the_touched_crate() {
+    let root = chain_workspace();
+    let db = root.join("history.sqlite");
+    let doc = json_of(&buildscope_in(
+        &root,
+        &db,
+        &["build", "--touch", "middle/src/lib.rs", "--json"],
+    ));
+    let run = &doc["runs"][0];
+    let mut rebuilt: Vec<String> = units(run)
+        .iter()
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u["package"].as_str().unwrap(),
+                u["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    rebuilt.sort();
+    assert_eq!(rebuilt, vec!["app:bin", "middle:lib"]);
+    assert_eq!(run["fresh_units"], 5);
+    assert_eq!(run["scenario"]["kind"], "touch");
+
+    // An edit inside a function body of app: only app rebuilds, and the file is back.
+    let main = root.join("app/src/main.rs");
+    let before = std::fs::read(&main).unwrap();
+    let mtime = std::fs::metadata(&main).unwrap().modified().unwrap();
+    let doc = json_of(&buildscope_in(
+        &root,
+        &db,
+        &[
+            "build",
+            "--edit",
+            "app/src/main.rs",
+            "--runs",
+            "2",
+            "--json",
+        ],
+    ));
+    assert_eq!(doc["runs"].as_array().unwrap().len(), 2);
+    for run in doc["runs"].as_array().unwrap() {
+        let names: Vec<&str> = run["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["package"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["app"]);
+    }
+    assert!(doc["wall_ns"]["min"].as_u64() <= doc["wall_ns"]["max"].as_u64());
+    assert_eq!(std::fs::read(&main).unwrap(), before);
+    assert_eq!(std::fs::metadata(&main).unwrap().modified().unwrap(), mtime);
+
+    // History: the three runs are there, and compare pairs their units.
+    let runs = json_of(&buildscope_in(&root, &db, &["runs", "--json"]));
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 3);
+    let compare = json_of(&buildscope_in(
+        &root,
+        &db,
+        &["compare", "latest~2", "latest", "--json"],
+    ));
+    let pairs = compare["units"].as_array().unwrap();
+    let middle = pairs.iter().find(|u| u["package"] == "middle").unwrap();
+    assert!(middle["base_ns"].as_u64().unwrap() > 0);
+    assert!(
+        middle["new_ns"].is_null(),
+        "middle did not rebuild after editing app"
+    );
+    let text = buildscope_in(
+        &root,
+        &db,
+        &["compare", "latest~1", "latest", "--color", "never"],
+    );
+    assert!(String::from_utf8(text.stdout)
+        .unwrap()
+        .contains("Wall time"));
+    let bad = buildscope_in(&root, &db, &["compare", "no-such-run", "latest"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no run \"no-such-run\""));
+}
+
+#[test]
+fn a_killed_edit_is_restored_byte_for_byte_at_the_next_start() {
+    let root = chain_workspace();
+    let db = root.join("history.sqlite");
+    let lib = root.join("base/src/lib.rs");
+    let original = std::fs::read(&lib).unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    std::fs::File::options()
+        .append(true)
+        .open(&lib)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buildscope"))
+        .args(["build", "--edit", "base/src/lib.rs", "-q"])
+        .current_dir(&root)
+        .env("BUILDSCOPE_DB", &db)
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the edit is in place (after the warm-up build), then kill -9.
+    let journal = root.join("target/buildscope/edit-journal.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while std::fs::read(&lib).unwrap() == original {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edit never happened"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "buildscope ended before editing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(journal.exists(), "the journal outlives the killed process");
+    assert_ne!(
+        std::fs::read(&lib).unwrap(),
+        original,
+        "killed mid-edit: still edited"
+    );
+
+    let out = buildscope_in(&root, &db, &["runs"]);
+    assert!(out.status.success());
+    let out = buildscope_in(&root, &db, &["build", "-q", "--json"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("restored"),
+        "says so: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&lib).unwrap(), original);
+    assert_eq!(std::fs::metadata(&lib).unwrap().modified().unwrap(), old);
+    assert!(!journal.exists());
+}
+
+#[test]
+fn a_failing_build_reports_what_it_measured_and_exits_with_cargos_status() {
+    let root = chain_workspace();
+    let db = root.join("history.sqlite");
+    write(
+        &root.join("side/src/lib.rs"),
+        "pub fn small() -> u32 { \"not a number\" }\n",
+    );
+    let out = buildscope_in(&root, &db, &["build", "--json", "-j", "1"]);
+    assert_eq!(out.status.code(), Some(101), "cargo's exit status");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &doc["runs"][0];
+    assert_eq!(run["success"], false);
+    let units = units(run);
+    let side = find(&units, "side", "lib");
+    assert_ne!(side["exit_code"], 0);
+    // rustc's error reached the user through the wrapper.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mismatched types"));
+}
+
+#[test]
+fn many_concurrent_rustc_processes_lose_no_records_and_warnings_pass_through() {
+    let root = tempfile::Builder::new()
+        .prefix("buildscope-many-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    let names: Vec<String> = (0..16).map(|i| format!("leaf{i}")).collect();
+    let members: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    write(
+        &root.join("Cargo.toml"),
+        &format!(
+            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
+            members.join(", ")
+        ),
+    );
+    for name in &names {
+        write(
+            &root.join(name).join("Cargo.toml"),
+            &manifest(name, &[], ""),
+        );
+        write(
+            &root.join(name).join("src/lib.rs"),
+            &format!(
+                "pub fn {name}() -> u32 {{ let unused_{name} = 1; 2 }}\n{}",
+                busy_functions("f", 20)
+            ),
+        );
+    }
+    let db = root.join("history.sqlite");
+    let out = buildscope_in(&root, &db, &["build", "--json", "-j", "2"]);
+    let doc = json_of(&out);
+    let units = units(&doc["runs"][0]);
+    assert_eq!(units.len(), 16);
+    for u in &units {
+        assert!(
+            u["cpu_ns"].as_u64().unwrap() > 0,
+            "every unit has its wrapper record: {u}"
+        );
+    }
+    let records =
+        std::fs::read_dir(PathBuf::from(doc["runs"][0]["run_dir"].as_str().unwrap()).join("units"))
+            .unwrap()
+            .count();
+    assert_eq!(records, 16);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unused variable: `unused_leaf3`"),
+        "{stderr}"
+    );
+}
