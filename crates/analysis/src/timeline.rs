@@ -74,6 +74,9 @@ pub struct Unit {
     pub max_rss_bytes: Option<u64>,
     /// The process's exit status (0: success).
     pub exit_code: Option<i32>,
+    /// Time in the linker, for units rustc linked (binaries, tests, proc macros).
+    #[serde(default)]
+    pub link_ns: Option<u64>,
     /// Units this one waited for, by id.
     pub deps: Vec<usize>,
     /// Dependencies it needed only the metadata of (pipelining), by id; a subset of `deps`.
@@ -254,6 +257,10 @@ pub struct BuildTotals {
     pub build_script_run_ns: u64,
     /// Compiling proc-macro crates, summed.
     pub proc_macro_ns: u64,
+    /// Time in the linker, summed over units.
+    pub link_ns: u64,
+    /// The link of the unit that finished last (the final link), if measured.
+    pub final_link_ns: Option<u64>,
     pub units: usize,
 }
 
@@ -278,6 +285,11 @@ pub fn build_totals(units: &[Unit], wall_ns: u64, cores: usize) -> BuildTotals {
         build_script_compile_ns: sum(UnitKind::BuildScriptCompile),
         build_script_run_ns: sum(UnitKind::BuildScriptRun),
         proc_macro_ns: sum(UnitKind::ProcMacro),
+        link_ns: units.iter().filter_map(|u| u.link_ns).sum(),
+        final_link_ns: units
+            .iter()
+            .max_by_key(|u| (u.end_ns, u.id))
+            .and_then(|u| u.link_ns),
         units: units.len(),
     }
 }
@@ -365,6 +377,7 @@ mod tests {
             cpu_ns: None,
             max_rss_bytes: None,
             exit_code: Some(0),
+            link_ns: None,
             deps: deps.to_vec(),
             rmeta_deps: Vec::new(),
         }

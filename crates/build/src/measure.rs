@@ -543,6 +543,9 @@ fn join_units(
                 cpu_ns: d.record.and_then(|r| r.cpu_ns),
                 max_rss_bytes: d.record.and_then(|r| r.max_rss_bytes),
                 exit_code: d.record.and_then(|r| r.exit_code),
+                link_ns: d
+                    .record
+                    .and_then(|r| Some(r.link_end_ns?.saturating_sub(r.link_start_ns?))),
                 deps,
                 rmeta_deps,
             }

@@ -28,6 +28,11 @@ pub struct UnitRecord {
     pub exit_code: Option<i32>,
     /// Whether the self-profiler was on for this rustc.
     pub self_profiled: bool,
+    /// When rustc's linker ran (measured by buildscope standing in as the linker).
+    #[serde(default)]
+    pub link_start_ns: Option<u64>,
+    #[serde(default)]
+    pub link_end_ns: Option<u64>,
 }
 
 /// Where the wrapper writes the record of process `pid` within a run folder.

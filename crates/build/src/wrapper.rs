@@ -23,6 +23,104 @@ pub const ENV_PROFILE_CRATES: &str = "BUILDSCOPE_PROFILE_CRATES";
 pub const ENV_PROFILE_EVENTS: &str = "BUILDSCOPE_PROFILE_EVENTS";
 /// The user's own `RUSTC_WRAPPER` (e.g. sccache), run inside ours.
 pub const ENV_INNER_WRAPPER: &str = "BUILDSCOPE_INNER_WRAPPER";
+/// Set to `0` to leave the linker alone (no link times then).
+pub const ENV_LINK_SHIM: &str = "BUILDSCOPE_LINK_SHIM";
+/// For `buildscope` started by rustc as the linker: the real linker to run.
+const ENV_LINKER_REAL: &str = "BUILDSCOPE_LINKER_REAL";
+/// For `buildscope` started by rustc as the linker: where to write the link's times.
+const ENV_LINK_RECORD: &str = "BUILDSCOPE_LINK_RECORD";
+
+/// Whether this process was started by rustc as the linker (see [`run_linker_shim`]).
+pub fn invoked_as_linker() -> bool {
+    std::env::var_os(ENV_LINK_RECORD).is_some() && std::env::var_os(ENV_LINKER_REAL).is_some()
+}
+
+/// The times of one link, written by the linker shim for its wrapper.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct LinkTimes {
+    start_ns: u64,
+    end_ns: u64,
+}
+
+/// Started by rustc as `-C linker`: runs the real linker with the same arguments and
+/// environment, passes its output and exit status through, and notes how long it took.
+pub fn run_linker_shim(args: &[OsString]) -> i32 {
+    let real = std::env::var_os(ENV_LINKER_REAL).unwrap_or_else(|| "cc".into());
+    let record = std::env::var_os(ENV_LINK_RECORD).map(PathBuf::from);
+    let mut command = Command::new(&real);
+    command
+        .args(args)
+        .env_remove(ENV_LINKER_REAL)
+        .env_remove(ENV_LINK_RECORD);
+    let start_ns = now_ns();
+    let status = command.status();
+    let end_ns = now_ns();
+    match status {
+        Ok(status) => {
+            if let Some(path) = record {
+                let times = LinkTimes { start_ns, end_ns };
+                let _ = std::fs::write(&path, serde_json::to_vec(&times).unwrap_or_default());
+            }
+            exit_code_of(status)
+        }
+        Err(e) => {
+            eprintln!(
+                "buildscope: could not run the linker {}: {e}",
+                Path::new(&real).display()
+            );
+            101
+        }
+    }
+}
+
+/// Takes `-C linker=X` out of rustc's arguments, returning X.
+fn take_linker_arg(args: &mut Vec<OsString>) -> Option<OsString> {
+    let mut i = 0;
+    while i < args.len() {
+        let word = args[i].to_string_lossy().into_owned();
+        let value = if word == "-C" || word == "--codegen" {
+            match args.get(i + 1).map(|v| v.to_string_lossy().into_owned()) {
+                Some(next) if next.starts_with("linker=") => {
+                    args.remove(i);
+                    Some(args.remove(i))
+                }
+                _ => None,
+            }
+        } else if word.starts_with("-Clinker=") || word.starts_with("--codegen=linker=") {
+            Some(args.remove(i))
+        } else {
+            None
+        };
+        match value {
+            Some(v) => {
+                let v = v.to_string_lossy().into_owned();
+                let linker = v
+                    .rsplit_once("linker=")
+                    .map(|(_, l)| l.to_string())
+                    .unwrap_or(v);
+                return Some(linker.into());
+            }
+            None => i += 1,
+        }
+    }
+    None
+}
+
+/// Whether rustc will run a linker for these arguments that buildscope can stand in for:
+/// linked crate types, built for the host (another target may have another default
+/// linker, which buildscope cannot know).
+fn links_for_host(invocation: &Invocation, args: &[OsString]) -> bool {
+    let linked = invocation.test
+        || invocation
+            .crate_types
+            .iter()
+            .any(|t| matches!(t.as_str(), "bin" | "dylib" | "cdylib" | "proc-macro"));
+    let cross = args.iter().any(|a| {
+        let a = a.to_string_lossy();
+        a == "--target" || a.starts_with("--target=")
+    });
+    linked && !cross && cfg!(target_os = "linux")
+}
 
 /// Whether this process was started by cargo as the rustc wrapper.
 pub fn invoked_as_wrapper() -> bool {
@@ -89,6 +187,34 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
     let run_dir = std::env::var_os(ENV_RUN_DIR).map(PathBuf::from);
     let package = std::env::var("CARGO_PKG_NAME").ok();
 
+    let mut rustc_args = rustc_args.to_vec();
+    // Time the link: rustc runs buildscope as its linker, which runs the real one. The
+    // linker is an untracked option for rustc's incremental cache, and every build of a
+    // plan does the same, so hot builds stay hot.
+    let link_record = match (&run_dir, invocation.query) {
+        (Some(run_dir), false)
+            if links_for_host(&invocation, &rustc_args)
+                && std::env::var_os(ENV_LINK_SHIM).is_none_or(|v| v != "0") =>
+        {
+            match wrapper_program() {
+                Ok(shim) => {
+                    let real = take_linker_arg(&mut rustc_args).unwrap_or_else(|| "cc".into());
+                    let mut flag = OsString::from("linker=");
+                    flag.push(shim.as_os_str());
+                    rustc_args.push("-C".into());
+                    rustc_args.push(flag);
+                    Some((
+                        real,
+                        run_dir
+                            .join("units")
+                            .join(format!("{}.link", std::process::id())),
+                    ))
+                }
+                Err(_) => None,
+            }
+        }
+        _ => None,
+    };
     let mut command = match std::env::var_os(ENV_INNER_WRAPPER).filter(|w| !w.is_empty()) {
         Some(inner) => {
             let mut c = Command::new(inner);
@@ -97,7 +223,12 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         }
         None => Command::new(rustc),
     };
-    command.args(rustc_args);
+    command.args(&rustc_args);
+    if let Some((real, record)) = &link_record {
+        command
+            .env(ENV_LINKER_REAL, real)
+            .env(ENV_LINK_RECORD, record);
+    }
     // Our own variables stay out of rustc's environment (build scripts run by cargo never
     // see them either: cargo sets them only for the wrapper).
     for var in [
@@ -159,6 +290,13 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         }
     };
     let (cpu_ns, max_rss_bytes) = children_usage();
+    let link = link_record.and_then(|(_, path)| {
+        let times = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<LinkTimes>(&bytes).ok());
+        let _ = std::fs::remove_file(&path);
+        times
+    });
     let record = UnitRecord {
         pid: std::process::id(),
         package,
@@ -173,6 +311,8 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         max_rss_bytes,
         exit_code: status.code(),
         self_profiled,
+        link_start_ns: link.as_ref().map(|l| l.start_ns),
+        link_end_ns: link.as_ref().map(|l| l.end_ns),
     };
     if let Err(e) = write_record(&run_dir, &record) {
         warn_once(&run_dir, &format!("buildscope: could not record a unit ({e}); the build goes on, its report will miss units"));
@@ -302,6 +442,22 @@ mod tests {
         assert!(inspect(&os(&["-vV"])).query);
         assert!(inspect(&os(&["-", "--crate-name", "___", "--print=file-names"])).query);
         assert!(inspect(&os(&["--crate-name", "t", "--test", "src/lib.rs"])).test);
+    }
+
+    #[test]
+    fn a_linker_argument_is_taken_out_in_every_spelling() {
+        for spelling in [
+            vec!["a", "-C", "linker=/usr/bin/clang", "b"],
+            vec!["a", "-Clinker=/usr/bin/clang", "b"],
+            vec!["a", "--codegen", "linker=/usr/bin/clang", "b"],
+        ] {
+            let mut args = os(&spelling);
+            assert_eq!(take_linker_arg(&mut args), Some("/usr/bin/clang".into()));
+            assert_eq!(args, os(&["a", "b"]));
+        }
+        let mut args = os(&["-C", "opt-level=3"]);
+        assert_eq!(take_linker_arg(&mut args), None);
+        assert_eq!(args.len(), 2);
     }
 
     #[test]

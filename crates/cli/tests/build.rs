@@ -173,6 +173,15 @@ fn a_cold_build_records_every_unit_its_edges_and_the_critical_path() {
     }
     assert!(middle["start_ns"].as_u64().unwrap() >= base["rmeta_ns"].as_u64().unwrap());
     assert!(app["start_ns"].as_u64().unwrap() >= middle["end_ns"].as_u64().unwrap());
+    // The final link is measured (buildscope stands in as the linker), libraries link
+    // nothing.
+    assert!(app["link_ns"].as_u64().unwrap() > 0, "{app}");
+    assert!(
+        app["link_ns"].as_u64()
+            < Some(app["end_ns"].as_u64().unwrap() - app["start_ns"].as_u64().unwrap())
+    );
+    assert!(base["link_ns"].is_null());
+    assert_eq!(run["totals"]["final_link_ns"], app["link_ns"]);
     for u in [base, script, middle, app, macros, side] {
         assert!(u["cpu_ns"].as_u64().unwrap() > 0, "{u}");
         assert!(u["max_rss_bytes"].as_u64().unwrap() > 1 << 20, "{u}");
@@ -252,7 +261,7 @@ fn a_cold_build_records_every_unit_its_edges_and_the_critical_path() {
         text.contains("Critical path") && text.contains("side v0.1.0"),
         "{text}"
     );
-    assert!(text.contains("1 units built, 6 fresh"), "{text}");
+    assert!(text.contains("1 unit built, 6 fresh"), "{text}");
 }
 
 #[test]

@@ -22,6 +22,10 @@ pub struct BuildView<'a> {
     pub top: usize,
 }
 
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn render_build(view: &BuildView, style: &Style) -> String {
     let t = view.totals;
     let mut out = String::new();
@@ -51,13 +55,17 @@ pub fn render_build(view: &BuildView, style: &Style) -> String {
         ));
     }
     out.push_str(&format!(
-        "{} units built, {} fresh.   Build scripts {} (compile {}, run {})   Proc macros {}\n\n",
-        t.units,
+        "{} built, {} fresh.\nBuild scripts {} (compile {}, run {})   Proc macros {}   Linking {}{}\n\n",
+        plural(t.units, "unit", "units"),
         view.fresh_units,
         human_duration(t.build_script_compile_ns + t.build_script_run_ns),
         human_duration(t.build_script_compile_ns),
         human_duration(t.build_script_run_ns),
         human_duration(t.proc_macro_ns),
+        human_duration(t.link_ns),
+        t.final_link_ns
+            .map(|l| format!(" (final link {})", human_duration(l)))
+            .unwrap_or_default(),
     ));
 
     if !view.units.is_empty() {
@@ -67,6 +75,7 @@ pub fn render_build(view: &BuildView, style: &Style) -> String {
             ("Time", Align::Right),
             ("CPU", Align::Right),
             ("Peak RSS", Align::Right),
+            ("Link", Align::Right),
         ]);
         let all = slowest_units(view.units);
         for unit in all.iter().take(view.top) {
@@ -79,6 +88,9 @@ pub fn render_build(view: &BuildView, style: &Style) -> String {
                     .unwrap_or_else(|| "-".into()),
                 unit.max_rss_bytes
                     .map(human_bytes)
+                    .unwrap_or_else(|| "-".into()),
+                unit.link_ns
+                    .map(human_duration)
                     .unwrap_or_else(|| "-".into()),
             ]);
         }

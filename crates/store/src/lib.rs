@@ -359,6 +359,7 @@ fn unit_from_row(row: &rusqlite::Row) -> rusqlite::Result<Unit> {
         cpu_ns: row.get::<_, Option<i64>>(8)?.map(|v| v as u64),
         max_rss_bytes: row.get::<_, Option<i64>>(9)?.map(|v| v as u64),
         exit_code: row.get(10)?,
+        link_ns: None,
         deps: serde_json::from_str(&deps).unwrap_or_default(),
         rmeta_deps: Vec::new(),
     })
@@ -381,6 +382,7 @@ mod tests {
             cpu_ns: Some(end - start),
             max_rss_bytes: Some(1 << 20),
             exit_code: Some(0),
+            link_ns: None,
             deps: if id > 0 { vec![id - 1] } else { vec![] },
             rmeta_deps: vec![],
         }
