@@ -201,21 +201,20 @@ pub(crate) fn read_container(path: &Path, file: &File) -> Result<Container, Prof
         read_at(&mut stream_header, first.file_offset)?;
         check_header(path, &stream_header, magic, what)?;
     }
-    // Index entries are written whole, so each page holds whole entries.
+    // Entries may straddle pages (rustc writes bulk index updates in one go), but the
+    // stream as a whole holds whole entries.
     let header = FILE_HEADER_SIZE as u64;
     string_index[0].file_offset += header;
     string_index[0].len -= header;
     for segment in &mut string_index {
         segment.stream_offset = segment.stream_offset.saturating_sub(header);
-        if segment.len % 16 != 0 {
-            return Err(ProfileError::corrupt(
-                path,
-                format!(
-                    "string index page at offset {} is not a whole number of 16-byte entries",
-                    segment.file_offset
-                ),
-            ));
-        }
+    }
+    let index_len: u64 = string_index.iter().map(|s| s.len).sum();
+    if index_len % 16 != 0 {
+        return Err(ProfileError::corrupt(
+            path,
+            format!("the string index holds {index_len} bytes, not a whole number of 16-byte entries"),
+        ));
     }
     Ok(Container {
         string_data,

@@ -38,6 +38,42 @@ enum VirtualIndex {
     Sorted(Vec<(u64, u64)>),
 }
 
+/// The `(id, addr)` entries of the string index, read in place; an entry may straddle
+/// two pages.
+struct IndexEntries<'a> {
+    map: &'a [u8],
+    segments: &'a [Segment],
+    segment: usize,
+    /// Bytes of the current segment already read.
+    within: usize,
+}
+
+impl Iterator for IndexEntries<'_> {
+    type Item = (u64, u64);
+
+    fn next(&mut self) -> Option<(u64, u64)> {
+        let mut entry = [0u8; 16];
+        let mut filled = 0;
+        while filled < entry.len() {
+            let segment = self.segments.get(self.segment)?;
+            let len = segment.len as usize;
+            if self.within >= len {
+                self.segment += 1;
+                self.within = 0;
+                continue;
+            }
+            let start = segment.file_offset as usize + self.within;
+            let take = (entry.len() - filled).min(len - self.within);
+            entry[filled..filled + take].copy_from_slice(&self.map[start..start + take]);
+            filled += take;
+            self.within += take;
+        }
+        let id = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
+        let addr = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+        Some((id, addr))
+    }
+}
+
 /// One stream of the file, addressed in its own address space.
 #[derive(Debug)]
 struct Stream {
@@ -99,17 +135,11 @@ impl StringTable {
     /// `map` maps the whole file; the segments locate the string data stream (header
     /// included) and the index entries (header excluded, whole entries per segment).
     pub(crate) fn new(map: Mmap, data: Vec<Segment>, index: &[Segment]) -> StringTable {
-        let entries = || {
-            index.iter().flat_map(|segment| {
-                let start = segment.file_offset as usize;
-                map[start..start + segment.len as usize]
-                    .chunks_exact(16)
-                    .map(|entry| {
-                        let id = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
-                        let addr = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
-                        (id, addr)
-                    })
-            })
+        let entries = || IndexEntries {
+            map: &map,
+            segments: index,
+            segment: 0,
+            within: 0,
         };
         let entry_count: usize = index.iter().map(|s| s.len as usize / 16).sum();
         let max_virtual = entries()
@@ -335,20 +365,26 @@ mod tests {
             });
             file_bytes.extend_from_slice(chunk);
         }
-        let index_offset = file_bytes.len() as u64;
+        // The index goes in pieces of 5 bytes, so entries straddle pages as in real files.
+        let mut index_bytes = Vec::new();
         for (id, addr) in index {
-            file_bytes.extend_from_slice(&id.to_le_bytes());
-            file_bytes.extend_from_slice(&addr.to_le_bytes());
+            index_bytes.extend_from_slice(&id.to_le_bytes());
+            index_bytes.extend_from_slice(&addr.to_le_bytes());
+        }
+        let mut index_segments = Vec::new();
+        for (i, chunk) in index_bytes.chunks(5).enumerate() {
+            file_bytes.extend_from_slice(&[0xCD; 2]);
+            index_segments.push(Segment {
+                stream_offset: (i * 5) as u64,
+                file_offset: file_bytes.len() as u64,
+                len: chunk.len() as u64,
+            });
+            file_bytes.extend_from_slice(chunk);
         }
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(&file_bytes).unwrap();
         let map = unsafe { Mmap::map(&file) }.unwrap();
-        let index_segment = Segment {
-            stream_offset: 0,
-            file_offset: index_offset,
-            len: (index.len() * 16) as u64,
-        };
-        StringTable::new(map, data, &[index_segment])
+        StringTable::new(map, data, &index_segments)
     }
 
     fn regular(addr: usize) -> u64 {
