@@ -477,3 +477,108 @@ fn many_concurrent_rustc_processes_lose_no_records_and_warnings_pass_through() {
         "{stderr}"
     );
 }
+
+/// The profile of one crate in a run's profile folder, summarized by buildscope.
+fn crate_rows(summary: &Value, crate_name: &str) -> std::collections::HashMap<String, Value> {
+    summary["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["crate"] == crate_name)
+        .unwrap_or_else(|| panic!("no {crate_name} in {:?}", summary["crates"]))["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["label"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+#[test]
+fn self_profiles_land_in_the_run_folder_and_hot_builds_stay_hot() {
+    let root = chain_workspace();
+    let db = root.join("history.sqlite");
+    let cold = json_of(&buildscope_in(
+        &root,
+        &db,
+        &[
+            "build",
+            "--cold",
+            "--self-profile-crates",
+            "--self-profile-events",
+            "default,args",
+            "--json",
+        ],
+    ));
+    let profiles = PathBuf::from(cold["runs"][0]["profile_dir"].as_str().unwrap());
+    assert!(profiles.starts_with(root.join("target/buildscope/runs")));
+    let summary = json_of(&buildscope_in(
+        &root,
+        &db,
+        &["summarize", "--json", profiles.to_str().unwrap()],
+    ));
+    let mut crates: Vec<&str> = summary["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["crate"].as_str().unwrap())
+        .collect();
+    crates.sort();
+    assert_eq!(
+        crates,
+        vec![
+            "app",
+            "base",
+            "build_script_build(base)",
+            "macros",
+            "middle",
+            "side"
+        ]
+    );
+    let cold_app = crate_rows(&summary, "app");
+    let cold_cgus = cold_app["LLVM_module_codegen_emit_obj"]["count"]
+        .as_u64()
+        .unwrap();
+    assert!(cold_cgus > 1);
+
+    // A touch: the warm-up and the measured build give rustc the same arguments (the same
+    // -Zself-profile directory included), so codegen is reused, not redone.
+    let hot = json_of(&buildscope_in(
+        &root,
+        &db,
+        &[
+            "build",
+            "--touch",
+            "app/src/main.rs",
+            "--self-profile-crates",
+            "app",
+            "--self-profile-events",
+            "default,args",
+            "--json",
+        ],
+    ));
+    let profiles = PathBuf::from(hot["runs"][0]["profile_dir"].as_str().unwrap());
+    let files: Vec<_> = std::fs::read_dir(&profiles).unwrap().collect();
+    assert_eq!(files.len(), 1, "only app was rebuilt and profiled");
+    let summary = json_of(&buildscope_in(
+        &root,
+        &db,
+        &["summarize", "--json", profiles.to_str().unwrap()],
+    ));
+    let hot_app = crate_rows(&summary, "app");
+    let hot_cgus = hot_app
+        .get("LLVM_module_codegen_emit_obj")
+        .map_or(0, |r| r["count"].as_u64().unwrap());
+    assert!(
+        hot_cgus < cold_cgus,
+        "hot build redid codegen: {hot_cgus} of {cold_cgus} CGUs"
+    );
+    assert!(
+        hot_app.contains_key("incr_comp_prepare_session_directory"),
+        "incremental was on"
+    );
+
+    // RUSTC_BOOTSTRAP reached the profiled rustc only: cargo never saw it, so a plain
+    // build in the same target directory has nothing to redo.
+    let plain = json_of(&buildscope_in(&root, &db, &["build", "--json"]));
+    assert_eq!(plain["runs"][0]["units"].as_array().unwrap().len(), 0);
+}

@@ -213,7 +213,9 @@ pub(crate) fn read_container(path: &Path, file: &File) -> Result<Container, Prof
     if index_len % 16 != 0 {
         return Err(ProfileError::corrupt(
             path,
-            format!("the string index holds {index_len} bytes, not a whole number of 16-byte entries"),
+            format!(
+                "the string index holds {index_len} bytes, not a whole number of 16-byte entries"
+            ),
         ));
     }
     Ok(Container {
