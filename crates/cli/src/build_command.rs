@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use buildscope_build::{
     execute, recover, BuildPlan, Phase, Progress, RunRecord, Scenario, SelfProfile,
 };
-use buildscope_output::{render_build, BuildView, Style};
+use buildscope_output::{render_build, render_member_edits, BuildView, MemberEdit, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
@@ -94,28 +94,10 @@ pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
         cores: args.jobs.map(|j| j as usize).unwrap_or_else(cores),
     };
 
-    let bar = progress_bar(args.quiet);
-    let records = execute(
-        &plan,
-        |phase| {
-            bar.reset();
-            bar.set_length(0);
-            bar.set_prefix(match phase {
-                Phase::Cleaning => "cleaning".to_string(),
-                Phase::WarmUp { run } => format!("warm-up {run}"),
-                Phase::Measuring { run, of } if *of > 1 => format!("run {run}/{of}"),
-                Phase::Measuring { .. } => "building".to_string(),
-            });
-        },
-        |progress| match progress {
-            Progress::Started { total } => bar.set_length(total.unwrap_or(0) as u64),
-            Progress::UnitDone { name, .. } => {
-                bar.inc(1);
-                bar.set_message(name);
-            }
-        },
-    );
-    bar.finish_and_clear();
+    if args.edit_each_member {
+        return each_member(&args, plan, &metadata, style);
+    }
+    let records = run_plan(&plan, args.quiet);
     let records = records?;
     for record in &records {
         crate::history_command::record(&args.history, record);
@@ -146,6 +128,132 @@ pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
             last.exit_code.unwrap_or(101).clamp(1, 255) as u8
         ));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a plan under a progress bar.
+fn run_plan(plan: &BuildPlan, quiet: bool) -> Result<Vec<RunRecord>, buildscope_build::BuildError> {
+    let bar = progress_bar(quiet);
+    let records = execute(
+        plan,
+        |phase| {
+            bar.reset();
+            bar.set_length(0);
+            bar.set_prefix(match phase {
+                Phase::Cleaning => "cleaning".to_string(),
+                Phase::WarmUp { run } => format!("warm-up {run}"),
+                Phase::Measuring { run, of } if *of > 1 => format!("run {run}/{of}"),
+                Phase::Measuring { .. } => "building".to_string(),
+            });
+        },
+        |progress| match progress {
+            Progress::Started { total } => bar.set_length(total.unwrap_or(0) as u64),
+            Progress::UnitDone { name, .. } => {
+                bar.inc(1);
+                bar.set_message(name);
+            }
+        },
+    );
+    bar.finish_and_clear();
+    records
+}
+
+/// `--edit-each-member`: the rebuild cost of an edit in each workspace member in turn.
+fn each_member(
+    args: &BuildArgs,
+    plan: BuildPlan,
+    metadata: &cargo_metadata::Metadata,
+    style: &Style,
+) -> Result<ExitCode> {
+    let mut members = Vec::new();
+    for package in metadata.workspace_packages() {
+        // The library's root if there is one, else the first binary's.
+        let target = package
+            .targets
+            .iter()
+            .find(|t| {
+                t.kind
+                    .iter()
+                    .any(|k| k.to_string().ends_with("lib") || k.to_string() == "proc-macro")
+            })
+            .or_else(|| {
+                package
+                    .targets
+                    .iter()
+                    .find(|t| t.kind.iter().any(|k| k.to_string() == "bin"))
+            });
+        let Some(target) = target else { continue };
+        let path: PathBuf = target.src_path.clone().into();
+        let plan = BuildPlan {
+            scenario: Scenario::Edit { path: path.clone() },
+            ..plan.clone()
+        };
+        eprintln!(
+            "buildscope: measuring an edit in {} ({})",
+            package.name,
+            path.display()
+        );
+        let records = run_plan(&plan, args.quiet)?;
+        for record in &records {
+            crate::history_command::record(&args.history, record);
+        }
+        if let Some(failed) = records.iter().find(|r| !r.success) {
+            anyhow::bail!(
+                "the build failed after editing {}: {}",
+                path.display(),
+                failed.cargo_output_tail.last().cloned().unwrap_or_default()
+            );
+        }
+        members.push((package.name.to_string(), path, records));
+    }
+    if args.json {
+        let doc = json!({
+            "schema": "buildscope.edit-each-member/1",
+            "members": members.iter().map(|(name, path, records)| {
+                let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
+                let (min, median, max) = spread(&walls);
+                json!({
+                    "package": name,
+                    "path": path,
+                    "runs": records,
+                    "wall_ns": { "min": min, "median": median, "max": max },
+                })
+            }).collect::<Vec<_>>(),
+        });
+        print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<MemberEdit> = members
+        .iter()
+        .map(|(name, path, records)| {
+            let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
+            let (min, median, max) = spread(&walls);
+            let shown = records
+                .iter()
+                .find(|r| r.totals.wall_ns == median)
+                .unwrap_or(&records[0]);
+            MemberEdit {
+                package: name.clone(),
+                file: path
+                    .strip_prefix(&plan.workspace_root)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string(),
+                wall_min_ns: min,
+                wall_median_ns: median,
+                wall_max_ns: max,
+                rebuilt: shown
+                    .units
+                    .iter()
+                    .map(|u| u.package.clone())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+                link_ns: shown.totals.link_ns,
+            }
+        })
+        .collect();
+    print(&render_member_edits(&rows, args.runs as usize, style))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -270,6 +270,10 @@ pub struct BuildArgs {
     /// measure the rebuild, restore the file byte for byte.
     #[arg(long, value_name = "PATH")]
     pub edit: Option<PathBuf>,
+    /// Hot builds, one per workspace member: edit the member's main source file (lib.rs or
+    /// main.rs), measure the rebuild, restore; then a table of the rebuild cost of each.
+    #[arg(long, conflicts_with_all = ["cold", "touch", "edit"])]
+    pub edit_each_member: bool,
     /// Repeat each measurement N times and report min/median/max.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub runs: u32,

@@ -138,3 +138,45 @@ pub fn render_build(view: &BuildView, style: &Style) -> String {
     }
     out
 }
+
+/// One row of `build --edit-each-member`.
+pub struct MemberEdit {
+    pub package: String,
+    /// The edited file, relative to the workspace.
+    pub file: String,
+    pub wall_min_ns: u64,
+    pub wall_median_ns: u64,
+    pub wall_max_ns: u64,
+    /// Packages rebuilt after the edit.
+    pub rebuilt: Vec<String>,
+    pub link_ns: u64,
+}
+
+/// The rebuild cost of an edit in each workspace member, most expensive first.
+pub fn render_member_edits(rows: &[MemberEdit], runs: usize, style: &Style) -> String {
+    let mut sorted: Vec<&MemberEdit> = rows.iter().collect();
+    sorted.sort_by(|a, b| b.wall_median_ns.cmp(&a.wall_median_ns));
+    let mut table = Table::new(&[
+        ("Edited file", Align::Left),
+        ("Rebuild", Align::Right),
+        ("Spread", Align::Right),
+        ("Link", Align::Right),
+        ("Crates rebuilt", Align::Left),
+    ]);
+    for row in sorted {
+        table.push(vec![
+            row.file.clone(),
+            human_duration(row.wall_median_ns),
+            human_duration(row.wall_max_ns - row.wall_min_ns),
+            human_duration(row.link_ns),
+            row.rebuilt.join(", "),
+        ]);
+    }
+    let mut out = style.bold(&format!(
+        "Rebuild after a one-line edit in each workspace member (median of {runs} run{})",
+        if runs == 1 { "" } else { "s" }
+    ));
+    out.push('\n');
+    out.push_str(&table.render(style));
+    out
+}

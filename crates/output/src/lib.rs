@@ -14,7 +14,7 @@ mod style;
 mod table;
 mod views;
 
-pub use build_view::{render_build, BuildView};
+pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
 pub use csv::summary_csv;
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
 pub use history_view::{render_compare, render_runs, RunLine};
