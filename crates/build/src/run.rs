@@ -7,7 +7,7 @@ use buildscope_analysis::{build_totals, critical_path, BuildTotals, CriticalPath
 use serde::{Deserialize, Serialize};
 
 use crate::measure::{measure, BuildRequest, Progress, SelfProfile};
-use crate::scenario::{interrupted, touch, Edit, Scenario};
+use crate::scenario::{interrupted, Edit, Scenario};
 use crate::BuildError;
 
 pub const RUN_SCHEMA: &str = "buildscope.run/1";
@@ -30,6 +30,8 @@ pub struct BuildPlan {
     pub self_profile: Option<SelfProfile>,
     /// For a cold build with `-p`: only these packages are cleaned.
     pub packages: Vec<String>,
+    /// The package of the file an `Edit` scenario changes.
+    pub edited_package: Option<String>,
     /// Cores the build may use.
     pub cores: usize,
 }
@@ -98,7 +100,7 @@ pub fn execute(
             Scenario::AsIs => {}
             Scenario::Cold => {
                 on_phase(&Phase::Cleaning);
-                clean(plan)?;
+                clean(plan, &plan.packages)?;
             }
             Scenario::Touch { .. } | Scenario::Edit { .. } => {
                 on_phase(&Phase::WarmUp { run });
@@ -121,13 +123,21 @@ pub fn execute(
         });
         let measurement = match &plan.scenario {
             Scenario::Touch { path } => {
-                touch(path)?;
-                one_build(plan, &run_dir, &mut on_progress)?
+                let touched = Edit::touch(path, &plan.journal_dir())?;
+                let measured = one_build(plan, &run_dir, &mut on_progress);
+                touched.restore()?;
+                measured?
             }
             Scenario::Edit { path } => {
                 let edit = Edit::apply(path, &plan.journal_dir())?;
                 let measured = one_build(plan, &run_dir, &mut on_progress);
                 edit.restore()?;
+                // The file is back, with its old mtime, so cargo would take what it just
+                // built from the edited text as up to date. Drop that from the measured
+                // build's target directory: the next warm-up rebuilds the original.
+                if let Some(package) = &plan.edited_package {
+                    clean(plan, std::slice::from_ref(package))?;
+                }
                 measured?
             }
             _ => one_build(plan, &run_dir, &mut on_progress)?,
@@ -240,8 +250,8 @@ fn remove_dir(dir: &Path) {
 
 /// A cold start: the selected packages (or everything) removed from the measured build's
 /// target directory. The user's own target directory is never touched.
-fn clean(plan: &BuildPlan) -> Result<(), BuildError> {
-    if plan.packages.is_empty() {
+fn clean(plan: &BuildPlan, packages: &[String]) -> Result<(), BuildError> {
+    if packages.is_empty() {
         remove_dir(&plan.target_dir);
         return Ok(());
     }
@@ -251,7 +261,7 @@ fn clean(plan: &BuildPlan) -> Result<(), BuildError> {
         .arg("--quiet")
         .current_dir(&plan.cwd)
         .env("CARGO_TARGET_DIR", &plan.target_dir);
-    for package in &plan.packages {
+    for package in packages {
         command.arg("-p").arg(package);
     }
     // `--release`/`--profile`/`--target` decide which part of the target dir is cleaned.

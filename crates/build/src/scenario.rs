@@ -1,10 +1,11 @@
 //! Cold and hot scenarios, and the promise that the user's sources are never left changed.
 //!
 //! A hot measurement needs a change to rebuild from: `touch` (mtime only) or `edit` (a
-//! one-line change inside a function body). An edit is journaled before it is made: the
+//! one-line change inside a function body). Both are journaled before they are made: the
 //! original bytes and mtime go to a journal file first, so that a run killed in the middle
 //! (even by `kill -9`) is undone at the start of the next run. A normal end, an error, a
-//! panic or Ctrl-C restore it at once.
+//! panic or Ctrl-C restore it at once. The mtime is put back too: a newer mtime would make
+//! the user's own next build recompile the crate.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -158,19 +159,40 @@ impl Edit {
     /// Journals, then edits `path`. `journal_dir` must survive the process (it is read by
     /// [`recover`] at the next start).
     pub fn apply(path: &Path, journal_dir: &Path) -> Result<Edit, BuildError> {
+        Edit::journaled(path, journal_dir, true)
+    }
+
+    /// Journals, then sets `path`'s mtime to now (its bytes stay as they are). Dropping it
+    /// puts the old mtime back, so the user's own build does not see the file as changed.
+    pub fn touch(path: &Path, journal_dir: &Path) -> Result<Edit, BuildError> {
+        Edit::journaled(path, journal_dir, false)
+    }
+
+    fn journaled(path: &Path, journal_dir: &Path, change_bytes: bool) -> Result<Edit, BuildError> {
         let original = std::fs::read(path).map_err(|e| io_error("reading", path, e))?;
-        let text = std::str::from_utf8(&original).map_err(|_| {
-            BuildError::Edit(format!(
-                "{}: not UTF-8 text, cannot edit it",
-                path.display()
-            ))
-        })?;
-        let at = function_body_insertion_point(text).ok_or_else(|| {
-            BuildError::Edit(format!(
-                "{}: no function body to edit (use --touch for an mtime-only change)",
-                path.display()
-            ))
-        })?;
+        // The edited text, worked out before anything is written.
+        let edited = if change_bytes {
+            let text = std::str::from_utf8(&original).map_err(|_| {
+                BuildError::Edit(format!(
+                    "{}: not UTF-8 text, cannot edit it",
+                    path.display()
+                ))
+            })?;
+            let at = function_body_insertion_point(text).ok_or_else(|| {
+                BuildError::Edit(format!(
+                    "{}: no function body to edit (use --touch for an mtime-only change)",
+                    path.display()
+                ))
+            })?;
+            let mut edited = String::with_capacity(text.len() + EDIT_LINE.len() + 2);
+            edited.push_str(&text[..at]);
+            edited.push(' ');
+            edited.push_str(EDIT_LINE);
+            edited.push_str(&text[at..]);
+            Some(edited)
+        } else {
+            None
+        };
         let mtime_ns = std::fs::metadata(path)
             .and_then(|m| m.modified())
             .map_err(|e| io_error("reading", path, e))?
@@ -197,17 +219,17 @@ impl Edit {
             &serde_json::to_vec_pretty(&journal).expect("a journal serializes"),
         )?;
         install_interrupt_handlers();
-        let mut edited = String::with_capacity(text.len() + EDIT_LINE.len() + 2);
-        edited.push_str(&text[..at]);
-        edited.push(' ');
-        edited.push_str(EDIT_LINE);
-        edited.push_str(&text[at..]);
         let edit = Edit {
             journal_path,
             journal,
             restored: false,
         };
-        std::fs::write(path, edited).map_err(|e| io_error("editing", path, e))?;
+        match edited {
+            Some(edited) => {
+                std::fs::write(path, edited).map_err(|e| io_error("editing", path, e))?
+            }
+            None => touch(path)?,
+        }
         Ok(edit)
     }
 

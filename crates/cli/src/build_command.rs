@@ -91,6 +91,10 @@ pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
         runs: args.runs as usize,
         self_profile,
         packages: args.packages.clone(),
+        edited_package: args
+            .edit
+            .as_deref()
+            .and_then(|p| package_of(&metadata, &absolute(p).ok()?)),
         cores: args.jobs.map(|j| j as usize).unwrap_or_else(cores),
     };
 
@@ -186,6 +190,7 @@ fn each_member(
         let path: PathBuf = target.src_path.clone().into();
         let plan = BuildPlan {
             scenario: Scenario::Edit { path: path.clone() },
+            edited_package: Some(package.name.to_string()),
             ..plan.clone()
         };
         eprintln!(
@@ -255,6 +260,21 @@ fn each_member(
         .collect();
     print(&render_member_edits(&rows, args.runs as usize, style))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The workspace package whose directory holds `file` (the innermost one).
+fn package_of(metadata: &cargo_metadata::Metadata, file: &Path) -> Option<String> {
+    metadata
+        .workspace_packages()
+        .into_iter()
+        .filter_map(|p| {
+            let dir = PathBuf::from(p.manifest_path.clone());
+            let dir = dir.parent()?.to_path_buf();
+            file.starts_with(&dir)
+                .then(|| (dir.components().count(), p.name.to_string()))
+        })
+        .max()
+        .map(|(_, name)| name)
 }
 
 fn first_line(text: &str) -> String {

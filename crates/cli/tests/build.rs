@@ -268,11 +268,18 @@ fn a_cold_build_records_every_unit_its_edges_and_the_critical_path() {
 fn a_touch_rebuilds_only_what_depends_on_the_touched_crate() {
     let root = chain_workspace();
     let db = root.join("history.sqlite");
+    let touched = root.join("middle/src/lib.rs");
+    let touched_mtime = std::fs::metadata(&touched).unwrap().modified().unwrap();
     let doc = json_of(&buildscope_in(
         &root,
         &db,
         &["build", "--touch", "middle/src/lib.rs", "--json"],
     ));
+    // The mtime is put back: the user's own build does not see the file as changed.
+    assert_eq!(
+        std::fs::metadata(&touched).unwrap().modified().unwrap(),
+        touched_mtime
+    );
     let run = &doc["runs"][0];
     let mut rebuilt: Vec<String> = units(run)
         .iter()

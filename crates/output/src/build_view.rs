@@ -155,7 +155,7 @@ pub struct MemberEdit {
 /// The rebuild cost of an edit in each workspace member, most expensive first.
 pub fn render_member_edits(rows: &[MemberEdit], runs: usize, style: &Style) -> String {
     let mut sorted: Vec<&MemberEdit> = rows.iter().collect();
-    sorted.sort_by(|a, b| b.wall_median_ns.cmp(&a.wall_median_ns));
+    sorted.sort_by_key(|row| std::cmp::Reverse(row.wall_median_ns));
     let mut table = Table::new(&[
         ("Edited file", Align::Left),
         ("Rebuild", Align::Right),
