@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Builds buildscope, self-profiles a cold build of the example workspace shipped in this
-# repository, and shows where its compile time went.
+# Builds buildscope, then measures a cold build of the example workspace shipped in this
+# repository (every unit, the critical path, self-profiles of its crates) and shows where
+# the compile time went.
 #   bash scripts/demo.sh
-# Needs only a Rust toolchain (stable): RUSTC_BOOTSTRAP=1 allows -Zself-profile for the
-# profiled build alone, which gets its own target directory so no other cache is touched.
+# Needs only a Rust toolchain (stable). The measured build runs in a target directory of its
+# own (example-workspace/target/buildscope/), so no other cache is touched, and its history
+# goes to target/demo/history.sqlite.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cargo build --release --quiet -p buildscope
 bin="$root/target/release/buildscope"
-demo="$root/target/demo"
-rm -rf "$demo/profiles" "$demo/target"
-mkdir -p "$demo/profiles"
-echo "Profiling a cold build of example-workspace/ ..." >&2
-RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zself-profile=$demo/profiles -Zself-profile-events=default,args" \
-  cargo build --quiet --manifest-path example-workspace/Cargo.toml --target-dir "$demo/target"
-echo >&2
-"$bin" summarize --top 15 "$demo/profiles"
+export BUILDSCOPE_DB="$root/target/demo/history.sqlite"
+cd example-workspace
+"$bin" build --cold --self-profile-crates --self-profile-events default,args
 echo
-"$bin" summarize --per-crate --top 5 "$demo/profiles"
+latest=$(ls -td target/buildscope/runs/*/profiles | head -n 1)
+"$bin" summarize --per-crate --top 5 "$latest"
 echo
-echo "Profiles are in $demo/profiles; try: $bin summarize --help" >&2
+"$bin" build --edit geometry/src/lib.rs --runs 3
+echo
+"$bin" runs

@@ -43,8 +43,8 @@ impl Scenario {
     pub fn describe_in(&self, root: &Path) -> String {
         let short = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
         match self {
-            Scenario::Touch { path } => format!("hot, after touching {}", short(path)),
-            Scenario::Edit { path } => format!("hot, after editing {}", short(path)),
+            Scenario::Touch { path } => format!("hot: touch {}", short(path)),
+            Scenario::Edit { path } => format!("hot: edit {}", short(path)),
             other => other.describe(),
         }
     }

@@ -176,7 +176,8 @@ pub fn render_per_crate(summary: &Summary, view: &SummaryView, style: &Style) ->
         ("Wall time", Align::Right),
         ("Profiles", Align::Right),
         ("Top item", Align::Left),
-    ]);
+    ])
+    .shrink_column(5);
     for c in &summary.crates {
         crates.push(vec![
             c.crate_name.clone(),
