@@ -134,6 +134,10 @@ pub struct CriticalPath {
     /// The longest dependency chain, with every unit as long as it took and unlimited
     /// cores.
     pub longest_chain_ns: u64,
+    /// The units of that chain, first unit first (`on_path_ns` is each unit's duration):
+    /// what bounds the build on any number of cores.
+    #[serde(default)]
+    pub longest_chain: Vec<PathStep>,
 }
 
 /// The critical path of a build: starting from the unit that finished last, each step goes
@@ -147,6 +151,7 @@ pub fn critical_path(units: &[Unit], wall_ns: u64) -> CriticalPath {
             steps: Vec::new(),
             waiting_ns: wall_ns,
             longest_chain_ns: 0,
+            longest_chain: Vec::new(),
         };
     };
     // Walk back from the last unit.
@@ -170,7 +175,7 @@ pub fn critical_path(units: &[Unit], wall_ns: u64) -> CriticalPath {
     }
     chain.reverse();
 
-    let longest = longest_chain(units, None);
+    let (longest, longest_units) = longest_chain_units(units);
     let mut steps = Vec::new();
     let mut covered = 0u64;
     for &(id, released_at) in &chain {
@@ -181,46 +186,85 @@ pub fn critical_path(units: &[Unit], wall_ns: u64) -> CriticalPath {
             unit: id,
             on_path_ns: on_path,
             share_percent: crate::percent_of(on_path, wall_ns),
-            saving_if_free_ns: longest.saturating_sub(longest_chain(units, Some(id))),
+            saving_if_free_ns: longest.saturating_sub(longest_chain(units, Some(id)).0),
         });
     }
+    let longest_chain = longest_units
+        .into_iter()
+        .filter_map(by_id)
+        .map(|unit| PathStep {
+            unit: unit.id,
+            on_path_ns: unit.duration_ns(),
+            share_percent: crate::percent_of(unit.duration_ns(), wall_ns),
+            saving_if_free_ns: longest.saturating_sub(longest_chain(units, Some(unit.id)).0),
+        })
+        .collect();
     CriticalPath {
         steps,
         waiting_ns: wall_ns.saturating_sub(covered),
         longest_chain_ns: longest,
+        longest_chain,
     }
 }
 
+/// The longest chain and its units, first unit first.
+fn longest_chain_units(units: &[Unit]) -> (u64, Vec<usize>) {
+    let (length, predecessors) = longest_chain(units, None);
+    let Some(mut at) = predecessors
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, p)| (p.1, std::cmp::Reverse(units[p.0].id)))
+        .map(|(i, _)| i)
+    else {
+        return (0, Vec::new());
+    };
+    let mut chain = vec![units[at].id];
+    while let Some(previous) = predecessors[at].2 {
+        if chain.contains(&units[previous].id) {
+            break;
+        }
+        chain.push(units[previous].id);
+        at = previous;
+    }
+    chain.reverse();
+    (length, chain)
+}
+
 /// The longest chain of dependent work, each unit taking its measured duration (zero for
-/// `free`), pipelined dependencies released at their metadata. Unlimited cores.
-fn longest_chain(units: &[Unit], free: Option<usize>) -> u64 {
+/// `free`), pipelined dependencies released at their metadata, unlimited cores. Also, per
+/// unit: `(index, earliest finish, the dependency that released it last)`.
+fn longest_chain(units: &[Unit], free: Option<usize>) -> (u64, Vec<(usize, u64, Option<usize>)>) {
     use std::collections::HashMap;
     let index: HashMap<usize, usize> = units.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
-    // finish[i] = (earliest finish, earliest metadata) of unit i.
-    let mut memo: Vec<Option<(u64, u64)>> = vec![None; units.len()];
+    // (earliest finish, earliest metadata, releasing dependency) per unit.
+    type Memo = Vec<Option<(u64, u64, Option<usize>)>>;
     fn visit(
         i: usize,
         units: &[Unit],
         index: &HashMap<usize, usize>,
         free: Option<usize>,
-        memo: &mut Vec<Option<(u64, u64)>>,
+        memo: &mut Memo,
         depth: usize,
-    ) -> (u64, u64) {
+    ) -> (u64, u64, Option<usize>) {
         if let Some(done) = memo[i] {
             return done;
         }
         let unit = &units[i];
         let mut start = 0u64;
+        let mut released_by = None;
         if depth < units.len() {
             for dep in &unit.deps {
                 let Some(&j) = index.get(dep) else { continue };
-                let (finish, meta) = visit(j, units, index, free, memo, depth + 1);
+                let (finish, meta, _) = visit(j, units, index, free, memo, depth + 1);
                 let ready = if unit.rmeta_deps.contains(dep) {
                     meta
                 } else {
                     finish
                 };
-                start = start.max(ready);
+                if ready > start || released_by.is_none() {
+                    start = start.max(ready);
+                    released_by = Some(j);
+                }
             }
         }
         let duration = if free == Some(unit.id) {
@@ -232,17 +276,21 @@ fn longest_chain(units: &[Unit], free: Option<usize>) -> u64 {
             .rmeta_ns
             .map(|m| m.saturating_sub(unit.start_ns).min(duration))
             .unwrap_or(duration);
-        let result = (start + duration, start + meta_offset);
+        let result = (start + duration, start + meta_offset, released_by);
         memo[i] = Some(result);
         result
     }
-    (0..units.len())
-        .map(|i| visit(i, units, &index, free, &mut memo, 0).0)
-        .max()
-        .unwrap_or(0)
+    let mut memo: Memo = vec![None; units.len()];
+    let per_unit: Vec<(usize, u64, Option<usize>)> = (0..units.len())
+        .map(|i| {
+            let (finish, _, released_by) = visit(i, units, &index, free, &mut memo, 0);
+            (i, finish, released_by)
+        })
+        .collect();
+    let longest = per_unit.iter().map(|p| p.1).max().unwrap_or(0);
+    (longest, per_unit)
 }
 
-/// The figures of a build that the report leads with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildTotals {
     pub wall_ns: u64,
@@ -403,6 +451,9 @@ mod tests {
         assert_eq!(b.share_percent, 50.0);
         // Without b the longest chain is c -> nothing: max(a+d = 20, c = 25) = 25.
         assert_eq!(b.saving_if_free_ns, 15);
+        let chain: Vec<usize> = path.longest_chain.iter().map(|s| s.unit).collect();
+        assert_eq!(chain, vec![0, 1, 4]);
+        assert_eq!(path.longest_chain[1].saving_if_free_ns, 15);
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub use measure::{
 pub use record::{read_records, UnitRecord};
 pub use run::{execute, BuildPlan, Phase, RunRecord, RUN_SCHEMA};
 pub use scenario::{function_body_insertion_point, interrupted, recover, touch, Edit, Scenario};
-pub use wrapper::{invoked_as_linker, invoked_as_wrapper, now_ns, run_linker_shim, run_wrapper};
+pub use wrapper::{
+    compiling_now, invoked_as_linker, invoked_as_wrapper, now_ns, run_linker_shim, run_wrapper,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {

@@ -49,8 +49,12 @@ pub struct BuildRequest {
 /// What a build reports while it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
-    /// The build started; `total` units if cargo's unit graph said.
-    Started { total: Option<usize> },
+    /// The build started; `total` units if cargo's unit graph said. What is compiling at
+    /// any moment can be read with [`crate::compiling_now`] on `run_dir`.
+    Started {
+        total: Option<usize>,
+        run_dir: PathBuf,
+    },
     /// A unit finished (or was found fresh).
     UnitDone { name: String, fresh: bool },
 }
@@ -90,7 +94,7 @@ pub fn measure(
             source: e,
         }
     };
-    for sub in ["units", "logs"] {
+    for sub in ["units", "logs", "active"] {
         let dir = request.run_dir.join(sub);
         std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
     }
@@ -113,7 +117,10 @@ pub fn measure(
         }
     };
     let buildable = graph.as_ref().map(|g| g.units.len());
-    progress(Progress::Started { total: buildable });
+    progress(Progress::Started {
+        total: buildable,
+        run_dir: request.run_dir.clone(),
+    });
 
     let mut command = Command::new(&request.cargo);
     command
@@ -186,6 +193,8 @@ pub fn measure(
     }
     let status = child.wait().map_err(io("waiting for", &request.cargo))?;
     let end_ns = now_ns();
+    // Markers of rustc processes that died with the build.
+    let _ = std::fs::remove_dir_all(request.run_dir.join("active"));
     let cargo_output_tail = stderr_thread.join().unwrap_or_default();
 
     let timings_path = request

@@ -265,6 +265,11 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         return exec_plain(command);
     }
     let run_dir = run_dir.expect("checked above");
+    // Lets the progress display say what is compiling now.
+    let active = active_marker(&run_dir);
+    if let Some(name) = &invocation.crate_name {
+        let _ = std::fs::write(&active, package.as_deref().unwrap_or(name));
+    }
     let start_ns = now_ns();
     command.stderr(Stdio::piped());
     let mut child = match command.spawn() {
@@ -282,6 +287,7 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
     let status = child.wait();
     let rmeta_ns = forwarder.join().unwrap_or(None);
     let end_ns = now_ns();
+    let _ = std::fs::remove_file(&active);
     let status = match status {
         Ok(status) => status,
         Err(e) => {
@@ -318,6 +324,24 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         warn_once(&run_dir, &format!("buildscope: could not record a unit ({e}); the build goes on, its report will miss units"));
     }
     exit_code_of(status)
+}
+
+/// The file that says this process is compiling, under `<run>/active/`.
+fn active_marker(run_dir: &Path) -> PathBuf {
+    run_dir.join("active").join(std::process::id().to_string())
+}
+
+/// The packages compiling at this moment in a run.
+pub fn compiling_now(run_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(run_dir.join("active"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Runs without recording, passing everything through.

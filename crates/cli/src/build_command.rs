@@ -3,10 +3,12 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use buildscope_build::{
-    execute, recover, BuildPlan, Phase, Progress, RunRecord, Scenario, SelfProfile,
+    compiling_now, execute, recover, BuildPlan, Phase, Progress, RunRecord, Scenario, SelfProfile,
 };
 use buildscope_output::{render_build, render_member_edits, BuildView, MemberEdit, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -135,14 +137,32 @@ pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs a plan under a progress bar.
+/// Runs a plan under a progress bar that says what is compiling now.
 fn run_plan(plan: &BuildPlan, quiet: bool) -> Result<Vec<RunRecord>, buildscope_build::BuildError> {
     let bar = progress_bar(quiet);
+    let watched: Arc<Mutex<Option<PathBuf>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = (!bar.is_hidden()).then(|| {
+        let (bar, watched, done) = (bar.clone(), watched.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                let dir = watched.lock().expect("not poisoned").clone();
+                if let Some(dir) = dir {
+                    let now = compiling_now(&dir);
+                    if !now.is_empty() {
+                        bar.set_message(format!("compiling {}", now.join(", ")));
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        })
+    });
     let records = execute(
         plan,
         |phase| {
             bar.reset();
             bar.set_length(0);
+            bar.set_message("");
             bar.set_prefix(match phase {
                 Phase::Cleaning => "cleaning".to_string(),
                 Phase::WarmUp { run } => format!("warm-up {run}"),
@@ -151,13 +171,17 @@ fn run_plan(plan: &BuildPlan, quiet: bool) -> Result<Vec<RunRecord>, buildscope_
             });
         },
         |progress| match progress {
-            Progress::Started { total } => bar.set_length(total.unwrap_or(0) as u64),
-            Progress::UnitDone { name, .. } => {
-                bar.inc(1);
-                bar.set_message(name);
+            Progress::Started { total, run_dir } => {
+                bar.set_length(total.unwrap_or(0) as u64);
+                *watched.lock().expect("not poisoned") = Some(run_dir);
             }
+            Progress::UnitDone { .. } => bar.inc(1),
         },
     );
+    done.store(true, Ordering::Relaxed);
+    if let Some(watcher) = watcher {
+        let _ = watcher.join();
+    }
     bar.finish_and_clear();
     records
 }

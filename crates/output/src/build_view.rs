@@ -1,9 +1,9 @@
 //! The `build` screen: totals, the slowest units, build scripts and proc macros, and the
 //! critical path.
 
-use buildscope_analysis::{percent_of, slowest_units, BuildTotals, CriticalPath, Unit};
+use buildscope_analysis::{percent_of, slowest_units, BuildTotals, CriticalPath, PathStep, Unit};
 
-use crate::format::{human_bytes, human_duration};
+use crate::format::{human_bytes, human_duration, wrap};
 use crate::style::Style;
 use crate::table::{Align, Table};
 
@@ -20,6 +20,69 @@ pub struct BuildView<'a> {
     pub wall_spread: Option<(u64, u64, u64, usize)>,
     /// How many units the slowest-units table shows.
     pub top: usize,
+}
+
+fn steps_table(steps: &[PathStep], units: &[Unit], time_header: &str) -> Table {
+    let mut table = Table::new(&[
+        ("Unit", Align::Left),
+        ("Kind", Align::Left),
+        (time_header, Align::Right),
+        ("Share", Align::Right),
+        ("Saves if free", Align::Right),
+    ]);
+    for step in steps {
+        let Some(unit) = units.iter().find(|u| u.id == step.unit) else {
+            continue;
+        };
+        table.push(vec![
+            format!("{} v{}", unit.package, unit.version),
+            unit.kind.as_str().to_string(),
+            human_duration(step.on_path_ns),
+            format!("{:.0}%", step.share_percent),
+            human_duration(step.saving_if_free_ns),
+        ]);
+    }
+    table
+}
+
+/// One sentence on what limits this build, from the figures above it.
+fn verdict(view: &BuildView) -> String {
+    let t = view.totals;
+    let path = view.critical_path;
+    let busy = if t.cores == 0 {
+        0.0
+    } else {
+        t.average_parallelism / t.cores as f64
+    };
+    let chain_share = percent_of(path.longest_chain_ns, t.wall_ns);
+    if busy >= 0.8 && chain_share < 60.0 {
+        format!(
+            "Verdict: CPU-bound. The {} cores were {:.0}% busy and the longest dependency chain is \
+             {:.0}% of the wall time: less code to compile (fewer or lighter dependencies, \
+             features) or more cores help; reordering does not.\n",
+            t.cores,
+            busy * 100.0,
+            chain_share
+        )
+    } else if let Some(biggest) = path
+        .steps
+        .iter()
+        .max_by_key(|s| s.saving_if_free_ns)
+        .filter(|s| s.saving_if_free_ns > 0)
+        .and_then(|s| view.units.iter().find(|u| u.id == s.unit).map(|u| (s, u)))
+    {
+        format!(
+            "Verdict: the dependency chain sets the wall time ({:.0}% busy cores). The most to \
+             gain on it: {} v{} ({}), up to {} if it took no time.\n",
+            busy * 100.0,
+            biggest.1.package,
+            biggest.1.version,
+            biggest.1.kind.as_str(),
+            human_duration(biggest.0.saving_if_free_ns)
+        )
+    } else {
+        String::new()
+    }
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -108,30 +171,28 @@ pub fn render_build(view: &BuildView, style: &Style) -> String {
             style.bold("Critical path:"),
             human_duration(path.longest_chain_ns),
         ));
-        let mut table = Table::new(&[
-            ("Unit", Align::Left),
-            ("Kind", Align::Left),
-            ("On path", Align::Right),
-            ("Share", Align::Right),
-            ("Saves if free", Align::Right),
-        ]);
-        for step in &path.steps {
-            let Some(unit) = view.units.iter().find(|u| u.id == step.unit) else {
-                continue;
-            };
-            table.push(vec![
-                format!("{} v{}", unit.package, unit.version),
-                unit.kind.as_str().to_string(),
-                human_duration(step.on_path_ns),
-                format!("{:.0}%", step.share_percent),
-                human_duration(step.saving_if_free_ns),
-            ]);
-        }
+        let table = steps_table(&path.steps, view.units, "On path");
         out.push_str(&table.render(style));
         out.push_str(&format!(
             "Not on the chain: {} (cargo's own work, waiting for a free core)\n",
             human_duration(path.waiting_ns)
         ));
+        let same_chain = path
+            .steps
+            .iter()
+            .map(|s| s.unit)
+            .eq(path.longest_chain.iter().map(|s| s.unit));
+        if !same_chain && !path.longest_chain.is_empty() {
+            out.push('\n');
+            out.push_str(&format!(
+                "{} what bounds the build on any number of cores ({})\n",
+                style.bold("Longest dependency chain:"),
+                human_duration(path.longest_chain_ns)
+            ));
+            out.push_str(&steps_table(&path.longest_chain, view.units, "Time").render(style));
+        }
+        out.push('\n');
+        out.push_str(&wrap(&verdict(view), style.width));
     }
     for note in view.notes {
         out.push_str(&style.dim(&format!("note: {note}\n")));

@@ -65,6 +65,26 @@ fn three_digits(v: f64) -> String {
     }
 }
 
+/// Breaks `text` into lines of at most `width` characters, at spaces.
+pub(crate) fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if line_len > 0 && line_len + 1 + len > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+    }
+    out.push('\n');
+    out
+}
+
 /// Shortens `text` to at most `width` characters by cutting out its middle: the start of a
 /// query name and its end (often the distinguishing part) both stay readable.
 pub(crate) fn shorten_middle(text: &str, width: usize) -> String {
@@ -102,6 +122,12 @@ mod tests {
         assert_eq!(human_signed_percent(None), "new");
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(3 * 1024 * 1024 / 2), "1.50 MiB");
+    }
+
+    #[test]
+    fn text_wraps_at_spaces() {
+        assert_eq!(wrap("aaa bbb ccc", 7), "aaa bbb\nccc\n");
+        assert_eq!(wrap("a", 80), "a\n");
     }
 
     #[test]
