@@ -589,3 +589,86 @@ fn self_profiles_land_in_the_run_folder_and_hot_builds_stay_hot() {
     let plain = json_of(&buildscope_in(&root, &db, &["build", "--json"]));
     assert_eq!(plain["runs"][0]["units"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn ctrl_c_during_an_edit_restores_the_file_and_exits_non_zero() {
+    use std::os::unix::process::CommandExt;
+    let root = chain_workspace();
+    let db = root.join("history.sqlite");
+    let lib = root.join("middle/src/lib.rs");
+    let original = std::fs::read(&lib).unwrap();
+    let mtime = std::fs::metadata(&lib).unwrap().modified().unwrap();
+    // Its own process group, as a terminal's foreground job: Ctrl-C reaches buildscope and
+    // cargo (and rustc) at once.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buildscope"))
+        .args(["build", "--edit", "middle/src/lib.rs", "-q"])
+        .current_dir(&root)
+        .env("BUILDSCOPE_DB", &db)
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while std::fs::read(&lib).unwrap() == original {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edit never happened"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "ended before editing");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: sends SIGINT to the child's process group.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        std::fs::read(&lib).unwrap(),
+        original,
+        "restored byte for byte"
+    );
+    assert_eq!(std::fs::metadata(&lib).unwrap().modified().unwrap(), mtime);
+    assert!(!root.join("target/buildscope/edit-journal.json").exists());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn cargo_check_is_measured_too() {
+    let root = chain_workspace();
+    let db = root.join("history.sqlite");
+    let doc = json_of(&buildscope_in(
+        &root,
+        &db,
+        &["build", "--command", "check", "-p", "middle", "--json"],
+    ));
+    let run = &doc["runs"][0];
+    assert_eq!(run["command"], "check");
+    let mut names: Vec<String> = units(run)
+        .iter()
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u["package"].as_str().unwrap(),
+                u["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "base:build-script",
+            "base:build-script-run",
+            "base:lib",
+            "middle:lib"
+        ]
+    );
+    for u in units(run) {
+        assert!(
+            u["link_ns"].is_null() || u["kind"] == "build-script",
+            "check links nothing: {u}"
+        );
+    }
+}
