@@ -120,6 +120,22 @@ fn units(run: &Value) -> Vec<Value> {
     run["units"].as_array().unwrap().clone()
 }
 
+/// `package:kind` of each unit of a run, sorted.
+fn unit_names(run: &Value) -> Vec<String> {
+    let mut names: Vec<String> = units(run)
+        .iter()
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u["package"].as_str().unwrap(),
+                u["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 fn find<'a>(units: &'a [Value], package: &str, kind: &str) -> &'a Value {
     units
         .iter()
@@ -281,18 +297,7 @@ fn a_touch_rebuilds_only_what_depends_on_the_touched_crate() {
         touched_mtime
     );
     let run = &doc["runs"][0];
-    let mut rebuilt: Vec<String> = units(run)
-        .iter()
-        .map(|u| {
-            format!(
-                "{}:{}",
-                u["package"].as_str().unwrap(),
-                u["kind"].as_str().unwrap()
-            )
-        })
-        .collect();
-    rebuilt.sort();
-    assert_eq!(rebuilt, vec!["app:bin", "middle:lib"]);
+    assert_eq!(unit_names(run), vec!["app:bin", "middle:lib"]);
     assert_eq!(run["fresh_units"], 5);
     assert_eq!(run["scenario"]["kind"], "touch");
 
@@ -354,6 +359,35 @@ fn a_touch_rebuilds_only_what_depends_on_the_touched_crate() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no run \"no-such-run\""));
 }
 
+/// Starts `buildscope build --edit FILE` in a process group of its own (as a terminal's
+/// foreground job) and returns once the edit is in place, after the warm-up build.
+fn start_edit_and_wait(root: &Path, db: &Path, file: &str, original: &[u8]) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buildscope"))
+        .args(["build", "--edit", file, "-q"])
+        .current_dir(root)
+        .env("BUILDSCOPE_DB", db)
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while std::fs::read(root.join(file)).unwrap() == original {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edit never happened"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "buildscope ended before editing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child
+}
+
 #[test]
 fn a_killed_edit_is_restored_byte_for_byte_at_the_next_start() {
     let root = chain_workspace();
@@ -368,30 +402,11 @@ fn a_killed_edit_is_restored_byte_for_byte_at_the_next_start() {
         .set_modified(old)
         .unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_buildscope"))
-        .args(["build", "--edit", "base/src/lib.rs", "-q"])
-        .current_dir(&root)
-        .env("BUILDSCOPE_DB", &db)
-        .env_remove("CARGO_TARGET_DIR")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     // Wait until the edit is in place (after the warm-up build), then kill -9.
     let journal = root.join("target/buildscope/edit-journal.json");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
-    while std::fs::read(&lib).unwrap() == original {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the edit never happened"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "buildscope ended before editing"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
+    let mut child = start_edit_and_wait(&root, &db, "base/src/lib.rs", &original);
+    // SAFETY: kill -9 to the whole group: buildscope, cargo and rustc die at once.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
     child.wait().unwrap();
     assert!(journal.exists(), "the journal outlives the killed process");
     assert_ne!(
@@ -592,7 +607,6 @@ fn self_profiles_land_in_the_run_folder_and_hot_builds_stay_hot() {
 
 #[test]
 fn ctrl_c_during_an_edit_restores_the_file_and_exits_non_zero() {
-    use std::os::unix::process::CommandExt;
     let root = chain_workspace();
     let db = root.join("history.sqlite");
     let lib = root.join("middle/src/lib.rs");
@@ -600,25 +614,7 @@ fn ctrl_c_during_an_edit_restores_the_file_and_exits_non_zero() {
     let mtime = std::fs::metadata(&lib).unwrap().modified().unwrap();
     // Its own process group, as a terminal's foreground job: Ctrl-C reaches buildscope and
     // cargo (and rustc) at once.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_buildscope"))
-        .args(["build", "--edit", "middle/src/lib.rs", "-q"])
-        .current_dir(&root)
-        .env("BUILDSCOPE_DB", &db)
-        .env_remove("CARGO_TARGET_DIR")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
-    while std::fs::read(&lib).unwrap() == original {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the edit never happened"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "ended before editing");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let child = start_edit_and_wait(&root, &db, "middle/src/lib.rs", &original);
     // SAFETY: sends SIGINT to the child's process group.
     unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
@@ -645,19 +641,8 @@ fn cargo_check_is_measured_too() {
     ));
     let run = &doc["runs"][0];
     assert_eq!(run["command"], "check");
-    let mut names: Vec<String> = units(run)
-        .iter()
-        .map(|u| {
-            format!(
-                "{}:{}",
-                u["package"].as_str().unwrap(),
-                u["kind"].as_str().unwrap()
-            )
-        })
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        unit_names(run),
         vec![
             "base:build-script",
             "base:build-script-run",
