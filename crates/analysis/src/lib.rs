@@ -10,6 +10,7 @@ mod diff;
 mod inputs;
 mod summary;
 mod timeline;
+mod top;
 
 pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
 pub use inputs::{summarize_inputs, InputError};
@@ -21,3 +22,4 @@ pub use timeline::{
     build_totals, compare_units, critical_path, slowest_units, BuildTotals, CriticalPath, PathStep,
     Unit, UnitChange, UnitKind,
 };
+pub use top::{top_invocations, top_invocations_of_files, Invocation, RankBy};

@@ -259,38 +259,47 @@ pub fn summarize_files(
     files: &[PathBuf],
     jobs: usize,
 ) -> Result<Vec<ProfileSummary>, ProfileError> {
+    map_files(files, jobs, |path| {
+        Profile::open(path).and_then(|mut p| summarize_profile(&mut p))
+    })
+}
+
+/// Runs `work` on each file, on up to `jobs` threads. Results keep the order of `files`;
+/// the first error (in that order) is returned.
+pub(crate) fn map_files<T: Send>(
+    files: &[PathBuf],
+    jobs: usize,
+    work: impl Fn(&PathBuf) -> Result<T, ProfileError> + Sync,
+) -> Result<Vec<T>, ProfileError> {
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<ProfileSummary, ProfileError>>> =
-        (0..files.len()).map(|_| None).collect();
     let workers = jobs.clamp(1, files.len().max(1));
-    let chunks: Vec<Vec<(usize, Result<ProfileSummary, ProfileError>)>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(path) = files.get(i) else { break };
-                            let result =
-                                Profile::open(path).and_then(|mut p| summarize_profile(&mut p));
-                            done.push((i, result));
-                        }
-                        done
-                    })
+    let done: Vec<Vec<(usize, Result<T, ProfileError>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = files.get(i) else { break };
+                        done.push((i, work(path)));
+                    }
+                    done
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("summary worker panicked"))
-                .collect()
-        });
-    for (i, result) in chunks.into_iter().flatten() {
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a profile worker panicked"))
+            .collect()
+    });
+    let mut results: Vec<Option<Result<T, ProfileError>>> =
+        (0..files.len()).map(|_| None).collect();
+    for (i, result) in done.into_iter().flatten() {
         results[i] = Some(result);
     }
     results
         .into_iter()
-        .map(|r| r.expect("every file was summarized"))
+        .map(|r| r.expect("every file was read"))
         .collect()
 }
 

@@ -47,6 +47,9 @@ pub enum Command {
     /// Measure a cargo build: every unit on a timeline, cold or hot, and its critical path.
     #[command(after_help = BUILD_HELP)]
     Build(BuildArgs),
+    /// The most expensive single invocations (not aggregates), with their arguments.
+    #[command(after_help = TOP_HELP)]
+    Top(TopArgs),
     /// List the builds measured so far (newest first).
     Runs(RunsArgs),
     /// Compare two measured builds, unit by unit.
@@ -61,6 +64,48 @@ A run is named by its id (or a unique start of it, as `buildscope runs` lists th
 Examples:
   buildscope compare latest~1 latest
   buildscope compare 20261124-0312 20261124-0330 --json";
+
+const TOP_HELP: &str = "\
+Finds the one pathological invocation among thousands: the `evaluate_obligation` that took
+40 s on a giant type, the `expand_proc_macro` of one derive. Arguments (the item, type or
+macro and its call site) are recorded by rustc with -Zself-profile-events=default,args.
+
+Examples:
+  buildscope top profiles/                          the 20 longest invocations of a build
+  buildscope top --label evaluate_obligation --full my_crate-1234.mm_profdata
+  buildscope top --sort self --top 50 --json profiles/";
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Profile files or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// How many invocations.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    /// Rank by duration (children included) or self time.
+    #[arg(long, value_enum, default_value_t = TopSort::Time)]
+    pub sort: TopSort,
+    /// Only invocations whose label contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Show each invocation's arguments whole, not shortened to fit.
+    #[arg(long)]
+    pub full: bool,
+    /// Print the invocations as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Profiles read at once [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TopSort {
+    Time,
+    #[value(name = "self")]
+    Self_,
+}
 
 /// Where the run history lives.
 #[derive(Debug, Args)]

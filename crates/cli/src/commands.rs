@@ -3,12 +3,12 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
-use buildscope_analysis::{diff, summarize_inputs, SortKey};
+use buildscope_analysis::{diff, summarize_inputs, top_invocations_of_files, RankBy, SortKey};
 use buildscope_output::{
-    render_diff, render_per_crate, render_summary, summary_csv, Style, SummaryView,
+    render_diff, render_per_crate, render_summary, render_top, summary_csv, Style, SummaryView,
 };
 
-use crate::cli::{Cli, ColorChoice, Command, DiffArgs, SortBy, SummarizeArgs};
+use crate::cli::{Cli, ColorChoice, Command, DiffArgs, SortBy, SummarizeArgs, TopArgs, TopSort};
 
 /// Rows shown in the terminal when `--top` is not given.
 pub(crate) const DEFAULT_TERMINAL_ROWS: usize = 30;
@@ -25,6 +25,10 @@ pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
             diff_command(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
         }
         Command::Build(args) => crate::build_command::build(args, &style),
+        Command::Top(args) => {
+            let threads = threads(args.threads);
+            top(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
+        }
         Command::Runs(args) => crate::history_command::runs(args, &style),
         Command::Compare(args) => crate::history_command::compare(args, &style),
     }
@@ -131,6 +135,23 @@ fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result<()> {
         json
     } else {
         render_diff(&result, row_limit(args.top, false), style)
+    };
+    print(&text)
+}
+
+fn top(args: TopArgs, threads: usize, style: &Style) -> Result<()> {
+    let set = buildscope_profile::find_profiles(&args.paths)?;
+    let rank = match args.sort {
+        TopSort::Time => RankBy::Duration,
+        TopSort::Self_ => RankBy::SelfTime,
+    };
+    let found =
+        top_invocations_of_files(&set.files, threads, args.top, rank, args.label.as_deref())?;
+    let text = if args.json {
+        let doc = serde_json::json!({ "schema": "buildscope.top/1", "invocations": found });
+        serde_json::to_string_pretty(&doc)? + "\n"
+    } else {
+        render_top(&found, args.full, style)
     };
     print(&text)
 }

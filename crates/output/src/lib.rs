@@ -12,6 +12,7 @@ mod format;
 mod history_view;
 mod style;
 mod table;
+mod top_view;
 mod views;
 
 pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
@@ -20,4 +21,5 @@ pub use format::{human_bytes, human_duration, human_signed_duration, human_signe
 pub use history_view::{render_compare, render_runs, RunLine};
 pub use style::Style;
 pub use table::{Align, Table};
+pub use top_view::render_top;
 pub use views::{render_diff, render_per_crate, render_summary, SummaryView};
