@@ -164,7 +164,6 @@ pub fn top_invocations(
             offer(frame, &mut heap);
         }
     }
-    drop(offer);
 
     let mut found: Vec<Candidate> = heap.into_iter().map(|Reverse(c)| c).collect();
     found.sort_by(|a, b| b.cmp(a));
@@ -201,7 +200,7 @@ pub fn top_invocations_of_files(
         RankBy::Duration => i.duration_ns,
         RankBy::SelfTime => i.self_time_ns,
     };
-    all.sort_by(|a, b| key(b).cmp(&key(a)));
+    all.sort_by_key(|i| std::cmp::Reverse(key(i)));
     all.truncate(n);
     Ok(all)
 }
