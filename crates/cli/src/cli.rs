@@ -47,6 +47,9 @@ pub enum Command {
     /// Measure a cargo build: every unit on a timeline, cold or hot, and its critical path.
     #[command(after_help = BUILD_HELP)]
     Build(BuildArgs),
+    /// Write a Chrome trace (Perfetto, chrome://tracing, speedscope) of profiles.
+    #[command(after_help = TRACE_HELP)]
+    Trace(TraceArgs),
     /// The most expensive single invocations (not aggregates), with their arguments.
     #[command(after_help = TOP_HELP)]
     Top(TopArgs),
@@ -64,6 +67,57 @@ A run is named by its id (or a unique start of it, as `buildscope runs` lists th
 Examples:
   buildscope compare latest~1 latest
   buildscope compare 20261124-0312 20261124-0330 --json";
+
+const TRACE_HELP: &str = "\
+One process per profile, named by crate, on the real wall clock, so a whole build reads as
+one timeline; intervals on their real threads with the arguments rustc recorded; artifact
+sizes and other integer events as counters. Open it in https://ui.perfetto.dev or
+chrome://tracing. Whole-build traces get big: --max-size (default 100MB) raises the minimum
+duration until the trace fits, and says what it left out.
+
+Examples:
+  buildscope trace target/buildscope/runs/<id>/profiles -o build-trace.json
+  buildscope trace --min-duration 50 --collapse-threads syn-1234.mm_profdata";
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// Profile files or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Where to write the trace.
+    #[arg(short = 'o', long, value_name = "FILE", default_value = "trace.json")]
+    pub output: PathBuf,
+    /// Leave out intervals shorter than this many microseconds.
+    #[arg(long, value_name = "US", default_value_t = 0.0)]
+    pub min_duration: f64,
+    /// Put threads that never overlap on one track.
+    #[arg(long)]
+    pub collapse_threads: bool,
+    /// Keep the trace under this size (e.g. 100MB, 2GB; 0 for no limit).
+    #[arg(long, value_name = "SIZE", default_value = "100MB", value_parser = parse_size)]
+    pub max_size: u64,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_uppercase();
+    let (number, unit) = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((t.as_str(), ""), |i| t.split_at(i));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 100MB"))?;
+    let scale = match unit.trim() {
+        "" | "B" => 1.0,
+        "K" | "KB" => 1e3,
+        "M" | "MB" => 1e6,
+        "G" | "GB" => 1e9,
+        "KIB" => 1024.0,
+        "MIB" => 1024.0 * 1024.0,
+        "GIB" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown size unit {other:?} (use B, KB, MB, GB)")),
+    };
+    Ok((value * scale) as u64)
+}
 
 const TOP_HELP: &str = "\
 Finds the one pathological invocation among thousands: the `evaluate_obligation` that took

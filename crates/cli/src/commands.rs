@@ -5,10 +5,13 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Context, Result};
 use buildscope_analysis::{diff, summarize_inputs, top_invocations_of_files, RankBy, SortKey};
 use buildscope_output::{
-    render_diff, render_per_crate, render_summary, render_top, summary_csv, Style, SummaryView,
+    render_diff, render_per_crate, render_summary, render_top, summary_csv, write_trace, Style,
+    SummaryView, TraceOptions,
 };
 
-use crate::cli::{Cli, ColorChoice, Command, DiffArgs, SortBy, SummarizeArgs, TopArgs, TopSort};
+use crate::cli::{
+    Cli, ColorChoice, Command, DiffArgs, SortBy, SummarizeArgs, TopArgs, TopSort, TraceArgs,
+};
 
 /// Rows shown in the terminal when `--top` is not given.
 pub(crate) const DEFAULT_TERMINAL_ROWS: usize = 30;
@@ -25,6 +28,7 @@ pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
             diff_command(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
         }
         Command::Build(args) => crate::build_command::build(args, &style),
+        Command::Trace(args) => trace(args).map(|()| std::process::ExitCode::SUCCESS),
         Command::Top(args) => {
             let threads = threads(args.threads);
             top(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
@@ -137,6 +141,44 @@ fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result<()> {
         render_diff(&result, row_limit(args.top, false), style)
     };
     print(&text)
+}
+
+fn trace(args: TraceArgs) -> Result<()> {
+    let set = buildscope_profile::find_profiles(&args.paths)?;
+    let mut file = std::fs::File::create(&args.output)
+        .with_context(|| format!("{}: cannot create", args.output.display()))?;
+    let options = TraceOptions {
+        min_duration_ns: (args.min_duration.max(0.0) * 1000.0) as u64,
+        collapse_threads: args.collapse_threads,
+        max_bytes: (args.max_size > 0).then_some(args.max_size),
+    };
+    let report = write_trace(&set.files, &mut file, &options)
+        .with_context(|| format!("{}", args.output.display()))?;
+    eprintln!(
+        "wrote {}: {} intervals and {} counters from {} profile{}, {:.1} MB",
+        args.output.display(),
+        report.intervals_written,
+        report.counters_written,
+        report.profiles,
+        if report.profiles == 1 { "" } else { "s" },
+        report.bytes as f64 / 1e6
+    );
+    if report.intervals_dropped > 0 {
+        eprintln!(
+            "left out {} intervals shorter than {:.1} µs{}",
+            report.intervals_dropped,
+            report.min_duration_ns as f64 / 1000.0,
+            if report.min_duration_ns > options.min_duration_ns {
+                format!(
+                    " to stay under {:.0} MB (--max-size)",
+                    args.max_size as f64 / 1e6
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
 }
 
 fn top(args: TopArgs, threads: usize, style: &Style) -> Result<()> {

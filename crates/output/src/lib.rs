@@ -13,6 +13,7 @@ mod history_view;
 mod style;
 mod table;
 mod top_view;
+mod trace;
 mod views;
 
 pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
@@ -22,4 +23,5 @@ pub use history_view::{render_compare, render_runs, RunLine};
 pub use style::Style;
 pub use table::{Align, Table};
 pub use top_view::render_top;
+pub use trace::{default_trace_path, write_trace, TraceError, TraceOptions, TraceReport};
 pub use views::{render_diff, render_per_crate, render_summary, SummaryView};

@@ -244,6 +244,29 @@ impl Profile {
         result
     }
 
+    /// Walks every event in file order, a page at a time, with the profile itself at hand
+    /// (its labels so far, [`Profile::event_args`]) while each batch is visited.
+    pub fn for_each_batch(
+        &mut self,
+        mut visit: impl FnMut(&Profile, &[Event]),
+    ) -> Result<(), ProfileError> {
+        let mut page = Vec::new();
+        let mut decoded = Vec::new();
+        let runs = std::mem::take(&mut self.event_runs);
+        let mut result = Ok(());
+        for run in runs.iter() {
+            result = self
+                .read_run(run, &mut page)
+                .and_then(|()| self.decode_page(&page, &mut decoded));
+            if result.is_err() {
+                break;
+            }
+            visit(self, &decoded);
+        }
+        self.event_runs = runs;
+        result
+    }
+
     /// Decodes a whole page before any of it is visited: the label look-ups of a page are
     /// independent memory loads into the string table, and done in one tight loop the CPU
     /// overlaps their cache misses instead of waiting on each behind the caller's work.
