@@ -23,5 +23,5 @@ pub use history_view::{render_compare, render_runs, RunLine};
 pub use style::Style;
 pub use table::{Align, Table};
 pub use top_view::render_top;
-pub use trace::{default_trace_path, write_trace, TraceError, TraceOptions, TraceReport};
+pub use trace::{write_trace, TraceError, TraceOptions, TraceReport};
 pub use views::{render_diff, render_per_crate, render_summary, SummaryView};

@@ -8,7 +8,7 @@
 //! events there are millions of them).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use buildscope_profile::{EventKind, Payload, Profile, ProfileError};
 
@@ -421,11 +421,6 @@ fn collapsed_tracks(profile: &mut Profile) -> Result<Vec<(u32, u32)>, ProfileErr
         }
     }
     Ok(assignment)
-}
-
-/// The default output file name next to nothing in particular.
-pub fn default_trace_path() -> &'static Path {
-    Path::new("trace.json")
 }
 
 #[cfg(test)]
