@@ -19,5 +19,20 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         let _ = profile.event_args(0);
+        // Arguments as the trace writer reads them: addresses, then bytes.
+        let mut addrs = Vec::new();
+        let mut bytes = Vec::new();
+        let _ = profile.for_each_batch(|profile, events| {
+            for event in events.iter().take(64) {
+                let _ = profile.event_args(event.event_id);
+                if profile.event_arg_addrs(event.event_id, &mut addrs) {
+                    for &addr in &addrs {
+                        bytes.clear();
+                        profile.arg_bytes(addr, &mut bytes);
+                        assert!(bytes.len() <= 2 << 20);
+                    }
+                }
+            }
+        });
     }
 });

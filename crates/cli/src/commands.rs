@@ -6,12 +6,13 @@ use anyhow::{Context, Result};
 use buildscope_analysis::{diff, summarize_inputs, top_invocations_of_files, RankBy, SortKey};
 use buildscope_output::{
     render_diff, render_per_crate, render_summary, render_top, summary_csv, write_trace, Style,
-    SummaryView, TraceOptions,
+    SummaryView, TraceError, TraceOptions,
 };
 
 use crate::cli::{
     Cli, ColorChoice, Command, DiffArgs, SortBy, SummarizeArgs, TopArgs, TopSort, TraceArgs,
 };
+use crate::output_file::OutputFile;
 
 /// Rows shown in the terminal when `--top` is not given.
 pub(crate) const DEFAULT_TERMINAL_ROWS: usize = 30;
@@ -145,15 +146,18 @@ fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result<()> {
 
 fn trace(args: TraceArgs) -> Result<()> {
     let set = buildscope_profile::find_profiles(&args.paths)?;
-    let mut file = std::fs::File::create(&args.output)
-        .with_context(|| format!("{}: cannot create", args.output.display()))?;
+    let mut output = OutputFile::create(&args.output)?;
     let options = TraceOptions {
         min_duration_ns: (args.min_duration.max(0.0) * 1000.0) as u64,
         collapse_threads: args.collapse_threads,
         max_bytes: (args.max_size > 0).then_some(args.max_size),
     };
-    let report = write_trace(&set.files, &mut file, &options)
-        .with_context(|| format!("{}", args.output.display()))?;
+    let report = write_trace(&set.files, output.file(), &options).map_err(|e| match e {
+        // A profile's error names the profile; a write error needs the output's name.
+        TraceError::Profile(e) => anyhow::Error::from(e),
+        e @ TraceError::Write(_) => anyhow::anyhow!("{}: {e}", args.output.display()),
+    })?;
+    output.commit()?;
     eprintln!(
         "wrote {}: {} intervals and {} counters from {} profile{}, {:.1} MB",
         args.output.display(),

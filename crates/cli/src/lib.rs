@@ -5,6 +5,7 @@ mod build_command;
 mod cli;
 mod commands;
 mod history_command;
+mod output_file;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

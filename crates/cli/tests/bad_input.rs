@@ -241,3 +241,37 @@ fn a_closed_pipe_is_not_an_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "{:?}", out.status);
 }
+
+/// Every command that reads profiles fails the same clean way on a broken one, and a
+/// trace that cannot be finished leaves whatever was at its output path untouched.
+#[test]
+fn every_profile_reader_reports_a_broken_profile_in_one_line() {
+    let dir = scratch();
+    let broken = dir.join("broken-1234.mm_profdata");
+    let bytes = real_profile_bytes();
+    std::fs::write(&broken, &bytes[..bytes.len() / 2]).unwrap();
+    let missing = dir.join("missing.mm_profdata");
+    let out_path = dir.join("out.file");
+    std::fs::write(&out_path, "previous contents").unwrap();
+    let out = path_str(&out_path);
+    let commands: Vec<Vec<&str>> = vec![vec!["trace", "-o", out], vec!["top"]];
+    for command in &commands {
+        for (input, reason) in [(&broken, "truncated"), (&missing, "No such file")] {
+            let mut args = command.clone();
+            args.push(path_str(input));
+            assert_clean_error(&buildscope(&args), input, reason);
+            assert_eq!(
+                std::fs::read_to_string(&out_path).unwrap(),
+                "previous contents",
+                "{command:?} left its output alone"
+            );
+        }
+    }
+    let unwritable = dir.join("no-such-dir/trace.json");
+    let f = fixture();
+    assert_clean_error(
+        &buildscope(&["trace", "-o", path_str(&unwritable), path_str(&f.base_dir)]),
+        &unwritable,
+        "cannot create",
+    );
+}

@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use buildscope_profile::{EventKind, Payload, Profile, ProfileError};
+use buildscope_profile::{ArgAddr, Event, EventKind, Payload, Profile, ProfileError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceOptions {
@@ -122,12 +122,7 @@ impl Attempt {
         options: &TraceOptions,
         out: &mut std::fs::File,
     ) -> Result<Option<TraceReport>, TraceError> {
-        let mut sink = Sink {
-            out: std::io::BufWriter::with_capacity(1 << 20, out),
-            written: 0,
-            limit: self.max_bytes,
-            over: false,
-        };
+        let mut sink = Sink::new(out, self.max_bytes)?;
         let mut report = TraceReport {
             profiles: files.len(),
             intervals_written: 0,
@@ -140,119 +135,45 @@ impl Attempt {
         buf.extend_from_slice(b"[\n");
         self.fixed_bytes += sink.emit(&mut buf)?;
         let mut first_event = true;
+        let mut formatter = Formatter::default();
         for (index, path) in files.iter().enumerate() {
             let mut profile = Profile::open(path)?;
             let pid = profile.metadata().process_id;
-            let offset = profile.metadata().start_time.saturating_sub(origin);
-            let tracks = if options.collapse_threads {
-                collapsed_tracks(&mut profile)?
-            } else {
-                Vec::new()
-            };
-            let track_of = |thread: u32| -> u32 {
-                tracks
-                    .iter()
-                    .find(|(t, _)| *t == thread)
-                    .map_or(thread, |(_, track)| *track)
+            let context = ProcessContext {
+                pid,
+                offset: profile.metadata().start_time.saturating_sub(origin),
+                min_duration_ns: self.min_duration_ns,
+                tracks: if options.collapse_threads {
+                    collapsed_tracks(&mut profile)?
+                } else {
+                    Vec::new()
+                },
             };
             // Process metadata: name and order.
-            separator(&mut buf, &mut first_event);
-            buf.extend_from_slice(b"{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":");
-            push_u64(&mut buf, pid as u64);
-            buf.extend_from_slice(b",\"args\":{\"name\":");
-            push_json_str(
-                &mut buf,
-                &format!(
-                    "{} ({})",
-                    profile.crate_name(),
-                    path.file_name()
-                        .map(|n| n.to_string_lossy())
-                        .unwrap_or_default()
-                ),
+            let name = format!(
+                "{} ({})",
+                profile.crate_name(),
+                path.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
             );
-            buf.extend_from_slice(b"}}");
             separator(&mut buf, &mut first_event);
-            buf.extend_from_slice(b"{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":");
-            push_u64(&mut buf, pid as u64);
-            buf.extend_from_slice(b",\"args\":{\"sort_index\":");
-            push_u64(&mut buf, index as u64);
-            buf.extend_from_slice(b"}}");
+            push_metadata(&mut buf, "process_name", pid, None, |b| {
+                b.extend_from_slice(b"\"name\":");
+                push_json_str(b, &name);
+            });
+            separator(&mut buf, &mut first_event);
+            push_metadata(&mut buf, "process_sort_index", pid, None, |b| {
+                b.extend_from_slice(b"\"sort_index\":");
+                push_u64(b, index as u64);
+            });
             self.fixed_bytes += sink.emit(&mut buf)?;
 
-            // Labels, escaped once each as JSON strings.
-            let mut escaped: Vec<Option<Vec<u8>>> = Vec::new();
-            let mut counters: std::collections::BTreeMap<(u32, &'static str), u64> =
-                Default::default();
-            let mut threads: Vec<u32> = Vec::new();
-            let mut last_end = 0u64;
+            formatter.start_process();
             let mut error = None;
-            let min_duration = self.min_duration_ns;
-            let bucket_bytes = &mut self.bucket_bytes;
             profile.for_each_batch(|profile, events| {
-                for event in events {
-                    if error.is_some() {
-                        return;
-                    }
-                    let (start, end) = match event.payload {
-                        Payload::Interval { start, end } => (start, end),
-                        Payload::Integer(value) => {
-                            *counters
-                                .entry((event.label.0, kind_tag(event.kind)))
-                                .or_default() += value;
-                            continue;
-                        }
-                        Payload::Instant(_) => continue,
-                    };
-                    let duration = end - start;
-                    last_end = last_end.max(end);
-                    let track = track_of(event.thread_id);
-                    if !threads.contains(&track) {
-                        threads.push(track);
-                    }
-                    let li = event.label.0 as usize;
-                    if li >= escaped.len() {
-                        escaped.resize(li + 1, None);
-                    }
-                    let name = escaped[li].get_or_insert_with(|| {
-                        let mut e = Vec::new();
-                        push_json_str(&mut e, profile.label(event.label));
-                        e
-                    });
-                    // Every interval follows its process's metadata: it always needs a comma.
-                    buf.extend_from_slice(b",\n{\"name\":");
-                    buf.extend_from_slice(name);
-                    buf.extend_from_slice(b",\"cat\":\"");
-                    buf.extend_from_slice(kind_tag(event.kind).as_bytes());
-                    buf.extend_from_slice(b"\",\"ph\":\"X\",\"ts\":");
-                    push_micros(&mut buf, offset + start);
-                    buf.extend_from_slice(b",\"dur\":");
-                    push_micros(&mut buf, duration);
-                    buf.extend_from_slice(b",\"pid\":");
-                    push_u64(&mut buf, pid as u64);
-                    buf.extend_from_slice(b",\"tid\":");
-                    push_u64(&mut buf, track as u64);
-                    if let Some(args) = profile.event_args(event.event_id).filter(|a| !a.is_empty())
-                    {
-                        buf.extend_from_slice(b",\"args\":{");
-                        for (i, arg) in args.iter().enumerate() {
-                            if i > 0 {
-                                buf.push(b',');
-                            }
-                            buf.extend_from_slice(b"\"arg");
-                            push_u64(&mut buf, i as u64);
-                            buf.extend_from_slice(b"\":");
-                            push_json_str(&mut buf, arg);
-                        }
-                        buf.push(b'}');
-                    }
-                    buf.push(b'}');
-                    bucket_bytes[bucket_of(duration)] += buf.len() as u64;
-                    if duration < min_duration {
-                        report.intervals_dropped += 1;
-                        buf.clear();
-                        continue;
-                    }
-                    report.intervals_written += 1;
+                if error.is_none() {
+                    formatter.format(profile, &context, events, &mut buf);
                     if let Err(e) = sink.emit(&mut buf) {
                         error = Some(e);
                     }
@@ -261,25 +182,30 @@ impl Attempt {
             if let Some(e) = error {
                 return Err(e);
             }
-            // Threads get names; counters sit at the end of their process.
-            for track in threads {
-                separator(&mut buf, &mut first_event);
-                buf.extend_from_slice(b"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":");
-                push_u64(&mut buf, pid as u64);
-                buf.extend_from_slice(b",\"tid\":");
-                push_u64(&mut buf, track as u64);
-                buf.extend_from_slice(b",\"args\":{\"name\":\"thread ");
-                push_u64(&mut buf, track as u64);
-                buf.extend_from_slice(b"\"}}");
+            let f0 = &mut formatter;
+            report.intervals_written += f0.written;
+            report.intervals_dropped += f0.dropped;
+            for (bucket, bytes) in f0.bucket_bytes.iter().enumerate() {
+                self.bucket_bytes[bucket] += bytes;
             }
-            for ((label, kind), value) in counters {
+            // Threads get names; counters sit at the end of their process.
+            f0.threads.sort_unstable();
+            for &track in &f0.threads {
+                separator(&mut buf, &mut first_event);
+                push_metadata(&mut buf, "thread_name", pid, Some(track), |b| {
+                    b.extend_from_slice(b"\"name\":\"thread ");
+                    push_u64(b, track as u64);
+                    b.push(b'"');
+                });
+            }
+            for (&(label, kind), &value) in &f0.counters {
                 separator(&mut buf, &mut first_event);
                 buf.extend_from_slice(b"{\"name\":");
                 push_json_str(&mut buf, &profile.labels()[label as usize]);
                 buf.extend_from_slice(b",\"cat\":\"");
                 buf.extend_from_slice(kind.as_bytes());
                 buf.extend_from_slice(b"\",\"ph\":\"C\",\"ts\":");
-                push_micros(&mut buf, offset + last_end);
+                push_micros(&mut buf, context.offset + f0.last_end);
                 buf.extend_from_slice(b",\"pid\":");
                 push_u64(&mut buf, pid as u64);
                 buf.extend_from_slice(b",\"args\":{\"value\":");
@@ -291,36 +217,322 @@ impl Attempt {
         }
         buf.extend_from_slice(b"\n]\n");
         self.fixed_bytes += sink.emit(&mut buf)?;
-        if sink.over {
+        let (over, written) = (sink.over, sink.written);
+        sink.finish()?;
+        if over {
             return Ok(None);
         }
-        sink.out.flush().map_err(TraceError::Write)?;
-        report.bytes = sink.written;
+        report.bytes = written;
         Ok(Some(report))
     }
 }
 
-/// Writes formatted bytes until a size limit is passed; then only counts.
-struct Sink<W: Write> {
-    out: W,
+/// What formatting the events of one profile needs to know about its process.
+struct ProcessContext {
+    pid: u32,
+    /// The profile's start on the build's clock.
+    offset: u64,
+    min_duration_ns: u64,
+    /// `(thread, track)` under `--collapse-threads`.
+    tracks: Vec<(u32, u32)>,
+}
+
+impl ProcessContext {
+    fn track_of(&self, thread: u32) -> u32 {
+        self.tracks
+            .iter()
+            .find(|(t, _)| *t == thread)
+            .map_or(thread, |(_, track)| *track)
+    }
+}
+
+/// Formats interval events as JSON and gathers what the process's closing records need.
+struct Formatter {
+    /// Labels escaped once each as JSON strings, by label id.
+    labels: Vec<Option<Box<[u8]>>>,
+    args: ArgsWriter,
+    bucket_bytes: [u64; BUCKETS],
+    written: u64,
+    dropped: u64,
+    counters: std::collections::BTreeMap<(u32, &'static str), u64>,
+    threads: Vec<u32>,
+    last_end: u64,
+}
+
+impl Default for Formatter {
+    fn default() -> Formatter {
+        Formatter {
+            labels: Vec::new(),
+            args: ArgsWriter::default(),
+            bucket_bytes: [0; BUCKETS],
+            written: 0,
+            dropped: 0,
+            counters: Default::default(),
+            threads: Vec::new(),
+            last_end: 0,
+        }
+    }
+}
+
+impl Formatter {
+    /// Forgets the previous profile (label ids and argument addresses are per profile).
+    fn start_process(&mut self) {
+        *self = Formatter {
+            args: std::mem::take(&mut self.args),
+            ..Formatter::default()
+        };
+        self.args.clear();
+    }
+
+    /// Appends the events kept to `out`, each preceded by `,\n` (they always follow their
+    /// process's metadata).
+    fn format(
+        &mut self,
+        profile: &Profile,
+        context: &ProcessContext,
+        events: &[Event],
+        out: &mut Vec<u8>,
+    ) {
+        for event in events {
+            let (start, end) = match event.payload {
+                Payload::Interval { start, end } => (start, end),
+                Payload::Integer(value) => {
+                    *self
+                        .counters
+                        .entry((event.label.0, kind_tag(event.kind)))
+                        .or_default() += value;
+                    continue;
+                }
+                Payload::Instant(_) => continue,
+            };
+            let duration = end - start;
+            self.last_end = self.last_end.max(end);
+            let track = context.track_of(event.thread_id);
+            if !self.threads.contains(&track) {
+                self.threads.push(track);
+            }
+            let li = event.label.0 as usize;
+            if li >= self.labels.len() {
+                self.labels.resize(li + 1, None);
+            }
+            let name = self.labels[li].get_or_insert_with(|| {
+                let mut e = Vec::new();
+                push_json_str(&mut e, profile.label(event.label));
+                e.into_boxed_slice()
+            });
+            let event_start = out.len();
+            out.extend_from_slice(b",\n{\"name\":");
+            out.extend_from_slice(name);
+            out.extend_from_slice(b",\"cat\":\"");
+            out.extend_from_slice(kind_tag(event.kind).as_bytes());
+            out.extend_from_slice(b"\",\"ph\":\"X\",\"ts\":");
+            push_micros(out, context.offset + start);
+            out.extend_from_slice(b",\"dur\":");
+            push_micros(out, duration);
+            out.extend_from_slice(b",\"pid\":");
+            push_u64(out, context.pid as u64);
+            out.extend_from_slice(b",\"tid\":");
+            push_u64(out, track as u64);
+            self.args.push_args(profile, event.event_id, out);
+            out.push(b'}');
+            self.bucket_bytes[bucket_of(duration)] += (out.len() - event_start) as u64;
+            if duration < context.min_duration_ns {
+                self.dropped += 1;
+                out.truncate(event_start);
+            } else {
+                self.written += 1;
+            }
+        }
+    }
+}
+
+/// A metadata (`M`) record; `args` writes the inside of its args object.
+fn push_metadata(
+    buf: &mut Vec<u8>,
+    name: &str,
+    pid: u32,
+    tid: Option<u32>,
+    args: impl FnOnce(&mut Vec<u8>),
+) {
+    buf.extend_from_slice(b"{\"name\":\"");
+    buf.extend_from_slice(name.as_bytes());
+    buf.extend_from_slice(b"\",\"ph\":\"M\",\"pid\":");
+    push_u64(buf, pid as u64);
+    if let Some(tid) = tid {
+        buf.extend_from_slice(b",\"tid\":");
+        push_u64(buf, tid as u64);
+    }
+    buf.extend_from_slice(b",\"args\":{");
+    args(buf);
+    buf.extend_from_slice(b"}}");
+}
+
+/// Slots of the argument cache: a few MB, and (measured on a real `syn` profile) 90% of
+/// the hits an unbounded cache gets, since the same item's queries run close together.
+const ARG_CACHE_SLOTS: usize = 1 << 14;
+
+/// Writes an event's `"args"` object. Argument strings are shared by many events (the
+/// same item is the key of many queries), so recent ones are kept escaped in a
+/// direct-mapped cache: bounded memory, no eviction bookkeeping.
+#[derive(Default)]
+struct ArgsWriter {
+    /// By slot: the argument held, and its text escaped as a JSON string.
+    cache: Vec<(Option<ArgAddr>, Vec<u8>)>,
+    addrs: Vec<ArgAddr>,
+    /// Scratch for an argument's raw bytes.
+    raw: Vec<u8>,
+}
+
+impl ArgsWriter {
+    fn clear(&mut self) {
+        self.cache.iter_mut().for_each(|slot| slot.0 = None);
+    }
+
+    fn push_args(&mut self, profile: &Profile, event_id: u64, buf: &mut Vec<u8>) {
+        if self.cache.is_empty() {
+            self.cache.resize_with(ARG_CACHE_SLOTS, Default::default);
+        }
+        let mut count = 0;
+        if profile.event_arg_addrs(event_id, &mut self.addrs) {
+            for &addr in &self.addrs {
+                let (cached, text) = &mut self.cache[addr.slot(ARG_CACHE_SLOTS)];
+                if *cached != Some(addr) {
+                    // Slot buffers are reused: after warm-up, no allocation per argument.
+                    self.raw.clear();
+                    profile.arg_bytes(addr, &mut self.raw);
+                    text.clear();
+                    push_json_bytes(text, &self.raw);
+                    *cached = Some(addr);
+                }
+                push_arg_key(buf, count);
+                buf.extend_from_slice(text);
+                count += 1;
+            }
+        } else if let Some(args) = profile.event_args(event_id) {
+            for arg in &args {
+                push_arg_key(buf, count);
+                push_json_str(buf, arg);
+                count += 1;
+            }
+        }
+        if count > 0 {
+            buf.push(b'}');
+        }
+    }
+}
+
+/// `,"args":{"arg0":` for the first argument, `,"argN":` for the others.
+fn push_arg_key(buf: &mut Vec<u8>, index: usize) {
+    buf.extend_from_slice(if index == 0 {
+        b",\"args\":{\"arg"
+    } else {
+        b",\"arg"
+    });
+    push_u64(buf, index as u64);
+    buf.extend_from_slice(b"\":");
+}
+
+/// Writes bytes until a size limit is passed; then only counts. The writing happens on a
+/// thread of its own, so the kernel's copying overlaps the formatting of the next page;
+/// buffers go back and forth instead of being copied.
+struct Sink {
+    to_writer: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+    writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    /// Small pieces (metadata records) gathered until worth a hand-over.
+    pending: Vec<u8>,
     written: u64,
     limit: Option<u64>,
     over: bool,
 }
 
-impl<W: Write> Sink<W> {
+/// Pieces smaller than this are gathered before they are handed to the writer.
+const HANDOVER_BYTES: usize = 1 << 16;
+
+impl Sink {
+    fn new(out: &std::fs::File, limit: Option<u64>) -> Result<Sink, TraceError> {
+        let mut file = out.try_clone().map_err(TraceError::Write)?;
+        let (to_writer, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let (give_back, spare) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            for mut chunk in chunks {
+                file.write_all(&chunk)?;
+                chunk.clear();
+                // The sink may have finished and gone; its spare buffers with it.
+                let _ = give_back.send(chunk);
+            }
+            Ok(())
+        });
+        Ok(Sink {
+            to_writer: Some(to_writer),
+            spare,
+            writer: Some(writer),
+            pending: Vec::new(),
+            written: 0,
+            limit,
+            over: false,
+        })
+    }
+
     /// Writes and clears `buf`, returning its length.
     fn emit(&mut self, buf: &mut Vec<u8>) -> Result<u64, TraceError> {
         let len = buf.len() as u64;
         if !self.over && self.limit.is_some_and(|l| self.written + len > l) {
             self.over = true;
         }
-        if !self.over {
-            self.out.write_all(buf).map_err(TraceError::Write)?;
-            self.written += len;
+        if self.over {
+            buf.clear();
+            return Ok(len);
         }
-        buf.clear();
+        self.written += len;
+        if buf.len() < HANDOVER_BYTES {
+            self.pending.extend_from_slice(buf);
+            buf.clear();
+            if self.pending.len() >= HANDOVER_BYTES {
+                let full = std::mem::take(&mut self.pending);
+                self.hand_over(full)?;
+            }
+        } else {
+            if !self.pending.is_empty() {
+                let pending = std::mem::take(&mut self.pending);
+                self.hand_over(pending)?;
+            }
+            let empty = self.spare.try_recv().unwrap_or_default();
+            let full = std::mem::replace(buf, empty);
+            self.hand_over(full)?;
+        }
         Ok(len)
+    }
+
+    fn hand_over(&mut self, chunk: Vec<u8>) -> Result<(), TraceError> {
+        let sent = self.to_writer.as_ref().map(|tx| tx.send(chunk));
+        if matches!(sent, Some(Ok(()))) {
+            return Ok(());
+        }
+        // The writer stopped: it failed, and says why.
+        Err(self.join().err().unwrap_or_else(|| {
+            TraceError::Write(std::io::Error::other("the trace writer stopped"))
+        }))
+    }
+
+    /// Writes what is pending and waits until everything is written.
+    fn finish(mut self) -> Result<(), TraceError> {
+        if !self.over && !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            self.hand_over(pending)?;
+        }
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<(), TraceError> {
+        self.to_writer = None;
+        match self.writer.take().map(|w| w.join()) {
+            Some(Ok(Err(e))) => Err(TraceError::Write(e)),
+            Some(Err(_)) => Err(TraceError::Write(std::io::Error::other(
+                "the trace writer panicked",
+            ))),
+            Some(Ok(Ok(()))) | None => Ok(()),
+        }
     }
 }
 
@@ -362,10 +574,25 @@ fn push_micros(buf: &mut Vec<u8>, ns: u64) {
     }
 }
 
+/// Bytes as a JSON string literal: UTF-8 as is, anything else replaced like
+/// `String::from_utf8_lossy` does.
+fn push_json_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => push_json_str(buf, text),
+        Err(_) => push_json_str(buf, &String::from_utf8_lossy(bytes)),
+    }
+}
+
 /// A JSON string literal: quotes, backslashes and control characters escaped.
 fn push_json_str(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
     let bytes = s.as_bytes();
+    // Most text needs no escaping; this check vectorizes, the loop below does not.
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        buf.extend_from_slice(bytes);
+        buf.push(b'"');
+        return;
+    }
     let mut run = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: Option<&[u8]> = match b {

@@ -28,6 +28,7 @@ use serde::Deserialize;
 use container::{read_container, RAW_EVENT_SIZE};
 pub use discover::{find_profiles, ProfileSet};
 pub use error::ProfileError;
+pub use strings::ArgAddr;
 use strings::StringTable;
 
 /// What kind of event this is, from the profile's event-kind string.
@@ -204,6 +205,29 @@ impl Profile {
     /// now. Empty when the event has none; `None` if the string table cannot resolve it.
     pub fn event_args(&self, event_id: u64) -> Option<Vec<String>> {
         self.strings.event_args(event_id)
+    }
+
+    /// Where each argument of an event is stored, for callers that format many events:
+    /// equal [`ArgAddr`]s are equal text, so each needs decoding once ([`Profile::arg_text`]).
+    /// Fills `out` (empty: no arguments) and returns `false` when the event id has an
+    /// unusual shape; then use [`Profile::event_args`].
+    pub fn event_arg_addrs(&self, event_id: u64, out: &mut Vec<ArgAddr>) -> bool {
+        let ok = self.strings.event_arg_addrs(event_id, out).is_some();
+        if !ok {
+            out.clear();
+        }
+        ok
+    }
+
+    /// The text of one argument string; `None` if it is malformed.
+    pub fn arg_text(&self, addr: ArgAddr) -> Option<String> {
+        self.strings.text_at(addr.0)
+    }
+
+    /// The raw bytes of one argument string appended to `out` (UTF-8 unless the file is
+    /// corrupt), without allocating; `false` if it is malformed.
+    pub fn arg_bytes(&self, addr: ArgAddr, out: &mut Vec<u8>) -> bool {
+        self.strings.bytes_at(addr.0, out)
     }
 
     /// Walks every event from last to first. Rustc writes an interval when it ends, so in

@@ -124,6 +124,19 @@ impl Stream {
     }
 }
 
+/// Where a string is stored in the string data stream: equal addresses, equal text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArgAddr(pub(crate) usize);
+
+impl ArgAddr {
+    /// A well-spread slot in `0..slots` (a power of two), for direct-mapped caches.
+    pub fn slot(self, slots: usize) -> usize {
+        debug_assert!(slots.is_power_of_two());
+        let hash = (self.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (hash >> (64 - slots.trailing_zeros().max(1))) as usize & (slots - 1)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct StringTable {
     map: Mmap,
@@ -283,6 +296,13 @@ impl StringTable {
         Some(String::from_utf8_lossy(&out).into_owned())
     }
 
+    /// The raw bytes of the string at `addr` appended to `out` (UTF-8 unless the file is
+    /// corrupt); `false` if it is malformed (then `out` holds a partial string).
+    pub(crate) fn bytes_at(&self, addr: usize, out: &mut Vec<u8>) -> bool {
+        let mut budget = MAX_COMPONENTS;
+        self.expand(addr, out, 0, &mut budget).is_some()
+    }
+
     /// The text of an id.
     pub(crate) fn text_of(&self, id: u64) -> Option<String> {
         self.text_at(self.addr_of(id)?)
@@ -306,6 +326,34 @@ impl StringTable {
                 .map(str::to_string)
                 .collect(),
         )
+    }
+
+    /// The addresses of an event's argument strings when its id has the usual shape
+    /// (`ref(label)`, then `0x1E ref(arg)` per argument): equal addresses are equal text,
+    /// so a caller can decode each argument once. An id that is a plain label has none.
+    /// `None` for any other shape (the caller falls back to [`StringTable::event_args`]).
+    pub(crate) fn event_arg_addrs(&self, event_id: u64, out: &mut Vec<ArgAddr>) -> Option<()> {
+        out.clear();
+        let mut pos = self.addr_of(event_id)?;
+        if self.byte_at(pos)? != STRING_REF_TAG {
+            // A plain string: no arguments unless its text holds a separator.
+            let run = self.run_at(pos)?;
+            let len = run
+                .iter()
+                .position(|&b| b == TERMINATOR || b == STRING_REF_TAG || b == ARG_SEPARATOR)?;
+            return (run[len] == TERMINATOR).then_some(());
+        }
+        pos += STRING_REF_SIZE;
+        loop {
+            match self.byte_at(pos)? {
+                TERMINATOR => return Some(()),
+                ARG_SEPARATOR if self.byte_at(pos + 1)? == STRING_REF_TAG => {
+                    out.push(ArgAddr(self.addr_of(self.read_ref(pos + 1)?)?));
+                    pos += 1 + STRING_REF_SIZE;
+                }
+                _ => return None,
+            }
+        }
     }
 
     fn expand(
@@ -423,6 +471,11 @@ mod tests {
                 vec!["#[derive(Debug)] src/lib.rs:1:10".to_string()]
             );
             assert_eq!(t.label_text_at(composite).unwrap(), "expand_proc_macro");
+            let mut addrs = Vec::new();
+            assert_eq!(t.event_arg_addrs(regular(composite), &mut addrs), Some(()));
+            assert_eq!(addrs, vec![ArgAddr(arg)]);
+            assert_eq!(t.event_arg_addrs(regular(label), &mut addrs), Some(()));
+            assert!(addrs.is_empty());
             // Unmapped virtual ids, addresses past the end, and reference cycles are
             // unresolved, not a crash.
             assert_eq!(t.addr_of(8), None);

@@ -1,0 +1,66 @@
+//! Files the CLI writes (`-o`): written next to their destination under a temporary name
+//! and renamed into place only when complete, so a failure part-way never leaves a
+//! truncated trace or clobbers the previous one.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+pub(crate) struct OutputFile {
+    path: PathBuf,
+    target: Target,
+}
+
+enum Target {
+    /// A regular file (or none yet): a temporary file renamed over it at the end.
+    Replace(tempfile::NamedTempFile),
+    /// `/dev/null`, a pipe or another special file: written as it is.
+    Direct(File),
+}
+
+impl OutputFile {
+    pub(crate) fn create(path: &Path) -> Result<OutputFile> {
+        let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        let target = if special {
+            Target::Direct(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .with_context(|| format!("{}: cannot open for writing", path.display()))?,
+            )
+        } else {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            Target::Replace(
+                tempfile::Builder::new()
+                    .prefix(".buildscope-")
+                    .suffix(".partial")
+                    .tempfile_in(dir)
+                    .with_context(|| format!("{}: cannot create", path.display()))?,
+            )
+        };
+        Ok(OutputFile {
+            path: path.to_path_buf(),
+            target,
+        })
+    }
+
+    pub(crate) fn file(&mut self) -> &mut File {
+        match &mut self.target {
+            Target::Replace(temp) => temp.as_file_mut(),
+            Target::Direct(file) => file,
+        }
+    }
+
+    /// Puts the finished file in place.
+    pub(crate) fn commit(self) -> Result<()> {
+        if let Target::Replace(temp) = self.target {
+            temp.persist(&self.path)
+                .with_context(|| format!("{}: cannot write", self.path.display()))?;
+        }
+        Ok(())
+    }
+}
