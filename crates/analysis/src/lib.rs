@@ -8,12 +8,19 @@
 
 mod diff;
 mod inputs;
+mod query_tree;
+mod stacks;
 mod summary;
 mod timeline;
 mod top;
 
 pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
 pub use inputs::{summarize_inputs, InputError};
+pub use query_tree::{
+    query_tree, query_trees, Chain, Importance, ProfileQueries, QueryCount, QueryTrees, TreeNode,
+    QUERIES_SCHEMA,
+};
+pub use stacks::{collapse_files, collapse_profile, FoldedStacks, StackOptions};
 pub use summary::{
     merge, percent_of, sort_rows, summarize_files, summarize_profile, ArtifactSize, CrateSummary,
     LabelStats, ProfileSummary, SortKey, Summary, SUMMARY_SCHEMA,

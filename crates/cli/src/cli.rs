@@ -50,6 +50,13 @@ pub enum Command {
     /// Write a Chrome trace (Perfetto, chrome://tracing, speedscope) of profiles.
     #[command(after_help = TRACE_HELP)]
     Trace(TraceArgs),
+    /// Draw a flamegraph (interactive SVG) of where self time goes, or write folded stacks.
+    #[command(after_help = FLAMEGRAPH_HELP)]
+    Flamegraph(FlamegraphArgs),
+    /// The query trace: a tree per thread of query invocations (misses with their
+    /// children, hits as leaves), counts per query, and the pathological nodes.
+    #[command(after_help = QUERIES_HELP)]
+    Queries(QueriesArgs),
     /// The most expensive single invocations (not aggregates), with their arguments.
     #[command(after_help = TOP_HELP)]
     Top(TopArgs),
@@ -128,6 +135,83 @@ Examples:
   buildscope top profiles/                          the 20 longest invocations of a build
   buildscope top --label evaluate_obligation --full my_crate-1234.mm_profdata
   buildscope top --sort self --top 50 --json profiles/";
+
+const FLAMEGRAPH_HELP: &str = "\
+Each frame is an activity (a query, a codegen step); its width is the time spent in it and
+what it called. A directory gives one graph of the whole build with a root frame per crate.
+Frame names and times show on hover; click to zoom, Ctrl-F to search.
+
+Examples:
+  buildscope flamegraph target/buildscope/runs/<id>/profiles -o build.svg
+  buildscope flamegraph --icicle --per-thread my_crate-1234.mm_profdata
+  buildscope flamegraph profiles/ --collapsed stacks.folded    (for inferno, speedscope, ...)";
+
+#[derive(Debug, Args)]
+pub struct FlamegraphArgs {
+    /// Profile files or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Where to write the SVG [default: flamegraph.svg, unless only --collapsed is asked for].
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the folded stacks (`a;b;c <ns>` per line) to FILE ('-' for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub collapsed: Option<PathBuf>,
+    /// Draw it upside down: roots at the top.
+    #[arg(long)]
+    pub icicle: bool,
+    /// A frame per thread under each crate.
+    #[arg(long)]
+    pub per_thread: bool,
+    /// The title drawn at the top [default: the inputs].
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Profiles read at once [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+const QUERIES_HELP: &str = "\
+Each query that ran (a cache miss) is a node holding the queries it asked for; a cache hit
+is a leaf. Extent is a node's number of direct children: a query with a huge extent makes
+incremental builds re-check all of them. Hit leaves need profiles recorded with
+-Zself-profile-events=default,query-cache-hit (add ,args to see each query's key).
+
+Examples:
+  buildscope queries my_crate-1234.mm_profdata
+  buildscope queries profiles/ --html queries.html --min-extent 20
+  buildscope queries profiles/ --csv > counts.csv";
+
+#[derive(Debug, Args)]
+pub struct QueriesArgs {
+    /// Profile files or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Rows of the counts table shown in the terminal.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub top: usize,
+    /// Write the counts as CSV instead of a table.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+    /// Write counts, pathological nodes and the kept tree as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML view of the tree to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// A node with at least this many direct children is important.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub min_extent: u64,
+    /// A node taking at least this percent of all query time is important.
+    #[arg(long, value_name = "PERCENT", default_value_t = 1.0, value_parser = parse_percent)]
+    pub min_percent: f64,
+    /// At most this many nodes per profile in the tree (the most significant).
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    pub max_nodes: usize,
+    /// Profiles read at once [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
 
 #[derive(Debug, Args)]
 pub struct TopArgs {

@@ -1,16 +1,22 @@
 //! One function per subcommand: read inputs, call the analysis, hand the result to output.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use buildscope_analysis::{diff, summarize_inputs, top_invocations_of_files, RankBy, SortKey};
+use buildscope_analysis::{
+    collapse_files, diff, query_trees, summarize_inputs, top_invocations_of_files, Importance,
+    RankBy, SortKey, StackOptions,
+};
 use buildscope_output::{
-    render_diff, render_per_crate, render_summary, render_top, summary_csv, write_trace, Style,
-    SummaryView, TraceError, TraceOptions,
+    human_duration, queries_csv, queries_html, render_diff, render_per_crate, render_queries,
+    render_summary, render_top, summary_csv, write_collapsed, write_flamegraph, write_trace,
+    FlamegraphError, FlamegraphOptions, Style, SummaryView, TraceError, TraceOptions,
 };
 
 use crate::cli::{
-    Cli, ColorChoice, Command, DiffArgs, SortBy, SummarizeArgs, TopArgs, TopSort, TraceArgs,
+    Cli, ColorChoice, Command, DiffArgs, FlamegraphArgs, QueriesArgs, SortBy, SummarizeArgs,
+    TopArgs, TopSort, TraceArgs,
 };
 use crate::output_file::OutputFile;
 
@@ -30,6 +36,14 @@ pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Build(args) => crate::build_command::build(args, &style),
         Command::Trace(args) => trace(args).map(|()| std::process::ExitCode::SUCCESS),
+        Command::Flamegraph(args) => {
+            let threads = threads(args.threads);
+            flamegraph(args, threads).map(|()| std::process::ExitCode::SUCCESS)
+        }
+        Command::Queries(args) => {
+            let threads = threads(args.threads);
+            queries(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
+        }
         Command::Top(args) => {
             let threads = threads(args.threads);
             top(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
@@ -183,6 +197,83 @@ fn trace(args: TraceArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
+    let set = buildscope_profile::find_profiles(&args.paths)?;
+    let options = StackOptions {
+        per_thread: args.per_thread,
+    };
+    let stacks = collapse_files(&set.files, threads, options)?;
+    if let Some(path) = &args.collapsed {
+        if path.as_os_str() == "-" {
+            write_collapsed(&stacks, &mut std::io::stdout().lock())?;
+        } else {
+            let mut output = OutputFile::create(path)?;
+            write_collapsed(&stacks, &mut std::io::BufWriter::new(output.file()))
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+            output.commit()?;
+            eprintln!("wrote {}: {} stacks", path.display(), stacks.stacks.len());
+        }
+    }
+    let svg_path = match (&args.output, &args.collapsed) {
+        (Some(path), _) => path.clone(),
+        (None, Some(_)) => return Ok(()),
+        (None, None) => PathBuf::from("flamegraph.svg"),
+    };
+    let title = args.title.clone().unwrap_or_else(|| {
+        let inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        format!("buildscope: {}", inputs.join(" "))
+    });
+    let options = FlamegraphOptions {
+        title,
+        icicle: args.icicle,
+    };
+    let mut output = OutputFile::create(&svg_path)?;
+    write_flamegraph(&stacks, &options, output.file()).map_err(|e| match e {
+        FlamegraphError::Empty => anyhow::anyhow!("{}: {e}", args.paths[0].display()),
+        e => anyhow::anyhow!("{}: {e}", svg_path.display()),
+    })?;
+    output.commit()?;
+    eprintln!(
+        "wrote {}: {} stacks, {} of self time from {} profile{}",
+        svg_path.display(),
+        stacks.stacks.len(),
+        human_duration(stacks.total_ns()),
+        set.files.len(),
+        if set.files.len() == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+fn queries(args: QueriesArgs, threads: usize, style: &Style) -> Result<()> {
+    let set = buildscope_profile::find_profiles(&args.paths)?;
+    let importance = Importance {
+        min_extent: args.min_extent,
+        min_percent: args.min_percent,
+        max_nodes: args.max_nodes,
+    };
+    let trees = query_trees(&set.files, threads, importance)?;
+    if let Some(path) = &args.html {
+        let inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        let html = queries_html(&trees, &format!("buildscope queries: {}", inputs.join(" ")));
+        let mut output = OutputFile::create(path)?;
+        output
+            .file()
+            .write_all(html.as_bytes())
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        output.commit()?;
+        let nodes: usize = trees.profiles.iter().map(|p| p.nodes.len()).sum();
+        eprintln!("wrote {}: {} nodes", path.display(), nodes);
+    }
+    let text = if args.json {
+        serde_json::to_string_pretty(&trees)? + "\n"
+    } else if args.csv {
+        queries_csv(&trees)
+    } else {
+        render_queries(&trees, args.top, style)
+    };
+    print(&text)
 }
 
 fn top(args: TopArgs, threads: usize, style: &Style) -> Result<()> {

@@ -36,6 +36,8 @@ impl OutputFile {
             };
             Target::Replace(
                 tempfile::Builder::new()
+                    // As a plain create would: 0666 less the umask (tempfile's own is 0600).
+                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
                     .prefix(".buildscope-")
                     .suffix(".partial")
                     .tempfile_in(dir)

@@ -44,7 +44,7 @@ fn push_row(out: &mut String, r: &LabelStats, total_cpu_ns: u64) {
 }
 
 /// RFC 4180 quoting: only when needed, doubling quotes.
-fn quote(field: &str) -> String {
+pub(crate) fn quote(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
