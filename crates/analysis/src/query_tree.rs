@@ -46,6 +46,7 @@ pub struct QueryCount {
     pub hits: u64,
     /// Time in its invocations, an invocation nested in one of the same query counted once.
     pub total_ns: u64,
+    /// Time not in child queries (activities a query runs itself stay in it).
     pub self_ns: u64,
     /// The largest extent of any of its invocations.
     pub max_extent: u64,

@@ -30,4 +30,12 @@
     });
     count.textContent = matches + " matching";
   });
+
+  // A link can carry a filter: queries.html#filter=typeck
+  var hash = decodeURIComponent(window.location.hash || "");
+  if (hash.indexOf("#filter=") === 0) {
+    filter.value = hash.slice("#filter=".length);
+    filter.dispatchEvent(new Event("input"));
+  }
+  document.body.setAttribute("data-ready", String(nodes.length));
 })();
