@@ -7,6 +7,7 @@
 //! terminals, colours, JSON files the user writes, or how cargo is run.
 
 mod diff;
+mod events;
 mod inputs;
 mod query_tree;
 mod stacks;
@@ -15,6 +16,7 @@ mod timeline;
 mod top;
 
 pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
+pub use events::{for_each_event_row, kind_name, EventRow, EVENT_COLUMNS};
 pub use inputs::{summarize_inputs, InputError};
 pub use query_tree::{
     query_tree, query_trees, Chain, Importance, ProfileQueries, QueryCount, QueryTrees, TreeNode,

@@ -57,6 +57,12 @@ pub enum Command {
     /// children, hits as leaves), counts per query, and the pathological nodes.
     #[command(after_help = QUERIES_HELP)]
     Queries(QueriesArgs),
+    /// Write the flat event table (one row per interval) as CSV, JSON lines or Parquet.
+    #[command(after_help = EXPORT_HELP)]
+    Export(ExportArgs),
+    /// Run SQL over the event table and per-query aggregates (embedded SQLite).
+    #[command(after_help = SQL_HELP)]
+    Sql(SqlArgs),
     /// The most expensive single invocations (not aggregates), with their arguments.
     #[command(after_help = TOP_HELP)]
     Top(TopArgs),
@@ -209,6 +215,66 @@ pub struct QueriesArgs {
     #[arg(long, value_name = "N", default_value_t = 20_000)]
     pub max_nodes: usize,
     /// Profiles read at once [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+const EXPORT_HELP: &str = "\
+Columns: crate, kind, label, thread, start_ns, end_ns, dur_ns, self_ns, depth, args.
+Times are nanoseconds from the start of the first profile; args is a JSON array of the
+arguments rustc recorded (profile with -Zself-profile-events=default,args). One row per
+interval event: cache-hit instants are counted by `summarize`, not listed.
+
+Examples:
+  buildscope export profiles/ --format parquet -o events.parquet
+  duckdb -c \"SELECT label, sum(self_ns) FROM 'events.parquet' GROUP BY 1 ORDER BY 2 DESC\"
+  buildscope export my_crate-1234.mm_profdata --format jsonl -o events.jsonl";
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Profile files or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The file format [default: from the output's extension, else csv].
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormatArg>,
+    /// Where to write the table.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    Csv,
+    Jsonl,
+    Parquet,
+}
+
+const SQL_HELP: &str = "\
+Tables:
+  events(crate, kind, label, thread, start_ns, end_ns, dur_ns, self_ns, depth, args)
+      one row per interval; args is a JSON array (see SQLite's json_each)
+  queries(crate, label, self_time_ns, time_ns, count, cache_hits, blocked_time_ns,
+          incremental_load_time_ns, incremental_hashing_time_ns)
+      the per-crate aggregates that `summarize --per-crate` shows
+
+Examples:
+  buildscope sql profiles/ \"SELECT label, count(*), sum(self_ns)/1e6 AS ms FROM events GROUP BY label ORDER BY ms DESC LIMIT 10\"
+  buildscope sql profiles/ \"SELECT crate, sum(self_time_ns) FROM queries WHERE label LIKE 'LLVM%' GROUP BY crate\" --csv
+  buildscope sql my_crate-1234.mm_profdata \"SELECT dur_ns, args FROM events WHERE label = 'evaluate_obligation' ORDER BY dur_ns DESC LIMIT 5\"";
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// Profile files or directories of them, then the SQL statement.
+    #[arg(required = true, num_args = 2.., value_name = "PATH... SQL")]
+    pub paths_and_sql: Vec<String>,
+    /// Print CSV instead of a table.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+    /// Print a JSON array of objects.
+    #[arg(long)]
+    pub json: bool,
+    /// Profiles read at once for the aggregates [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }

@@ -44,6 +44,11 @@ pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
             let threads = threads(args.threads);
             queries(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
         }
+        Command::Export(args) => crate::events_command::export(args),
+        Command::Sql(args) => {
+            let threads = threads(args.threads);
+            crate::events_command::sql(args, threads, &style)
+        }
         Command::Top(args) => {
             let threads = threads(args.threads);
             top(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)

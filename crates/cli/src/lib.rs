@@ -4,6 +4,7 @@
 mod build_command;
 mod cli;
 mod commands;
+mod events_command;
 mod history_command;
 mod output_file;
 

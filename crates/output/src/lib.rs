@@ -8,10 +8,12 @@
 
 mod build_view;
 mod csv;
+mod export;
 mod flamegraph;
 mod format;
 mod history_view;
 mod queries_view;
+mod rows_view;
 mod style;
 mod table;
 mod top_view;
@@ -20,10 +22,12 @@ mod views;
 
 pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
 pub use csv::summary_csv;
+pub use export::{args_json, build_origin, export_events, ExportError, ExportFormat};
 pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions};
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
 pub use history_view::{render_compare, render_runs, RunLine};
 pub use queries_view::{pathological_text, queries_csv, queries_html, render_queries};
+pub use rows_view::{render_rows, rows_csv};
 pub use style::Style;
 pub use table::{Align, Table};
 pub use top_view::render_top;

@@ -291,6 +291,30 @@ impl Profile {
         result
     }
 
+    /// Like [`Profile::for_each_batch`], from last to first (pages in reverse, each batch
+    /// reversed): parents before their children, with labels and arguments at hand.
+    pub fn for_each_batch_rev(
+        &mut self,
+        mut visit: impl FnMut(&Profile, &[Event]),
+    ) -> Result<(), ProfileError> {
+        let mut page = Vec::new();
+        let mut decoded = Vec::new();
+        let runs = std::mem::take(&mut self.event_runs);
+        let mut result = Ok(());
+        for run in runs.iter().rev() {
+            result = self
+                .read_run(run, &mut page)
+                .and_then(|()| self.decode_page(&page, &mut decoded));
+            if result.is_err() {
+                break;
+            }
+            decoded.reverse();
+            visit(self, &decoded);
+        }
+        self.event_runs = runs;
+        result
+    }
+
     /// Decodes a whole page before any of it is visited: the label look-ups of a page are
     /// independent memory loads into the string table, and done in one tight loop the CPU
     /// overlaps their cache misses instead of waiting on each behind the caller's work.

@@ -3,6 +3,12 @@
 //! directory, so `cargo clean` does not erase it; runs are keyed by workspace root.
 //!
 //! This crate owns the schema and its queries. It does not run builds or print anything.
+//!
+//! It also owns the other SQLite use: [`EventsDb`], SQL over self-profile events.
+
+mod events_db;
+
+pub use events_db::{EventsDb, SqlError, SqlResult, SqlValue};
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,253 @@
+//! `export` and `sql`: the event table of real profiles in every format, read back by
+//! independent readers (serde_json, the `parquet` crate, SQLite), its sums checked against
+//! `summarize` and its rows against analyzeme.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{buildscope, fixture, path_str, stdout_json};
+use serde_json::Value;
+
+/// Per label, summarize's self time over the given inputs.
+fn summarize_self(input: &Path) -> BTreeMap<String, u64> {
+    let summary = stdout_json(&buildscope(&["summarize", "--json", path_str(input)]));
+    summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["label"].as_str().unwrap().to_string(),
+                r["self_time_ns"].as_u64().unwrap(),
+            )
+        })
+        .filter(|(_, ns)| *ns > 0)
+        .collect()
+}
+
+fn export(input: &Path, format: &str, out: &Path) {
+    let o = buildscope(&[
+        "export",
+        path_str(input),
+        "--format",
+        format,
+        "-o",
+        path_str(out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn sum_by_label(rows: impl Iterator<Item = (String, u64)>) -> BTreeMap<String, u64> {
+    let mut sums = BTreeMap::new();
+    for (label, ns) in rows {
+        *sums.entry(label).or_default() += ns;
+    }
+    sums.retain(|_, ns| *ns > 0);
+    sums
+}
+
+#[test]
+fn jsonl_rows_are_analyzemes_intervals_and_sum_to_summarize() {
+    let f = fixture();
+    let path = f.profile(&f.base_dir, "alpha");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("events.jsonl");
+    export(&path, "jsonl", &out);
+    let rows: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let data = analyzeme::ProfilingData::new(&path).unwrap();
+    let mut theirs: Vec<(String, Vec<String>)> = data
+        .iter_full()
+        .filter(|e| e.payload.is_interval())
+        .map(|e| {
+            let label = if e.label == "<unknown>" {
+                "<unresolved>".into()
+            } else {
+                e.label.to_string()
+            };
+            (
+                label,
+                e.additional_data.iter().map(|a| a.to_string()).collect(),
+            )
+        })
+        .collect();
+    let mut ours: Vec<(String, Vec<String>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["label"].as_str().unwrap().to_string(),
+                serde_json::from_value(r["args"].clone()).unwrap(),
+            )
+        })
+        .collect();
+    theirs.sort();
+    ours.sort();
+    assert_eq!(ours.len(), theirs.len(), "one row per interval");
+    assert!(ours == theirs, "the same intervals with the same arguments");
+    for r in &rows {
+        let (start, end) = (
+            r["start_ns"].as_u64().unwrap(),
+            r["end_ns"].as_u64().unwrap(),
+        );
+        assert_eq!(r["dur_ns"].as_u64().unwrap(), end - start);
+        assert!(r["self_ns"].as_u64().unwrap() <= end - start);
+        assert_eq!(r["crate"], "alpha");
+    }
+    assert!(rows.iter().any(|r| r["depth"].as_u64().unwrap() > 3));
+    let self_sums = sum_by_label(rows.iter().map(|r| {
+        (
+            r["label"].as_str().unwrap().to_string(),
+            r["self_ns"].as_u64().unwrap(),
+        )
+    }));
+    assert_eq!(self_sums, summarize_self(&path));
+}
+
+#[test]
+fn csv_and_parquet_hold_the_same_table() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("events.csv");
+    let parquet_path = dir.path().join("events.parquet");
+    export(&f.base_dir, "csv", &csv_path);
+    export(&f.base_dir, "parquet", &parquet_path);
+
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("crate,kind,label,thread,start_ns,end_ns,dur_ns,self_ns,depth,args")
+    );
+    let csv_rows = lines.count();
+
+    let reader = SerializedFileReader::new(std::fs::File::open(&parquet_path).unwrap())
+        .expect("a readable Parquet file");
+    let schema: Vec<String> = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    assert_eq!(
+        schema,
+        [
+            "crate", "kind", "label", "thread", "start_ns", "end_ns", "dur_ns", "self_ns", "depth",
+            "args"
+        ]
+    );
+    let mut parquet_rows = 0;
+    let mut self_by_label = BTreeMap::new();
+    let mut crates = std::collections::BTreeSet::new();
+    for row in reader.get_row_iter(None).unwrap() {
+        let row = row.unwrap();
+        let fields: BTreeMap<String, Field> = row
+            .get_column_iter()
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        let (Field::Str(label), Field::Long(self_ns), Field::Str(krate), Field::Str(args)) = (
+            &fields["label"],
+            &fields["self_ns"],
+            &fields["crate"],
+            &fields["args"],
+        ) else {
+            panic!("unexpected column types: {fields:?}");
+        };
+        serde_json::from_str::<Vec<String>>(args).expect("args is a JSON array");
+        *self_by_label.entry(label.clone()).or_insert(0u64) += *self_ns as u64;
+        crates.insert(krate.clone());
+        parquet_rows += 1;
+    }
+    assert_eq!(parquet_rows, csv_rows);
+    assert!(crates.contains("alpha") && crates.contains("beta"));
+    self_by_label.retain(|_, ns| *ns > 0);
+    assert_eq!(self_by_label, summarize_self(&f.base_dir));
+}
+
+#[test]
+fn sql_answers_from_events_and_queries() {
+    let f = fixture();
+    let input = path_str(&f.base_dir);
+    let out = stdout_json(&buildscope(&[
+        "sql",
+        input,
+        "SELECT label, sum(self_ns) AS self FROM events GROUP BY label",
+        "--json",
+    ]));
+    let sums = sum_by_label(out.as_array().unwrap().iter().map(|r| {
+        (
+            r["label"].as_str().unwrap().to_string(),
+            r["self"].as_u64().unwrap(),
+        )
+    }));
+    assert_eq!(sums, summarize_self(&f.base_dir));
+
+    // The queries table is summarize --per-crate.
+    let per_crate = stdout_json(&buildscope(&["summarize", "--json", input]));
+    let out = stdout_json(&buildscope(&[
+        "sql",
+        input,
+        "SELECT crate, label, count, cache_hits, time_ns FROM queries WHERE label = 'typeck'",
+        "--json",
+    ]));
+    for row in out.as_array().unwrap() {
+        let krate = per_crate["crates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["crate"] == row["crate"])
+            .unwrap();
+        let expected = krate["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["label"] == "typeck")
+            .unwrap();
+        assert_eq!(row["count"], expected["count"]);
+        assert_eq!(row["cache_hits"], expected["cache_hits"]);
+        assert_eq!(row["time_ns"], expected["time_ns"]);
+    }
+    assert!(!out.as_array().unwrap().is_empty());
+
+    // Arguments are queryable with SQLite's JSON functions; the table fits 80 columns.
+    let o = buildscope(&[
+        "sql",
+        input,
+        "SELECT label, dur_ns, j.value AS arg FROM events, json_each(events.args) AS j WHERE label = 'typeck' ORDER BY dur_ns DESC LIMIT 3",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("3 rows"), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+
+    let o = buildscope(&["sql", input, "SELECT count(*) AS n FROM events", "--csv"]);
+    let csv = String::from_utf8(o.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("n"));
+    assert!(lines.next().unwrap().parse::<u64>().unwrap() > 1000);
+}
+
+#[test]
+fn bad_sql_is_a_one_line_error() {
+    let f = fixture();
+    for bad in [
+        "SELEC 1",
+        "SELECT nope FROM events",
+        "SELECT * FROM missing_table",
+    ] {
+        let out = buildscope(&["sql", path_str(&f.base_dir), bad]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("error: SQL error"), "{stderr}");
+    }
+}
