@@ -4,7 +4,8 @@ same real profiles, alternating in one run (wall time, CPU time and peak RSS fro
 
     MEASUREME_BIN=/path/to/measureme/target/release bench/views_vs_measureme.py [--runs N] [--only trace|flamegraph]
 
-Every tool writes into a scratch folder on the same disk. buildscope's trace runs with
+Every tool writes a new file (the previous run's output is removed and the disk synced
+first) into a scratch folder on the same disk. buildscope's trace runs with
 --max-size 0 so that both traces hold every interval. Without MEASUREME_BIN, buildscope's
 figures are reported alone.
 """
@@ -58,7 +59,12 @@ def main():
                 cmds = commands(view, ours, mm_dir, path, scratch)
                 results = {tool: [] for tool in cmds}
                 for _ in range(args.runs):
-                    for tool, (cmd, _) in cmds.items():
+                    for tool, (cmd, out) in cmds.items():
+                        # Every run writes a new file: replacing the previous run's output
+                        # would charge the tool for the kernel freeing ~200 MB of cache.
+                        if os.path.exists(out):
+                            os.remove(out)
+                        subprocess.run(["sync"], check=True)
                         results[tool].append(run(cmd, cwd=scratch))
                 med = {}
                 for tool, samples in results.items():

@@ -12,6 +12,7 @@ use buildscope_output::{
     human_duration, queries_csv, queries_html, render_diff, render_per_crate, render_queries,
     render_summary, render_top, summary_csv, write_collapsed, write_flamegraph, write_trace,
     FlamegraphError, FlamegraphOptions, Style, SummaryView, TraceError, TraceOptions,
+    DEFAULT_SPLIT_PAGES,
 };
 
 use crate::cli::{
@@ -170,6 +171,7 @@ fn trace(args: TraceArgs) -> Result<()> {
         min_duration_ns: (args.min_duration.max(0.0) * 1000.0) as u64,
         collapse_threads: args.collapse_threads,
         max_bytes: (args.max_size > 0).then_some(args.max_size),
+        split_pages: DEFAULT_SPLIT_PAGES,
     };
     let report = write_trace(&set.files, output.file(), &options).map_err(|e| match e {
         // A profile's error names the profile; a write error needs the output's name.

@@ -31,5 +31,5 @@ pub use rows_view::{render_rows, rows_csv};
 pub use style::Style;
 pub use table::{Align, Table};
 pub use top_view::render_top;
-pub use trace::{write_trace, TraceError, TraceOptions, TraceReport};
+pub use trace::{write_trace, TraceError, TraceOptions, TraceReport, DEFAULT_SPLIT_PAGES};
 pub use views::{render_diff, render_per_crate, render_summary, SummaryView};

@@ -10,7 +10,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use buildscope_profile::{ArgAddr, Event, EventKind, Payload, Profile, ProfileError};
+use buildscope_profile::{ArgAddr, Event, EventKind, LabelId, Payload, Profile, ProfileError};
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceOptions {
@@ -20,7 +21,13 @@ pub struct TraceOptions {
     pub collapse_threads: bool,
     /// Raise the minimum duration until the output fits in this many bytes.
     pub max_bytes: Option<u64>,
+    /// Profiles with at least this many pages of events are formatted by two threads
+    /// ([`DEFAULT_SPLIT_PAGES`]; `usize::MAX` for never).
+    pub split_pages: usize,
 }
+
+/// Profiles from about 64 K events on are formatted by two threads.
+pub const DEFAULT_SPLIT_PAGES: usize = 8;
 
 /// What was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +143,7 @@ impl Attempt {
         self.fixed_bytes += sink.emit(&mut buf)?;
         let mut first_event = true;
         let mut formatter = Formatter::default();
+        let mut helper = Formatter::default();
         for (index, path) in files.iter().enumerate() {
             let mut profile = Profile::open(path)?;
             let pid = profile.metadata().process_id;
@@ -170,17 +178,49 @@ impl Attempt {
             self.fixed_bytes += sink.emit(&mut buf)?;
 
             formatter.start_process();
+            helper.start_process();
+            // A big profile is split in two: the second half of its pages is formatted on
+            // another thread into a scratch file, which is appended after the first half.
+            let pages = profile.event_pages();
+            let split = if pages >= options.split_pages.max(2) {
+                pages / 2
+            } else {
+                pages
+            };
+            let mut second_profile = if split < pages {
+                Some(profile.share()?)
+            } else {
+                None
+            };
             let mut error = None;
-            profile.for_each_batch(|profile, events| {
-                if error.is_none() {
-                    formatter.format(profile, &context, events, &mut buf);
-                    if let Err(e) = sink.emit(&mut buf) {
-                        error = Some(e);
+            let (first, second) = std::thread::scope(|scope| {
+                let helper = &mut helper;
+                let context = &context;
+                let second = second_profile.as_mut().map(|p| {
+                    scope.spawn(move || format_to_scratch(p, split..pages, context, helper))
+                });
+                let first = profile.for_each_batch_in(0..split, |profile, events| {
+                    for piece in events.chunks(EVENTS_PER_PIECE) {
+                        if error.is_none() {
+                            formatter.format(profile, context, piece, &mut buf);
+                            if let Err(e) = sink.emit(&mut buf) {
+                                error = Some(e);
+                            }
+                        }
                     }
-                }
-            })?;
+                });
+                let second = second.map(|h| h.join().expect("the trace formatter panicked"));
+                (first, second)
+            });
+            first?;
             if let Some(e) = error {
                 return Err(e);
+            }
+            formatter.name_counters(&profile);
+            if let Some(second) = second {
+                let (scratch, len) = second?;
+                sink.append_file(scratch, len)?;
+                formatter.absorb(&mut helper);
             }
             let f0 = &mut formatter;
             report.intervals_written += f0.written;
@@ -198,10 +238,10 @@ impl Attempt {
                     b.push(b'"');
                 });
             }
-            for (&(label, kind), &value) in &f0.counters {
+            for ((label, kind), &value) in &f0.named_counters {
                 separator(&mut buf, &mut first_event);
                 buf.extend_from_slice(b"{\"name\":");
-                push_json_str(&mut buf, &profile.labels()[label as usize]);
+                push_json_str(&mut buf, label);
                 buf.extend_from_slice(b",\"cat\":\"");
                 buf.extend_from_slice(kind.as_bytes());
                 buf.extend_from_slice(b"\",\"ph\":\"C\",\"ts\":");
@@ -254,7 +294,10 @@ struct Formatter {
     bucket_bytes: [u64; BUCKETS],
     written: u64,
     dropped: u64,
-    counters: std::collections::BTreeMap<(u32, &'static str), u64>,
+    /// Integer events by label id (ids are per profile handle) and kind...
+    counters: FxHashMap<(LabelId, &'static str), u64>,
+    /// ...and by label text, once [`Formatter::name_counters`] ran.
+    named_counters: std::collections::BTreeMap<(String, &'static str), u64>,
     threads: Vec<u32>,
     last_end: u64,
 }
@@ -268,6 +311,7 @@ impl Default for Formatter {
             written: 0,
             dropped: 0,
             counters: Default::default(),
+            named_counters: Default::default(),
             threads: Vec::new(),
             last_end: 0,
         }
@@ -282,6 +326,35 @@ impl Formatter {
             ..Formatter::default()
         };
         self.args.clear();
+    }
+
+    /// Names the integer events seen so far with `profile`'s labels (the handle the
+    /// events were decoded with).
+    fn name_counters(&mut self, profile: &Profile) {
+        for ((label, kind), value) in self.counters.drain() {
+            *self
+                .named_counters
+                .entry((profile.label(label).to_string(), kind))
+                .or_default() += value;
+        }
+    }
+
+    /// Adds what another formatter saw of the same process.
+    fn absorb(&mut self, other: &mut Formatter) {
+        for (bucket, bytes) in other.bucket_bytes.iter().enumerate() {
+            self.bucket_bytes[bucket] += bytes;
+        }
+        self.written += other.written;
+        self.dropped += other.dropped;
+        for (key, value) in std::mem::take(&mut other.named_counters) {
+            *self.named_counters.entry(key).or_default() += value;
+        }
+        for &thread in &other.threads {
+            if !self.threads.contains(&thread) {
+                self.threads.push(thread);
+            }
+        }
+        self.last_end = self.last_end.max(other.last_end);
     }
 
     /// Appends the events kept to `out`, each preceded by `,\n` (they always follow their
@@ -299,7 +372,7 @@ impl Formatter {
                 Payload::Integer(value) => {
                     *self
                         .counters
-                        .entry((event.label.0, kind_tag(event.kind)))
+                        .entry((event.label, kind_tag(event.kind)))
                         .or_default() += value;
                     continue;
                 }
@@ -346,6 +419,39 @@ impl Formatter {
     }
 }
 
+/// Events formatted into one buffer before it is written: buffers stay near 200 KB.
+const EVENTS_PER_PIECE: usize = 1024;
+
+/// Formats some pages of a profile into an unnamed scratch file; returns it and its length.
+fn format_to_scratch(
+    profile: &mut Profile,
+    pages: std::ops::Range<usize>,
+    context: &ProcessContext,
+    formatter: &mut Formatter,
+) -> Result<(std::fs::File, u64), TraceError> {
+    let mut scratch = tempfile::tempfile().map_err(TraceError::Write)?;
+    let mut buf = Vec::with_capacity(1 << 18);
+    let mut len = 0u64;
+    let mut error = None;
+    profile.for_each_batch_in(pages, |profile, events| {
+        for piece in events.chunks(EVENTS_PER_PIECE) {
+            if error.is_none() {
+                formatter.format(profile, context, piece, &mut buf);
+                len += buf.len() as u64;
+                if let Err(e) = scratch.write_all(&buf) {
+                    error = Some(TraceError::Write(e));
+                }
+                buf.clear();
+            }
+        }
+    })?;
+    formatter.name_counters(profile);
+    match error {
+        Some(e) => Err(e),
+        None => Ok((scratch, len)),
+    }
+}
+
 /// A metadata (`M`) record; `args` writes the inside of its args object.
 fn push_metadata(
     buf: &mut Vec<u8>,
@@ -367,9 +473,11 @@ fn push_metadata(
     buf.extend_from_slice(b"}}");
 }
 
-/// Slots of the argument cache: a few MB, and (measured on a real `syn` profile) 90% of
-/// the hits an unbounded cache gets, since the same item's queries run close together.
-const ARG_CACHE_SLOTS: usize = 1 << 14;
+/// Slots of each formatter's argument cache: about 2 MB. On a real `syn` profile a
+/// 16k-slot cache got 90% of the hits of an unbounded one, since the same item's queries
+/// run close together; 8k slots were as fast and keep two formatters under half of crox's
+/// peak memory.
+const ARG_CACHE_SLOTS: usize = 1 << 13;
 
 /// Writes an event's `"args"` object. Argument strings are shared by many events (the
 /// same item is the key of many queries), so recent ones are kept escaped in a
@@ -436,7 +544,7 @@ fn push_arg_key(buf: &mut Vec<u8>, index: usize) {
 /// thread of its own, so the kernel's copying overlaps the formatting of the next page;
 /// buffers go back and forth instead of being copied.
 struct Sink {
-    to_writer: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    to_writer: Option<std::sync::mpsc::SyncSender<Chunk>>,
     spare: std::sync::mpsc::Receiver<Vec<u8>>,
     writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
     /// Small pieces (metadata records) gathered until worth a hand-over.
@@ -446,20 +554,37 @@ struct Sink {
     over: bool,
 }
 
+/// What the writer thread writes next.
+enum Chunk {
+    Bytes(Vec<u8>),
+    /// A scratch file to copy in whole.
+    File(std::fs::File),
+}
+
 /// Pieces smaller than this are gathered before they are handed to the writer.
 const HANDOVER_BYTES: usize = 1 << 16;
 
 impl Sink {
     fn new(out: &std::fs::File, limit: Option<u64>) -> Result<Sink, TraceError> {
         let mut file = out.try_clone().map_err(TraceError::Write)?;
-        let (to_writer, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let (to_writer, chunks) = std::sync::mpsc::sync_channel::<Chunk>(2);
         let (give_back, spare) = std::sync::mpsc::channel();
         let writer = std::thread::spawn(move || {
-            for mut chunk in chunks {
-                file.write_all(&chunk)?;
-                chunk.clear();
-                // The sink may have finished and gone; its spare buffers with it.
-                let _ = give_back.send(chunk);
+            for chunk in chunks {
+                match chunk {
+                    Chunk::Bytes(mut bytes) => {
+                        file.write_all(&bytes)?;
+                        bytes.clear();
+                        // The sink may have finished and gone; its spare buffers with it.
+                        let _ = give_back.send(bytes);
+                    }
+                    Chunk::File(mut scratch) => {
+                        use std::io::Seek;
+                        scratch.seek(std::io::SeekFrom::Start(0))?;
+                        // File to file: the kernel copies (copy_file_range), not us.
+                        std::io::copy(&mut scratch, &mut file)?;
+                    }
+                }
             }
             Ok(())
         });
@@ -490,21 +615,37 @@ impl Sink {
             buf.clear();
             if self.pending.len() >= HANDOVER_BYTES {
                 let full = std::mem::take(&mut self.pending);
-                self.hand_over(full)?;
+                self.hand_over(Chunk::Bytes(full))?;
             }
         } else {
             if !self.pending.is_empty() {
                 let pending = std::mem::take(&mut self.pending);
-                self.hand_over(pending)?;
+                self.hand_over(Chunk::Bytes(pending))?;
             }
             let empty = self.spare.try_recv().unwrap_or_default();
             let full = std::mem::replace(buf, empty);
-            self.hand_over(full)?;
+            self.hand_over(Chunk::Bytes(full))?;
         }
         Ok(len)
     }
 
-    fn hand_over(&mut self, chunk: Vec<u8>) -> Result<(), TraceError> {
+    /// Appends a scratch file of `len` bytes, after everything emitted so far.
+    fn append_file(&mut self, scratch: std::fs::File, len: u64) -> Result<(), TraceError> {
+        if !self.over && self.limit.is_some_and(|l| self.written + len > l) {
+            self.over = true;
+        }
+        if self.over {
+            return Ok(());
+        }
+        self.written += len;
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            self.hand_over(Chunk::Bytes(pending))?;
+        }
+        self.hand_over(Chunk::File(scratch))
+    }
+
+    fn hand_over(&mut self, chunk: Chunk) -> Result<(), TraceError> {
         let sent = self.to_writer.as_ref().map(|tx| tx.send(chunk));
         if matches!(sent, Some(Ok(()))) {
             return Ok(());
@@ -519,7 +660,7 @@ impl Sink {
     fn finish(mut self) -> Result<(), TraceError> {
         if !self.over && !self.pending.is_empty() {
             let pending = std::mem::take(&mut self.pending);
-            self.hand_over(pending)?;
+            self.hand_over(Chunk::Bytes(pending))?;
         }
         self.join()
     }

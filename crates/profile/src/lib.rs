@@ -272,13 +272,29 @@ impl Profile {
     /// (its labels so far, [`Profile::event_args`]) while each batch is visited.
     pub fn for_each_batch(
         &mut self,
+        visit: impl FnMut(&Profile, &[Event]),
+    ) -> Result<(), ProfileError> {
+        self.for_each_batch_in(0..self.event_pages(), visit)
+    }
+
+    /// How many pages of events the file holds: the unit [`Profile::for_each_batch_in`]
+    /// splits work by.
+    pub fn event_pages(&self) -> usize {
+        self.event_runs.len()
+    }
+
+    /// Like [`Profile::for_each_batch`], over a range of event pages only: with
+    /// [`Profile::share`], several threads can each walk a part of one profile.
+    pub fn for_each_batch_in(
+        &mut self,
+        pages: std::ops::Range<usize>,
         mut visit: impl FnMut(&Profile, &[Event]),
     ) -> Result<(), ProfileError> {
         let mut page = Vec::new();
         let mut decoded = Vec::new();
         let runs = std::mem::take(&mut self.event_runs);
         let mut result = Ok(());
-        for run in runs.iter() {
+        for run in runs.get(pages).unwrap_or_default() {
             result = self
                 .read_run(run, &mut page)
                 .and_then(|()| self.decode_page(&page, &mut decoded));
@@ -289,6 +305,29 @@ impl Profile {
         }
         self.event_runs = runs;
         result
+    }
+
+    /// Another handle on the same profile, for another thread: it shares the memory map
+    /// of the string table (no second copy in memory) and keeps label ids of its own.
+    pub fn share(&self) -> Result<Profile, ProfileError> {
+        Ok(Profile {
+            path: self.path.clone(),
+            file: self
+                .file
+                .try_clone()
+                .map_err(|e| ProfileError::io(&self.path, e))?,
+            strings: self.strings.clone(),
+            event_runs: self.event_runs.clone(),
+            event_count: self.event_count,
+            metadata: self.metadata.clone(),
+            crate_name: self.crate_name.clone(),
+            kinds: Vec::new(),
+            other_kind_names: Vec::new(),
+            label_by_addr: FxHashMap::default(),
+            label_by_virtual_id: vec![UNKNOWN_LABEL; self.label_by_virtual_id.len()],
+            label_by_text: FxHashMap::default(),
+            labels: vec![UNRESOLVED_LABEL_TEXT.to_string()],
+        })
     }
 
     /// Like [`Profile::for_each_batch`], from last to first (pages in reverse, each batch

@@ -30,7 +30,7 @@ const MAX_DECODED_LEN: usize = 1 << 20;
 const MAX_COMPONENTS: u32 = 1 << 20;
 
 /// Maps virtual string ids to addresses.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum VirtualIndex {
     /// Ids are dense (rustc numbers query invocations from 0): `addr[id]`, `u64::MAX` if absent.
     Dense(Vec<u64>),
@@ -75,7 +75,7 @@ impl Iterator for IndexEntries<'_> {
 }
 
 /// One stream of the file, addressed in its own address space.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Stream {
     segments: Vec<Segment>,
     /// For each 64 KiB block of the address space, the segment holding its first byte.
@@ -137,17 +137,20 @@ impl ArgAddr {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct StringTable {
-    map: Mmap,
+    /// Shared by the profiles that [`crate::Profile::share`] makes.
+    map: std::sync::Arc<Mmap>,
     data: Stream,
-    index: VirtualIndex,
+    /// Shared like the map: for a large profile it is tens of MB.
+    index: std::sync::Arc<VirtualIndex>,
 }
 
 impl StringTable {
     /// `map` maps the whole file; the segments locate the string data stream (header
     /// included) and the index entries (header excluded, whole entries per segment).
     pub(crate) fn new(map: Mmap, data: Vec<Segment>, index: &[Segment]) -> StringTable {
+        let map = std::sync::Arc::new(map);
         let entries = || IndexEntries {
             map: &map,
             segments: index,
@@ -188,14 +191,14 @@ impl StringTable {
         StringTable {
             map,
             data: Stream::new(data),
-            index,
+            index: std::sync::Arc::new(index),
         }
     }
 
     /// How many virtual ids (from 0) the dense index covers; 0 when it is sparse. The
     /// metadata id is never among them.
     pub(crate) fn dense_virtual_ids(&self) -> usize {
-        match &self.index {
+        match &*self.index {
             VirtualIndex::Dense(dense) => dense.len().saturating_sub(1),
             VirtualIndex::Sorted(_) => 0,
         }
@@ -218,7 +221,7 @@ impl StringTable {
     #[inline]
     pub(crate) fn addr_of(&self, id: u64) -> Option<usize> {
         let addr = if id <= METADATA_STRING_ID {
-            match &self.index {
+            match &*self.index {
                 VirtualIndex::Dense(dense) => {
                     let slot = if id == METADATA_STRING_ID {
                         dense.len().checked_sub(1)?
@@ -506,7 +509,7 @@ mod tests {
     fn sparse_virtual_ids_use_the_sorted_index() {
         let stream = b"MMSD\x09\0\0\0typeck\xFF".to_vec();
         let t = table(&stream, 4, &[(90_000_000, 8), (3, 8), (3, 8)]);
-        assert!(matches!(t.index, VirtualIndex::Sorted(_)));
+        assert!(matches!(*t.index, VirtualIndex::Sorted(_)));
         assert_eq!(t.text_of(90_000_000).unwrap(), "typeck");
         assert_eq!(t.text_of(3).unwrap(), "typeck");
         assert_eq!(t.text_of(4), None);
