@@ -102,20 +102,37 @@ fn push_csv_row(line: &mut String, row: &EventRow) {
     );
 }
 
+/// A row as JSON, fields in column order, written without building a `Value`.
+#[derive(serde::Serialize)]
+struct JsonRow<'a> {
+    #[serde(rename = "crate")]
+    crate_name: &'a str,
+    kind: &'a str,
+    label: &'a str,
+    thread: u32,
+    start_ns: u64,
+    end_ns: u64,
+    dur_ns: u64,
+    self_ns: u64,
+    depth: u32,
+    args: &'a [String],
+}
+
 fn push_json_row(line: &mut String, row: &EventRow) {
-    let value = serde_json::json!({
-        "crate": row.crate_name,
-        "kind": row.kind,
-        "label": row.label,
-        "thread": row.thread,
-        "start_ns": row.start_ns,
-        "end_ns": row.end_ns,
-        "dur_ns": row.end_ns - row.start_ns,
-        "self_ns": row.self_ns,
-        "depth": row.depth,
-        "args": row.args,
-    });
-    line.push_str(&value.to_string());
+    let json = serde_json::to_string(&JsonRow {
+        crate_name: row.crate_name,
+        kind: row.kind,
+        label: row.label,
+        thread: row.thread,
+        start_ns: row.start_ns,
+        end_ns: row.end_ns,
+        dur_ns: row.end_ns - row.start_ns,
+        self_ns: row.self_ns,
+        depth: row.depth,
+        args: &row.args,
+    })
+    .expect("rows serialize");
+    line.push_str(&json);
     line.push('\n');
 }
 

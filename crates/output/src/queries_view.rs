@@ -7,7 +7,7 @@ use buildscope_analysis::{ProfileQueries, QueryTrees, TreeNode};
 use rustc_hash::FxHashMap;
 
 use crate::csv::quote;
-use crate::format::{human_duration, shorten_middle};
+use crate::format::{human_duration, shorten_middle, wrap};
 use crate::style::Style;
 use crate::table::{Align, Table};
 
@@ -63,16 +63,16 @@ pub fn render_queries(trees: &QueryTrees, rows: usize, style: &Style) -> String 
         );
     }
     out.push('\n');
-    out.push_str(&pathological_text(trees, style));
+    out.push_str(&pathological_text(trees, style.width));
     if !trees.has_hit_events {
-        out.push_str(&style.dim(NO_HITS_NOTE));
-        out.push('\n');
+        out.push_str(&style.dim(&wrap(NO_HITS_NOTE, style.width)));
     }
     out
 }
 
-/// The summary line(s) for pathological nodes: the largest extents and the deepest chain.
-pub fn pathological_text(trees: &QueryTrees, style: &Style) -> String {
+/// The summary line(s) for pathological nodes: the largest extents and the deepest chain,
+/// each wrapped to `width` columns.
+pub fn pathological_text(trees: &QueryTrees, width: usize) -> String {
     let mut largest: Vec<(&ProfileQueries, &TreeNode)> = trees
         .profiles
         .iter()
@@ -96,12 +96,10 @@ pub fn pathological_text(trees: &QueryTrees, style: &Style) -> String {
             )
         })
         .collect();
-    let _ = writeln!(
-        out,
-        "{} {}",
-        style.bold("Largest extents:"),
-        shown.join("; ")
-    );
+    out.push_str(&wrap(
+        &format!("Largest extents: {}", shown.join("; ")),
+        width,
+    ));
     if let Some(p) = trees.profiles.iter().max_by_key(|p| p.deepest.depth) {
         let chain = &p.deepest.queries;
         let text = if chain.len() > 6 {
@@ -113,21 +111,18 @@ pub fn pathological_text(trees: &QueryTrees, style: &Style) -> String {
         } else {
             chain.join(" → ")
         };
-        let _ = writeln!(
-            out,
-            "{} {} nested queries in {} (thread {}): {}",
-            style.bold("Deepest chain:"),
-            p.deepest.depth,
-            p.crate_name,
-            p.deepest.thread,
-            text
-        );
+        out.push_str(&wrap(
+            &format!(
+                "Deepest chain: {} nested queries in {} (thread {}): {}",
+                p.deepest.depth, p.crate_name, p.deepest.thread, text
+            ),
+            width,
+        ));
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        style.dim("A query with a large extent re-checks every one of its children when incremental compilation re-validates it.")
-    );
+    out.push_str(&wrap(
+        "A query with a large extent re-checks every one of its children when incremental compilation re-validates it.",
+        width,
+    ));
     out
 }
 
@@ -170,7 +165,7 @@ pub fn queries_html(trees: &QueryTrees, title: &str) -> String {
         )
     );
     out.push_str("<pre class=\"note\">");
-    out.push_str(&escape(&pathological_text(trees, &Style::plain())));
+    out.push_str(&escape(&pathological_text(trees, 100)));
     out.push_str("</pre>\n");
     if !trees.has_hit_events {
         let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(NO_HITS_NOTE));
