@@ -22,6 +22,17 @@ fuzz_target!(|data: &[u8]| {
         // Arguments as the trace writer reads them: addresses, then bytes.
         let mut addrs = Vec::new();
         let mut bytes = Vec::new();
+        // The second half of the pages through a shared handle, as the two-thread trace does.
+        if let Ok(mut shared) = profile.share() {
+            let pages = shared.event_pages();
+            let _ = shared.for_each_batch_in(pages / 2..pages, |p, events| {
+                for event in events.iter().take(16) {
+                    let _ = p.label(event.label);
+                }
+            });
+            // A range past the end reads nothing.
+            let _ = shared.for_each_batch_in(pages..pages + 3, |_, events| assert!(events.is_empty()));
+        }
         let _ = profile.for_each_batch(|profile, events| {
             for event in events.iter().take(64) {
                 let _ = profile.event_args(event.event_id);

@@ -339,12 +339,20 @@ impl StringTable {
         out.clear();
         let mut pos = self.addr_of(event_id)?;
         if self.byte_at(pos)? != STRING_REF_TAG {
-            // A plain string: no arguments unless its text holds a separator.
-            let run = self.run_at(pos)?;
-            let len = run
-                .iter()
-                .position(|&b| b == TERMINATOR || b == STRING_REF_TAG || b == ARG_SEPARATOR)?;
-            return (run[len] == TERMINATOR).then_some(());
+            // A plain string (it may go on in the next segment): no arguments unless its
+            // text holds a separator or a reference, which the slow path handles.
+            let start = pos;
+            loop {
+                let run = self.run_at(pos)?;
+                match run
+                    .iter()
+                    .position(|&b| b == TERMINATOR || b == STRING_REF_TAG || b == ARG_SEPARATOR)
+                {
+                    Some(at) => return (run[at] == TERMINATOR).then_some(()),
+                    None if pos - start > MAX_DECODED_LEN => return None,
+                    None => pos += run.len(),
+                }
+            }
         }
         pos += STRING_REF_SIZE;
         loop {
