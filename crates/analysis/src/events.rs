@@ -40,15 +40,8 @@ struct Frame {
 /// The name of an event kind as rustc writes it.
 pub fn kind_name(profile: &Profile, kind: EventKind) -> &str {
     match kind {
-        EventKind::Query => "Query",
-        EventKind::GenericActivity => "GenericActivity",
-        EventKind::QueryBlocked => "QueryBlocked",
-        EventKind::IncrementalLoadResult => "IncrementalLoadResult",
-        EventKind::IncrementalResultHashing => "IncrementalResultHashing",
-        EventKind::QueryCacheHit => "QueryCacheHit",
-        EventKind::QueryCacheHitCount => "QueryCacheHitCount",
-        EventKind::ArtifactSize => "ArtifactSize",
         EventKind::Other(id) => profile.other_kind_name(id),
+        known => known.known_name().expect("a known kind has a name"),
     }
 }
 

@@ -239,85 +239,77 @@ pub fn query_tree(
         }
     };
 
-    profile.for_each_event_rev(|event| match (event.kind, event.payload) {
-        (EventKind::Query, Payload::Interval { start, end }) => {
-            let walk = threads.entry(event.thread_id).or_default();
-            while let Some(top) = walk.stack.last() {
-                if top.start <= start && end <= top.end {
-                    break;
-                }
-                let done = walk.stack.pop().expect("non-empty");
-                close(
-                    done,
-                    event.thread_id,
-                    walk.stack.last_mut(),
-                    &mut counts,
-                    &mut open_by_label,
-                );
+    profile.for_each_event_rev(|event| {
+        // A query that ran spans its interval; a cache hit is a point.
+        let (start, end) = match (event.kind, event.payload) {
+            (EventKind::Query, Payload::Interval { start, end }) => (start, end),
+            (EventKind::QueryCacheHit, Payload::Instant(at)) => (at, at),
+            (EventKind::QueryCacheHitCount, Payload::Integer(n)) => {
+                *aggregated_hits.entry(event.label).or_default() += n;
+                return;
             }
-            invocations += 1;
-            let depth = walk.stack.len() as u32;
-            if let Some(parent) = walk.stack.last_mut() {
-                parent.extent += 1;
-                parent.children_ns += end - start;
+            _ => return,
+        };
+        let walk = threads.entry(event.thread_id).or_default();
+        // Open queries that do not contain this event are complete (reverse order).
+        while let Some(top) = walk.stack.last() {
+            if top.start <= start && end <= top.end {
+                break;
             }
-            let open_same = open_by_label
-                .entry((event.thread_id, event.label))
-                .or_insert(0);
-            let counts_time = *open_same == 0;
-            if counts_time {
-                *open_same += 1;
-            }
-            count_of(&mut counts, event.label).count += 1;
-            walk.stack.push(Open {
-                id: next_id,
-                label: event.label,
-                event_id: event.event_id,
-                start,
-                end,
-                depth,
-                extent: 0,
-                hits: 0,
-                children_ns: 0,
-                folded_nodes: 0,
-                folded_ns: 0,
-                keep: false,
-                counts_time,
-            });
-            next_id += 1;
-            if depth + 1 > deepest.depth {
-                deepest.depth = depth + 1;
-                deepest.thread = event.thread_id;
-                deepest_labels = walk.stack.iter().map(|o| o.label).collect();
-            }
+            let done = walk.stack.pop().expect("non-empty");
+            close(
+                done,
+                event.thread_id,
+                walk.stack.last_mut(),
+                &mut counts,
+                &mut open_by_label,
+            );
         }
-        (EventKind::QueryCacheHit, Payload::Instant(at)) => {
+        if event.kind == EventKind::QueryCacheHit {
             has_hit_events = true;
             hit_leaves += 1;
             count_of(&mut counts, event.label).hits += 1;
-            let walk = threads.entry(event.thread_id).or_default();
-            while let Some(top) = walk.stack.last() {
-                if top.start <= at && at <= top.end {
-                    break;
-                }
-                let done = walk.stack.pop().expect("non-empty");
-                close(
-                    done,
-                    event.thread_id,
-                    walk.stack.last_mut(),
-                    &mut counts,
-                    &mut open_by_label,
-                );
-            }
             if let Some(parent) = walk.stack.last_mut() {
                 parent.extent += 1;
                 parent.hits += 1;
             }
+            return;
         }
-        (EventKind::QueryCacheHitCount, Payload::Integer(n)) => {
-            *aggregated_hits.entry(event.label).or_default() += n;
+        invocations += 1;
+        let depth = walk.stack.len() as u32;
+        if let Some(parent) = walk.stack.last_mut() {
+            parent.extent += 1;
+            parent.children_ns += end - start;
         }
-        _ => {}
+        let open_same = open_by_label
+            .entry((event.thread_id, event.label))
+            .or_insert(0);
+        let counts_time = *open_same == 0;
+        if counts_time {
+            *open_same += 1;
+        }
+        count_of(&mut counts, event.label).count += 1;
+        walk.stack.push(Open {
+            id: next_id,
+            label: event.label,
+            event_id: event.event_id,
+            start,
+            end,
+            depth,
+            extent: 0,
+            hits: 0,
+            children_ns: 0,
+            folded_nodes: 0,
+            folded_ns: 0,
+            keep: false,
+            counts_time,
+        });
+        next_id += 1;
+        if depth + 1 > deepest.depth {
+            deepest.depth = depth + 1;
+            deepest.thread = event.thread_id;
+            deepest_labels = walk.stack.iter().map(|o| o.label).collect();
+        }
     })?;
     for (thread_id, walk) in threads.iter_mut() {
         while let Some(done) = walk.stack.pop() {

@@ -7,19 +7,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use analyzeme::{collapse_stacks, ProfilingData};
-use common::{buildscope, fixture, hostile_profile, path_str, HOSTILE_LABEL};
+use buildscope_testkit::{hostile_profile, HOSTILE_LABEL};
+use common::{buildscope_ok, fixture, path_str};
 use quick_xml::events::Event;
 
 fn folded(inputs: &[&Path], flags: &[&str]) -> BTreeMap<String, u64> {
     let mut args = vec!["flamegraph", "--collapsed", "-"];
     args.extend(inputs.iter().map(|p| path_str(p)));
     args.extend_from_slice(flags);
-    let out = buildscope(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = buildscope_ok(&args);
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -148,12 +144,7 @@ fn the_svg_is_well_formed_and_escapes_what_comes_from_profiles() {
             path_str(&f.base_dir),
         ];
         args.extend_from_slice(flags);
-        let out = buildscope(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        buildscope_ok(&args);
         let (elements, text) = parse_svg(&svg);
         assert_eq!(elements[0], "svg");
         assert!(elements.iter().filter(|e| *e == "g").count() > 50, "frames");

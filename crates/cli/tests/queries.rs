@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{buildscope, fixture, hostile_profile, path_str, stdout_json, HOSTILE_ARG};
+use buildscope_testkit::{hostile_profile, rustc_profile};
+use common::{buildscope, fixture, path_str, stdout_json};
 use serde_json::Value;
 
 /// A profile of one rustc run recorded with individual cache hits and arguments.
@@ -21,44 +22,16 @@ fn profile_with_hits() -> &'static PathBuf {
             .tempdir()
             .unwrap()
             .keep();
-        let src = dir.join("hits.rs");
-        std::fs::write(
-            &src,
+        rustc_profile(
+            &dir,
+            "hits",
             "pub trait Area { fn area(&self) -> f64; }\n\
              #[derive(Debug, Clone, PartialEq)] pub struct Sq(pub f64);\n\
              impl Area for Sq { fn area(&self) -> f64 { self.0 * self.0 } }\n\
              pub fn total<T: Area>(v: &[T]) -> f64 { v.iter().map(|s| s.area()).sum() }\n\
              pub fn squares() -> f64 { total(&[Sq(1.0), Sq(2.0)]) }\n",
+            "default,query-cache-hit,args",
         )
-        .unwrap();
-        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-        let out = Command::new(rustc)
-            .args([
-                "--crate-type",
-                "lib",
-                "--edition",
-                "2021",
-                "--crate-name",
-                "hits",
-            ])
-            .arg(format!("-Zself-profile={}", dir.display()))
-            .arg("-Zself-profile-events=default,query-cache-hit,args")
-            .arg("--out-dir")
-            .arg(&dir)
-            .arg(&src)
-            .env("RUSTC_BOOTSTRAP", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "mm_profdata"))
-            .expect("rustc wrote a profile")
     })
 }
 
@@ -322,5 +295,4 @@ fn the_html_view_runs_in_chromium_and_escapes_profile_text() {
     );
     // The hostile argument survived as text, not markup.
     assert!(!dom.contains("<script>alert"));
-    let _ = HOSTILE_ARG;
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use analyzeme::ProfilingData;
-use common::{buildscope, fixture, path_str, stdout_json};
+use common::{buildscope, buildscope_ok, fixture, path_str, stdout_json};
 use serde_json::Value;
 
 /// Writes a trace of `inputs` with extra `flags`; returns the parsed events and stderr.
@@ -17,12 +17,7 @@ fn trace(inputs: &[&Path], flags: &[&str]) -> (Vec<Value>, String, u64) {
     let mut args = vec!["trace", "-o", path_str(&out_path)];
     args.extend(inputs.iter().map(|p| path_str(p)));
     args.extend_from_slice(flags);
-    let out = buildscope(&args);
-    assert!(
-        out.status.success(),
-        "trace failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = buildscope_ok(&args);
     let bytes = std::fs::read(&out_path).unwrap();
     let events: Vec<Value> = serde_json::from_slice(&bytes).expect("the trace is a JSON array");
     (

@@ -685,18 +685,9 @@ fn separator(buf: &mut Vec<u8>, first: &mut bool) {
     }
 }
 
+/// The event's category: its kind as rustc names it (other kinds share `Other`).
 fn kind_tag(kind: EventKind) -> &'static str {
-    match kind {
-        EventKind::Query => "Query",
-        EventKind::GenericActivity => "GenericActivity",
-        EventKind::QueryBlocked => "QueryBlocked",
-        EventKind::IncrementalLoadResult => "IncrementalLoadResult",
-        EventKind::IncrementalResultHashing => "IncrementalResultHashing",
-        EventKind::QueryCacheHit => "QueryCacheHit",
-        EventKind::QueryCacheHitCount => "QueryCacheHitCount",
-        EventKind::ArtifactSize => "ArtifactSize",
-        EventKind::Other(_) => "Other",
-    }
+    kind.known_name().unwrap_or("Other")
 }
 
 fn push_u64(buf: &mut Vec<u8>, value: u64) {

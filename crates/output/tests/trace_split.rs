@@ -3,14 +3,13 @@
 //! size limit. The profile is a real one, from rustc.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use buildscope_output::{write_trace, TraceOptions};
 
 fn real_profile(dir: &std::path::Path) -> PathBuf {
-    let src = dir.join("split.rs");
-    std::fs::write(
-        &src,
+    buildscope_testkit::rustc_profile(
+        dir,
+        "split",
         "use std::collections::BTreeMap;\n\
          pub fn words(text: &str) -> BTreeMap<String, usize> {\n\
              let mut m = BTreeMap::new();\n\
@@ -18,36 +17,8 @@ fn real_profile(dir: &std::path::Path) -> PathBuf {
              m\n\
          }\n\
          pub fn show<T: std::fmt::Debug>(v: &[T]) -> String { format!(\"{v:?}\") }\n",
+        "default,args",
     )
-    .unwrap();
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let out = Command::new(rustc)
-        .args([
-            "--crate-type",
-            "lib",
-            "--edition",
-            "2021",
-            "--crate-name",
-            "split",
-        ])
-        .arg(format!("-Zself-profile={}", dir.display()))
-        .arg("-Zself-profile-events=default,args")
-        .arg("--out-dir")
-        .arg(dir)
-        .arg(&src)
-        .env("RUSTC_BOOTSTRAP", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "mm_profdata"))
-        .unwrap()
 }
 
 fn trace(files: &[PathBuf], options: &TraceOptions) -> Vec<u8> {

@@ -47,6 +47,23 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The kind string rustc writes; `None` for [`EventKind::Other`] (its name is the
+    /// profile's: [`Profile::other_kind_name`]).
+    pub fn known_name(self) -> Option<&'static str> {
+        use measureme::rustc::*;
+        Some(match self {
+            EventKind::Query => QUERY_EVENT_KIND,
+            EventKind::GenericActivity => GENERIC_ACTIVITY_EVENT_KIND,
+            EventKind::QueryBlocked => QUERY_BLOCKED_EVENT_KIND,
+            EventKind::IncrementalLoadResult => INCREMENTAL_LOAD_RESULT_EVENT_KIND,
+            EventKind::IncrementalResultHashing => INCREMENTAL_RESULT_HASHING_EVENT_KIND,
+            EventKind::QueryCacheHit => QUERY_CACHE_HIT_EVENT_KIND,
+            EventKind::QueryCacheHitCount => QUERY_CACHE_HIT_COUNT_EVENT_KIND,
+            EventKind::ArtifactSize => ARTIFACT_SIZE_EVENT_KIND,
+            EventKind::Other(_) => return None,
+        })
+    }
+
     fn from_name(name: &str, other_id: u16) -> EventKind {
         use measureme::rustc::*;
         match name {
@@ -236,36 +253,12 @@ impl Profile {
         &mut self,
         mut visit: impl FnMut(&Event),
     ) -> Result<(), ProfileError> {
-        let mut page = Vec::new();
-        let mut decoded = Vec::new();
-        let runs = std::mem::take(&mut self.event_runs);
-        let result = (|| {
-            for run in runs.iter().rev() {
-                self.read_run(run, &mut page)?;
-                self.decode_page(&page, &mut decoded)?;
-                decoded.iter().rev().for_each(&mut visit);
-            }
-            Ok(())
-        })();
-        self.event_runs = runs;
-        result
+        self.for_each_batch_rev(|_, events| events.iter().for_each(&mut visit))
     }
 
     /// Walks every event in file order (by end time).
     pub fn for_each_event(&mut self, mut visit: impl FnMut(&Event)) -> Result<(), ProfileError> {
-        let mut page = Vec::new();
-        let mut decoded = Vec::new();
-        let runs = std::mem::take(&mut self.event_runs);
-        let result = (|| {
-            for run in runs.iter() {
-                self.read_run(run, &mut page)?;
-                self.decode_page(&page, &mut decoded)?;
-                decoded.iter().for_each(&mut visit);
-            }
-            Ok(())
-        })();
-        self.event_runs = runs;
-        result
+        self.for_each_batch(|_, events| events.iter().for_each(&mut visit))
     }
 
     /// Walks every event in file order, a page at a time, with the profile itself at hand

@@ -174,6 +174,17 @@ pub fn buildscope(args: &[&str]) -> Output {
         .expect("buildscope runs")
 }
 
+/// Runs the `buildscope` binary and insists that it succeeds.
+pub fn buildscope_ok(args: &[&str]) -> Output {
+    let out = buildscope(args);
+    assert!(
+        out.status.success(),
+        "buildscope {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 pub fn stdout_json(out: &Output) -> serde_json::Value {
     assert!(
         out.status.success(),
@@ -185,33 +196,4 @@ pub fn stdout_json(out: &Output) -> serde_json::Value {
 
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// Text full of what HTML, SVG and JSON must escape, as rustc's type names are.
-pub const HOSTILE_LABEL: &str = "<T as Trait<&'a U>>::f \"quoted\" & more";
-pub const HOSTILE_ARG: &str = "<script>alert('x')</script> &amp; Vec<Box<dyn Fn() -> u8>>";
-
-/// A profile written with the `measureme` crate whose label and argument are
-/// [`HOSTILE_LABEL`] and [`HOSTILE_ARG`], nested in a plain activity.
-pub fn hostile_profile(dir: &Path) -> PathBuf {
-    use measureme::{EventId, EventIdBuilder, Profiler};
-    let stem = dir.join("hostile-4242");
-    let p = Profiler::new(&stem).unwrap();
-    let query = p.alloc_string("Query");
-    let generic = p.alloc_string("GenericActivity");
-    let outer = p.alloc_string("analysis");
-    let label = p.alloc_string(HOSTILE_LABEL);
-    let arg = p.alloc_string(HOSTILE_ARG);
-    let builder = EventIdBuilder::new(&p);
-    {
-        let _outer = p.start_recording_interval_event(generic, EventId::from_label(outer), 1);
-        let start = std::time::Instant::now();
-        while start.elapsed() < std::time::Duration::from_millis(1) {}
-        let id = builder.from_label_and_arg(label, arg);
-        let _inner = p.start_recording_interval_event(query, id, 1);
-        let start = std::time::Instant::now();
-        while start.elapsed() < std::time::Duration::from_millis(2) {}
-    }
-    drop(p);
-    stem.with_extension("mm_profdata")
 }
