@@ -8,7 +8,9 @@
 
 mod diff;
 mod events;
+mod findings;
 mod inputs;
+mod phases;
 mod query_tree;
 mod stacks;
 mod summary;
@@ -17,18 +19,25 @@ mod top;
 
 pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
 pub use events::{for_each_event_row, kind_name, EventRow, EVENT_COLUMNS};
+pub use findings::{
+    explain, is_item_query, wall_breakdown, BuildEvidence, Cause, CratePhases, ExplainInput,
+    Explanation, Finding, WallBreakdown, EXPLAIN_SCHEMA,
+};
 pub use inputs::{summarize_inputs, InputError};
+pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as PHASE_RULES};
 pub use query_tree::{
     query_tree, query_trees, Chain, Importance, ProfileQueries, QueryCount, QueryTrees, TreeNode,
     QUERIES_SCHEMA,
 };
 pub use stacks::{collapse_files, collapse_profile, FoldedStacks, StackOptions};
 pub use summary::{
-    merge, percent_of, sort_rows, summarize_files, summarize_profile, ArtifactSize, CrateSummary,
-    LabelStats, ProfileSummary, SortKey, Summary, SUMMARY_SCHEMA,
+    map_profiles, merge, percent_of, sort_rows, summarize_files, summarize_profile, ArtifactSize,
+    CrateSummary, LabelStats, ProfileSummary, SortKey, Summary, SUMMARY_SCHEMA,
 };
 pub use timeline::{
     build_totals, compare_units, critical_path, slowest_units, BuildTotals, CriticalPath, PathStep,
     Unit, UnitChange, UnitKind,
 };
-pub use top::{top_invocations, top_invocations_of_files, Invocation, RankBy};
+pub use top::{
+    top_invocations, top_invocations_of_files, top_invocations_where, Invocation, RankBy,
+};

@@ -266,6 +266,16 @@ pub fn summarize_files(
 
 /// Runs `work` on each file, on up to `jobs` threads. Results keep the order of `files`;
 /// the first error (in that order) is returned.
+/// Opens each profile and runs `work` on it, `jobs` profiles at a time; results in the
+/// order of `files`.
+pub fn map_profiles<T: Send>(
+    files: &[PathBuf],
+    jobs: usize,
+    work: impl Fn(&mut Profile) -> Result<T, ProfileError> + Sync,
+) -> Result<Vec<T>, ProfileError> {
+    map_files(files, jobs, |path| work(&mut Profile::open(path)?))
+}
+
 pub(crate) fn map_files<T: Send>(
     files: &[PathBuf],
     jobs: usize,

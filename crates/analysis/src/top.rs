@@ -68,19 +68,26 @@ pub fn top_invocations(
     rank: RankBy,
     label_filter: Option<&str>,
 ) -> Result<Vec<Invocation>, ProfileError> {
+    match label_filter {
+        None => top_invocations_where(profile, n, rank, None),
+        Some(text) => top_invocations_where(profile, n, rank, Some(&|l: &str| l.contains(text))),
+    }
+}
+
+/// Like [`top_invocations`], keeping only labels for which `keep` says yes.
+pub fn top_invocations_where(
+    profile: &mut Profile,
+    n: usize,
+    rank: RankBy,
+    keep: Option<&dyn Fn(&str) -> bool>,
+) -> Result<Vec<Invocation>, ProfileError> {
     // Which labels count: known only once every label is interned, so a filter costs a
     // first walk that only interns.
-    let allowed: Option<Vec<bool>> = match label_filter {
+    let allowed: Option<Vec<bool>> = match keep {
         None => None,
-        Some(filter) => {
+        Some(keep) => {
             profile.for_each_event(|_| {})?;
-            Some(
-                profile
-                    .labels()
-                    .iter()
-                    .map(|l| l.contains(filter))
-                    .collect(),
-            )
+            Some(profile.labels().iter().map(|l| keep(l)).collect())
         }
     };
     let mut kinds: Vec<EventKind> = Vec::new();

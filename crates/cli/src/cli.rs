@@ -47,6 +47,10 @@ pub enum Command {
     /// Measure a cargo build: every unit on a timeline, cold or hot, and its critical path.
     #[command(after_help = BUILD_HELP)]
     Build(BuildArgs),
+    /// Why is this build slow: the causes in Rust terms, with evidence, a fix and the time
+    /// each could save.
+    #[command(after_help = EXPLAIN_HELP)]
+    Explain(ExplainArgs),
     /// Write a Chrome trace (Perfetto, chrome://tracing, speedscope) of profiles.
     #[command(after_help = TRACE_HELP)]
     Trace(TraceArgs),
@@ -80,6 +84,48 @@ A run is named by its id (or a unique start of it, as `buildscope runs` lists th
 Examples:
   buildscope compare latest~1 latest
   buildscope compare 20261124-0312 20261124-0330 --json";
+
+const EXPLAIN_HELP: &str = "\
+Explains a run measured by `buildscope build` (its units, critical path and self-profiles),
+or self-profiles alone. Each finding names the cause (trait solving on a huge type,
+monomorphization, LLVM, linking, a crate that serializes the build, build scripts or proc
+macros on the critical path, proc-macro expansion, incremental overhead, a dependency built
+twice), the crate, the evidence, a fix, and the time it could save at most (and how that
+was estimated). Then CPU time by phase.
+
+For the most complete answer, measure with self-profiles first:
+  buildscope build --self-profile-crates && buildscope explain
+
+Examples:
+  buildscope explain                         the latest run of this workspace
+  buildscope explain latest~1 --markdown     for a CI job summary or a PR comment
+  buildscope explain target/buildscope/runs/<id>
+  buildscope explain profiles/ --json        self-profiles alone";
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A run (id, unique start of one, `latest`, `latest~N`, or its folder), or profile
+    /// files and directories [default: the latest run of this workspace].
+    #[arg(value_name = "RUN|PATH")]
+    pub target: Vec<String>,
+    /// The workspace whose runs `latest` means [default: the one around the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// How many findings to show.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub top: usize,
+    /// Print the explanation as JSON (findings ordered by estimated saving).
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print Markdown, for a CI job summary or a pull-request comment.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Profiles read at once [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
 
 const TRACE_HELP: &str = "\
 One process per profile, named by crate, on the real wall clock, so a whole build reads as

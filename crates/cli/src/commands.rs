@@ -36,6 +36,10 @@ pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
             diff_command(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
         }
         Command::Build(args) => crate::build_command::build(args, &style),
+        Command::Explain(args) => {
+            let threads = threads(args.threads);
+            crate::explain_command::explain(args, threads, &style)
+        }
         Command::Trace(args) => trace(args).map(|()| std::process::ExitCode::SUCCESS),
         Command::Flamegraph(args) => {
             let threads = threads(args.threads);

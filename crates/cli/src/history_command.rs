@@ -59,7 +59,7 @@ fn command_line(command: &str, args: &[String]) -> String {
 }
 
 /// The workspace around `manifest_path` or the current directory, if there is one.
-fn workspace_here(manifest_path: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn workspace_here(manifest_path: Option<&Path>) -> Option<PathBuf> {
     let mut command = cargo_metadata::MetadataCommand::new();
     command.no_deps();
     if let Some(path) = manifest_path {

@@ -8,6 +8,7 @@
 
 mod build_view;
 mod csv;
+mod explain_view;
 mod export;
 mod flamegraph;
 mod format;
@@ -22,6 +23,7 @@ mod views;
 
 pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
 pub use csv::summary_csv;
+pub use explain_view::{explanation_markdown, render_explanation};
 pub use export::{args_json, build_origin, export_events, ExportError, ExportFormat};
 pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions};
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};

@@ -1,0 +1,715 @@
+//! Findings: the cause of a slow build named in Rust terms, with its evidence, a concrete
+//! fix, and an estimate of the time it could save.
+//!
+//! Every estimate is bounded by the measured time it is derived from (the finding says
+//! which), so a finding never claims more than the time it is based on. Findings are
+//! ranked by that estimate.
+
+use serde::Serialize;
+
+use crate::phases::{phase_of, phase_times, Phase, PhaseTimes};
+use crate::summary::{merge, ProfileSummary};
+use crate::timeline::{BuildTotals, CriticalPath, Unit, UnitKind};
+use crate::top::Invocation;
+
+pub const EXPLAIN_SCHEMA: &str = "buildscope.explain/1";
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cause {
+    PathologicalTraitSolving,
+    PathologicalItem,
+    TraitSolving,
+    Monomorphization,
+    LlvmDominates,
+    Linking,
+    SerializingCrate,
+    BuildScriptOnCriticalPath,
+    ProcMacroCrateOnCriticalPath,
+    ProcMacroExpansion,
+    IncrementalOverhead,
+    DuplicateDependency,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub cause: Cause,
+    /// One line: what is slow.
+    pub title: String,
+    #[serde(rename = "crate")]
+    pub crate_name: Option<String>,
+    /// The numbers and items behind it.
+    pub evidence: Vec<String>,
+    /// What to do, in Rust terms.
+    pub fix: String,
+    /// Time it could save, at most.
+    pub estimate_ns: u64,
+    /// How the estimate was derived.
+    pub estimate_basis: String,
+}
+
+/// What a build measured (from `buildscope build`'s run record).
+#[derive(Debug, Clone, Copy)]
+pub struct BuildEvidence<'a> {
+    pub units: &'a [Unit],
+    pub totals: &'a BuildTotals,
+    pub critical_path: &'a CriticalPath,
+    /// A rebuild after a touch or an edit (not a cold build).
+    pub hot: bool,
+    /// Linkers found on this machine, for the linking finding.
+    pub installed_linkers: &'a [String],
+}
+
+/// Everything explain reasons over; profiles or a build record may be missing.
+#[derive(Debug, Clone, Copy)]
+pub struct ExplainInput<'a> {
+    pub profiles: &'a [ProfileSummary],
+    /// The longest single invocations of item-level queries ([`is_item_query`]).
+    pub item_invocations: &'a [Invocation],
+    /// `expand_proc_macro` invocations (with their macro and call site).
+    pub proc_macro_invocations: &'a [Invocation],
+    pub build: Option<BuildEvidence<'a>>,
+}
+
+/// Phase times of one crate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CratePhases {
+    #[serde(rename = "crate")]
+    pub crate_name: String,
+    pub phases: PhaseTimes,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub schema: &'static str,
+    /// CPU time of the profiled crates by phase.
+    pub phases: Option<PhaseTimes>,
+    pub crates: Vec<CratePhases>,
+    /// Wall time by what the build did: from the run record, when there is one.
+    pub wall: Option<WallBreakdown>,
+    /// Ordered by `estimate_ns`, largest first.
+    pub findings: Vec<Finding>,
+}
+
+/// Where the wall-clock time of a build went, from its units.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WallBreakdown {
+    pub wall_ns: u64,
+    pub cores: usize,
+    /// Core-time no unit used: cores × wall − busy time.
+    pub waiting_core_ns: u64,
+    pub build_scripts_ns: u64,
+    pub proc_macros_ns: u64,
+    pub linking_ns: u64,
+    /// Time with exactly one unit running.
+    pub serial_ns: u64,
+}
+
+/// Queries about one item (a function, a type, an obligation): where one pathological
+/// item shows. Crate-wide activities (`analysis`, `type_check_crate`) are not.
+pub fn is_item_query(label: &str) -> bool {
+    matches!(
+        phase_of(label).0,
+        Phase::TraitSolving | Phase::TypeChecking | Phase::BorrowChecking
+    ) && !matches!(
+        label,
+        "analysis" | "type_check_crate" | "MIR_borrow_checking" | "misc_checking_1"
+    )
+}
+
+/// A share below this is not worth a finding (of a crate's CPU time).
+const DOMINATES: f64 = 0.2;
+/// Time below this is not worth a finding.
+const MATTERS_NS: u64 = 50_000_000;
+
+pub fn explain(input: &ExplainInput) -> Explanation {
+    let merged = (!input.profiles.is_empty()).then(|| merge(input.profiles));
+    let phases = merged.as_ref().map(|m| phase_times(&m.rows));
+    let crates: Vec<CratePhases> = merged
+        .as_ref()
+        .map(|m| {
+            m.crates
+                .iter()
+                .map(|c| CratePhases {
+                    crate_name: c.crate_name.clone(),
+                    phases: phase_times(&c.rows),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let wall = input.build.map(wall_breakdown);
+    let mut findings = Vec::new();
+    for krate in &crates {
+        findings.extend(pathological_item(krate, input.item_invocations));
+        findings.extend(monomorphization(krate, merged.as_ref()));
+    }
+    if let Some(phases) = &phases {
+        findings.extend(llvm_dominates(phases, &crates, input.build));
+        findings.extend(incremental_overhead(phases, &crates, input.build));
+    }
+    findings.extend(proc_macro_expansion(
+        input.proc_macro_invocations,
+        input.build,
+    ));
+    if let Some(build) = input.build {
+        findings.extend(linking(build));
+        findings.extend(serializing_crate(build));
+        findings.extend(critical_path_units(build));
+        findings.extend(duplicate_dependencies(build));
+    }
+    findings.sort_by(|a, b| {
+        b.estimate_ns
+            .cmp(&a.estimate_ns)
+            .then(a.title.cmp(&b.title))
+    });
+    Explanation {
+        schema: EXPLAIN_SCHEMA,
+        phases,
+        crates,
+        wall,
+        findings,
+    }
+}
+
+fn secs(ns: u64) -> String {
+    let s = ns as f64 / 1e9;
+    if s >= 10.0 {
+        format!("{s:.1} s")
+    } else if s >= 0.1 {
+        format!("{s:.2} s")
+    } else {
+        format!("{:.1} ms", ns as f64 / 1e6)
+    }
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+/// Shortens a type or item for a line of evidence, keeping both ends.
+fn short(text: &str, max: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= max {
+        return text.to_string();
+    }
+    let head: String = chars[..max * 2 / 3].iter().collect();
+    let tail: String = chars[chars.len() - max / 3..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// One invocation taking a large share of its crate.
+fn pathological_item(krate: &CratePhases, invocations: &[Invocation]) -> Option<Finding> {
+    let crate_ns = krate.phases.build_ns();
+    let mine = invocations
+        .iter()
+        .filter(|i| i.crate_name == krate.crate_name && !i.args.is_empty());
+    // The outermost trait-solving invocation names the type; typeck names the item.
+    let worst_trait = mine
+        .clone()
+        .filter(|i| phase_of(&i.label).0 == Phase::TraitSolving)
+        .max_by_key(|i| i.duration_ns);
+    let worst_item = mine
+        .filter(|i| phase_of(&i.label).0 != Phase::TraitSolving)
+        .max_by_key(|i| i.duration_ns);
+    let dominates = |i: &Invocation| {
+        i.duration_ns >= MATTERS_NS && i.duration_ns as f64 >= DOMINATES * crate_ns as f64
+    };
+    if let Some(t) = worst_trait.filter(|t| dominates(t)) {
+        let mut evidence = vec![format!(
+            "one `{}` took {} ({:.0}% of {}'s {} of CPU): {}",
+            t.label,
+            secs(t.duration_ns),
+            percent(t.duration_ns, crate_ns),
+            krate.crate_name,
+            secs(crate_ns),
+            short(&t.args.join(" "), 160)
+        )];
+        if let Some(item) = worst_item.filter(|i| i.duration_ns >= t.duration_ns / 2) {
+            evidence.push(format!(
+                "inside `{}` of {} ({})",
+                item.label,
+                short(&item.args.join(" "), 100),
+                secs(item.duration_ns)
+            ));
+        }
+        evidence.push(format!(
+            "trait solving is {} of the crate's CPU time",
+            secs(krate.phases.of(Phase::TraitSolving))
+        ));
+        return Some(Finding {
+            cause: Cause::PathologicalTraitSolving,
+            title: format!(
+                "one trait obligation dominates `{}`: rustc proves it on a very large type",
+                krate.crate_name
+            ),
+            crate_name: Some(krate.crate_name.clone()),
+            evidence,
+            fix: "Erase the type where it is built: return `Box<dyn Trait>` / `impl Trait` behind a boxed boundary (for futures and streams `.boxed()`), or break the nested combinator chain into named functions; simplify where-clauses on it.".to_string(),
+            estimate_ns: t.duration_ns,
+            estimate_basis: "at most the time of that one invocation".to_string(),
+        });
+    }
+    let item = worst_item.filter(|i| dominates(i))?;
+    Some(Finding {
+        cause: Cause::PathologicalItem,
+        title: format!(
+            "one item dominates `{}`: `{}` of {}",
+            krate.crate_name,
+            item.label,
+            short(&item.args.join(" "), 60)
+        ),
+        crate_name: Some(krate.crate_name.clone()),
+        evidence: vec![format!(
+            "`{}` took {} ({:.0}% of the crate's {} of CPU)",
+            item.label,
+            secs(item.duration_ns),
+            percent(item.duration_ns, crate_ns),
+            secs(crate_ns)
+        )],
+        fix: "Split the item (smaller functions, fewer generic parameters), annotate types the compiler has to infer, or move it to a crate that rarely changes.".to_string(),
+        estimate_ns: item.duration_ns / 2,
+        estimate_basis: "half the item's time: splitting keeps the work, drops the blow-up"
+            .to_string(),
+    })
+}
+
+/// Many instances of generic code in one crate.
+fn monomorphization(
+    krate: &CratePhases,
+    merged: Option<&crate::summary::Summary>,
+) -> Option<Finding> {
+    let crate_ns = krate.phases.build_ns();
+    let mono = krate.phases.of(Phase::Monomorphization);
+    let llvm = krate.phases.of(Phase::LlvmOptimization) + krate.phases.of(Phase::LlvmCodegen);
+    let rows = &merged?
+        .crates
+        .iter()
+        .find(|c| c.crate_name == krate.crate_name)?
+        .rows;
+    let count = |label: &str| {
+        rows.iter()
+            .find(|r| r.label == label)
+            .map_or(0, |r| r.count)
+    };
+    let instances = count("items_of_instance").max(count("symbol_name"));
+    let functions = count("typeck").max(1);
+    let copies = instances as f64 / functions as f64;
+    if mono + llvm < MATTERS_NS
+        || ((mono + llvm) as f64) < 0.5 * crate_ns as f64
+        || copies < 4.0
+        || instances < 200
+    {
+        return None;
+    }
+    Some(Finding {
+        cause: Cause::Monomorphization,
+        title: format!(
+            "heavy monomorphization in `{}`: {} instances of generic code for {} functions",
+            krate.crate_name, instances, functions
+        ),
+        crate_name: Some(krate.crate_name.clone()),
+        evidence: vec![
+            format!(
+                "monomorphization and LLVM IR generation {}, LLVM {} ({:.0}% of the crate's {})",
+                secs(mono),
+                secs(llvm),
+                percent(mono + llvm, crate_ns),
+                secs(crate_ns)
+            ),
+            format!(
+                "{instances} instances collected vs {functions} functions type-checked: {copies:.0} copies per function"
+            ),
+        ],
+        fix: "Make the generic function a thin wrapper around a non-generic inner function (`fn f<T: AsRef<str>>(x: T) { fn inner(x: &str) {..} inner(x.as_ref()) }`), take `&dyn Trait` where speed allows, and find the functions with the most copies with `cargo llvm-lines`.".to_string(),
+        estimate_ns: (mono + llvm) / 2,
+        estimate_basis: "half the crate's monomorphization and LLVM time: an inner non-generic function is compiled once instead of per instance".to_string(),
+    })
+}
+
+/// LLVM taking most of a build.
+fn llvm_dominates(
+    phases: &PhaseTimes,
+    crates: &[CratePhases],
+    build: Option<BuildEvidence>,
+) -> Option<Finding> {
+    let llvm = phases.of(Phase::LlvmOptimization) + phases.of(Phase::LlvmCodegen);
+    let total = phases.build_ns();
+    if llvm < MATTERS_NS || (llvm as f64) < 0.4 * total as f64 {
+        return None;
+    }
+    let mut by_crate: Vec<(&str, u64)> = crates
+        .iter()
+        .map(|c| {
+            (
+                c.crate_name.as_str(),
+                c.phases.of(Phase::LlvmOptimization) + c.phases.of(Phase::LlvmCodegen),
+            )
+        })
+        .collect();
+    by_crate.sort_by_key(|c| std::cmp::Reverse(c.1));
+    let top: Vec<String> = by_crate
+        .iter()
+        .take(3)
+        .map(|(c, ns)| format!("{c} {}", secs(*ns)))
+        .collect();
+    let _ = build;
+    Some(Finding {
+        cause: Cause::LlvmDominates,
+        title: format!(
+            "LLVM takes {:.0}% of the compile time",
+            percent(llvm, total)
+        ),
+        crate_name: by_crate.first().map(|(c, _)| c.to_string()),
+        evidence: vec![
+            format!(
+                "LLVM optimisation {}, code generation {} of {} CPU",
+                secs(phases.of(Phase::LlvmOptimization)),
+                secs(phases.of(Phase::LlvmCodegen)),
+                secs(total)
+            ),
+            format!("most in: {}", top.join(", ")),
+        ],
+        fix: "In dev builds, emit less debug info (`[profile.dev] debug = \"line-tables-only\"` or `debug = 0` for dependencies), keep `opt-level = 0` for your own crates, and check `codegen-units`; measure each with `buildscope experiment`.".to_string(),
+        estimate_ns: llvm / 3,
+        estimate_basis: "a third of the LLVM time: what less debug info typically removes from code generation; `experiment` measures it".to_string(),
+    })
+}
+
+fn incremental_overhead(
+    phases: &PhaseTimes,
+    crates: &[CratePhases],
+    build: Option<BuildEvidence>,
+) -> Option<Finding> {
+    let hot = build.is_some_and(|b| b.hot);
+    let incr = phases.of(Phase::Incremental);
+    let total = phases.build_ns();
+    if !hot || incr < MATTERS_NS || (incr as f64) < 0.25 * total as f64 {
+        return None;
+    }
+    let worst = crates
+        .iter()
+        .max_by_key(|c| c.phases.of(Phase::Incremental))?;
+    Some(Finding {
+        cause: Cause::IncrementalOverhead,
+        title: format!(
+            "incremental bookkeeping is {:.0}% of this rebuild",
+            percent(incr, total)
+        ),
+        crate_name: Some(worst.crate_name.clone()),
+        evidence: vec![format!(
+            "loading, hashing, encoding and copying incremental state: {} of {} CPU, most in {} ({})",
+            secs(incr),
+            secs(total),
+            worst.crate_name,
+            secs(worst.phases.of(Phase::Incremental))
+        )],
+        fix: "Split the crate so that an edit invalidates less, or try `incremental = false` for it when edits there usually change everything (measure with `buildscope experiment`).".to_string(),
+        estimate_ns: incr / 2,
+        estimate_basis: "half the bookkeeping time".to_string(),
+    })
+}
+
+/// Proc macros re-expanded on every rebuild (expansion is never cached).
+fn proc_macro_expansion(
+    invocations: &[Invocation],
+    build: Option<BuildEvidence>,
+) -> Option<Finding> {
+    let mut by_crate: std::collections::BTreeMap<&str, (u64, usize)> = Default::default();
+    let mut by_macro: std::collections::BTreeMap<String, (u64, usize)> = Default::default();
+    for inv in invocations {
+        let entry = by_crate.entry(inv.crate_name.as_str()).or_default();
+        entry.0 += inv.duration_ns;
+        entry.1 += 1;
+        let name = inv
+            .args
+            .first()
+            .map(|a| macro_name(a))
+            .unwrap_or_else(|| "(macro not recorded)".to_string());
+        let m = by_macro.entry(name).or_default();
+        m.0 += inv.duration_ns;
+        m.1 += 1;
+    }
+    let (&krate, &(ns, count)) = by_crate.iter().max_by_key(|(_, (ns, _))| *ns)?;
+    if ns < MATTERS_NS {
+        return None;
+    }
+    let hot = build.is_some_and(|b| b.hot);
+    let mut macros: Vec<(String, (u64, usize))> = by_macro.into_iter().collect();
+    macros.sort_by_key(|m| std::cmp::Reverse(m.1 .0));
+    let top: Vec<String> = macros
+        .iter()
+        .take(3)
+        .map(|(m, (ns, n))| format!("{m} ×{n} ({})", secs(*ns)))
+        .collect();
+    Some(Finding {
+        cause: Cause::ProcMacroExpansion,
+        title: format!(
+            "proc-macro expansion in `{krate}`: {count} expansions take {}{}",
+            secs(ns),
+            if hot { " on every rebuild" } else { "" }
+        ),
+        crate_name: Some(krate.to_string()),
+        evidence: vec![format!("by macro: {}", top.join(", "))],
+        fix: "Proc-macro output is never cached: move the derived types into a crate that rarely changes, derive only what is used (e.g. `Serialize` without `Deserialize`), or replace derives on many small types with a hand-written impl for a generic wrapper.".to_string(),
+        estimate_ns: ns / 2,
+        estimate_basis: "half the expansion time (what moving the types out of the edited crate saves on a rebuild)".to_string(),
+    })
+}
+
+/// `#[derive(serde::Serialize)]` from `#[derive(serde::Serialize)] src/lib.rs:1:10: 1:26`.
+fn macro_name(arg: &str) -> String {
+    match arg.find(']') {
+        Some(end) => arg[..=end].to_string(),
+        None => arg.split_whitespace().next().unwrap_or(arg).to_string(),
+    }
+}
+
+fn linking(build: BuildEvidence) -> Option<Finding> {
+    let link = build.totals.final_link_ns.unwrap_or(0);
+    let wall = build.totals.wall_ns;
+    if !build.hot || link < MATTERS_NS / 2 || (link as f64) < 0.2 * wall as f64 {
+        return None;
+    }
+    let last = build.units.iter().max_by_key(|u| u.end_ns)?;
+    Some(Finding {
+        cause: Cause::Linking,
+        title: format!(
+            "linking is {:.0}% of this rebuild ({})",
+            percent(link, wall),
+            last.display_name()
+        ),
+        crate_name: Some(last.target.clone()),
+        evidence: vec![
+            format!("the final link took {} of {} wall", secs(link), secs(wall)),
+            format!(
+                "linkers on this machine: {}",
+                if build.installed_linkers.is_empty() {
+                    "none found besides rustc's bundled rust-lld".to_string()
+                } else {
+                    build.installed_linkers.join(", ")
+                }
+            ),
+        ],
+        fix: "Since Rust 1.90 x86_64 Linux links with the bundled rust-lld by default; if this build uses GNU ld (`-C linker-features=-lld`) or a custom linker, try `-C link-arg=-fuse-ld=mold`; otherwise emit less debug info (`debug = \"line-tables-only\"`, or `split-debuginfo = \"unpacked\"`), which shrinks what the linker copies.".to_string(),
+        estimate_ns: link / 2,
+        estimate_basis: "half the final link: what a faster linker or less debug info typically saves"
+            .to_string(),
+    })
+}
+
+/// Time with exactly one unit running, per unit.
+fn alone_time(units: &[Unit]) -> Vec<(usize, u64)> {
+    let mut edges: Vec<(u64, i32, usize)> = Vec::new();
+    for u in units {
+        edges.push((u.start_ns, 1, u.id));
+        edges.push((u.end_ns, -1, u.id));
+    }
+    edges.sort_by_key(|&(t, d, _)| (t, d));
+    let mut running: Vec<usize> = Vec::new();
+    let mut alone: std::collections::BTreeMap<usize, u64> = Default::default();
+    let mut last = 0u64;
+    for (t, d, id) in edges {
+        if running.len() == 1 {
+            *alone.entry(running[0]).or_default() += t - last;
+        }
+        if d > 0 {
+            running.push(id);
+        } else if let Some(i) = running.iter().position(|&r| r == id) {
+            running.swap_remove(i);
+        }
+        last = t;
+    }
+    alone.into_iter().collect()
+}
+
+pub fn wall_breakdown(build: BuildEvidence) -> WallBreakdown {
+    let t = build.totals;
+    let busy: u64 = build.units.iter().map(Unit::duration_ns).sum();
+    WallBreakdown {
+        wall_ns: t.wall_ns,
+        cores: t.cores,
+        waiting_core_ns: (t.wall_ns * t.cores as u64).saturating_sub(busy),
+        build_scripts_ns: t.build_script_compile_ns + t.build_script_run_ns,
+        proc_macros_ns: t.proc_macro_ns,
+        linking_ns: t.link_ns,
+        serial_ns: alone_time(build.units).iter().map(|(_, ns)| ns).sum(),
+    }
+}
+
+/// A crate compiling alone, on the critical path, while the other cores wait.
+fn serializing_crate(build: BuildEvidence) -> Option<Finding> {
+    let cores = build.totals.cores.max(1) as u64;
+    if cores < 2 {
+        return None;
+    }
+    let on_path: Vec<usize> = build.critical_path.steps.iter().map(|s| s.unit).collect();
+    let (id, alone) = alone_time(build.units)
+        .into_iter()
+        .filter(|(id, _)| on_path.contains(id))
+        .max_by_key(|(_, ns)| *ns)?;
+    let unit = build.units.iter().find(|u| u.id == id)?;
+    let wall = build.totals.wall_ns;
+    if alone < MATTERS_NS || (alone as f64) < 0.3 * wall as f64 {
+        return None;
+    }
+    let dependents: Vec<String> = build
+        .units
+        .iter()
+        .filter(|u| u.deps.contains(&id))
+        .map(|u| u.display_name())
+        .collect();
+    Some(Finding {
+        cause: Cause::SerializingCrate,
+        title: format!(
+            "`{}` serializes the build: it compiles alone for {} ({:.0}% of the wall time)",
+            unit.target,
+            secs(alone),
+            percent(alone, wall)
+        ),
+        crate_name: Some(unit.target.clone()),
+        evidence: vec![
+            format!(
+                "{} ran {} in all, {} of it with every other core idle ({} cores)",
+                unit.display_name(),
+                secs(unit.duration_ns()),
+                secs(alone),
+                cores
+            ),
+            if dependents.is_empty() {
+                "it is the last unit of the build".to_string()
+            } else {
+                format!("waiting on it: {}", dependents.join(", "))
+            },
+        ],
+        fix: format!(
+            "Split `{}` into crates that can compile in parallel (by feature area or layer), and move what its dependents need first into a small crate of its own.",
+            unit.target
+        ),
+        estimate_ns: alone * (cores - 1) / cores,
+        estimate_basis: format!(
+            "its time alone × (1 − 1/{cores}): the most a perfect split over {cores} cores saves"
+        ),
+    })
+}
+
+/// Build scripts and proc-macro crates on the critical path.
+fn critical_path_units(build: BuildEvidence) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for kind in [UnitKind::BuildScriptCompile, UnitKind::ProcMacro] {
+        let steps: Vec<(&Unit, u64, u64)> = build
+            .critical_path
+            .steps
+            .iter()
+            .filter_map(|s| {
+                let u = build.units.iter().find(|u| u.id == s.unit)?;
+                let counts = u.kind == kind
+                    || (kind == UnitKind::BuildScriptCompile && u.kind == UnitKind::BuildScriptRun);
+                counts.then_some((u, s.on_path_ns, s.saving_if_free_ns))
+            })
+            .collect();
+        let on_path: u64 = steps.iter().map(|s| s.1).sum();
+        let saving = steps.iter().map(|s| s.2).max().unwrap_or(0);
+        let wall = build.totals.wall_ns;
+        if saving < MATTERS_NS / 2 || (on_path as f64) < 0.15 * wall as f64 {
+            continue;
+        }
+        let names: Vec<String> = steps
+            .iter()
+            .map(|(u, ns, _)| format!("{} {}", u.display_name(), secs(*ns)))
+            .collect();
+        let worst = steps.iter().max_by_key(|s| s.1).expect("non-empty");
+        let (cause, what, fix) = if kind == UnitKind::ProcMacro {
+            (
+                Cause::ProcMacroCrateOnCriticalPath,
+                "proc-macro crates",
+                "Proc-macro crates and their dependencies (syn, quote) must finish before any crate using them starts: trim the macro's dependencies (syn features), or move the users off the critical path.",
+            )
+        } else {
+            (
+                Cause::BuildScriptOnCriticalPath,
+                "build scripts",
+                "Everything that depends on the package waits for its build script: make it do less (cache generated files, skip work with `cargo:rerun-if-changed`), or move generated code into a crate of its own that rarely rebuilds.",
+            )
+        };
+        out.push(Finding {
+            cause,
+            title: format!(
+                "{what} on the critical path: {} of the wall time (`{}`)",
+                secs(on_path),
+                worst.0.package
+            ),
+            crate_name: Some(worst.0.package.clone()),
+            evidence: vec![format!("on the path: {}", names.join(", "))],
+            fix: fix.to_string(),
+            estimate_ns: saving,
+            estimate_basis: "how much shorter the longest dependency chain gets if the slowest of them took no time".to_string(),
+        });
+    }
+    out
+}
+
+/// A package compiled more than once.
+fn duplicate_dependencies(build: BuildEvidence) -> Vec<Finding> {
+    let mut by_package: std::collections::BTreeMap<&str, Vec<&Unit>> = Default::default();
+    for u in build.units.iter().filter(|u| u.kind == UnitKind::Lib) {
+        by_package.entry(u.package.as_str()).or_default().push(u);
+    }
+    let mut out = Vec::new();
+    for (package, units) in by_package {
+        if units.len() < 2 {
+            continue;
+        }
+        let mut versions: Vec<&str> = units.iter().map(|u| u.version.as_str()).collect();
+        versions.sort_unstable();
+        versions.dedup();
+        let extra: u64 = {
+            let mut times: Vec<u64> = units.iter().map(|u| u.duration_ns()).collect();
+            times.sort_unstable();
+            times[..times.len() - 1].iter().sum()
+        };
+        if extra < MATTERS_NS / 5 {
+            continue;
+        }
+        let why = if versions.len() > 1 {
+            format!("versions {}", versions.join(", "))
+        } else {
+            "one version with differing features or profiles".to_string()
+        };
+        out.push(Finding {
+            cause: Cause::DuplicateDependency,
+            title: format!("`{package}` is compiled {} times ({why})", units.len()),
+            crate_name: Some(package.to_string()),
+            evidence: vec![units
+                .iter()
+                .map(|u| format!("{} {}", u.display_name(), secs(u.duration_ns())))
+                .collect::<Vec<_>>()
+                .join(", ")],
+            fix: format!(
+                "See why with `cargo tree -d -p {package}` (versions) or `cargo tree -e features -i {package}`; align the versions or features so it builds once."
+            ),
+            estimate_ns: extra,
+            estimate_basis: "the time of every copy but the longest".to_string(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macro_names_and_shortening() {
+        assert_eq!(
+            macro_name("#[derive(serde::Serialize)] src/main.rs:1:10: 1:26"),
+            "#[derive(serde::Serialize)]"
+        );
+        assert_eq!(short("abcdefghij", 6), "abcd…ij");
+        assert_eq!(short("abc", 6), "abc");
+    }
+}

@@ -1,0 +1,146 @@
+//! `explain`: gathers a run's record and self-profiles, and the evidence findings need
+//! (the longest item-level queries, proc-macro expansions), then hands them to analysis.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use buildscope_analysis::{
+    explain as explain_build, is_item_query, summarize_files, top_invocations_where, BuildEvidence,
+    ExplainInput, Explanation, Invocation, RankBy,
+};
+use buildscope_build::{RunRecord, Scenario};
+use buildscope_output::{explanation_markdown, render_explanation, Style};
+
+use crate::cli::ExplainArgs;
+use crate::commands::print;
+
+/// Item-level invocations kept per profile: enough to find the one that dominates.
+const ITEMS_PER_PROFILE: usize = 20;
+
+pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Result<ExitCode> {
+    let (record, profile_paths) = resolve(&args)?;
+    let explanation = explain_inputs(record.as_ref(), &profile_paths, threads)?;
+    let text = if args.json {
+        serde_json::to_string_pretty(&explanation)? + "\n"
+    } else if args.markdown {
+        explanation_markdown(&explanation, args.top)
+    } else {
+        let mut text = String::new();
+        if let Some(r) = &record {
+            text.push_str(&format!(
+                "{}: {} ({})\n\n",
+                r.workspace_root.display(),
+                r.command,
+                r.scenario.describe_in(&r.workspace_root)
+            ));
+        }
+        text + &render_explanation(&explanation, args.top, style)
+    };
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Explains a build from its record (if any) and its profiles (if any).
+pub(crate) fn explain_inputs(
+    record: Option<&RunRecord>,
+    profile_paths: &[PathBuf],
+    threads: usize,
+) -> Result<Explanation> {
+    let files = if profile_paths.is_empty() {
+        Vec::new()
+    } else {
+        buildscope_profile::find_profiles(profile_paths)?.files
+    };
+    let summaries = summarize_files(&files, threads)?;
+    let items = invocations(&files, threads, ITEMS_PER_PROFILE, &is_item_query)?;
+    let macros = invocations(&files, threads, usize::MAX, &|l: &str| {
+        l == "expand_proc_macro"
+    })?;
+    let linkers = installed_linkers();
+    let build = record.map(|r| BuildEvidence {
+        units: &r.units,
+        totals: &r.totals,
+        critical_path: &r.critical_path,
+        hot: matches!(r.scenario, Scenario::Touch { .. } | Scenario::Edit { .. }),
+        installed_linkers: &linkers,
+    });
+    Ok(explain_build(&ExplainInput {
+        profiles: &summaries,
+        item_invocations: &items,
+        proc_macro_invocations: &macros,
+        build,
+    }))
+}
+
+fn invocations(
+    files: &[PathBuf],
+    threads: usize,
+    per_profile: usize,
+    keep: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Vec<Invocation>> {
+    let per_file = buildscope_analysis::map_profiles(files, threads, |profile| {
+        top_invocations_where(profile, per_profile, RankBy::Duration, Some(keep))
+    })?;
+    Ok(per_file.into_iter().flatten().collect())
+}
+
+/// The run record and profile paths the arguments name.
+fn resolve(args: &ExplainArgs) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
+    let named: Vec<PathBuf> = args.target.iter().map(PathBuf::from).collect();
+    if named.len() == 1 && named[0].join("run.json").is_file() {
+        return load_run_dir(&named[0]);
+    }
+    if named.len() == 1 && named[0].file_name().is_some_and(|n| n == "run.json") {
+        return load_run_dir(named[0].parent().unwrap_or(Path::new(".")));
+    }
+    if !named.is_empty() && named.iter().all(|p| p.exists()) {
+        return Ok((None, named));
+    }
+    if args.target.len() > 1 {
+        bail!(
+            "{}: no such file or directory (give one run, or profile files and directories)",
+            named
+                .iter()
+                .find(|p| !p.exists())
+                .unwrap_or(&named[0])
+                .display()
+        );
+    }
+    let name = args.target.first().map_or("latest", String::as_str);
+    let store = crate::history_command::open_store(&args.history)?;
+    let workspace = crate::history_command::workspace_here(args.manifest_path.as_deref());
+    let (run, _) = store.run(name, workspace.as_deref()).with_context(|| {
+        if args.target.is_empty() {
+            "nothing to explain: measure a build first (`buildscope build --self-profile-crates`), or name profiles".to_string()
+        } else {
+            format!("{name}: not a path, and not a run in the history")
+        }
+    })?;
+    load_run_dir(&run.run_dir)
+}
+
+fn load_run_dir(dir: &Path) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
+    let path = dir.join("run.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read the run record", path.display()))?;
+    let record: RunRecord = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a buildscope run record", path.display()))?;
+    let profiles: Vec<PathBuf> = record
+        .profile_dir
+        .iter()
+        .filter(|p| p.is_dir())
+        .cloned()
+        .collect();
+    Ok((Some(record), profiles))
+}
+
+/// Linkers on PATH, for the linking finding.
+fn installed_linkers() -> Vec<String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    ["mold", "ld.lld", "ld.gold", "ld.bfd", "wild"]
+        .iter()
+        .filter(|name| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+        .map(|s| s.to_string())
+        .collect()
+}

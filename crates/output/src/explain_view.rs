@@ -1,0 +1,195 @@
+//! `explain`: findings with their evidence, fix and estimate, and where the time went by
+//! phase, as terminal text or Markdown (for a CI job summary or a pull-request comment).
+
+use std::fmt::Write as _;
+
+use buildscope_analysis::{Explanation, Phase};
+
+use crate::format::{human_duration, wrap};
+use crate::style::Style;
+use crate::table::{Align, Table};
+
+/// Findings first (at most `top`), then the phase table.
+pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String {
+    let mut out = String::new();
+    if e.findings.is_empty() {
+        out.push_str("No finding: nothing in this build stands out (see the phases below).\n");
+    }
+    for (rank, f) in e.findings.iter().take(top).enumerate() {
+        let _ = writeln!(
+            out,
+            "{} {}",
+            style.bold(&format!("{}.", rank + 1)),
+            style.bold(&f.title)
+        );
+        let indent = "   ";
+        let _ = writeln!(
+            out,
+            "{indent}could save up to {} ({})",
+            human_duration(f.estimate_ns),
+            f.estimate_basis
+        );
+        for line in &f.evidence {
+            for (i, l) in wrap(line, style.width.saturating_sub(5))
+                .lines()
+                .enumerate()
+            {
+                let _ = writeln!(out, "{indent}{} {l}", if i == 0 { "·" } else { " " });
+            }
+        }
+        for (i, l) in wrap(&format!("Fix: {}", f.fix), style.width.saturating_sub(3))
+            .lines()
+            .enumerate()
+        {
+            let _ = writeln!(
+                out,
+                "{indent}{}",
+                if i == 0 { style.bold(l) } else { l.to_string() }
+            );
+        }
+        out.push('\n');
+    }
+    if e.findings.len() > top {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "{} more findings (--top to see them)",
+                e.findings.len() - top
+            ))
+        );
+    }
+    if let Some(phases) = &e.phases {
+        let build = phases.build_ns();
+        let mut table = Table::new(&[
+            ("Phase (CPU, all profiled crates)", Align::Left),
+            ("Time", Align::Right),
+            ("Share", Align::Right),
+        ]);
+        for p in phases
+            .phases
+            .iter()
+            .filter(|p| p.phase != Phase::ProfilerOverhead)
+        {
+            table.push(vec![
+                p.title.to_string(),
+                human_duration(p.self_ns),
+                format!("{:.1}%", p.self_ns as f64 * 100.0 / build.max(1) as f64),
+            ]);
+        }
+        out.push_str(&table.render(style));
+        let overhead = phases.of(Phase::ProfilerOverhead);
+        if overhead > 0 {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.dim(&format!(
+                    "Left out: {} of profiler overhead (self_profile_alloc_query_strings).",
+                    human_duration(overhead)
+                ))
+            );
+        }
+        if !phases.unknown_labels.is_empty() {
+            let names: Vec<String> = phases
+                .unknown_labels
+                .iter()
+                .take(5)
+                .map(|(l, ns)| format!("{l} {}", human_duration(*ns)))
+                .collect();
+            out.push_str(&style.dim(&wrap(
+                &format!(
+                    "Labels buildscope does not know ({}), counted as Other: {}",
+                    phases.unknown_labels.len(),
+                    names.join(", ")
+                ),
+                style.width,
+            )));
+        }
+    }
+    if let Some(w) = &e.wall {
+        let _ = writeln!(
+            out,
+            "\nWall time {} on {} cores: {} with one unit running alone; {} of core time idle; build scripts {}, proc-macro crates {}, linking {}.",
+            human_duration(w.wall_ns),
+            w.cores,
+            human_duration(w.serial_ns),
+            human_duration(w.waiting_core_ns),
+            human_duration(w.build_scripts_ns),
+            human_duration(w.proc_macros_ns),
+            human_duration(w.linking_ns)
+        );
+    }
+    out
+}
+
+/// The same as Markdown.
+pub fn explanation_markdown(e: &Explanation, top: usize) -> String {
+    let mut out = String::from("## buildscope explain\n\n");
+    if e.findings.is_empty() {
+        out.push_str("No finding: nothing in this build stands out.\n\n");
+    }
+    for (rank, f) in e.findings.iter().take(top).enumerate() {
+        let _ = writeln!(
+            out,
+            "### {}. {}\n\n**Could save up to {}** ({}).\n",
+            rank + 1,
+            md(&f.title),
+            human_duration(f.estimate_ns),
+            md(&f.estimate_basis)
+        );
+        for line in &f.evidence {
+            let _ = writeln!(out, "- {}", md(line));
+        }
+        let _ = writeln!(out, "\n**Fix:** {}\n", md(&f.fix));
+    }
+    if let Some(phases) = &e.phases {
+        let build = phases.build_ns().max(1);
+        out.push_str("| Phase (CPU) | Time | Share |\n|---|---:|---:|\n");
+        for p in phases
+            .phases
+            .iter()
+            .filter(|p| p.phase != Phase::ProfilerOverhead)
+        {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.1}% |",
+                md(p.title),
+                human_duration(p.self_ns),
+                p.self_ns as f64 * 100.0 / build as f64
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Text safe inside Markdown: `|` escaped for tables, `<` and `>` outside code spans
+/// escaped so that type names do not turn into HTML; code spans kept as they are.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_code = false;
+    for c in text.chars() {
+        match c {
+            '`' => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '|' => out.push_str("\\|"),
+            '<' if !in_code => out.push_str("&lt;"),
+            '>' if !in_code => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn markdown_escapes_type_names_outside_code() {
+        assert_eq!(
+            super::md("Vec<u8> and `Box<dyn Fn()>` | x"),
+            "Vec&lt;u8&gt; and `Box<dyn Fn()>` \\| x"
+        );
+    }
+}
