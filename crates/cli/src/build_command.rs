@@ -375,5 +375,24 @@ fn report(plan: &BuildPlan, records: &[RunRecord], workspace_root: &Path, style:
             profiles.display()
         ));
     }
+    text.push_str(&top_findings(shown, style));
     text
+}
+
+/// Findings shown at the end of a build.
+const FINDINGS_SHOWN: usize = 3;
+
+/// The build's top findings, as `buildscope explain` would give them; a build whose
+/// explanation fails still reports itself.
+fn top_findings(record: &RunRecord, style: &Style) -> String {
+    let profiles: Vec<PathBuf> = record
+        .profile_dir
+        .iter()
+        .filter(|p| p.is_dir())
+        .cloned()
+        .collect();
+    match crate::explain_command::explain_inputs(Some(record), &profiles, cores()) {
+        Ok(e) => buildscope_output::render_top_findings(&e, FINDINGS_SHOWN, style),
+        Err(e) => format!("\n(no findings: {e:#})\n"),
+    }
 }

@@ -581,8 +581,9 @@ pub struct BuildArgs {
     /// members.
     #[arg(long, value_name = "CRATES", num_args = 0..=1, default_missing_value = "")]
     pub self_profile_crates: Option<String>,
-    /// Passed to rustc as -Zself-profile-events (e.g. default,args).
-    #[arg(long, value_name = "EVENTS")]
+    /// Passed to rustc as -Zself-profile-events. The default records what each query
+    /// worked on (the type, the item, the macro), which `explain` and `top` name.
+    #[arg(long, value_name = "EVENTS", default_value = "default,args")]
     pub self_profile_events: Option<String>,
 
     #[command(flatten)]

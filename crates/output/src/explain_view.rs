@@ -122,6 +122,29 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
     out
 }
 
+/// A few findings, a line each, for the end of `buildscope build`; empty when none.
+pub fn render_top_findings(e: &Explanation, top: usize, style: &Style) -> String {
+    if e.findings.is_empty() {
+        return String::new();
+    }
+    let mut text = format!(
+        "\n{}\n",
+        style.bold("What to do (buildscope explain has the evidence and fixes):")
+    );
+    for (rank, f) in e.findings.iter().take(top).enumerate() {
+        text.push_str(&wrap(
+            &format!(
+                "{}. {} — up to {}",
+                rank + 1,
+                f.title,
+                human_duration(f.estimate_ns)
+            ),
+            style.width,
+        ));
+    }
+    text
+}
+
 /// The same as Markdown.
 pub fn explanation_markdown(e: &Explanation, top: usize) -> String {
     let mut out = String::from("## buildscope explain\n\n");
