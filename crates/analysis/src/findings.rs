@@ -69,6 +69,9 @@ pub struct ExplainInput<'a> {
     pub item_invocations: &'a [Invocation],
     /// `expand_proc_macro` invocations (with their macro and call site).
     pub proc_macro_invocations: &'a [Invocation],
+    /// `symbol_name` invocations: one per instance a crate generates code for, the
+    /// instance (function and generic arguments) as argument.
+    pub instance_invocations: &'a [Invocation],
     pub build: Option<BuildEvidence<'a>>,
 }
 
@@ -142,10 +145,21 @@ pub fn explain(input: &ExplainInput) -> Explanation {
     let mut findings = Vec::new();
     for krate in &crates {
         findings.extend(pathological_item(krate, input.item_invocations));
-        findings.extend(monomorphization(krate, merged.as_ref()));
+        findings.extend(monomorphization(krate, input.instance_invocations));
     }
     if let Some(phases) = &phases {
-        findings.extend(llvm_dominates(phases, &crates, input.build));
+        // Time a monomorphization finding explains is not claimed again.
+        let explained: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.cause == Cause::Monomorphization)
+            .filter_map(|f| f.crate_name.as_deref())
+            .collect();
+        let rest: Vec<CratePhases> = crates
+            .iter()
+            .filter(|c| !explained.contains(&c.crate_name.as_str()))
+            .cloned()
+            .collect();
+        findings.extend(llvm_dominates(phases, &rest, input.build));
         findings.extend(incremental_overhead(phases, &crates, input.build));
     }
     findings.extend(proc_macro_expansion(
@@ -154,7 +168,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
     ));
     if let Some(build) = input.build {
         findings.extend(linking(build));
-        findings.extend(serializing_crate(build));
+        findings.extend(serializing_crate(build, &crates));
         findings.extend(critical_path_units(build));
         findings.extend(duplicate_dependencies(build));
     }
@@ -255,79 +269,207 @@ fn pathological_item(krate: &CratePhases, invocations: &[Invocation]) -> Option<
         });
     }
     let item = worst_item.filter(|i| dominates(i))?;
+    let name = short(&item.args.join(" "), 80);
+    let own = item.self_time_ns as f64 / item.duration_ns.max(1) as f64;
+    // Time in the query itself, not in the queries it asked: inference and the trait
+    // solving done inside it (typeck solves most obligations without a query of their own).
+    let inside = own >= 0.5 && item.label == "typeck";
     Some(Finding {
         cause: Cause::PathologicalItem,
-        title: format!(
-            "one item dominates `{}`: `{}` of {}",
-            krate.crate_name,
-            item.label,
-            short(&item.args.join(" "), 60)
-        ),
+        title: if inside {
+            format!(
+                "type checking one function dominates `{}`: `{name}` (inference and trait solving on its types)",
+                krate.crate_name
+            )
+        } else {
+            format!(
+                "one item dominates `{}`: `{}` of `{name}`",
+                krate.crate_name, item.label
+            )
+        },
         crate_name: Some(krate.crate_name.clone()),
-        evidence: vec![format!(
-            "`{}` took {} ({:.0}% of the crate's {} of CPU)",
-            item.label,
-            secs(item.duration_ns),
-            percent(item.duration_ns, crate_ns),
-            secs(crate_ns)
-        )],
-        fix: "Split the item (smaller functions, fewer generic parameters), annotate types the compiler has to infer, or move it to a crate that rarely changes.".to_string(),
-        estimate_ns: item.duration_ns / 2,
-        estimate_basis: "half the item's time: splitting keeps the work, drops the blow-up"
-            .to_string(),
+        evidence: vec![
+            format!(
+                "`{}` of {name} took {} ({:.0}% of the crate's {} of CPU)",
+                item.label,
+                secs(item.duration_ns),
+                percent(item.duration_ns, krate.phases.build_ns()),
+                secs(krate.phases.build_ns())
+            ),
+            format!(
+                "{:.0}% of it in the query itself, not in the queries it called",
+                own * 100.0
+            ),
+        ],
+        fix: if inside {
+            "Give the compiler smaller types: box or erase the combinator where it is built (`Box<dyn Trait>`, `.boxed()`), split the chain into functions with explicit return types, and simplify the where-clauses it must prove.".to_string()
+        } else {
+            "Split the item (smaller functions, fewer generic parameters), annotate the types the compiler has to infer, or move it to a crate that rarely changes.".to_string()
+        },
+        estimate_ns: item.self_time_ns.max(item.duration_ns / 2),
+        estimate_basis: "the item's own time (at most its whole time): what erasing or splitting the type removes".to_string(),
     })
 }
 
-/// Many instances of generic code in one crate.
-fn monomorphization(
-    krate: &CratePhases,
-    merged: Option<&crate::summary::Summary>,
-) -> Option<Finding> {
+/// The generic function an instance is of: `alloc::vec::{impl#1}::push` from
+/// `Instance { def: Item(DefId(3:8540 ~ alloc[fdfd]::vec::{impl#1}::push)), args: [u8] }`.
+fn instance_function(instance: &str) -> Option<String> {
+    let start = instance.find(" ~ ")? + 3;
+    let rest = &instance[start..];
+    let end = rest.find(')')?;
+    let path = &rest[..end];
+    // Drop the crate's disambiguator: `alloc[fdfd]::vec` → `alloc::vec`.
+    Some(match (path.find('['), path.find(']')) {
+        (Some(open), Some(close)) if open < close => {
+            format!("{}{}", &path[..open], &path[close + 1..])
+        }
+        _ => path.to_string(),
+    })
+}
+
+/// The generic arguments of an instance: `[u8, std::alloc::Global]`.
+fn instance_args(instance: &str) -> Option<&str> {
+    let start = instance.rfind("args: [")? + "args: ".len();
+    let end = instance.rfind(']')?;
+    (start < end).then(|| &instance[start..=end])
+}
+
+/// The top-level types of `[A, B<C, D>, E]`.
+fn split_types(list: &str) -> Vec<&str> {
+    let inner = list.trim_start_matches('[').trim_end_matches(']');
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '<' | '[' | '(' => depth += 1,
+            '>' | ']' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(inner[start..].trim());
+    out.retain(|t| !t.is_empty());
+    out
+}
+
+/// Whether `text` names `ty` as a whole word (`Ty3` is not in `Ty30`).
+fn mentions(text: &str, ty: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(ty).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + ty.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
+}
+
+/// Crates whose generic code no user can change.
+fn is_std_path(path: &str) -> bool {
+    let krate = path.split("::").next().unwrap_or("");
+    matches!(
+        krate,
+        "std" | "core" | "alloc" | "proc_macro" | "test" | "compiler_builtins" | "hashbrown"
+    )
+}
+
+/// Many instances of the same generic functions in one crate.
+fn monomorphization(krate: &CratePhases, instances: &[Invocation]) -> Option<Finding> {
     let crate_ns = krate.phases.build_ns();
     let mono = krate.phases.of(Phase::Monomorphization);
     let llvm = krate.phases.of(Phase::LlvmOptimization) + krate.phases.of(Phase::LlvmCodegen);
-    let rows = &merged?
-        .crates
-        .iter()
-        .find(|c| c.crate_name == krate.crate_name)?
-        .rows;
-    let count = |label: &str| {
-        rows.iter()
-            .find(|r| r.label == label)
-            .map_or(0, |r| r.count)
-    };
-    let instances = count("items_of_instance").max(count("symbol_name"));
-    let functions = count("typeck").max(1);
-    let copies = instances as f64 / functions as f64;
-    if mono + llvm < MATTERS_NS
-        || ((mono + llvm) as f64) < 0.5 * crate_ns as f64
-        || copies < 4.0
-        || instances < 200
-    {
+    if mono + llvm < MATTERS_NS || ((mono + llvm) as f64) < 0.4 * crate_ns as f64 {
         return None;
     }
+    // Distinct instances per generic function.
+    let mut copies: std::collections::BTreeMap<String, std::collections::BTreeSet<&str>> =
+        Default::default();
+    let mut all = std::collections::BTreeSet::new();
+    for inv in instances
+        .iter()
+        .filter(|i| i.crate_name == krate.crate_name)
+    {
+        let Some(instance) = inv.args.first() else {
+            continue;
+        };
+        all.insert(instance.as_str());
+        if let Some(function) = instance_function(instance) {
+            copies
+                .entry(function)
+                .or_default()
+                .insert(instance.as_str());
+        }
+    }
+    let mut ranked: Vec<(String, usize)> = copies
+        .into_iter()
+        .filter(|(f, _)| !is_std_path(f))
+        .map(|(f, set)| (f, set.len()))
+        .filter(|(_, n)| *n >= 2)
+        .collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let (top_fn, top_copies) = ranked.first()?.clone();
+    if top_copies < 8 {
+        return None;
+    }
+    let shown: Vec<&(String, usize)> = ranked.iter().take(5).collect();
+    let shown_fns: Vec<&str> = shown.iter().map(|(f, _)| f.as_str()).collect();
+    // What those copies pull in: other instances for the same (user) types, such as
+    // `Vec<MyType>::push` called from `render::<MyType>`.
+    let mut user_types = std::collections::BTreeSet::new();
+    for instance in &all {
+        if instance_function(instance).is_some_and(|f| shown_fns.contains(&f.as_str())) {
+            for ty in instance_args(instance).map(split_types).unwrap_or_default() {
+                // User types are CamelCase; primitives would match everything.
+                if ty.chars().any(|c| c.is_ascii_uppercase()) && !ty.contains("Global") {
+                    user_types.insert(ty);
+                }
+            }
+        }
+    }
+    let attributable = all
+        .iter()
+        .filter(|instance| {
+            instance_function(instance).is_some_and(|f| shown_fns.contains(&f.as_str()))
+                || user_types.iter().any(|t| mentions(instance, t))
+        })
+        .count();
+    let total = all.len().max(1);
+    // One copy of each function stays; the rest, and what they pull in, go.
+    let saved_share =
+        attributable as f64 / total as f64 * (top_copies - 1) as f64 / top_copies as f64;
+    let estimate = ((mono + llvm) as f64 * saved_share.min(1.0)) as u64;
     Some(Finding {
         cause: Cause::Monomorphization,
         title: format!(
-            "heavy monomorphization in `{}`: {} instances of generic code for {} functions",
-            krate.crate_name, instances, functions
+            "heavy monomorphization in `{}`: `{}` is compiled {} times",
+            krate.crate_name, top_fn, top_copies
         ),
         crate_name: Some(krate.crate_name.clone()),
         evidence: vec![
             format!(
-                "monomorphization and LLVM IR generation {}, LLVM {} ({:.0}% of the crate's {})",
+                "generic functions with the most copies: {}",
+                shown
+                    .iter()
+                    .map(|(f, n)| format!("{f} ×{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "{} of the crate's {} instances are these functions or instances for the types they are instantiated with; monomorphization and LLVM IR generation {}, LLVM {} ({:.0}% of the crate's {})",
+                attributable,
+                total,
                 secs(mono),
                 secs(llvm),
                 percent(mono + llvm, crate_ns),
                 secs(crate_ns)
             ),
-            format!(
-                "{instances} instances collected vs {functions} functions type-checked: {copies:.0} copies per function"
-            ),
         ],
-        fix: "Make the generic function a thin wrapper around a non-generic inner function (`fn f<T: AsRef<str>>(x: T) { fn inner(x: &str) {..} inner(x.as_ref()) }`), take `&dyn Trait` where speed allows, and find the functions with the most copies with `cargo llvm-lines`.".to_string(),
-        estimate_ns: (mono + llvm) / 2,
-        estimate_basis: "half the crate's monomorphization and LLVM time: an inner non-generic function is compiled once instead of per instance".to_string(),
+        fix: "Make each of these a thin generic wrapper around a non-generic inner function (`fn f<T: AsRef<str>>(x: T) { fn inner(x: &str) { … } inner(x.as_ref()) }`), or take `&dyn Trait` where the call is not hot; `cargo llvm-lines` shows the lines each copy costs.".to_string(),
+        estimate_ns: estimate,
+        estimate_basis: format!(
+            "the crate's monomorphization and LLVM time × the share of its instances owed to these functions ({attributable} of {total}) × ({top_copies} − 1)/{top_copies}, the copies a non-generic inner function removes"
+        ),
     })
 }
 
@@ -337,7 +479,9 @@ fn llvm_dominates(
     crates: &[CratePhases],
     build: Option<BuildEvidence>,
 ) -> Option<Finding> {
-    let llvm = phases.of(Phase::LlvmOptimization) + phases.of(Phase::LlvmCodegen);
+    let llvm_of = |p: &PhaseTimes| p.of(Phase::LlvmOptimization) + p.of(Phase::LlvmCodegen);
+    // Over the crates given (those no more specific finding explains).
+    let llvm: u64 = crates.iter().map(|c| llvm_of(&c.phases)).sum();
     let total = phases.build_ns();
     if llvm < MATTERS_NS || (llvm as f64) < 0.4 * total as f64 {
         return None;
@@ -374,9 +518,9 @@ fn llvm_dominates(
             ),
             format!("most in: {}", top.join(", ")),
         ],
-        fix: "In dev builds, emit less debug info (`[profile.dev] debug = \"line-tables-only\"` or `debug = 0` for dependencies), keep `opt-level = 0` for your own crates, and check `codegen-units`; measure each with `buildscope experiment`.".to_string(),
+        fix: "In dev builds, emit less debug info (`[profile.dev] debug = \"line-tables-only\"` or `debug = 0` for dependencies), keep `opt-level = 0` for your own crates, and check `codegen-units`; rebuild with each setting to measure it.".to_string(),
         estimate_ns: llvm / 3,
-        estimate_basis: "a third of the LLVM time: what less debug info typically removes from code generation; `experiment` measures it".to_string(),
+        estimate_basis: "a third of the LLVM time: what less debug info typically removes from code generation".to_string(),
     })
 }
 
@@ -408,7 +552,7 @@ fn incremental_overhead(
             worst.crate_name,
             secs(worst.phases.of(Phase::Incremental))
         )],
-        fix: "Split the crate so that an edit invalidates less, or try `incremental = false` for it when edits there usually change everything (measure with `buildscope experiment`).".to_string(),
+        fix: "Split the crate so that an edit invalidates less, or try `incremental = false` for it when edits there usually change everything.".to_string(),
         estimate_ns: incr / 2,
         estimate_basis: "half the bookkeeping time".to_string(),
     })
@@ -542,7 +686,7 @@ pub fn wall_breakdown(build: BuildEvidence) -> WallBreakdown {
 }
 
 /// A crate compiling alone, on the critical path, while the other cores wait.
-fn serializing_crate(build: BuildEvidence) -> Option<Finding> {
+fn serializing_crate(build: BuildEvidence, crates: &[CratePhases]) -> Option<Finding> {
     let cores = build.totals.cores.max(1) as u64;
     if cores < 2 {
         return None;
@@ -557,6 +701,19 @@ fn serializing_crate(build: BuildEvidence) -> Option<Finding> {
     if alone < MATTERS_NS || (alone as f64) < 0.3 * wall as f64 {
         return None;
     }
+    // The share of the crate's CPU before code generation (1 when it was not profiled).
+    let crate_name = unit.target.replace('-', "_");
+    let front_end = crates
+        .iter()
+        .find(|c| c.crate_name == crate_name)
+        .map_or(1.0, |c| {
+            let back_end = c.phases.of(Phase::Monomorphization)
+                + c.phases.of(Phase::LlvmOptimization)
+                + c.phases.of(Phase::LlvmCodegen)
+                + c.phases.of(Phase::Lto)
+                + c.phases.of(Phase::Linking);
+            1.0 - back_end as f64 / c.phases.build_ns().max(1) as f64
+        });
     let dependents: Vec<String> = build
         .units
         .iter()
@@ -590,9 +747,10 @@ fn serializing_crate(build: BuildEvidence) -> Option<Finding> {
             "Split `{}` into crates that can compile in parallel (by feature area or layer), and move what its dependents need first into a small crate of its own.",
             unit.target
         ),
-        estimate_ns: alone * (cores - 1) / cores,
+        estimate_ns: (alone as f64 * (cores - 1) as f64 / cores as f64 * front_end) as u64,
         estimate_basis: format!(
-            "its time alone × (1 − 1/{cores}): the most a perfect split over {cores} cores saves"
+            "its time alone × (1 − 1/{cores}) × the share of its CPU before code generation ({:.0}%): a split over {cores} cores parallelizes the front end; LLVM already spreads code generation over codegen units",
+            front_end * 100.0
         ),
     })
 }
@@ -702,6 +860,25 @@ fn duplicate_dependencies(build: BuildEvidence) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instances_name_their_generic_function() {
+        assert_eq!(
+            instance_function(
+                "Instance { def: Item(DefId(3:8540 ~ alloc[fdfd]::vec::{impl#1}::push)), args: [u8] }"
+            )
+            .as_deref(),
+            Some("alloc::vec::{impl#1}::push")
+        );
+        assert!(is_std_path("alloc::vec::{impl#1}::push"));
+        assert_eq!(
+            split_types("[Ty3, std::vec::Vec<(u8, Ty4)>, &str]"),
+            vec!["Ty3", "std::vec::Vec<(u8, Ty4)>", "&str"]
+        );
+        assert!(mentions("args: [Ty3, Global]", "Ty3"));
+        assert!(!mentions("args: [Ty30]", "Ty3"));
+        assert!(!is_std_path("mono::render"));
+    }
 
     #[test]
     fn macro_names_and_shortening() {

@@ -405,6 +405,9 @@ pub const RULES: &[(Match, Phase)] = &[
     (Prefix("has_"), CrateMetadata),
     (Exact("allocator_kind"), CrateMetadata),
     (Exact("resolutions"), NameResolution),
+    (Exact("source_span"), NameResolution),
+    (Exact("output_filenames"), Linking),
+    (Exact("panic_in_drop_strategy"), CrateMetadata),
     // Session set-up and tear-down that belongs with the front end.
     (Exact("write_dep_info"), ParsingAndExpansion),
     (Exact("drop_compiler"), Linking),

@@ -57,6 +57,7 @@ pub(crate) fn explain_inputs(
     let macros = invocations(&files, threads, usize::MAX, &|l: &str| {
         l == "expand_proc_macro"
     })?;
+    let instances = invocations(&files, threads, usize::MAX, &|l: &str| l == "symbol_name")?;
     let linkers = installed_linkers();
     let build = record.map(|r| BuildEvidence {
         units: &r.units,
@@ -69,6 +70,7 @@ pub(crate) fn explain_inputs(
         profiles: &summaries,
         item_invocations: &items,
         proc_macro_invocations: &macros,
+        instance_invocations: &instances,
         build,
     }))
 }

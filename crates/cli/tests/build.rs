@@ -6,29 +6,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-/// `count` functions whose bodies give rustc real work in a debug build.
-fn busy_functions(prefix: &str, count: usize) -> String {
-    (0..count)
-        .map(|i| {
-            format!(
-                "pub fn {prefix}{i}(x: u64) -> u64 {{ let v: Vec<u64> = (0..x).map(|i| i * {i} + 1).collect(); v.iter().sum::<u64>() + x.count_ones() as u64 }}\n"
-            )
-        })
-        .collect()
-}
-
-fn manifest(name: &str, deps: &[&str], extra: &str) -> String {
-    let deps: String = deps
-        .iter()
-        .map(|d| format!("{d} = {{ path = \"../{d}\" }}\n"))
-        .collect();
-    format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{extra}\n[dependencies]\n{deps}")
-}
+mod common;
+use common::{buildscope_in, busy_functions, manifest, write};
 
 /// A workspace with a known critical path: base (with a build script) -> middle -> app
 /// (a binary that also uses a proc macro), each with real work; `side` is small and
@@ -91,19 +70,6 @@ fn chain_workspace() -> PathBuf {
         "pub fn small() -> u32 { 1 }\n",
     );
     root
-}
-
-fn buildscope_in(dir: &Path, db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_buildscope"))
-        .args(args)
-        .current_dir(dir)
-        .env("BUILDSCOPE_DB", db)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("RUSTFLAGS")
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("buildscope runs")
 }
 
 fn json_of(out: &Output) -> Value {

@@ -16,19 +16,30 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
         out.push_str("No finding: nothing in this build stands out (see the phases below).\n");
     }
     for (rank, f) in e.findings.iter().take(top).enumerate() {
-        let _ = writeln!(
-            out,
-            "{} {}",
-            style.bold(&format!("{}.", rank + 1)),
-            style.bold(&f.title)
-        );
         let indent = "   ";
-        let _ = writeln!(
-            out,
-            "{indent}could save up to {} ({})",
-            human_duration(f.estimate_ns),
-            f.estimate_basis
-        );
+        for (i, l) in wrap(&format!("{}. {}", rank + 1, f.title), style.width)
+            .lines()
+            .enumerate()
+        {
+            let line = if i == 0 {
+                l.to_string()
+            } else {
+                format!("{indent}{l}")
+            };
+            let _ = writeln!(out, "{}", style.bold(&line));
+        }
+        for l in wrap(
+            &format!(
+                "could save up to {} ({})",
+                human_duration(f.estimate_ns),
+                f.estimate_basis
+            ),
+            style.width.saturating_sub(indent.len()),
+        )
+        .lines()
+        {
+            let _ = writeln!(out, "{indent}{l}");
+        }
         for line in &f.evidence {
             for (i, l) in wrap(line, style.width.saturating_sub(5))
                 .lines()

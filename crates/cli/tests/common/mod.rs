@@ -91,7 +91,7 @@ fn main() {
 }
 "#;
 
-fn write(path: &Path, text: &str) {
+pub fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
@@ -196,4 +196,37 @@ pub fn stdout_json(out: &Output) -> serde_json::Value {
 
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// `count` functions whose bodies give rustc real work in a debug build.
+pub fn busy_functions(prefix: &str, count: usize) -> String {
+    (0..count)
+        .map(|i| {
+            format!(
+                "pub fn {prefix}{i}(x: u64) -> u64 {{ let v: Vec<u64> = (0..x).map(|i| i * {i} + 1).collect(); v.iter().sum::<u64>() + x.count_ones() as u64 }}\n"
+            )
+        })
+        .collect()
+}
+
+pub fn manifest(name: &str, deps: &[&str], extra: &str) -> String {
+    let deps: String = deps
+        .iter()
+        .map(|d| format!("{d} = {{ path = \"../{d}\" }}\n"))
+        .collect();
+    format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{extra}\n[dependencies]\n{deps}")
+}
+
+/// Runs `buildscope` in `dir` with its own history database and a clean environment.
+pub fn buildscope_in(dir: &Path, db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_buildscope"))
+        .args(args)
+        .current_dir(dir)
+        .env("BUILDSCOPE_DB", db)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTFLAGS")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("buildscope runs")
 }

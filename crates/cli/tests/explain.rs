@@ -1,0 +1,377 @@
+//! `explain` on real projects, each with one planted cause: measured by `buildscope build
+//! --cold --self-profile-crates` (the real cargo and rustc), then explained. The top
+//! finding must name the planted cause and the right crate, and its numbers must agree
+//! with `summarize` and the run record of the same build.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{buildscope_in, busy_functions, manifest, path_str, write};
+use serde_json::Value;
+
+/// A new workspace of `members` (name, Cargo.toml, files).
+fn workspace(prefix: &str, members: &[(&str, String, Vec<(&str, String)>)]) -> PathBuf {
+    let root = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .unwrap()
+        .keep();
+    let names: Vec<String> = members.iter().map(|(n, _, _)| format!("\"{n}\"")).collect();
+    write(
+        &root.join("Cargo.toml"),
+        &format!(
+            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
+            names.join(", ")
+        ),
+    );
+    for (name, cargo_toml, files) in members {
+        write(&root.join(name).join("Cargo.toml"), cargo_toml);
+        for (file, text) in files {
+            write(&root.join(name).join(file), text);
+        }
+    }
+    root
+}
+
+/// Measures a cold, self-profiled build and explains it; returns (run record, explanation).
+fn measure_and_explain(root: &Path) -> (Value, Value) {
+    let db = root.join("history.sqlite");
+    let out = buildscope_in(
+        root,
+        &db,
+        &[
+            "build",
+            "--cold",
+            "--self-profile-crates",
+            "--json",
+            "--quiet",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let record = doc["runs"][0].clone();
+    let run_dir = record["run_dir"].as_str().unwrap().to_string();
+    let out = buildscope_in(root, &db, &["explain", &run_dir, "--json"]);
+    assert!(
+        out.status.success(),
+        "explain failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (record, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn top_finding(explanation: &Value) -> &Value {
+    let findings = explanation["findings"].as_array().unwrap();
+    assert!(!findings.is_empty(), "no findings: {explanation:#}");
+    // Ordered by estimated saving.
+    let estimates: Vec<u64> = findings
+        .iter()
+        .map(|f| f["estimate_ns"].as_u64().unwrap())
+        .collect();
+    assert!(estimates.windows(2).all(|w| w[0] >= w[1]), "{estimates:?}");
+    &findings[0]
+}
+
+fn describe(explanation: &Value) -> String {
+    explanation["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {} {}", f["cause"], f["crate"], f["estimate_ns"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// summarize's figures for one crate of a run.
+fn crate_summary(record: &Value, crate_name: &str) -> Value {
+    let profiles = record["profile_dir"].as_str().unwrap();
+    let out = common::buildscope(&["summarize", "--json", profiles]);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    summary["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["crate"] == crate_name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no profile of {crate_name}"))
+}
+
+#[test]
+fn a_huge_combinator_type_is_named_as_the_cause() {
+    // An HList-combining filter chain in the style of warp: each `.and()` doubles the
+    // work of proving the bounds of the next.
+    let depth = 16;
+    let chain: String = (1..depth)
+        .map(|i| format!(".and(One({i}u{}))", if i % 2 == 1 { 8 } else { 16 }))
+        .collect();
+    let lib = format!(
+        "pub trait HList {{}}\n\
+         impl HList for () {{}}\n\
+         impl<H, T: HList> HList for (H, T) {{}}\n\
+         pub trait Combine<T: HList> {{ type Output: HList; fn combine(self, other: T) -> Self::Output; }}\n\
+         impl<T: HList> Combine<T> for () {{ type Output = T; fn combine(self, other: T) -> T {{ other }} }}\n\
+         impl<H, T: HList + Combine<U>, U: HList> Combine<U> for (H, T) where (H, <T as Combine<U>>::Output): HList {{\n\
+             type Output = (H, <T as Combine<U>>::Output);\n\
+             fn combine(self, other: U) -> Self::Output {{ (self.0, self.1.combine(other)) }}\n\
+         }}\n\
+         pub trait Filter {{ type Extract: HList; fn extract(&self) -> Self::Extract; }}\n\
+         pub struct One<X>(pub X);\n\
+         impl<X: Clone> Filter for One<X> {{ type Extract = (X, ()); fn extract(&self) -> (X, ()) {{ (self.0.clone(), ()) }} }}\n\
+         pub struct And<A, B>(pub A, pub B);\n\
+         impl<A: Filter, B: Filter> Filter for And<A, B> where A::Extract: Combine<B::Extract> {{\n\
+             type Extract = <A::Extract as Combine<B::Extract>>::Output;\n\
+             fn extract(&self) -> Self::Extract {{ self.0.extract().combine(self.1.extract()) }}\n\
+         }}\n\
+         pub trait FilterExt: Filter + Sized {{ fn and<F: Filter>(self, other: F) -> And<Self, F> where Self::Extract: Combine<F::Extract> {{ And(self, other) }} }}\n\
+         impl<T: Filter> FilterExt for T {{}}\n\
+         pub fn routes() -> usize {{ let f = One(0u8){chain}; std::mem::size_of_val(&f.extract()) }}\n"
+    );
+    let root = workspace(
+        "buildscope-explain-types-",
+        &[
+            (
+                "filters",
+                manifest("filters", &[], ""),
+                vec![("src/lib.rs", lib)],
+            ),
+            (
+                "server",
+                manifest("server", &["filters"], ""),
+                vec![(
+                    "src/main.rs",
+                    "fn main() { println!(\"{}\", filters::routes()); }\n".to_string(),
+                )],
+            ),
+        ],
+    );
+    let (record, explanation) = measure_and_explain(&root);
+    let top = top_finding(&explanation);
+    assert_eq!(
+        top["cause"],
+        "pathological-item",
+        "{}",
+        describe(&explanation)
+    );
+    assert_eq!(top["crate"], "filters");
+    assert!(
+        top["title"].as_str().unwrap().contains("filters::routes"),
+        "{top}"
+    );
+    // The planted cause dominates: summarize agrees that typeck is most of the crate.
+    let summary = crate_summary(&record, "filters");
+    let typeck = summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == "typeck")
+        .unwrap();
+    let cpu = summary["total_cpu_time_ns"].as_u64().unwrap();
+    assert!(
+        typeck["self_time_ns"].as_u64().unwrap() * 2 > cpu,
+        "{typeck}"
+    );
+    // The estimate never claims more than the crate's own typeck time.
+    assert!(top["estimate_ns"].as_u64().unwrap() <= typeck["time_ns"].as_u64().unwrap());
+}
+
+#[test]
+fn a_generic_function_copied_for_dozens_of_types_is_monomorphization() {
+    let types = 40;
+    let mut lib = String::from(
+        "use std::collections::BTreeMap;\nuse std::fmt::Debug;\n\
+         pub fn render<T: Debug + Clone + Default + PartialEq + Ord>(items: &[T]) -> String {\n\
+             let mut sorted: Vec<T> = items.to_vec();\n\
+             sorted.sort();\n\
+             sorted.dedup();\n\
+             let mut counts: BTreeMap<T, usize> = BTreeMap::new();\n\
+             for item in items { *counts.entry(item.clone()).or_insert(0) += 1; }\n\
+             let mut out = String::new();\n\
+             for (item, n) in &counts { out.push_str(&format!(\"{item:?}={n};\")); }\n\
+             let defaults = sorted.iter().filter(|x| **x == T::default()).count();\n\
+             let max = sorted.iter().max().cloned().unwrap_or_default();\n\
+             format!(\"{out} {defaults} {max:?} {:?}\", sorted.first())\n\
+         }\n",
+    );
+    for i in 0..types {
+        lib.push_str(&format!(
+            "#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)] pub struct Ty{i}(pub u64, pub String);\n"
+        ));
+    }
+    lib.push_str("pub fn all() -> Vec<String> { vec![\n");
+    for i in 0..types {
+        lib.push_str(&format!(
+            "    render(&[Ty{i}::default(), Ty{i}(1, \"x\".into())]),\n"
+        ));
+    }
+    lib.push_str("] }\n");
+    let root = workspace(
+        "buildscope-explain-mono-",
+        &[
+            (
+                "report",
+                manifest("report", &[], ""),
+                vec![("src/lib.rs", lib)],
+            ),
+            (
+                "cli",
+                manifest("cli", &["report"], ""),
+                vec![(
+                    "src/main.rs",
+                    "fn main() { println!(\"{}\", report::all().len()); }\n".to_string(),
+                )],
+            ),
+        ],
+    );
+    let (record, explanation) = measure_and_explain(&root);
+    let top = top_finding(&explanation);
+    assert_eq!(
+        top["cause"],
+        "monomorphization",
+        "{}",
+        describe(&explanation)
+    );
+    assert_eq!(top["crate"], "report");
+    assert!(
+        top["title"].as_str().unwrap().contains("report::render"),
+        "{top}"
+    );
+    // The copies are real: summarize counts at least one symbol per type.
+    let summary = crate_summary(&record, "report");
+    let symbols = summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == "symbol_name")
+        .unwrap()["count"]
+        .as_u64()
+        .unwrap();
+    assert!(symbols >= types, "{symbols}");
+    let cpu = summary["total_cpu_time_ns"].as_u64().unwrap();
+    assert!(top["estimate_ns"].as_u64().unwrap() <= cpu);
+}
+
+#[test]
+fn a_slow_build_script_on_the_critical_path_is_named() {
+    let root = workspace(
+        "buildscope-explain-script-",
+        &[
+            (
+                "codegen",
+                manifest("codegen", &[], ""),
+                vec![
+                    (
+                        "build.rs",
+                        // A build script that works for 2.5 s (as a code generator might).
+                        "fn main() { let start = std::time::Instant::now(); let mut x = 0u64; while start.elapsed().as_millis() < 2500 { x = x.wrapping_mul(31).wrapping_add(7); } println!(\"cargo:rustc-env=GEN={x}\"); }\n".to_string(),
+                    ),
+                    (
+                        "src/lib.rs",
+                        "pub fn generated() -> &'static str { env!(\"GEN\") }\n".to_string(),
+                    ),
+                ],
+            ),
+            (
+                "tool",
+                manifest("tool", &["codegen"], ""),
+                vec![(
+                    "src/main.rs",
+                    "fn main() { println!(\"{}\", codegen::generated()); }\n".to_string(),
+                )],
+            ),
+        ],
+    );
+    let (record, explanation) = measure_and_explain(&root);
+    let top = top_finding(&explanation);
+    assert_eq!(
+        top["cause"],
+        "build-script-on-critical-path",
+        "{}",
+        describe(&explanation)
+    );
+    assert_eq!(top["crate"], "codegen");
+    // Agrees with the run record: the script's run is a unit of at least 2.5 s, and the
+    // saving claimed is at most the wall time.
+    let run = record["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["package"] == "codegen" && u["kind"] == "build-script-run")
+        .unwrap();
+    let ran = run["end_ns"].as_u64().unwrap() - run["start_ns"].as_u64().unwrap();
+    assert!(ran >= 2_500_000_000, "{ran}");
+    let estimate = top["estimate_ns"].as_u64().unwrap();
+    assert!(estimate >= 2_000_000_000 && estimate <= record["totals"]["wall_ns"].as_u64().unwrap());
+}
+
+#[test]
+fn a_chain_ending_in_one_big_crate_serializes_the_build() {
+    // Small crates in a chain, then one big crate of type-checking work (generic
+    // functions nobody instantiates: no code generation to spread over codegen units).
+    let generic_fns: String = (0..900)
+        .map(|i| {
+            format!(
+                "pub fn g{i}<T: Clone + std::fmt::Debug + PartialOrd>(items: &[T], pivot: &T) -> (Vec<T>, String) {{ let below: Vec<T> = items.iter().filter(|x| *x < pivot).cloned().collect(); let text = format!(\"{{:?}}/{{}}\", below, {i}); (below, text) }}\n"
+            )
+        })
+        .collect();
+    let root = workspace(
+        "buildscope-explain-chain-",
+        &[
+            (
+                "a",
+                manifest("a", &[], ""),
+                vec![("src/lib.rs", busy_functions("a", 20))],
+            ),
+            (
+                "b",
+                manifest("b", &["a"], ""),
+                vec![("src/lib.rs", busy_functions("b", 20))],
+            ),
+            (
+                "big",
+                manifest("big", &["b"], ""),
+                vec![("src/lib.rs", generic_fns)],
+            ),
+            (
+                "app",
+                manifest("app", &["big"], ""),
+                vec![(
+                    "src/main.rs",
+                    "fn main() { println!(\"{:?}\", big::g1(&[1, 2, 3], &2)); }\n".to_string(),
+                )],
+            ),
+        ],
+    );
+    let (record, explanation) = measure_and_explain(&root);
+    let top = top_finding(&explanation);
+    assert_eq!(
+        top["cause"],
+        "serializing-crate",
+        "{}",
+        describe(&explanation)
+    );
+    assert_eq!(top["crate"], "big");
+    // Agrees with the run record: big is on the critical path and ran at least as long
+    // as the saving claimed.
+    let big = record["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["package"] == "big" && u["kind"] == "lib")
+        .unwrap();
+    let ran = big["end_ns"].as_u64().unwrap() - big["start_ns"].as_u64().unwrap();
+    assert!(top["estimate_ns"].as_u64().unwrap() <= ran);
+    let on_path: Vec<u64> = record["critical_path"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["unit"].as_u64().unwrap())
+        .collect();
+    assert!(on_path.contains(&big["id"].as_u64().unwrap()));
+    let _ = path_str(&root);
+}
