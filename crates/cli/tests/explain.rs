@@ -7,11 +7,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{buildscope_in, busy_functions, manifest, path_str, write};
+use common::{buildscope_in, busy_functions, manifest, write};
 use serde_json::Value;
 
-/// A new workspace of `members` (name, Cargo.toml, files).
-fn workspace(prefix: &str, members: &[(&str, String, Vec<(&str, String)>)]) -> PathBuf {
+/// A workspace member: its name, Cargo.toml, and files (path, text).
+type Member<'a> = (&'a str, String, Vec<(&'a str, String)>);
+
+/// A new workspace of `members`.
+fn workspace(prefix: &str, members: &[Member]) -> PathBuf {
     let root = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir()
@@ -373,5 +376,4 @@ fn a_chain_ending_in_one_big_crate_serializes_the_build() {
         .map(|s| s["unit"].as_u64().unwrap())
         .collect();
     assert!(on_path.contains(&big["id"].as_u64().unwrap()));
-    let _ = path_str(&root);
 }
