@@ -206,7 +206,16 @@ pub const RULES: &[(Match, Phase)] = &[
     (Exact("check_coroutine_obligations"), TraitSolving),
     (Exact("adt_drop_tys"), TraitSolving),
     (Exact("adt_significant_drop_tys"), TraitSolving),
-    (Suffix("_raw"), TraitSolving), // is_copy_raw, is_sized_raw, needs_drop_raw, ...
+    // Type properties proved by trait solving: is_copy_raw, needs_drop_raw, ...
+    (Exact("is_copy_raw"), TraitSolving),
+    (Exact("is_use_cloned_raw"), TraitSolving),
+    (Exact("is_sized_raw"), TraitSolving),
+    (Exact("is_freeze_raw"), TraitSolving),
+    (Exact("is_unpin_raw"), TraitSolving),
+    (Exact("is_async_drop_raw"), TraitSolving),
+    (Exact("needs_drop_raw"), TraitSolving),
+    (Exact("needs_async_drop_raw"), TraitSolving),
+    (Exact("has_significant_drop_raw"), TraitSolving),
     // MIR: building, checking, const evaluation, optimisation passes.
     (Prefix("mir_"), Mir),
     (Prefix("thir_"), Mir),
@@ -504,6 +513,8 @@ mod tests {
             ("evaluate_obligation", TraitSolving),
             ("type_op_prove_predicate", TraitSolving),
             ("is_copy_raw", TraitSolving),
+            ("resolver_for_lowering_raw", NameResolution),
+            ("eval_to_allocation_raw", Mir),
             ("mir_borrowck", BorrowChecking),
             ("mir_built", Mir),
             ("mir_pass_elaborate_drops", Mir),

@@ -39,18 +39,15 @@ fn workspace(prefix: &str, members: &[Member]) -> PathBuf {
 
 /// Measures a cold, self-profiled build and explains it; returns (run record, explanation).
 fn measure_and_explain(root: &Path) -> (Value, Value) {
+    measure_and_explain_with(root, &["--cold"])
+}
+
+/// The same with other `build` arguments (a hot scenario).
+fn measure_and_explain_with(root: &Path, build_args: &[&str]) -> (Value, Value) {
     let db = root.join("history.sqlite");
-    let out = buildscope_in(
-        root,
-        &db,
-        &[
-            "build",
-            "--cold",
-            "--self-profile-crates",
-            "--json",
-            "--quiet",
-        ],
-    );
+    let mut args = vec!["build", "--self-profile-crates", "--json", "--quiet"];
+    args.extend_from_slice(build_args);
+    let out = buildscope_in(root, &db, &args);
     assert!(
         out.status.success(),
         "build failed: {}",
@@ -376,4 +373,89 @@ fn a_chain_ending_in_one_big_crate_serializes_the_build() {
         .map(|s| s["unit"].as_u64().unwrap())
         .collect();
     assert!(on_path.contains(&big["id"].as_u64().unwrap()));
+}
+
+/// Dependencies from crates.io that building buildscope itself already fetched, so the
+/// tests below need no network (`--offline`).
+const SERDE: &str = "serde = { version = \"1\", features = [\"derive\"] }\n";
+
+#[test]
+fn hundreds_of_derives_dominate_a_hot_rebuild() {
+    let mut lib = String::from("use serde::{Deserialize, Serialize};\n");
+    for i in 0..250 {
+        lib.push_str(&format!(
+            "#[derive(Serialize, Deserialize, Debug, Clone)] pub struct Record{i} {{ pub id: u64, pub name: String, pub tags: Vec<String>, pub score: Option<f64> }}\n"
+        ));
+    }
+    lib.push_str("pub fn count() -> usize { 250 }\n");
+    let root = workspace(
+        "buildscope-explain-derives-",
+        &[
+            (
+                "model",
+                format!("{}{SERDE}", manifest("model", &[], "")),
+                vec![("src/lib.rs", lib)],
+            ),
+            (
+                "api",
+                manifest("api", &["model"], ""),
+                vec![(
+                    "src/main.rs",
+                    "fn main() { println!(\"{}\", model::count()); }\n".to_string(),
+                )],
+            ),
+        ],
+    );
+    let (_, explanation) =
+        measure_and_explain_with(&root, &["--offline", "--touch", "model/src/lib.rs"]);
+    let top = top_finding(&explanation);
+    assert_eq!(
+        top["cause"],
+        "proc-macro-expansion",
+        "{}",
+        describe(&explanation)
+    );
+    assert_eq!(top["crate"], "model");
+    let evidence = top["evidence"].to_string();
+    assert!(
+        evidence.contains("Serialize") && evidence.contains("Deserialize"),
+        "{evidence}"
+    );
+    assert!(
+        top["title"].as_str().unwrap().contains("every rebuild"),
+        "{top}"
+    );
+}
+
+#[test]
+fn the_link_of_a_binary_with_real_dependencies_dominates_its_hot_rebuild() {
+    let root = workspace(
+        "buildscope-explain-link-",
+        &[(
+            "service",
+            format!(
+                "{}{SERDE}serde_json = \"1\"\nregex = {{ version = \"1\", default-features = false, features = [\"std\"] }}\n",
+                manifest("service", &[], "")
+            ),
+            vec![(
+                "src/main.rs",
+                "#[derive(serde::Serialize, serde::Deserialize)] struct Msg { text: String }\n\
+                 fn main() {\n\
+                     let m: Msg = serde_json::from_str(r#\"{\"text\":\"a1 b22\"}\"#).unwrap();\n\
+                     let re = regex::Regex::new(r\"[a-z]([0-9]+)\").unwrap();\n\
+                     let n: usize = re.captures_iter(&m.text).count();\n\
+                     println!(\"{} {}\", n, serde_json::to_string(&m).unwrap());\n\
+                 }\n"
+                    .to_string(),
+            )],
+        )],
+    );
+    let (record, explanation) =
+        measure_and_explain_with(&root, &["--offline", "--touch", "service/src/main.rs"]);
+    let top = top_finding(&explanation);
+    assert_eq!(top["cause"], "linking", "{}", describe(&explanation));
+    assert_eq!(top["crate"], "service");
+    // Agrees with the run record: the claim is at most the final link's time.
+    let link = record["totals"]["final_link_ns"].as_u64().unwrap();
+    assert!(top["estimate_ns"].as_u64().unwrap() <= link);
 }
