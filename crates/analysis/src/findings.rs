@@ -278,7 +278,7 @@ fn pathological_item(krate: &CratePhases, invocations: &[Invocation]) -> Option<
     let own = item.self_time_ns as f64 / item.duration_ns.max(1) as f64;
     // Time in the query itself, not in the queries it asked: inference and the trait
     // solving done inside it (typeck solves most obligations without a query of their own).
-    let inside = own >= 0.5 && item.label == "typeck";
+    let inside = own >= 0.5 && item.label.starts_with("typeck");
     Some(Finding {
         cause: Cause::PathologicalItem,
         title: if inside {

@@ -2,9 +2,10 @@
 //!
 //! Every label maps to one [`Phase`] through [`RULES`], the one table of this mapping: rules
 //! are tried in order, the first match wins (exact names first, then prefixes, suffixes and
-//! substrings). It covers the labels rustc 1.95 and nightly 1.97 emit with
-//! `-Zself-profile-events=default,args` and `all` (including LLVM pass names); a label no
-//! rule matches goes to [`Phase::Other`] and is listed as unknown, never dropped.
+//! substrings). It covers the labels rustc 1.95 and nightly 1.97 (2026-05-19) emit with
+//! `-Zself-profile-events=default,args` and `all` (including LLVM pass names), checked on
+//! real profiles of `syn` and of small crates; a label no rule matches goes to
+//! [`Phase::Other`] and is listed as unknown, never dropped.
 //!
 //! Time is self time (a query's time minus the queries it called), so nested work counts in
 //! its own phase: the `typeck` that asks for `evaluate_obligation` is type checking, the
@@ -86,6 +87,9 @@ pub enum Match {
     Prefix(&'static str),
     Suffix(&'static str),
     Contains(&'static str),
+    /// A name like `InstCombinePass` or `PassManager<Function>`: LLVM's passes are named
+    /// in CamelCase, rustc's activities in snake_case.
+    CamelCase,
 }
 
 impl Match {
@@ -95,11 +99,16 @@ impl Match {
             Match::Prefix(s) => label.starts_with(s),
             Match::Suffix(s) => label.ends_with(s),
             Match::Contains(s) => label.contains(s),
+            Match::CamelCase => {
+                label.starts_with(|c: char| c.is_ascii_uppercase())
+                    && !label.contains('_')
+                    && label.chars().any(|c| c.is_ascii_lowercase())
+            }
         }
     }
 }
 
-use Match::{Contains, Exact, Prefix, Suffix};
+use Match::{CamelCase, Contains, Exact, Prefix, Suffix};
 use Phase::*;
 
 /// The mapping, in order: the first rule that matches a label decides its phase.
@@ -183,6 +192,7 @@ pub const RULES: &[(Match, Phase)] = &[
     (Exact("nested_bodies_within"), BorrowChecking),
     // Trait solving: obligations, normalization, selection, coherence.
     (Contains("obligation"), TraitSolving),
+    (Prefix("evaluate_"), TraitSolving),
     (Prefix("type_op_"), TraitSolving),
     (Contains("normalize"), TraitSolving),
     (Exact("dropck_outlives"), TraitSolving),
@@ -208,6 +218,7 @@ pub const RULES: &[(Match, Phase)] = &[
     (Exact("adt_significant_drop_tys"), TraitSolving),
     // Type properties proved by trait solving: is_copy_raw, needs_drop_raw, ...
     (Exact("is_copy_raw"), TraitSolving),
+    (Exact("is_unsafe_unpin_raw"), TraitSolving),
     (Exact("is_use_cloned_raw"), TraitSolving),
     (Exact("is_sized_raw"), TraitSolving),
     (Exact("is_freeze_raw"), TraitSolving),
@@ -417,6 +428,11 @@ pub const RULES: &[(Match, Phase)] = &[
     (Exact("source_span"), NameResolution),
     (Exact("output_filenames"), Linking),
     (Exact("panic_in_drop_strategy"), CrateMetadata),
+    // Nightly (1.97) names.
+    (Exact("typeck_root"), TypeChecking),
+    (Exact("deduced_param_attrs"), Monomorphization),
+    // Any other LLVM pass or analysis (`-Zself-profile-events=llvm`).
+    (CamelCase, LlvmOptimization),
     // Session set-up and tear-down that belongs with the front end.
     (Exact("write_dep_info"), ParsingAndExpansion),
     (Exact("drop_compiler"), Linking),
@@ -523,6 +539,9 @@ mod tests {
             ("LLVM_passes", LlvmOptimization),
             ("LLVM_module_optimize", LlvmOptimization),
             ("ModuleToFunctionPassAdaptor", LlvmOptimization),
+            ("PassManager<Function>", LlvmOptimization),
+            ("InjectTLIMappings", LlvmOptimization),
+            ("typeck_root", TypeChecking),
             ("LLVM_module_codegen_emit_obj", LlvmCodegen),
             ("LLVM_thin_lto_import", Lto),
             ("run_linker", Linking),
