@@ -49,6 +49,16 @@ pub struct Finding {
     pub estimate_basis: String,
 }
 
+/// LLVM IR lines of one generic function, all its copies together (the `cargo llvm-lines`
+/// view).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FunctionLines {
+    /// Demangled, without generic arguments or hash: `report::render`.
+    pub function: String,
+    pub lines: u64,
+    pub copies: u64,
+}
+
 /// What a build measured (from `buildscope build`'s run record).
 #[derive(Debug, Clone, Copy)]
 pub struct BuildEvidence<'a> {
@@ -72,6 +82,8 @@ pub struct ExplainInput<'a> {
     /// `symbol_name` invocations: one per instance a crate generates code for, the
     /// instance (function and generic arguments) as argument.
     pub instance_invocations: &'a [Invocation],
+    /// LLVM IR lines per function of some crates, when measured: `(crate, lines)`.
+    pub llvm_lines: &'a [(String, Vec<FunctionLines>)],
     pub build: Option<BuildEvidence<'a>>,
 }
 
@@ -145,7 +157,12 @@ pub fn explain(input: &ExplainInput) -> Explanation {
     let mut findings = Vec::new();
     for krate in &crates {
         findings.extend(pathological_item(krate, input.item_invocations));
-        findings.extend(monomorphization(krate, input.instance_invocations));
+        let lines = input
+            .llvm_lines
+            .iter()
+            .find(|(c, _)| *c == krate.crate_name)
+            .map(|(_, l)| l.as_slice());
+        findings.extend(monomorphization(krate, input.instance_invocations, lines));
     }
     if let Some(phases) = &phases {
         // Time a monomorphization finding explains is not claimed again.
@@ -380,7 +397,11 @@ fn is_std_path(path: &str) -> bool {
 }
 
 /// Many instances of the same generic functions in one crate.
-fn monomorphization(krate: &CratePhases, instances: &[Invocation]) -> Option<Finding> {
+fn monomorphization(
+    krate: &CratePhases,
+    instances: &[Invocation],
+    llvm_lines: Option<&[FunctionLines]>,
+) -> Option<Finding> {
     let crate_ns = krate.phases.build_ns();
     let mono = krate.phases.of(Phase::Monomorphization);
     let llvm = krate.phases.of(Phase::LlvmOptimization) + krate.phases.of(Phase::LlvmCodegen);
@@ -444,14 +465,7 @@ fn monomorphization(krate: &CratePhases, instances: &[Invocation]) -> Option<Fin
     let saved_share =
         attributable as f64 / total as f64 * (top_copies - 1) as f64 / top_copies as f64;
     let estimate = ((mono + llvm) as f64 * saved_share.min(1.0)) as u64;
-    Some(Finding {
-        cause: Cause::Monomorphization,
-        title: format!(
-            "heavy monomorphization in `{}`: `{}` is compiled {} times",
-            krate.crate_name, top_fn, top_copies
-        ),
-        crate_name: Some(krate.crate_name.clone()),
-        evidence: vec![
+    let evidence = vec![
             format!(
                 "generic functions with the most copies: {}",
                 shown
@@ -469,7 +483,34 @@ fn monomorphization(krate: &CratePhases, instances: &[Invocation]) -> Option<Fin
                 percent(mono + llvm, crate_ns),
                 secs(crate_ns)
             ),
-        ],
+        ];
+    let mut evidence = evidence;
+    match llvm_lines {
+        Some(lines) => {
+            let total: u64 = lines.iter().map(|l| l.lines).sum();
+            let top: Vec<String> = lines
+                .iter()
+                .take(5)
+                .map(|l| format!("{} {} lines in {} copies", short(&l.function, 70), l.lines, l.copies))
+                .collect();
+            evidence.push(format!(
+                "LLVM IR lines (cargo llvm-lines view, {total} in all): {}",
+                top.join("; ")
+            ));
+        }
+        None => evidence.push(format!(
+            "lines per function: `buildscope explain --llvm-lines` builds `{}` once more with --emit=llvm-ir",
+            krate.crate_name
+        )),
+    }
+    Some(Finding {
+        cause: Cause::Monomorphization,
+        title: format!(
+            "heavy monomorphization in `{}`: `{}` is compiled {} times",
+            krate.crate_name, top_fn, top_copies
+        ),
+        crate_name: Some(krate.crate_name.clone()),
+        evidence,
         fix: "Make each of these a thin generic wrapper around a non-generic inner function (`fn f<T: AsRef<str>>(x: T) { fn inner(x: &str) { … } inner(x.as_ref()) }`), or take `&dyn Trait` where the call is not hot; `cargo llvm-lines` shows the lines each copy costs.".to_string(),
         estimate_ns: estimate,
         estimate_basis: format!(

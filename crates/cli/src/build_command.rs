@@ -391,7 +391,7 @@ fn top_findings(record: &RunRecord, style: &Style) -> String {
         .filter(|p| p.is_dir())
         .cloned()
         .collect();
-    match crate::explain_command::explain_inputs(Some(record), &profiles, cores()) {
+    match crate::explain_command::explain_inputs(Some(record), &profiles, cores(), false) {
         Ok(e) => buildscope_output::render_top_findings(&e, FINDINGS_SHOWN, style),
         Err(e) => format!("\n(no findings: {e:#})\n"),
     }

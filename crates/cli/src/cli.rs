@@ -122,6 +122,10 @@ pub struct ExplainArgs {
     /// Print Markdown, for a CI job summary or a pull-request comment.
     #[arg(long)]
     pub markdown: bool,
+    /// For a monomorphization finding, build that crate once more with --emit=llvm-ir
+    /// (in target/buildscope/llvm-lines) and show LLVM IR lines and copies per function.
+    #[arg(long)]
+    pub llvm_lines: bool,
     /// Profiles read at once [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

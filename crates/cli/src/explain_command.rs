@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use buildscope_analysis::{
     explain as explain_build, is_item_query, summarize_files, top_invocations_where, BuildEvidence,
-    ExplainInput, Explanation, Invocation, RankBy,
+    Cause, ExplainInput, Explanation, Invocation, RankBy, UnitKind,
 };
-use buildscope_build::{RunRecord, Scenario};
+use buildscope_build::{llvm_lines, RunRecord, Scenario};
 use buildscope_output::{explanation_markdown, render_explanation, Style};
 
 use crate::cli::ExplainArgs;
@@ -20,7 +20,7 @@ const ITEMS_PER_PROFILE: usize = 20;
 
 pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Result<ExitCode> {
     let (record, profile_paths) = resolve(&args)?;
-    let explanation = explain_inputs(record.as_ref(), &profile_paths, threads)?;
+    let explanation = explain_inputs(record.as_ref(), &profile_paths, threads, args.llvm_lines)?;
     let text = if args.json {
         serde_json::to_string_pretty(&explanation)? + "\n"
     } else if args.markdown {
@@ -46,6 +46,7 @@ pub(crate) fn explain_inputs(
     record: Option<&RunRecord>,
     profile_paths: &[PathBuf],
     threads: usize,
+    with_llvm_lines: bool,
 ) -> Result<Explanation> {
     let files = if profile_paths.is_empty() {
         Vec::new()
@@ -66,13 +67,53 @@ pub(crate) fn explain_inputs(
         hot: matches!(r.scenario, Scenario::Touch { .. } | Scenario::Edit { .. }),
         installed_linkers: &linkers,
     });
-    Ok(explain_build(&ExplainInput {
+    let mut input = ExplainInput {
         profiles: &summaries,
         item_invocations: &items,
         proc_macro_invocations: &macros,
         instance_invocations: &instances,
+        llvm_lines: &[],
         build,
-    }))
+    };
+    let explanation = explain_build(&input);
+    let Some(record) = record.filter(|_| with_llvm_lines) else {
+        return Ok(explanation);
+    };
+    // The crates a monomorphization finding names, built once more for their IR.
+    let mut lines = Vec::new();
+    for finding in explanation
+        .findings
+        .iter()
+        .filter(|f| f.cause == Cause::Monomorphization)
+    {
+        let Some(krate) = &finding.crate_name else {
+            continue;
+        };
+        let Some(unit) = record
+            .units
+            .iter()
+            .find(|u| u.kind == UnitKind::Lib && u.target.replace('-', "_") == *krate)
+        else {
+            continue;
+        };
+        let target_dir = record
+            .run_dir
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(&record.workspace_root)
+            .join("llvm-lines");
+        let release = record.cargo_args.iter().any(|a| a == "--release");
+        eprintln!(
+            "building {} with --emit=llvm-ir for its lines per function…",
+            unit.package
+        );
+        lines.push((
+            krate.clone(),
+            llvm_lines(&record.workspace_root, &unit.package, release, &target_dir)?,
+        ));
+    }
+    input.llvm_lines = &lines;
+    Ok(explain_build(&input))
 }
 
 fn invocations(

@@ -56,7 +56,7 @@ fn measure_and_explain_with(root: &Path, build_args: &[&str]) -> (Value, Value) 
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let record = doc["runs"][0].clone();
     let run_dir = record["run_dir"].as_str().unwrap().to_string();
-    let out = buildscope_in(root, &db, &["explain", &run_dir, "--json"]);
+    let out = buildscope_in(root, &db, &["explain", &run_dir, "--json", "--llvm-lines"]);
     assert!(
         out.status.success(),
         "explain failed: {}",
