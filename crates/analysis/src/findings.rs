@@ -119,6 +119,18 @@ pub struct WallBreakdown {
     pub linking_ns: u64,
     /// Time with exactly one unit running.
     pub serial_ns: u64,
+    /// Time with fewer units running than cores (some cores waiting).
+    pub fewer_units_than_cores_ns: u64,
+    /// Every second of wall time by what it was spent on: each second is shared among the
+    /// units running then, and a unit's share split by its profile's phases (by its kind
+    /// when it was not profiled). Largest first; sums to `wall_ns`.
+    pub by_phase: Vec<WallPhase>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WallPhase {
+    pub what: String,
+    pub wall_ns: u64,
 }
 
 /// Queries about one item (a function, a type, an obligation): where one pathological
@@ -153,7 +165,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
                 .collect()
         })
         .unwrap_or_default();
-    let wall = input.build.map(wall_breakdown);
+    let wall = input.build.map(|b| wall_breakdown(b, &crates));
     let mut findings = Vec::new();
     for krate in &crates {
         findings.extend(pathological_item(krate, input.item_invocations));
@@ -668,11 +680,28 @@ fn proc_macro_expansion(
             if hot { " on every rebuild" } else { "" }
         ),
         crate_name: Some(krate.to_string()),
-        evidence: vec![format!("by macro: {}", top.join(", "))],
+        evidence: vec![
+            format!("by macro: {}", top.join(", ")),
+            format!("slowest call sites: {}", slowest_sites(invocations, krate)),
+        ],
         fix: "Proc-macro output is never cached: move the derived types into a crate that rarely changes, derive only what is used (e.g. `Serialize` without `Deserialize`), or replace derives on many small types with a hand-written impl for a generic wrapper.".to_string(),
         estimate_ns: estimate,
         estimate_basis: basis,
     })
+}
+
+/// The three slowest expansions of a crate with their macro and call site.
+fn slowest_sites(invocations: &[Invocation], krate: &str) -> String {
+    let mut mine: Vec<&Invocation> = invocations
+        .iter()
+        .filter(|i| i.crate_name == krate)
+        .collect();
+    mine.sort_by_key(|i| std::cmp::Reverse(i.duration_ns));
+    mine.iter()
+        .take(3)
+        .map(|i| format!("{} ({})", short(&i.args.join(" "), 90), secs(i.duration_ns)))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `#[derive(serde::Serialize)]` from `#[derive(serde::Serialize)] src/lib.rs:1:10: 1:26`.
@@ -719,7 +748,9 @@ fn linking(build: BuildEvidence) -> Option<Finding> {
 /// Time with exactly one unit running, per unit.
 fn alone_time(units: &[Unit]) -> Vec<(usize, u64)> {
     let mut edges: Vec<(u64, i32, usize)> = Vec::new();
-    for u in units {
+    // A unit of no duration (a build script with nothing to do) would start after it
+    // ended at the same instant, and never stop running.
+    for u in units.iter().filter(|u| u.end_ns > u.start_ns) {
         edges.push((u.start_ns, 1, u.id));
         edges.push((u.end_ns, -1, u.id));
     }
@@ -738,12 +769,62 @@ fn alone_time(units: &[Unit]) -> Vec<(usize, u64)> {
         }
         last = t;
     }
-    alone.into_iter().collect()
+    alone.into_iter().filter(|&(_, ns)| ns > 0).collect()
 }
 
-pub fn wall_breakdown(build: BuildEvidence) -> WallBreakdown {
+pub fn wall_breakdown(build: BuildEvidence, crates: &[CratePhases]) -> WallBreakdown {
     let t = build.totals;
     let busy: u64 = build.units.iter().map(Unit::duration_ns).sum();
+    let (shares, idle, short_of_cores) = wall_shares(build.units, t.wall_ns, t.cores);
+    let mut by_what: std::collections::BTreeMap<String, f64> = Default::default();
+    for unit in build.units {
+        let share = shares.get(&unit.id).copied().unwrap_or(0.0);
+        if share <= 0.0 {
+            continue;
+        }
+        let profiled = profile_of(unit, crates).filter(|c| c.phases.build_ns() > 0);
+        match (unit.kind, profiled) {
+            (UnitKind::BuildScriptRun, _) => {
+                *by_what.entry("Running build scripts".into()).or_default() += share
+            }
+            (_, Some(c)) => {
+                let total = c.phases.build_ns() as f64;
+                for p in c
+                    .phases
+                    .phases
+                    .iter()
+                    .filter(|p| p.phase != Phase::ProfilerOverhead)
+                {
+                    *by_what.entry(p.title.to_string()).or_default() +=
+                        share * p.self_ns as f64 / total;
+                }
+            }
+            (UnitKind::BuildScriptCompile, None) => {
+                *by_what
+                    .entry("Compiling build scripts (not profiled)".into())
+                    .or_default() += share
+            }
+            (_, None) => {
+                *by_what
+                    .entry("Compiling crates that were not profiled".into())
+                    .or_default() += share
+            }
+        }
+    }
+    if idle > 0 {
+        *by_what
+            .entry("No unit running (cargo's own work)".into())
+            .or_default() += idle as f64;
+    }
+    let mut by_phase: Vec<WallPhase> = by_what
+        .into_iter()
+        .map(|(what, ns)| WallPhase {
+            what,
+            wall_ns: ns.round() as u64,
+        })
+        .filter(|p| p.wall_ns > 0)
+        .collect();
+    by_phase.sort_by(|a, b| b.wall_ns.cmp(&a.wall_ns).then(a.what.cmp(&b.what)));
     WallBreakdown {
         wall_ns: t.wall_ns,
         cores: t.cores,
@@ -752,7 +833,63 @@ pub fn wall_breakdown(build: BuildEvidence) -> WallBreakdown {
         proc_macros_ns: t.proc_macro_ns,
         linking_ns: t.link_ns,
         serial_ns: alone_time(build.units).iter().map(|(_, ns)| ns).sum(),
+        fewer_units_than_cores_ns: short_of_cores,
+        by_phase,
     }
+}
+
+/// The profile of a unit: its crate name (build scripts are `build_script_build(pkg)`).
+fn profile_of<'a>(unit: &Unit, crates: &'a [CratePhases]) -> Option<&'a CratePhases> {
+    let name = match unit.kind {
+        UnitKind::BuildScriptCompile => format!("build_script_build({})", unit.package),
+        _ => unit.target.replace('-', "_"),
+    };
+    crates.iter().find(|c| c.crate_name == name)
+}
+
+/// Each unit's share of the wall time (a second shared by n running units gives each
+/// 1/n), the time no unit ran, and the time fewer units ran than cores.
+fn wall_shares(
+    units: &[Unit],
+    wall_ns: u64,
+    cores: usize,
+) -> (std::collections::BTreeMap<usize, f64>, u64, u64) {
+    let mut edges: Vec<(u64, i32, usize)> = Vec::new();
+    // A unit of no duration (a build script with nothing to do) would start after it
+    // ended at the same instant, and never stop running.
+    for u in units.iter().filter(|u| u.end_ns > u.start_ns) {
+        edges.push((u.start_ns, 1, u.id));
+        edges.push((u.end_ns, -1, u.id));
+    }
+    edges.sort_by_key(|&(t, d, _)| (t, d));
+    let mut running: Vec<usize> = Vec::new();
+    let mut shares: std::collections::BTreeMap<usize, f64> = Default::default();
+    let (mut idle, mut short) = (0u64, 0u64);
+    let mut last = 0u64;
+    for (t, d, id) in edges {
+        let span = t.saturating_sub(last);
+        if running.is_empty() {
+            idle += span;
+        } else {
+            for &r in &running {
+                *shares.entry(r).or_default() += span as f64 / running.len() as f64;
+            }
+        }
+        if running.len() < cores {
+            short += span;
+        }
+        if d > 0 {
+            running.push(id);
+        } else if let Some(i) = running.iter().position(|&r| r == id) {
+            running.swap_remove(i);
+        }
+        last = t;
+    }
+    // After the last unit, until the build ended.
+    let tail = wall_ns.saturating_sub(last);
+    idle += tail;
+    short += tail;
+    (shares, idle, short)
 }
 
 /// A crate compiling alone, on the critical path, while the other cores wait.
@@ -948,6 +1085,39 @@ mod tests {
         assert!(mentions("args: [Ty3, Global]", "Ty3"));
         assert!(!mentions("args: [Ty30]", "Ty3"));
         assert!(!is_std_path("mono::render"));
+    }
+
+    #[test]
+    fn wall_time_is_shared_among_running_units() {
+        let unit = |id, kind, start, end| Unit {
+            id,
+            package: format!("p{id}"),
+            version: "0.1.0".into(),
+            target: format!("p{id}"),
+            kind,
+            start_ns: start,
+            rmeta_ns: None,
+            end_ns: end,
+            cpu_ns: None,
+            max_rss_bytes: None,
+            exit_code: Some(0),
+            link_ns: None,
+            deps: Vec::new(),
+            rmeta_deps: Vec::new(),
+        };
+        // 0..10 idle; 10..20 units 0 and 1; 20..40 unit 1 alone; a zero-length script run
+        // at 20; 40..50 idle.
+        let units = vec![
+            unit(0, UnitKind::Lib, 10, 20),
+            unit(1, UnitKind::Bin, 10, 40),
+            unit(2, UnitKind::BuildScriptRun, 20, 20),
+        ];
+        let (shares, idle, short) = wall_shares(&units, 50, 2);
+        assert_eq!(shares[&0], 5.0);
+        assert_eq!(shares[&1], 25.0);
+        assert!(!shares.contains_key(&2));
+        assert_eq!((idle, short), (20, 40));
+        assert_eq!(alone_time(&units), vec![(1, 20)]);
     }
 
     #[test]

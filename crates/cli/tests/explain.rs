@@ -62,7 +62,22 @@ fn measure_and_explain_with(root: &Path, build_args: &[&str]) -> (Value, Value) 
         "explain failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (record, serde_json::from_slice(&out.stdout).unwrap())
+    let explanation: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every second of wall time is classified, and matches the run record.
+    let wall = &explanation["wall"];
+    assert_eq!(wall["wall_ns"], record["totals"]["wall_ns"]);
+    let classified: u64 = wall["by_phase"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["wall_ns"].as_u64().unwrap())
+        .sum();
+    let wall_ns = wall["wall_ns"].as_u64().unwrap();
+    assert!(
+        classified.abs_diff(wall_ns) <= 100,
+        "{classified} vs {wall_ns}"
+    );
+    (record, explanation)
 }
 
 fn top_finding(explanation: &Value) -> &Value {

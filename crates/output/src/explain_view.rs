@@ -118,17 +118,33 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
         }
     }
     if let Some(w) = &e.wall {
-        let _ = writeln!(
-            out,
-            "\nWall time {} on {} cores: {} with one unit running alone; {} of core time idle; build scripts {}, proc-macro crates {}, linking {}.",
-            human_duration(w.wall_ns),
-            w.cores,
-            human_duration(w.serial_ns),
-            human_duration(w.waiting_core_ns),
-            human_duration(w.build_scripts_ns),
-            human_duration(w.proc_macros_ns),
-            human_duration(w.linking_ns)
-        );
+        out.push('\n');
+        let mut table = Table::new(&[
+            ("Wall time (shared among the units running)", Align::Left),
+            ("Time", Align::Right),
+            ("Share", Align::Right),
+        ]);
+        for p in &w.by_phase {
+            table.push(vec![
+                p.what.clone(),
+                human_duration(p.wall_ns),
+                format!("{:.1}%", p.wall_ns as f64 * 100.0 / w.wall_ns.max(1) as f64),
+            ]);
+        }
+        out.push_str(&table.render(style));
+        out.push_str(&wrap(
+            &format!(
+                "Wall time {} on {} cores: {} with fewer units running than cores ({} with one alone); build scripts {}, proc-macro crates {}, linking {} (unit time).",
+                human_duration(w.wall_ns),
+                w.cores,
+                human_duration(w.fewer_units_than_cores_ns),
+                human_duration(w.serial_ns),
+                human_duration(w.build_scripts_ns),
+                human_duration(w.proc_macros_ns),
+                human_duration(w.linking_ns)
+            ),
+            style.width,
+        ));
     }
     out
 }
