@@ -30,6 +30,7 @@ pub enum Cause {
     ProcMacroExpansion,
     IncrementalOverhead,
     DuplicateDependency,
+    DependencyOfOneMember,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,6 +70,8 @@ pub struct BuildEvidence<'a> {
     pub hot: bool,
     /// Linkers found on this machine, for the linking finding.
     pub installed_linkers: &'a [String],
+    /// The workspace's member packages (empty when unknown).
+    pub members: &'a [String],
 }
 
 /// Everything explain reasons over; profiles or a build record may be missing.
@@ -204,6 +207,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         }
         findings.extend(critical_path_units(build));
         findings.extend(duplicate_dependencies(build));
+        findings.extend(dependencies_of_one_member(build));
     }
     findings.sort_by(|a, b| {
         b.estimate_ns
@@ -1064,6 +1068,90 @@ fn duplicate_dependencies(build: BuildEvidence) -> Vec<Finding> {
     out
 }
 
+/// Dependencies (with their build scripts) that only one workspace member needs: every
+/// build of the workspace pays for them.
+fn dependencies_of_one_member(build: BuildEvidence) -> Option<Finding> {
+    if build.members.len() < 2 || build.hot {
+        return None;
+    }
+    let is_member = |u: &Unit| build.members.contains(&u.package);
+    let by_id: std::collections::HashMap<usize, &Unit> =
+        build.units.iter().map(|u| (u.id, u)).collect();
+    // For each non-member package, the members whose units reach it.
+    let mut users: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for root in build.units.iter().filter(|u| is_member(u)) {
+        let mut stack: Vec<usize> = root.deps.clone();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let Some(u) = by_id.get(&id) else { continue };
+            if !is_member(u) {
+                users
+                    .entry(u.package.as_str())
+                    .or_default()
+                    .insert(root.package.as_str());
+            }
+            stack.extend(u.deps.iter().copied());
+        }
+    }
+    let time_of = |package: &str| -> u64 {
+        build
+            .units
+            .iter()
+            .filter(|u| u.package == package)
+            .map(Unit::duration_ns)
+            .sum()
+    };
+    let mut by_member: std::collections::BTreeMap<&str, Vec<(&str, u64)>> = Default::default();
+    for (package, members) in &users {
+        if members.len() == 1 {
+            let member = *members.iter().next().expect("one");
+            by_member
+                .entry(member)
+                .or_default()
+                .push((package, time_of(package)));
+        }
+    }
+    let total: u64 = build.units.iter().map(Unit::duration_ns).sum();
+    let (member, mut deps) = by_member
+        .into_iter()
+        .max_by_key(|(_, deps)| deps.iter().map(|d| d.1).sum::<u64>())?;
+    let exclusive: u64 = deps.iter().map(|d| d.1).sum();
+    if exclusive < MATTERS_NS * 4 || (exclusive as f64) < 0.15 * total as f64 {
+        return None;
+    }
+    deps.sort_by_key(|d| std::cmp::Reverse(d.1));
+    let shown: Vec<String> = deps
+        .iter()
+        .take(6)
+        .map(|(p, ns)| format!("{p} {}", secs(*ns)))
+        .collect();
+    Some(Finding {
+        cause: Cause::DependencyOfOneMember,
+        title: format!(
+            "{} dependencies ({} of compile time) are needed only by `{member}`",
+            deps.len(),
+            secs(exclusive)
+        ),
+        crate_name: Some(member.to_string()),
+        evidence: vec![
+            format!("only `{member}` uses: {}", shown.join(", ")),
+            format!(
+                "{:.0}% of the build's summed unit time",
+                percent(exclusive, total)
+            ),
+        ],
+        fix: format!(
+            "Builds that do not need `{member}` still compile these: put them behind an optional feature of `{member}`, or leave `{member}` out of `default-members` so that `cargo build` skips it unless asked."
+        ),
+        estimate_ns: exclusive,
+        estimate_basis: "the compile time of those packages, saved by every build that leaves the member out".to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1118,6 +1206,54 @@ mod tests {
         assert!(!shares.contains_key(&2));
         assert_eq!((idle, short), (20, 40));
         assert_eq!(alone_time(&units), vec![(1, 20)]);
+    }
+
+    #[test]
+    fn dependencies_only_one_member_needs_are_found() {
+        let unit = |id, package: &str, deps: Vec<usize>, ms: u64| Unit {
+            id,
+            package: package.into(),
+            version: "1.0.0".into(),
+            target: package.into(),
+            kind: UnitKind::Lib,
+            start_ns: 0,
+            rmeta_ns: None,
+            end_ns: ms * 1_000_000,
+            cpu_ns: None,
+            max_rss_bytes: None,
+            exit_code: Some(0),
+            link_ns: None,
+            deps,
+            rmeta_deps: Vec::new(),
+        };
+        // `cli` alone uses clap (and through it clap_derive); both use `common`.
+        let units = vec![
+            unit(0, "common", vec![], 100),
+            unit(1, "clap_derive", vec![], 900),
+            unit(2, "clap", vec![1], 700),
+            unit(3, "cli", vec![0, 2], 200),
+            unit(4, "server", vec![0], 200),
+        ];
+        let totals = crate::timeline::build_totals(&units, 2_000_000_000, 2);
+        let path = crate::timeline::critical_path(&units, 2_000_000_000);
+        let members = vec!["cli".to_string(), "server".to_string()];
+        let finding = dependencies_of_one_member(BuildEvidence {
+            units: &units,
+            totals: &totals,
+            critical_path: &path,
+            hot: false,
+            installed_linkers: &[],
+            members: &members,
+        })
+        .expect("a finding");
+        assert_eq!(finding.crate_name.as_deref(), Some("cli"));
+        assert_eq!(finding.estimate_ns, 1_600_000_000);
+        assert!(
+            finding.evidence[0].contains("clap_derive"),
+            "{:?}",
+            finding.evidence
+        );
+        assert!(!finding.evidence[0].contains("common"));
     }
 
     #[test]

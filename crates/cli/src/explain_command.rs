@@ -60,12 +60,16 @@ pub(crate) fn explain_inputs(
     })?;
     let instances = invocations(&files, threads, usize::MAX, &|l: &str| l == "symbol_name")?;
     let linkers = installed_linkers();
+    let members = record
+        .map(|r| workspace_members(&r.workspace_root))
+        .unwrap_or_default();
     let build = record.map(|r| BuildEvidence {
         units: &r.units,
         totals: &r.totals,
         critical_path: &r.critical_path,
         hot: matches!(r.scenario, Scenario::Touch { .. } | Scenario::Edit { .. }),
         installed_linkers: &linkers,
+        members: &members,
     });
     let mut input = ExplainInput {
         profiles: &summaries,
@@ -176,6 +180,21 @@ fn load_run_dir(dir: &Path) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
         .cloned()
         .collect();
     Ok((Some(record), profiles))
+}
+
+/// The workspace's member packages (none if cargo cannot say).
+fn workspace_members(root: &Path) -> Vec<String> {
+    let mut command = cargo_metadata::MetadataCommand::new();
+    command.no_deps().manifest_path(root.join("Cargo.toml"));
+    command
+        .exec()
+        .map(|m| {
+            m.workspace_packages()
+                .iter()
+                .map(|p| p.name.to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Linkers on PATH, for the linking finding.
