@@ -116,6 +116,19 @@ fn crate_summary(record: &Value, crate_name: &str) -> Value {
         .unwrap_or_else(|| panic!("no profile of {crate_name}"))
 }
 
+/// The label with the most self time in a crate's summary.
+fn top_item(summary: &Value) -> String {
+    summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|r| r["self_time_ns"].as_u64().unwrap())
+        .unwrap()["label"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[test]
 fn a_huge_combinator_type_is_named_as_the_cause() {
     // An HList-combining filter chain in the style of warp: each `.and()` doubles the
@@ -421,8 +434,13 @@ fn hundreds_of_derives_dominate_a_hot_rebuild() {
             ),
         ],
     );
-    let (_, explanation) =
+    let (record, explanation) =
         measure_and_explain_with(&root, &["--offline", "--touch", "model/src/lib.rs"]);
+    // The planted cause dominates: summarize's largest item of the rebuilt crate.
+    assert_eq!(
+        top_item(&crate_summary(&record, "model")),
+        "expand_proc_macro"
+    );
     let top = top_finding(&explanation);
     assert_eq!(
         top["cause"],
@@ -467,6 +485,7 @@ fn the_link_of_a_binary_with_real_dependencies_dominates_its_hot_rebuild() {
     );
     let (record, explanation) =
         measure_and_explain_with(&root, &["--offline", "--touch", "service/src/main.rs"]);
+    assert_eq!(top_item(&crate_summary(&record, "service")), "run_linker");
     let top = top_finding(&explanation);
     assert_eq!(top["cause"], "linking", "{}", describe(&explanation));
     assert_eq!(top["crate"], "service");
