@@ -108,6 +108,7 @@ pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     for record in &records {
         crate::history_command::record(&args.history, record);
     }
+    write_reports(&records, args.quiet || args.json);
     let last = records.last().expect("a plan measures at least once");
     let failed = !last.success;
 
@@ -377,6 +378,18 @@ fn report(plan: &BuildPlan, records: &[RunRecord], workspace_root: &Path, style:
     }
     text.push_str(&top_findings(shown, style));
     text
+}
+
+/// Writes each run's report into its folder; a report that cannot be written costs a
+/// warning, not the build.
+fn write_reports(records: &[RunRecord], quiet: bool) {
+    for record in records {
+        match crate::report_command::report_for_run(record, cores()) {
+            Ok(path) if !quiet => eprintln!("Report: {}", path.display()),
+            Ok(_) => {}
+            Err(e) => eprintln!("warning: no report for run {}: {e:#}", record.id),
+        }
+    }
 }
 
 /// Findings shown at the end of a build.

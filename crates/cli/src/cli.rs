@@ -51,6 +51,9 @@ pub enum Command {
     /// each could save.
     #[command(after_help = EXPLAIN_HELP)]
     Explain(ExplainArgs),
+    /// Write the HTML report of a run (timeline, phases, inside each crate, findings).
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
     /// Write a Chrome trace (Perfetto, chrome://tracing, speedscope) of profiles.
     #[command(after_help = TRACE_HELP)]
     Trace(TraceArgs),
@@ -126,6 +129,41 @@ pub struct ExplainArgs {
     /// (in target/buildscope/llvm-lines) and show LLVM IR lines and copies per function.
     #[arg(long)]
     pub llvm_lines: bool,
+    /// Profiles read at once [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+const REPORT_HELP: &str = "\
+One self-contained HTML page (no network needed): the summary and top findings, a timeline
+of every unit split at its metadata point with the critical path marked and the
+concurrency under it, where the time went by phase, and for each self-profiled crate its
+summarize table, a flame graph and its heaviest invocations. `buildscope build` writes one
+into every run folder.
+
+Examples:
+  buildscope report                              the latest run of this workspace
+  buildscope report latest --compare latest~1 -o compare.html
+  buildscope report profiles/ -o profiles.html   self-profiles alone";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run (id, unique start, `latest`, `latest~N`, or its folder), or profile files and
+    /// directories [default: the latest run of this workspace].
+    #[arg(value_name = "RUN|PATH")]
+    pub target: Vec<String>,
+    /// Also compare with this earlier run.
+    #[arg(long, value_name = "RUN")]
+    pub compare: Option<String>,
+    /// Where to write the page [default: report.html in the run folder, or
+    /// buildscope-report.html here for profiles].
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The workspace whose runs `latest` means [default: the one around the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    #[command(flatten)]
+    pub history: HistoryArgs,
     /// Profiles read at once [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

@@ -40,6 +40,10 @@ pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
             let threads = threads(args.threads);
             crate::explain_command::explain(args, threads, &style)
         }
+        Command::Report(args) => {
+            let threads = threads(args.threads);
+            crate::report_command::report(args, threads)
+        }
         Command::Trace(args) => trace(args).map(|()| std::process::ExitCode::SUCCESS),
         Command::Flamegraph(args) => {
             let threads = threads(args.threads);

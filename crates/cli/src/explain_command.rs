@@ -19,7 +19,8 @@ use crate::commands::print;
 const ITEMS_PER_PROFILE: usize = 20;
 
 pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Result<ExitCode> {
-    let (record, profile_paths) = resolve(&args)?;
+    let (record, profile_paths) =
+        resolve_target(&args.target, &args.history, args.manifest_path.as_deref())?;
     let explanation = explain_inputs(record.as_ref(), &profile_paths, threads, args.llvm_lines)?;
     let text = if args.json {
         serde_json::to_string_pretty(&explanation)? + "\n"
@@ -132,9 +133,14 @@ fn invocations(
     Ok(per_file.into_iter().flatten().collect())
 }
 
-/// The run record and profile paths the arguments name.
-fn resolve(args: &ExplainArgs) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
-    let named: Vec<PathBuf> = args.target.iter().map(PathBuf::from).collect();
+/// The run record and profile paths the arguments name: a run folder, profile files and
+/// directories, or a run of the history (`latest` when nothing is named).
+pub(crate) fn resolve_target(
+    target: &[String],
+    history: &crate::cli::HistoryArgs,
+    manifest_path: Option<&Path>,
+) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
+    let named: Vec<PathBuf> = target.iter().map(PathBuf::from).collect();
     if named.len() == 1 && named[0].join("run.json").is_file() {
         return load_run_dir(&named[0]);
     }
@@ -144,7 +150,7 @@ fn resolve(args: &ExplainArgs) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
     if !named.is_empty() && named.iter().all(|p| p.exists()) {
         return Ok((None, named));
     }
-    if args.target.len() > 1 {
+    if target.len() > 1 {
         bail!(
             "{}: no such file or directory (give one run, or profile files and directories)",
             named
@@ -154,11 +160,11 @@ fn resolve(args: &ExplainArgs) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
                 .display()
         );
     }
-    let name = args.target.first().map_or("latest", String::as_str);
-    let store = crate::history_command::open_store(&args.history)?;
-    let workspace = crate::history_command::workspace_here(args.manifest_path.as_deref());
+    let name = target.first().map_or("latest", String::as_str);
+    let store = crate::history_command::open_store(history)?;
+    let workspace = crate::history_command::workspace_here(manifest_path);
     let (run, _) = store.run(name, workspace.as_deref()).with_context(|| {
-        if args.target.is_empty() {
+        if target.is_empty() {
             "nothing to explain: measure a build first (`buildscope build --self-profile-crates`), or name profiles".to_string()
         } else {
             format!("{name}: not a path, and not a run in the history")
@@ -167,7 +173,7 @@ fn resolve(args: &ExplainArgs) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
     load_run_dir(&run.run_dir)
 }
 
-fn load_run_dir(dir: &Path) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
+pub(crate) fn load_run_dir(dir: &Path) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
     let path = dir.join("run.json");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{}: cannot read the run record", path.display()))?;

@@ -8,6 +8,7 @@ mod events_command;
 mod explain_command;
 mod history_command;
 mod output_file;
+mod report_command;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -14,6 +14,7 @@ mod flamegraph;
 mod format;
 mod history_view;
 mod queries_view;
+mod report;
 mod rows_view;
 mod style;
 mod table;
@@ -29,6 +30,10 @@ pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, Flamegr
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
 pub use history_view::{render_compare, render_runs, RunLine};
 pub use queries_view::{pathological_text, queries_csv, queries_html, render_queries};
+pub use report::{
+    crate_stacks, render_report, ReportCompare, ReportCrate, ReportData, ReportRun, REPORT_ROWS,
+    REPORT_SCHEMA, REPORT_STACKS,
+};
 pub use rows_view::{render_rows, rows_csv};
 pub use style::Style;
 pub use table::{Align, Table};

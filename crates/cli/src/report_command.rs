@@ -1,0 +1,232 @@
+//! `buildscope report` (and the report `build` leaves in each run folder): gathers a run's
+//! record, its self-profiles' summaries, stacks and heaviest invocations, and the
+//! explanation, and hands them to the page.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use buildscope_analysis::{
+    collapse_files, compare_units, map_profiles, merge, summarize_files, top_invocations, RankBy,
+    StackOptions,
+};
+use buildscope_build::RunRecord;
+use buildscope_output::{
+    crate_stacks, render_report, write_trace, ReportCompare, ReportCrate, ReportData, ReportRun,
+    TraceOptions, DEFAULT_SPLIT_PAGES, REPORT_ROWS, REPORT_SCHEMA,
+};
+
+use crate::cli::ReportArgs;
+use crate::explain_command::{explain_inputs, load_run_dir, resolve_target};
+use crate::output_file::OutputFile;
+
+/// Heaviest single invocations shown per crate.
+const TOP_PER_CRATE: usize = 15;
+/// The trace next to a run's report stays small enough for any viewer.
+const RUN_TRACE_MAX_BYTES: u64 = 50_000_000;
+
+pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
+    let (record, profiles) =
+        resolve_target(&args.target, &args.history, args.manifest_path.as_deref())?;
+    let base = match &args.compare {
+        Some(other) => {
+            let (base, _) = resolve_target(
+                std::slice::from_ref(other),
+                &args.history,
+                args.manifest_path.as_deref(),
+            )?;
+            Some(base.with_context(|| format!("{other}: --compare needs a run, not profiles"))?)
+        }
+        None => None,
+    };
+    let output = args.output.clone().unwrap_or_else(|| match &record {
+        Some(r) => r.run_dir.join("report.html"),
+        None => PathBuf::from("buildscope-report.html"),
+    });
+    write_report(record.as_ref(), &profiles, base.as_ref(), &output, threads)?;
+    eprintln!("wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the report of a run (or of profiles alone) to `output`.
+pub(crate) fn write_report(
+    record: Option<&RunRecord>,
+    profile_paths: &[PathBuf],
+    base: Option<&RunRecord>,
+    output: &Path,
+    threads: usize,
+) -> Result<()> {
+    let files = if profile_paths.is_empty() {
+        Vec::new()
+    } else {
+        buildscope_profile::find_profiles(profile_paths)?.files
+    };
+    let explanation = explain_inputs(record, profile_paths, threads, false)?;
+    let summary = merge(&summarize_files(&files, threads)?);
+    let stacks = collapse_files(&files, threads, StackOptions::default())?;
+    // The heaviest invocations of each profile (a crate's come from its profiles).
+    let mut top: Vec<_> = map_profiles(&files, threads, |profile| {
+        top_invocations(profile, TOP_PER_CRATE, RankBy::Duration, None)
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    top.sort_by_key(|i| std::cmp::Reverse(i.duration_ns));
+    let mut crates: Vec<ReportCrate> = summary
+        .crates
+        .iter()
+        .map(|c| ReportCrate {
+            name: c.crate_name.clone(),
+            cpu_ns: c.total_cpu_time_ns,
+            rows: c.rows.iter().take(REPORT_ROWS).cloned().collect(),
+            rows_total: c.rows.len(),
+            stacks: crate_stacks(&stacks, &c.crate_name),
+            top: top
+                .iter()
+                .filter(|i| i.crate_name == c.crate_name)
+                .take(TOP_PER_CRATE)
+                .cloned()
+                .collect(),
+        })
+        .collect();
+    crates.sort_by(|a, b| b.cpu_ns.cmp(&a.cpu_ns).then(a.name.cmp(&b.name)));
+
+    let mut links = Vec::new();
+    if let Some(r) = record {
+        if !files.is_empty() {
+            // A trace of the run next to its report, for Perfetto.
+            let trace_path = r.run_dir.join("trace.json");
+            if !trace_path.exists() {
+                let mut out = OutputFile::create(&trace_path)?;
+                let options = TraceOptions {
+                    min_duration_ns: 0,
+                    collapse_threads: false,
+                    max_bytes: Some(RUN_TRACE_MAX_BYTES),
+                    split_pages: DEFAULT_SPLIT_PAGES,
+                };
+                write_trace(&files, out.file(), &options)
+                    .with_context(|| format!("{}", trace_path.display()))?;
+                out.commit()?;
+            }
+        }
+        for (label, name) in [
+            ("trace.json (open in https://ui.perfetto.dev)", "trace.json"),
+            ("run.json (the run record)", "run.json"),
+            ("profiles/ (self-profiles)", "profiles"),
+            (
+                "cargo-timing.html (cargo's own report)",
+                "cargo-timing.html",
+            ),
+        ] {
+            let path = r.run_dir.join(name);
+            if path.exists() {
+                links.push((label.to_string(), href(output, &path)));
+            }
+        }
+    }
+    let (toolchain, host) = rustc_version();
+    let run = record.map(|r| ReportRun {
+        id: r.id.clone(),
+        command: if r.cargo_args.is_empty() {
+            format!("cargo {}", r.command)
+        } else {
+            format!("cargo {} {}", r.command, r.cargo_args.join(" "))
+        },
+        scenario: r.scenario.describe_in(&r.workspace_root),
+        profile: cargo_profile(&r.cargo_args),
+        toolchain: toolchain.clone(),
+        host: host.clone(),
+        totals: &r.totals,
+        fresh_units: r.fresh_units,
+        units: &r.units,
+        critical_path: &r.critical_path,
+    });
+    let compare = match (record, base) {
+        (Some(new), Some(old)) => Some(ReportCompare {
+            base_id: old.id.clone(),
+            base_wall_ns: old.totals.wall_ns,
+            new_wall_ns: new.totals.wall_ns,
+            units: compare_units(&old.units, &new.units),
+        }),
+        _ => None,
+    };
+    let title = match record {
+        Some(r) => format!(
+            "{}: {}",
+            r.workspace_root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            r.scenario.describe_in(&r.workspace_root)
+        ),
+        None => format!("{} self-profiles", files.len()),
+    };
+    let data = ReportData {
+        schema: REPORT_SCHEMA,
+        title,
+        generated_by: format!("buildscope {}", env!("CARGO_PKG_VERSION")),
+        run,
+        explanation: &explanation,
+        crates,
+        compare,
+        links,
+    };
+    let html = render_report(&data);
+    let mut out = OutputFile::create(output)?;
+    use std::io::Write;
+    out.file()
+        .write_all(html.as_bytes())
+        .with_context(|| format!("{}: cannot write", output.display()))?;
+    out.commit()
+}
+
+/// A link from the report to a file: relative when they share a folder.
+fn href(report: &Path, target: &Path) -> String {
+    match (report.parent(), target.parent()) {
+        (Some(a), Some(b)) if a == b => target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        _ => format!("file://{}", target.display()),
+    }
+}
+
+fn cargo_profile(args: &[String]) -> String {
+    if args.iter().any(|a| a == "--release") {
+        return "release".into();
+    }
+    args.iter()
+        .position(|a| a == "--profile")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--profile=").map(str::to_string))
+        })
+        .unwrap_or_else(|| "dev".into())
+}
+
+/// (`rustc 1.95.0 (…)`, `x86_64-unknown-linux-gnu`) from `rustc -vV`.
+fn rustc_version() -> (String, String) {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = std::process::Command::new(rustc).arg("-vV").output();
+    let text = out
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let first = text.lines().next().unwrap_or("rustc (unknown)").to_string();
+    let host = text
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .unwrap_or("unknown")
+        .to_string();
+    (first, host)
+}
+
+/// The report of a run just measured by `build`, into its run folder.
+pub(crate) fn report_for_run(record: &RunRecord, threads: usize) -> Result<PathBuf> {
+    let (_, profiles) = load_run_dir(&record.run_dir)?;
+    let output = record.run_dir.join("report.html");
+    write_report(Some(record), &profiles, None, &output, threads)?;
+    Ok(output)
+}

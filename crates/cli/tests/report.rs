@@ -1,0 +1,180 @@
+//! The HTML report end to end: the example workspace built by `buildscope build
+//! --self-profile`, its report opened in headless Chromium: no console errors, one bar per
+//! unit, the critical path highlighted, the summarize table's top row as `summarize` says,
+//! and a screenshot kept as a test artefact.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{buildscope, buildscope_in, path_str};
+use serde_json::Value;
+
+/// A copy of the repository's example workspace (without its target directory).
+fn example_copy() -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../example-workspace");
+    let root = tempfile::Builder::new()
+        .prefix("buildscope-report-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if name == "target" {
+                continue;
+            }
+            let path = entry.path();
+            if path.is_dir() {
+                copy(&path, &to.join(&name));
+            } else {
+                std::fs::copy(&path, to.join(&name)).unwrap();
+            }
+        }
+    }
+    copy(&source, &root);
+    root
+}
+
+fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            let out = Command::new("which").arg(name).output().ok()?;
+            out.status
+                .success()
+                .then(|| PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()))
+        });
+    assert!(
+        found.is_some() || std::env::var_os("CI").is_none(),
+        "CI must have chromium: .ci/run installs it"
+    );
+    found
+}
+
+fn headless(browser: &Path, extra: &[&str], url: &str) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
+            "--window-size=1400,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The text of the first cell of the first body row after `marker`.
+fn first_cell_after(dom: &str, marker: &str) -> String {
+    let at = dom
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in the page"));
+    let body = &dom[at..];
+    let row = &body[body.find("<tbody>").expect("a table body")..];
+    let cell = &row[row.find("<td").unwrap()..];
+    let text = &cell[cell.find('>').unwrap() + 1..];
+    text[..text.find("</td>").unwrap()]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn the_report_of_a_real_build_opens_in_chromium() {
+    let root = example_copy();
+    let db = root.join("history.sqlite");
+    let out = buildscope_in(
+        &root,
+        &db,
+        &["build", "--cold", "--self-profile", "--json", "--quiet"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let record = &doc["runs"][0];
+    let run_dir = PathBuf::from(record["run_dir"].as_str().unwrap());
+    let report = run_dir.join("report.html");
+    let size = std::fs::metadata(&report)
+        .expect("build wrote report.html")
+        .len();
+    assert!(size < 10_000_000, "{size} bytes");
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        !page.contains("<script src") && !page.contains("<link rel=\"stylesheet\""),
+        "self-contained"
+    );
+
+    let Some(browser) = chromium() else {
+        eprintln!("chromium not found: the browser half of this test is skipped outside CI");
+        return;
+    };
+    let url = format!("file://{}", report.display());
+    let (dom, log) = headless(&browser, &["--dump-dom"], &url);
+    for bad in [
+        "Uncaught",
+        "CONSOLE",
+        "SyntaxError",
+        "ReferenceError",
+        "TypeError",
+    ] {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(bad)).collect();
+        assert!(lines.is_empty(), "console errors: {lines:?}");
+    }
+    assert!(dom.contains("data-ready=\"1\""), "the page's script ran");
+    // One bar per unit, the critical path highlighted.
+    let units = record["units"].as_array().unwrap().len();
+    assert_eq!(dom.matches("<g class=\"unit").count(), units, "bars");
+    let critical = record["critical_path"]["steps"].as_array().unwrap().len();
+    assert!(critical > 0);
+    assert_eq!(dom.matches("<g class=\"unit critical\"").count(), critical);
+    // The summarize table of the heaviest crate starts where summarize starts.
+    let profiles = record["profile_dir"].as_str().unwrap();
+    let summary: Value =
+        serde_json::from_slice(&buildscope(&["summarize", "--json", profiles]).stdout).unwrap();
+    let heaviest = summary["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|c| c["total_cpu_time_ns"].as_u64().unwrap())
+        .unwrap();
+    let name = heaviest["crate"].as_str().unwrap();
+    let expected = heaviest["rows"][0]["label"].as_str().unwrap();
+    let shown = first_cell_after(&dom, &format!("class=\"summarize\" data-crate=\"{name}\""));
+    assert_eq!(shown, expected, "top row of {name}");
+
+    // A screenshot, kept as a test artefact.
+    let artefacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("artefacts");
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let shot = artefacts.join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    headless(
+        &browser,
+        &[&format!("--screenshot={}", path_str(&shot))],
+        &url,
+    );
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    eprintln!("screenshot: {}", shot.display());
+}

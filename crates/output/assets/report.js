@@ -1,0 +1,413 @@
+// buildscope report: builds the page from the JSON in #report-data. Text from profiles is
+// only ever set as textContent or attribute values, never parsed as markup.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("report-data").textContent);
+  var SVG = "http://www.w3.org/2000/svg";
+  var PHASE_COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+    "#ff9da7", "#9c755f", "#bab0ac", "#86bcb6", "#d37295", "#a0cbe8", "#8cd17d", "#f1ce63"];
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    for (var k in attrs || {}) { node.setAttribute(k, attrs[k]); }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+  function svgEl(tag, attrs) {
+    var node = document.createElementNS(SVG, tag);
+    for (var k in attrs || {}) { node.setAttribute(k, attrs[k]); }
+    return node;
+  }
+  function dur(ns) {
+    if (ns === null || ns === undefined) { return "–"; }
+    var s = ns / 1e9;
+    if (s >= 100) { return s.toFixed(0) + " s"; }
+    if (s >= 1) { return s.toFixed(2) + " s"; }
+    if (ns >= 1e6) { return (ns / 1e6).toFixed(1) + " ms"; }
+    return (ns / 1e3).toFixed(1) + " µs";
+  }
+  function pct(part, whole) { return whole ? (100 * part / whole).toFixed(1) + "%" : "–"; }
+
+  // A table with sortable columns (click or Enter on a header) and an optional filter box.
+  function table(node, columns, rows, filterBox) {
+    node.textContent = "";
+    var thead = el("thead"), tr = el("tr");
+    var state = { col: -1, desc: true };
+    columns.forEach(function (c, i) {
+      var th = el("th", { scope: "col" });
+      var b = el("button", { type: "button" }, c.title);
+      b.addEventListener("click", function () {
+        state.desc = state.col === i ? !state.desc : true;
+        state.col = i;
+        draw();
+      });
+      th.appendChild(b);
+      tr.appendChild(th);
+    });
+    thead.appendChild(tr);
+    node.appendChild(thead);
+    var tbody = el("tbody");
+    node.appendChild(tbody);
+    function draw() {
+      var text = filterBox ? filterBox.value.toLowerCase() : "";
+      var shown = rows.filter(function (r) {
+        return !text || columns.some(function (c) { return String(c.get(r)).toLowerCase().indexOf(text) >= 0; });
+      });
+      if (state.col >= 0) {
+        var c = columns[state.col];
+        shown.sort(function (a, b) {
+          var x = c.key ? c.key(a) : c.get(a), y = c.key ? c.key(b) : c.get(b);
+          var r = x < y ? -1 : x > y ? 1 : 0;
+          return state.desc ? -r : r;
+        });
+      }
+      tbody.textContent = "";
+      shown.forEach(function (r) {
+        var row = el("tr");
+        columns.forEach(function (c) { row.appendChild(el("td", c.cls ? { "class": c.cls } : {}, c.show ? c.show(r) : String(c.get(r)))); });
+        tbody.appendChild(row);
+      });
+    }
+    if (filterBox) { filterBox.addEventListener("input", draw); }
+    draw();
+  }
+
+  // ---------------------------------------------------------------- summary
+  var run = data.run, ex = data.explanation;
+  document.getElementById("title").textContent = data.title;
+  document.getElementById("subtitle").textContent = data.generated_by;
+  var cards = document.getElementById("cards");
+  function card(label, value) { var c = el("div", { "class": "card" }); c.appendChild(el("b", {}, value)); c.appendChild(document.createTextNode(label)); cards.appendChild(c); }
+  if (run) {
+    card("command", run.command);
+    card("scenario", run.scenario);
+    card("profile", run.profile);
+    card("toolchain", run.toolchain);
+    card("host", run.host + ", " + run.totals.cores + " cores");
+    card("wall time", dur(run.totals.wall_ns));
+    card("CPU time", dur(run.totals.cpu_ns));
+    card("parallelism", run.totals.average_parallelism.toFixed(2) + " of " + run.totals.cores);
+    card("units (fresh / built)", run.fresh_units + " / " + run.units.length);
+  }
+  var findings = document.getElementById("findings");
+  (ex.findings || []).slice(0, 3).forEach(function (f) {
+    var li = el("li");
+    li.appendChild(el("strong", {}, f.title));
+    li.appendChild(document.createTextNode(" — could save up to " + dur(f.estimate_ns) + " "));
+    li.appendChild(el("span", { "class": "basis" }, "(" + f.estimate_basis + ")"));
+    var ul = el("ul");
+    f.evidence.forEach(function (e) { ul.appendChild(el("li", {}, e)); });
+    ul.appendChild(el("li", {}, "Fix: " + f.fix));
+    li.appendChild(ul);
+    findings.appendChild(li);
+  });
+  if (!ex.findings || ex.findings.length === 0) { findings.appendChild(el("li", {}, "No finding: nothing stands out.")); }
+
+  // ---------------------------------------------------------------- timeline
+  var gantt = document.getElementById("gantt");
+  var units = run ? run.units.slice() : [];
+  var critical = {};
+  if (run) { run.critical_path.steps.forEach(function (s) { critical[s.unit] = true; }); }
+  units.sort(function (a, b) { return a.start_ns - b.start_ns || a.id - b.id; });
+  var byId = {};
+  units.forEach(function (u) { byId[u.id] = u; });
+  var wall = run ? Math.max(run.totals.wall_ns, 1) : 1;
+  function unitName(u) { return u.package + " v" + u.version + (u.kind === "lib" ? "" : " (" + u.kind + ")"); }
+  function drawGantt() {
+    var minMs = Number(document.getElementById("min-duration").value) * wall / 1e6 / 100;
+    document.getElementById("min-duration-out").textContent = minMs.toFixed(0) + " ms";
+    var zoom = Number(document.getElementById("zoom").value);
+    var width = Math.max(600, (document.body.clientWidth - 80) * zoom), label = 240, rowH = 16;
+    var shown = units.filter(function (u) { return (u.end_ns - u.start_ns) / 1e6 >= minMs || critical[u.id]; });
+    gantt.textContent = "";
+    gantt.setAttribute("width", width);
+    gantt.setAttribute("height", shown.length * rowH + 24);
+    var x = function (ns) { return label + (width - label - 10) * ns / wall; };
+    for (var t = 0; t <= 10; t++) {
+      var tx = svgEl("text", { x: x(wall * t / 10), y: shown.length * rowH + 16 });
+      tx.textContent = dur(wall * t / 10);
+      gantt.appendChild(tx);
+    }
+    var rowOf = {};
+    shown.forEach(function (u, i) { rowOf[u.id] = i; });
+    shown.forEach(function (u, i) {
+      var y = i * rowH + 2;
+      var g = svgEl("g", { "class": "unit" + (critical[u.id] ? " critical" : ""), "data-unit": u.id, tabindex: 0 });
+      var title = svgEl("title");
+      title.textContent = unitName(u) + ": " + dur(u.end_ns - u.start_ns) + (critical[u.id] ? " (critical path)" : "");
+      g.appendChild(title);
+      var name = svgEl("text", { x: 4, y: y + 11 });
+      name.textContent = unitName(u);
+      g.appendChild(name);
+      var split = u.rmeta_ns !== null && u.rmeta_ns !== undefined ? u.rmeta_ns : u.end_ns;
+      if (u.kind === "build-script-run") {
+        g.appendChild(svgEl("rect", { "class": "bs", x: x(u.start_ns), y: y, width: Math.max(1, x(u.end_ns) - x(u.start_ns)), height: rowH - 4 }));
+      } else {
+        g.appendChild(svgEl("rect", { "class": "fe", x: x(u.start_ns), y: y, width: Math.max(1, x(split) - x(u.start_ns)), height: rowH - 4 }));
+        if (split < u.end_ns) {
+          g.appendChild(svgEl("rect", { "class": "cg", x: x(split), y: y, width: Math.max(1, x(u.end_ns) - x(split)), height: rowH - 4 }));
+        }
+        if (u.link_ns) {
+          g.appendChild(svgEl("rect", { "class": "ln", x: x(u.end_ns - u.link_ns), y: y + 3, width: Math.max(1, x(u.end_ns) - x(u.end_ns - u.link_ns)), height: rowH - 10 }));
+        }
+      }
+      g.appendChild(svgEl("rect", { "class": "outline", x: x(u.start_ns), y: y, width: Math.max(1, x(u.end_ns) - x(u.start_ns)), height: rowH - 4 }));
+      function hover(on) {
+        gantt.classList.toggle("hovering", on);
+        g.classList.toggle("hover", on);
+        Array.prototype.forEach.call(gantt.querySelectorAll("line.dep"), function (l) { l.remove(); });
+        u.deps.forEach(function (d) {
+          var dep = gantt.querySelector('g.unit[data-unit="' + d + '"]');
+          if (dep) { dep.classList.toggle("dep", on); }
+          if (on && rowOf[d] !== undefined) {
+            var du = byId[d];
+            gantt.appendChild(svgEl("line", { "class": "dep", x1: x(du.end_ns), y1: rowOf[d] * rowH + 8, x2: x(u.start_ns), y2: y + 6 }));
+          }
+        });
+      }
+      g.addEventListener("mouseenter", function () { hover(true); });
+      g.addEventListener("mouseleave", function () { hover(false); });
+      g.addEventListener("focus", function () { hover(true); });
+      g.addEventListener("blur", function () { hover(false); });
+      gantt.appendChild(g);
+    });
+    drawConcurrency(width, label, x);
+  }
+  function drawConcurrency(width, label, x) {
+    var svg = document.getElementById("concurrency");
+    var cores = run ? run.totals.cores : 1, h = 90;
+    svg.textContent = "";
+    svg.setAttribute("width", width);
+    svg.setAttribute("height", h + 10);
+    if (!units.length) { return; }
+    // Each unit is ready when its dependencies released it (their metadata for pipelined ones).
+    var ready = {};
+    units.forEach(function (u) {
+      var r = 0;
+      u.deps.forEach(function (d) {
+        var du = byId[d];
+        if (!du) { return; }
+        var release = u.rmeta_deps.indexOf(d) >= 0 && du.rmeta_ns !== null && du.rmeta_ns !== undefined ? du.rmeta_ns : du.end_ns;
+        r = Math.max(r, release);
+      });
+      ready[u.id] = Math.min(r, u.start_ns);
+    });
+    var steps = 200, max = Math.max(cores, 1);
+    var running = [], waiting = [];
+    for (var i = 0; i <= steps; i++) {
+      var t = wall * i / steps, n = 0, w = 0;
+      units.forEach(function (u) {
+        if (u.start_ns <= t && t < u.end_ns) { n++; }
+        else if (ready[u.id] <= t && t < u.start_ns) { w++; }
+      });
+      running.push(n); waiting.push(w);
+      max = Math.max(max, n + w);
+    }
+    var y = function (v) { return h - h * v / max; };
+    function area(values, base, cls) {
+      var pts = [];
+      for (var i = 0; i <= steps; i++) { pts.push(x(wall * i / steps) + "," + y(base[i] + values[i])); }
+      for (var j = steps; j >= 0; j--) { pts.push(x(wall * j / steps) + "," + y(base[j])); }
+      svg.appendChild(svgEl("polygon", { points: pts.join(" "), "class": cls }));
+    }
+    var zero = running.map(function () { return 0; });
+    var idle = running.map(function (n) { return Math.max(0, cores - n); });
+    area(running, zero, "area-running");
+    area(idle, running, "area-idle");
+    area(waiting, running.map(function (n, i) { return n + idle[i]; }), "area-waiting");
+    var t = svgEl("text", { x: 4, y: 12 });
+    t.textContent = cores + " cores";
+    svg.appendChild(t);
+  }
+  if (run) {
+    drawGantt();
+    document.getElementById("min-duration").addEventListener("input", drawGantt);
+    document.getElementById("zoom").addEventListener("input", drawGantt);
+    table(document.getElementById("units-table"), [
+      { title: "Unit", get: unitName },
+      { title: "Start", get: function (u) { return u.start_ns; }, show: function (u) { return dur(u.start_ns); } },
+      { title: "Duration", get: function (u) { return u.end_ns - u.start_ns; }, show: function (u) { return dur(u.end_ns - u.start_ns); } },
+      { title: "Critical", get: function (u) { return critical[u.id] ? "yes" : ""; } }
+    ], units);
+  } else {
+    document.getElementById("timeline").appendChild(el("p", { "class": "dim" }, "No run record: this report was made from profiles alone."));
+  }
+
+  // ---------------------------------------------------------------- phases
+  var phaseTitles = [];
+  var crates = (ex.crates || []).map(function (c) {
+    var m = {};
+    c.phases.phases.forEach(function (p) {
+      if (p.phase === "profiler-overhead") { return; }
+      m[p.title] = p.self_ns;
+      if (phaseTitles.indexOf(p.title) < 0) { phaseTitles.push(p.title); }
+    });
+    var total = 0;
+    for (var k in m) { total += m[k]; }
+    return { name: c.crate, phases: m, total: total };
+  });
+  var sortBox = document.getElementById("phase-sort");
+  sortBox.appendChild(el("option", { value: "" }, "total CPU time"));
+  phaseTitles.forEach(function (t) { sortBox.appendChild(el("option", { value: t }, t)); });
+  function drawPhases() {
+    var box = document.getElementById("phase-bars");
+    box.textContent = "";
+    var key = el("div", { "class": "phase-key" });
+    phaseTitles.forEach(function (t, i) {
+      var s = el("span");
+      var sw = el("span", { "class": "swatch", style: "background:" + PHASE_COLORS[i % PHASE_COLORS.length] });
+      s.appendChild(sw);
+      s.appendChild(document.createTextNode(t));
+      key.appendChild(s);
+    });
+    box.appendChild(key);
+    var by = sortBox.value;
+    var rows = crates.slice().sort(function (a, b) { return by ? (b.phases[by] || 0) - (a.phases[by] || 0) : b.total - a.total; });
+    var max = Math.max.apply(null, rows.map(function (r) { return r.total; }).concat([1]));
+    rows.forEach(function (r) {
+      var row = el("div", { "class": "phase-row" });
+      row.appendChild(el("div", { "class": "name", title: r.name }, r.name + " " + dur(r.total)));
+      var bar = el("div", { "class": "bar", role: "img", "aria-label": r.name + ": " + dur(r.total) });
+      phaseTitles.forEach(function (t, i) {
+        var ns = r.phases[t] || 0;
+        if (!ns) { return; }
+        var seg = el("span", { title: t + ": " + dur(ns), style: "width:" + (100 * ns / max) + "%;background:" + PHASE_COLORS[i % PHASE_COLORS.length] });
+        bar.appendChild(seg);
+      });
+      row.appendChild(bar);
+      box.appendChild(row);
+    });
+  }
+  sortBox.addEventListener("change", drawPhases);
+  drawPhases();
+  var phaseRows = (ex.phases ? ex.phases.phases : []).filter(function (p) { return p.phase !== "profiler-overhead"; });
+  var buildNs = phaseRows.reduce(function (a, p) { return a + p.self_ns; }, 0);
+  table(document.getElementById("phase-table"), [
+    { title: "Phase", get: function (p) { return p.title; } },
+    { title: "CPU time", get: function (p) { return p.self_ns; }, show: function (p) { return dur(p.self_ns); } },
+    { title: "Share", get: function (p) { return p.self_ns; }, show: function (p) { return pct(p.self_ns, buildNs); } }
+  ], phaseRows);
+
+  // ---------------------------------------------------------------- crates
+  var list = document.getElementById("crate-list");
+  if (!data.crates.length) { list.appendChild(el("p", { "class": "dim" }, "No self-profiles: measure with buildscope build --self-profile-crates.")); }
+  data.crates.forEach(function (c, index) {
+    var d = el("details", { "class": "crate", "data-crate": c.name });
+    if (index === 0) { d.open = true; }
+    d.appendChild(el("summary", {}, c.name + " — " + dur(c.cpu_ns) + " of CPU"));
+    var filter = el("input", { type: "search", placeholder: "Filter rows", "aria-label": "Filter " + c.name + " rows" });
+    d.appendChild(filter);
+    var t = el("table", { "class": "summarize", "data-crate": c.name });
+    d.appendChild(t);
+    table(t, [
+      { title: "Item", get: function (r) { return r.label; } },
+      { title: "Self time", get: function (r) { return r.self_time_ns; }, show: function (r) { return dur(r.self_time_ns); } },
+      { title: "%", get: function (r) { return r.self_time_ns; }, show: function (r) { return pct(r.self_time_ns, c.cpu_ns); } },
+      { title: "Time", get: function (r) { return r.time_ns; }, show: function (r) { return dur(r.time_ns); } },
+      { title: "Count", get: function (r) { return r.count; } },
+      { title: "Hits", get: function (r) { return r.cache_hits; } }
+    ], c.rows, filter);
+    if (c.rows_total > c.rows.length) { d.appendChild(el("p", { "class": "dim" }, (c.rows_total - c.rows.length) + " smaller rows not embedded (buildscope summarize has them all).")); }
+    var flameBox = el("div");
+    var icicle = el("label");
+    var toggle = el("input", { type: "checkbox" });
+    icicle.appendChild(toggle);
+    icicle.appendChild(document.createTextNode(" icicle (roots at the top)"));
+    d.appendChild(el("h3", {}, "Flame graph (self time by stack; click a frame to zoom)"));
+    d.appendChild(icicle);
+    d.appendChild(flameBox);
+    var root = flameTree(c.stacks);
+    var focus = root;
+    function redraw() { drawFlame(flameBox, focus, toggle.checked, function (n) { focus = n === focus ? root : n; redraw(); }); }
+    toggle.addEventListener("change", redraw);
+    redraw();
+    d.appendChild(el("h3", {}, "Heaviest single invocations"));
+    var top = el("table");
+    d.appendChild(top);
+    table(top, [
+      { title: "Item", get: function (i) { return i.label; } },
+      { title: "Time", get: function (i) { return i.duration_ns; }, show: function (i) { return dur(i.duration_ns); } },
+      { title: "Self", get: function (i) { return i.self_time_ns; }, show: function (i) { return dur(i.self_time_ns); } },
+      { title: "Arguments", get: function (i) { return i.args.join(" · "); }, cls: "args" }
+    ], c.top);
+    list.appendChild(d);
+  });
+  function flameTree(stacks) {
+    var root = { name: "all", value: 0, children: {} };
+    stacks.forEach(function (s) {
+      var node = root;
+      root.value += s[1];
+      s[0].split(";").forEach(function (frame) {
+        node.children[frame] = node.children[frame] || { name: frame, value: 0, children: {} };
+        node = node.children[frame];
+        node.value += s[1];
+      });
+    });
+    return root;
+  }
+  function drawFlame(box, root, icicle, onClick) {
+    box.textContent = "";
+    var width = Math.max(600, document.body.clientWidth - 120), rowH = 16;
+    var rects = [];
+    var depthMax = 0;
+    (function walk(node, x0, depth) {
+      rects.push({ node: node, x: x0, w: width * node.value / Math.max(root.value, 1), depth: depth });
+      depthMax = Math.max(depthMax, depth);
+      var x = x0;
+      Object.keys(node.children).sort().forEach(function (k) {
+        var child = node.children[k];
+        walk(child, x, depth + 1);
+        x += width * child.value / Math.max(root.value, 1);
+      });
+    })(root, 0, 0);
+    var svg = svgEl("svg", { width: width, height: (depthMax + 1) * rowH, "class": "flame", role: "img", "aria-label": "Flame graph" });
+    rects.forEach(function (r, i) {
+      if (r.w < 0.5) { return; }
+      var y = icicle ? r.depth * rowH : (depthMax - r.depth) * rowH;
+      var g = svgEl("g");
+      var t = svgEl("title");
+      t.textContent = r.node.name + ": " + dur(r.node.value) + " (" + pct(r.node.value, root.value) + ")";
+      g.appendChild(t);
+      var hue = 10 + (r.node.name.length * 37 + i) % 40;
+      g.appendChild(svgEl("rect", { x: r.x, y: y, width: r.w, height: rowH - 1, fill: "hsl(" + hue + ",80%," + (55 + r.depth % 3 * 6) + "%)" }));
+      if (r.w > 40) {
+        var label = svgEl("text", { x: r.x + 3, y: y + 11 });
+        label.textContent = r.node.name.slice(0, Math.floor(r.w / 6));
+        g.appendChild(label);
+      }
+      g.addEventListener("click", function () { onClick(r.node); });
+      svg.appendChild(g);
+    });
+    box.appendChild(svg);
+  }
+
+  // ---------------------------------------------------------------- compare
+  var cmp = document.getElementById("compare-body");
+  if (data.compare) {
+    var c = data.compare;
+    cmp.appendChild(el("p", {}, "Against run " + c.base_id + ": wall " + dur(c.base_wall_ns) + " → " + dur(c.new_wall_ns)));
+    var ct = el("table");
+    cmp.appendChild(ct);
+    table(ct, [
+      { title: "Unit", get: function (u) { return u.package + " (" + u.kind + ")"; } },
+      { title: "Before", get: function (u) { return u.base_ns || 0; }, show: function (u) { return dur(u.base_ns); } },
+      { title: "After", get: function (u) { return u.new_ns || 0; }, show: function (u) { return dur(u.new_ns); } },
+      { title: "Change", get: function (u) { return (u.new_ns || 0) - (u.base_ns || 0); }, show: function (u) { var d = (u.new_ns || 0) - (u.base_ns || 0); return (d >= 0 ? "+" : "−") + dur(Math.abs(d)); } }
+    ], c.units);
+    Array.prototype.forEach.call(ct.querySelectorAll("tbody tr"), function (tr) {
+      var cell = tr.lastChild;
+      cell.className = cell.textContent.charAt(0) === "+" ? "up" : "down";
+    });
+  } else {
+    cmp.appendChild(el("p", { "class": "dim" }, "One run. buildscope report RUN --compare OTHER compares two."));
+  }
+
+  // ---------------------------------------------------------------- links
+  var links = document.getElementById("link-list");
+  data.links.forEach(function (l) {
+    var li = el("li");
+    li.appendChild(el("a", { href: l[1] }, l[0]));
+    links.appendChild(li);
+  });
+  document.body.setAttribute("data-ready", "1");
+})();
