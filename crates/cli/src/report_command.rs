@@ -142,12 +142,17 @@ pub(crate) fn write_report(
         critical_path: &r.critical_path,
     });
     let compare = match (record, base) {
-        (Some(new), Some(old)) => Some(ReportCompare {
-            base_id: old.id.clone(),
-            base_wall_ns: old.totals.wall_ns,
-            new_wall_ns: new.totals.wall_ns,
-            units: compare_units(&old.units, &new.units),
-        }),
+        (Some(new), Some(old)) => {
+            let (_, old_profiles) = load_run_dir(&old.run_dir)?;
+            let before = explain_inputs(Some(old), &old_profiles, threads, false)?;
+            Some(ReportCompare {
+                base_id: old.id.clone(),
+                base_wall_ns: old.totals.wall_ns,
+                new_wall_ns: new.totals.wall_ns,
+                units: compare_units(&old.units, &new.units),
+                phases: phase_deltas(before.phases.as_ref(), explanation.phases.as_ref()),
+            })
+        }
         _ => None,
     };
     let title = match record {
@@ -178,6 +183,22 @@ pub(crate) fn write_report(
         .write_all(html.as_bytes())
         .with_context(|| format!("{}: cannot write", output.display()))?;
     out.commit()
+}
+
+/// CPU time per phase before and after, for every phase either run has.
+fn phase_deltas(
+    before: Option<&buildscope_analysis::PhaseTimes>,
+    after: Option<&buildscope_analysis::PhaseTimes>,
+) -> Vec<(String, u64, u64)> {
+    let (Some(before), Some(after)) = (before, after) else {
+        return Vec::new();
+    };
+    buildscope_analysis::Phase::ALL
+        .iter()
+        .filter(|&&p| p != buildscope_analysis::Phase::ProfilerOverhead)
+        .map(|&p| (p.title().to_string(), before.of(p), after.of(p)))
+        .filter(|(_, a, b)| *a > 0 || *b > 0)
+        .collect()
 }
 
 /// A link from the report to a file: relative when they share a folder.

@@ -177,4 +177,53 @@ fn the_report_of_a_real_build_opens_in_chromium() {
     let png = std::fs::read(&shot).expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     eprintln!("screenshot: {}", shot.display());
+
+    // Two runs compared: a hot rebuild against the cold build.
+    let out = buildscope_in(
+        &root,
+        &db,
+        &[
+            "build",
+            "--touch",
+            "report/src/main.rs",
+            "--self-profile",
+            "--quiet",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let compared = root.join("compare.html");
+    let out = buildscope_in(
+        &root,
+        &db,
+        &[
+            "report",
+            "latest",
+            "--compare",
+            "latest~1",
+            "-o",
+            path_str(&compared),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (dom, log) = headless(
+        &browser,
+        &["--dump-dom"],
+        &format!("file://{}", compared.display()),
+    );
+    assert!(!log.contains("Uncaught"), "{log}");
+    assert!(dom.contains("data-ready=\"1\""));
+    assert!(dom.contains("Against run "), "the compare section");
+    assert!(dom.contains("By phase (CPU)"), "per-phase deltas");
+    assert!(
+        dom.contains("class=\"down\"") || dom.contains("class=\"up\""),
+        "coloured"
+    );
 }

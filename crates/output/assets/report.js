@@ -246,6 +246,11 @@
     for (var k in m) { total += m[k]; }
     return { name: c.crate, phases: m, total: total };
   });
+  if (crates.length > 1) {
+    var all = { name: "all crates", phases: {}, total: 0 };
+    crates.forEach(function (c) { for (var k in c.phases) { all.phases[k] = (all.phases[k] || 0) + c.phases[k]; all.total += c.phases[k]; } });
+    crates.unshift(all);
+  }
   var sortBox = document.getElementById("phase-sort");
   sortBox.appendChild(el("option", { value: "" }, "total CPU time"));
   phaseTitles.forEach(function (t) { sortBox.appendChild(el("option", { value: t }, t)); });
@@ -394,10 +399,25 @@
       { title: "After", get: function (u) { return u.new_ns || 0; }, show: function (u) { return dur(u.new_ns); } },
       { title: "Change", get: function (u) { return (u.new_ns || 0) - (u.base_ns || 0); }, show: function (u) { var d = (u.new_ns || 0) - (u.base_ns || 0); return (d >= 0 ? "+" : "−") + dur(Math.abs(d)); } }
     ], c.units);
-    Array.prototype.forEach.call(ct.querySelectorAll("tbody tr"), function (tr) {
-      var cell = tr.lastChild;
-      cell.className = cell.textContent.charAt(0) === "+" ? "up" : "down";
-    });
+    function colour(node) {
+      Array.prototype.forEach.call(node.querySelectorAll("tbody tr"), function (tr) {
+        var cell = tr.lastChild;
+        cell.className = cell.textContent.charAt(0) === "+" ? "up" : "down";
+      });
+    }
+    colour(ct);
+    if (c.phases.length) {
+      cmp.appendChild(el("h3", {}, "By phase (CPU)"));
+      var pt = el("table");
+      cmp.appendChild(pt);
+      table(pt, [
+        { title: "Phase", get: function (p) { return p[0]; } },
+        { title: "Before", get: function (p) { return p[1]; }, show: function (p) { return dur(p[1]); } },
+        { title: "After", get: function (p) { return p[2]; }, show: function (p) { return dur(p[2]); } },
+        { title: "Change", get: function (p) { return p[2] - p[1]; }, show: function (p) { var d = p[2] - p[1]; return (d >= 0 ? "+" : "−") + dur(Math.abs(d)); } }
+      ], c.phases);
+      colour(pt);
+    }
   } else {
     cmp.appendChild(el("p", { "class": "dim" }, "One run. buildscope report RUN --compare OTHER compares two."));
   }

@@ -63,6 +63,8 @@ pub struct ReportCompare {
     pub base_wall_ns: u64,
     pub new_wall_ns: u64,
     pub units: Vec<UnitChange>,
+    /// CPU time per phase in each run (title, before, after), when both were profiled.
+    pub phases: Vec<(String, u64, u64)>,
 }
 
 /// Rows of a crate's summarize table kept in the page.
