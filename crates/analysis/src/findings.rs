@@ -136,6 +136,37 @@ pub struct WallPhase {
     pub wall_ns: u64,
 }
 
+/// Which per-invocation evidence a profile could contribute to a finding. Gathering it
+/// costs a walk over the profile (and decoding arguments), so it is gathered only where
+/// a finding could come from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvidenceNeeded {
+    /// Item-level queries: a pathological item needs a crate of some size.
+    pub items: bool,
+    /// `expand_proc_macro` invocations.
+    pub proc_macros: bool,
+    /// `symbol_name` instances: monomorphization and LLVM must be a large share.
+    pub instances: bool,
+}
+
+pub fn evidence_needed(profile: &ProfileSummary) -> EvidenceNeeded {
+    let phases = phase_times(&profile.rows);
+    let build = phases.build_ns();
+    let mono_llvm = phases.of(Phase::Monomorphization)
+        + phases.of(Phase::LlvmOptimization)
+        + phases.of(Phase::LlvmCodegen);
+    let expansion = profile
+        .rows
+        .iter()
+        .find(|r| r.label == "expand_proc_macro")
+        .map_or(0, |r| r.time_ns);
+    EvidenceNeeded {
+        items: build >= MATTERS_NS,
+        proc_macros: expansion >= MATTERS_NS / 10,
+        instances: mono_llvm >= MATTERS_NS && mono_llvm as f64 >= 0.4 * build as f64,
+    }
+}
+
 /// Queries about one item (a function, a type, an obligation): where one pathological
 /// item shows. Crate-wide activities (`analysis`, `type_check_crate`) are not.
 pub fn is_item_query(label: &str) -> bool {

@@ -20,8 +20,9 @@ mod top;
 pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
 pub use events::{for_each_event_row, kind_name, EventRow, EVENT_COLUMNS};
 pub use findings::{
-    explain, is_item_query, wall_breakdown, BuildEvidence, Cause, CratePhases, ExplainInput,
-    Explanation, Finding, FunctionLines, WallBreakdown, EXPLAIN_SCHEMA,
+    evidence_needed, explain, is_item_query, wall_breakdown, BuildEvidence, Cause, CratePhases,
+    EvidenceNeeded, ExplainInput, Explanation, Finding, FunctionLines, WallBreakdown,
+    EXPLAIN_SCHEMA,
 };
 pub use inputs::{summarize_inputs, InputError};
 pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as PHASE_RULES};

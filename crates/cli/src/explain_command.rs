@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use buildscope_analysis::{
-    explain as explain_build, is_item_query, summarize_files, top_invocations_where, BuildEvidence,
-    Cause, ExplainInput, Explanation, Invocation, RankBy, UnitKind,
+    evidence_needed, explain as explain_build, is_item_query, summarize_files,
+    top_invocations_where, BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation,
+    Invocation, RankBy, UnitKind,
 };
 use buildscope_build::{llvm_lines, RunRecord, Scenario};
 use buildscope_output::{explanation_markdown, render_explanation, Style};
@@ -55,11 +56,34 @@ pub(crate) fn explain_inputs(
         buildscope_profile::find_profiles(profile_paths)?.files
     };
     let summaries = summarize_files(&files, threads)?;
-    let items = invocations(&files, threads, ITEMS_PER_PROFILE, &is_item_query)?;
-    let macros = invocations(&files, threads, usize::MAX, &|l: &str| {
-        l == "expand_proc_macro"
-    })?;
-    let instances = invocations(&files, threads, usize::MAX, &|l: &str| l == "symbol_name")?;
+    // Each kind of evidence only from the profiles a finding could come from.
+    let needed: Vec<_> = summaries.iter().map(evidence_needed).collect();
+    let files_where = |want: fn(&EvidenceNeeded) -> bool| -> Vec<PathBuf> {
+        files
+            .iter()
+            .zip(&needed)
+            .filter(|(_, n)| want(n))
+            .map(|(f, _)| f.clone())
+            .collect()
+    };
+    let items = invocations(
+        &files_where(|n| n.items),
+        threads,
+        ITEMS_PER_PROFILE,
+        &is_item_query,
+    )?;
+    let macros = invocations(
+        &files_where(|n| n.proc_macros),
+        threads,
+        usize::MAX,
+        &|l: &str| l == "expand_proc_macro",
+    )?;
+    let instances = invocations(
+        &files_where(|n| n.instances),
+        threads,
+        usize::MAX,
+        &|l: &str| l == "symbol_name",
+    )?;
     let linkers = installed_linkers();
     let members = record
         .map(|r| workspace_members(&r.workspace_root))

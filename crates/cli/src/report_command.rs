@@ -22,6 +22,11 @@ use crate::output_file::OutputFile;
 
 /// Heaviest single invocations shown per crate.
 const TOP_PER_CRATE: usize = 15;
+/// Crates shown in full detail (by CPU time); the others get the brief limits below.
+const DETAILED_CRATES: usize = 20;
+const BRIEF_ROWS: usize = 30;
+const BRIEF_STACKS: usize = 150;
+const BRIEF_TOP: usize = 5;
 /// The trace next to a run's report stays small enough for any viewer.
 const RUN_TRACE_MAX_BYTES: u64 = 50_000_000;
 
@@ -90,6 +95,13 @@ pub(crate) fn write_report(
         })
         .collect();
     crates.sort_by(|a, b| b.cpu_ns.cmp(&a.cpu_ns).then(a.name.cmp(&b.name)));
+    // The page stays small and quick with a whole build profiled: the heaviest crates in
+    // full detail, the rest with their largest rows and stacks only.
+    for krate in crates.iter_mut().skip(DETAILED_CRATES) {
+        krate.rows.truncate(BRIEF_ROWS);
+        krate.stacks.truncate(BRIEF_STACKS);
+        krate.top.truncate(BRIEF_TOP);
+    }
 
     let mut links = Vec::new();
     if let Some(r) = record {

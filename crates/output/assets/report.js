@@ -298,8 +298,17 @@
   if (!data.crates.length) { list.appendChild(el("p", { "class": "dim" }, "No self-profiles: measure with buildscope build --self-profile-crates.")); }
   data.crates.forEach(function (c, index) {
     var d = el("details", { "class": "crate", "data-crate": c.name });
-    if (index === 0) { d.open = true; }
     d.appendChild(el("summary", {}, c.name + " — " + dur(c.cpu_ns) + " of CPU"));
+    // A crate's tables and flame graph are built when it is first opened: a whole
+    // build's worth of them at once would make the page slow to open.
+    var built = false;
+    d.addEventListener("toggle", function () {
+      if (d.open && !built) { built = true; fillCrate(d, c); }
+    });
+    if (index === 0) { d.open = true; built = true; fillCrate(d, c); }
+    list.appendChild(d);
+  });
+  function fillCrate(d, c) {
     var filter = el("input", { type: "search", placeholder: "Filter rows", "aria-label": "Filter " + c.name + " rows" });
     d.appendChild(filter);
     var t = el("table", { "class": "summarize", "data-crate": c.name });
@@ -335,8 +344,8 @@
       { title: "Self", get: function (i) { return i.self_time_ns; }, show: function (i) { return dur(i.self_time_ns); } },
       { title: "Arguments", get: function (i) { return i.args.join(" · "); }, cls: "args" }
     ], c.top);
-    list.appendChild(d);
-  });
+  }
+
   function flameTree(stacks) {
     var root = { name: "all", value: 0, children: {} };
     stacks.forEach(function (s) {
