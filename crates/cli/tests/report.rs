@@ -227,3 +227,37 @@ fn the_report_of_a_real_build_opens_in_chromium() {
         "coloured"
     );
 }
+
+#[test]
+fn profile_text_in_the_report_stays_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = buildscope_testkit::hostile_profile(dir.path());
+    let page_path = dir.path().join("hostile.html");
+    let out = buildscope(&["report", path_str(&hostile), "-o", path_str(&page_path)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    // The data is JSON inside a script element: nothing in it can close the element.
+    let data = &page[page.find("id=\"report-data\"").unwrap()..];
+    let data = &data[..data.find("</script>").unwrap()];
+    assert!(!data.contains('<'), "no raw < in the embedded data");
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let (dom, log) = headless(
+        &browser,
+        &["--dump-dom"],
+        &format!("file://{}", page_path.display()),
+    );
+    assert!(!log.contains("Uncaught"), "{log}");
+    assert!(dom.contains("data-ready=\"1\""));
+    // Shown as text (escaped in the DOM), never as markup.
+    assert!(!dom.contains("<script>alert"), "the argument became markup");
+    assert!(
+        dom.contains("&lt;T as Trait&lt;&amp;'a U&gt;&gt;::f"),
+        "the label is shown as text"
+    );
+}
