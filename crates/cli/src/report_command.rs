@@ -48,7 +48,22 @@ pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
         Some(r) => r.run_dir.join("report.html"),
         None => PathBuf::from("buildscope-report.html"),
     });
-    write_report(record.as_ref(), &profiles, base.as_ref(), &output, threads)?;
+    let spreads = match (&record, &base) {
+        (Some(new), Some(old)) => {
+            let store = crate::history_command::open_store(&args.history).ok();
+            let spread = |r: &RunRecord| store.as_ref().and_then(|s| wall_spread(s, r));
+            (spread(old), spread(new))
+        }
+        _ => (None, None),
+    };
+    write_report(
+        record.as_ref(),
+        &profiles,
+        base.as_ref(),
+        spreads,
+        &output,
+        threads,
+    )?;
     eprintln!("wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -58,6 +73,7 @@ pub(crate) fn write_report(
     record: Option<&RunRecord>,
     profile_paths: &[PathBuf],
     base: Option<&RunRecord>,
+    spreads: (Option<Spread>, Option<Spread>),
     output: &Path,
     threads: usize,
 ) -> Result<()> {
@@ -163,6 +179,8 @@ pub(crate) fn write_report(
                 new_wall_ns: new.totals.wall_ns,
                 units: compare_units(&old.units, &new.units),
                 phases: phase_deltas(before.phases.as_ref(), explanation.phases.as_ref()),
+                base_spread: spreads.0,
+                new_spread: spreads.1,
             })
         }
         _ => None,
@@ -195,6 +213,38 @@ pub(crate) fn write_report(
         .write_all(html.as_bytes())
         .with_context(|| format!("{}: cannot write", output.display()))?;
     out.commit()
+}
+
+/// Wall time min, median, max over the runs of one `--runs N` plan, and N.
+type Spread = (u64, u64, u64, usize);
+
+/// The spread of a run's plan: the runs of the history made by the same `buildscope
+/// build` (ids are `<date>-<time>-<pid>-<n>`: same date and process, same scenario), when
+/// there were several.
+fn wall_spread(store: &buildscope_store::Store, run: &RunRecord) -> Option<Spread> {
+    let plan_of = |id: &str| {
+        let parts: Vec<&str> = id.split('-').collect();
+        (parts.len() == 4).then(|| (parts[0].to_string(), parts[2].to_string()))
+    };
+    let plan = plan_of(&run.id)?;
+    let scenario = run.scenario.describe_in(&run.workspace_root);
+    let mut walls: Vec<u64> = store
+        .runs(Some(&run.workspace_root), 1000)
+        .ok()?
+        .into_iter()
+        .filter(|r| plan_of(&r.id).as_ref() == Some(&plan) && r.scenario == scenario)
+        .map(|r| r.wall_ns)
+        .collect();
+    if walls.len() < 2 {
+        return None;
+    }
+    walls.sort_unstable();
+    Some((
+        walls[0],
+        walls[walls.len() / 2],
+        walls[walls.len() - 1],
+        walls.len(),
+    ))
 }
 
 /// CPU time per phase before and after, for every phase either run has.
@@ -260,6 +310,13 @@ fn rustc_version() -> (String, String) {
 pub(crate) fn report_for_run(record: &RunRecord, threads: usize) -> Result<PathBuf> {
     let (_, profiles) = load_run_dir(&record.run_dir)?;
     let output = record.run_dir.join("report.html");
-    write_report(Some(record), &profiles, None, &output, threads)?;
+    write_report(
+        Some(record),
+        &profiles,
+        None,
+        (None, None),
+        &output,
+        threads,
+    )?;
     Ok(output)
 }

@@ -186,6 +186,8 @@ fn the_report_of_a_real_build_opens_in_chromium() {
             "build",
             "--touch",
             "report/src/main.rs",
+            "--runs",
+            "2",
             "--self-profile",
             "--quiet",
         ],
@@ -222,6 +224,10 @@ fn the_report_of_a_real_build_opens_in_chromium() {
     assert!(dom.contains("data-ready=\"1\""));
     assert!(dom.contains("Against run "), "the compare section");
     assert!(dom.contains("By phase (CPU)"), "per-phase deltas");
+    assert!(
+        dom.contains("Run-to-run spread after"),
+        "the spread of --runs 2"
+    );
     assert!(
         dom.contains("class=\"down\"") || dom.contains("class=\"up\""),
         "coloured"

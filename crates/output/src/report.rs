@@ -65,6 +65,9 @@ pub struct ReportCompare {
     pub units: Vec<UnitChange>,
     /// CPU time per phase in each run (title, before, after), when both were profiled.
     pub phases: Vec<(String, u64, u64)>,
+    /// Wall time (min, median, max, runs) of each side's `--runs`, when it had several.
+    pub base_spread: Option<(u64, u64, u64, usize)>,
+    pub new_spread: Option<(u64, u64, u64, usize)>,
 }
 
 /// Rows of a crate's summarize table kept in the page.
