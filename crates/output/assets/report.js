@@ -223,12 +223,18 @@
     drawGantt();
     document.getElementById("min-duration").addEventListener("input", drawGantt);
     document.getElementById("zoom").addEventListener("input", drawGantt);
-    table(document.getElementById("units-table"), [
-      { title: "Unit", get: unitName },
-      { title: "Start", get: function (u) { return u.start_ns; }, show: function (u) { return dur(u.start_ns); } },
-      { title: "Duration", get: function (u) { return u.end_ns - u.start_ns; }, show: function (u) { return dur(u.end_ns - u.start_ns); } },
-      { title: "Critical", get: function (u) { return critical[u.id] ? "yes" : ""; } }
-    ], units);
+    // The table alternative of the timeline is built when opened.
+    var unitsTable = document.getElementById("units-table");
+    unitsTable.parentNode.addEventListener("toggle", function () {
+      if (!unitsTable.firstChild) {
+        table(unitsTable, [
+          { title: "Unit", get: unitName },
+          { title: "Start", get: function (u) { return u.start_ns; }, show: function (u) { return dur(u.start_ns); } },
+          { title: "Duration", get: function (u) { return u.end_ns - u.start_ns; }, show: function (u) { return dur(u.end_ns - u.start_ns); } },
+          { title: "Critical", get: function (u) { return critical[u.id] ? "yes" : ""; } }
+        ], units);
+      }
+    });
   } else {
     document.getElementById("timeline").appendChild(el("p", { "class": "dim" }, "No run record: this report was made from profiles alone."));
   }
