@@ -780,8 +780,9 @@ fn linking(build: BuildEvidence) -> Option<Finding> {
     })
 }
 
-/// Time with exactly one unit running, per unit.
-fn alone_time(units: &[Unit]) -> Vec<(usize, u64)> {
+/// Walks a build's timeline from one unit start or end to the next, calling `visit` with
+/// each span's length and the units running during it.
+fn sweep(units: &[Unit], mut visit: impl FnMut(u64, &[usize])) -> u64 {
     let mut edges: Vec<(u64, i32, usize)> = Vec::new();
     // A unit of no duration (a build script with nothing to do) would start after it
     // ended at the same instant, and never stop running.
@@ -791,12 +792,9 @@ fn alone_time(units: &[Unit]) -> Vec<(usize, u64)> {
     }
     edges.sort_by_key(|&(t, d, _)| (t, d));
     let mut running: Vec<usize> = Vec::new();
-    let mut alone: std::collections::BTreeMap<usize, u64> = Default::default();
     let mut last = 0u64;
     for (t, d, id) in edges {
-        if running.len() == 1 {
-            *alone.entry(running[0]).or_default() += t - last;
-        }
+        visit(t.saturating_sub(last), &running);
         if d > 0 {
             running.push(id);
         } else if let Some(i) = running.iter().position(|&r| r == id) {
@@ -804,6 +802,17 @@ fn alone_time(units: &[Unit]) -> Vec<(usize, u64)> {
         }
         last = t;
     }
+    last
+}
+
+/// Time with exactly one unit running, per unit.
+fn alone_time(units: &[Unit]) -> Vec<(usize, u64)> {
+    let mut alone: std::collections::BTreeMap<usize, u64> = Default::default();
+    sweep(units, |span, running| {
+        if let [only] = running {
+            *alone.entry(*only).or_default() += span;
+        }
+    });
     alone.into_iter().filter(|&(_, ns)| ns > 0).collect()
 }
 
@@ -889,42 +898,23 @@ fn wall_shares(
     wall_ns: u64,
     cores: usize,
 ) -> (std::collections::BTreeMap<usize, f64>, u64, u64) {
-    let mut edges: Vec<(u64, i32, usize)> = Vec::new();
-    // A unit of no duration (a build script with nothing to do) would start after it
-    // ended at the same instant, and never stop running.
-    for u in units.iter().filter(|u| u.end_ns > u.start_ns) {
-        edges.push((u.start_ns, 1, u.id));
-        edges.push((u.end_ns, -1, u.id));
-    }
-    edges.sort_by_key(|&(t, d, _)| (t, d));
-    let mut running: Vec<usize> = Vec::new();
     let mut shares: std::collections::BTreeMap<usize, f64> = Default::default();
     let (mut idle, mut short) = (0u64, 0u64);
-    let mut last = 0u64;
-    for (t, d, id) in edges {
-        let span = t.saturating_sub(last);
+    let last = sweep(units, |span, running| {
         if running.is_empty() {
             idle += span;
         } else {
-            for &r in &running {
+            for &r in running {
                 *shares.entry(r).or_default() += span as f64 / running.len() as f64;
             }
         }
         if running.len() < cores {
             short += span;
         }
-        if d > 0 {
-            running.push(id);
-        } else if let Some(i) = running.iter().position(|&r| r == id) {
-            running.swap_remove(i);
-        }
-        last = t;
-    }
+    });
     // After the last unit, until the build ended.
     let tail = wall_ns.saturating_sub(last);
-    idle += tail;
-    short += tail;
-    (shares, idle, short)
+    (shares, idle + tail, short + tail)
 }
 
 /// A crate compiling alone, on the critical path, while the other cores wait.

@@ -398,12 +398,7 @@ const FINDINGS_SHOWN: usize = 3;
 /// The build's top findings, as `buildscope explain` would give them; a build whose
 /// explanation fails still reports itself.
 fn top_findings(record: &RunRecord, style: &Style) -> String {
-    let profiles: Vec<PathBuf> = record
-        .profile_dir
-        .iter()
-        .filter(|p| p.is_dir())
-        .cloned()
-        .collect();
+    let profiles = crate::explain_command::profile_dirs(record);
     match crate::explain_command::explain_inputs(Some(record), &profiles, cores(), false) {
         Ok(e) => buildscope_output::render_top_findings(&e, FINDINGS_SHOWN, style),
         Err(e) => format!("\n(no findings: {e:#})\n"),

@@ -203,13 +203,18 @@ pub(crate) fn load_run_dir(dir: &Path) -> Result<(Option<RunRecord>, Vec<PathBuf
         .with_context(|| format!("{}: cannot read the run record", path.display()))?;
     let record: RunRecord = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a buildscope run record", path.display()))?;
-    let profiles: Vec<PathBuf> = record
+    let profiles = profile_dirs(&record);
+    Ok((Some(record), profiles))
+}
+
+/// A run's self-profile folder, if it was profiled and the folder is still there.
+pub(crate) fn profile_dirs(record: &RunRecord) -> Vec<PathBuf> {
+    record
         .profile_dir
         .iter()
         .filter(|p| p.is_dir())
         .cloned()
-        .collect();
-    Ok((Some(record), profiles))
+        .collect()
 }
 
 /// The workspace's member packages (none if cargo cannot say).

@@ -6,11 +6,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use buildscope_testkit::{hostile_profile, rustc_profile};
-use common::{buildscope, fixture, path_str, stdout_json};
+use common::{buildscope, chromium, fixture, headless, path_str, stdout_json};
 use serde_json::Value;
 
 /// A profile of one rustc run recorded with individual cache hits and arguments.
@@ -196,51 +195,6 @@ fn text_and_csv_name_the_pathological_nodes_and_missing_hits() {
         .all(|r| r.len() == 6 && r[1..].iter().all(|v| v.parse::<u64>().is_ok())));
 }
 
-/// Chromium, from Debian's `chromium` package (installed by .ci/run).
-fn chromium() -> Option<PathBuf> {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Ok(out) = Command::new("which").arg(name).output() {
-            if out.status.success() {
-                return Some(PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()));
-            }
-        }
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must have chromium: .ci/run installs it"
-    );
-    None
-}
-
-/// Loads a page in headless Chromium; returns the DOM after its scripts ran, and the
-/// browser's console and error log.
-fn load_in_chromium(browser: &Path, url: &str) -> (String, String) {
-    let profile_dir = tempfile::tempdir().unwrap();
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile_dir.path().display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn the_html_view_runs_in_chromium_and_escapes_profile_text() {
     let dir = tempfile::tempdir().unwrap();
@@ -270,7 +224,7 @@ fn the_html_view_runs_in_chromium_and_escapes_profile_text() {
         return;
     };
     let url = format!("file://{}#filter=typeck", html.display());
-    let (dom, log) = load_in_chromium(&browser, &url);
+    let (dom, log) = headless(&browser, &["--dump-dom"], &url);
     for bad in [
         "Uncaught",
         "CONSOLE",

@@ -6,9 +6,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{buildscope, buildscope_in, path_str};
+use common::{buildscope, buildscope_in, chromium, headless, path_str};
 use serde_json::Value;
 
 /// A copy of the repository's example workspace (without its target directory).
@@ -37,50 +36,6 @@ fn example_copy() -> PathBuf {
     }
     copy(&source, &root);
     root
-}
-
-fn chromium() -> Option<PathBuf> {
-    let found = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            let out = Command::new("which").arg(name).output().ok()?;
-            out.status
-                .success()
-                .then(|| PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()))
-        });
-    assert!(
-        found.is_some() || std::env::var_os("CI").is_none(),
-        "CI must have chromium: .ci/run installs it"
-    );
-    found
-}
-
-fn headless(browser: &Path, extra: &[&str], url: &str) -> (String, String) {
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=10000",
-            "--window-size=1400,2400",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(extra)
-        .arg(url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// The text of the first cell of the first body row after `marker`.

@@ -230,3 +230,51 @@ pub fn buildscope_in(dir: &Path, db: &Path, args: &[&str]) -> Output {
         .output()
         .expect("buildscope runs")
 }
+
+/// Chromium, from Debian's `chromium` package (installed by .ci/run); `None` outside CI
+/// when it is not installed (CI must have it).
+pub fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            let out = Command::new("which").arg(name).output().ok()?;
+            out.status
+                .success()
+                .then(|| PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()))
+        });
+    assert!(
+        found.is_some() || std::env::var_os("CI").is_none(),
+        "CI must have chromium: .ci/run installs it"
+    );
+    found
+}
+
+/// Loads a page in headless Chromium with `extra` flags (`--dump-dom`, `--screenshot=`);
+/// returns stdout (the DOM after its scripts ran) and the browser's console and error log.
+pub fn headless(browser: &Path, extra: &[&str], url: &str) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
+            "--window-size=1400,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
