@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds buildscope, then measures a cold build of the example workspace shipped in this
-# repository (every unit, the critical path, self-profiles of its crates) and shows where
-# the compile time went.
+# repository (every unit, the critical path, self-profiles of its crates), shows where
+# the compile time went and why (explain), a hot rebuild, the history, and the report.
 #   bash scripts/demo.sh
 # Needs only a Rust toolchain (stable). The measured build runs in a target directory of its
 # own (example-workspace/target/buildscope/), so no other cache is touched, and its history
@@ -18,6 +18,10 @@ echo
 latest=$(ls -td target/buildscope/runs/*/profiles | head -n 1)
 "$bin" summarize --per-crate --top 5 "$latest"
 echo
+"$bin" explain --top 3
+echo
 "$bin" build --edit geometry/src/lib.rs --runs 3
 echo
 "$bin" runs
+echo
+echo "The cold build's report (open it in a browser): $(dirname "$latest")/report.html"
