@@ -1,7 +1,9 @@
 //! What the numbers in a self-profile mean: per-label summaries (self time, time, counts,
 //! cache hits, blocked and incremental time), merged over a whole build with a per-crate
-//! split, and diffs between two summaries; and what a build's timeline of units means: its
-//! critical path and what each unit on it costs.
+//! split, and diffs between two summaries; the heaviest single invocations, folded stacks,
+//! the query tree and the flat event table; phases a Rust user understands and the
+//! findings that explain a build; what a build's timeline of units means (its critical
+//! path and what each unit on it costs); and whether two sets of timings really differ.
 //!
 //! Pure functions over data from `buildscope-profile`. This crate does not know about
 //! terminals, colours, JSON files the user writes, or how cargo is run.
@@ -13,6 +15,7 @@ mod inputs;
 mod phases;
 mod query_tree;
 mod stacks;
+mod stats;
 mod summary;
 mod timeline;
 mod top;
@@ -31,6 +34,7 @@ pub use query_tree::{
     QUERIES_SCHEMA,
 };
 pub use stacks::{collapse_files, collapse_profile, FoldedStacks, StackOptions};
+pub use stats::{compare_samples, median, Comparison};
 pub use summary::{
     map_profiles, merge, percent_of, sort_rows, summarize_files, summarize_profile, ArtifactSize,
     CrateSummary, LabelStats, ProfileSummary, SortKey, Summary, SUMMARY_SCHEMA,
