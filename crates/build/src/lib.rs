@@ -7,6 +7,7 @@
 //! does not print anything but what cargo and rustc themselves print.
 
 mod cargo_data;
+mod experiment;
 mod llvm_lines;
 mod measure;
 mod record;
@@ -17,6 +18,9 @@ mod wrapper;
 use std::path::PathBuf;
 
 pub use cargo_data::{parse_timings_html, parse_unit_graph, TimingUnit, UnitGraph};
+pub use experiment::{
+    binaries_size, failed_checks, parse_vary, setting, slug, variants, FlagCheck, Variant, KEYS,
+};
 pub use llvm_lines::{count_lines, llvm_lines};
 pub use measure::{
     measure, package_name_version, BuildRequest, Measurement, Progress, SelfProfile,

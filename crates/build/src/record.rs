@@ -33,6 +33,10 @@ pub struct UnitRecord {
     pub link_start_ns: Option<u64>,
     #[serde(default)]
     pub link_end_ns: Option<u64>,
+    /// The `-C`/`-Z` options cargo gave rustc (`-C debuginfo=2`), before buildscope added
+    /// its own.
+    #[serde(default)]
+    pub codegen_flags: Vec<String>,
 }
 
 /// Where the wrapper writes the record of process `pid` within a run folder.

@@ -34,6 +34,9 @@ pub struct BuildPlan {
     pub edited_package: Option<String>,
     /// Cores the build may use.
     pub cores: usize,
+    /// Where an edit's journal goes, if not `state_dir`: experiments keep theirs in the
+    /// workspace's buildscope folder, where the next run looks for an interrupted edit.
+    pub journal_dir: Option<PathBuf>,
 }
 
 /// Everything one measured build left: the document `--json` prints and `run.json` holds.
@@ -83,7 +86,9 @@ impl BuildPlan {
     }
 
     pub fn journal_dir(&self) -> PathBuf {
-        self.state_dir.clone()
+        self.journal_dir
+            .clone()
+            .unwrap_or_else(|| self.state_dir.clone())
     }
 }
 

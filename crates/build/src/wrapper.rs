@@ -143,6 +143,9 @@ struct Invocation {
     test: bool,
     /// `-vV`, `--print`, or reading from stdin: cargo asking rustc about itself.
     query: bool,
+    /// The `-C` and `-Z` options cargo passed (`debuginfo=2`, `linker-features=-lld`), as
+    /// given: proof of which settings reached rustc.
+    codegen_flags: Vec<String>,
 }
 
 fn inspect(args: &[OsString]) -> Invocation {
@@ -153,10 +156,17 @@ fn inspect(args: &[OsString]) -> Invocation {
             "--crate-name" => inv.crate_name = words.next().map(|w| w.into_owned()),
             "--crate-type" => inv.crate_types.extend(words.next().map(|w| w.into_owned())),
             "--test" => inv.test = true,
+            "-C" | "-Z" => {
+                if let Some(value) = words.next() {
+                    inv.codegen_flags.push(format!("{word} {value}"));
+                }
+            }
             "-vV" | "-V" | "--version" | "-" => inv.query = true,
             w if w.starts_with("--print") => inv.query = true,
             w => {
-                if let Some(name) = w.strip_prefix("--crate-name=") {
+                if (w.starts_with("-C") || w.starts_with("-Z")) && w.len() > 2 {
+                    inv.codegen_flags.push(format!("{} {}", &w[..2], &w[2..]));
+                } else if let Some(name) = w.strip_prefix("--crate-name=") {
                     inv.crate_name = Some(name.to_string());
                 } else if let Some(kind) = w.strip_prefix("--crate-type=") {
                     inv.crate_types.push(kind.to_string());
@@ -319,6 +329,7 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         self_profiled,
         link_start_ns: link.as_ref().map(|l| l.start_ns),
         link_end_ns: link.as_ref().map(|l| l.end_ns),
+        codegen_flags: invocation.codegen_flags,
     };
     if let Err(e) = write_record(&run_dir, &record) {
         warn_once(&run_dir, &format!("buildscope: could not record a unit ({e}); the build goes on, its report will miss units"));

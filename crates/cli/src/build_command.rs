@@ -20,7 +20,8 @@ use crate::commands::{cores, print};
 /// Units in the report's slowest-units table.
 const SLOWEST_SHOWN: usize = 10;
 
-pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
+/// The plan a `build` command line describes, and the workspace's metadata.
+pub(crate) fn plan_from(args: &BuildArgs) -> Result<(BuildPlan, cargo_metadata::Metadata)> {
     let cargo = std::env::var_os("CARGO")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("cargo"));
@@ -98,7 +99,14 @@ pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
             .as_deref()
             .and_then(|p| package_of(&metadata, &absolute(p).ok()?)),
         cores: args.jobs.map(|j| j as usize).unwrap_or_else(cores),
+        journal_dir: None,
     };
+    Ok((plan, metadata))
+}
+
+pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
+    let (plan, metadata) = plan_from(&args)?;
+    let workspace_root = plan.workspace_root.clone();
 
     if args.edit_each_member {
         return each_member(&args, plan, &metadata, style);

@@ -51,6 +51,9 @@ pub enum Command {
     /// each could save.
     #[command(after_help = EXPLAIN_HELP)]
     Explain(ExplainArgs),
+    /// Prove a fix: build under several settings, interleaved, and compare with spread.
+    #[command(after_help = EXPERIMENT_HELP)]
+    Experiment(ExperimentArgs),
     /// Write the HTML report of a run (timeline, phases, inside each crate, findings).
     #[command(after_help = REPORT_HELP)]
     Report(ReportArgs),
@@ -132,6 +135,37 @@ pub struct ExplainArgs {
     /// Profiles read at once [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+const EXPERIMENT_HELP: &str = "\
+Each variant builds in a target directory of its own (target/buildscope/experiments/…), so
+variants never invalidate each other; runs are interleaved (A B C A B C …) so drift hits all
+alike; settings are applied with cargo's --config, never by editing your files, and checked
+against the -C/-Z flags rustc really got. The first variant is the baseline: the others get
+the ratio of medians with a 95% bootstrap interval, or \"no significant difference\".
+
+Keys: debug, incremental, codegen-units, opt-level, lto, split-debuginfo, deps-opt-level
+(every dependency's opt-level), linker (rust-lld, gnu-ld, mold if installed).
+
+Examples:
+  buildscope experiment --touch src/main.rs --vary linker=rust-lld,gnu-ld --runs 5
+  buildscope experiment --edit src/lib.rs --vary debug=2,line-tables-only --vary incremental=true,false
+  buildscope experiment --cold --release --vary codegen-units=16,1 --vary lto=false,thin --baseline-plus-one";
+
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// A setting and its values to try, as KEY=V1,V2,... (repeatable; the first values
+    /// make the baseline).
+    #[arg(long, value_name = "KEY=V1,V2")]
+    pub vary: Vec<String>,
+    /// Vary one key at a time against the baseline instead of every combination.
+    #[arg(long)]
+    pub baseline_plus_one: bool,
+    /// Print the table as Markdown.
+    #[arg(long)]
+    pub markdown: bool,
+    #[command(flatten)]
+    pub build: BuildArgs,
 }
 
 const REPORT_HELP: &str = "\

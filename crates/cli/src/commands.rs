@@ -40,6 +40,7 @@ pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
             let threads = threads(args.threads);
             crate::explain_command::explain(args, threads, &style)
         }
+        Command::Experiment(args) => crate::experiment_command::experiment(args, &style),
         Command::Report(args) => {
             let threads = threads(args.threads);
             crate::report_command::report(args, threads)

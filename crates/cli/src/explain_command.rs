@@ -233,7 +233,7 @@ fn workspace_members(root: &Path) -> Vec<String> {
 }
 
 /// Linkers on PATH, for the linking finding.
-fn installed_linkers() -> Vec<String> {
+pub(crate) fn installed_linkers() -> Vec<String> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     ["mold", "ld.lld", "ld.gold", "ld.bfd", "wild"]
         .iter()

@@ -5,6 +5,7 @@ mod build_command;
 mod cli;
 mod commands;
 mod events_command;
+mod experiment_command;
 mod explain_command;
 mod history_command;
 mod output_file;

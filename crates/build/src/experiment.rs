@@ -1,0 +1,424 @@
+//! What-if experiments: the same build with different settings, each variant in a target
+//! directory of its own, applied without touching the user's files (cargo's `--config` for
+//! profile keys and rustflags), and checked afterwards against the flags rustc really got.
+
+use std::path::{Path, PathBuf};
+
+use crate::record::UnitRecord;
+use crate::BuildError;
+
+/// One combination of settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    /// `debug=0 incremental=false`, or `baseline`.
+    pub name: String,
+    pub settings: Vec<(String, String)>,
+    /// Extra cargo arguments (`--config ...`).
+    pub cargo_args: Vec<String>,
+    /// What the recorded rustc flags must show for the variant to have taken effect.
+    pub checks: Vec<FlagCheck>,
+}
+
+/// A condition on the `-C`/`-Z` flags some rustc of the build received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlagCheck {
+    /// Some rustc got exactly this flag (`-C debuginfo=2`).
+    Present(String),
+    /// No rustc got a flag starting with this, other than `allowed`.
+    AbsentExcept { prefix: String, allowed: String },
+}
+
+/// The keys `--vary` knows, with what they change.
+pub const KEYS: &[(&str, &str)] = &[
+    ("debug", "profile debuginfo: 0, 1, 2, line-tables-only, ..."),
+    ("incremental", "profile incremental: true, false"),
+    ("codegen-units", "profile codegen-units: a number"),
+    ("opt-level", "profile opt-level: 0, 1, 2, 3, s, z"),
+    ("lto", "profile lto: false, thin, fat, off"),
+    (
+        "split-debuginfo",
+        "profile split-debuginfo: off, packed, unpacked",
+    ),
+    (
+        "deps-opt-level",
+        "opt-level of every dependency (profile.<p>.package.\"*\".opt-level)",
+    ),
+    (
+        "linker",
+        "rust-lld (rustc's default on x86_64 Linux), gnu-ld, mold",
+    ),
+];
+
+/// Parses `KEY=V1,V2,...`.
+pub fn parse_vary(spec: &str) -> Result<(String, Vec<String>), BuildError> {
+    let (key, values) = spec
+        .split_once('=')
+        .ok_or_else(|| BuildError::CargoOutput(format!("--vary {spec}: expected KEY=V1,V2,...")))?;
+    let key = key.trim().to_string();
+    if !KEYS.iter().any(|(k, _)| *k == key) {
+        let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+        return Err(BuildError::CargoOutput(format!(
+            "--vary {spec}: unknown key {key:?} (known: {})",
+            known.join(", ")
+        )));
+    }
+    let values: Vec<String> = values
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.is_empty() {
+        return Err(BuildError::CargoOutput(format!("--vary {spec}: no values")));
+    }
+    Ok((key, values))
+}
+
+/// A TOML value as cargo's `--config` wants it: numbers and booleans bare, text quoted.
+fn toml_value(value: &str) -> String {
+    if value.parse::<i64>().is_ok() || value == "true" || value == "false" {
+        value.to_string()
+    } else {
+        format!("\"{}\"", value.replace('"', ""))
+    }
+}
+
+/// The cargo arguments and checks of one setting. `profile` is cargo's profile name
+/// (`dev`, `release`, ...); `linkers` the linkers found on PATH.
+pub fn setting(
+    key: &str,
+    value: &str,
+    profile: &str,
+    linkers: &[String],
+) -> Result<(Vec<String>, Vec<FlagCheck>), BuildError> {
+    let config = |path: &str| {
+        vec![
+            "--config".to_string(),
+            format!("{path}={}", toml_value(value)),
+        ]
+    };
+    let profile_key = |k: &str| format!("profile.{profile}.{k}");
+    let refuse = |why: &str| {
+        Err(BuildError::CargoOutput(format!(
+            "--vary {key}={value}: {why}"
+        )))
+    };
+    Ok(match key {
+        "debug" => {
+            let flag = match value {
+                "0" | "false" | "none" => None,
+                "1" | "limited" => Some("1"),
+                "2" | "true" | "full" => Some("2"),
+                "line-tables-only" | "line-directives-only" => Some(value),
+                _ => return refuse("not a debug level"),
+            };
+            let check = match flag {
+                Some(level) => FlagCheck::Present(format!("-C debuginfo={level}")),
+                None => FlagCheck::AbsentExcept {
+                    prefix: "-C debuginfo=".into(),
+                    allowed: "-C debuginfo=0".into(),
+                },
+            };
+            (config(&profile_key("debug")), vec![check])
+        }
+        "incremental" => {
+            let check = match value {
+                "true" => FlagCheck::Present("-C incremental".into()),
+                "false" => FlagCheck::AbsentExcept {
+                    prefix: "-C incremental=".into(),
+                    allowed: String::new(),
+                },
+                _ => return refuse("expected true or false"),
+            };
+            (config(&profile_key("incremental")), vec![check])
+        }
+        "codegen-units" => {
+            if value.parse::<u32>().is_err() {
+                return refuse("expected a number");
+            }
+            (
+                config(&profile_key("codegen-units")),
+                vec![FlagCheck::Present(format!("-C codegen-units={value}"))],
+            )
+        }
+        "opt-level" | "deps-opt-level" => {
+            if !matches!(value, "0" | "1" | "2" | "3" | "s" | "z") {
+                return refuse("expected 0, 1, 2, 3, s or z");
+            }
+            let path = if key == "opt-level" {
+                profile_key("opt-level")
+            } else {
+                format!("profile.{profile}.package.\"*\".opt-level")
+            };
+            let check = if value == "0" {
+                FlagCheck::AbsentExcept {
+                    prefix: "-C opt-level=".into(),
+                    allowed: "-C opt-level=0".into(),
+                }
+            } else {
+                FlagCheck::Present(format!("-C opt-level={value}"))
+            };
+            (config(&path), vec![check])
+        }
+        "lto" => {
+            let check = match value {
+                "fat" | "true" => FlagCheck::Present("-C lto".into()),
+                "thin" => FlagCheck::Present("-C lto=thin".into()),
+                "off" => FlagCheck::Present("-C lto=off".into()),
+                "false" => FlagCheck::AbsentExcept {
+                    prefix: "-C lto".into(),
+                    allowed: "-C lto=off".into(),
+                },
+                _ => return refuse("expected false, thin, fat or off"),
+            };
+            (config(&profile_key("lto")), vec![check])
+        }
+        "split-debuginfo" => {
+            if !matches!(value, "off" | "packed" | "unpacked") {
+                return refuse("expected off, packed or unpacked");
+            }
+            (
+                config(&profile_key("split-debuginfo")),
+                vec![FlagCheck::Present(format!("-C split-debuginfo={value}"))],
+            )
+        }
+        "linker" => {
+            let flags: Vec<&str> = match value {
+                "rust-lld" | "default" => Vec::new(),
+                "gnu-ld" => vec!["-Clinker-features=-lld"],
+                "mold" if linkers.iter().any(|l| l == "mold") => vec!["-Clink-arg=-fuse-ld=mold"],
+                "mold" => return refuse("mold is not installed (not on PATH)"),
+                _ => return refuse("expected rust-lld, gnu-ld or mold"),
+            };
+            let checks = match value {
+                "gnu-ld" => vec![FlagCheck::Present("-C linker-features=-lld".into())],
+                "mold" => vec![FlagCheck::Present("-C link-arg=-fuse-ld=mold".into())],
+                _ => vec![FlagCheck::AbsentExcept {
+                    prefix: "-C linker-features=".into(),
+                    allowed: String::new(),
+                }],
+            };
+            let list: Vec<String> = flags.iter().map(|f| format!("\"{f}\"")).collect();
+            let args = if list.is_empty() {
+                Vec::new()
+            } else {
+                vec![
+                    "--config".to_string(),
+                    format!("build.rustflags=[{}]", list.join(", ")),
+                ]
+            };
+            (args, checks)
+        }
+        _ => return refuse("unknown key"),
+    })
+}
+
+/// Every combination of the values (or, with `one_at_a_time`, the baseline — each key's
+/// first value — and one variant per other value of one key).
+pub fn variants(
+    varies: &[(String, Vec<String>)],
+    one_at_a_time: bool,
+    profile: &str,
+    linkers: &[String],
+) -> Result<Vec<Variant>, BuildError> {
+    let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    if one_at_a_time {
+        let baseline: Vec<(String, String)> = varies
+            .iter()
+            .map(|(k, vs)| (k.clone(), vs[0].clone()))
+            .collect();
+        combos = vec![baseline.clone()];
+        for (i, (key, values)) in varies.iter().enumerate() {
+            for value in &values[1..] {
+                let mut c = baseline.clone();
+                c[i] = (key.clone(), value.clone());
+                combos.push(c);
+            }
+        }
+    } else {
+        for (key, values) in varies {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((key.clone(), v.clone()));
+                        c
+                    })
+                })
+                .collect();
+        }
+    }
+    combos
+        .into_iter()
+        .map(|settings| {
+            let mut cargo_args = Vec::new();
+            let mut checks = Vec::new();
+            let mut rustflags: Vec<String> = Vec::new();
+            for (k, v) in &settings {
+                let (args, c) = setting(k, v, profile, linkers)?;
+                // Several rustflags settings would overwrite each other: merge them.
+                if let [flag, value] = args.as_slice() {
+                    if flag == "--config" && value.starts_with("build.rustflags=") {
+                        rustflags
+                            .push(value["build.rustflags=[".len()..value.len() - 1].to_string());
+                        checks.extend(c);
+                        continue;
+                    }
+                }
+                cargo_args.extend(args);
+                checks.extend(c);
+            }
+            if !rustflags.is_empty() {
+                cargo_args.push("--config".into());
+                cargo_args.push(format!("build.rustflags=[{}]", rustflags.join(", ")));
+            }
+            let name = settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            Ok(Variant {
+                name: if name.is_empty() {
+                    "baseline".into()
+                } else {
+                    name
+                },
+                settings,
+                cargo_args,
+                checks,
+            })
+        })
+        .collect()
+}
+
+/// Which checks the recorded rustc flags of a build fail (empty: the variant took effect).
+pub fn failed_checks(records: &[UnitRecord], checks: &[FlagCheck]) -> Vec<String> {
+    let flags: Vec<&str> = records
+        .iter()
+        .flat_map(|r| r.codegen_flags.iter().map(String::as_str))
+        .collect();
+    checks
+        .iter()
+        .filter(|check| match check {
+            FlagCheck::Present(flag) => !flags
+                .iter()
+                .any(|f| f == flag || f.starts_with(&format!("{flag}="))),
+            FlagCheck::AbsentExcept { prefix, allowed } => flags
+                .iter()
+                .any(|f| f.starts_with(prefix.as_str()) && (allowed.is_empty() || *f != allowed)),
+        })
+        .map(|check| match check {
+            FlagCheck::Present(flag) => format!("no rustc got {flag}"),
+            FlagCheck::AbsentExcept { prefix, .. } => format!("a rustc still got {prefix}…"),
+        })
+        .collect()
+}
+
+/// A directory-safe name for a variant.
+pub fn slug(variant: &Variant) -> String {
+    let s: String = variant
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() {
+        "baseline".into()
+    } else {
+        s
+    }
+}
+
+/// The size of the build's binaries: the executable files in the profile's output folder.
+pub fn binaries_size(target_dir: &Path, profile_dir_name: &str) -> u64 {
+    use std::os::unix::fs::PermissionsExt;
+    let dir: PathBuf = target_dir.join(profile_dir_name);
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_two_by_two_matrix_and_one_at_a_time() {
+        let varies = vec![
+            parse_vary("debug=0,2").unwrap(),
+            parse_vary("incremental=true,false").unwrap(),
+        ];
+        let all = variants(&varies, false, "dev", &[]).unwrap();
+        let names: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "debug=0 incremental=true",
+                "debug=0 incremental=false",
+                "debug=2 incremental=true",
+                "debug=2 incremental=false"
+            ]
+        );
+        assert_eq!(
+            all[3].cargo_args,
+            [
+                "--config",
+                "profile.dev.debug=2",
+                "--config",
+                "profile.dev.incremental=false"
+            ]
+        );
+        let one = variants(&varies, true, "dev", &[]).unwrap();
+        assert_eq!(one.len(), 3);
+        assert!(parse_vary("colour=red").is_err());
+        assert!(
+            setting("linker", "mold", "dev", &[]).is_err(),
+            "mold missing"
+        );
+        let (args, _) = setting("debug", "line-tables-only", "release", &[]).unwrap();
+        assert_eq!(args[1], "profile.release.debug=\"line-tables-only\"");
+    }
+
+    #[test]
+    fn checks_read_the_recorded_flags() {
+        let record = |flags: &[&str]| UnitRecord {
+            pid: 1,
+            package: None,
+            version: None,
+            crate_name: Some("x".into()),
+            crate_types: vec![],
+            test: false,
+            start_ns: 0,
+            rmeta_ns: None,
+            end_ns: 1,
+            cpu_ns: None,
+            max_rss_bytes: None,
+            exit_code: Some(0),
+            self_profiled: false,
+            link_start_ns: None,
+            link_end_ns: None,
+            codegen_flags: flags.iter().map(|f| f.to_string()).collect(),
+        };
+        let (_, debug2) = setting("debug", "2", "dev", &[]).unwrap();
+        let (_, debug0) = setting("debug", "0", "dev", &[]).unwrap();
+        let (_, incr_off) = setting("incremental", "false", "dev", &[]).unwrap();
+        let built = [record(&["-C debuginfo=2", "-C incremental=/t/incr"])];
+        assert!(failed_checks(&built, &debug2).is_empty());
+        assert_eq!(failed_checks(&built, &debug0).len(), 1);
+        assert_eq!(failed_checks(&built, &incr_off).len(), 1);
+        let (_, incr_on) = setting("incremental", "true", "dev", &[]).unwrap();
+        assert!(failed_checks(&built, &incr_on).is_empty());
+    }
+}

@@ -1,0 +1,190 @@
+//! `experiment` on real projects: a 2x2 matrix in a hot scenario whose settings are proven
+//! from the flags rustc recorded, the user's files byte-identical afterwards; and the
+//! linkers of a binary with real dependencies measured with their spread.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::{buildscope_in, busy_functions, manifest, write};
+use serde_json::Value;
+
+/// Every file of the workspace (outside target/) and its bytes.
+fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path
+                .file_name()
+                .is_some_and(|n| n == "target" || n == "history.sqlite")
+            {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+fn experiment(root: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["experiment", "--json", "--quiet"];
+    all.extend_from_slice(args);
+    let out = buildscope_in(root, &root.join("history.sqlite"), &all);
+    assert!(
+        out.status.success(),
+        "experiment failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_two_by_two_matrix_takes_effect_and_leaves_the_sources_alone() {
+    let root = tempfile::Builder::new()
+        .prefix("buildscope-experiment-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    write(
+        &root.join("Cargo.toml"),
+        "[workspace]\nresolver = \"2\"\nmembers = [\"core\", \"app\"]\n",
+    );
+    write(&root.join("core/Cargo.toml"), &manifest("core", &[], ""));
+    write(&root.join("core/src/lib.rs"), &busy_functions("c", 40));
+    write(
+        &root.join("app/Cargo.toml"),
+        &manifest("app", &["core"], ""),
+    );
+    write(
+        &root.join("app/src/main.rs"),
+        "fn main() { println!(\"{}\", core::c1(3)); }\n",
+    );
+    // A real project has its lockfile; cargo would write one on the first build.
+    let lock = std::process::Command::new(env!("CARGO"))
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(lock.status.success());
+    let before = snapshot(&root);
+    let doc = experiment(
+        &root,
+        &[
+            "--touch",
+            "app/src/main.rs",
+            "--vary",
+            "debug=0,2",
+            "--vary",
+            "incremental=true,false",
+        ],
+    );
+    assert_eq!(doc["schema"], "buildscope.experiment/1");
+    let variants = doc["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 4);
+    for v in variants {
+        let name = v["name"].as_str().unwrap();
+        assert_eq!(v["not_applied"], serde_json::json!([]), "{name}: {v}");
+        let flags: Vec<&str> = v["rustc_flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        // From what rustc recorded, independently of buildscope's own checks.
+        assert_eq!(
+            flags.contains(&"-C debuginfo=2"),
+            name.contains("debug=2"),
+            "{name}: {flags:?}"
+        );
+        assert_eq!(
+            flags.contains(&"-C incremental=…"),
+            name.contains("incremental=true"),
+            "{name}: {flags:?}"
+        );
+        assert_eq!(v["wall_ns"].as_array().unwrap().len(), 1);
+        assert!(v["binaries_bytes"].as_u64().unwrap() > 0);
+    }
+    // Debug info shows in the binaries: the trade-off is visible.
+    let size = |i: usize| variants[i]["binaries_bytes"].as_u64().unwrap();
+    assert!(size(2) > size(0), "debug=2 binaries are larger");
+    assert_eq!(variants[0]["vs_baseline"], Value::Null);
+    assert!(variants[1]["vs_baseline"]["ratio"].as_f64().unwrap() > 0.0);
+    // The sources are byte-identical afterwards (the touch was undone).
+    assert!(snapshot(&root) == before, "the workspace changed");
+    // Each variant built in a target directory of its own.
+    let dirs: Vec<_> = std::fs::read_dir(root.join("target/buildscope/experiments"))
+        .unwrap()
+        .collect();
+    assert_eq!(dirs.len(), 4);
+}
+
+#[test]
+fn linkers_are_measured_with_their_spread() {
+    let root = tempfile::Builder::new()
+        .prefix("buildscope-experiment-link-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    write(
+        &root.join("Cargo.toml"),
+        "[workspace]\nresolver = \"2\"\nmembers = [\"svc\"]\n",
+    );
+    write(
+        &root.join("svc/Cargo.toml"),
+        &format!(
+            "{}serde_json = \"1\"\nregex = {{ version = \"1\", default-features = false, features = [\"std\"] }}\n",
+            manifest("svc", &[], "")
+        ),
+    );
+    write(
+        &root.join("svc/src/main.rs"),
+        "fn main() {\n\
+             let v: serde_json::Value = serde_json::from_str(\"{\\\"a\\\": [1, 2]}\").unwrap();\n\
+             let re = regex::Regex::new(\"[0-9]+\").unwrap();\n\
+             println!(\"{} {}\", v, re.is_match(\"a1\"));\n\
+         }\n",
+    );
+    let doc = experiment(
+        &root,
+        &[
+            "--offline",
+            "--touch",
+            "svc/src/main.rs",
+            "--vary",
+            "linker=rust-lld,gnu-ld",
+            "--runs",
+            "3",
+        ],
+    );
+    let variants = doc["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2);
+    assert_eq!(doc["rounds"], 3);
+    for v in variants {
+        assert_eq!(v["not_applied"], serde_json::json!([]), "{v}");
+        assert_eq!(
+            v["wall_ns"].as_array().unwrap().len(),
+            3,
+            "interleaved runs"
+        );
+    }
+    let gnu = &variants[1];
+    assert!(gnu["rustc_flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "-C linker-features=-lld"));
+    let c = &gnu["vs_baseline"];
+    let (low, ratio, high) = (
+        c["low"].as_f64().unwrap(),
+        c["ratio"].as_f64().unwrap(),
+        c["high"].as_f64().unwrap(),
+    );
+    assert!(low <= ratio && ratio <= high, "{c}");
+}
