@@ -48,7 +48,7 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         .map(|v| parse_vary(v))
         .collect::<Result<Vec<_>, _>>()?;
     let (base, _) = crate::build_command::plan_from(&args.build)?;
-    let profile = cargo_profile(&base.cargo_args);
+    let profile = crate::report_command::cargo_profile(&base.cargo_args);
     let linkers = crate::explain_command::installed_linkers();
     let variants = variants(&varies, args.baseline_plus_one, &profile, &linkers)?;
     let plans: Vec<BuildPlan> = variants
@@ -286,16 +286,4 @@ fn bar(hidden: bool, total: u64) -> ProgressBar {
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
-}
-
-/// cargo's profile name from its arguments.
-fn cargo_profile(args: &[String]) -> String {
-    if args.iter().any(|a| a == "--release") {
-        return "release".into();
-    }
-    args.iter()
-        .position(|a| a == "--profile")
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| "dev".into())
 }

@@ -274,7 +274,8 @@ fn href(report: &Path, target: &Path) -> String {
     }
 }
 
-fn cargo_profile(args: &[String]) -> String {
+/// cargo's profile name from its arguments: `dev`, `release` or `--profile`'s.
+pub(crate) fn cargo_profile(args: &[String]) -> String {
     if args.iter().any(|a| a == "--release") {
         return "release".into();
     }

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use buildscope_testkit::{hostile_profile, rustc_profile};
-use common::{buildscope, chromium, fixture, headless, path_str, stdout_json};
+use common::{
+    assert_no_console_errors, buildscope, chromium, fixture, headless, path_str, stdout_json,
+};
 use serde_json::Value;
 
 /// A profile of one rustc run recorded with individual cache hits and arguments.
@@ -225,16 +227,7 @@ fn the_html_view_runs_in_chromium_and_escapes_profile_text() {
     };
     let url = format!("file://{}#filter=typeck", html.display());
     let (dom, log) = headless(&browser, &["--dump-dom"], &url);
-    for bad in [
-        "Uncaught",
-        "CONSOLE",
-        "SyntaxError",
-        "ReferenceError",
-        "TypeError",
-    ] {
-        let lines: Vec<&str> = log.lines().filter(|l| l.contains(bad)).collect();
-        assert!(lines.is_empty(), "console errors: {lines:?}");
-    }
+    assert_no_console_errors(&log);
     // The script ran: it marked the page ready and applied the filter from the URL.
     let ready = dom
         .split("data-ready=\"")

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{buildscope, buildscope_in, chromium, headless, path_str};
+use common::{assert_no_console_errors, buildscope, buildscope_in, chromium, headless, path_str};
 use serde_json::Value;
 
 /// A copy of the repository's example workspace (without its target directory).
@@ -87,16 +87,7 @@ fn the_report_of_a_real_build_opens_in_chromium() {
     };
     let url = format!("file://{}", report.display());
     let (dom, log) = headless(&browser, &["--dump-dom"], &url);
-    for bad in [
-        "Uncaught",
-        "CONSOLE",
-        "SyntaxError",
-        "ReferenceError",
-        "TypeError",
-    ] {
-        let lines: Vec<&str> = log.lines().filter(|l| l.contains(bad)).collect();
-        assert!(lines.is_empty(), "console errors: {lines:?}");
-    }
+    assert_no_console_errors(&log);
     assert!(dom.contains("data-ready=\"1\""), "the page's script ran");
     // One bar per unit, the critical path highlighted.
     let units = record["units"].as_array().unwrap().len();

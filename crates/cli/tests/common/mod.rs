@@ -278,3 +278,17 @@ pub fn headless(browser: &Path, extra: &[&str], url: &str) -> (String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Chromium's log holds no script error and no console message.
+pub fn assert_no_console_errors(log: &str) {
+    for bad in [
+        "Uncaught",
+        "CONSOLE",
+        "SyntaxError",
+        "ReferenceError",
+        "TypeError",
+    ] {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(bad)).collect();
+        assert!(lines.is_empty(), "console errors: {lines:?}");
+    }
+}
