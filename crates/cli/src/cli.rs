@@ -12,12 +12,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "Why is my Rust build slow, and what do I do about it?\n\n\
         buildscope reads rustc's self-profile data (.mm_profdata files) on stable Rust and \
         tells you where compile time goes.",
-    after_help = "Make profiles of a build (stable Rust; the -Z flag is allowed by RUSTC_BOOTSTRAP=1):\n  \
-        RUSTC_BOOTSTRAP=1 RUSTFLAGS=\"-Zself-profile=$PWD/profiles\" cargo build --target-dir target/profiled\n\
-        Then:\n  \
-        buildscope summarize profiles/            where the time went, all crates\n  \
-        buildscope summarize --per-crate profiles/\n  \
-        buildscope diff before/ after/            what changed between two builds"
+    after_help = "Start here, in a cargo workspace:\n  \
+        buildscope build --self-profile-crates    measure a build (units, critical path, self-profiles)\n  \
+        buildscope explain                        why it is slow, and what to do\n  \
+        buildscope report                         the latest run's HTML report (also in its run folder)\n  \
+        buildscope experiment --touch src/main.rs --vary linker=rust-lld,gnu-ld   prove a fix\n\
+        Self-profiles of any build (stable Rust; the -Z flag is allowed by RUSTC_BOOTSTRAP=1):\n  \
+        RUSTC_BOOTSTRAP=1 RUSTFLAGS=\"-Zself-profile=$PWD/profiles\" cargo build --target-dir target/profiled\n  \
+        buildscope summarize --per-crate profiles/    buildscope diff before/ after/"
 )]
 pub struct Cli {
     /// When to colour the output.
