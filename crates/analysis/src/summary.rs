@@ -264,8 +264,6 @@ pub fn summarize_files(
     })
 }
 
-/// Runs `work` on each file, on up to `jobs` threads. Results keep the order of `files`;
-/// the first error (in that order) is returned.
 /// Opens each profile and runs `work` on it, `jobs` profiles at a time; results in the
 /// order of `files`.
 pub fn map_profiles<T: Send>(
@@ -276,6 +274,8 @@ pub fn map_profiles<T: Send>(
     map_files(files, jobs, |path| work(&mut Profile::open(path)?))
 }
 
+/// Runs `work` on each file, on up to `jobs` threads. Results keep the order of `files`;
+/// the first error (in that order) is returned.
 pub(crate) fn map_files<T: Send>(
     files: &[PathBuf],
     jobs: usize,
