@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use buildscope_profile::{EventKind, LabelId, Payload, Profile, ProfileError};
 use serde::{Deserialize, Serialize};
 
+use crate::events::kind_name;
+
 /// One invocation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Invocation {
@@ -178,7 +180,7 @@ pub fn top_invocations_where(
         .into_iter()
         .map(|c| Invocation {
             label: profile.label(c.label).to_string(),
-            kind: kind_name(profile, kinds[c.kind_index as usize]),
+            kind: kind_name(profile, kinds[c.kind_index as usize]).to_string(),
             crate_name: profile.crate_name().to_string(),
             thread_id: c.thread,
             start_ns: c.start,
@@ -210,11 +212,4 @@ pub fn top_invocations_of_files(
     all.sort_by_key(|i| std::cmp::Reverse(key(i)));
     all.truncate(n);
     Ok(all)
-}
-
-fn kind_name(profile: &Profile, kind: EventKind) -> String {
-    match kind {
-        EventKind::Other(id) => profile.other_kind_name(id).to_string(),
-        known => format!("{known:?}"),
-    }
 }

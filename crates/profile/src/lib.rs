@@ -277,27 +277,19 @@ impl Profile {
     }
 
     /// Like [`Profile::for_each_batch`], over a range of event pages only: with
-    /// [`Profile::share`], several threads can each walk a part of one profile.
+    /// [`Profile::share`], several threads can each walk a part of one profile. A range
+    /// past the last page walks nothing.
     pub fn for_each_batch_in(
         &mut self,
         pages: std::ops::Range<usize>,
-        mut visit: impl FnMut(&Profile, &[Event]),
+        visit: impl FnMut(&Profile, &[Event]),
     ) -> Result<(), ProfileError> {
-        let mut page = Vec::new();
-        let mut decoded = Vec::new();
-        let runs = std::mem::take(&mut self.event_runs);
-        let mut result = Ok(());
-        for run in runs.get(pages).unwrap_or_default() {
-            result = self
-                .read_run(run, &mut page)
-                .and_then(|()| self.decode_page(&page, &mut decoded));
-            if result.is_err() {
-                break;
-            }
-            visit(self, &decoded);
-        }
-        self.event_runs = runs;
-        result
+        let pages = if pages.start <= pages.end && pages.end <= self.event_pages() {
+            pages
+        } else {
+            0..0
+        };
+        self.walk_pages(pages, false, visit)
     }
 
     /// Another handle on the same profile, for another thread: it shares the memory map
@@ -327,20 +319,33 @@ impl Profile {
     /// reversed): parents before their children, with labels and arguments at hand.
     pub fn for_each_batch_rev(
         &mut self,
+        visit: impl FnMut(&Profile, &[Event]),
+    ) -> Result<(), ProfileError> {
+        self.walk_pages((0..self.event_pages()).rev(), true, visit)
+    }
+
+    /// Reads and decodes the given pages in that order, each reversed when `reverse`, and
+    /// hands each to `visit` with the profile at hand; stops at the first error.
+    fn walk_pages(
+        &mut self,
+        pages: impl Iterator<Item = usize>,
+        reverse: bool,
         mut visit: impl FnMut(&Profile, &[Event]),
     ) -> Result<(), ProfileError> {
         let mut page = Vec::new();
         let mut decoded = Vec::new();
         let runs = std::mem::take(&mut self.event_runs);
         let mut result = Ok(());
-        for run in runs.iter().rev() {
+        for run in pages.filter_map(|i| runs.get(i)) {
             result = self
                 .read_run(run, &mut page)
                 .and_then(|()| self.decode_page(&page, &mut decoded));
             if result.is_err() {
                 break;
             }
-            decoded.reverse();
+            if reverse {
+                decoded.reverse();
+            }
             visit(self, &decoded);
         }
         self.event_runs = runs;
