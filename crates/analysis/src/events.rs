@@ -23,6 +23,13 @@ pub struct EventRow<'a> {
     pub args: Vec<String>,
 }
 
+impl EventRow<'_> {
+    /// The arguments as a JSON array of strings: one column, queryable (`json_each`).
+    pub fn args_json(&self) -> String {
+        serde_json::to_string(&self.args).expect("strings serialize")
+    }
+}
+
 /// The column names, in order, for writers that need them.
 pub const EVENT_COLUMNS: [&str; 10] = [
     "crate", "kind", "label", "thread", "start_ns", "end_ns", "dur_ns", "self_ns", "depth", "args",

@@ -27,22 +27,13 @@ pub enum ExportError {
     NoParquet,
 }
 
-/// The earliest start of a set of profiles: the clock every row's times count from.
-pub fn build_origin(files: &[PathBuf]) -> Result<u64, ProfileError> {
-    let mut origin = u64::MAX;
-    for path in files {
-        origin = origin.min(Profile::open(path)?.metadata().start_time);
-    }
-    Ok(if origin == u64::MAX { 0 } else { origin })
-}
-
 /// Writes every interval of `files` to `out`; returns the number of rows.
 pub fn export_events(
     files: &[PathBuf],
     format: ExportFormat,
     out: &mut std::fs::File,
 ) -> Result<u64, ExportError> {
-    let origin = build_origin(files)?;
+    let origin = buildscope_profile::earliest_start(files)?;
     match format {
         ExportFormat::Csv | ExportFormat::Jsonl => {
             let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
@@ -79,11 +70,6 @@ pub fn export_events(
     }
 }
 
-/// The arguments as a JSON array of strings.
-pub fn args_json(args: &[String]) -> String {
-    serde_json::to_string(args).expect("strings serialize")
-}
-
 fn push_csv_row(line: &mut String, row: &EventRow) {
     use std::fmt::Write as _;
     let _ = writeln!(
@@ -98,7 +84,7 @@ fn push_csv_row(line: &mut String, row: &EventRow) {
         row.end_ns - row.start_ns,
         row.self_ns,
         row.depth,
-        crate::csv::quote(&args_json(&row.args))
+        crate::csv::quote(&row.args_json())
     );
 }
 
@@ -247,9 +233,7 @@ fn write_parquet(
             columns.times[2].push((row.end_ns - row.start_ns) as i64);
             columns.times[3].push(row.self_ns as i64);
             columns.depth.push(row.depth as i32);
-            columns
-                .args
-                .push(ByteArray::from(args_json(&row.args).as_str()));
+            columns.args.push(ByteArray::from(row.args_json().as_str()));
             rows += 1;
             if columns.thread.len() >= GROUP_ROWS {
                 pending = flush(&mut columns, &mut writer);

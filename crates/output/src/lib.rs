@@ -25,7 +25,7 @@ mod views;
 pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
 pub use csv::summary_csv;
 pub use explain_view::{explanation_markdown, render_explanation, render_top_findings};
-pub use export::{args_json, build_origin, export_events, ExportError, ExportFormat};
+pub use export::{export_events, ExportError, ExportFormat};
 pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions};
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
 pub use history_view::{render_compare, render_runs, RunLine};

@@ -67,10 +67,7 @@ pub fn write_trace(
 ) -> Result<TraceReport, TraceError> {
     use std::io::{Seek, SeekFrom};
     // The build's clock starts at the earliest profile.
-    let mut origin = u64::MAX;
-    for path in files {
-        origin = origin.min(Profile::open(path)?.metadata().start_time);
-    }
+    let origin = buildscope_profile::earliest_start(files)?;
     let mut attempt = Attempt::new(options.min_duration_ns, options.max_bytes);
     let first = attempt.run(files, origin, options, out)?;
     if let Some(report) = first {

@@ -31,6 +31,16 @@ pub use error::ProfileError;
 pub use strings::ArgAddr;
 use strings::StringTable;
 
+/// When the earliest of these profiles started (nanoseconds since the Unix epoch; 0 for
+/// none): the clock a whole build's times count from.
+pub fn earliest_start(files: &[std::path::PathBuf]) -> Result<u64, ProfileError> {
+    let mut origin = u64::MAX;
+    for path in files {
+        origin = origin.min(Profile::open(path)?.metadata().start_time);
+    }
+    Ok(if origin == u64::MAX { 0 } else { origin })
+}
+
 /// What kind of event this is, from the profile's event-kind string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {

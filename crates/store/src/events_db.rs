@@ -82,10 +82,7 @@ impl EventsDb {
                  incremental_hashing_time_ns INTEGER NOT NULL);",
         )
         .map_err(SqlError::Load)?;
-        let mut origin = u64::MAX;
-        for path in files {
-            origin = origin.min(Profile::open(path)?.metadata().start_time);
-        }
+        let origin = buildscope_profile::earliest_start(files)?;
         let tx = conn.unchecked_transaction().map_err(SqlError::Load)?;
         let mut events = 0u64;
         {
@@ -99,7 +96,7 @@ impl EventsDb {
                     if failed.is_some() {
                         return;
                     }
-                    let args = serde_json::to_string(&row.args).expect("strings serialize");
+                    let args = row.args_json();
                     let result = insert.execute(params![
                         row.crate_name,
                         row.kind,
