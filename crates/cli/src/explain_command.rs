@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use buildscope_analysis::{
     evidence_needed, explain as explain_build, is_item_query, summarize_files,
     top_invocations_where, BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation,
-    Invocation, RankBy, UnitKind,
+    Invocation, ProfileSummary, RankBy, UnitKind,
 };
 use buildscope_build::{llvm_lines, RunRecord, Scenario};
 use buildscope_output::{explanation_markdown, render_explanation, Style};
@@ -50,6 +50,27 @@ pub(crate) fn explain_inputs(
     threads: usize,
     with_llvm_lines: bool,
 ) -> Result<Explanation> {
+    let evidence = gather(record, profile_paths, threads)?;
+    explain_with(record, &evidence, with_llvm_lines)
+}
+
+/// What explain reads from a build's profiles and machine: gathered once, so that the
+/// report can use the same profiles' summaries without reading them again.
+pub(crate) struct Evidence {
+    pub(crate) files: Vec<PathBuf>,
+    pub(crate) summaries: Vec<ProfileSummary>,
+    items: Vec<Invocation>,
+    macros: Vec<Invocation>,
+    instances: Vec<Invocation>,
+    linkers: Vec<String>,
+    members: Vec<String>,
+}
+
+pub(crate) fn gather(
+    record: Option<&RunRecord>,
+    profile_paths: &[PathBuf],
+    threads: usize,
+) -> Result<Evidence> {
     let files = if profile_paths.is_empty() {
         Vec::new()
     } else {
@@ -84,23 +105,39 @@ pub(crate) fn explain_inputs(
         usize::MAX,
         &|l: &str| l == "symbol_name",
     )?;
-    let linkers = installed_linkers();
-    let members = record
-        .map(|r| workspace_members(&r.workspace_root))
-        .unwrap_or_default();
+    Ok(Evidence {
+        files,
+        summaries,
+        items,
+        macros,
+        instances,
+        linkers: installed_linkers(),
+        members: record
+            .map(|r| workspace_members(&r.workspace_root))
+            .unwrap_or_default(),
+    })
+}
+
+/// The explanation of gathered evidence; with `with_llvm_lines`, the crates a
+/// monomorphization finding names are built once more for their LLVM IR lines.
+pub(crate) fn explain_with(
+    record: Option<&RunRecord>,
+    evidence: &Evidence,
+    with_llvm_lines: bool,
+) -> Result<Explanation> {
     let build = record.map(|r| BuildEvidence {
         units: &r.units,
         totals: &r.totals,
         critical_path: &r.critical_path,
         hot: matches!(r.scenario, Scenario::Touch { .. } | Scenario::Edit { .. }),
-        installed_linkers: &linkers,
-        members: &members,
+        installed_linkers: &evidence.linkers,
+        members: &evidence.members,
     });
     let mut input = ExplainInput {
-        profiles: &summaries,
-        item_invocations: &items,
-        proc_macro_invocations: &macros,
-        instance_invocations: &instances,
+        profiles: &evidence.summaries,
+        item_invocations: &evidence.items,
+        proc_macro_invocations: &evidence.macros,
+        instance_invocations: &evidence.instances,
         llvm_lines: &[],
         build,
     };

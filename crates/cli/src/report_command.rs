@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use buildscope_analysis::{
-    collapse_files, compare_units, map_profiles, merge, summarize_files, top_invocations, RankBy,
-    StackOptions,
+    collapse_files, compare_units, map_profiles, merge, top_invocations, RankBy, StackOptions,
 };
 use buildscope_build::RunRecord;
 use buildscope_output::{
@@ -17,7 +16,7 @@ use buildscope_output::{
 };
 
 use crate::cli::ReportArgs;
-use crate::explain_command::{explain_inputs, load_run_dir, resolve_target};
+use crate::explain_command::{explain_inputs, explain_with, gather, load_run_dir, resolve_target};
 use crate::output_file::OutputFile;
 
 /// Heaviest single invocations shown per crate.
@@ -77,16 +76,14 @@ pub(crate) fn write_report(
     output: &Path,
     threads: usize,
 ) -> Result<()> {
-    let files = if profile_paths.is_empty() {
-        Vec::new()
-    } else {
-        buildscope_profile::find_profiles(profile_paths)?.files
-    };
-    let explanation = explain_inputs(record, profile_paths, threads, false)?;
-    let summary = merge(&summarize_files(&files, threads)?);
-    let stacks = collapse_files(&files, threads, StackOptions::default())?;
+    // One reading of the profiles serves the findings and the summarize tables.
+    let evidence = gather(record, profile_paths, threads)?;
+    let explanation = explain_with(record, &evidence, false)?;
+    let files = &evidence.files;
+    let summary = merge(&evidence.summaries);
+    let stacks = collapse_files(files, threads, StackOptions::default())?;
     // The heaviest invocations of each profile (a crate's come from its profiles).
-    let mut top: Vec<_> = map_profiles(&files, threads, |profile| {
+    let mut top: Vec<_> = map_profiles(files, threads, |profile| {
         top_invocations(profile, TOP_PER_CRATE, RankBy::Duration, None)
     })?
     .into_iter()
@@ -132,7 +129,7 @@ pub(crate) fn write_report(
                     max_bytes: Some(RUN_TRACE_MAX_BYTES),
                     split_pages: DEFAULT_SPLIT_PAGES,
                 };
-                write_trace(&files, out.file(), &options)
+                write_trace(files, out.file(), &options)
                     .with_context(|| format!("{}", trace_path.display()))?;
                 out.commit()?;
             }
