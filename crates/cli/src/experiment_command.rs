@@ -134,13 +134,20 @@ fn summarize_variants(
                 .iter()
                 .flat_map(|r| read_records(&r.run_dir).0)
                 .collect();
-            let mut flags: Vec<String> = unit_records
+            // Each distinct flag once, sorted; the incremental folder is a path: say only
+            // that it was on.
+            let flags: std::collections::BTreeSet<String> = unit_records
                 .iter()
-                .flat_map(|r| r.codegen_flags.iter().cloned())
+                .flat_map(|r| r.codegen_flags.iter())
                 .filter(|f| !f.contains("incremental=") || f.starts_with("-C incremental"))
+                .map(|f| {
+                    if f.starts_with("-C incremental=") {
+                        "-C incremental=…".to_string()
+                    } else {
+                        f.clone()
+                    }
+                })
                 .collect();
-            flags.sort();
-            flags.dedup();
             VariantResult {
                 name: variant.name.clone(),
                 settings: variant.settings.clone(),
@@ -156,19 +163,7 @@ fn summarize_variants(
                     .then(|| compare_samples(&walls[0], &walls[i]))
                     .flatten(),
                 not_applied: failed_checks(&unit_records, &variant.checks),
-                rustc_flags: flags
-                    .into_iter()
-                    .map(|f| {
-                        // The incremental folder is a path: say only that it was on.
-                        if f.starts_with("-C incremental=") {
-                            "-C incremental=…".to_string()
-                        } else {
-                            f
-                        }
-                    })
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
+                rustc_flags: flags.into_iter().collect(),
                 run_ids: records.iter().map(|r| r.id.clone()).collect(),
             }
         })
