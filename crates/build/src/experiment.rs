@@ -82,27 +82,33 @@ fn toml_value(value: &str) -> String {
     }
 }
 
-/// The cargo arguments and checks of one setting. `profile` is cargo's profile name
-/// (`dev`, `release`, ...); `linkers` the linkers found on PATH.
+/// How one setting is applied, and how to tell it took effect.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Setting {
+    /// A cargo `--config` entry (`profile.dev.debug=0`).
+    pub config: Option<String>,
+    /// Flags for every rustc; a variant's are merged into one `build.rustflags`, since
+    /// several `build.rustflags` entries would replace each other.
+    pub rustflags: Vec<String>,
+    pub checks: Vec<FlagCheck>,
+}
+
+/// How to apply one setting. `profile` is cargo's profile name (`dev`, `release`, ...);
+/// `linkers` the linkers found on PATH.
 pub fn setting(
     key: &str,
     value: &str,
     profile: &str,
     linkers: &[String],
-) -> Result<(Vec<String>, Vec<FlagCheck>), BuildError> {
-    let config = |path: &str| {
-        vec![
-            "--config".to_string(),
-            format!("{path}={}", toml_value(value)),
-        ]
-    };
+) -> Result<Setting, BuildError> {
+    let config = |path: &str| Some(format!("{path}={}", toml_value(value)));
     let profile_key = |k: &str| format!("profile.{profile}.{k}");
     let refuse = |why: &str| {
         Err(BuildError::CargoOutput(format!(
             "--vary {key}={value}: {why}"
         )))
     };
-    Ok(match key {
+    let (config, checks) = match key {
         "debug" => {
             let flag = match value {
                 "0" | "false" | "none" => None,
@@ -197,18 +203,18 @@ pub fn setting(
                     allowed: String::new(),
                 }],
             };
-            let list: Vec<String> = flags.iter().map(|f| format!("\"{f}\"")).collect();
-            let args = if list.is_empty() {
-                Vec::new()
-            } else {
-                vec![
-                    "--config".to_string(),
-                    format!("build.rustflags=[{}]", list.join(", ")),
-                ]
-            };
-            (args, checks)
+            return Ok(Setting {
+                config: None,
+                rustflags: flags.iter().map(|f| f.to_string()).collect(),
+                checks,
+            });
         }
         _ => return refuse("unknown key"),
+    };
+    Ok(Setting {
+        config,
+        rustflags: Vec::new(),
+        checks,
     })
 }
 
@@ -255,22 +261,18 @@ pub fn variants(
             let mut checks = Vec::new();
             let mut rustflags: Vec<String> = Vec::new();
             for (k, v) in &settings {
-                let (args, c) = setting(k, v, profile, linkers)?;
-                // Several rustflags settings would overwrite each other: merge them.
-                if let [flag, value] = args.as_slice() {
-                    if flag == "--config" && value.starts_with("build.rustflags=") {
-                        rustflags
-                            .push(value["build.rustflags=[".len()..value.len() - 1].to_string());
-                        checks.extend(c);
-                        continue;
-                    }
+                let applied = setting(k, v, profile, linkers)?;
+                if let Some(config) = applied.config {
+                    cargo_args.push("--config".to_string());
+                    cargo_args.push(config);
                 }
-                cargo_args.extend(args);
-                checks.extend(c);
+                rustflags.extend(applied.rustflags);
+                checks.extend(applied.checks);
             }
             if !rustflags.is_empty() {
+                let quoted: Vec<String> = rustflags.iter().map(|f| format!("\"{f}\"")).collect();
                 cargo_args.push("--config".into());
-                cargo_args.push(format!("build.rustflags=[{}]", rustflags.join(", ")));
+                cargo_args.push(format!("build.rustflags=[{}]", quoted.join(", ")));
             }
             let name = settings
                 .iter()
@@ -387,8 +389,11 @@ mod tests {
             setting("linker", "mold", "dev", &[]).is_err(),
             "mold missing"
         );
-        let (args, _) = setting("debug", "line-tables-only", "release", &[]).unwrap();
-        assert_eq!(args[1], "profile.release.debug=\"line-tables-only\"");
+        let applied = setting("debug", "line-tables-only", "release", &[]).unwrap();
+        assert_eq!(
+            applied.config.as_deref(),
+            Some("profile.release.debug=\"line-tables-only\"")
+        );
     }
 
     #[test]
@@ -411,14 +416,14 @@ mod tests {
             link_end_ns: None,
             codegen_flags: flags.iter().map(|f| f.to_string()).collect(),
         };
-        let (_, debug2) = setting("debug", "2", "dev", &[]).unwrap();
-        let (_, debug0) = setting("debug", "0", "dev", &[]).unwrap();
-        let (_, incr_off) = setting("incremental", "false", "dev", &[]).unwrap();
+        let debug2 = setting("debug", "2", "dev", &[]).unwrap();
+        let debug0 = setting("debug", "0", "dev", &[]).unwrap();
+        let incr_off = setting("incremental", "false", "dev", &[]).unwrap();
         let built = [record(&["-C debuginfo=2", "-C incremental=/t/incr"])];
-        assert!(failed_checks(&built, &debug2).is_empty());
-        assert_eq!(failed_checks(&built, &debug0).len(), 1);
-        assert_eq!(failed_checks(&built, &incr_off).len(), 1);
-        let (_, incr_on) = setting("incremental", "true", "dev", &[]).unwrap();
-        assert!(failed_checks(&built, &incr_on).is_empty());
+        assert!(failed_checks(&built, &debug2.checks).is_empty());
+        assert_eq!(failed_checks(&built, &debug0.checks).len(), 1);
+        assert_eq!(failed_checks(&built, &incr_off.checks).len(), 1);
+        let incr_on = setting("incremental", "true", "dev", &[]).unwrap();
+        assert!(failed_checks(&built, &incr_on.checks).is_empty());
     }
 }
