@@ -7,7 +7,7 @@ use buildscope_analysis::{ProfileQueries, QueryTrees, TreeNode};
 use rustc_hash::FxHashMap;
 
 use crate::csv::quote;
-use crate::format::{human_duration, shorten_middle, wrap};
+use crate::format::{escape_html, human_duration, shorten_middle, wrap};
 use crate::style::Style;
 use crate::table::{Align, Table};
 
@@ -152,12 +152,12 @@ pub fn queries_html(trees: &QueryTrees, title: &str) -> String {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n<h1>Query trace</h1>\n",
-        escape(title)
+        escape_html(title)
     );
     let _ = writeln!(
         out,
         "<p class=\"summary\">{}</p>",
-        escape(
+        escape_html(
             render_queries(trees, 0, &Style::plain())
                 .lines()
                 .next()
@@ -165,10 +165,10 @@ pub fn queries_html(trees: &QueryTrees, title: &str) -> String {
         )
     );
     out.push_str("<pre class=\"note\">");
-    out.push_str(&escape(&pathological_text(trees, 100)));
+    out.push_str(&escape_html(&pathological_text(trees, 100)));
     out.push_str("</pre>\n");
     if !trees.has_hit_events {
-        let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(NO_HITS_NOTE));
+        let _ = writeln!(out, "<p class=\"note\">{}</p>", escape_html(NO_HITS_NOTE));
     }
     out.push_str("<div class=\"controls\"><input id=\"filter\" type=\"search\" placeholder=\"Filter by query or argument\"> <button id=\"expand\" type=\"button\">Expand all</button> <button id=\"collapse\" type=\"button\">Collapse all</button> <span id=\"match-count\"></span></div>\n");
 
@@ -177,7 +177,7 @@ pub fn queries_html(trees: &QueryTrees, title: &str) -> String {
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&c.query),
+            escape_html(&c.query),
             thousands(c.count),
             thousands(c.hits),
             human_duration(c.total_ns),
@@ -203,8 +203,8 @@ fn push_profile_tree(out: &mut String, profile: &ProfileQueries) {
     let _ = writeln!(
         out,
         "<h2>{} <span class=\"args\">{}</span></h2>",
-        escape(&profile.crate_name),
-        escape(&file)
+        escape_html(&profile.crate_name),
+        escape_html(&file)
     );
     if profile.nodes.is_empty() {
         out.push_str("<p class=\"summary\">No query met the importance rule.</p>\n");
@@ -274,14 +274,14 @@ fn push_node_open(out: &mut String, node: &TreeNode) {
         out,
         "<details class=\"node{}\" open><summary><span class=\"q\">{}</span>",
         if node.important { " important" } else { "" },
-        escape(&node.query)
+        escape_html(&node.query)
     );
     if !node.args.is_empty() {
         let _ = write!(
             out,
             " <span class=\"args\" title=\"{}\">{}</span>",
-            escape(&node.args.join(" · ")),
-            escape(&shorten_middle(&node.args.join(" · "), 120))
+            escape_html(&node.args.join(" · ")),
+            escape_html(&shorten_middle(&node.args.join(" · "), 120))
         );
     }
     let _ = writeln!(
@@ -297,22 +297,6 @@ fn push_node_open(out: &mut String, node: &TreeNode) {
         },
         node.depth
     );
-}
-
-/// Text made safe for HTML content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// 1234567 as "1,234,567".
@@ -335,7 +319,7 @@ mod tests {
     #[test]
     fn escaping_and_thousands() {
         assert_eq!(
-            escape("<T as Trait<&'a U>> \"x\""),
+            escape_html("<T as Trait<&'a U>> \"x\""),
             "&lt;T as Trait&lt;&amp;&#39;a U&gt;&gt; &quot;x&quot;"
         );
         assert_eq!(thousands(0), "0");

@@ -7,6 +7,8 @@ use buildscope_analysis::{
 };
 use serde::Serialize;
 
+use crate::format::escape_html;
+
 const TEMPLATE: &str = include_str!("../assets/report.html");
 const CSS: &str = include_str!("../assets/report.css");
 const JS: &str = include_str!("../assets/report.js");
@@ -109,11 +111,4 @@ pub fn render_report(data: &ReportData) -> String {
         .replacen("{TITLE}", &escape_html(&data.title), 1)
         .replacen("{DATA}", &json, 1)
         .replacen("/*{JS}*/", JS, 1)
-}
-
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
