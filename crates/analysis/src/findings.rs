@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::phases::{phase_of, phase_times, Phase, PhaseTimes};
-use crate::summary::{merge, ProfileSummary};
+use crate::summary::{merge, percent_of, ProfileSummary};
 use crate::timeline::{BuildTotals, CriticalPath, Unit, UnitKind};
 use crate::top::Invocation;
 
@@ -265,14 +265,6 @@ fn secs(ns: u64) -> String {
     }
 }
 
-fn percent(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 * 100.0 / whole as f64
-    }
-}
-
 /// Shortens a type or item for a line of evidence, keeping both ends.
 fn short(text: &str, max: usize) -> String {
     let chars: Vec<char> = text.chars().collect();
@@ -307,7 +299,7 @@ fn pathological_item(krate: &CratePhases, invocations: &[Invocation]) -> Option<
             "one `{}` took {} ({:.0}% of {}'s {} of CPU): {}",
             t.label,
             secs(t.duration_ns),
-            percent(t.duration_ns, crate_ns),
+            percent_of(t.duration_ns, crate_ns),
             krate.crate_name,
             secs(crate_ns),
             short(&t.args.join(" "), 160)
@@ -362,7 +354,7 @@ fn pathological_item(krate: &CratePhases, invocations: &[Invocation]) -> Option<
                 "`{}` of {name} took {} ({:.0}% of the crate's {} of CPU)",
                 item.label,
                 secs(item.duration_ns),
-                percent(item.duration_ns, krate.phases.build_ns()),
+                percent_of(item.duration_ns, krate.phases.build_ns()),
                 secs(krate.phases.build_ns())
             ),
             format!(
@@ -527,7 +519,7 @@ fn monomorphization(
                 total,
                 secs(mono),
                 secs(llvm),
-                percent(mono + llvm, crate_ns),
+                percent_of(mono + llvm, crate_ns),
                 secs(crate_ns)
             ),
         ];
@@ -599,7 +591,7 @@ fn llvm_dominates(
         cause: Cause::LlvmDominates,
         title: format!(
             "LLVM takes {:.0}% of the compile time",
-            percent(llvm, total)
+            percent_of(llvm, total)
         ),
         crate_name: by_crate.first().map(|(c, _)| c.to_string()),
         evidence: vec![
@@ -635,7 +627,7 @@ fn incremental_overhead(
         cause: Cause::IncrementalOverhead,
         title: format!(
             "incremental bookkeeping is {:.0}% of this rebuild",
-            percent(incr, total)
+            percent_of(incr, total)
         ),
         crate_name: Some(worst.crate_name.clone()),
         evidence: vec![format!(
@@ -758,7 +750,7 @@ fn linking(build: BuildEvidence) -> Option<Finding> {
         cause: Cause::Linking,
         title: format!(
             "linking is {:.0}% of this rebuild ({})",
-            percent(link, wall),
+            percent_of(link, wall),
             last.display_name()
         ),
         crate_name: Some(last.target.clone()),
@@ -958,7 +950,7 @@ fn serializing_crate(build: BuildEvidence, crates: &[CratePhases]) -> Option<Fin
             "`{}` serializes the build: it compiles alone for {} ({:.0}% of the wall time)",
             unit.target,
             secs(alone),
-            percent(alone, wall)
+            percent_of(alone, wall)
         ),
         crate_name: Some(unit.target.clone()),
         evidence: vec![
@@ -1162,7 +1154,7 @@ fn dependencies_of_one_member(build: BuildEvidence) -> Option<Finding> {
             format!("only `{member}` uses: {}", shown.join(", ")),
             format!(
                 "{:.0}% of the build's summed unit time",
-                percent(exclusive, total)
+                percent_of(exclusive, total)
             ),
         ],
         fix: format!(
