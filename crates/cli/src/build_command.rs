@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
+use buildscope_analysis::Explanation;
 use buildscope_build::{
     compiling_now, execute, recover, BuildPlan, Phase, Progress, RunRecord, Scenario, SelfProfile,
 };
@@ -116,7 +117,7 @@ pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     for record in &records {
         crate::history_command::record(&args.history, record);
     }
-    write_reports(&records, args.quiet || args.json);
+    let explanations = write_reports(&records, args.quiet || args.json);
     let last = records.last().expect("a plan measures at least once");
     let failed = !last.success;
 
@@ -130,7 +131,13 @@ pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
         });
         print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
     } else {
-        print(&report(&plan, &records, &workspace_root, style))?;
+        print(&report(
+            &plan,
+            &records,
+            &explanations,
+            &workspace_root,
+            style,
+        ))?;
     }
     if failed {
         if !args.json {
@@ -345,14 +352,22 @@ fn spread(values: &[u64]) -> (u64, u64, u64) {
     )
 }
 
-fn report(plan: &BuildPlan, records: &[RunRecord], workspace_root: &Path, style: &Style) -> String {
+/// `explanations[i]` is `records[i]`'s, when its report could be written.
+fn report(
+    plan: &BuildPlan,
+    records: &[RunRecord],
+    explanations: &[Option<Explanation>],
+    workspace_root: &Path,
+    style: &Style,
+) -> String {
     let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
     let (min, median, max) = spread(&walls);
     // The run whose wall time is the median speaks for all.
-    let shown = records
+    let shown_index = records
         .iter()
-        .find(|r| r.totals.wall_ns == median)
-        .unwrap_or(&records[records.len() - 1]);
+        .position(|r| r.totals.wall_ns == median)
+        .unwrap_or(records.len() - 1);
+    let shown = &records[shown_index];
     let name = workspace_root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -384,28 +399,45 @@ fn report(plan: &BuildPlan, records: &[RunRecord], workspace_root: &Path, style:
             profiles.display()
         ));
     }
-    text.push_str(&top_findings(shown, style));
+    text.push_str(&top_findings(
+        shown,
+        explanations[shown_index].as_ref(),
+        style,
+    ));
     text
 }
 
-/// Writes each run's report into its folder; a report that cannot be written costs a
-/// warning, not the build.
-fn write_reports(records: &[RunRecord], quiet: bool) {
-    for record in records {
-        match crate::report_command::report_for_run(record, cores()) {
-            Ok(path) if !quiet => eprintln!("Report: {}", path.display()),
-            Ok(_) => {}
-            Err(e) => eprintln!("warning: no report for run {}: {e:#}", record.id),
-        }
-    }
+/// Writes each run's report into its folder and returns each run's explanation (the
+/// report has it); a report that cannot be written costs a warning, not the build.
+fn write_reports(records: &[RunRecord], quiet: bool) -> Vec<Option<Explanation>> {
+    records
+        .iter()
+        .map(
+            |record| match crate::report_command::report_for_run(record, cores()) {
+                Ok((path, explanation)) => {
+                    if !quiet {
+                        eprintln!("Report: {}", path.display());
+                    }
+                    Some(explanation)
+                }
+                Err(e) => {
+                    eprintln!("warning: no report for run {}: {e:#}", record.id);
+                    None
+                }
+            },
+        )
+        .collect()
 }
 
 /// Findings shown at the end of a build.
 const FINDINGS_SHOWN: usize = 3;
 
-/// The build's top findings, as `buildscope explain` would give them; a build whose
-/// explanation fails still reports itself.
-fn top_findings(record: &RunRecord, style: &Style) -> String {
+/// The build's top findings, as `buildscope explain` would give them (from its report's
+/// explanation when there is one); a build whose explanation fails still reports itself.
+fn top_findings(record: &RunRecord, explained: Option<&Explanation>, style: &Style) -> String {
+    if let Some(e) = explained {
+        return buildscope_output::render_top_findings(e, FINDINGS_SHOWN, style);
+    }
     let profiles = crate::explain_command::profile_dirs(record);
     match crate::explain_command::explain_inputs(Some(record), &profiles, cores(), false) {
         Ok(e) => buildscope_output::render_top_findings(&e, FINDINGS_SHOWN, style),

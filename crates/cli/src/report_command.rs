@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use buildscope_analysis::{
-    collapse_files, compare_units, map_profiles, merge, top_invocations, RankBy, StackOptions,
+    collapse_files, compare_units, map_profiles, merge, top_invocations, Explanation, RankBy,
+    StackOptions,
 };
 use buildscope_build::RunRecord;
 use buildscope_output::{
@@ -16,7 +17,9 @@ use buildscope_output::{
 };
 
 use crate::cli::ReportArgs;
-use crate::explain_command::{explain_inputs, explain_with, gather, load_run_dir, resolve_target};
+use crate::explain_command::{
+    explain_inputs, explain_with, gather, load_run_dir, profile_dirs, resolve_target,
+};
 use crate::output_file::OutputFile;
 
 /// Heaviest single invocations shown per crate.
@@ -67,7 +70,8 @@ pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the report of a run (or of profiles alone) to `output`.
+/// Writes the report of a run (or of profiles alone) to `output`; returns the run's
+/// explanation, which the report shows.
 pub(crate) fn write_report(
     record: Option<&RunRecord>,
     profile_paths: &[PathBuf],
@@ -75,7 +79,7 @@ pub(crate) fn write_report(
     spreads: (Option<Spread>, Option<Spread>),
     output: &Path,
     threads: usize,
-) -> Result<()> {
+) -> Result<Explanation> {
     // One reading of the profiles serves the findings and the summarize tables.
     let evidence = gather(record, profile_paths, threads)?;
     let explanation = explain_with(record, &evidence, false)?;
@@ -209,7 +213,8 @@ pub(crate) fn write_report(
     out.file()
         .write_all(html.as_bytes())
         .with_context(|| format!("{}: cannot write", output.display()))?;
-    out.commit()
+    out.commit()?;
+    Ok(explanation)
 }
 
 /// Wall time min, median, max over the runs of one `--runs N` plan, and N.
@@ -304,11 +309,12 @@ fn rustc_version() -> (String, String) {
     (first, host)
 }
 
-/// The report of a run just measured by `build`, into its run folder.
-pub(crate) fn report_for_run(record: &RunRecord, threads: usize) -> Result<PathBuf> {
-    let (_, profiles) = load_run_dir(&record.run_dir)?;
+/// The report of a run just measured by `build`, into its run folder; returns where it
+/// went and the run's explanation.
+pub(crate) fn report_for_run(record: &RunRecord, threads: usize) -> Result<(PathBuf, Explanation)> {
+    let profiles = profile_dirs(record);
     let output = record.run_dir.join("report.html");
-    write_report(
+    let explanation = write_report(
         Some(record),
         &profiles,
         None,
@@ -316,5 +322,5 @@ pub(crate) fn report_for_run(record: &RunRecord, threads: usize) -> Result<PathB
         &output,
         threads,
     )?;
-    Ok(output)
+    Ok((output, explanation))
 }
