@@ -219,15 +219,14 @@ impl Attempt {
                 sink.append_file(scratch, len)?;
                 formatter.absorb(&mut helper);
             }
-            let f0 = &mut formatter;
-            report.intervals_written += f0.written;
-            report.intervals_dropped += f0.dropped;
-            for (bucket, bytes) in f0.bucket_bytes.iter().enumerate() {
+            report.intervals_written += formatter.written;
+            report.intervals_dropped += formatter.dropped;
+            for (bucket, bytes) in formatter.bucket_bytes.iter().enumerate() {
                 self.bucket_bytes[bucket] += bytes;
             }
             // Threads get names; counters sit at the end of their process.
-            f0.threads.sort_unstable();
-            for &track in &f0.threads {
+            formatter.threads.sort_unstable();
+            for &track in &formatter.threads {
                 separator(&mut buf, &mut first_event);
                 push_metadata(&mut buf, "thread_name", pid, Some(track), |b| {
                     b.extend_from_slice(b"\"name\":\"thread ");
@@ -235,14 +234,14 @@ impl Attempt {
                     b.push(b'"');
                 });
             }
-            for ((label, kind), &value) in &f0.named_counters {
+            for ((label, kind), &value) in &formatter.named_counters {
                 separator(&mut buf, &mut first_event);
                 buf.extend_from_slice(b"{\"name\":");
                 push_json_str(&mut buf, label);
                 buf.extend_from_slice(b",\"cat\":\"");
                 buf.extend_from_slice(kind.as_bytes());
                 buf.extend_from_slice(b"\",\"ph\":\"C\",\"ts\":");
-                push_micros(&mut buf, context.offset + f0.last_end);
+                push_micros(&mut buf, context.offset + formatter.last_end);
                 buf.extend_from_slice(b",\"pid\":");
                 push_u64(&mut buf, pid as u64);
                 buf.extend_from_slice(b",\"args\":{\"value\":");
