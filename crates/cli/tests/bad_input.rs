@@ -8,11 +8,7 @@ use std::process::Output;
 use common::{buildscope, fixture, path_str};
 
 fn scratch() -> PathBuf {
-    tempfile::Builder::new()
-        .prefix("buildscope-bad-")
-        .tempdir()
-        .unwrap()
-        .keep()
+    common::scratch_dir("buildscope-bad-")
 }
 
 fn assert_clean_error(out: &Output, names: &Path, reason: &str) {

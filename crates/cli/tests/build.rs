@@ -13,11 +13,7 @@ use common::{buildscope_in, busy_functions, manifest, write};
 /// (a binary that also uses a proc macro), each with real work; `side` is small and
 /// independent.
 fn chain_workspace() -> PathBuf {
-    let root = tempfile::Builder::new()
-        .prefix("buildscope-chain-")
-        .tempdir()
-        .unwrap()
-        .keep();
+    let root = common::scratch_dir("buildscope-chain-");
     write(
         &root.join("Cargo.toml"),
         "[workspace]\nresolver = \"2\"\nmembers = [\"base\", \"middle\", \"app\", \"side\", \"macros\"]\n",
@@ -416,11 +412,7 @@ fn a_failing_build_reports_what_it_measured_and_exits_with_cargos_status() {
 
 #[test]
 fn many_concurrent_rustc_processes_lose_no_records_and_warnings_pass_through() {
-    let root = tempfile::Builder::new()
-        .prefix("buildscope-many-")
-        .tempdir()
-        .unwrap()
-        .keep();
+    let root = common::scratch_dir("buildscope-many-");
     let names: Vec<String> = (0..16).map(|i| format!("leaf{i}")).collect();
     let members: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
     write(

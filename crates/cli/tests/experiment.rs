@@ -47,11 +47,7 @@ fn experiment(root: &Path, args: &[&str]) -> Value {
 
 #[test]
 fn a_two_by_two_matrix_takes_effect_and_leaves_the_sources_alone() {
-    let root = tempfile::Builder::new()
-        .prefix("buildscope-experiment-")
-        .tempdir()
-        .unwrap()
-        .keep();
+    let root = common::scratch_dir("buildscope-experiment-");
     write(
         &root.join("Cargo.toml"),
         "[workspace]\nresolver = \"2\"\nmembers = [\"core\", \"app\"]\n",
@@ -127,11 +123,7 @@ fn a_two_by_two_matrix_takes_effect_and_leaves_the_sources_alone() {
 
 #[test]
 fn linkers_are_measured_with_their_spread() {
-    let root = tempfile::Builder::new()
-        .prefix("buildscope-experiment-link-")
-        .tempdir()
-        .unwrap()
-        .keep();
+    let root = common::scratch_dir("buildscope-experiment-link-");
     write(
         &root.join("Cargo.toml"),
         "[workspace]\nresolver = \"2\"\nmembers = [\"svc\"]\n",

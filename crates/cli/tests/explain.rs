@@ -15,11 +15,7 @@ type Member<'a> = (&'a str, String, Vec<(&'a str, String)>);
 
 /// A new workspace of `members`.
 fn workspace(prefix: &str, members: &[Member]) -> PathBuf {
-    let root = tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir()
-        .unwrap()
-        .keep();
+    let root = common::scratch_dir(prefix);
     let names: Vec<String> = members.iter().map(|(n, _, _)| format!("\"{n}\"")).collect();
     write(
         &root.join("Cargo.toml"),

@@ -18,11 +18,7 @@ use serde_json::Value;
 fn profile_with_hits() -> &'static PathBuf {
     static PROFILE: OnceLock<PathBuf> = OnceLock::new();
     PROFILE.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("buildscope-queries-")
-            .tempdir()
-            .unwrap()
-            .keep();
+        let dir = common::scratch_dir("buildscope-queries-");
         rustc_profile(
             &dir,
             "hits",

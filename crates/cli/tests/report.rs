@@ -13,11 +13,7 @@ use serde_json::Value;
 /// A copy of the repository's example workspace (without its target directory).
 fn example_copy() -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../example-workspace");
-    let root = tempfile::Builder::new()
-        .prefix("buildscope-report-")
-        .tempdir()
-        .unwrap()
-        .keep();
+    let root = common::scratch_dir("buildscope-report-");
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for entry in std::fs::read_dir(from).unwrap() {

@@ -6,6 +6,45 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+/// A new directory for one test's projects and outputs, under this test binary's scratch
+/// root.
+///
+/// Fixtures built once per binary live in statics that are never dropped, so a `TempDir`
+/// would never be removed and every run would leave hundreds of MB of target dirs in
+/// `/tmp` (it filled a CI disk once). Instead all of a binary's directories share one root
+/// that is emptied when the binary first asks for one: disk use stays at one run's worth,
+/// and the last run's projects stay there to inspect after a failure.
+pub fn scratch_dir(prefix: &str) -> PathBuf {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(scratch_root())
+        .unwrap()
+        .keep()
+}
+
+/// `$TMPDIR/buildscope-tests-<checkout>-<test binary>`: outside the repository (a project
+/// under it would be taken for a member of buildscope's own workspace), and distinct per
+/// checkout so a CI clone and a working copy testing at once never empty each other's.
+fn scratch_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        let mut checkout = std::collections::hash_map::DefaultHasher::new();
+        env!("CARGO_TARGET_TMPDIR").hash(&mut checkout);
+        let exe = std::env::current_exe().unwrap();
+        let stem = exe.file_stem().unwrap().to_string_lossy();
+        // Cargo names test binaries `<name>-<hash>`; the hash changes with every edit.
+        let binary = stem.rsplit_once('-').map_or(&*stem, |(name, _)| name);
+        let root = std::env::temp_dir().join(format!(
+            "buildscope-tests-{:08x}-{binary}",
+            checkout.finish() as u32
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        root
+    })
+}
+
 pub struct Fixture {
     pub root: PathBuf,
     /// Profiles of the first build: one file per crate (alpha, beta, alpha's build script).
@@ -126,11 +165,7 @@ fn profiled_build(root: &Path, profile_dir: &Path, target_dir: &Path) {
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let root = tempfile::Builder::new()
-            .prefix("buildscope-fixture-")
-            .tempdir()
-            .unwrap()
-            .keep();
+        let root = scratch_dir("buildscope-fixture-");
         write(
             &root.join("Cargo.toml"),
             "[workspace]\nresolver = \"2\"\nmembers = [\"alpha\", \"beta\"]\n",
