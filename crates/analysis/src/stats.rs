@@ -6,10 +6,10 @@
 //! Deterministic: the resampling uses a fixed-seed generator, so the same timings always
 //! give the same answer.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a `new` set of timings compares with a `base` set.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// median(new) / median(base): below 1 is faster.
     pub ratio: f64,

@@ -17,6 +17,86 @@ pub struct Variant {
     pub cargo_args: Vec<String>,
     /// What the recorded rustc flags must show for the variant to have taken effect.
     pub checks: Vec<FlagCheck>,
+    /// Environment for the variant's cargo (`RUSTC`, `RUSTC_BOOTSTRAP=1`).
+    pub env: Vec<(String, String)>,
+    /// Another toolchain's cargo, for a `toolchain` variant.
+    pub cargo: Option<PathBuf>,
+    /// Uses unstable rustc options (`-Z`), allowed on stable by `RUSTC_BOOTSTRAP=1` for
+    /// this variant's builds alone.
+    pub unstable: bool,
+}
+
+/// What the machine offers to variants that need more than a setting.
+#[derive(Debug, Clone, Default)]
+pub struct Available {
+    /// Linkers found on PATH (`mold`, ...).
+    pub linkers: Vec<String>,
+    /// The installed rustup toolchains.
+    pub toolchains: Vec<Toolchain>,
+}
+
+/// An installed rustup toolchain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toolchain {
+    /// The full name (`stable-x86_64-unknown-linux-gnu`).
+    pub name: String,
+    /// Its folder, holding `bin/cargo` and `bin/rustc`.
+    pub dir: PathBuf,
+}
+
+impl Toolchain {
+    pub fn rustc(&self) -> PathBuf {
+        self.dir.join("bin").join("rustc")
+    }
+    pub fn cargo(&self) -> PathBuf {
+        self.dir.join("bin").join("cargo")
+    }
+}
+
+/// The installed toolchains, from `rustup toolchain list -v`; none without rustup.
+pub fn installed_toolchains() -> Vec<Toolchain> {
+    std::process::Command::new("rustup")
+        .args(["toolchain", "list", "-v"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| parse_toolchain_list(&String::from_utf8_lossy(&out.stdout)))
+        .unwrap_or_default()
+}
+
+/// Lines of `rustup toolchain list -v`: `NAME [(active, default)] PATH`.
+pub fn parse_toolchain_list(text: &str) -> Vec<Toolchain> {
+    text.lines()
+        .filter_map(|line| {
+            let name = line.split_whitespace().next()?;
+            let dir = line.split_whitespace().last()?;
+            (dir != name && dir.starts_with('/')).then(|| Toolchain {
+                name: name.to_string(),
+                dir: PathBuf::from(dir),
+            })
+        })
+        .collect()
+}
+
+/// The toolchain `value` names, as rustup's `+name` would: the full name, or a short one
+/// (`stable`, `nightly`, `1.95.0`, `nightly-2026-01-01`) without the host triple.
+fn find_toolchain<'a>(toolchains: &'a [Toolchain], value: &str) -> Option<&'a Toolchain> {
+    let value = value.trim_start_matches('+');
+    toolchains.iter().find(|t| t.name == value).or_else(|| {
+        toolchains.iter().find(|t| {
+            t.name
+                .strip_prefix(value)
+                .and_then(|rest| rest.strip_prefix('-'))
+                // What is left must be a target triple (`x86_64-unknown-linux-gnu`), not
+                // the rest of a date (`nightly` is not `nightly-2026-01-01-...`).
+                .is_some_and(|triple| {
+                    triple.matches('-').count() >= 2
+                        && !triple.starts_with(|c: char| c.is_ascii_digit())
+                })
+        })
+    })
 }
 
 /// A condition on the `-C`/`-Z` flags some rustc of the build received.
@@ -26,6 +106,8 @@ pub enum FlagCheck {
     Present(String),
     /// No rustc got a flag starting with this, other than `allowed`.
     AbsentExcept { prefix: String, allowed: String },
+    /// Every rustc was this compiler.
+    Rustc(String),
 }
 
 /// The keys `--vary` knows, with what they change.
@@ -46,6 +128,18 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "linker",
         "rust-lld (rustc's default on x86_64 Linux), gnu-ld, mold",
+    ),
+    (
+        "toolchain",
+        "an installed rustup toolchain: stable, nightly, 1.95.0, ... (like cargo +NAME)",
+    ),
+    (
+        "share-generics",
+        "unstable -Zshare-generics: y, n (with RUSTC_BOOTSTRAP=1 for that variant)",
+    ),
+    (
+        "threads",
+        "unstable -Zthreads: the parallel front end's threads, 1, 2, 8, ... (RUSTC_BOOTSTRAP=1)",
     ),
 ];
 
@@ -91,16 +185,22 @@ pub struct Setting {
     /// several `build.rustflags` entries would replace each other.
     pub rustflags: Vec<String>,
     pub checks: Vec<FlagCheck>,
+    /// Environment for cargo.
+    pub env: Vec<(String, String)>,
+    /// Another toolchain's cargo.
+    pub cargo: Option<PathBuf>,
+    /// An unstable (`-Z`) option.
+    pub unstable: bool,
 }
 
-/// How to apply one setting. `profile` is cargo's profile name (`dev`, `release`, ...);
-/// `linkers` the linkers found on PATH.
+/// How to apply one setting. `profile` is cargo's profile name (`dev`, `release`, ...).
 pub fn setting(
     key: &str,
     value: &str,
     profile: &str,
-    linkers: &[String],
+    available: &Available,
 ) -> Result<Setting, BuildError> {
+    let linkers = &available.linkers;
     let config = |path: &str| Some(format!("{path}={}", toml_value(value)));
     let profile_key = |k: &str| format!("profile.{profile}.{k}");
     let refuse = |why: &str| {
@@ -204,17 +304,67 @@ pub fn setting(
                 }],
             };
             return Ok(Setting {
-                config: None,
                 rustflags: flags.iter().map(|f| f.to_string()).collect(),
                 checks,
+                ..Setting::default()
+            });
+        }
+        "toolchain" => {
+            let Some(toolchain) = find_toolchain(&available.toolchains, value) else {
+                let names: Vec<&str> = available
+                    .toolchains
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect();
+                return refuse(&if names.is_empty() {
+                    "no rustup toolchains found (is rustup installed?)".to_string()
+                } else {
+                    format!(
+                        "not an installed toolchain (installed: {})",
+                        names.join(", ")
+                    )
+                });
+            };
+            let rustc = toolchain.rustc().to_string_lossy().into_owned();
+            return Ok(Setting {
+                // RUSTC for cargo, RUSTUP_TOOLCHAIN for what build scripts run through
+                // rustup's proxies.
+                env: vec![
+                    ("RUSTC".into(), rustc.clone()),
+                    ("RUSTUP_TOOLCHAIN".into(), toolchain.name.clone()),
+                ],
+                cargo: Some(toolchain.cargo()),
+                checks: vec![FlagCheck::Rustc(rustc)],
+                ..Setting::default()
+            });
+        }
+        "share-generics" | "threads" => {
+            let valid = if key == "threads" {
+                value.parse::<u32>().is_ok_and(|n| n >= 1)
+            } else {
+                matches!(value, "y" | "n" | "yes" | "no")
+            };
+            if !valid {
+                return refuse(if key == "threads" {
+                    "expected a number of threads (1 or more)"
+                } else {
+                    "expected y or n"
+                });
+            }
+            return Ok(Setting {
+                rustflags: vec![format!("-Z{key}={value}")],
+                checks: vec![FlagCheck::Present(format!("-Z {key}={value}"))],
+                env: vec![("RUSTC_BOOTSTRAP".into(), "1".into())],
+                unstable: true,
+                ..Setting::default()
             });
         }
         _ => return refuse("unknown key"),
     };
     Ok(Setting {
         config,
-        rustflags: Vec::new(),
         checks,
+        ..Setting::default()
     })
 }
 
@@ -224,7 +374,7 @@ pub fn variants(
     varies: &[(String, Vec<String>)],
     one_at_a_time: bool,
     profile: &str,
-    linkers: &[String],
+    available: &Available,
 ) -> Result<Vec<Variant>, BuildError> {
     let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
     if one_at_a_time {
@@ -260,19 +410,30 @@ pub fn variants(
             let mut cargo_args = Vec::new();
             let mut checks = Vec::new();
             let mut rustflags: Vec<String> = Vec::new();
+            let mut env: Vec<(String, String)> = Vec::new();
+            let mut cargo = None;
+            let mut unstable = false;
             for (k, v) in &settings {
-                let applied = setting(k, v, profile, linkers)?;
+                let applied = setting(k, v, profile, available)?;
                 if let Some(config) = applied.config {
                     cargo_args.push("--config".to_string());
                     cargo_args.push(config);
                 }
                 rustflags.extend(applied.rustflags);
                 checks.extend(applied.checks);
+                for pair in applied.env {
+                    if !env.contains(&pair) {
+                        env.push(pair);
+                    }
+                }
+                cargo = applied.cargo.or(cargo);
+                unstable |= applied.unstable;
             }
             if !rustflags.is_empty() {
+                // No spaces: `--run` hands the arguments to a shell as one variable.
                 let quoted: Vec<String> = rustflags.iter().map(|f| format!("\"{f}\"")).collect();
                 cargo_args.push("--config".into());
-                cargo_args.push(format!("build.rustflags=[{}]", quoted.join(", ")));
+                cargo_args.push(format!("build.rustflags=[{}]", quoted.join(",")));
             }
             let name = settings
                 .iter()
@@ -288,6 +449,9 @@ pub fn variants(
                 settings,
                 cargo_args,
                 checks,
+                env,
+                cargo,
+                unstable,
             })
         })
         .collect()
@@ -302,6 +466,9 @@ pub fn failed_checks(records: &[UnitRecord], checks: &[FlagCheck]) -> Vec<String
     checks
         .iter()
         .filter(|check| match check {
+            FlagCheck::Rustc(rustc) => records
+                .iter()
+                .any(|r| r.rustc.as_deref() != Some(rustc.as_str())),
             FlagCheck::Present(flag) => !flags
                 .iter()
                 .any(|f| f == flag || f.starts_with(&format!("{flag}="))),
@@ -312,6 +479,7 @@ pub fn failed_checks(records: &[UnitRecord], checks: &[FlagCheck]) -> Vec<String
         .map(|check| match check {
             FlagCheck::Present(flag) => format!("no rustc got {flag}"),
             FlagCheck::AbsentExcept { prefix, .. } => format!("a rustc still got {prefix}…"),
+            FlagCheck::Rustc(rustc) => format!("not every unit was built by {rustc}"),
         })
         .collect()
 }
@@ -362,7 +530,7 @@ mod tests {
             parse_vary("debug=0,2").unwrap(),
             parse_vary("incremental=true,false").unwrap(),
         ];
-        let all = variants(&varies, false, "dev", &[]).unwrap();
+        let all = variants(&varies, false, "dev", &Available::default()).unwrap();
         let names: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(
             names,
@@ -382,14 +550,20 @@ mod tests {
                 "profile.dev.incremental=false"
             ]
         );
-        let one = variants(&varies, true, "dev", &[]).unwrap();
+        let one = variants(&varies, true, "dev", &Available::default()).unwrap();
         assert_eq!(one.len(), 3);
         assert!(parse_vary("colour=red").is_err());
         assert!(
-            setting("linker", "mold", "dev", &[]).is_err(),
+            setting("linker", "mold", "dev", &Available::default()).is_err(),
             "mold missing"
         );
-        let applied = setting("debug", "line-tables-only", "release", &[]).unwrap();
+        let applied = setting(
+            "debug",
+            "line-tables-only",
+            "release",
+            &Available::default(),
+        )
+        .unwrap();
         assert_eq!(
             applied.config.as_deref(),
             Some("profile.release.debug=\"line-tables-only\"")
@@ -415,15 +589,99 @@ mod tests {
             link_start_ns: None,
             link_end_ns: None,
             codegen_flags: flags.iter().map(|f| f.to_string()).collect(),
+            rustc: Some("/t/stable/bin/rustc".into()),
         };
-        let debug2 = setting("debug", "2", "dev", &[]).unwrap();
-        let debug0 = setting("debug", "0", "dev", &[]).unwrap();
-        let incr_off = setting("incremental", "false", "dev", &[]).unwrap();
+        let debug2 = setting("debug", "2", "dev", &Available::default()).unwrap();
+        let debug0 = setting("debug", "0", "dev", &Available::default()).unwrap();
+        let incr_off = setting("incremental", "false", "dev", &Available::default()).unwrap();
         let built = [record(&["-C debuginfo=2", "-C incremental=/t/incr"])];
         assert!(failed_checks(&built, &debug2.checks).is_empty());
         assert_eq!(failed_checks(&built, &debug0.checks).len(), 1);
         assert_eq!(failed_checks(&built, &incr_off.checks).len(), 1);
-        let incr_on = setting("incremental", "true", "dev", &[]).unwrap();
+        let incr_on = setting("incremental", "true", "dev", &Available::default()).unwrap();
         assert!(failed_checks(&built, &incr_on.checks).is_empty());
+    }
+
+    #[test]
+    fn toolchains_are_found_by_short_and_full_name_and_checked_by_compiler() {
+        let listed = parse_toolchain_list(
+            "stable-x86_64-unknown-linux-gnu (active, default) /r/toolchains/stable-x86_64-unknown-linux-gnu\n\
+             nightly-2026-01-01-x86_64-unknown-linux-gnu /r/toolchains/nightly-2026-01-01-x86_64-unknown-linux-gnu\n\
+             no path here\n",
+        );
+        assert_eq!(listed.len(), 2);
+        let available = Available {
+            linkers: vec![],
+            toolchains: listed,
+        };
+        let stable = setting("toolchain", "stable", "dev", &available).unwrap();
+        let rustc = "/r/toolchains/stable-x86_64-unknown-linux-gnu/bin/rustc";
+        assert!(stable.env.contains(&("RUSTC".into(), rustc.into())));
+        assert_eq!(
+            stable.cargo.as_deref(),
+            Some(Path::new(
+                "/r/toolchains/stable-x86_64-unknown-linux-gnu/bin/cargo"
+            ))
+        );
+        assert_eq!(stable.checks, [FlagCheck::Rustc(rustc.into())]);
+        assert!(setting("toolchain", "+nightly-2026-01-01", "dev", &available).is_ok());
+        // `nightly` is not installed: only a dated nightly is, and `nightly-2026` is no name.
+        for missing in ["nightly", "nightly-2026", "beta"] {
+            let err = setting("toolchain", missing, "dev", &available).unwrap_err();
+            assert!(
+                err.to_string().contains("not an installed toolchain"),
+                "{err}"
+            );
+        }
+
+        let unit = |rustc: &str| {
+            UnitRecord {
+            rustc: Some(rustc.into()),
+            ..serde_json::from_str(r#"{"pid":1,"package":null,"version":null,"crate_name":"x","crate_types":[],"test":false,"start_ns":0,"rmeta_ns":null,"end_ns":1,"cpu_ns":null,"max_rss_bytes":null,"exit_code":0,"self_profiled":false}"#).unwrap()
+        }
+        };
+        assert!(failed_checks(&[unit(rustc), unit(rustc)], &stable.checks).is_empty());
+        assert_eq!(
+            failed_checks(&[unit(rustc), unit("rustc")], &stable.checks).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn unstable_options_are_marked_and_allowed_for_their_variant_alone() {
+        let varies = vec![
+            parse_vary("share-generics=n,y").unwrap(),
+            parse_vary("threads=1,4").unwrap(),
+        ];
+        let all = variants(&varies, true, "dev", &Available::default()).unwrap();
+        assert!(all.iter().all(|v| v.unstable));
+        assert_eq!(
+            all[2].cargo_args,
+            [
+                "--config",
+                "build.rustflags=[\"-Zshare-generics=n\",\"-Zthreads=4\"]"
+            ]
+        );
+        assert_eq!(
+            all[2].env,
+            [("RUSTC_BOOTSTRAP".to_string(), "1".to_string())]
+        );
+        assert_eq!(
+            all[2].checks,
+            [
+                FlagCheck::Present("-Z share-generics=n".into()),
+                FlagCheck::Present("-Z threads=4".into())
+            ]
+        );
+        let stable = variants(
+            &[parse_vary("debug=0,2").unwrap()],
+            false,
+            "dev",
+            &Available::default(),
+        )
+        .unwrap();
+        assert!(stable.iter().all(|v| !v.unstable && v.env.is_empty()));
+        assert!(setting("threads", "0", "dev", &Available::default()).is_err());
+        assert!(setting("share-generics", "maybe", "dev", &Available::default()).is_err());
     }
 }

@@ -19,8 +19,8 @@ use std::path::PathBuf;
 
 pub use cargo_data::{parse_timings_html, parse_unit_graph, TimingUnit, UnitGraph};
 pub use experiment::{
-    binaries_size, failed_checks, parse_vary, setting, slug, variants, FlagCheck, Setting, Variant,
-    KEYS,
+    binaries_size, failed_checks, installed_toolchains, parse_toolchain_list, parse_vary, setting,
+    slug, variants, Available, FlagCheck, Setting, Toolchain, Variant, KEYS,
 };
 pub use llvm_lines::{count_lines, llvm_lines};
 pub use measure::{

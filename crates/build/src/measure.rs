@@ -44,6 +44,8 @@ pub struct BuildRequest {
     pub self_profile: Option<SelfProfile>,
     /// Where rustc writes self-profiles (absolute), when `self_profile` is set.
     pub profile_dir: Option<PathBuf>,
+    /// Extra environment for cargo (see [`crate::BuildPlan::env`]).
+    pub env: Vec<(String, String)>,
 }
 
 /// What a build reports while it runs.
@@ -130,6 +132,7 @@ pub fn measure(
         .args(&request.cargo_args)
         .current_dir(&request.cwd)
         .env("CARGO_TARGET_DIR", &request.target_dir)
+        .envs(request.env.iter().map(|(k, v)| (k, v)))
         .env(ENV_WRAPPER, "1")
         .env(ENV_RUN_DIR, &request.run_dir)
         .env(
@@ -301,6 +304,7 @@ fn unit_graph(request: &BuildRequest) -> Result<UnitGraph, BuildError> {
         .args(&request.cargo_args)
         .current_dir(&request.cwd)
         .env("CARGO_TARGET_DIR", &request.target_dir)
+        .envs(request.env.iter().map(|(k, v)| (k, v)))
         // Allows the unstable flag on stable for this query alone; it builds nothing.
         .env("RUSTC_BOOTSTRAP", "1")
         .stdin(Stdio::null())

@@ -37,6 +37,10 @@ pub struct UnitRecord {
     /// its own.
     #[serde(default)]
     pub codegen_flags: Vec<String>,
+    /// The compiler cargo ran (`rustc`, or `RUSTC`'s path): proof of which toolchain
+    /// built the unit.
+    #[serde(default)]
+    pub rustc: Option<String>,
 }
 
 /// Where the wrapper writes the record of process `pid` within a run folder.

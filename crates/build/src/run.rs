@@ -37,6 +37,10 @@ pub struct BuildPlan {
     /// Where an edit's journal goes, if not `state_dir`: experiments keep theirs in the
     /// workspace's buildscope folder, where the next run looks for an interrupted edit.
     pub journal_dir: Option<PathBuf>,
+    /// Environment for cargo and everything it runs (an experiment's `RUSTC` for another
+    /// toolchain, or `RUSTC_BOOTSTRAP=1` for a variant with unstable flags), on top of
+    /// buildscope's own.
+    pub env: Vec<(String, String)>,
 }
 
 /// Everything one measured build left: the document `--json` prints and `run.json` holds.
@@ -217,6 +221,7 @@ fn one_build(
         run_dir: run_dir.to_path_buf(),
         self_profile: plan.self_profile.clone(),
         profile_dir: plan.self_profile.as_ref().map(|_| live),
+        env: plan.env.clone(),
     };
     measure(&request, on_progress)
 }
@@ -265,7 +270,8 @@ fn clean(plan: &BuildPlan, packages: &[String]) -> Result<(), BuildError> {
         .arg("clean")
         .arg("--quiet")
         .current_dir(&plan.cwd)
-        .env("CARGO_TARGET_DIR", &plan.target_dir);
+        .env("CARGO_TARGET_DIR", &plan.target_dir)
+        .envs(plan.env.iter().map(|(k, v)| (k, v)));
     for package in packages {
         command.arg("-p").arg(package);
     }

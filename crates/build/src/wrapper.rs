@@ -330,6 +330,7 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         link_start_ns: link.as_ref().map(|l| l.start_ns),
         link_end_ns: link.as_ref().map(|l| l.end_ns),
         codegen_flags: invocation.codegen_flags,
+        rustc: Some(rustc.to_string_lossy().into_owned()),
     };
     if let Err(e) = write_record(&run_dir, &record) {
         warn_once(&run_dir, &format!("buildscope: could not record a unit ({e}); the build goes on, its report will miss units"));

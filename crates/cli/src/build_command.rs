@@ -95,6 +95,7 @@ pub(crate) fn plan_from(args: &BuildArgs) -> Result<(BuildPlan, cargo_metadata::
         runs: args.runs as usize,
         self_profile,
         packages: args.packages.clone(),
+        env: Vec::new(),
         edited_package: args
             .edit
             .as_deref()

@@ -163,6 +163,12 @@ pub struct ExperimentArgs {
     /// Vary one key at a time against the baseline instead of every combination.
     #[arg(long)]
     pub baseline_plus_one: bool,
+    /// Also time this shell command after each variant's build (e.g. the tests), to show a
+    /// faster build that makes the program slower. It runs in the workspace with the
+    /// variant's CARGO_TARGET_DIR, and $BUILDSCOPE_CARGO_ARGS holds the variant's cargo
+    /// arguments: --run 'cargo test -q $BUILDSCOPE_CARGO_ARGS'.
+    #[arg(long, value_name = "CMD")]
+    pub run: Option<String>,
     /// Print the table as Markdown.
     #[arg(long)]
     pub markdown: bool,

@@ -7,36 +7,18 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use buildscope_analysis::{compare_samples, median, Comparison};
+use buildscope_analysis::compare_samples;
 use buildscope_build::{
-    binaries_size, execute, failed_checks, parse_vary, read_records, slug, variants, BuildPlan,
-    RunRecord, Variant,
+    binaries_size, execute, failed_checks, installed_toolchains, parse_vary, read_records, slug,
+    variants, Available, BuildPlan, RunRecord, Variant,
 };
-use buildscope_output::{human_bytes, human_duration, Align, Style, Table};
+use buildscope_output::{
+    render_experiment, ExperimentVariant, ExperimentView, Style, EXPERIMENT_SCHEMA,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
 
 use crate::cli::ExperimentArgs;
 use crate::commands::print;
-
-/// What one variant measured.
-#[derive(Debug, Serialize)]
-struct VariantResult {
-    name: String,
-    settings: Vec<(String, String)>,
-    cargo_args: Vec<String>,
-    wall_ns: Vec<u64>,
-    cpu_ns: Vec<u64>,
-    peak_rss_bytes: Option<u64>,
-    binaries_bytes: u64,
-    /// Against the first variant (the baseline); `None` for the baseline itself.
-    vs_baseline: Option<Comparison>,
-    /// Empty when every setting reached rustc.
-    not_applied: Vec<String>,
-    /// The -C/-Z flags rustc got, as recorded (deduplicated).
-    rustc_flags: Vec<String>,
-    run_ids: Vec<String>,
-}
 
 pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode> {
     if args.vary.is_empty() {
@@ -49,8 +31,15 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         .collect::<Result<Vec<_>, _>>()?;
     let (base, _) = crate::build_command::plan_from(&args.build)?;
     let profile = crate::report_command::cargo_profile(&base.cargo_args);
-    let linkers = crate::explain_command::installed_linkers();
-    let variants = variants(&varies, args.baseline_plus_one, &profile, &linkers)?;
+    let available = Available {
+        linkers: crate::explain_command::installed_linkers(),
+        toolchains: if varies.iter().any(|(key, _)| key == "toolchain") {
+            installed_toolchains()
+        } else {
+            Vec::new()
+        },
+    };
+    let variants = variants(&varies, args.baseline_plus_one, &profile, &available)?;
     let plans: Vec<BuildPlan> = variants
         .iter()
         .map(|v| {
@@ -64,6 +53,8 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
                 runs: 1,
                 // An interrupted edit is found where every run looks for one.
                 journal_dir: Some(base.journal_dir()),
+                cargo: v.cargo.clone().unwrap_or_else(|| base.cargo.clone()),
+                env: v.env.clone(),
                 ..base.clone()
             }
         })
@@ -74,6 +65,7 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         (rounds * plans.len()) as u64,
     );
     let mut measured: Vec<Vec<RunRecord>> = vec![Vec::new(); plans.len()];
+    let mut command_ns: Vec<Vec<u64>> = vec![Vec::new(); plans.len()];
     for round in 1..=rounds {
         for (i, plan) in plans.iter().enumerate() {
             bar.set_message(format!("round {round}/{rounds}: {}", variants[i].name));
@@ -89,6 +81,18 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
                 }
             }
             measured[i].extend(records);
+            if let Some(command) = &args.run {
+                bar.set_message(format!(
+                    "round {round}/{rounds}: {}: --run",
+                    variants[i].name
+                ));
+                if round == 1 {
+                    // A first run builds what the command needs (tests, say) and warms
+                    // caches; it is not measured.
+                    run_command(command, plan, &variants[i])?;
+                }
+                command_ns[i].push(run_command(command, plan, &variants[i])?);
+            }
             bar.inc(1);
         }
     }
@@ -98,17 +102,19 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     } else {
         profile.clone()
     };
-    let results = summarize_variants(&variants, &plans, &measured, &profile_dir);
+    let results = summarize_variants(&variants, &plans, &measured, command_ns, &profile_dir);
+    let view = ExperimentView {
+        schema: EXPERIMENT_SCHEMA.into(),
+        command: base.command.clone(),
+        scenario: base.scenario.describe_in(&base.workspace_root),
+        rounds,
+        run: args.run.clone(),
+        variants: results,
+    };
     let text = if args.build.json {
-        let doc = serde_json::json!({
-            "schema": "buildscope.experiment/1",
-            "scenario": base.scenario.describe_in(&base.workspace_root),
-            "rounds": rounds,
-            "variants": results,
-        });
-        serde_json::to_string_pretty(&doc)? + "\n"
+        serde_json::to_string_pretty(&view)? + "\n"
     } else {
-        render(&results, &base, rounds, args.markdown, style)
+        render_experiment(&view, args.markdown, style)
     };
     print(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -118,8 +124,9 @@ fn summarize_variants(
     variants: &[Variant],
     plans: &[BuildPlan],
     measured: &[Vec<RunRecord>],
+    command_ns: Vec<Vec<u64>>,
     profile_dir: &str,
-) -> Vec<VariantResult> {
+) -> Vec<ExperimentVariant> {
     let walls: Vec<Vec<f64>> = measured
         .iter()
         .map(|rs| rs.iter().map(|r| r.totals.wall_ns as f64).collect())
@@ -128,8 +135,9 @@ fn summarize_variants(
         .iter()
         .zip(plans)
         .zip(measured)
+        .zip(command_ns)
         .enumerate()
-        .map(|(i, ((variant, plan), records))| {
+        .map(|(i, (((variant, plan), records), command_ns))| {
             let unit_records: Vec<_> = records
                 .iter()
                 .flat_map(|r| read_records(&r.run_dir).0)
@@ -148,7 +156,7 @@ fn summarize_variants(
                     }
                 })
                 .collect();
-            VariantResult {
+            ExperimentVariant {
                 name: variant.name.clone(),
                 settings: variant.settings.clone(),
                 cargo_args: variant.cargo_args.clone(),
@@ -164,107 +172,49 @@ fn summarize_variants(
                     .flatten(),
                 not_applied: failed_checks(&unit_records, &variant.checks),
                 rustc_flags: flags.into_iter().collect(),
+                compilers: unit_records
+                    .iter()
+                    .filter_map(|r| r.rustc.clone())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+                unstable: variant.unstable,
+                command_ns,
                 run_ids: records.iter().map(|r| r.id.clone()).collect(),
             }
         })
         .collect()
 }
 
-fn render(
-    results: &[VariantResult],
-    base: &BuildPlan,
-    rounds: usize,
-    markdown: bool,
-    style: &Style,
-) -> String {
-    let headers = [
-        "Variant",
-        "Median",
-        "Min–max",
-        "vs baseline [95% CI]",
-        "Binaries",
-        "Peak RSS",
-        "Took effect",
-    ];
-    let rows: Vec<Vec<String>> = results
-        .iter()
-        .map(|r| {
-            let walls: Vec<f64> = r.wall_ns.iter().map(|&w| w as f64).collect();
-            vec![
-                r.name.clone(),
-                human_duration(median(&walls).unwrap_or(0.0) as u64),
-                format!(
-                    "{}–{}",
-                    human_duration(*r.wall_ns.iter().min().unwrap_or(&0)),
-                    human_duration(*r.wall_ns.iter().max().unwrap_or(&0))
-                ),
-                match &r.vs_baseline {
-                    None => "baseline".to_string(),
-                    Some(c) => format!(
-                        "{:.2}x [{:.2}–{:.2}]{}",
-                        c.ratio,
-                        c.low,
-                        c.high,
-                        if c.significant { "" } else { " n.s." }
-                    ),
-                },
-                human_bytes(r.binaries_bytes),
-                r.peak_rss_bytes
-                    .map(human_bytes)
-                    .unwrap_or_else(|| "–".into()),
-                if r.not_applied.is_empty() {
-                    "yes".to_string()
-                } else {
-                    format!("NO: {}", r.not_applied.join("; "))
-                },
-            ]
-        })
-        .collect();
-    let title = format!(
-        "Experiment: cargo {} ({}), {} variants × {} interleaved run{}",
-        base.command,
-        base.scenario.describe_in(&base.workspace_root),
-        results.len(),
-        rounds,
-        if rounds == 1 { "" } else { "s" }
-    );
-    if markdown {
-        let mut out = format!(
-            "## {title}\n\n| {} |\n|{}|\n",
-            headers.join(" | "),
-            "---|".repeat(headers.len())
+/// Runs `--run CMD` with a variant's build: in the workspace, with the variant's target
+/// directory, environment and cargo arguments (`$BUILDSCOPE_CARGO_ARGS`, for a `cargo test`
+/// that must not rebuild under other settings). Returns its wall time.
+fn run_command(command: &str, plan: &BuildPlan, variant: &Variant) -> Result<u64> {
+    let log = plan.state_dir.join("run-command.log");
+    std::fs::create_dir_all(&plan.state_dir)?;
+    let output = std::fs::File::create(&log)?;
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(&plan.cwd)
+        .env("CARGO_TARGET_DIR", &plan.target_dir)
+        .env("BUILDSCOPE_VARIANT", &variant.name)
+        .env("BUILDSCOPE_CARGO_ARGS", variant.cargo_args.join(" "))
+        .envs(variant.env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .stdout(output.try_clone()?)
+        .stderr(output)
+        .status()?;
+    let elapsed = started.elapsed().as_nanos() as u64;
+    if !status.success() {
+        bail!(
+            "--run {command:?} failed with variant {} ({status}); its output is in {}",
+            variant.name,
+            log.display()
         );
-        for row in &rows {
-            out.push_str(&format!("| {} |\n", row.join(" | ").replace('<', "&lt;")));
-        }
-        return out;
     }
-    let aligns: Vec<(&str, Align)> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            (
-                *h,
-                if matches!(i, 1 | 2 | 4 | 5) {
-                    Align::Right
-                } else {
-                    Align::Left
-                },
-            )
-        })
-        .collect();
-    // The variant names are what the table is about: the last column gives way.
-    let mut table = Table::new(&aligns).shrink_column(headers.len() - 1);
-    for row in rows {
-        table.push(row);
-    }
-    let mut out = format!("{title}\n");
-    out.push_str(&table.render(style));
-    out.push_str("Ratios are of median wall time to the baseline's; n.s.: no significant difference (the interval includes 1).\n");
-    if rounds < 3 {
-        out.push_str("With fewer than 3 runs a variant's spread is a guess: --runs 5 gives intervals worth reading.\n");
-    }
-    out
+    Ok(elapsed)
 }
 
 fn bar(hidden: bool, total: u64) -> ProgressBar {

@@ -180,3 +180,126 @@ fn linkers_are_measured_with_their_spread() {
     );
     assert!(low <= ratio && ratio <= high, "{c}");
 }
+
+/// The installed rustup toolchains as (name, folder), from `rustup toolchain list -v`.
+fn toolchains() -> Vec<(String, PathBuf)> {
+    let out = std::process::Command::new("rustup")
+        .args(["toolchain", "list", "-v"])
+        .output()
+        .expect("rustup runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            Some((words.first()?.to_string(), PathBuf::from(words.last()?)))
+        })
+        .collect()
+}
+
+#[test]
+fn toolchains_and_unstable_options_take_effect_and_run_times_a_command() {
+    let root = common::scratch_dir("buildscope-experiment-toolchain-");
+    write(
+        &root.join("Cargo.toml"),
+        &manifest("tiny", &[], "[workspace]\n"),
+    );
+    write(
+        &root.join("src/main.rs"),
+        "fn main() { println!(\"{}\", std::env::args().count()); }\n",
+    );
+    // Two toolchains when the machine has them; else the one it has, by two names (the
+    // proof is the same: every unit ran the compiler of the toolchain named).
+    let installed = toolchains();
+    let mut distinct: Vec<&(String, PathBuf)> = Vec::new();
+    for t in &installed {
+        if !distinct.iter().any(|d| d.1 == t.1) {
+            distinct.push(t);
+        }
+    }
+    let (first, second) = match distinct.as_slice() {
+        [a, b, ..] => (a.0.clone(), b.0.clone()),
+        [a] => {
+            let short = a.0.split('-').next().unwrap().to_string();
+            (a.0.clone(), short)
+        }
+        [] => panic!("no rustup toolchain"),
+    };
+    let folder_of = |name: &str| {
+        installed
+            .iter()
+            .find(|t| t.0 == name || t.0.starts_with(&format!("{name}-")))
+            .unwrap()
+            .1
+            .clone()
+    };
+    let doc = experiment(
+        &root,
+        &[
+            "--touch",
+            "src/main.rs",
+            "--vary",
+            &format!("toolchain={first},{second}"),
+            "--vary",
+            "share-generics=n,y",
+            "--baseline-plus-one",
+            "--run",
+            "\"$CARGO_TARGET_DIR/debug/tiny\" && echo \"$BUILDSCOPE_VARIANT|$BUILDSCOPE_CARGO_ARGS\" >> ran.txt",
+        ],
+    );
+    let variants = doc["variants"].as_array().unwrap();
+    let names: Vec<&str> = variants
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            format!("toolchain={first} share-generics=n"),
+            format!("toolchain={second} share-generics=n"),
+            format!("toolchain={first} share-generics=y"),
+        ]
+    );
+    for (v, toolchain) in variants.iter().zip([&first, &second, &first]) {
+        let name = v["name"].as_str().unwrap();
+        assert_eq!(v["not_applied"], serde_json::json!([]), "{name}");
+        let rustc = folder_of(toolchain).join("bin/rustc");
+        assert_eq!(
+            v["compilers"],
+            serde_json::json!([rustc.to_str().unwrap()]),
+            "{name}"
+        );
+        let generics = if name.ends_with("=y") { "y" } else { "n" };
+        assert!(
+            v["rustc_flags"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(format!("-Z share-generics={generics}"))),
+            "{name}: {}",
+            v["rustc_flags"]
+        );
+        assert_eq!(v["unstable"], true);
+        assert_eq!(v["command_ns"].as_array().unwrap().len(), 1);
+    }
+    // `--run` ran after each build (and once more as the warm-up of the first round), with
+    // the variant's cargo arguments.
+    let ran = std::fs::read_to_string(root.join("ran.txt")).unwrap();
+    assert_eq!(ran.lines().count(), 6, "{ran}");
+    assert!(ran.contains(&format!(
+        "toolchain={first} share-generics=y|--config build.rustflags=[\"-Zshare-generics=y\"]"
+    )));
+    std::fs::remove_file(root.join("ran.txt")).unwrap();
+
+    // What is not installed is refused up front, in one line.
+    let out = buildscope_in(
+        &root,
+        &root.join("history.sqlite"),
+        &["experiment", "--vary", "toolchain=no-such-toolchain"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--vary toolchain=no-such-toolchain: not an installed toolchain"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}

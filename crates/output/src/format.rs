@@ -66,7 +66,7 @@ fn three_digits(v: f64) -> String {
 }
 
 /// Breaks `text` into lines of at most `width` characters, at spaces.
-pub(crate) fn wrap(text: &str, width: usize) -> String {
+pub fn wrap(text: &str, width: usize) -> String {
     let mut out = String::new();
     let mut line_len = 0;
     for word in text.split_whitespace() {

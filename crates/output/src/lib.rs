@@ -8,6 +8,7 @@
 
 mod build_view;
 mod csv;
+mod experiment_view;
 mod explain_view;
 mod export;
 mod flamegraph;
@@ -24,6 +25,9 @@ mod views;
 
 pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
 pub use csv::summary_csv;
+pub use experiment_view::{
+    render_experiment, ExperimentVariant, ExperimentView, EXPERIMENT_SCHEMA,
+};
 pub use explain_view::{explanation_markdown, render_explanation, render_top_findings};
 pub use export::{export_events, ExportError, ExportFormat};
 pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions};

@@ -15,7 +15,7 @@ impl Style {
         }
     }
 
-    pub(crate) fn bold(&self, text: &str) -> String {
+    pub fn bold(&self, text: &str) -> String {
         self.paint("1", text)
     }
 
