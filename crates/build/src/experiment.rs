@@ -108,6 +108,9 @@ pub enum FlagCheck {
     AbsentExcept { prefix: String, allowed: String },
     /// Every rustc was this compiler.
     Rustc(String),
+    /// The check, on the packages from outside the workspace alone (what
+    /// `profile.<p>.package."*"` reaches).
+    OnDependencies(Box<FlagCheck>),
 }
 
 /// The keys `--vary` knows, with what they change.
@@ -142,6 +145,41 @@ pub const KEYS: &[(&str, &str)] = &[
         "unstable -Zthreads: the parallel front end's threads, 1, 2, 8, ... (RUSTC_BOOTSTRAP=1)",
     ),
 ];
+
+/// The value that leaves a key as the project configures it (the baseline of a preset).
+pub const AS_IS: &str = "as-is";
+
+/// The presets `--preset` knows: the usual candidates, each tried alone against the
+/// project as it is.
+pub const PRESETS: &[(&str, &str)] = &[(
+    "fast-dev",
+    "the dev loop: debug=line-tables-only, deps-opt-level=1, linker=mold (if installed), \
+     codegen-units=16, incremental=false, each against the project as it is",
+)];
+
+/// The `--vary` specs of a preset (all with `as-is` first: the baseline is the project as
+/// it is), or `None` for an unknown preset.
+pub fn preset(name: &str, available: &Available) -> Option<Vec<(String, Vec<String>)>> {
+    let vary =
+        |key: &str, value: &str| (key.to_string(), vec![AS_IS.to_string(), value.to_string()]);
+    match name {
+        "fast-dev" => {
+            let mut varies = vec![
+                vary("debug", "line-tables-only"),
+                vary("deps-opt-level", "1"),
+                vary("codegen-units", "16"),
+                vary("incremental", "false"),
+            ];
+            // rust-lld is already rustc's default on x86_64 Linux; GNU ld would only be
+            // slower. mold is the candidate, where it is installed.
+            if available.linkers.iter().any(|l| l == "mold") {
+                varies.insert(2, vary("linker", "mold"));
+            }
+            Some(varies)
+        }
+        _ => None,
+    }
+}
 
 /// Parses `KEY=V1,V2,...`.
 pub fn parse_vary(spec: &str) -> Result<(String, Vec<String>), BuildError> {
@@ -201,6 +239,10 @@ pub fn setting(
     available: &Available,
 ) -> Result<Setting, BuildError> {
     let linkers = &available.linkers;
+    if value == AS_IS {
+        // The setting as the project has it: nothing applied, nothing to check.
+        return Ok(Setting::default());
+    }
     let config = |path: &str| Some(format!("{path}={}", toml_value(value)));
     let profile_key = |k: &str| format!("profile.{profile}.{k}");
     let refuse = |why: &str| {
@@ -262,6 +304,11 @@ pub fn setting(
                 }
             } else {
                 FlagCheck::Present(format!("-C opt-level={value}"))
+            };
+            let check = if key == "deps-opt-level" {
+                FlagCheck::OnDependencies(Box::new(check))
+            } else {
+                check
             };
             (config(&path), vec![check])
         }
@@ -404,9 +451,11 @@ pub fn variants(
                 .collect();
         }
     }
+    let baseline = combos[0].clone();
     combos
         .into_iter()
-        .map(|settings| {
+        .enumerate()
+        .map(|(index, settings)| {
             let mut cargo_args = Vec::new();
             let mut checks = Vec::new();
             let mut rustflags: Vec<String> = Vec::new();
@@ -435,8 +484,13 @@ pub fn variants(
                 cargo_args.push("--config".into());
                 cargo_args.push(format!("build.rustflags=[{}]", quoted.join(",")));
             }
+            // One at a time, a variant is named by what it changes; `as-is` goes unsaid.
             let name = settings
                 .iter()
+                .filter(|setting| {
+                    !(one_at_a_time && index > 0 && baseline.contains(setting))
+                        && setting.1 != AS_IS
+                })
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(" ");
@@ -458,30 +512,51 @@ pub fn variants(
 }
 
 /// Which checks the recorded rustc flags of a build fail (empty: the variant took effect).
-pub fn failed_checks(records: &[UnitRecord], checks: &[FlagCheck]) -> Vec<String> {
-    let flags: Vec<&str> = records
-        .iter()
-        .flat_map(|r| r.codegen_flags.iter().map(String::as_str))
-        .collect();
+/// `members` are the workspace's packages.
+pub fn failed_checks(
+    records: &[UnitRecord],
+    checks: &[FlagCheck],
+    members: &[String],
+) -> Vec<String> {
     checks
         .iter()
-        .filter(|check| match check {
-            FlagCheck::Rustc(rustc) => records
-                .iter()
-                .any(|r| r.rustc.as_deref() != Some(rustc.as_str())),
-            FlagCheck::Present(flag) => !flags
-                .iter()
-                .any(|f| f == flag || f.starts_with(&format!("{flag}="))),
-            FlagCheck::AbsentExcept { prefix, allowed } => flags
-                .iter()
-                .any(|f| f.starts_with(prefix.as_str()) && (allowed.is_empty() || *f != allowed)),
-        })
-        .map(|check| match check {
-            FlagCheck::Present(flag) => format!("no rustc got {flag}"),
-            FlagCheck::AbsentExcept { prefix, .. } => format!("a rustc still got {prefix}…"),
-            FlagCheck::Rustc(rustc) => format!("not every unit was built by {rustc}"),
-        })
+        .filter_map(|check| check_failure(records, check, members))
         .collect()
+}
+
+fn check_failure(records: &[UnitRecord], check: &FlagCheck, members: &[String]) -> Option<String> {
+    let flags = || {
+        records
+            .iter()
+            .flat_map(|r| r.codegen_flags.iter().map(String::as_str))
+    };
+    match check {
+        FlagCheck::Rustc(rustc) => records
+            .iter()
+            .any(|r| r.rustc.as_deref() != Some(rustc.as_str()))
+            .then(|| format!("not every unit was built by {rustc}")),
+        FlagCheck::Present(flag) => (!flags()
+            .any(|f| f == flag || f.starts_with(&format!("{flag}="))))
+        .then(|| format!("no rustc got {flag}")),
+        FlagCheck::AbsentExcept { prefix, allowed } => flags()
+            .any(|f| f.starts_with(prefix.as_str()) && (allowed.is_empty() || f != allowed))
+            .then(|| format!("a rustc still got {prefix}…")),
+        FlagCheck::OnDependencies(inner) => {
+            let dependencies: Vec<UnitRecord> = records
+                .iter()
+                .filter(|r| r.package.as_ref().is_some_and(|p| !members.contains(p)))
+                .cloned()
+                .collect();
+            if dependencies.is_empty() {
+                return Some(
+                    "this build compiled no package from outside the workspace, so it changed nothing"
+                        .into(),
+                );
+            }
+            check_failure(&dependencies, inner, members)
+                .map(|why| format!("{why} (of the packages outside the workspace)"))
+        }
+    }
 }
 
 /// A directory-safe name for a variant.
@@ -595,11 +670,36 @@ mod tests {
         let debug0 = setting("debug", "0", "dev", &Available::default()).unwrap();
         let incr_off = setting("incremental", "false", "dev", &Available::default()).unwrap();
         let built = [record(&["-C debuginfo=2", "-C incremental=/t/incr"])];
-        assert!(failed_checks(&built, &debug2.checks).is_empty());
-        assert_eq!(failed_checks(&built, &debug0.checks).len(), 1);
-        assert_eq!(failed_checks(&built, &incr_off.checks).len(), 1);
+        assert!(failed_checks(&built, &debug2.checks, &[]).is_empty());
+        assert_eq!(failed_checks(&built, &debug0.checks, &[]).len(), 1);
+        assert_eq!(failed_checks(&built, &incr_off.checks, &[]).len(), 1);
         let incr_on = setting("incremental", "true", "dev", &Available::default()).unwrap();
-        assert!(failed_checks(&built, &incr_on.checks).is_empty());
+        assert!(failed_checks(&built, &incr_on.checks, &[]).is_empty());
+
+        // deps-opt-level reaches packages outside the workspace alone.
+        let deps1 = setting("deps-opt-level", "1", "dev", &Available::default()).unwrap();
+        let package = |name: &str, flags: &[&str]| UnitRecord {
+            package: Some(name.into()),
+            ..record(flags)
+        };
+        let members = ["app".to_string()];
+        let both = [
+            package("app", &["-C debuginfo=2"]),
+            package("serde", &["-C opt-level=1"]),
+        ];
+        assert!(failed_checks(&both, &deps1.checks, &members).is_empty());
+        let unoptimized = [package("app", &[]), package("serde", &[])];
+        let why = failed_checks(&unoptimized, &deps1.checks, &members);
+        assert_eq!(
+            why,
+            ["no rustc got -C opt-level=1 (of the packages outside the workspace)"]
+        );
+        let hot = [package("app", &["-C opt-level=1"])];
+        let why = failed_checks(&hot, &deps1.checks, &members);
+        assert!(
+            why[0].contains("compiled no package from outside the workspace"),
+            "{why:?}"
+        );
     }
 
     #[test]
@@ -640,9 +740,9 @@ mod tests {
             ..serde_json::from_str(r#"{"pid":1,"package":null,"version":null,"crate_name":"x","crate_types":[],"test":false,"start_ns":0,"rmeta_ns":null,"end_ns":1,"cpu_ns":null,"max_rss_bytes":null,"exit_code":0,"self_profiled":false}"#).unwrap()
         }
         };
-        assert!(failed_checks(&[unit(rustc), unit(rustc)], &stable.checks).is_empty());
+        assert!(failed_checks(&[unit(rustc), unit(rustc)], &stable.checks, &[]).is_empty());
         assert_eq!(
-            failed_checks(&[unit(rustc), unit("rustc")], &stable.checks).len(),
+            failed_checks(&[unit(rustc), unit("rustc")], &stable.checks, &[]).len(),
             1
         );
     }

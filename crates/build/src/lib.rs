@@ -10,6 +10,7 @@ mod cargo_data;
 mod experiment;
 mod llvm_lines;
 mod measure;
+mod recommend;
 mod record;
 mod run;
 mod scenario;
@@ -19,15 +20,17 @@ use std::path::PathBuf;
 
 pub use cargo_data::{parse_timings_html, parse_unit_graph, TimingUnit, UnitGraph};
 pub use experiment::{
-    binaries_size, failed_checks, installed_toolchains, parse_toolchain_list, parse_vary, setting,
-    slug, variants, Available, FlagCheck, Setting, Toolchain, Variant, KEYS,
+    binaries_size, failed_checks, installed_toolchains, parse_toolchain_list, parse_vary, preset,
+    setting, slug, variants, Available, FlagCheck, Setting, Toolchain, Variant, AS_IS, KEYS,
+    PRESETS,
 };
 pub use llvm_lines::{count_lines, llvm_lines};
 pub use measure::{
     measure, package_name_version, BuildRequest, Measurement, Progress, SelfProfile,
 };
+pub use recommend::{apply, snippet, winning_settings, AppliedFile, Snippet};
 pub use record::{read_records, UnitRecord};
-pub use run::{execute, BuildPlan, Phase, RunRecord, RUN_SCHEMA};
+pub use run::{execute, execute_then, prime, BuildPlan, Phase, RunRecord, RUN_SCHEMA};
 pub use scenario::{function_body_insertion_point, interrupted, recover, touch, Edit, Scenario};
 pub use wrapper::{
     compiling_now, invoked_as_linker, invoked_as_wrapper, now_ns, run_linker_shim, run_wrapper,

@@ -46,6 +46,8 @@ pub struct BuildRequest {
     pub profile_dir: Option<PathBuf>,
     /// Extra environment for cargo (see [`crate::BuildPlan::env`]).
     pub env: Vec<(String, String)>,
+    /// Pass rustc's rendered diagnostics on to stderr.
+    pub show_diagnostics: bool,
 }
 
 /// What a build reports while it runs.
@@ -185,7 +187,7 @@ pub fn measure(
                 name: format!("{} (build script)", package_name_version(&package_id).0),
                 fresh: false,
             }),
-            Ok(CargoMessage::CompilerMessage { message }) => {
+            Ok(CargoMessage::CompilerMessage { message }) if request.show_diagnostics => {
                 if let Some(rendered) = message.rendered {
                     // Warnings and errors reach the user as cargo would show them.
                     let _ = std::io::stderr().write_all(rendered.as_bytes());

@@ -96,6 +96,7 @@ pub(crate) fn plan_from(args: &BuildArgs) -> Result<(BuildPlan, cargo_metadata::
         self_profile,
         packages: args.packages.clone(),
         env: Vec::new(),
+        show_diagnostics: true,
         edited_package: args
             .edit
             .as_deref()

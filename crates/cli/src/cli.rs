@@ -147,12 +147,21 @@ against the -C/-Z flags rustc really got. The first variant is the baseline: the
 the ratio of medians with a 95% bootstrap interval, or \"no significant difference\".
 
 Keys: debug, incremental, codegen-units, opt-level, lto, split-debuginfo, deps-opt-level
-(every dependency's opt-level), linker (rust-lld, gnu-ld, mold if installed).
+(every dependency's opt-level), linker (rust-lld, gnu-ld, mold if installed), toolchain
+(any installed rustup toolchain, like cargo +NAME), and the unstable rustc options
+share-generics (y, n) and threads (N), allowed on stable by RUSTC_BOOTSTRAP=1 for those
+variants alone. The value as-is leaves a key as the project has it. Without --cold,
+--touch or --edit, every build is cold.
+
+Ends with the settings that measured significantly faster, as the Cargo.toml and
+.cargo/config.toml text that keeps them; --apply writes it.
 
 Examples:
   buildscope experiment --touch src/main.rs --vary linker=rust-lld,gnu-ld --runs 5
   buildscope experiment --edit src/lib.rs --vary debug=2,line-tables-only --vary incremental=true,false
-  buildscope experiment --cold --release --vary codegen-units=16,1 --vary lto=false,thin --baseline-plus-one";
+  buildscope experiment --cold --release --vary codegen-units=16,1 --vary lto=false,thin --baseline-plus-one
+  buildscope experiment --touch src/main.rs --preset fast-dev --runs 5 --run 'cargo test -q $BUILDSCOPE_CARGO_ARGS'
+  buildscope experiment --touch src/main.rs --vary toolchain=stable,nightly --vary threads=1,4";
 
 #[derive(Debug, Args)]
 pub struct ExperimentArgs {
@@ -163,6 +172,16 @@ pub struct ExperimentArgs {
     /// Vary one key at a time against the baseline instead of every combination.
     #[arg(long)]
     pub baseline_plus_one: bool,
+    /// Try a preset's candidates, each alone against the project as it is (with any
+    /// --vary added): fast-dev tries debug=line-tables-only, deps-opt-level=1, mold (if
+    /// installed), codegen-units=16 and incremental=false.
+    #[arg(long, value_name = "NAME", value_parser = ["fast-dev"])]
+    pub preset: Option<String>,
+    /// Write the winning settings into Cargo.toml / .cargo/config.toml /
+    /// rust-toolchain.toml (each backed up first as FILE.buildscope-backup) and show the
+    /// diff. Without it, nothing of yours is changed.
+    #[arg(long)]
+    pub apply: bool,
     /// Also time this shell command after each variant's build (e.g. the tests), to show a
     /// faster build that makes the program slower. It runs in the workspace with the
     /// variant's CARGO_TARGET_DIR, and $BUILDSCOPE_CARGO_ARGS holds the variant's cargo

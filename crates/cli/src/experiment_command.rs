@@ -9,11 +9,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use buildscope_analysis::compare_samples;
 use buildscope_build::{
-    binaries_size, execute, failed_checks, installed_toolchains, parse_vary, read_records, slug,
-    variants, Available, BuildPlan, RunRecord, Variant,
+    binaries_size, execute_then, failed_checks, installed_toolchains, parse_vary, preset, prime,
+    read_records, slug, snippet, variants, winning_settings, Available, BuildError, BuildPlan,
+    RunRecord, Scenario, Variant, AS_IS,
 };
 use buildscope_output::{
-    render_experiment, ExperimentVariant, ExperimentView, Style, EXPERIMENT_SCHEMA,
+    render_experiment, unified_diff, AppliedChange, ExperimentVariant, ExperimentView,
+    Recommendation, Style, EXPERIMENT_SCHEMA,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -21,25 +23,57 @@ use crate::cli::ExperimentArgs;
 use crate::commands::print;
 
 pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode> {
-    if args.vary.is_empty() {
-        bail!("nothing to vary: give --vary KEY=V1,V2 (see buildscope experiment --help)");
+    if args.vary.is_empty() && args.preset.is_none() {
+        bail!(
+            "nothing to vary: give --vary KEY=V1,V2 or --preset fast-dev (see buildscope experiment --help)"
+        );
     }
-    let varies = args
+    let mut varies = args
         .vary
         .iter()
         .map(|v| parse_vary(v))
         .collect::<Result<Vec<_>, _>>()?;
-    let (base, _) = crate::build_command::plan_from(&args.build)?;
+    let (mut base, _) = crate::build_command::plan_from(&args.build)?;
+    if base.scenario == Scenario::AsIs {
+        // "As the target directory happens to be" compares nothing: every build is cold.
+        base.scenario = Scenario::Cold;
+    }
     let profile = crate::report_command::cargo_profile(&base.cargo_args);
-    let available = Available {
+    let mut available = Available {
         linkers: crate::explain_command::installed_linkers(),
-        toolchains: if varies.iter().any(|(key, _)| key == "toolchain") {
-            installed_toolchains()
-        } else {
-            Vec::new()
-        },
+        toolchains: Vec::new(),
     };
-    let variants = variants(&varies, args.baseline_plus_one, &profile, &available)?;
+    let one_at_a_time = args.baseline_plus_one || args.preset.is_some();
+    if let Some(name) = &args.preset {
+        let mut candidates = preset(name, &available)
+            .ok_or_else(|| anyhow::anyhow!("--preset {name}: unknown preset"))?;
+        if !args.build.quiet && !candidates.iter().any(|(key, _)| key == "linker") {
+            eprintln!(
+                "buildscope: mold is not installed, so {name} tries no other linker \
+                 (rustc's default on x86_64 Linux is already rust-lld)"
+            );
+        }
+        // Values given with --vary join the preset's, each tried alone like its own.
+        for (key, values) in varies.drain(..) {
+            let index = match candidates.iter().position(|(k, _)| *k == key) {
+                Some(index) => index,
+                None => {
+                    candidates.push((key, vec![AS_IS.to_string()]));
+                    candidates.len() - 1
+                }
+            };
+            for value in values {
+                if !candidates[index].1.contains(&value) {
+                    candidates[index].1.push(value);
+                }
+            }
+        }
+        varies = candidates;
+    }
+    if varies.iter().any(|(key, _)| key == "toolchain") {
+        available.toolchains = installed_toolchains();
+    }
+    let variants = variants(&varies, one_at_a_time, &profile, &available)?;
     let plans: Vec<BuildPlan> = variants
         .iter()
         .map(|v| {
@@ -55,6 +89,8 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
                 journal_dir: Some(base.journal_dir()),
                 cargo: v.cargo.clone().unwrap_or_else(|| base.cargo.clone()),
                 env: v.env.clone(),
+                // The same warnings once per build and variant would bury the answer.
+                show_diagnostics: false,
                 ..base.clone()
             }
         })
@@ -66,10 +102,39 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     );
     let mut measured: Vec<Vec<RunRecord>> = vec![Vec::new(); plans.len()];
     let mut command_ns: Vec<Vec<u64>> = vec![Vec::new(); plans.len()];
+    let mut binaries: Vec<u64> = vec![0; plans.len()];
+    let profile_dir = if profile == "dev" {
+        "debug".to_string()
+    } else {
+        profile.clone()
+    };
+    if base.scenario.is_hot() {
+        for (plan, variant) in plans.iter().zip(&variants) {
+            bar.set_message(format!("first build: {}", variant.name));
+            prime(plan).map_err(|e| anyhow::anyhow!("variant {}: {e}", variant.name))?;
+        }
+    }
     for round in 1..=rounds {
         for (i, plan) in plans.iter().enumerate() {
             bar.set_message(format!("round {round}/{rounds}: {}", variants[i].name));
-            let records = execute(plan, |_| {}, |_| {})?;
+            // While the measured build's outputs are there (an edit's are cleaned after):
+            // weigh the binaries, and time --run with them.
+            let variant = &variants[i];
+            let mut after_build = || -> Result<(), BuildError> {
+                binaries[i] = binaries_size(&plan.target_dir, &profile_dir);
+                if let Some(command) = &args.run {
+                    bar.set_message(format!("round {round}/{rounds}: {}: --run", variant.name));
+                    let run = || run_command(command, plan, variant);
+                    if round == 1 {
+                        // A first run builds what the command needs (tests, say) and
+                        // warms caches; it is not measured.
+                        run().map_err(|e| BuildError::CargoOutput(e.to_string()))?;
+                    }
+                    command_ns[i].push(run().map_err(|e| BuildError::CargoOutput(e.to_string()))?);
+                }
+                Ok(())
+            };
+            let records = execute_then(plan, |_| {}, |_| {}, &mut after_build)?;
             for record in &records {
                 crate::history_command::record(&args.build.history, record);
                 if !record.success {
@@ -81,28 +146,19 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
                 }
             }
             measured[i].extend(records);
-            if let Some(command) = &args.run {
-                bar.set_message(format!(
-                    "round {round}/{rounds}: {}: --run",
-                    variants[i].name
-                ));
-                if round == 1 {
-                    // A first run builds what the command needs (tests, say) and warms
-                    // caches; it is not measured.
-                    run_command(command, plan, &variants[i])?;
-                }
-                command_ns[i].push(run_command(command, plan, &variants[i])?);
-            }
             bar.inc(1);
         }
     }
     bar.finish_and_clear();
-    let profile_dir = if profile == "dev" {
-        "debug".to_string()
-    } else {
-        profile.clone()
-    };
-    let results = summarize_variants(&variants, &plans, &measured, command_ns, &profile_dir);
+    let members = crate::explain_command::workspace_members(&base.workspace_root);
+    let results = summarize_variants(&variants, &measured, command_ns, &binaries, &members);
+    // A variant not shown to take effect wins nothing: its speed is not its settings'.
+    let comparisons: Vec<_> = results
+        .iter()
+        .map(|r| r.vs_baseline.filter(|_| r.not_applied.is_empty()))
+        .collect();
+    let winners = winning_settings(&variants, &comparisons, one_at_a_time);
+    let recommendation = recommendation(&base, &profile, winners, one_at_a_time, args.apply)?;
     let view = ExperimentView {
         schema: EXPERIMENT_SCHEMA.into(),
         command: base.command.clone(),
@@ -110,6 +166,7 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         rounds,
         run: args.run.clone(),
         variants: results,
+        recommendation,
     };
     let text = if args.build.json {
         serde_json::to_string_pretty(&view)? + "\n"
@@ -122,10 +179,10 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
 
 fn summarize_variants(
     variants: &[Variant],
-    plans: &[BuildPlan],
     measured: &[Vec<RunRecord>],
     command_ns: Vec<Vec<u64>>,
-    profile_dir: &str,
+    binaries: &[u64],
+    members: &[String],
 ) -> Vec<ExperimentVariant> {
     let walls: Vec<Vec<f64>> = measured
         .iter()
@@ -133,11 +190,10 @@ fn summarize_variants(
         .collect();
     variants
         .iter()
-        .zip(plans)
         .zip(measured)
         .zip(command_ns)
         .enumerate()
-        .map(|(i, (((variant, plan), records), command_ns))| {
+        .map(|(i, ((variant, records), command_ns))| {
             let unit_records: Vec<_> = records
                 .iter()
                 .flat_map(|r| read_records(&r.run_dir).0)
@@ -166,11 +222,11 @@ fn summarize_variants(
                     .iter()
                     .flat_map(|r| r.units.iter().filter_map(|u| u.max_rss_bytes))
                     .max(),
-                binaries_bytes: binaries_size(&plan.target_dir, profile_dir),
+                binaries_bytes: binaries[i],
                 vs_baseline: (i > 0)
                     .then(|| compare_samples(&walls[0], &walls[i]))
                     .flatten(),
-                not_applied: failed_checks(&unit_records, &variant.checks),
+                not_applied: failed_checks(&unit_records, &variant.checks, members),
                 rustc_flags: flags.into_iter().collect(),
                 compilers: unit_records
                     .iter()
@@ -184,6 +240,71 @@ fn summarize_variants(
             }
         })
         .collect()
+}
+
+/// The winners as file text, and with `apply` written into the project.
+fn recommendation(
+    base: &BuildPlan,
+    profile: &str,
+    settings: Vec<(String, String)>,
+    one_at_a_time: bool,
+    apply: bool,
+) -> Result<Recommendation> {
+    if settings.is_empty() {
+        return Ok(Recommendation::default());
+    }
+    let (_, host) = crate::report_command::rustc_version();
+    let files = snippet(&settings, profile, &host)
+        .files()
+        .into_iter()
+        .map(|(file, text)| (file.to_string(), text.to_string()))
+        .collect();
+    let confirm_with = (one_at_a_time && settings.len() > 1).then(|| {
+        let mut words = vec!["buildscope experiment".to_string(), scenario_args(base)];
+        words.extend(base.cargo_args.iter().cloned());
+        for (key, value) in &settings {
+            words.push(format!("--vary {key}={AS_IS},{value}"));
+        }
+        words.retain(|w| !w.is_empty());
+        words.join(" ")
+    });
+    let applied = if apply {
+        buildscope_build::apply(&base.workspace_root, &settings, profile, &host)?
+            .into_iter()
+            .map(|file| {
+                let relative = file
+                    .path
+                    .strip_prefix(&base.workspace_root)
+                    .unwrap_or(&file.path)
+                    .display()
+                    .to_string();
+                AppliedChange {
+                    diff: unified_diff(&relative, &file.before, &file.after),
+                    path: file.path.display().to_string(),
+                    backup: file.backup.map(|b| b.display().to_string()),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Recommendation {
+        settings,
+        measured_one_at_a_time: one_at_a_time,
+        files,
+        confirm_with,
+        applied,
+    })
+}
+
+/// The scenario as `experiment` arguments (`--touch src/main.rs`).
+fn scenario_args(base: &BuildPlan) -> String {
+    let short = |p: &std::path::Path| p.strip_prefix(&base.cwd).unwrap_or(p).display().to_string();
+    match &base.scenario {
+        Scenario::Touch { path } => format!("--touch {}", short(path)),
+        Scenario::Edit { path } => format!("--edit {}", short(path)),
+        Scenario::Cold | Scenario::AsIs => "--cold".to_string(),
+    }
 }
 
 /// Runs `--run CMD` with a variant's build: in the workspace, with the variant's target

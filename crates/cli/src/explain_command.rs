@@ -255,7 +255,7 @@ pub(crate) fn profile_dirs(record: &RunRecord) -> Vec<PathBuf> {
 }
 
 /// The workspace's member packages (none if cargo cannot say).
-fn workspace_members(root: &Path) -> Vec<String> {
+pub(crate) fn workspace_members(root: &Path) -> Vec<String> {
     let mut command = cargo_metadata::MetadataCommand::new();
     command.no_deps().manifest_path(root.join("Cargo.toml"));
     command

@@ -293,7 +293,7 @@ pub(crate) fn cargo_profile(args: &[String]) -> String {
 }
 
 /// (`rustc 1.95.0 (…)`, `x86_64-unknown-linux-gnu`) from `rustc -vV`.
-fn rustc_version() -> (String, String) {
+pub(crate) fn rustc_version() -> (String, String) {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let out = std::process::Command::new(rustc).arg("-vV").output();
     let text = out

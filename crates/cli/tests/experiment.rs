@@ -33,6 +33,10 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
+/// Taken by every test here: experiments measure time, and on a 2-core machine two at
+/// once would measure each other.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn experiment(root: &Path, args: &[&str]) -> Value {
     let mut all = vec!["experiment", "--json", "--quiet"];
     all.extend_from_slice(args);
@@ -47,6 +51,7 @@ fn experiment(root: &Path, args: &[&str]) -> Value {
 
 #[test]
 fn a_two_by_two_matrix_takes_effect_and_leaves_the_sources_alone() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = common::scratch_dir("buildscope-experiment-");
     write(
         &root.join("Cargo.toml"),
@@ -123,6 +128,7 @@ fn a_two_by_two_matrix_takes_effect_and_leaves_the_sources_alone() {
 
 #[test]
 fn linkers_are_measured_with_their_spread() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = common::scratch_dir("buildscope-experiment-link-");
     write(
         &root.join("Cargo.toml"),
@@ -198,6 +204,7 @@ fn toolchains() -> Vec<(String, PathBuf)> {
 
 #[test]
 fn toolchains_and_unstable_options_take_effect_and_run_times_a_command() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = common::scratch_dir("buildscope-experiment-toolchain-");
     write(
         &root.join("Cargo.toml"),
@@ -253,10 +260,11 @@ fn toolchains_and_unstable_options_take_effect_and_run_times_a_command() {
         .collect();
     assert_eq!(
         names,
+        // One at a time, a variant is named by what it changes from the baseline.
         [
             format!("toolchain={first} share-generics=n"),
-            format!("toolchain={second} share-generics=n"),
-            format!("toolchain={first} share-generics=y"),
+            format!("toolchain={second}"),
+            "share-generics=y".to_string(),
         ]
     );
     for (v, toolchain) in variants.iter().zip([&first, &second, &first]) {
@@ -284,9 +292,7 @@ fn toolchains_and_unstable_options_take_effect_and_run_times_a_command() {
     // the variant's cargo arguments.
     let ran = std::fs::read_to_string(root.join("ran.txt")).unwrap();
     assert_eq!(ran.lines().count(), 6, "{ran}");
-    assert!(ran.contains(&format!(
-        "toolchain={first} share-generics=y|--config build.rustflags=[\"-Zshare-generics=y\"]"
-    )));
+    assert!(ran.contains("share-generics=y|--config build.rustflags=[\"-Zshare-generics=y\"]"));
     std::fs::remove_file(root.join("ran.txt")).unwrap();
 
     // What is not installed is refused up front, in one line.
@@ -302,4 +308,110 @@ fn toolchains_and_unstable_options_take_effect_and_run_times_a_command() {
         "{stderr}"
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn the_fast_dev_preset_finds_the_winner_and_apply_writes_it_with_a_backup() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = common::scratch_dir("buildscope-experiment-preset-");
+    // A project that turned incremental compilation off: in an edit loop, turning it back
+    // on is the planted win (the whole crate recompiles without it).
+    let manifest = format!(
+        "# the user's own comment\n{}\n[profile.dev]\nincremental = false # tried once\n",
+        common::manifest("slowloop", &[], "[workspace]\n")
+    );
+    write(&root.join("Cargo.toml"), &manifest);
+    write(
+        &root.join("src/main.rs"),
+        "mod busy;\nfn main() { println!(\"{}\", busy::f1(3)); }\nfn helper() -> u32 { 1 }\n",
+    );
+    write(&root.join("src/busy.rs"), &busy_functions("f", 150));
+    let lock = std::process::Command::new(env!("CARGO"))
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(lock.status.success());
+    let before = snapshot(&root);
+
+    let out = buildscope_in(
+        &root,
+        &root.join("history.sqlite"),
+        &[
+            "experiment",
+            "--edit",
+            "src/main.rs",
+            "--preset",
+            "fast-dev",
+            "--vary",
+            "incremental=true",
+            // Five: one slow first round must not hide a 1.4x win.
+            "--runs",
+            "5",
+            "--apply",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = doc["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    for candidate in [
+        "baseline",
+        "debug=line-tables-only",
+        "deps-opt-level=1",
+        "codegen-units=16",
+        "incremental=false",
+        "incremental=true",
+    ] {
+        assert!(names.contains(&candidate), "{candidate} in {names:?}");
+    }
+    let incremental = doc["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "incremental=true")
+        .unwrap();
+    assert!(
+        incremental["vs_baseline"]["significant"] == true
+            && incremental["vs_baseline"]["ratio"].as_f64().unwrap() < 1.0,
+        "{incremental}"
+    );
+    let recommendation = &doc["recommendation"];
+    assert!(recommendation["settings"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!(["incremental", "true"])));
+
+    // --apply: Cargo.toml now says so, the user's comments kept, the old file backed up,
+    // and nothing else of theirs changed.
+    let cargo_toml = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(
+        cargo_toml.starts_with("# the user's own comment\n"),
+        "{cargo_toml}"
+    );
+    let parsed: toml_edit::DocumentMut = cargo_toml.parse().unwrap();
+    assert_eq!(
+        parsed["profile"]["dev"]["incremental"].as_bool(),
+        Some(true)
+    );
+    let backup = root.join("Cargo.toml.buildscope-backup");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), manifest);
+    let applied = recommendation["applied"].as_array().unwrap();
+    assert!(applied[0]["diff"]
+        .as_str()
+        .unwrap()
+        .contains("-incremental = false # tried once\n+incremental = true # tried once\n"));
+    let mut after = snapshot(&root);
+    after.remove(&backup);
+    after.insert(root.join("Cargo.toml"), manifest.into_bytes());
+    assert!(after == before, "only Cargo.toml changed");
 }

@@ -23,6 +23,43 @@ pub struct ExperimentView {
     pub run: Option<String>,
     /// The baseline first.
     pub variants: Vec<ExperimentVariant>,
+    /// What to keep, from the variants that measured significantly faster.
+    pub recommendation: Recommendation,
+}
+
+/// The settings that measured significantly faster than the baseline, as the text that
+/// makes them permanent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// Empty when no variant was significantly faster.
+    pub settings: Vec<(String, String)>,
+    /// The settings were measured one at a time, not together.
+    pub measured_one_at_a_time: bool,
+    /// (file relative to the workspace root, text to put in it).
+    pub files: Vec<(String, String)>,
+    /// A command that measures them together, when they were measured one at a time.
+    pub confirm_with: Option<String>,
+    /// What `--apply` wrote.
+    pub applied: Vec<AppliedChange>,
+}
+
+/// One file `--apply` changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppliedChange {
+    pub path: String,
+    /// Where the previous file was copied; `None` when there was none.
+    pub backup: Option<String>,
+    /// A unified diff of the change.
+    pub diff: String,
+}
+
+/// A unified diff of `before` → `after` for `path`.
+pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
 }
 
 pub const EXPERIMENT_SCHEMA: &str = "buildscope.experiment/1";
@@ -141,7 +178,13 @@ fn render_with(view: &ExperimentView, markdown: bool, numbered: bool, style: &St
     let not_applied: Vec<String> = results
         .iter()
         .filter(|r| !r.not_applied.is_empty())
-        .map(|r| format!("NOT APPLIED: {}: {}", r.name, r.not_applied.join("; ")))
+        .map(|r| {
+            format!(
+                "Not shown to take effect: {}: {}",
+                r.name,
+                r.not_applied.join("; ")
+            )
+        })
         .collect();
     if not_applied.is_empty() {
         notes.push(
@@ -167,7 +210,7 @@ fn render_with(view: &ExperimentView, markdown: bool, numbered: bool, style: &St
     }
     if markdown {
         let mut out = format!(
-            "## {title}\n\n| {} |\n|{}|\n",
+            "## {title}\n\n| {} |\n|{}\n",
             headers.join(" | "),
             "---|".repeat(headers.len())
         );
@@ -177,6 +220,18 @@ fn render_with(view: &ExperimentView, markdown: bool, numbered: bool, style: &St
         out.push('\n');
         for line in not_applied.iter().chain(&notes) {
             out.push_str(&format!("{line}\n\n"));
+        }
+        let recommendation = &view.recommendation;
+        if recommendation.settings.is_empty() {
+            out.push_str("No variant was significantly faster than the baseline.\n");
+        } else {
+            out.push_str("### Faster, and worth keeping\n\n");
+            for (file, text) in &recommendation.files {
+                out.push_str(&format!("`{file}`:\n\n```toml\n{text}```\n\n"));
+            }
+            if let Some(confirm) = &recommendation.confirm_with {
+                out.push_str(&format!("Measured one at a time; together: `{confirm}`\n"));
+            }
         }
         return out;
     }
@@ -205,6 +260,60 @@ fn render_with(view: &ExperimentView, markdown: bool, numbered: bool, style: &St
     }
     for line in &notes {
         out.push_str(&wrap(line, WIDTH));
+    }
+    out.push('\n');
+    out.push_str(&recommendation_text(&view.recommendation, style));
+    out
+}
+
+/// The recommendation as text: the snippet per file, how it was measured, and what
+/// `--apply` did.
+fn recommendation_text(recommendation: &Recommendation, style: &Style) -> String {
+    if recommendation.settings.is_empty() {
+        return wrap(
+            "No variant was significantly faster than the baseline: nothing to change.",
+            WIDTH,
+        );
+    }
+    let settings: Vec<String> = recommendation
+        .settings
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let mut out = style.bold(&format!(
+        "Faster, and worth keeping: {}\n",
+        settings.join(" ")
+    ));
+    if recommendation.applied.is_empty() {
+        for (file, text) in &recommendation.files {
+            out.push_str(&format!("\n# {file}\n{text}"));
+        }
+        out.push('\n');
+    }
+    if let Some(confirm) = &recommendation.confirm_with {
+        out.push_str(&wrap(
+            "Each was measured alone against the baseline; to measure them together:",
+            WIDTH,
+        ));
+        out.push_str(&format!("  {confirm}\n"));
+    }
+    if recommendation.applied.is_empty() {
+        out.push_str(&wrap(
+            "Add it to those files, or let --apply write it (each file is backed up first).",
+            WIDTH,
+        ));
+    }
+    for change in &recommendation.applied {
+        out.push_str(&format!(
+            "\nWrote {}{}\n{}",
+            change.path,
+            change
+                .backup
+                .as_ref()
+                .map(|b| format!(" (the previous file is in {b})"))
+                .unwrap_or_default(),
+            change.diff
+        ));
     }
     out
 }
@@ -263,6 +372,7 @@ mod tests {
             scenario: "hot: touch a-rather-long/path/to/src/main.rs".into(),
             rounds: 5,
             run: Some("cargo test -q $BUILDSCOPE_CARGO_ARGS".into()),
+            recommendation: Recommendation::default(),
             variants: vec![
                 variant(names[0], &[139, 135, 144, 140, 138], None),
                 variant(
@@ -306,6 +416,10 @@ mod tests {
         );
         let markdown = render_experiment(&long, true, &Style::plain());
         assert!(markdown.contains("| debug=line-tables-only incremental=false linker=gnu-ld |"));
+        assert!(
+            markdown.contains("\n|---|---|---|---|---|---|---|---|\n"),
+            "{markdown}"
+        );
     }
 
     #[test]

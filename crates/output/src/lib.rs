@@ -26,7 +26,8 @@ mod views;
 pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
 pub use csv::summary_csv;
 pub use experiment_view::{
-    render_experiment, ExperimentVariant, ExperimentView, EXPERIMENT_SCHEMA,
+    render_experiment, unified_diff, AppliedChange, ExperimentVariant, ExperimentView,
+    Recommendation, EXPERIMENT_SCHEMA,
 };
 pub use explain_view::{explanation_markdown, render_explanation, render_top_findings};
 pub use export::{export_events, ExportError, ExportFormat};
