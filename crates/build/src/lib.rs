@@ -30,7 +30,9 @@ pub use measure::{
 };
 pub use recommend::{apply, snippet, winning_settings, AppliedFile, Snippet};
 pub use record::{read_records, UnitRecord};
-pub use run::{execute, execute_then, prime, BuildPlan, Phase, RunRecord, RUN_SCHEMA};
+pub use run::{
+    execute, execute_then, experiment_id, prime, BuildPlan, Phase, RunRecord, RUN_SCHEMA,
+};
 pub use scenario::{function_body_insertion_point, interrupted, recover, touch, Edit, Scenario};
 pub use wrapper::{
     compiling_now, invoked_as_linker, invoked_as_wrapper, now_ns, run_linker_shim, run_wrapper,

@@ -140,7 +140,7 @@ pub fn execute_then(
             }
         }
         check_interrupt()?;
-        let id = run_id(run);
+        let id = run_id();
         let run_dir = plan.runs_dir().join(&id);
         on_phase(&Phase::Measuring {
             run,
@@ -366,7 +366,20 @@ fn clean(plan: &BuildPlan, packages: &[String]) -> Result<(), BuildError> {
 }
 
 /// `20261124-031502-12345-1`: when, which process, which run; sorts by time.
-fn run_id(run: usize) -> String {
+/// `<date>-<time>-<pid>-<n>`, n counting the runs of this process: an experiment makes
+/// many runs a second, and each needs an id of its own in the history.
+fn run_id() -> String {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    format!("{}-{n}", timestamp_id())
+}
+
+/// The id of an experiment: `<date>-<time>-<pid>`, like its runs' without the run number.
+pub fn experiment_id() -> String {
+    timestamp_id()
+}
+
+fn timestamp_id() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -374,7 +387,7 @@ fn run_id(run: usize) -> String {
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{}-{run}",
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{}",
         rem / 3600,
         rem / 60 % 60,
         rem % 60,

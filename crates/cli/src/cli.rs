@@ -216,6 +216,10 @@ pub struct ReportArgs {
     /// Also compare with this earlier run.
     #[arg(long, value_name = "RUN")]
     pub compare: Option<String>,
+    /// Draw an experiment from the history instead (its id, a unique start of it,
+    /// `latest` or `latest~N`; see `buildscope runs --experiments`).
+    #[arg(long, value_name = "ID", conflicts_with_all = ["target", "compare"])]
+    pub experiment: Option<String>,
     /// Where to write the page [default: report.html in the run folder, or
     /// buildscope-report.html here for profiles].
     #[arg(short = 'o', long, value_name = "FILE")]
@@ -475,6 +479,9 @@ pub struct RunsArgs {
     /// Runs of every workspace, not only the one here.
     #[arg(long)]
     pub all: bool,
+    /// List the experiments (`buildscope experiment`) instead of the runs.
+    #[arg(long)]
+    pub experiments: bool,
     /// The workspace whose runs to list [default: the one around the current directory].
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,

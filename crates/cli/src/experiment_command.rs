@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use buildscope_analysis::compare_samples;
 use buildscope_build::{
-    binaries_size, execute_then, failed_checks, installed_toolchains, parse_vary, preset, prime,
-    read_records, slug, snippet, variants, winning_settings, Available, BuildError, BuildPlan,
-    RunRecord, Scenario, Variant, AS_IS,
+    binaries_size, execute_then, experiment_id, failed_checks, installed_toolchains, parse_vary,
+    preset, prime, read_records, slug, snippet, variants, winning_settings, Available, BuildError,
+    BuildPlan, RunRecord, Scenario, Variant, AS_IS,
 };
 use buildscope_output::{
     render_experiment, unified_diff, AppliedChange, ExperimentVariant, ExperimentView,
@@ -96,6 +96,7 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         })
         .collect();
     let rounds = args.build.runs.max(1) as usize;
+    let started_at_ns = buildscope_build::now_ns();
     let bar = bar(
         args.build.quiet || args.build.json || args.markdown,
         (rounds * plans.len()) as u64,
@@ -168,6 +169,30 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         variants: results,
         recommendation,
     };
+    // One entity in the history, and a page with its chart over the baseline's timeline.
+    let id = experiment_id();
+    crate::history_command::record_experiment(
+        &args.build.history,
+        &id,
+        &base.workspace_root,
+        started_at_ns,
+        &view,
+    );
+    let folder = base.state_dir.join("experiment-runs").join(&id);
+    std::fs::create_dir_all(&folder)?;
+    std::fs::write(
+        folder.join("experiment.json"),
+        serde_json::to_string_pretty(&view)? + "\n",
+    )?;
+    let page = folder.join("report.html");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Err(e) =
+        crate::report_command::write_experiment_report(&view, &args.build.history, &page, threads)
+    {
+        eprintln!("warning: no report of the experiment: {e:#}");
+    } else if !args.build.quiet && !args.build.json && !args.markdown {
+        eprintln!("report: {}", page.display());
+    }
     let text = if args.build.json {
         serde_json::to_string_pretty(&view)? + "\n"
     } else {

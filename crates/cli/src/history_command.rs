@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use buildscope_analysis::compare_units;
 use buildscope_build::RunRecord;
-use buildscope_output::{render_compare, render_runs, RunLine, Style};
-use buildscope_store::{default_database_path, RunRow, Store};
+use buildscope_output::{
+    render_compare, render_experiments, render_runs, ExperimentLine, ExperimentView, RunLine, Style,
+};
+use buildscope_store::{default_database_path, ExperimentRow, RunRow, Store};
 use serde_json::json;
 
 use crate::cli::{CompareArgs, HistoryArgs, RunsArgs};
@@ -47,6 +49,38 @@ pub fn record(history: &HistoryArgs, record: &RunRecord) {
     });
     if let Err(e) = result {
         eprintln!("warning: the run was not added to the history: {e:#}");
+    }
+}
+
+/// Records an experiment as one entity (its variants' runs went in as runs already); as
+/// with runs, a history that cannot be written costs a warning.
+pub fn record_experiment(
+    history: &HistoryArgs,
+    id: &str,
+    workspace_root: &Path,
+    started_at_ns: u64,
+    view: &ExperimentView,
+) {
+    let result = open_store(history).and_then(|mut store| {
+        let recommendation: Vec<String> = view
+            .recommendation
+            .settings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        store.insert_experiment(&ExperimentRow {
+            id: id.to_string(),
+            workspace_root: workspace_root.to_path_buf(),
+            started_at_ns,
+            scenario: view.scenario.clone(),
+            variants: view.variants.len(),
+            recommendation: recommendation.join(" "),
+            document: serde_json::to_string(view)?,
+        })?;
+        Ok(())
+    });
+    if let Err(e) = result {
+        eprintln!("warning: the experiment was not added to the history: {e:#}");
     }
 }
 
@@ -106,6 +140,9 @@ pub fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
     } else {
         workspace_here(args.manifest_path.as_deref())
     };
+    if args.experiments {
+        return experiments(&store, workspace.as_deref(), &args, style);
+    }
     let runs = store.runs(workspace.as_deref(), args.limit)?;
     if args.json {
         let doc = json!({
@@ -117,6 +154,43 @@ pub fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
         let lines: Vec<RunLine> = runs.iter().map(line).collect();
         print(&render_runs(&lines, style))?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `runs --experiments`: the experiments, newest first.
+fn experiments(
+    store: &Store,
+    workspace: Option<&Path>,
+    args: &RunsArgs,
+    style: &Style,
+) -> Result<ExitCode> {
+    let experiments = store.experiments(workspace, args.limit)?;
+    if args.json {
+        let documents: Vec<serde_json::Value> = experiments
+            .iter()
+            .map(|e| {
+                let mut doc: serde_json::Value =
+                    serde_json::from_str(&e.document).unwrap_or_default();
+                doc["id"] = json!(e.id);
+                doc["workspace_root"] = json!(e.workspace_root);
+                doc["started_at_ns"] = json!(e.started_at_ns);
+                doc
+            })
+            .collect();
+        let doc = json!({ "schema": "buildscope.experiments/1", "experiments": documents });
+        print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let lines: Vec<ExperimentLine> = experiments
+        .iter()
+        .map(|e| ExperimentLine {
+            id: e.id.clone(),
+            scenario: e.scenario.clone(),
+            variants: e.variants,
+            recommendation: e.recommendation.clone(),
+        })
+        .collect();
+    print(&render_experiments(&lines, style))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -12,8 +12,8 @@ use buildscope_analysis::{
 };
 use buildscope_build::RunRecord;
 use buildscope_output::{
-    crate_stacks, render_report, write_trace, ReportCompare, ReportCrate, ReportData, ReportRun,
-    TraceOptions, DEFAULT_SPLIT_PAGES, REPORT_ROWS, REPORT_SCHEMA,
+    crate_stacks, render_report, write_trace, ExperimentView, ReportCompare, ReportCrate,
+    ReportData, ReportRun, TraceOptions, DEFAULT_SPLIT_PAGES, REPORT_ROWS, REPORT_SCHEMA,
 };
 
 use crate::cli::ReportArgs;
@@ -33,6 +33,9 @@ const BRIEF_TOP: usize = 5;
 const RUN_TRACE_MAX_BYTES: u64 = 50_000_000;
 
 pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
+    if let Some(name) = &args.experiment {
+        return experiment_report(&args, name, threads);
+    }
     let (record, profiles) =
         resolve_target(&args.target, &args.history, args.manifest_path.as_deref())?;
     let base = match &args.compare {
@@ -63,11 +66,62 @@ pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
         &profiles,
         base.as_ref(),
         spreads,
+        None,
         &output,
         threads,
     )?;
     eprintln!("wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `report --experiment NAME`: an experiment from the history, drawn over its baseline's
+/// last run.
+fn experiment_report(args: &ReportArgs, name: &str, threads: usize) -> Result<ExitCode> {
+    let store = crate::history_command::open_store(&args.history)?;
+    let workspace = crate::history_command::workspace_here(args.manifest_path.as_deref());
+    let row = store.experiment(name, workspace.as_deref())?;
+    let view: ExperimentView = serde_json::from_str(&row.document).with_context(|| {
+        format!(
+            "experiment {}: its record in the history is unreadable",
+            row.id
+        )
+    })?;
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("experiment-{}.html", row.id)));
+    write_experiment_report(&view, &args.history, &output, threads)?;
+    eprintln!("wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The page of an experiment: its chart, over the timeline of the baseline's last run
+/// (when that run is still in the history and on disk).
+pub(crate) fn write_experiment_report(
+    view: &ExperimentView,
+    history: &crate::cli::HistoryArgs,
+    output: &Path,
+    threads: usize,
+) -> Result<()> {
+    let baseline_run = view
+        .variants
+        .first()
+        .and_then(|v| v.run_ids.last())
+        .and_then(|id| {
+            resolve_target(std::slice::from_ref(id), history, None)
+                .ok()
+                .and_then(|(record, _)| record)
+        });
+    write_report(
+        baseline_run.as_ref(),
+        &[],
+        None,
+        (None, None),
+        Some(view),
+        output,
+        threads,
+    )?;
+    Ok(())
 }
 
 /// Writes the report of a run (or of profiles alone) to `output`; returns the run's
@@ -77,6 +131,7 @@ pub(crate) fn write_report(
     profile_paths: &[PathBuf],
     base: Option<&RunRecord>,
     spreads: (Option<Spread>, Option<Spread>),
+    experiment: Option<&ExperimentView>,
     output: &Path,
     threads: usize,
 ) -> Result<Explanation> {
@@ -187,6 +242,14 @@ pub(crate) fn write_report(
         _ => None,
     };
     let title = match record {
+        Some(r) if experiment.is_some() => format!(
+            "{}: experiment, {}",
+            r.workspace_root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            r.scenario.describe_in(&r.workspace_root)
+        ),
         Some(r) => format!(
             "{}: {}",
             r.workspace_root
@@ -205,6 +268,7 @@ pub(crate) fn write_report(
         explanation: &explanation,
         crates,
         compare,
+        experiment,
         links,
     };
     let html = render_report(&data);
@@ -319,6 +383,7 @@ pub(crate) fn report_for_run(record: &RunRecord, threads: usize) -> Result<(Path
         &profiles,
         None,
         (None, None),
+        None,
         &output,
         threads,
     )?;

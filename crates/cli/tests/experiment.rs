@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{buildscope_in, busy_functions, manifest, write};
+use common::{buildscope_in, busy_functions, manifest, path_str, write};
 use serde_json::Value;
 
 /// Every file of the workspace (outside target/) and its bytes.
@@ -124,6 +124,66 @@ fn a_two_by_two_matrix_takes_effect_and_leaves_the_sources_alone() {
         .unwrap()
         .collect();
     assert_eq!(dirs.len(), 4);
+
+    // The history has every variant's run, each under an id of its own, and the
+    // experiment as one entity that names them.
+    let db = root.join("history.sqlite");
+    let ids: std::collections::BTreeSet<&str> = variants
+        .iter()
+        .flat_map(|v| v["run_ids"].as_array().unwrap())
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    let runs = buildscope_in(&root, &db, &["runs", "--json"]);
+    let runs: Value = serde_json::from_slice(&runs.stdout).unwrap();
+    let recorded: std::collections::BTreeSet<&str> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.is_subset(&recorded), "{ids:?} in {recorded:?}");
+    let listed = buildscope_in(&root, &db, &["runs", "--experiments", "--json"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let experiments = listed["experiments"].as_array().unwrap();
+    assert_eq!(experiments.len(), 1);
+    assert_eq!(experiments[0]["variants"], doc["variants"]);
+
+    // Its page: the chart has a bar per variant, and the script runs without errors.
+    let id = experiments[0]["id"].as_str().unwrap();
+    let page = root.join(format!(
+        "target/buildscope/experiment-runs/{id}/report.html"
+    ));
+    assert!(page.exists(), "{}", page.display());
+    let again = root.join("again.html");
+    let out = buildscope_in(
+        &root,
+        &db,
+        &["report", "--experiment", "latest", "-o", path_str(&again)],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(&again).unwrap();
+    let Some(browser) = common::chromium() else {
+        eprintln!("chromium not found: the browser half of this test is skipped outside CI");
+        return;
+    };
+    let (dom, log) = common::headless(
+        &browser,
+        &["--dump-dom"],
+        &format!("file://{}", page.display()),
+    );
+    common::assert_no_console_errors(&log);
+    assert!(dom.contains("data-ready=\"1\""), "the page's script ran");
+    assert_eq!(
+        dom.matches("<g class=\"variant\">").count(),
+        4,
+        "a bar per variant"
+    );
+    assert!(dom.contains("debug=2 incremental=false"));
 }
 
 #[test]

@@ -442,6 +442,96 @@
     cmp.appendChild(el("p", { "class": "dim" }, "One run. buildscope report RUN --compare OTHER compares two."));
   }
 
+  // ---------------------------------------------------------------- experiment
+  // In a function of its own: its names stay out of the page's shared scope.
+  if (data.experiment) { (function () {
+    var x = data.experiment;
+    document.getElementById("experiment").hidden = false;
+    document.getElementById("experiment-link").hidden = false;
+    document.getElementById("experiment-sep").hidden = false;
+    document.getElementById("experiment-about").textContent = "cargo " + x.command + " (" + x.scenario + "), " +
+      x.variants.length + " variants × " + x.rounds + " interleaved runs; ratios of median wall times to the baseline's, with 95% intervals.";
+    var median = function (values) {
+      var s = values.slice().sort(function (a, b) { return a - b; });
+      if (!s.length) { return 0; }
+      var m = Math.floor(s.length / 2);
+      return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    };
+    var verdict = function (v) {
+      if (!v.vs_baseline) { return "same"; }
+      if (!v.vs_baseline.significant) { return "same"; }
+      return v.vs_baseline.ratio < 1 ? "faster" : "slower";
+    };
+    var ratioText = function (v) {
+      if (!v.vs_baseline) { return "baseline"; }
+      var c = v.vs_baseline;
+      return c.ratio.toFixed(2) + "x [" + c.low.toFixed(2) + "–" + c.high.toFixed(2) + "]" + (c.significant ? "" : " n.s.");
+    };
+    var chart = document.getElementById("experiment-chart");
+    var labelW = 260, rowH = 26, right = 190;
+    var chartW = Math.max(640, document.body.clientWidth - 80);
+    var plotW = chartW - labelW - right;
+    var top = 0;
+    x.variants.forEach(function (v) { top = Math.max(top, Math.max.apply(null, v.wall_ns.concat([0]))); });
+    top = top || 1;
+    chart.setAttribute("width", chartW);
+    chart.setAttribute("height", x.variants.length * rowH + 24);
+    var scale = function (ns) { return labelW + plotW * ns / top; };
+    x.variants.forEach(function (v, i) {
+      var y = i * rowH + 4, mid = median(v.wall_ns);
+      var g = svgEl("g", { "class": "variant" });
+      var name = svgEl("text", { x: 4, y: y + 15 });
+      name.textContent = v.name + (v.not_applied.length ? " (not shown to take effect)" : "");
+      g.appendChild(name);
+      var bar = svgEl("rect", { x: labelW, y: y + 3, width: Math.max(1, scale(mid) - labelW), height: rowH - 10, "class": verdict(v) });
+      var tip = svgEl("title");
+      tip.textContent = v.name + ": median " + dur(mid) + ", min " + dur(Math.min.apply(null, v.wall_ns)) + ", max " + dur(Math.max.apply(null, v.wall_ns)) + "; " + ratioText(v);
+      bar.appendChild(tip);
+      g.appendChild(bar);
+      var lo = scale(Math.min.apply(null, v.wall_ns)), hi = scale(Math.max.apply(null, v.wall_ns)), cy = y + rowH / 2 - 2;
+      g.appendChild(svgEl("line", { x1: lo, x2: hi, y1: cy, y2: cy, "class": "whisker" }));
+      g.appendChild(svgEl("line", { x1: lo, x2: lo, y1: cy - 4, y2: cy + 4, "class": "whisker" }));
+      g.appendChild(svgEl("line", { x1: hi, x2: hi, y1: cy - 4, y2: cy + 4, "class": "whisker" }));
+      var label = svgEl("text", { x: labelW + plotW + 8, y: y + 15 });
+      label.textContent = dur(mid) + "  " + ratioText(v);
+      g.appendChild(label);
+      chart.appendChild(g);
+    });
+    var base = scale(median(x.variants[0].wall_ns));
+    chart.appendChild(svgEl("line", { x1: base, x2: base, y1: 0, y2: x.variants.length * rowH + 4, "class": "baseline" }));
+    var axis = svgEl("text", { x: labelW, y: x.variants.length * rowH + 20 });
+    axis.textContent = "0 … " + dur(top) + " wall time per build";
+    chart.appendChild(axis);
+    var cols = [
+      { title: "Variant", get: function (v) { return v.name; } },
+      { title: "Median wall", get: function (v) { return median(v.wall_ns); }, show: function (v) { return dur(median(v.wall_ns)); } },
+      { title: "Min", get: function (v) { return Math.min.apply(null, v.wall_ns); }, show: function (v) { return dur(Math.min.apply(null, v.wall_ns)); } },
+      { title: "Max", get: function (v) { return Math.max.apply(null, v.wall_ns); }, show: function (v) { return dur(Math.max.apply(null, v.wall_ns)); } },
+      { title: "vs baseline", get: function (v) { return v.vs_baseline ? v.vs_baseline.ratio : 1; }, show: ratioText },
+      { title: "Median CPU", get: function (v) { return median(v.cpu_ns); }, show: function (v) { return dur(median(v.cpu_ns)); } },
+      { title: "Peak RSS (MiB)", get: function (v) { return v.peak_rss_bytes || 0; }, show: function (v) { return v.peak_rss_bytes ? (v.peak_rss_bytes / 1048576).toFixed(1) : "–"; } },
+      { title: "Binaries (MiB)", get: function (v) { return v.binaries_bytes; }, show: function (v) { return (v.binaries_bytes / 1048576).toFixed(2); } }
+    ];
+    if (x.run) {
+      cols.push({ title: "--run", get: function (v) { return median(v.command_ns); }, show: function (v) { return dur(median(v.command_ns)); } });
+    }
+    table(document.getElementById("experiment-table"), cols, x.variants);
+    var advice = document.getElementById("experiment-advice");
+    var r = x.recommendation;
+    if (!r.settings.length) {
+      advice.appendChild(el("p", {}, "No variant was significantly faster than the baseline: nothing to change."));
+    } else {
+      advice.appendChild(el("h3", {}, "Faster, and worth keeping: " + r.settings.map(function (s) { return s[0] + "=" + s[1]; }).join(" ")));
+      r.files.forEach(function (f) {
+        advice.appendChild(el("p", {}, f[0] + ":"));
+        advice.appendChild(el("pre", { "class": "snippet" }, f[1]));
+      });
+      if (r.confirm_with) {
+        advice.appendChild(el("p", { "class": "dim" }, "Measured one at a time; to measure them together: " + r.confirm_with));
+      }
+    }
+  })(); }
+
   // ---------------------------------------------------------------- links
   var links = document.getElementById("link-list");
   data.links.forEach(function (l) {

@@ -53,6 +53,46 @@ pub fn render_runs(runs: &[RunLine], style: &Style) -> String {
     out
 }
 
+/// An experiment as `runs --experiments` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExperimentLine {
+    pub id: String,
+    pub scenario: String,
+    pub variants: usize,
+    /// The settings that measured significantly faster, or empty.
+    pub recommendation: String,
+}
+
+pub fn render_experiments(experiments: &[ExperimentLine], style: &Style) -> String {
+    if experiments.is_empty() {
+        return "No experiments yet: `buildscope experiment` records one.\n".to_string();
+    }
+    let mut table = Table::new(&[
+        ("Experiment", Align::Left),
+        ("Variants", Align::Right),
+        ("Scenario", Align::Left),
+        ("Faster", Align::Left),
+    ])
+    .shrink_column(3);
+    for experiment in experiments {
+        table.push(vec![
+            experiment.id.clone(),
+            experiment.variants.to_string(),
+            experiment.scenario.clone(),
+            if experiment.recommendation.is_empty() {
+                "–".to_string()
+            } else {
+                experiment.recommendation.clone()
+            },
+        ]);
+    }
+    let mut out = table.render(style);
+    out.push_str(&style.dim(
+        "buildscope report --experiment ID draws one; buildscope runs --experiments --json has them whole.\n",
+    ));
+    out
+}
+
 pub fn render_compare(
     base: &RunLine,
     new: &RunLine,

@@ -33,7 +33,7 @@ pub use explain_view::{explanation_markdown, render_explanation, render_top_find
 pub use export::{export_events, ExportError, ExportFormat};
 pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions};
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
-pub use history_view::{render_compare, render_runs, RunLine};
+pub use history_view::{render_compare, render_experiments, render_runs, ExperimentLine, RunLine};
 pub use queries_view::{pathological_text, queries_csv, queries_html, render_queries};
 pub use report::{
     crate_stacks, render_report, ReportCompare, ReportCrate, ReportData, ReportRun, REPORT_ROWS,

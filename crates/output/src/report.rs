@@ -7,6 +7,7 @@ use buildscope_analysis::{
 };
 use serde::Serialize;
 
+use crate::experiment_view::ExperimentView;
 use crate::format::escape_html;
 
 const TEMPLATE: &str = include_str!("../assets/report.html");
@@ -25,6 +26,8 @@ pub struct ReportData<'a> {
     pub explanation: &'a Explanation,
     pub crates: Vec<ReportCrate>,
     pub compare: Option<ReportCompare>,
+    /// An experiment the run was the baseline of: its variants charted.
+    pub experiment: Option<&'a ExperimentView>,
     /// (label, relative or absolute href)
     pub links: Vec<(String, String)>,
 }

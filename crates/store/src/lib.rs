@@ -39,6 +39,8 @@ pub enum StoreError {
     NoSuchRun(String),
     #[error("run {0:?} is ambiguous: more than one run id starts with it")]
     AmbiguousRun(String),
+    #[error("no experiment {0:?} in the history (see `buildscope runs --experiments`)")]
+    NoSuchExperiment(String),
 }
 
 const SCHEMA_VERSION: i64 = 1;
@@ -77,6 +79,16 @@ CREATE TABLE IF NOT EXISTS units (
     on_critical_path INTEGER NOT NULL,
     PRIMARY KEY (run_id, unit_id)
 );
+CREATE TABLE IF NOT EXISTS experiments (
+    id TEXT PRIMARY KEY,
+    workspace_root TEXT NOT NULL,
+    started_at_ns INTEGER NOT NULL,
+    scenario TEXT NOT NULL,
+    variants INTEGER NOT NULL,
+    recommendation TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS experiments_by_workspace ON experiments (workspace_root, started_at_ns);
 ";
 
 /// One run as the history keeps it.
@@ -97,6 +109,20 @@ pub struct RunRow {
     pub fresh_units: usize,
     pub critical_chain_ns: u64,
     pub run_dir: PathBuf,
+}
+
+/// One experiment as the history keeps it: a few columns to list it by, and the whole
+/// answer (`buildscope.experiment/1` JSON, which names the runs of every variant).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExperimentRow {
+    pub id: String,
+    pub workspace_root: PathBuf,
+    pub started_at_ns: u64,
+    pub scenario: String,
+    pub variants: usize,
+    /// The settings that measured significantly faster (`debug=0 linker=mold`), or empty.
+    pub recommendation: String,
+    pub document: String,
 }
 
 pub struct Store {
@@ -289,6 +315,92 @@ impl Store {
         Ok((run, units))
     }
 
+    /// Adds an experiment (its variants' runs are already in as runs).
+    pub fn insert_experiment(&mut self, experiment: &ExperimentRow) -> Result<(), StoreError> {
+        self.connection
+            .execute(
+                "INSERT OR REPLACE INTO experiments
+                 (id, workspace_root, started_at_ns, scenario, variants, recommendation, document)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    experiment.id,
+                    experiment.workspace_root.to_string_lossy(),
+                    experiment.started_at_ns as i64,
+                    experiment.scenario,
+                    experiment.variants as i64,
+                    experiment.recommendation,
+                    experiment.document,
+                ],
+            )
+            .map_err(|e| self.sqlite(e))?;
+        Ok(())
+    }
+
+    /// The newest experiments first, of one workspace or of all.
+    pub fn experiments(
+        &self,
+        workspace: Option<&Path>,
+        limit: usize,
+    ) -> Result<Vec<ExperimentRow>, StoreError> {
+        let mut query = self
+            .connection
+            .prepare(
+                "SELECT id, workspace_root, started_at_ns, scenario, variants, recommendation,
+                        document
+                 FROM experiments WHERE (?1 IS NULL OR workspace_root = ?1)
+                 ORDER BY started_at_ns DESC, id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.sqlite(e))?;
+        let rows = query
+            .query_map(
+                params![
+                    workspace.map(|w| w.to_string_lossy().into_owned()),
+                    limit as i64
+                ],
+                |row| {
+                    Ok(ExperimentRow {
+                        id: row.get(0)?,
+                        workspace_root: PathBuf::from(row.get::<_, String>(1)?),
+                        started_at_ns: row.get::<_, i64>(2)? as u64,
+                        scenario: row.get(3)?,
+                        variants: row.get::<_, i64>(4)? as usize,
+                        recommendation: row.get(5)?,
+                        document: row.get(6)?,
+                    })
+                },
+            )
+            .map_err(|e| self.sqlite(e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// An experiment by id, unique id prefix, `latest` or `latest~N` (of `workspace`).
+    pub fn experiment(
+        &self,
+        name: &str,
+        workspace: Option<&Path>,
+    ) -> Result<ExperimentRow, StoreError> {
+        let missing = || StoreError::NoSuchExperiment(name.to_string());
+        let all = self.experiments(workspace, usize::MAX >> 1)?;
+        if let Some(back) = name.strip_prefix("latest") {
+            let skip: usize = match back.strip_prefix('~') {
+                Some(n) => n.parse().map_err(|_| missing())?,
+                None if back.is_empty() => 0,
+                None => return Err(missing()),
+            };
+            return all.into_iter().nth(skip).ok_or_else(missing);
+        }
+        if let Some(exact) = all.iter().find(|e| e.id == name) {
+            return Ok(exact.clone());
+        }
+        let mut matches = all.into_iter().filter(|e| e.id.starts_with(name));
+        match (matches.next(), matches.next()) {
+            (Some(one), None) => Ok(one),
+            (None, _) => Err(missing()),
+            (Some(_), Some(_)) => Err(StoreError::AmbiguousRun(name.to_string())),
+        }
+    }
+
     fn resolve(&self, name: &str, workspace: Option<&Path>) -> Result<String, StoreError> {
         if let Some(back) = name.strip_prefix("latest") {
             let skip: usize = match back.strip_prefix('~') {
@@ -459,5 +571,53 @@ mod tests {
             store.run("latest~5", Some(ws)),
             Err(StoreError::NoSuchRun(_))
         ));
+    }
+
+    #[test]
+    fn experiments_round_trip_and_are_found_by_prefix_or_recency() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("history.sqlite")).unwrap();
+        let experiment = |id: &str, at: u64, workspace: &str| ExperimentRow {
+            id: id.into(),
+            workspace_root: PathBuf::from(workspace),
+            started_at_ns: at,
+            scenario: "hot: touch src/main.rs".into(),
+            variants: 2,
+            recommendation: "linker=mold".into(),
+            document: format!("{{\"id\":\"{id}\"}}"),
+        };
+        store
+            .insert_experiment(&experiment("20261124-100000-1", 1, "/w"))
+            .unwrap();
+        store
+            .insert_experiment(&experiment("20261124-110000-2", 2, "/w"))
+            .unwrap();
+        store
+            .insert_experiment(&experiment("20261124-120000-3", 3, "/other"))
+            .unwrap();
+        let here = store.experiments(Some(Path::new("/w")), 10).unwrap();
+        assert_eq!(here.len(), 2);
+        assert_eq!(here[0], experiment("20261124-110000-2", 2, "/w"));
+        let w = Some(Path::new("/w"));
+        assert_eq!(
+            store.experiment("latest", w).unwrap().id,
+            "20261124-110000-2"
+        );
+        assert_eq!(
+            store.experiment("latest~1", w).unwrap().id,
+            "20261124-100000-1"
+        );
+        assert_eq!(
+            store.experiment("20261124-12", None).unwrap().started_at_ns,
+            3
+        );
+        assert!(matches!(
+            store.experiment("20261124", None),
+            Err(StoreError::AmbiguousRun(_))
+        ));
+        let missing = store.experiment("latest~5", w).unwrap_err().to_string();
+        assert!(missing.contains("no experiment \"latest~5\""), "{missing}");
+        // Runs and experiments live side by side in one database.
+        assert!(store.runs(None, 10).unwrap().is_empty());
     }
 }
