@@ -559,10 +559,19 @@ fn check_failure(records: &[UnitRecord], check: &FlagCheck, members: &[String]) 
     }
 }
 
-/// A directory-safe name for a variant.
+/// A directory-safe name for a variant's settings (not its name, which one at a time
+/// leaves out the baseline's: two variants of one name but other settings must not share a
+/// target directory). Keys left as-is go unsaid, sorted so the order of --vary is moot.
 pub fn slug(variant: &Variant) -> String {
-    let s: String = variant
-        .name
+    let mut settings: Vec<String> = variant
+        .settings
+        .iter()
+        .filter(|(_, v)| v != AS_IS)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    settings.sort();
+    let s: String = settings
+        .join(" ")
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {

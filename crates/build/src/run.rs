@@ -222,14 +222,27 @@ pub fn execute_then(
 
 /// Builds once, unmeasured, so that a hot scenario's first warm-up is a rebuild like every
 /// later one rather than a whole build from scratch (whose writes still being flushed
-/// made the first measured run of each variant ~1.7x slower here).
-pub fn prime(plan: &BuildPlan) -> Result<(), BuildError> {
+/// made the first measured run of each variant ~1.7x slower here). Returns what the
+/// wrapper recorded of its rustc processes: in a hot scenario, the only build that
+/// compiles the dependencies, and so the proof of settings that reach only them.
+///
+/// The records are kept, with those of earlier first builds, in `<state>/compiled/units`:
+/// a target directory built by a plan holds what those builds compiled, so they prove its
+/// settings even when this build found everything fresh.
+pub fn prime(plan: &BuildPlan) -> Result<Vec<crate::UnitRecord>, BuildError> {
     let dir = scratch_dir(plan, "prime");
     let built = one_build(plan, &dir, &mut |_| {});
+    let kept = plan.state_dir.join("compiled");
+    let _ = std::fs::create_dir_all(kept.join("units"));
+    if let Ok(entries) = std::fs::read_dir(dir.join("units")) {
+        for entry in entries.flatten() {
+            let _ = std::fs::rename(entry.path(), kept.join("units").join(entry.file_name()));
+        }
+    }
     remove_dir(&dir);
     let built = built?;
     if built.success {
-        Ok(())
+        Ok(crate::read_records(&kept).0)
     } else {
         Err(BuildError::CargoOutput(format!(
             "the build failed: {}",

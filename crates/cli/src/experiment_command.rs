@@ -11,7 +11,7 @@ use buildscope_analysis::compare_samples;
 use buildscope_build::{
     binaries_size, execute_then, experiment_id, failed_checks, installed_toolchains, parse_vary,
     preset, prime, read_records, slug, snippet, variants, winning_settings, Available, BuildError,
-    BuildPlan, RunRecord, Scenario, Variant, AS_IS,
+    BuildPlan, RunRecord, Scenario, UnitRecord, Variant, AS_IS,
 };
 use buildscope_output::{
     render_experiment, unified_diff, AppliedChange, ExperimentVariant, ExperimentView,
@@ -109,10 +109,12 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     } else {
         profile.clone()
     };
+    let mut primed: Vec<Vec<UnitRecord>> = vec![Vec::new(); plans.len()];
     if base.scenario.is_hot() {
-        for (plan, variant) in plans.iter().zip(&variants) {
+        for (i, (plan, variant)) in plans.iter().zip(&variants).enumerate() {
             bar.set_message(format!("first build: {}", variant.name));
-            prime(plan).map_err(|e| anyhow::anyhow!("variant {}: {e}", variant.name))?;
+            primed[i] =
+                prime(plan).map_err(|e| anyhow::anyhow!("variant {}: {e}", variant.name))?;
         }
     }
     for round in 1..=rounds {
@@ -152,7 +154,9 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     }
     bar.finish_and_clear();
     let members = crate::explain_command::workspace_members(&base.workspace_root);
-    let results = summarize_variants(&variants, &measured, command_ns, &binaries, &members);
+    let results = summarize_variants(
+        &variants, &measured, primed, command_ns, &binaries, &members,
+    );
     // A variant not shown to take effect wins nothing: its speed is not its settings'.
     let comparisons: Vec<_> = results
         .iter()
@@ -205,6 +209,7 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
 fn summarize_variants(
     variants: &[Variant],
     measured: &[Vec<RunRecord>],
+    primed: Vec<Vec<UnitRecord>>,
     command_ns: Vec<Vec<u64>>,
     binaries: &[u64],
     members: &[String],
@@ -217,11 +222,14 @@ fn summarize_variants(
         .iter()
         .zip(measured)
         .zip(command_ns)
+        .zip(primed)
         .enumerate()
-        .map(|(i, ((variant, records), command_ns))| {
-            let unit_records: Vec<_> = records
-                .iter()
-                .flat_map(|r| read_records(&r.run_dir).0)
+        .map(|(i, (((variant, records), command_ns), primed))| {
+            // The first build counts as proof too: in a hot scenario it is the one that
+            // compiled the dependencies.
+            let unit_records: Vec<_> = primed
+                .into_iter()
+                .chain(records.iter().flat_map(|r| read_records(&r.run_dir).0))
                 .collect();
             // Each distinct flag once, sorted; the incremental folder is a path: say only
             // that it was on.
