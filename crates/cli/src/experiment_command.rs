@@ -28,6 +28,9 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
             "nothing to vary: give --vary KEY=V1,V2 or --preset fast-dev (see buildscope experiment --help)"
         );
     }
+    if args.build.edit_each_member {
+        bail!("--edit-each-member: an experiment measures one scenario; give --edit FILE");
+    }
     let mut varies = args
         .vary
         .iter()
