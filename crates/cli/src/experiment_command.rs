@@ -14,8 +14,8 @@ use buildscope_build::{
     BuildPlan, RunRecord, Scenario, UnitRecord, Variant, AS_IS,
 };
 use buildscope_output::{
-    render_experiment, unified_diff, AppliedChange, ExperimentVariant, ExperimentView,
-    Recommendation, Style, EXPERIMENT_SCHEMA,
+    human_duration, render_experiment, unified_diff, AppliedChange, ExperimentVariant,
+    ExperimentView, Recommendation, Style, EXPERIMENT_SCHEMA,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -120,9 +120,19 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
                 prime(plan).map_err(|e| anyhow::anyhow!("variant {}: {e}", variant.name))?;
         }
     }
+    // Each variant's first round (warm-up and measured build) is what the rest will cost.
+    let mut first_round_ns: Vec<Option<u64>> = vec![None; plans.len()];
     for round in 1..=rounds {
         for (i, plan) in plans.iter().enumerate() {
-            bar.set_message(format!("round {round}/{rounds}: {}", variants[i].name));
+            // The estimate first: a long variant name is what the terminal cuts.
+            let left = time_left(&first_round_ns, round, i, rounds)
+                .map(|ns| format!("about {} left, ", human_duration(ns)))
+                .unwrap_or_default();
+            bar.set_message(format!(
+                "{left}round {round}/{rounds}: {}",
+                variants[i].name
+            ));
+            let started = std::time::Instant::now();
             // While the measured build's outputs are there (an edit's are cleaned after):
             // weigh the binaries, and time --run with them.
             let variant = &variants[i];
@@ -152,6 +162,9 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
                 }
             }
             measured[i].extend(records);
+            if round == 1 {
+                first_round_ns[i] = Some(started.elapsed().as_nanos() as u64);
+            }
             bar.inc(1);
         }
     }
@@ -374,18 +387,55 @@ fn run_command(command: &str, plan: &BuildPlan, variant: &Variant) -> Result<u64
     Ok(elapsed)
 }
 
+/// The time the builds from variant `index` of `round` on will take, from each variant's
+/// first round (a variant not yet measured counts as the mean of those that are); `None`
+/// before any was.
+fn time_left(
+    first_round_ns: &[Option<u64>],
+    round: usize,
+    index: usize,
+    rounds: usize,
+) -> Option<u64> {
+    let known: Vec<u64> = first_round_ns.iter().flatten().copied().collect();
+    if known.is_empty() {
+        return None;
+    }
+    let mean = known.iter().sum::<u64>() / known.len() as u64;
+    let cost = |i: usize| first_round_ns[i].unwrap_or(mean);
+    let this_round: u64 = (index..first_round_ns.len()).map(cost).sum();
+    let later_rounds: u64 =
+        (0..first_round_ns.len()).map(cost).sum::<u64>() * (rounds - round) as u64;
+    Some(this_round + later_rounds)
+}
+
 fn bar(hidden: bool, total: u64) -> ProgressBar {
     if hidden || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{bar:30}] {pos}/{len} builds, {eta} left  {wide_msg}",
-        )
-        .expect("a valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} builds  {wide_msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_left;
+
+    #[test]
+    fn the_time_left_comes_from_each_variants_first_round() {
+        // Nothing measured yet: no estimate.
+        assert_eq!(time_left(&[None, None], 1, 0, 3), None);
+        // Round 1, variant 0 measured at 10 s: variant 1 counts as 10 s too; two more
+        // rounds of both follow.
+        assert_eq!(time_left(&[Some(10), None], 1, 1, 3), Some(10 + 2 * 20));
+        // Round 2 starting: variants cost 10 and 30, this round and one more.
+        assert_eq!(time_left(&[Some(10), Some(30)], 2, 0, 3), Some(40 + 40));
+        // The last build of the last round.
+        assert_eq!(time_left(&[Some(10), Some(30)], 3, 1, 3), Some(30));
+    }
 }
