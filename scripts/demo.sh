@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds buildscope, then measures a cold build of the example workspace shipped in this
 # repository (every unit, the critical path, self-profiles of its crates), shows where
-# the compile time went and why (explain), a hot rebuild, the history, and the report.
+# the compile time went and why (explain), a hot rebuild, an experiment with the usual
+# dev-loop settings, the history, and the report.
 #   bash scripts/demo.sh
 # Needs only a Rust toolchain (stable). The measured build runs in a target directory of its
 # own (example-workspace/target/buildscope/), so no other cache is touched, and its history
@@ -21,6 +22,9 @@ echo
 "$bin" explain --top 3
 echo
 "$bin" build --edit geometry/src/lib.rs --runs 3
+echo
+# Prove a fix: the dev-loop candidates, each alone against the project as it is.
+"$bin" experiment --touch report/src/main.rs --preset fast-dev --runs 3
 echo
 "$bin" runs
 echo

@@ -44,6 +44,9 @@ pub struct BuildPlan {
     /// Pass rustc's warnings and errors on to stderr, as cargo would; an experiment
     /// repeating one build many times keeps them to itself.
     pub show_diagnostics: bool,
+    /// Ask cargo for its `--timings` report: build-script runs on the timeline, for ~10 ms
+    /// more per build, which an experiment comparing builds of a few hundred ms forgoes.
+    pub cargo_timings: bool,
 }
 
 /// Everything one measured build left: the document `--json` prints and `run.json` holds.
@@ -290,6 +293,7 @@ fn one_build(
         profile_dir: plan.self_profile.as_ref().map(|_| live),
         env: plan.env.clone(),
         show_diagnostics: plan.show_diagnostics,
+        cargo_timings: plan.cargo_timings,
     };
     measure(&request, on_progress)
 }

@@ -97,6 +97,7 @@ pub(crate) fn plan_from(args: &BuildArgs) -> Result<(BuildPlan, cargo_metadata::
         packages: args.packages.clone(),
         env: Vec::new(),
         show_diagnostics: true,
+        cargo_timings: true,
         edited_package: args
             .edit
             .as_deref()
