@@ -173,8 +173,8 @@ pub struct ExperimentArgs {
     #[arg(long)]
     pub baseline_plus_one: bool,
     /// Try a preset's candidates, each alone against the project as it is (with any
-    /// --vary added): fast-dev tries debug=line-tables-only, deps-opt-level=1, mold (if
-    /// installed), codegen-units=16 and incremental=false.
+    /// --vary added): fast-dev tries debug=line-tables-only, deps-opt-level=1 (if there
+    /// are dependencies), mold (if installed), codegen-units=16 and incremental=false.
     #[arg(long, value_name = "NAME", value_parser = ["fast-dev"])]
     pub preset: Option<String>,
     /// Write the winning settings into Cargo.toml / .cargo/config.toml /

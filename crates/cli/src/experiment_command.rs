@@ -56,6 +56,9 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
                  (rustc's default on x86_64 Linux is already rust-lld)"
             );
         }
+        if !has_dependencies(&base.workspace_root) {
+            candidates.retain(|(key, _)| key != "deps-opt-level");
+        }
         // Values given with --vary join the preset's, each tried alone like its own.
         for (key, values) in varies.drain(..) {
             let index = match candidates.iter().position(|(k, _)| *k == key) {
@@ -292,6 +295,16 @@ fn summarize_variants(
             }
         })
         .collect()
+}
+
+/// Whether the workspace uses any package from outside it: without one, `deps-opt-level`
+/// has nothing to change. When cargo cannot say, it is assumed to.
+fn has_dependencies(workspace_root: &std::path::Path) -> bool {
+    cargo_metadata::MetadataCommand::new()
+        .manifest_path(workspace_root.join("Cargo.toml"))
+        .exec()
+        .map(|m| m.packages.len() > m.workspace_members.len())
+        .unwrap_or(true)
 }
 
 /// The winners as file text, and with `apply` written into the project.
