@@ -15,7 +15,7 @@ use buildscope_output::{render_build, render_member_edits, BuildView, MemberEdit
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use crate::cli::{BuildArgs, CargoCommand};
+use crate::cli::{BuildArgs, CargoCommand, ScenarioSpec};
 use crate::commands::{cores, print};
 
 /// Units in the report's slowest-units table.
@@ -49,18 +49,15 @@ pub(crate) fn plan_from(args: &BuildArgs) -> Result<(BuildPlan, cargo_metadata::
     let absolute = |p: &Path| -> Result<PathBuf> {
         std::fs::canonicalize(p).with_context(|| format!("{}", p.display()))
     };
-    let scenario = if args.cold {
-        Scenario::Cold
-    } else if let Some(path) = &args.touch {
-        Scenario::Touch {
-            path: absolute(path)?,
-        }
-    } else if let Some(path) = &args.edit {
-        Scenario::Edit {
-            path: absolute(path)?,
-        }
-    } else {
-        Scenario::AsIs
+    let scenario = match args.scenario_spec() {
+        Some(ScenarioSpec::Cold) => Scenario::Cold,
+        Some(ScenarioSpec::Touch(path)) => Scenario::Touch {
+            path: absolute(&path)?,
+        },
+        Some(ScenarioSpec::Edit(path)) => Scenario::Edit {
+            path: absolute(&path)?,
+        },
+        None => Scenario::AsIs,
     };
     let members: Vec<String> = metadata
         .workspace_packages()
@@ -98,10 +95,10 @@ pub(crate) fn plan_from(args: &BuildArgs) -> Result<(BuildPlan, cargo_metadata::
         env: Vec::new(),
         show_diagnostics: true,
         cargo_timings: true,
-        edited_package: args
-            .edit
-            .as_deref()
-            .and_then(|p| package_of(&metadata, &absolute(p).ok()?)),
+        edited_package: match args.scenario_spec() {
+            Some(ScenarioSpec::Edit(path)) => package_of(&metadata, &absolute(&path)?),
+            _ => None,
+        },
         cores: args.jobs.map(|j| j as usize).unwrap_or_else(cores),
         journal_dir: None,
     };

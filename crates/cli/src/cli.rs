@@ -679,6 +679,15 @@ pub struct BuildArgs {
     /// main.rs), measure the rebuild, restore; then a table of the rebuild cost of each.
     #[arg(long, conflicts_with_all = ["cold", "touch", "edit"])]
     pub edit_each_member: bool,
+    /// The scenario in one word: cold, touch:PATH or edit:PATH (as --cold, --touch PATH,
+    /// --edit PATH).
+    #[arg(
+        long,
+        value_name = "cold|touch:PATH|edit:PATH",
+        value_parser = parse_scenario,
+        conflicts_with_all = ["cold", "touch", "edit", "edit_each_member"]
+    )]
+    pub scenario: Option<ScenarioSpec>,
     /// Repeat each measurement N times and report min/median/max.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub runs: u32,
@@ -785,5 +794,37 @@ fn parse_percent(text: &str) -> Result<f64, String> {
         Ok(value)
     } else {
         Err(format!("{value} is not a percentage from 0 to 100"))
+    }
+}
+
+/// `--scenario`'s value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScenarioSpec {
+    Cold,
+    Touch(PathBuf),
+    Edit(PathBuf),
+}
+
+fn parse_scenario(text: &str) -> Result<ScenarioSpec, String> {
+    match text.split_once(':') {
+        None if text == "cold" => Ok(ScenarioSpec::Cold),
+        Some(("touch", path)) if !path.is_empty() => Ok(ScenarioSpec::Touch(path.into())),
+        Some(("edit", path)) if !path.is_empty() => Ok(ScenarioSpec::Edit(path.into())),
+        _ => Err("expected cold, touch:PATH or edit:PATH".to_string()),
+    }
+}
+
+impl BuildArgs {
+    /// The scenario asked for, by --scenario or by --cold / --touch / --edit.
+    pub fn scenario_spec(&self) -> Option<ScenarioSpec> {
+        self.scenario.clone().or_else(|| {
+            if self.cold {
+                Some(ScenarioSpec::Cold)
+            } else if let Some(path) = &self.touch {
+                Some(ScenarioSpec::Touch(path.clone()))
+            } else {
+                self.edit.clone().map(ScenarioSpec::Edit)
+            }
+        })
     }
 }

@@ -302,8 +302,9 @@ fn toolchains_and_unstable_options_take_effect_and_run_times_a_command() {
     let doc = experiment(
         &root,
         &[
-            "--touch",
-            "src/main.rs",
+            // The spelling of --touch src/main.rs.
+            "--scenario",
+            "touch:src/main.rs",
             "--vary",
             &format!("toolchain={first},{second}"),
             "--vary",
@@ -368,6 +369,13 @@ fn toolchains_and_unstable_options_take_effect_and_run_times_a_command() {
         "{stderr}"
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let out = buildscope_in(
+        &root,
+        &root.join("history.sqlite"),
+        &["experiment", "--scenario", "warm", "--vary", "debug=0"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected cold, touch:PATH or edit:PATH"));
 }
 
 #[test]
