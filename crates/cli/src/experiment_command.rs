@@ -31,11 +31,6 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     if args.build.edit_each_member {
         bail!("--edit-each-member: an experiment measures one scenario; give --edit FILE");
     }
-    let mut varies = args
-        .vary
-        .iter()
-        .map(|v| parse_vary(v))
-        .collect::<Result<Vec<_>, _>>()?;
     let (mut base, _) = crate::build_command::plan_from(&args.build)?;
     if base.scenario == Scenario::AsIs {
         // "As the target directory happens to be" compares nothing: every build is cold.
@@ -46,41 +41,91 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         linkers: crate::explain_command::installed_linkers(),
         toolchains: Vec::new(),
     };
-    let one_at_a_time = args.baseline_plus_one || args.preset.is_some();
-    if let Some(name) = &args.preset {
-        let mut candidates = preset(name, &available)
-            .ok_or_else(|| anyhow::anyhow!("--preset {name}: unknown preset"))?;
-        if !args.build.quiet && !candidates.iter().any(|(key, _)| key == "linker") {
-            eprintln!(
-                "buildscope: mold is not installed, so {name} tries no other linker \
-                 (rustc's default on x86_64 Linux is already rust-lld)"
-            );
-        }
-        if !has_dependencies(&base.workspace_root) {
-            candidates.retain(|(key, _)| key != "deps-opt-level");
-        }
-        // Values given with --vary join the preset's, each tried alone like its own.
-        for (key, values) in varies.drain(..) {
-            let index = match candidates.iter().position(|(k, _)| *k == key) {
-                Some(index) => index,
-                None => {
-                    candidates.push((key, vec![AS_IS.to_string()]));
-                    candidates.len() - 1
-                }
-            };
-            for value in values {
-                if !candidates[index].1.contains(&value) {
-                    candidates[index].1.push(value);
-                }
-            }
-        }
-        varies = candidates;
-    }
+    let varies = keys_to_vary(&args, &base, &available)?;
     if varies.iter().any(|(key, _)| key == "toolchain") {
         available.toolchains = installed_toolchains();
     }
+    let one_at_a_time = args.baseline_plus_one || args.preset.is_some();
     let variants = variants(&varies, one_at_a_time, &profile, &available)?;
-    let plans: Vec<BuildPlan> = variants
+    let plans = variant_plans(&base, &variants);
+    let started_at_ns = buildscope_build::now_ns();
+    let measured = measure_variants(&args, &base, &profile, &variants, &plans)?;
+
+    let members = crate::explain_command::workspace_members(&base.workspace_root);
+    let results = summarize_variants(&variants, measured, &members);
+    // A variant not shown to take effect wins nothing: its speed is not its settings'.
+    let comparisons: Vec<_> = results
+        .iter()
+        .map(|r| r.vs_baseline.filter(|_| r.not_applied.is_empty()))
+        .collect();
+    let winners = winning_settings(&variants, &comparisons, one_at_a_time);
+    let recommendation = recommendation(&base, &profile, winners, one_at_a_time, args.apply)?;
+    let view = ExperimentView {
+        schema: EXPERIMENT_SCHEMA.into(),
+        command: base.command.clone(),
+        scenario: base.scenario.describe_in(&base.workspace_root),
+        rounds: args.build.runs.max(1) as usize,
+        run: args.run.clone(),
+        variants: results,
+        recommendation,
+    };
+    keep(&view, &args, &base, started_at_ns)?;
+    let text = if args.build.json {
+        serde_json::to_string_pretty(&view)? + "\n"
+    } else {
+        render_experiment(&view, args.markdown, style)
+    };
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The keys and values to vary: `--vary`'s, or a preset's with `--vary`'s joined to them.
+fn keys_to_vary(
+    args: &ExperimentArgs,
+    base: &BuildPlan,
+    available: &Available,
+) -> Result<Vec<(String, Vec<String>)>> {
+    let varies = args
+        .vary
+        .iter()
+        .map(|v| parse_vary(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(name) = &args.preset else {
+        return Ok(varies);
+    };
+    let mut candidates = preset(name, available)
+        .ok_or_else(|| anyhow::anyhow!("--preset {name}: unknown preset"))?;
+    if !args.build.quiet && !candidates.iter().any(|(key, _)| key == "linker") {
+        eprintln!(
+            "buildscope: mold is not installed, so {name} tries no other linker \
+             (rustc's default on x86_64 Linux is already rust-lld)"
+        );
+    }
+    if !has_dependencies(&base.workspace_root) {
+        candidates.retain(|(key, _)| key != "deps-opt-level");
+    }
+    // Values given with --vary join the preset's, each tried alone like its own.
+    for (key, values) in varies {
+        let index = match candidates.iter().position(|(k, _)| *k == key) {
+            Some(index) => index,
+            None => {
+                candidates.push((key, vec![AS_IS.to_string()]));
+                candidates.len() - 1
+            }
+        };
+        for value in values {
+            if !candidates[index].1.contains(&value) {
+                candidates[index].1.push(value);
+            }
+        }
+    }
+    Ok(candidates)
+}
+
+/// One build plan per variant: the base plan with the variant's arguments, environment
+/// and cargo, in a target directory of its own.
+fn variant_plans(base: &BuildPlan, variants: &[Variant]) -> Vec<BuildPlan> {
+    variants
         .iter()
         .map(|v| {
             let state_dir = base.state_dir.join("experiments").join(slug(v));
@@ -103,56 +148,69 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
                 ..base.clone()
             }
         })
-        .collect();
+        .collect()
+}
+
+/// What the builds of one variant left.
+#[derive(Default)]
+struct VariantRuns {
+    records: Vec<RunRecord>,
+    /// The unit records of its first builds (see [`prime`]).
+    primed: Vec<UnitRecord>,
+    /// `--run CMD`'s wall times.
+    command_ns: Vec<u64>,
+    binaries_bytes: u64,
+}
+
+/// Builds every variant once unmeasured (hot scenarios), then round by round, the
+/// variants interleaved; times `--run` after each build.
+fn measure_variants(
+    args: &ExperimentArgs,
+    base: &BuildPlan,
+    profile: &str,
+    variants: &[Variant],
+    plans: &[BuildPlan],
+) -> Result<Vec<VariantRuns>> {
     let rounds = args.build.runs.max(1) as usize;
-    let started_at_ns = buildscope_build::now_ns();
     let bar = bar(
         args.build.quiet || args.build.json || args.markdown,
         (rounds * plans.len()) as u64,
     );
-    let mut measured: Vec<Vec<RunRecord>> = vec![Vec::new(); plans.len()];
-    let mut command_ns: Vec<Vec<u64>> = vec![Vec::new(); plans.len()];
-    let mut binaries: Vec<u64> = vec![0; plans.len()];
-    let profile_dir = if profile == "dev" {
-        "debug".to_string()
-    } else {
-        profile.clone()
-    };
-    let mut primed: Vec<Vec<UnitRecord>> = vec![Vec::new(); plans.len()];
+    let profile_dir = if profile == "dev" { "debug" } else { profile };
+    let mut runs: Vec<VariantRuns> = plans.iter().map(|_| VariantRuns::default()).collect();
     if base.scenario.is_hot() {
-        for (i, (plan, variant)) in plans.iter().zip(&variants).enumerate() {
+        for ((plan, variant), runs) in plans.iter().zip(variants).zip(&mut runs) {
             bar.set_message(format!("first build: {}", variant.name));
-            primed[i] =
+            runs.primed =
                 prime(plan).map_err(|e| anyhow::anyhow!("variant {}: {e}", variant.name))?;
         }
     }
     // Each variant's first round (warm-up and measured build) is what the rest will cost.
     let mut first_round_ns: Vec<Option<u64>> = vec![None; plans.len()];
     for round in 1..=rounds {
-        for (i, plan) in plans.iter().enumerate() {
+        for (i, (plan, variant)) in plans.iter().zip(variants).enumerate() {
             // The estimate first: a long variant name is what the terminal cuts.
             let left = time_left(&first_round_ns, round, i, rounds)
                 .map(|ns| format!("about {} left, ", human_duration(ns)))
                 .unwrap_or_default();
-            bar.set_message(format!(
-                "{left}round {round}/{rounds}: {}",
-                variants[i].name
-            ));
+            bar.set_message(format!("{left}round {round}/{rounds}: {}", variant.name));
             let started = std::time::Instant::now();
+            let runs = &mut runs[i];
             // While the measured build's outputs are there (an edit's are cleaned after):
             // weigh the binaries, and time --run with them.
-            let variant = &variants[i];
             let mut after_build = || -> Result<(), BuildError> {
-                binaries[i] = binaries_size(&plan.target_dir, &profile_dir);
+                runs.binaries_bytes = binaries_size(&plan.target_dir, profile_dir);
                 if let Some(command) = &args.run {
-                    bar.set_message(format!("round {round}/{rounds}: {}: --run", variant.name));
-                    let run = || run_command(command, plan, variant);
+                    let run = || {
+                        run_command(command, plan, variant)
+                            .map_err(|e| BuildError::CargoOutput(e.to_string()))
+                    };
                     if round == 1 {
                         // A first run builds what the command needs (tests, say) and
                         // warms caches; it is not measured.
-                        run().map_err(|e| BuildError::CargoOutput(e.to_string()))?;
+                        run()?;
                     }
-                    command_ns[i].push(run().map_err(|e| BuildError::CargoOutput(e.to_string()))?);
+                    runs.command_ns.push(run()?);
                 }
                 Ok(())
             };
@@ -162,12 +220,12 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
                 if !record.success {
                     bail!(
                         "variant {}: the build failed: {}",
-                        variants[i].name,
+                        variant.name,
                         record.cargo_output_tail.last().cloned().unwrap_or_default()
                     );
                 }
             }
-            measured[i].extend(records);
+            runs.records.extend(records);
             if round == 1 {
                 first_round_ns[i] = Some(started.elapsed().as_nanos() as u64);
             }
@@ -175,81 +233,69 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         }
     }
     bar.finish_and_clear();
-    let members = crate::explain_command::workspace_members(&base.workspace_root);
-    let results = summarize_variants(
-        &variants, &measured, primed, command_ns, &binaries, &members,
-    );
-    // A variant not shown to take effect wins nothing: its speed is not its settings'.
-    let comparisons: Vec<_> = results
-        .iter()
-        .map(|r| r.vs_baseline.filter(|_| r.not_applied.is_empty()))
-        .collect();
-    let winners = winning_settings(&variants, &comparisons, one_at_a_time);
-    let recommendation = recommendation(&base, &profile, winners, one_at_a_time, args.apply)?;
-    let view = ExperimentView {
-        schema: EXPERIMENT_SCHEMA.into(),
-        command: base.command.clone(),
-        scenario: base.scenario.describe_in(&base.workspace_root),
-        rounds,
-        run: args.run.clone(),
-        variants: results,
-        recommendation,
-    };
-    // One entity in the history, and a page with its chart over the baseline's timeline.
+    Ok(runs)
+}
+
+/// The experiment as one entity in the history, and in its folder
+/// (`experiment-runs/<id>/`): its JSON and a page with its chart over the baseline's
+/// timeline.
+fn keep(
+    view: &ExperimentView,
+    args: &ExperimentArgs,
+    base: &BuildPlan,
+    started_at_ns: u64,
+) -> Result<()> {
     let id = experiment_id();
     crate::history_command::record_experiment(
         &args.build.history,
         &id,
         &base.workspace_root,
         started_at_ns,
-        &view,
+        view,
     );
     let folder = base.state_dir.join("experiment-runs").join(&id);
     std::fs::create_dir_all(&folder)?;
     std::fs::write(
         folder.join("experiment.json"),
-        serde_json::to_string_pretty(&view)? + "\n",
+        serde_json::to_string_pretty(view)? + "\n",
     )?;
     let page = folder.join("report.html");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if let Err(e) =
-        crate::report_command::write_experiment_report(&view, &args.build.history, &page, threads)
+    match crate::report_command::write_experiment_report(view, &args.build.history, &page, threads)
     {
-        eprintln!("warning: no report of the experiment: {e:#}");
-    } else if !args.build.quiet && !args.build.json && !args.markdown {
-        eprintln!("report: {}", page.display());
+        Err(e) => eprintln!("warning: no report of the experiment: {e:#}"),
+        Ok(()) if !args.build.quiet && !args.build.json && !args.markdown => {
+            eprintln!("report: {}", page.display())
+        }
+        Ok(()) => {}
     }
-    let text = if args.build.json {
-        serde_json::to_string_pretty(&view)? + "\n"
-    } else {
-        render_experiment(&view, args.markdown, style)
-    };
-    print(&text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn summarize_variants(
     variants: &[Variant],
-    measured: &[Vec<RunRecord>],
-    primed: Vec<Vec<UnitRecord>>,
-    command_ns: Vec<Vec<u64>>,
-    binaries: &[u64],
+    measured: Vec<VariantRuns>,
     members: &[String],
 ) -> Vec<ExperimentVariant> {
     let walls: Vec<Vec<f64>> = measured
         .iter()
-        .map(|rs| rs.iter().map(|r| r.totals.wall_ns as f64).collect())
+        .map(|runs| {
+            runs.records
+                .iter()
+                .map(|r| r.totals.wall_ns as f64)
+                .collect()
+        })
         .collect();
     variants
         .iter()
         .zip(measured)
-        .zip(command_ns)
-        .zip(primed)
         .enumerate()
-        .map(|(i, (((variant, records), command_ns), primed))| {
+        .map(|(i, (variant, runs))| {
+            let records = &runs.records;
             // The first build counts as proof too: in a hot scenario it is the one that
             // compiled the dependencies.
-            let unit_records: Vec<_> = primed
+            let unit_records: Vec<_> = runs
+                .primed
                 .into_iter()
                 .chain(records.iter().flat_map(|r| read_records(&r.run_dir).0))
                 .collect();
@@ -277,7 +323,7 @@ fn summarize_variants(
                     .iter()
                     .flat_map(|r| r.units.iter().filter_map(|u| u.max_rss_bytes))
                     .max(),
-                binaries_bytes: binaries[i],
+                binaries_bytes: runs.binaries_bytes,
                 vs_baseline: (i > 0)
                     .then(|| compare_samples(&walls[0], &walls[i]))
                     .flatten(),
@@ -290,7 +336,7 @@ fn summarize_variants(
                     .into_iter()
                     .collect(),
                 unstable: variant.unstable,
-                command_ns,
+                command_ns: runs.command_ns,
                 run_ids: records.iter().map(|r| r.id.clone()).collect(),
             }
         })

@@ -383,17 +383,27 @@ fn the_fast_dev_preset_finds_the_winner_and_apply_writes_it_with_a_backup() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = common::scratch_dir("buildscope-experiment-preset-");
     // A project that turned incremental compilation off: in an edit loop, turning it back
-    // on is the planted win (the whole crate recompiles without it).
+    // on is the planted win (the whole crate recompiles without it: ~2.5x here, so that a
+    // noisy round cannot hide it).
     let manifest = format!(
         "# the user's own comment\n{}\n[profile.dev]\nincremental = false # tried once\n",
         common::manifest("slowloop", &[], "[workspace]\n")
     );
     write(&root.join("Cargo.toml"), &manifest);
+    // main uses every busy function, so that without incremental reuse an edit of
+    // main.rs (in `helper`, the first function) code-generates them all again.
     write(
         &root.join("src/main.rs"),
-        "mod busy;\nfn main() { println!(\"{}\", busy::f1(3)); }\nfn helper() -> u32 { 1 }\n",
+        "mod busy;\nfn helper() -> u64 {\n    1\n}\nfn main() {\n    println!(\"{}\", helper() + busy::all(3));\n}\n",
     );
-    write(&root.join("src/busy.rs"), &busy_functions("f", 150));
+    let calls: String = (0..150).map(|i| format!(" + f{i}(x)")).collect();
+    write(
+        &root.join("src/busy.rs"),
+        &format!(
+            "{}pub fn all(x: u64) -> u64 {{ 0{calls} }}\n",
+            busy_functions("f", 150)
+        ),
+    );
     let lock = std::process::Command::new(env!("CARGO"))
         .args(["generate-lockfile", "--offline"])
         .current_dir(&root)
@@ -413,9 +423,9 @@ fn the_fast_dev_preset_finds_the_winner_and_apply_writes_it_with_a_backup() {
             "fast-dev",
             "--vary",
             "incremental=true",
-            // Five: one slow first round must not hide a 1.4x win.
+            // With the win this large, three runs separate cleanly.
             "--runs",
-            "5",
+            "3",
             "--apply",
             "--json",
         ],
