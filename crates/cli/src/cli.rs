@@ -220,8 +220,8 @@ pub struct ReportArgs {
     /// `latest` or `latest~N`; see `buildscope runs --experiments`).
     #[arg(long, value_name = "ID", conflicts_with_all = ["target", "compare"])]
     pub experiment: Option<String>,
-    /// Where to write the page [default: report.html in the run folder, or
-    /// buildscope-report.html here for profiles].
+    /// Where to write the page [default: report.html in the run folder,
+    /// buildscope-report.html here for profiles, experiment-ID.html here for --experiment].
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// The workspace whose runs `latest` means [default: the one around the current directory].

@@ -258,6 +258,7 @@ pub(crate) fn write_report(
                 .unwrap_or_default(),
             r.scenario.describe_in(&r.workspace_root)
         ),
+        None if experiment.is_some() => "experiment".to_string(),
         None => format!("{} self-profiles", files.len()),
     };
     let data = ReportData {
