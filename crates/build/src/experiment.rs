@@ -33,6 +33,9 @@ pub struct Available {
     pub linkers: Vec<String>,
     /// The installed rustup toolchains.
     pub toolchains: Vec<Toolchain>,
+    /// The user's `RUSTFLAGS`, when set: cargo then ignores configured rustflags, so a
+    /// variant's flags are added to it instead of to `build.rustflags`.
+    pub rustflags_env: Option<String>,
 }
 
 /// An installed rustup toolchain.
@@ -478,11 +481,23 @@ pub fn variants(
                 cargo = applied.cargo.or(cargo);
                 unstable |= applied.unstable;
             }
-            if !rustflags.is_empty() {
-                // No spaces: `--run` hands the arguments to a shell as one variable.
-                let quoted: Vec<String> = rustflags.iter().map(|f| format!("\"{f}\"")).collect();
-                cargo_args.push("--config".into());
-                cargo_args.push(format!("build.rustflags=[{}]", quoted.join(",")));
+            match (&available.rustflags_env, rustflags.is_empty()) {
+                (_, true) => {}
+                // Cargo ignores every configured rustflags when RUSTFLAGS is set: the
+                // variant's flags join the user's there.
+                (Some(user), false) => {
+                    env.push((
+                        "RUSTFLAGS".into(),
+                        format!("{user} {}", rustflags.join(" ")),
+                    ));
+                }
+                (None, false) => {
+                    // No spaces: `--run` hands the arguments to a shell as one variable.
+                    let quoted: Vec<String> =
+                        rustflags.iter().map(|f| format!("\"{f}\"")).collect();
+                    cargo_args.push("--config".into());
+                    cargo_args.push(format!("build.rustflags=[{}]", quoted.join(",")));
+                }
             }
             // One at a time, a variant is named by what it changes; `as-is` goes unsaid.
             let name = settings
@@ -720,8 +735,8 @@ mod tests {
         );
         assert_eq!(listed.len(), 2);
         let available = Available {
-            linkers: vec![],
             toolchains: listed,
+            ..Available::default()
         };
         let stable = setting("toolchain", "stable", "dev", &available).unwrap();
         let rustc = "/r/toolchains/stable-x86_64-unknown-linux-gnu/bin/rustc";
@@ -781,6 +796,27 @@ mod tests {
                 FlagCheck::Present("-Z share-generics=n".into()),
                 FlagCheck::Present("-Z threads=4".into())
             ]
+        );
+        // With the user's RUSTFLAGS set, cargo would ignore build.rustflags: the flags join
+        // RUSTFLAGS.
+        let with_env = Available {
+            rustflags_env: Some("-Ctarget-cpu=native".into()),
+            ..Available::default()
+        };
+        let gnu = variants(
+            &[parse_vary("linker=gnu-ld").unwrap()],
+            false,
+            "dev",
+            &with_env,
+        )
+        .unwrap();
+        assert!(gnu[0].cargo_args.is_empty());
+        assert_eq!(
+            gnu[0].env,
+            [(
+                "RUSTFLAGS".to_string(),
+                "-Ctarget-cpu=native -Clinker-features=-lld".to_string()
+            )]
         );
         let stable = variants(
             &[parse_vary("debug=0,2").unwrap()],

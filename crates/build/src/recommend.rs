@@ -390,7 +390,7 @@ mod tests {
     fn winners_are_the_significantly_faster_changes() {
         let available = Available {
             linkers: vec!["mold".into()],
-            toolchains: vec![],
+            ..Available::default()
         };
         let one = variants(
             &[

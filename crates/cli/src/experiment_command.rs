@@ -40,6 +40,9 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     let mut available = Available {
         linkers: crate::explain_command::installed_linkers(),
         toolchains: Vec::new(),
+        rustflags_env: std::env::var("RUSTFLAGS")
+            .ok()
+            .filter(|f| !f.trim().is_empty()),
     };
     let varies = keys_to_vary(&args, &base, &available)?;
     if varies.iter().any(|(key, _)| key == "toolchain") {
