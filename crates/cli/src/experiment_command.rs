@@ -82,6 +82,25 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where cargo puts the profile's binaries under the target directory: `debug` for dev,
+/// the profile's name otherwise, under the triple when `--target` names one.
+fn output_dir(cargo_args: &[String], profile: &str) -> String {
+    let profile_dir = if profile == "dev" { "debug" } else { profile };
+    let triple = cargo_args
+        .iter()
+        .position(|a| a == "--target")
+        .and_then(|i| cargo_args.get(i + 1).cloned())
+        .or_else(|| {
+            cargo_args
+                .iter()
+                .find_map(|a| a.strip_prefix("--target=").map(str::to_string))
+        });
+    match triple {
+        Some(triple) => format!("{triple}/{profile_dir}"),
+        None => profile_dir.to_string(),
+    }
+}
+
 /// The keys and values to vary: `--vary`'s, or a preset's with `--vary`'s joined to them.
 fn keys_to_vary(
     args: &ExperimentArgs,
@@ -179,7 +198,7 @@ fn measure_variants(
         args.build.quiet || args.build.json || args.markdown,
         (rounds * plans.len()) as u64,
     );
-    let profile_dir = if profile == "dev" { "debug" } else { profile };
+    let profile_dir = output_dir(&base.cargo_args, profile);
     let mut runs: Vec<VariantRuns> = plans.iter().map(|_| VariantRuns::default()).collect();
     if base.scenario.is_hot() {
         for ((plan, variant), runs) in plans.iter().zip(variants).zip(&mut runs) {
@@ -202,7 +221,7 @@ fn measure_variants(
             // While the measured build's outputs are there (an edit's are cleaned after):
             // weigh the binaries, and time --run with them.
             let mut after_build = || -> Result<(), BuildError> {
-                runs.binaries_bytes = binaries_size(&plan.target_dir, profile_dir);
+                runs.binaries_bytes = binaries_size(&plan.target_dir, &profile_dir);
                 if let Some(command) = &args.run {
                     let run = || {
                         run_command(command, plan, variant)
@@ -489,7 +508,25 @@ fn bar(hidden: bool, total: u64) -> ProgressBar {
 
 #[cfg(test)]
 mod tests {
-    use super::time_left;
+    use super::{output_dir, time_left};
+
+    #[test]
+    fn binaries_are_looked_for_where_cargo_puts_them() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(output_dir(&args(&[]), "dev"), "debug");
+        assert_eq!(output_dir(&args(&["--release"]), "release"), "release");
+        assert_eq!(
+            output_dir(&args(&["--target", "x86_64-unknown-linux-musl"]), "dev"),
+            "x86_64-unknown-linux-musl/debug"
+        );
+        assert_eq!(
+            output_dir(
+                &args(&["--target=wasm32-wasip1", "--profile", "fast"]),
+                "fast"
+            ),
+            "wasm32-wasip1/fast"
+        );
+    }
 
     #[test]
     fn the_time_left_comes_from_each_variants_first_round() {
