@@ -224,8 +224,14 @@ fn measure_variants(
                 runs.binaries_bytes = binaries_size(&plan.target_dir, &profile_dir);
                 if let Some(command) = &args.run {
                     let run = || {
-                        run_command(command, plan, variant)
-                            .map_err(|e| BuildError::CargoOutput(e.to_string()))
+                        run_command(command, plan, variant).map_err(|e| {
+                            // Ctrl-C reached the command too: say what happened.
+                            if buildscope_build::interrupted() {
+                                BuildError::Interrupted
+                            } else {
+                                BuildError::CargoOutput(e.to_string())
+                            }
+                        })
                     };
                     if round == 1 {
                         // A first run builds what the command needs (tests, say) and

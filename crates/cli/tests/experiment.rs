@@ -497,3 +497,70 @@ fn the_fast_dev_preset_finds_the_winner_and_apply_writes_it_with_a_backup() {
     after.insert(root.join("Cargo.toml"), manifest.into_bytes());
     assert!(after == before, "only Cargo.toml changed");
 }
+
+#[test]
+fn ctrl_c_while_run_times_an_edited_build_restores_the_file() {
+    use std::os::unix::process::CommandExt;
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = common::scratch_dir("buildscope-experiment-interrupt-");
+    write(
+        &root.join("Cargo.toml"),
+        &manifest("tiny", &[], "[workspace]\n"),
+    );
+    let main = root.join("src/main.rs");
+    write(&main, "fn main() {\n    println!(\"hi\");\n}\n");
+    let original = std::fs::read(&main).unwrap();
+    let mtime = std::fs::metadata(&main).unwrap().modified().unwrap();
+    let marker = root.join("running");
+    // --run runs after the measured build and before the edit is undone: the window where
+    // the file is changed the longest.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_buildscope"))
+        .args([
+            "experiment",
+            "--edit",
+            "src/main.rs",
+            "--vary",
+            "debug=0,2",
+            "--runs",
+            "3",
+            "--run",
+            "touch running; sleep 60",
+            "-q",
+        ])
+        .current_dir(&root)
+        .env("BUILDSCOPE_DB", root.join("history.sqlite"))
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !marker.exists() {
+        assert!(std::time::Instant::now() < deadline, "--run never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_ne!(
+        std::fs::read(&main).unwrap(),
+        original,
+        "the edit is in place"
+    );
+    let sent = std::time::Instant::now();
+    // SAFETY: sends SIGINT to the child's process group, as Ctrl-C in a terminal does.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        sent.elapsed() < std::time::Duration::from_secs(30),
+        "ended promptly"
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        std::fs::read(&main).unwrap(),
+        original,
+        "restored byte for byte"
+    );
+    assert_eq!(std::fs::metadata(&main).unwrap().modified().unwrap(), mtime);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
