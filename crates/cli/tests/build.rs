@@ -7,65 +7,69 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 mod common;
-use common::{buildscope_in, busy_functions, manifest, write};
+use common::{buildscope_in, busy_functions, manifest, workspace, write};
 
 /// A workspace with a known critical path: base (with a build script) -> middle -> app
 /// (a binary that also uses a proc macro), each with real work; `side` is small and
 /// independent.
 fn chain_workspace() -> PathBuf {
-    let root = common::scratch_dir("buildscope-chain-");
-    write(
-        &root.join("Cargo.toml"),
-        "[workspace]\nresolver = \"2\"\nmembers = [\"base\", \"middle\", \"app\", \"side\", \"macros\"]\n",
-    );
-    write(&root.join("base/Cargo.toml"), &manifest("base", &[], ""));
-    write(
-        &root.join("base/build.rs"),
-        "fn main() { println!(\"cargo:rustc-env=BASE_SEED=7\"); }\n",
-    );
-    write(
-        &root.join("base/src/lib.rs"),
-        &format!(
-            "pub const SEED: &str = env!(\"BASE_SEED\");\npub fn start() -> u64 {{ 1 }}\n{}",
-            busy_functions("b", 300)
-        ),
-    );
-    write(
-        &root.join("middle/Cargo.toml"),
-        &manifest("middle", &["base"], ""),
-    );
-    write(
-        &root.join("middle/src/lib.rs"),
-        &format!(
-            "pub fn go() -> u64 {{ base::start() + base::b1(3) }}\n{}",
-            busy_functions("m", 300)
-        ),
-    );
-    write(
-        &root.join("macros/Cargo.toml"),
-        &manifest("macros", &[], "\n[lib]\nproc-macro = true\n"),
-    );
-    write(
-        &root.join("macros/src/lib.rs"),
-        "use proc_macro::TokenStream;\n#[proc_macro]\npub fn answer(_: TokenStream) -> TokenStream { \"42u64\".parse().unwrap() }\n",
-    );
-    write(
-        &root.join("app/Cargo.toml"),
-        &manifest("app", &["middle", "macros"], ""),
-    );
-    write(
-        &root.join("app/src/main.rs"),
-        &format!(
-            "fn main() {{ println!(\"{{}}\", middle::go() + macros::answer!() + a1(2)); }}\n{}",
-            busy_functions("a", 300)
-        ),
-    );
-    write(&root.join("side/Cargo.toml"), &manifest("side", &[], ""));
-    write(
-        &root.join("side/src/lib.rs"),
-        "pub fn small() -> u32 { 1 }\n",
-    );
-    root
+    workspace(
+        "buildscope-chain-",
+        &[
+            (
+                "base",
+                manifest("base", &[], ""),
+                vec![
+                    (
+                        "build.rs",
+                        "fn main() { println!(\"cargo:rustc-env=BASE_SEED=7\"); }\n".to_string(),
+                    ),
+                    (
+                        "src/lib.rs",
+                        format!(
+                            "pub const SEED: &str = env!(\"BASE_SEED\");\npub fn start() -> u64 {{ 1 }}\n{}",
+                            busy_functions("b", 300)
+                        ),
+                    ),
+                ],
+            ),
+            (
+                "middle",
+                manifest("middle", &["base"], ""),
+                vec![(
+                    "src/lib.rs",
+                    format!(
+                        "pub fn go() -> u64 {{ base::start() + base::b1(3) }}\n{}",
+                        busy_functions("m", 300)
+                    ),
+                )],
+            ),
+            (
+                "app",
+                manifest("app", &["middle", "macros"], ""),
+                vec![(
+                    "src/main.rs",
+                    format!(
+                        "fn main() {{ println!(\"{{}}\", middle::go() + macros::answer!() + a1(2)); }}\n{}",
+                        busy_functions("a", 300)
+                    ),
+                )],
+            ),
+            (
+                "side",
+                manifest("side", &[], ""),
+                vec![("src/lib.rs", "pub fn small() -> u32 { 1 }\n".to_string())],
+            ),
+            (
+                "macros",
+                manifest("macros", &[], "\n[lib]\nproc-macro = true\n"),
+                vec![(
+                    "src/lib.rs",
+                    "use proc_macro::TokenStream;\n#[proc_macro]\npub fn answer(_: TokenStream) -> TokenStream { \"42u64\".parse().unwrap() }\n".to_string(),
+                )],
+            ),
+        ],
+    )
 }
 
 fn json_of(out: &Output) -> Value {
@@ -412,29 +416,24 @@ fn a_failing_build_reports_what_it_measured_and_exits_with_cargos_status() {
 
 #[test]
 fn many_concurrent_rustc_processes_lose_no_records_and_warnings_pass_through() {
-    let root = common::scratch_dir("buildscope-many-");
     let names: Vec<String> = (0..16).map(|i| format!("leaf{i}")).collect();
-    let members: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-    write(
-        &root.join("Cargo.toml"),
-        &format!(
-            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
-            members.join(", ")
-        ),
-    );
-    for name in &names {
-        write(
-            &root.join(name).join("Cargo.toml"),
-            &manifest(name, &[], ""),
-        );
-        write(
-            &root.join(name).join("src/lib.rs"),
-            &format!(
-                "pub fn {name}() -> u32 {{ let unused_{name} = 1; 2 }}\n{}",
-                busy_functions("f", 20)
-            ),
-        );
-    }
+    let members: Vec<_> = names
+        .iter()
+        .map(|name| {
+            (
+                name.as_str(),
+                manifest(name, &[], ""),
+                vec![(
+                    "src/lib.rs",
+                    format!(
+                        "pub fn {name}() -> u32 {{ let unused_{name} = 1; 2 }}\n{}",
+                        busy_functions("f", 20)
+                    ),
+                )],
+            )
+        })
+        .collect();
+    let root = workspace("buildscope-many-", &members);
     let db = root.join("history.sqlite");
     let out = buildscope_in(&root, &db, &["build", "--json", "-j", "2"]);
     let doc = json_of(&out);

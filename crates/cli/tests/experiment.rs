@@ -7,7 +7,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{buildscope_in, busy_functions, manifest, path_str, write};
+use common::{
+    buildscope_in, busy_functions, generate_lockfile, manifest, path_str, workspace, write,
+};
 use serde_json::Value;
 
 /// Every file of the workspace (outside target/) and its bytes.
@@ -52,28 +54,25 @@ fn experiment(root: &Path, args: &[&str]) -> Value {
 #[test]
 fn a_two_by_two_matrix_takes_effect_and_leaves_the_sources_alone() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let root = common::scratch_dir("buildscope-experiment-");
-    write(
-        &root.join("Cargo.toml"),
-        "[workspace]\nresolver = \"2\"\nmembers = [\"core\", \"app\"]\n",
+    let root = workspace(
+        "buildscope-experiment-",
+        &[
+            (
+                "core",
+                manifest("core", &[], ""),
+                vec![("src/lib.rs", busy_functions("c", 40))],
+            ),
+            (
+                "app",
+                manifest("app", &["core"], ""),
+                vec![(
+                    "src/main.rs",
+                    "fn main() { println!(\"{}\", core::c1(3)); }\n".to_string(),
+                )],
+            ),
+        ],
     );
-    write(&root.join("core/Cargo.toml"), &manifest("core", &[], ""));
-    write(&root.join("core/src/lib.rs"), &busy_functions("c", 40));
-    write(
-        &root.join("app/Cargo.toml"),
-        &manifest("app", &["core"], ""),
-    );
-    write(
-        &root.join("app/src/main.rs"),
-        "fn main() { println!(\"{}\", core::c1(3)); }\n",
-    );
-    // A real project has its lockfile; cargo would write one on the first build.
-    let lock = std::process::Command::new(env!("CARGO"))
-        .args(["generate-lockfile", "--offline"])
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert!(lock.status.success());
+    generate_lockfile(&root);
     let before = snapshot(&root);
     let doc = experiment(
         &root,
@@ -189,25 +188,24 @@ fn a_two_by_two_matrix_takes_effect_and_leaves_the_sources_alone() {
 #[test]
 fn linkers_are_measured_with_their_spread() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let root = common::scratch_dir("buildscope-experiment-link-");
-    write(
-        &root.join("Cargo.toml"),
-        "[workspace]\nresolver = \"2\"\nmembers = [\"svc\"]\n",
-    );
-    write(
-        &root.join("svc/Cargo.toml"),
-        &format!(
-            "{}serde_json = \"1\"\nregex = {{ version = \"1\", default-features = false, features = [\"std\"] }}\n",
-            manifest("svc", &[], "")
-        ),
-    );
-    write(
-        &root.join("svc/src/main.rs"),
-        "fn main() {\n\
-             let v: serde_json::Value = serde_json::from_str(\"{\\\"a\\\": [1, 2]}\").unwrap();\n\
-             let re = regex::Regex::new(\"[0-9]+\").unwrap();\n\
-             println!(\"{} {}\", v, re.is_match(\"a1\"));\n\
-         }\n",
+    let root = workspace(
+        "buildscope-experiment-link-",
+        &[(
+            "svc",
+            format!(
+                "{}serde_json = \"1\"\nregex = {{ version = \"1\", default-features = false, features = [\"std\"] }}\n",
+                manifest("svc", &[], "")
+            ),
+            vec![(
+                "src/main.rs",
+                "fn main() {\n\
+                     let v: serde_json::Value = serde_json::from_str(\"{\\\"a\\\": [1, 2]}\").unwrap();\n\
+                     let re = regex::Regex::new(\"[0-9]+\").unwrap();\n\
+                     println!(\"{} {}\", v, re.is_match(\"a1\"));\n\
+                 }\n"
+                    .to_string(),
+            )],
+        )],
     );
     let doc = experiment(
         &root,
@@ -404,12 +402,7 @@ fn the_fast_dev_preset_finds_the_winner_and_apply_writes_it_with_a_backup() {
             busy_functions("f", 150)
         ),
     );
-    let lock = std::process::Command::new(env!("CARGO"))
-        .args(["generate-lockfile", "--offline"])
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert!(lock.status.success());
+    generate_lockfile(&root);
     let before = snapshot(&root);
 
     let out = buildscope_in(

@@ -5,33 +5,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{buildscope_in, busy_functions, manifest, write};
+use common::{buildscope_in, busy_functions, manifest, workspace};
 use serde_json::Value;
-
-/// A workspace member: its name, Cargo.toml, and files (path, text).
-type Member<'a> = (&'a str, String, Vec<(&'a str, String)>);
-
-/// A new workspace of `members`.
-fn workspace(prefix: &str, members: &[Member]) -> PathBuf {
-    let root = common::scratch_dir(prefix);
-    let names: Vec<String> = members.iter().map(|(n, _, _)| format!("\"{n}\"")).collect();
-    write(
-        &root.join("Cargo.toml"),
-        &format!(
-            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
-            names.join(", ")
-        ),
-    );
-    for (name, cargo_toml, files) in members {
-        write(&root.join(name).join("Cargo.toml"), cargo_toml);
-        for (file, text) in files {
-            write(&root.join(name).join(file), text);
-        }
-    }
-    root
-}
 
 /// Measures a cold, self-profiled build and explains it; returns (run record, explanation).
 fn measure_and_explain(root: &Path) -> (Value, Value) {

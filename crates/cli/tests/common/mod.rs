@@ -252,6 +252,44 @@ pub fn manifest(name: &str, deps: &[&str], extra: &str) -> String {
     format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{extra}\n[dependencies]\n{deps}")
 }
 
+/// A workspace member: its name, Cargo.toml, and files (path, text).
+pub type Member<'a> = (&'a str, String, Vec<(&'a str, String)>);
+
+/// A new workspace of `members`.
+pub fn workspace(prefix: &str, members: &[Member]) -> PathBuf {
+    let root = scratch_dir(prefix);
+    let names: Vec<String> = members.iter().map(|(n, _, _)| format!("\"{n}\"")).collect();
+    write(
+        &root.join("Cargo.toml"),
+        &format!(
+            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
+            names.join(", ")
+        ),
+    );
+    for (name, cargo_toml, files) in members {
+        write(&root.join(name).join("Cargo.toml"), cargo_toml);
+        for (file, text) in files {
+            write(&root.join(name).join(file), text);
+        }
+    }
+    root
+}
+
+/// Writes the workspace's Cargo.lock, as a real project has one (cargo would write it on the
+/// first build, and a test checks the sources are unchanged afterwards).
+pub fn generate_lockfile(root: &Path) {
+    let lock = Command::new(env!("CARGO"))
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        lock.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lock.stderr)
+    );
+}
+
 /// Runs `buildscope` in `dir` with its own history database and a clean environment.
 pub fn buildscope_in(dir: &Path, db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_buildscope"))
