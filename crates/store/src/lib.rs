@@ -357,17 +357,7 @@ impl Store {
                     workspace.map(|w| w.to_string_lossy().into_owned()),
                     limit as i64
                 ],
-                |row| {
-                    Ok(ExperimentRow {
-                        id: row.get(0)?,
-                        workspace_root: PathBuf::from(row.get::<_, String>(1)?),
-                        started_at_ns: row.get::<_, i64>(2)? as u64,
-                        scenario: row.get(3)?,
-                        variants: row.get::<_, i64>(4)? as usize,
-                        recommendation: row.get(5)?,
-                        document: row.get(6)?,
-                    })
-                },
+                experiment_from_row,
             )
             .map_err(|e| self.sqlite(e))?;
         rows.collect::<Result<Vec<_>, _>>()
@@ -381,15 +371,15 @@ impl Store {
         workspace: Option<&Path>,
     ) -> Result<ExperimentRow, StoreError> {
         let missing = || StoreError::NoSuchExperiment(name.to_string());
-        let all = self.experiments(workspace, usize::MAX >> 1)?;
-        if let Some(back) = name.strip_prefix("latest") {
-            let skip: usize = match back.strip_prefix('~') {
-                Some(n) => n.parse().map_err(|_| missing())?,
-                None if back.is_empty() => 0,
-                None => return Err(missing()),
-            };
-            return all.into_iter().nth(skip).ok_or_else(missing);
+        if let Some(skip) = latest_offset(name) {
+            let skip = skip.ok_or_else(missing)?;
+            return self
+                .experiments(workspace, skip + 1)?
+                .into_iter()
+                .nth(skip)
+                .ok_or_else(missing);
         }
+        let all = self.experiments(workspace, usize::MAX >> 1)?;
         if let Some(exact) = all.iter().find(|e| e.id == name) {
             return Ok(exact.clone());
         }
@@ -402,14 +392,8 @@ impl Store {
     }
 
     fn resolve(&self, name: &str, workspace: Option<&Path>) -> Result<String, StoreError> {
-        if let Some(back) = name.strip_prefix("latest") {
-            let skip: usize = match back.strip_prefix('~') {
-                Some(n) => n
-                    .parse()
-                    .map_err(|_| StoreError::NoSuchRun(name.to_string()))?,
-                None if back.is_empty() => 0,
-                None => return Err(StoreError::NoSuchRun(name.to_string())),
-            };
+        if let Some(skip) = latest_offset(name) {
+            let skip = skip.ok_or_else(|| StoreError::NoSuchRun(name.to_string()))?;
             let runs = self.runs(workspace, skip + 1)?;
             return runs
                 .get(skip)
@@ -441,6 +425,29 @@ impl Store {
             }
         }
     }
+}
+
+/// For `latest` and `latest~N`, how many of the newest to skip (`None` inside when the
+/// `~N` is not a number); `None` for any other name.
+fn latest_offset(name: &str) -> Option<Option<usize>> {
+    let back = name.strip_prefix("latest")?;
+    Some(match back.strip_prefix('~') {
+        Some(n) => n.parse().ok(),
+        None if back.is_empty() => Some(0),
+        None => None,
+    })
+}
+
+fn experiment_from_row(row: &rusqlite::Row) -> rusqlite::Result<ExperimentRow> {
+    Ok(ExperimentRow {
+        id: row.get(0)?,
+        workspace_root: PathBuf::from(row.get::<_, String>(1)?),
+        started_at_ns: row.get::<_, i64>(2)? as u64,
+        scenario: row.get(3)?,
+        variants: row.get::<_, i64>(4)? as usize,
+        recommendation: row.get(5)?,
+        document: row.get(6)?,
+    })
 }
 
 fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunRow> {
