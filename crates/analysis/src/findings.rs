@@ -1169,25 +1169,7 @@ fn dependencies_of_one_member(build: BuildEvidence) -> Option<Finding> {
 mod tests {
     use super::*;
 
-    /// A library unit that ran from `start` to `end`.
-    fn test_unit(id: usize, package: &str, deps: Vec<usize>, start: u64, end: u64) -> Unit {
-        Unit {
-            id,
-            package: package.into(),
-            version: "0.1.0".into(),
-            target: package.into(),
-            kind: UnitKind::Lib,
-            start_ns: start,
-            rmeta_ns: None,
-            end_ns: end,
-            cpu_ns: None,
-            max_rss_bytes: None,
-            exit_code: Some(0),
-            link_ns: None,
-            deps,
-            rmeta_deps: Vec::new(),
-        }
-    }
+    use crate::timeline::tests::unit as lib_unit;
 
     #[test]
     fn instances_name_their_generic_function() {
@@ -1212,7 +1194,7 @@ mod tests {
     fn wall_time_is_shared_among_running_units() {
         let unit = |id, kind, start, end| Unit {
             kind,
-            ..test_unit(id, &format!("p{id}"), vec![], start, end)
+            ..lib_unit(id, &format!("p{id}"), start, end, &[])
         };
         // 0..10 idle; 10..20 units 0 and 1; 20..40 unit 1 alone; a zero-length script run
         // at 20; 40..50 idle.
@@ -1232,7 +1214,7 @@ mod tests {
     #[test]
     fn dependencies_only_one_member_needs_are_found() {
         let unit = |id, package: &str, deps: Vec<usize>, ms: u64| {
-            test_unit(id, package, deps, 0, ms * 1_000_000)
+            lib_unit(id, package, 0, ms * 1_000_000, &deps)
         };
         // `cli` alone uses clap (and through it clap_derive); both use `common`.
         let units = vec![

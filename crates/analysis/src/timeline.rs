@@ -409,10 +409,11 @@ pub fn compare_units(base: &[Unit], new: &[Unit]) -> Vec<UnitChange> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn unit(id: usize, name: &str, start: u64, end: u64, deps: &[usize]) -> Unit {
+    /// A library unit `name` that ran from `start` to `end` (also the findings tests').
+    pub(crate) fn unit(id: usize, name: &str, start: u64, end: u64, deps: &[usize]) -> Unit {
         Unit {
             id,
             package: name.to_string(),
