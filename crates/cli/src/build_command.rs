@@ -59,11 +59,7 @@ pub(crate) fn plan_from(args: &BuildArgs) -> Result<(BuildPlan, cargo_metadata::
         },
         None => Scenario::AsIs,
     };
-    let members: Vec<String> = metadata
-        .workspace_packages()
-        .iter()
-        .map(|p| p.name.to_string())
-        .collect();
+    let members = member_names(&metadata);
     let self_profile = match (&args.self_profile, &args.self_profile_crates) {
         (true, _) => Some(vec!["*".to_string()]),
         (false, Some(list)) if list.trim().is_empty() => Some(members.clone()),
@@ -303,6 +299,15 @@ fn each_member(
 }
 
 /// The workspace package whose directory holds `file` (the innermost one).
+/// The names of the workspace's packages.
+pub(crate) fn member_names(metadata: &cargo_metadata::Metadata) -> Vec<String> {
+    metadata
+        .workspace_packages()
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect()
+}
+
 fn package_of(metadata: &cargo_metadata::Metadata, file: &Path) -> Option<String> {
     metadata
         .workspace_packages()

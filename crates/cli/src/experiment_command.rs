@@ -31,7 +31,7 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     if args.build.edit_each_member {
         bail!("--edit-each-member: an experiment measures one scenario; give --edit FILE");
     }
-    let (mut base, _) = crate::build_command::plan_from(&args.build)?;
+    let (mut base, metadata) = crate::build_command::plan_from(&args.build)?;
     if base.scenario == Scenario::AsIs {
         // "As the target directory happens to be" compares nothing: every build is cold.
         base.scenario = Scenario::Cold;
@@ -54,7 +54,8 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     let started_at_ns = buildscope_build::now_ns();
     let measured = measure_variants(&args, &base, &profile, &variants, &plans)?;
 
-    let members = crate::explain_command::workspace_members(&base.workspace_root);
+    // From the metadata the plan was made from: no second `cargo metadata`.
+    let members = crate::build_command::member_names(&metadata);
     let results = summarize_variants(&variants, measured, &members);
     // A variant not shown to take effect wins nothing: its speed is not its settings'.
     let comparisons: Vec<_> = results

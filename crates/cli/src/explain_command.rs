@@ -255,17 +255,12 @@ pub(crate) fn profile_dirs(record: &RunRecord) -> Vec<PathBuf> {
 }
 
 /// The workspace's member packages (none if cargo cannot say).
-pub(crate) fn workspace_members(root: &Path) -> Vec<String> {
+fn workspace_members(root: &Path) -> Vec<String> {
     let mut command = cargo_metadata::MetadataCommand::new();
     command.no_deps().manifest_path(root.join("Cargo.toml"));
     command
         .exec()
-        .map(|m| {
-            m.workspace_packages()
-                .iter()
-                .map(|p| p.name.to_string())
-                .collect()
-        })
+        .map(|m| crate::build_command::member_names(&m))
         .unwrap_or_default()
 }
 

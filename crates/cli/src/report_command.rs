@@ -241,25 +241,22 @@ pub(crate) fn write_report(
         }
         _ => None,
     };
-    let title = match record {
-        Some(r) if experiment.is_some() => format!(
-            "{}: experiment, {}",
+    let title = match (record, experiment) {
+        (Some(r), _) => format!(
+            "{}: {}{}",
             r.workspace_root
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
+            if experiment.is_some() {
+                "experiment, "
+            } else {
+                ""
+            },
             r.scenario.describe_in(&r.workspace_root)
         ),
-        Some(r) => format!(
-            "{}: {}",
-            r.workspace_root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            r.scenario.describe_in(&r.workspace_root)
-        ),
-        None if experiment.is_some() => "experiment".to_string(),
-        None => format!("{} self-profiles", files.len()),
+        (None, Some(_)) => "experiment".to_string(),
+        (None, None) => format!("{} self-profiles", files.len()),
     };
     let data = ReportData {
         schema: REPORT_SCHEMA,
