@@ -10,6 +10,7 @@
 
 mod diff;
 mod events;
+mod experiment;
 mod findings;
 mod inputs;
 mod phases;
@@ -22,6 +23,9 @@ mod top;
 
 pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
 pub use events::{for_each_event_row, kind_name, EventRow, EVENT_COLUMNS};
+pub use experiment::{
+    AppliedChange, ExperimentRecord, ExperimentVariant, Recommendation, EXPERIMENT_SCHEMA,
+};
 pub use findings::{
     evidence_needed, explain, is_item_query, wall_breakdown, BuildEvidence, Cause, CratePhases,
     EvidenceNeeded, ExplainInput, Explanation, Finding, FunctionLines, WallBreakdown,
@@ -34,7 +38,7 @@ pub use query_tree::{
     QUERIES_SCHEMA,
 };
 pub use stacks::{collapse_files, collapse_profile, FoldedStacks, StackOptions};
-pub use stats::{compare_samples, median, Comparison};
+pub use stats::{compare_samples, median, Comparison, Spread};
 pub use summary::{
     map_profiles, merge, percent_of, sort_rows, summarize_files, summarize_profile, ArtifactSize,
     CrateSummary, LabelStats, ProfileSummary, SortKey, Summary, SUMMARY_SCHEMA,

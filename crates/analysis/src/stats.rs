@@ -20,9 +20,53 @@ pub struct Comparison {
     pub significant: bool,
 }
 
+/// The spread of repeated measurements (wall times, say): what `build --runs N`,
+/// `experiment`, the report and the history all quote, so that the same samples always
+/// give the same median. An even count's median is the mean of the two middle values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Spread {
+    pub min: u64,
+    pub median: u64,
+    pub max: u64,
+    /// How many samples.
+    pub n: usize,
+}
+
+impl Spread {
+    /// `None` for no samples.
+    pub fn of(samples: &[u64]) -> Option<Spread> {
+        if samples.is_empty() {
+            return None;
+        }
+        let mut sorted = samples.to_vec();
+        sorted.sort_unstable();
+        let mid = sorted.len() / 2;
+        let median = if sorted.len() % 2 == 1 {
+            sorted[mid]
+        } else {
+            // The mean of the middle two, without overflow.
+            sorted[mid - 1] / 2 + sorted[mid] / 2 + (sorted[mid - 1] % 2 + sorted[mid] % 2) / 2
+        };
+        Some(Spread {
+            min: sorted[0],
+            median,
+            max: sorted[sorted.len() - 1],
+            n: sorted.len(),
+        })
+    }
+
+    /// The index of the sample nearest the median (the first of equals): the run that
+    /// speaks for all.
+    pub fn nearest_to_median(&self, samples: &[u64]) -> Option<usize> {
+        (0..samples.len()).min_by_key(|&i| samples[i].abs_diff(self.median))
+    }
+}
+
 /// Resamples per comparison: enough for stable 2.5% and 97.5% percentiles.
 const RESAMPLES: usize = 4000;
 
+/// The median of float samples (the mean of the middle two for an even count), as
+/// [`Spread`] takes it.
 pub fn median(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
@@ -91,6 +135,29 @@ impl XorShift {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spread_takes_the_mean_of_the_middle_two_for_an_even_count() {
+        let four = [400, 100, 300, 200];
+        let spread = Spread::of(&four).unwrap();
+        assert_eq!(
+            spread,
+            Spread {
+                min: 100,
+                median: 250,
+                max: 400,
+                n: 4
+            }
+        );
+        // The same median as the float median the experiment's comparison uses.
+        let floats: Vec<f64> = four.iter().map(|&v| v as f64).collect();
+        assert_eq!(median(&floats), Some(spread.median as f64));
+        assert_eq!(Spread::of(&[5, 1, 9]).unwrap().median, 5);
+        assert_eq!(Spread::of(&[u64::MAX, u64::MAX]).unwrap().median, u64::MAX);
+        assert_eq!(Spread::of(&[]), None);
+        // The run nearest the median: 200 and 300 are equally near 250; the first wins.
+        assert_eq!(spread.nearest_to_median(&four), Some(3));
+    }
 
     /// Timings around `center` with a fixed pattern of ±`spread` noise.
     fn noisy(center: f64, spread: f64, n: usize, phase: usize) -> Vec<f64> {

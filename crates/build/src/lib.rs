@@ -7,24 +7,34 @@
 //! does not print anything but what cargo and rustc themselves print.
 
 mod cargo_data;
+mod evidence;
 mod experiment;
+mod experiment_runner;
 mod llvm_lines;
+mod lock;
 mod measure;
 mod recommend;
 mod record;
 mod run;
 mod scenario;
+mod workspace;
 mod wrapper;
 
 use std::path::PathBuf;
 
 pub use cargo_data::{parse_timings_html, parse_unit_graph, TimingUnit, UnitGraph};
+pub use evidence::{explain_run, load_run_dir, Evidence, ExplainError, Explained};
 pub use experiment::{
     binaries_size, failed_checks, installed_toolchains, parse_toolchain_list, parse_vary, preset,
     setting, slug, variants, Available, FlagCheck, Setting, Toolchain, Variant, AS_IS, KEYS,
     PRESETS,
 };
+pub use experiment_runner::{
+    keys_to_vary, measure_variants, summarize_experiment, unified_diff, ExperimentPlan,
+    ExperimentProgress, VariantRuns, Varies,
+};
 pub use llvm_lines::{count_lines, llvm_lines};
+pub use lock::{lock_workspace, recover_if_idle, LockWait, ProcessId, WorkspaceLock};
 pub use measure::{
     measure, package_name_version, BuildRequest, Measurement, Progress, SelfProfile,
 };
@@ -33,7 +43,11 @@ pub use record::{read_records, UnitRecord};
 pub use run::{
     execute, execute_then, experiment_id, prime, BuildPlan, Phase, RunRecord, RUN_SCHEMA,
 };
-pub use scenario::{function_body_insertion_point, interrupted, recover, touch, Edit, Scenario};
+pub use scenario::{function_body_insertion_point, interrupted, touch, Edit, Scenario};
+pub use workspace::{
+    cargo, cargo_command_line, cargo_profile, has_dependencies, installed_linkers, rustc_version,
+    workspace_members, Member, RustcVersion, Workspace,
+};
 pub use wrapper::{
     compiling_now, invoked_as_linker, invoked_as_wrapper, now_ns, run_linker_shim, run_wrapper,
 };
@@ -51,6 +65,9 @@ pub enum BuildError {
     CargoOutput(String),
     #[error("{0}")]
     Edit(String),
+    /// Another run holds the workspace.
+    #[error("{0}")]
+    Busy(String),
     #[error("interrupted; the sources are restored")]
     Interrupted,
 }

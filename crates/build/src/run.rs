@@ -100,6 +100,18 @@ impl BuildPlan {
             .clone()
             .unwrap_or_else(|| self.state_dir.clone())
     }
+
+    /// `cargo build --release`: what the plan runs, as the user would type it.
+    pub fn command_line(&self) -> String {
+        crate::workspace::cargo_command_line(&self.command, &self.cargo_args)
+    }
+}
+
+impl RunRecord {
+    /// `cargo build --release`: what the run measured, as the user would type it.
+    pub fn command_line(&self) -> String {
+        crate::workspace::cargo_command_line(&self.command, &self.cargo_args)
+    }
 }
 
 /// Runs the plan. Every measured build yields a record; a build that fails ends the plan

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lock::ProcessId;
 use crate::BuildError;
 
 /// How the measured build differs from the one before it.
@@ -134,6 +135,9 @@ struct Journal {
     /// A copy of the original bytes, next to the journal.
     backup: PathBuf,
     mtime_ns: u128,
+    /// The run that made the edit: only once it is gone may another restore the file.
+    #[serde(default)]
+    owner: Option<ProcessId>,
 }
 
 /// Set by the signal handler: a Ctrl-C or kill arrived while an edit was in place.
@@ -203,9 +207,13 @@ impl Edit {
         let backup = journal_dir.join("edit-original.bak");
         let journal_path = journal_dir.join("edit-journal.json");
         if journal_path.exists() {
+            // The workspace lock is held and recovery ran: this edit's run is alive, or
+            // its journal could not be undone. Either way, it is not ours to overwrite.
             return Err(BuildError::Edit(format!(
-                "{} shows another edit in progress; run again to restore it first",
-                journal_path.display()
+                "{} shows an edit by another run that is still there; if no buildscope \
+                 is running, restore the file from {} and delete the journal",
+                journal_path.display(),
+                journal_dir.join("edit-original.bak").display()
             )));
         }
         write_synced(&backup, &original)?;
@@ -213,6 +221,7 @@ impl Edit {
             path: std::fs::canonicalize(path).map_err(|e| io_error("reading", path, e))?,
             backup,
             mtime_ns,
+            owner: ProcessId::current(),
         };
         write_synced(
             &journal_path,
@@ -299,7 +308,9 @@ fn install_interrupt_handlers() {
 }
 
 /// Undoes an edit left behind by a run that was killed. Returns the file restored, if any.
-pub fn recover(journal_dir: &Path) -> Result<Option<PathBuf>, BuildError> {
+/// An edit whose run is still alive is left alone. Callers hold the workspace lock (see
+/// [`crate::lock_workspace`]), so no live run can be measuring while this restores.
+pub(crate) fn recover(journal_dir: &Path) -> Result<Option<PathBuf>, BuildError> {
     let journal_path = journal_dir.join("edit-journal.json");
     let Ok(bytes) = std::fs::read(&journal_path) else {
         return Ok(None);
@@ -311,6 +322,9 @@ pub fn recover(journal_dir: &Path) -> Result<Option<PathBuf>, BuildError> {
             journal_dir.join("edit-original.bak").display()
         ))
     })?;
+    if journal.owner.is_some_and(|owner| owner.is_alive()) {
+        return Ok(None);
+    }
     restore_from(&journal)?;
     let _ = std::fs::remove_file(&journal.backup);
     let _ = std::fs::remove_file(&journal_path);
@@ -366,6 +380,15 @@ mod tests {
         let edit = Edit::apply(&file, &journal).unwrap();
         std::mem::forget(edit); // as if the process died here
         assert_ne!(std::fs::read_to_string(&file).unwrap(), "fn main() {}\n");
+        // The edit's owner (this process) is alive: its edit is not restored under it.
+        assert_eq!(recover(&journal).unwrap(), None);
+        assert_ne!(std::fs::read_to_string(&file).unwrap(), "fn main() {}\n");
+        // Its owner gone (the same pid, started at another time: a reused pid).
+        let journal_file = journal.join("edit-journal.json");
+        let mut record: Journal =
+            serde_json::from_slice(&std::fs::read(&journal_file).unwrap()).unwrap();
+        record.owner.as_mut().unwrap().start_ticks += 1;
+        std::fs::write(&journal_file, serde_json::to_vec(&record).unwrap()).unwrap();
         let restored = recover(&journal).unwrap();
         assert_eq!(restored, Some(std::fs::canonicalize(&file).unwrap()));
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "fn main() {}\n");

@@ -1,129 +1,50 @@
 //! `buildscope build`: wires cargo metadata, the build plan, progress and the report.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
-use buildscope_analysis::Explanation;
+use anyhow::Result;
+use buildscope_analysis::{Explanation, Spread};
 use buildscope_build::{
-    compiling_now, execute, recover, BuildPlan, Phase, Progress, RunRecord, Scenario, SelfProfile,
+    compiling_now, execute, explain_run, BuildPlan, Phase, Progress, RunRecord, Scenario, Workspace,
 };
 use buildscope_output::{render_build, render_member_edits, BuildView, MemberEdit, Style};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::json;
 
-use crate::cli::{BuildArgs, CargoCommand, ScenarioSpec};
-use crate::commands::{cores, print};
+use crate::cli::BuildArgs;
+use crate::history::record_run;
+use crate::reports::report_for_run;
+use crate::resolve::{build_plan, lock_for_measuring};
+use crate::terminal::{self, cores, print};
 
 /// Units in the report's slowest-units table.
 const SLOWEST_SHOWN: usize = 10;
 
-/// The plan a `build` command line describes, and the workspace's metadata.
-pub(crate) fn plan_from(args: &BuildArgs) -> Result<(BuildPlan, cargo_metadata::Metadata)> {
-    let cargo = std::env::var_os("CARGO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("cargo"));
-    let mut metadata_command = cargo_metadata::MetadataCommand::new();
-    metadata_command.cargo_path(&cargo).no_deps();
-    if let Some(manifest) = &args.manifest_path {
-        metadata_command.manifest_path(manifest);
-    }
-    let metadata = metadata_command
-        .exec()
-        .map_err(|e| anyhow::anyhow!("cargo metadata: {}", first_line(&e.to_string())))?;
-    let workspace_root: PathBuf = metadata.workspace_root.clone().into();
-    let state_dir = PathBuf::from(metadata.target_directory.clone()).join("buildscope");
-
-    // A run killed in the middle of an --edit left it in place: undo it before anything.
-    if let Some(restored) = recover(&state_dir)? {
-        eprintln!(
-            "buildscope: restored {} (an earlier run was interrupted during its --edit)",
-            restored.display()
-        );
-    }
-
-    let cwd = std::env::current_dir().context("reading the current directory")?;
-    let absolute = |p: &Path| -> Result<PathBuf> {
-        std::fs::canonicalize(p).with_context(|| format!("{}", p.display()))
-    };
-    let scenario = match args.scenario_spec() {
-        Some(ScenarioSpec::Cold) => Scenario::Cold,
-        Some(ScenarioSpec::Touch(path)) => Scenario::Touch {
-            path: absolute(&path)?,
-        },
-        Some(ScenarioSpec::Edit(path)) => Scenario::Edit {
-            path: absolute(&path)?,
-        },
-        None => Scenario::AsIs,
-    };
-    let members = member_names(&metadata);
-    let self_profile = match (&args.self_profile, &args.self_profile_crates) {
-        (true, _) => Some(vec!["*".to_string()]),
-        (false, Some(list)) if list.trim().is_empty() => Some(members.clone()),
-        (false, Some(list)) => Some(list.split(',').map(|s| s.trim().to_string()).collect()),
-        (false, None) => None,
-    }
-    .map(|crates| SelfProfile {
-        crates,
-        events: args.self_profile_events.clone(),
-    });
-    let plan = BuildPlan {
-        cargo,
-        command: match args.command {
-            CargoCommand::Build => "build".into(),
-            CargoCommand::Check => "check".into(),
-        },
-        cargo_args: args.cargo_args(),
-        cwd,
-        workspace_root: workspace_root.clone(),
-        target_dir: args
-            .target_dir
-            .clone()
-            .unwrap_or_else(|| state_dir.join("target")),
-        state_dir,
-        scenario,
-        runs: args.runs as usize,
-        self_profile,
-        packages: args.packages.clone(),
-        env: Vec::new(),
-        show_diagnostics: true,
-        cargo_timings: true,
-        edited_package: match args.scenario_spec() {
-            Some(ScenarioSpec::Edit(path)) => package_of(&metadata, &absolute(&path)?),
-            _ => None,
-        },
-        cores: args.jobs.map(|j| j as usize).unwrap_or_else(cores),
-        journal_dir: None,
-    };
-    Ok((plan, metadata))
-}
-
-pub fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
-    let (plan, metadata) = plan_from(&args)?;
+pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
+    let (plan, workspace) = build_plan(&args)?;
+    let _lock = lock_for_measuring(&plan, args.no_wait)?;
     let workspace_root = plan.workspace_root.clone();
 
     if args.edit_each_member {
-        return each_member(&args, plan, &metadata, style);
+        return each_member(&args, plan, &workspace, style);
     }
     let records = run_plan(&plan, args.quiet);
     let records = records?;
     for record in &records {
-        crate::history_command::record(&args.history, record);
+        record_run(&args.history, record);
     }
     let explanations = write_reports(&records, args.quiet || args.json);
     let last = records.last().expect("a plan measures at least once");
     let failed = !last.success;
 
     if args.json {
-        let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
-        let (min, median, max) = spread(&walls);
         let doc = json!({
             "schema": "buildscope.build/1",
             "runs": records,
-            "wall_ns": { "min": min, "median": median, "max": max },
+            "wall_ns": wall_json(&records),
         });
         print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
     } else {
@@ -202,41 +123,27 @@ fn run_plan(plan: &BuildPlan, quiet: bool) -> Result<Vec<RunRecord>, buildscope_
 fn each_member(
     args: &BuildArgs,
     plan: BuildPlan,
-    metadata: &cargo_metadata::Metadata,
+    workspace: &Workspace,
     style: &Style,
 ) -> Result<ExitCode> {
     let mut members = Vec::new();
-    for package in metadata.workspace_packages() {
-        // The library's root if there is one, else the first binary's.
-        let target = package
-            .targets
-            .iter()
-            .find(|t| {
-                t.kind
-                    .iter()
-                    .any(|k| k.to_string().ends_with("lib") || k.to_string() == "proc-macro")
-            })
-            .or_else(|| {
-                package
-                    .targets
-                    .iter()
-                    .find(|t| t.kind.iter().any(|k| k.to_string() == "bin"))
-            });
-        let Some(target) = target else { continue };
-        let path: PathBuf = target.src_path.clone().into();
+    for member in &workspace.members {
+        let Some(path) = member.root_source.clone() else {
+            continue;
+        };
         let plan = BuildPlan {
             scenario: Scenario::Edit { path: path.clone() },
-            edited_package: Some(package.name.to_string()),
+            edited_package: Some(member.name.clone()),
             ..plan.clone()
         };
         eprintln!(
             "buildscope: measuring an edit in {} ({})",
-            package.name,
+            member.name,
             path.display()
         );
         let records = run_plan(&plan, args.quiet)?;
         for record in &records {
-            crate::history_command::record(&args.history, record);
+            record_run(&args.history, record);
         }
         if let Some(failed) = records.iter().find(|r| !r.success) {
             anyhow::bail!(
@@ -245,19 +152,17 @@ fn each_member(
                 failed.cargo_output_tail.last().cloned().unwrap_or_default()
             );
         }
-        members.push((package.name.to_string(), path, records));
+        members.push((member.name.clone(), path, records));
     }
     if args.json {
         let doc = json!({
             "schema": "buildscope.edit-each-member/1",
             "members": members.iter().map(|(name, path, records)| {
-                let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
-                let (min, median, max) = spread(&walls);
                 json!({
                     "package": name,
                     "path": path,
                     "runs": records,
-                    "wall_ns": { "min": min, "median": median, "max": max },
+                    "wall_ns": wall_json(records),
                 })
             }).collect::<Vec<_>>(),
         });
@@ -267,12 +172,7 @@ fn each_member(
     let rows: Vec<MemberEdit> = members
         .iter()
         .map(|(name, path, records)| {
-            let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
-            let (min, median, max) = spread(&walls);
-            let shown = records
-                .iter()
-                .find(|r| r.totals.wall_ns == median)
-                .unwrap_or(&records[0]);
+            let (wall, shown) = wall_spread(records);
             MemberEdit {
                 package: name.clone(),
                 file: path
@@ -280,17 +180,15 @@ fn each_member(
                     .unwrap_or(path)
                     .display()
                     .to_string(),
-                wall_min_ns: min,
-                wall_median_ns: median,
-                wall_max_ns: max,
-                rebuilt: shown
+                wall,
+                rebuilt: records[shown]
                     .units
                     .iter()
                     .map(|u| u.package.clone())
                     .collect::<std::collections::BTreeSet<_>>()
                     .into_iter()
                     .collect(),
-                link_ns: shown.totals.link_ns,
+                link_ns: records[shown].totals.link_ns,
             }
         })
         .collect();
@@ -298,62 +196,25 @@ fn each_member(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The workspace package whose directory holds `file` (the innermost one).
-/// The names of the workspace's packages.
-pub(crate) fn member_names(metadata: &cargo_metadata::Metadata) -> Vec<String> {
-    metadata
-        .workspace_packages()
-        .iter()
-        .map(|p| p.name.to_string())
-        .collect()
+/// The wall-time spread of a plan's runs, and the index of the run nearest its median
+/// (the one that speaks for all).
+fn wall_spread(records: &[RunRecord]) -> (Spread, usize) {
+    let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
+    let spread = Spread::of(&walls).expect("a plan measures at least once");
+    let shown = spread.nearest_to_median(&walls).unwrap_or(0);
+    (spread, shown)
 }
 
-fn package_of(metadata: &cargo_metadata::Metadata, file: &Path) -> Option<String> {
-    metadata
-        .workspace_packages()
-        .into_iter()
-        .filter_map(|p| {
-            let dir = PathBuf::from(p.manifest_path.clone());
-            let dir = dir.parent()?.to_path_buf();
-            file.starts_with(&dir)
-                .then(|| (dir.components().count(), p.name.to_string()))
-        })
-        .max()
-        .map(|(_, name)| name)
-}
-
-fn first_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("")
-        .to_string()
+fn wall_json(records: &[RunRecord]) -> serde_json::Value {
+    let (spread, _) = wall_spread(records);
+    json!({ "min": spread.min, "median": spread.median, "max": spread.max })
 }
 
 fn progress_bar(quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>10.cyan.bold} [{bar:30}] {pos}/{len} units  {wide_msg}",
-        )
-        .expect("a valid template")
-        .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
-}
-
-/// (min, median, max).
-fn spread(values: &[u64]) -> (u64, u64, u64) {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    (
-        sorted.first().copied().unwrap_or(0),
-        sorted.get(sorted.len() / 2).copied().unwrap_or(0),
-        sorted.last().copied().unwrap_or(0),
+    terminal::progress_bar(
+        quiet,
+        0,
+        "{prefix:>10.cyan.bold} [{bar:30}] {pos}/{len} units  {wide_msg}",
     )
 }
 
@@ -365,23 +226,15 @@ fn report(
     workspace_root: &Path,
     style: &Style,
 ) -> String {
-    let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
-    let (min, median, max) = spread(&walls);
-    // The run whose wall time is the median speaks for all.
-    let shown_index = records
-        .iter()
-        .position(|r| r.totals.wall_ns == median)
-        .unwrap_or(records.len() - 1);
+    let (spread, shown_index) = wall_spread(records);
     let shown = &records[shown_index];
     let name = workspace_root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| workspace_root.display().to_string());
     let title = format!(
-        "{name}: cargo {}{}{} ({})",
-        plan.command,
-        if plan.cargo_args.is_empty() { "" } else { " " },
-        plan.cargo_args.join(" "),
+        "{name}: {} ({})",
+        plan.command_line(),
         plan.scenario.describe_in(workspace_root)
     );
     let mut text = render_build(
@@ -392,7 +245,7 @@ fn report(
             units: &shown.units,
             fresh_units: shown.fresh_units,
             notes: &shown.notes,
-            wall_spread: (records.len() > 1).then_some((min, median, max, records.len())),
+            wall_spread: (records.len() > 1).then_some(spread),
             top: SLOWEST_SHOWN,
         },
         style,
@@ -417,20 +270,18 @@ fn report(
 fn write_reports(records: &[RunRecord], quiet: bool) -> Vec<Option<Explanation>> {
     records
         .iter()
-        .map(
-            |record| match crate::report_command::report_for_run(record, cores()) {
-                Ok((path, explanation)) => {
-                    if !quiet {
-                        eprintln!("Report: {}", path.display());
-                    }
-                    Some(explanation)
+        .map(|record| match report_for_run(record, cores()) {
+            Ok((path, explanation)) => {
+                if !quiet {
+                    eprintln!("Report: {}", path.display());
                 }
-                Err(e) => {
-                    eprintln!("warning: no report for run {}: {e:#}", record.id);
-                    None
-                }
-            },
-        )
+                Some(explanation)
+            }
+            Err(e) => {
+                eprintln!("warning: no report for run {}: {e:#}", record.id);
+                None
+            }
+        })
         .collect()
 }
 
@@ -443,9 +294,8 @@ fn top_findings(record: &RunRecord, explained: Option<&Explanation>, style: &Sty
     if let Some(e) = explained {
         return buildscope_output::render_top_findings(e, FINDINGS_SHOWN, style);
     }
-    let profiles = crate::explain_command::profile_dirs(record);
-    match crate::explain_command::explain_inputs(Some(record), &profiles, cores(), false) {
-        Ok(e) => buildscope_output::render_top_findings(&e, FINDINGS_SHOWN, style),
+    match explain_run(Some(record), &record.profile_dirs(), cores(), false) {
+        Ok(e) => buildscope_output::render_top_findings(&e.explanation, FINDINGS_SHOWN, style),
         Err(e) => format!("\n(no findings: {e:#})\n"),
     }
 }

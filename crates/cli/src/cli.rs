@@ -717,6 +717,11 @@ pub struct BuildArgs {
     /// No progress bar.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// When another buildscope run is measuring this workspace, fail at once instead of
+    /// waiting for it to finish (runs in one workspace take turns: they share its target
+    /// directory and the files they touch or edit).
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 impl BuildArgs {

@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use buildscope_output::{export_events, render_rows, rows_csv, ExportError, ExportFormat, Style};
+use buildscope_output::{
+    export_events, render_rows, rows_csv, ExportError, ExportFormat, OutputFile, Style,
+};
 use buildscope_store::{EventsDb, SqlError, SqlValue};
 
 use crate::cli::{ExportArgs, ExportFormatArg, SqlArgs};
-use crate::commands::print;
-use crate::output_file::OutputFile;
+use crate::terminal::print;
 
 pub(crate) fn export(args: ExportArgs) -> Result<ExitCode> {
     let set = buildscope_profile::find_profiles(&args.paths)?;

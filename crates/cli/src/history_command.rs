@@ -1,106 +1,19 @@
-//! `buildscope runs` and `buildscope compare`, and recording a build into the history.
+//! `buildscope runs` and `buildscope compare`: the history, listed and compared.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use buildscope_analysis::compare_units;
-use buildscope_build::RunRecord;
 use buildscope_output::{
-    render_compare, render_experiments, render_runs, ExperimentLine, ExperimentView, RunLine, Style,
+    render_compare, render_experiments, render_runs, ExperimentLine, RunLine, Style,
 };
-use buildscope_store::{default_database_path, ExperimentRow, RunRow, Store};
+use buildscope_store::{RunRow, Store};
 use serde_json::json;
 
-use crate::cli::{CompareArgs, HistoryArgs, RunsArgs};
-use crate::commands::{print, row_limit};
-
-pub fn open_store(history: &HistoryArgs) -> Result<Store> {
-    let path = history
-        .db
-        .clone()
-        .or_else(default_database_path)
-        .context("no history database: set --db, BUILDSCOPE_DB or HOME")?;
-    Ok(Store::open(&path)?)
-}
-
-/// Records a measured build; a history that cannot be written costs a warning, not the
-/// build.
-pub fn record(history: &HistoryArgs, record: &RunRecord) {
-    let result = open_store(history).and_then(|mut store| {
-        let row = RunRow {
-            id: record.id.clone(),
-            workspace_root: record.workspace_root.clone(),
-            started_at_ns: record.started_at_ns,
-            command: command_line(&record.command, &record.cargo_args),
-            cargo_args: record.cargo_args.clone(),
-            scenario: record.scenario.describe_in(&record.workspace_root),
-            success: record.success,
-            wall_ns: record.totals.wall_ns,
-            cpu_ns: record.totals.cpu_ns,
-            units: record.units.len(),
-            fresh_units: record.fresh_units,
-            critical_chain_ns: record.critical_path.longest_chain_ns,
-            run_dir: record.run_dir.clone(),
-        };
-        let critical: Vec<usize> = record.critical_path.steps.iter().map(|s| s.unit).collect();
-        store.insert_run(&row, &record.units, &critical)?;
-        Ok(())
-    });
-    if let Err(e) = result {
-        eprintln!("warning: the run was not added to the history: {e:#}");
-    }
-}
-
-/// Records an experiment as one entity (its variants' runs went in as runs already); as
-/// with runs, a history that cannot be written costs a warning.
-pub fn record_experiment(
-    history: &HistoryArgs,
-    id: &str,
-    workspace_root: &Path,
-    started_at_ns: u64,
-    view: &ExperimentView,
-) {
-    let result = open_store(history).and_then(|mut store| {
-        let recommendation: Vec<String> = view
-            .recommendation
-            .settings
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        store.insert_experiment(&ExperimentRow {
-            id: id.to_string(),
-            workspace_root: workspace_root.to_path_buf(),
-            started_at_ns,
-            scenario: view.scenario.clone(),
-            variants: view.variants.len(),
-            recommendation: recommendation.join(" "),
-            document: serde_json::to_string(view)?,
-        })?;
-        Ok(())
-    });
-    if let Err(e) = result {
-        eprintln!("warning: the experiment was not added to the history: {e:#}");
-    }
-}
-
-fn command_line(command: &str, args: &[String]) -> String {
-    if args.is_empty() {
-        command.to_string()
-    } else {
-        format!("{command} {}", args.join(" "))
-    }
-}
-
-/// The workspace around `manifest_path` or the current directory, if there is one.
-pub(crate) fn workspace_here(manifest_path: Option<&Path>) -> Option<PathBuf> {
-    let mut command = cargo_metadata::MetadataCommand::new();
-    command.no_deps();
-    if let Some(path) = manifest_path {
-        command.manifest_path(path);
-    }
-    command.exec().ok().map(|m| m.workspace_root.into())
-}
+use crate::cli::{CompareArgs, RunsArgs};
+use crate::resolve::{open_store, workspace_here};
+use crate::terminal::{print, row_limit};
 
 fn line(run: &RunRow) -> RunLine {
     RunLine {
@@ -133,13 +46,11 @@ fn run_json(run: &RunRow) -> serde_json::Value {
     })
 }
 
-pub fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
+pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
     let store = open_store(&args.history)?;
-    let workspace = if args.all {
-        None
-    } else {
-        workspace_here(args.manifest_path.as_deref())
-    };
+    // Resolved with --all too: an edit a killed run left here is undone either way.
+    let here = workspace_here(args.manifest_path.as_deref()).map(|w| w.root);
+    let workspace = if args.all { None } else { here };
     if args.experiments {
         return experiments(&store, workspace.as_deref(), &args, style);
     }
@@ -194,9 +105,9 @@ fn experiments(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn compare(args: CompareArgs, style: &Style) -> Result<ExitCode> {
+pub(crate) fn compare(args: CompareArgs, style: &Style) -> Result<ExitCode> {
     let store = open_store(&args.history)?;
-    let workspace = workspace_here(args.manifest_path.as_deref());
+    let workspace = workspace_here(args.manifest_path.as_deref()).map(|w| w.root);
     let (a, a_units) = store.run(&args.a, workspace.as_deref())?;
     let (b, b_units) = store.run(&args.b, workspace.as_deref())?;
     let mut changes = compare_units(&a_units, &b_units);

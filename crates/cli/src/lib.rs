@@ -1,20 +1,29 @@
 //! The `buildscope` command line. It parses arguments and wires the library crates
 //! together; it holds no analysis and no rendering of its own.
 
-mod build_command;
+// Arguments, and the modules every command shares (none imports a command module).
 mod cli;
-mod commands;
+mod history;
+mod reports;
+mod resolve;
+mod terminal;
+// One module per command or family of commands; they import only the shared ones above.
+mod build_command;
 mod events_command;
 mod experiment_command;
 mod explain_command;
 mod history_command;
-mod output_file;
+mod profile_commands;
 mod report_command;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::terminal::{terminal_style, threads};
 
 /// Exit status for bad input (a missing, unreadable or corrupt file, a bad argument).
 const EXIT_BAD_INPUT: u8 = 2;
@@ -38,13 +47,59 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
         }
     };
-    match commands::dispatch(cli) {
+    match dispatch(cli) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(EXIT_BAD_INPUT)
         }
+    }
+}
+
+/// Hands each subcommand its arguments, with the terminal's style and thread count.
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let style = terminal_style(cli.color);
+    let done = |result: Result<()>| result.map(|()| ExitCode::SUCCESS);
+    match cli.command {
+        Command::Summarize(args) => {
+            let threads = threads(args.threads);
+            done(profile_commands::summarize(args, threads, &style))
+        }
+        Command::Diff(args) => {
+            let threads = threads(args.threads);
+            done(profile_commands::diff_command(args, threads, &style))
+        }
+        Command::Build(args) => build_command::build(args, &style),
+        Command::Explain(args) => {
+            let threads = threads(args.threads);
+            explain_command::explain(args, threads, &style)
+        }
+        Command::Experiment(args) => experiment_command::experiment(args, &style),
+        Command::Report(args) => {
+            let threads = threads(args.threads);
+            report_command::report(args, threads)
+        }
+        Command::Trace(args) => done(profile_commands::trace(args)),
+        Command::Flamegraph(args) => {
+            let threads = threads(args.threads);
+            done(profile_commands::flamegraph(args, threads))
+        }
+        Command::Queries(args) => {
+            let threads = threads(args.threads);
+            done(profile_commands::queries(args, threads, &style))
+        }
+        Command::Export(args) => events_command::export(args),
+        Command::Sql(args) => {
+            let threads = threads(args.threads);
+            events_command::sql(args, threads, &style)
+        }
+        Command::Top(args) => {
+            let threads = threads(args.threads);
+            done(profile_commands::top(args, threads, &style))
+        }
+        Command::Runs(args) => history_command::runs(args, &style),
+        Command::Compare(args) => history_command::compare(args, &style),
     }
 }
 

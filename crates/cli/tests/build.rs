@@ -329,29 +329,16 @@ fn a_touch_rebuilds_only_what_depends_on_the_touched_crate() {
 /// foreground job) and returns once the edit is in place, after the warm-up build.
 fn start_edit_and_wait(root: &Path, db: &Path, file: &str, original: &[u8]) -> std::process::Child {
     use std::os::unix::process::CommandExt;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_buildscope"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_buildscope"));
+    command
         .args(["build", "--edit", file, "-q"])
         .current_dir(root)
         .env("BUILDSCOPE_DB", db)
         .env_remove("CARGO_TARGET_DIR")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
-    while std::fs::read(root.join(file)).unwrap() == original {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the edit never happened"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "buildscope ended before editing"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    child
+        .process_group(0);
+    spawn_and_wait_for_edit(command, &root.join(file), original)
 }
 
 #[test]
@@ -368,30 +355,184 @@ fn a_killed_edit_is_restored_byte_for_byte_at_the_next_start() {
         .set_modified(old)
         .unwrap();
 
-    // Wait until the edit is in place (after the warm-up build), then kill -9.
+    // Every command that resolves the workspace restores an edit a killed run left: each
+    // in turn after its own kill -9.
     let journal = root.join("target/buildscope/edit-journal.json");
-    let mut child = start_edit_and_wait(&root, &db, "base/src/lib.rs", &original);
-    // SAFETY: kill -9 to the whole group: buildscope, cargo and rustc die at once.
-    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-    child.wait().unwrap();
-    assert!(journal.exists(), "the journal outlives the killed process");
-    assert_ne!(
-        std::fs::read(&lib).unwrap(),
-        original,
-        "killed mid-edit: still edited"
-    );
+    for command in [
+        &["build", "-q", "--json"][..],
+        &["runs"],
+        &["explain"],
+        &["report", "-o", "/dev/null"],
+    ] {
+        // Wait until the edit is in place (after the warm-up build), then kill -9.
+        let mut child = start_edit_and_wait(&root, &db, "base/src/lib.rs", &original);
+        // SAFETY: kill -9 to the whole group: buildscope, cargo and rustc die at once.
+        unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+        child.wait().unwrap();
+        assert!(journal.exists(), "the journal outlives the killed process");
+        assert_ne!(
+            std::fs::read(&lib).unwrap(),
+            original,
+            "killed mid-edit: still edited"
+        );
 
+        let out = buildscope_in(&root, &db, command);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("restored"), "{command:?} says so: {stderr}");
+        assert!(out.status.success(), "{command:?}: {stderr}");
+        assert_eq!(std::fs::read(&lib).unwrap(), original, "{command:?}");
+        assert_eq!(
+            std::fs::metadata(&lib).unwrap().modified().unwrap(),
+            old,
+            "{command:?}"
+        );
+        assert!(!journal.exists(), "{command:?}");
+    }
+}
+
+#[test]
+fn a_second_run_never_touches_a_live_runs_edit() {
+    let root = chain_workspace();
+    let db = root.join("history.sqlite");
+    let lib = root.join("base/src/lib.rs");
+    let original = std::fs::read(&lib).unwrap();
+
+    // The first run is mid-edit, with runs to go.
+    let mut first = Command::new(env!("CARGO_BIN_EXE_buildscope"));
+    first
+        .args([
+            "build",
+            "--edit",
+            "base/src/lib.rs",
+            "--runs",
+            "3",
+            "-q",
+            "--json",
+        ])
+        .current_dir(&root)
+        .env("BUILDSCOPE_DB", &db)
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut first = spawn_and_wait_for_edit(first, &lib, &original);
+    let edited = std::fs::read(&lib).unwrap();
+
+    // Commands that only read leave its edit alone, and so does one told not to wait.
     let out = buildscope_in(&root, &db, &["runs"]);
     assert!(out.status.success());
-    let out = buildscope_in(&root, &db, &["build", "-q", "--json"]);
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("restored"),
-        "says so: {}",
-        String::from_utf8_lossy(&out.stderr)
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("restored"));
+    let out = buildscope_in(
+        &root,
+        &db,
+        &["build", "--touch", "app/src/main.rs", "--no-wait"],
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("(process {})", first.id())) && stderr.contains("--no-wait"),
+        "names the run it would wait for: {stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    if first.try_wait().unwrap().is_none() {
+        assert_eq!(
+            std::fs::read(&lib).unwrap(),
+            edited,
+            "still the first run's edit"
+        );
+    }
+
+    // A second measuring run waits for the first, then measures.
+    let first_pid = first.id();
+    let second = buildscope_in(&root, &db, &["build", "--touch", "app/src/main.rs", "-q"]);
+    let first = first.wait_with_output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(doc["runs"].as_array().unwrap().len(), 3);
+    for run in doc["runs"].as_array().unwrap() {
+        assert_eq!(run["success"], true);
+        let rebuilt: Vec<&str> = run["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["package"].as_str().unwrap())
+            .collect();
+        assert!(
+            rebuilt.contains(&"base"),
+            "each run rebuilt the edit: {rebuilt:?}"
+        );
+    }
+    let second_err = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{second_err}");
+    if !second_err.is_empty() {
+        assert!(
+            second_err.contains("waiting for another buildscope run"),
+            "{second_err}"
+        );
+    }
+    assert!(!second_err.contains("restored"), "{second_err}");
     assert_eq!(std::fs::read(&lib).unwrap(), original);
-    assert_eq!(std::fs::metadata(&lib).unwrap().modified().unwrap(), old);
-    assert!(!journal.exists());
+}
+
+#[test]
+fn concurrent_runs_in_one_workspace_take_turns() {
+    let root = chain_workspace();
+    let db = root.join("history.sqlite");
+    let before = runs_recorded(&root, &db);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_buildscope"))
+                .args(["build", "--touch", "app/src/main.rs", "-q"])
+                .current_dir(&root)
+                .env("BUILDSCOPE_DB", &db)
+                .env_remove("CARGO_TARGET_DIR")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(runs_recorded(&root, &db), before + 4);
+}
+
+fn runs_recorded(root: &Path, db: &Path) -> usize {
+    let out = buildscope_in(root, db, &["runs", "--json", "--limit", "1000"]);
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["runs"].as_array().unwrap().len()
+}
+
+/// Starts `command` and returns once it has edited `file` (after its warm-up build).
+fn spawn_and_wait_for_edit(
+    mut command: Command,
+    file: &Path,
+    original: &[u8],
+) -> std::process::Child {
+    let mut child = command.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while std::fs::read(file).unwrap() == original {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edit never happened"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "buildscope ended before editing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child
 }
 
 #[test]

@@ -408,7 +408,7 @@
     cmp.appendChild(el("p", {}, "Against run " + c.base_id + ": wall " + dur(c.base_wall_ns) + " → " + dur(c.new_wall_ns)));
     [["before", c.base_spread], ["after", c.new_spread]].forEach(function (s) {
       if (s[1]) {
-        cmp.appendChild(el("p", { "class": "dim" }, "Run-to-run spread " + s[0] + ": " + dur(s[1][0]) + " / " + dur(s[1][1]) + " / " + dur(s[1][2]) + " (min / median / max of " + s[1][3] + " runs); a change inside it may be noise."));
+        cmp.appendChild(el("p", { "class": "dim" }, "Run-to-run spread " + s[0] + ": " + dur(s[1].min) + " / " + dur(s[1].median) + " / " + dur(s[1].max) + " (min / median / max of " + s[1].n + " runs); a change inside it may be noise."));
       }
     });
     var ct = el("table");

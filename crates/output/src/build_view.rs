@@ -1,7 +1,9 @@
 //! The `build` screen: totals, the slowest units, build scripts and proc macros, and the
 //! critical path.
 
-use buildscope_analysis::{percent_of, slowest_units, BuildTotals, CriticalPath, PathStep, Unit};
+use buildscope_analysis::{
+    percent_of, slowest_units, BuildTotals, CriticalPath, PathStep, Spread, Unit,
+};
 
 use crate::format::{human_bytes, human_duration, wrap};
 use crate::style::Style;
@@ -16,8 +18,8 @@ pub struct BuildView<'a> {
     pub units: &'a [Unit],
     pub fresh_units: usize,
     pub notes: &'a [String],
-    /// Wall time over repeated runs: (min, median, max, runs).
-    pub wall_spread: Option<(u64, u64, u64, usize)>,
+    /// Wall time over repeated runs.
+    pub wall_spread: Option<Spread>,
     /// How many units the slowest-units table shows.
     pub top: usize,
 }
@@ -108,13 +110,14 @@ pub fn render_build(view: &BuildView, style: &Style) -> String {
             t.cores as u64 * 1000
         ),
     ));
-    if let Some((min, median, max, runs)) = view.wall_spread {
+    if let Some(spread) = view.wall_spread {
         out.push_str(&format!(
-            "Over {runs} runs: min {}  median {}  max {}  (spread {})\n",
-            human_duration(min),
-            human_duration(median),
-            human_duration(max),
-            human_duration(max - min),
+            "Over {} runs: min {}  median {}  max {}  (spread {})\n",
+            spread.n,
+            human_duration(spread.min),
+            human_duration(spread.median),
+            human_duration(spread.max),
+            human_duration(spread.max - spread.min),
         ));
     }
     out.push_str(&format!(
@@ -205,9 +208,7 @@ pub struct MemberEdit {
     pub package: String,
     /// The edited file, relative to the workspace.
     pub file: String,
-    pub wall_min_ns: u64,
-    pub wall_median_ns: u64,
-    pub wall_max_ns: u64,
+    pub wall: Spread,
     /// Packages rebuilt after the edit.
     pub rebuilt: Vec<String>,
     pub link_ns: u64,
@@ -216,7 +217,7 @@ pub struct MemberEdit {
 /// The rebuild cost of an edit in each workspace member, most expensive first.
 pub fn render_member_edits(rows: &[MemberEdit], runs: usize, style: &Style) -> String {
     let mut sorted: Vec<&MemberEdit> = rows.iter().collect();
-    sorted.sort_by_key(|row| std::cmp::Reverse(row.wall_median_ns));
+    sorted.sort_by_key(|row| std::cmp::Reverse(row.wall.median));
     let mut table = Table::new(&[
         ("Edited file", Align::Left),
         ("Rebuild", Align::Right),
@@ -227,8 +228,8 @@ pub fn render_member_edits(rows: &[MemberEdit], runs: usize, style: &Style) -> S
     for row in sorted {
         table.push(vec![
             row.file.clone(),
-            human_duration(row.wall_median_ns),
-            human_duration(row.wall_max_ns - row.wall_min_ns),
+            human_duration(row.wall.median),
+            human_duration(row.wall.max - row.wall.min),
             human_duration(row.link_ns),
             row.rebuilt.join(", "),
         ]);

@@ -1,97 +1,15 @@
 //! The answer of `buildscope experiment`: each variant's measurements and how it compares
 //! with the baseline, as a terminal table, Markdown or JSON.
 
-use buildscope_analysis::{median, Comparison};
-use serde::{Deserialize, Serialize};
+use buildscope_analysis::{ExperimentRecord, Recommendation, Spread};
 
 use crate::format::{human_bytes, human_duration, wrap};
 use crate::style::Style;
 use crate::table::{Align, Table};
 
-/// Everything an experiment measured: what `--json` prints and the run history keeps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExperimentView {
-    /// `buildscope.experiment/1`.
-    pub schema: String,
-    /// `build` or `check`.
-    pub command: String,
-    /// The scenario, described (`hot: touch src/main.rs`).
-    pub scenario: String,
-    /// Interleaved runs per variant.
-    pub rounds: usize,
-    /// `--run CMD`, if given.
-    pub run: Option<String>,
-    /// The baseline first.
-    pub variants: Vec<ExperimentVariant>,
-    /// What to keep, from the variants that measured significantly faster.
-    pub recommendation: Recommendation,
-}
-
-/// The settings that measured significantly faster than the baseline, as the text that
-/// makes them permanent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Recommendation {
-    /// Empty when no variant was significantly faster.
-    pub settings: Vec<(String, String)>,
-    /// The settings were measured one at a time, not together.
-    pub measured_one_at_a_time: bool,
-    /// (file relative to the workspace root, text to put in it).
-    pub files: Vec<(String, String)>,
-    /// A command that measures them together, when they were measured one at a time.
-    pub confirm_with: Option<String>,
-    /// What `--apply` wrote.
-    pub applied: Vec<AppliedChange>,
-}
-
-/// One file `--apply` changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AppliedChange {
-    pub path: String,
-    /// Where the previous file was copied; `None` when there was none.
-    pub backup: Option<String>,
-    /// A unified diff of the change.
-    pub diff: String,
-}
-
-/// A unified diff of `before` → `after` for `path`.
-pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string()
-}
-
-pub const EXPERIMENT_SCHEMA: &str = "buildscope.experiment/1";
-
-/// What one variant measured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExperimentVariant {
-    pub name: String,
-    pub settings: Vec<(String, String)>,
-    pub cargo_args: Vec<String>,
-    pub wall_ns: Vec<u64>,
-    pub cpu_ns: Vec<u64>,
-    pub peak_rss_bytes: Option<u64>,
-    pub binaries_bytes: u64,
-    /// Against the first variant (the baseline); `None` for the baseline itself.
-    pub vs_baseline: Option<Comparison>,
-    /// Empty when every setting reached rustc.
-    pub not_applied: Vec<String>,
-    /// The -C/-Z flags rustc got, as recorded (deduplicated).
-    pub rustc_flags: Vec<String>,
-    /// The compilers that ran (more than one only if something went wrong).
-    pub compilers: Vec<String>,
-    /// Uses unstable (-Z) options, allowed by RUSTC_BOOTSTRAP=1 for this variant alone.
-    pub unstable: bool,
-    /// Wall times of `--run CMD` after each build of this variant.
-    pub command_ns: Vec<u64>,
-    pub run_ids: Vec<String>,
-}
-
 /// The experiment as a table of at most 80 columns, with its notes; or, with `markdown`,
 /// as Markdown for a CI job summary.
-pub fn render_experiment(view: &ExperimentView, markdown: bool, style: &Style) -> String {
+pub fn render_experiment(view: &ExperimentRecord, markdown: bool, style: &Style) -> String {
     let inline = render_with(view, markdown, false, style);
     if markdown || inline.lines().all(|l| l.chars().count() <= WIDTH) {
         return inline;
@@ -100,7 +18,7 @@ pub fn render_experiment(view: &ExperimentView, markdown: bool, style: &Style) -
     render_with(view, false, true, style)
 }
 
-fn render_with(view: &ExperimentView, markdown: bool, numbered: bool, style: &Style) -> String {
+fn render_with(view: &ExperimentRecord, markdown: bool, numbered: bool, style: &Style) -> String {
     let results = &view.variants;
     let rounds = view.rounds;
     let command = view.run.as_deref();
@@ -338,13 +256,13 @@ fn range(values: &[u64]) -> String {
 }
 
 fn median_of(values: &[u64]) -> u64 {
-    let values: Vec<f64> = values.iter().map(|&v| v as f64).collect();
-    median(&values).unwrap_or(0.0) as u64
+    Spread::of(values).map_or(0, |s| s.median)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use buildscope_analysis::{Comparison, ExperimentVariant, EXPERIMENT_SCHEMA};
 
     fn variant(name: &str, wall_ms: &[u64], vs: Option<Comparison>) -> ExperimentVariant {
         ExperimentVariant {
@@ -365,8 +283,8 @@ mod tests {
         }
     }
 
-    fn view(names: [&str; 2]) -> ExperimentView {
-        ExperimentView {
+    fn view(names: [&str; 2]) -> ExperimentRecord {
+        ExperimentRecord {
             schema: EXPERIMENT_SCHEMA.into(),
             command: "build".into(),
             scenario: "hot: touch a-rather-long/path/to/src/main.rs".into(),

@@ -14,8 +14,10 @@ mod export;
 mod flamegraph;
 mod format;
 mod history_view;
+mod output_file;
 mod queries_view;
 mod report;
+mod report_assembly;
 mod rows_view;
 mod style;
 mod table;
@@ -25,20 +27,19 @@ mod views;
 
 pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
 pub use csv::summary_csv;
-pub use experiment_view::{
-    render_experiment, unified_diff, AppliedChange, ExperimentVariant, ExperimentView,
-    Recommendation, EXPERIMENT_SCHEMA,
-};
+pub use experiment_view::render_experiment;
 pub use explain_view::{explanation_markdown, render_explanation, render_top_findings};
 pub use export::{export_events, ExportError, ExportFormat};
 pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions};
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
 pub use history_view::{render_compare, render_experiments, render_runs, ExperimentLine, RunLine};
+pub use output_file::{OutputFile, OutputFileError};
 pub use queries_view::{pathological_text, queries_csv, queries_html, render_queries};
 pub use report::{
     crate_stacks, render_report, ReportCompare, ReportCrate, ReportData, ReportRun, REPORT_ROWS,
     REPORT_SCHEMA, REPORT_STACKS,
 };
+pub use report_assembly::{phase_deltas, write_report, ReportError, ReportInputs};
 pub use rows_view::{render_rows, rows_csv};
 pub use style::Style;
 pub use table::{Align, Table};

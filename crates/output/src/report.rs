@@ -3,11 +3,11 @@
 //! Nothing is fetched: it opens from `file://` offline.
 
 use buildscope_analysis::{
-    BuildTotals, CriticalPath, Explanation, FoldedStacks, Invocation, LabelStats, Unit, UnitChange,
+    BuildTotals, CriticalPath, ExperimentRecord, Explanation, FoldedStacks, Invocation, LabelStats,
+    Spread, Unit, UnitChange,
 };
 use serde::Serialize;
 
-use crate::experiment_view::ExperimentView;
 use crate::format::escape_html;
 
 const TEMPLATE: &str = include_str!("../assets/report.html");
@@ -27,7 +27,7 @@ pub struct ReportData<'a> {
     pub crates: Vec<ReportCrate>,
     pub compare: Option<ReportCompare>,
     /// An experiment the run was the baseline of: its variants charted.
-    pub experiment: Option<&'a ExperimentView>,
+    pub experiment: Option<&'a ExperimentRecord>,
     /// (label, relative or absolute href)
     pub links: Vec<(String, String)>,
 }
@@ -70,9 +70,9 @@ pub struct ReportCompare {
     pub units: Vec<UnitChange>,
     /// CPU time per phase in each run (title, before, after), when both were profiled.
     pub phases: Vec<(String, u64, u64)>,
-    /// Wall time (min, median, max, runs) of each side's `--runs`, when it had several.
-    pub base_spread: Option<(u64, u64, u64, usize)>,
-    pub new_spread: Option<(u64, u64, u64, usize)>,
+    /// Wall time of each side's `--runs`, when it had several.
+    pub base_spread: Option<Spread>,
+    pub new_spread: Option<Spread>,
 }
 
 /// Rows of a crate's summarize table kept in the page.

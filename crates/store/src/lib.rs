@@ -259,22 +259,33 @@ impl Store {
 
     /// The newest runs first, of one workspace or of all.
     pub fn runs(&self, workspace: Option<&Path>, limit: usize) -> Result<Vec<RunRow>, StoreError> {
-        let mut query = self
-            .connection
-            .prepare(
-                "SELECT id, workspace_root, started_at_ns, command, cargo_args, scenario, success,
-                        wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir
-                 FROM runs WHERE (?1 IS NULL OR workspace_root = ?1)
-                 ORDER BY started_at_ns DESC, id DESC LIMIT ?2",
-            )
-            .map_err(|e| self.sqlite(e))?;
+        self.newest(
+            "SELECT id, workspace_root, started_at_ns, command, cargo_args, scenario, success,
+                    wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir
+             FROM runs WHERE (?1 IS NULL OR workspace_root = ?1)
+             ORDER BY started_at_ns DESC, id DESC LIMIT ?2",
+            workspace,
+            limit,
+            run_from_row,
+        )
+    }
+
+    /// The rows of `sql` (filtered by workspace as `?1`, limited by `?2`), newest first.
+    fn newest<T>(
+        &self,
+        sql: &str,
+        workspace: Option<&Path>,
+        limit: usize,
+        from_row: fn(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut query = self.connection.prepare(sql).map_err(|e| self.sqlite(e))?;
         let rows = query
             .query_map(
                 params![
                     workspace.map(|w| w.to_string_lossy().into_owned()),
                     limit as i64
                 ],
-                run_from_row,
+                from_row,
             )
             .map_err(|e| self.sqlite(e))?;
         rows.collect::<Result<Vec<_>, _>>()
@@ -342,26 +353,15 @@ impl Store {
         workspace: Option<&Path>,
         limit: usize,
     ) -> Result<Vec<ExperimentRow>, StoreError> {
-        let mut query = self
-            .connection
-            .prepare(
-                "SELECT id, workspace_root, started_at_ns, scenario, variants, recommendation,
-                        document
-                 FROM experiments WHERE (?1 IS NULL OR workspace_root = ?1)
-                 ORDER BY started_at_ns DESC, id DESC LIMIT ?2",
-            )
-            .map_err(|e| self.sqlite(e))?;
-        let rows = query
-            .query_map(
-                params![
-                    workspace.map(|w| w.to_string_lossy().into_owned()),
-                    limit as i64
-                ],
-                experiment_from_row,
-            )
-            .map_err(|e| self.sqlite(e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sqlite(e))
+        self.newest(
+            "SELECT id, workspace_root, started_at_ns, scenario, variants, recommendation,
+                    document
+             FROM experiments WHERE (?1 IS NULL OR workspace_root = ?1)
+             ORDER BY started_at_ns DESC, id DESC LIMIT ?2",
+            workspace,
+            limit,
+            experiment_from_row,
+        )
     }
 
     /// An experiment by id, unique id prefix, `latest` or `latest~N` (of `workspace`).

@@ -5,9 +5,22 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+/// A file that could not be created or put in place; names it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {what}: {source}", path.display())]
+pub struct OutputFileError {
+    pub path: PathBuf,
+    pub what: &'static str,
+    #[source]
+    pub source: std::io::Error,
+}
 
-pub(crate) struct OutputFile {
+fn failed(path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> OutputFileError {
+    let path = path.to_path_buf();
+    move |source| OutputFileError { path, what, source }
+}
+
+pub struct OutputFile {
     path: PathBuf,
     target: Target,
 }
@@ -20,14 +33,14 @@ enum Target {
 }
 
 impl OutputFile {
-    pub(crate) fn create(path: &Path) -> Result<OutputFile> {
+    pub fn create(path: &Path) -> Result<OutputFile, OutputFileError> {
         let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
         let target = if special {
             Target::Direct(
                 std::fs::OpenOptions::new()
                     .write(true)
                     .open(path)
-                    .with_context(|| format!("{}: cannot open for writing", path.display()))?,
+                    .map_err(failed(path, "cannot open for writing"))?,
             )
         } else {
             let dir = match path.parent() {
@@ -41,7 +54,7 @@ impl OutputFile {
                     .prefix(".buildscope-")
                     .suffix(".partial")
                     .tempfile_in(dir)
-                    .with_context(|| format!("{}: cannot create", path.display()))?,
+                    .map_err(failed(path, "cannot create"))?,
             )
         };
         Ok(OutputFile {
@@ -50,7 +63,7 @@ impl OutputFile {
         })
     }
 
-    pub(crate) fn file(&mut self) -> &mut File {
+    pub fn file(&mut self) -> &mut File {
         match &mut self.target {
             Target::Replace(temp) => temp.as_file_mut(),
             Target::Direct(file) => file,
@@ -58,10 +71,11 @@ impl OutputFile {
     }
 
     /// Puts the finished file in place.
-    pub(crate) fn commit(self) -> Result<()> {
+    pub fn commit(self) -> Result<(), OutputFileError> {
         if let Target::Replace(temp) = self.target {
             temp.persist(&self.path)
-                .with_context(|| format!("{}: cannot write", self.path.display()))?;
+                .map_err(|e| e.error)
+                .map_err(failed(&self.path, "cannot write"))?;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
-//! One function per subcommand: read inputs, call the analysis, hand the result to output.
+//! The commands that read self-profiles: summarize, diff, trace, flamegraph, queries, top.
+//! Each reads its inputs, calls the analysis and hands the result to output.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -11,102 +12,16 @@ use buildscope_analysis::{
 use buildscope_output::{
     human_duration, queries_csv, queries_html, render_diff, render_per_crate, render_queries,
     render_summary, render_top, summary_csv, write_collapsed, write_flamegraph, write_trace,
-    FlamegraphError, FlamegraphOptions, Style, SummaryView, TraceError, TraceOptions,
+    FlamegraphError, FlamegraphOptions, OutputFile, Style, SummaryView, TraceError, TraceOptions,
     DEFAULT_SPLIT_PAGES,
 };
 
 use crate::cli::{
-    Cli, ColorChoice, Command, DiffArgs, FlamegraphArgs, QueriesArgs, SortBy, SummarizeArgs,
-    TopArgs, TopSort, TraceArgs,
+    DiffArgs, FlamegraphArgs, QueriesArgs, SortBy, SummarizeArgs, TopArgs, TopSort, TraceArgs,
 };
-use crate::output_file::OutputFile;
+use crate::terminal::{print, row_limit};
 
-/// Rows shown in the terminal when `--top` is not given.
-pub(crate) const DEFAULT_TERMINAL_ROWS: usize = 30;
-
-pub fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
-    let style = terminal_style(cli.color);
-    match cli.command {
-        Command::Summarize(args) => {
-            let threads = threads(args.threads);
-            summarize(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
-        }
-        Command::Diff(args) => {
-            let threads = threads(args.threads);
-            diff_command(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
-        }
-        Command::Build(args) => crate::build_command::build(args, &style),
-        Command::Explain(args) => {
-            let threads = threads(args.threads);
-            crate::explain_command::explain(args, threads, &style)
-        }
-        Command::Experiment(args) => crate::experiment_command::experiment(args, &style),
-        Command::Report(args) => {
-            let threads = threads(args.threads);
-            crate::report_command::report(args, threads)
-        }
-        Command::Trace(args) => trace(args).map(|()| std::process::ExitCode::SUCCESS),
-        Command::Flamegraph(args) => {
-            let threads = threads(args.threads);
-            flamegraph(args, threads).map(|()| std::process::ExitCode::SUCCESS)
-        }
-        Command::Queries(args) => {
-            let threads = threads(args.threads);
-            queries(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
-        }
-        Command::Export(args) => crate::events_command::export(args),
-        Command::Sql(args) => {
-            let threads = threads(args.threads);
-            crate::events_command::sql(args, threads, &style)
-        }
-        Command::Top(args) => {
-            let threads = threads(args.threads);
-            top(args, threads, &style).map(|()| std::process::ExitCode::SUCCESS)
-        }
-        Command::Runs(args) => crate::history_command::runs(args, &style),
-        Command::Compare(args) => crate::history_command::compare(args, &style),
-    }
-}
-
-fn threads(requested: Option<usize>) -> usize {
-    requested.unwrap_or_else(cores)
-}
-
-pub(crate) fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
-pub(crate) fn terminal_style(choice: ColorChoice) -> Style {
-    let stdout_is_terminal = std::io::stdout().is_terminal();
-    let color = match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            stdout_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .filter(|&w: &usize| w >= 40)
-        .unwrap_or(80);
-    Style { color, width }
-}
-
-/// `--top 0` means all rows; no `--top` means a screenful in the terminal and all rows for
-/// machines.
-pub(crate) fn row_limit(top: Option<usize>, for_machines: bool) -> Option<usize> {
-    match top {
-        Some(0) => None,
-        Some(n) => Some(n),
-        None if for_machines => None,
-        None => Some(DEFAULT_TERMINAL_ROWS),
-    }
-}
-
-fn summarize(args: SummarizeArgs, jobs: usize, style: &Style) -> Result<()> {
+pub(crate) fn summarize(args: SummarizeArgs, jobs: usize, style: &Style) -> Result<()> {
     let mut summary = summarize_inputs(&args.paths, jobs)?;
     let view = SummaryView {
         top: row_limit(args.top, args.json || args.csv),
@@ -153,7 +68,7 @@ fn summarize(args: SummarizeArgs, jobs: usize, style: &Style) -> Result<()> {
     print(&text)
 }
 
-fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result<()> {
+pub(crate) fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result<()> {
     // One side after the other: each side's profiles are unmapped before the next side is
     // read, so peak memory is that of one side (reading both at once was 1.2x faster on
     // two cores but needed twice the memory).
@@ -173,7 +88,7 @@ fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result<()> {
     print(&text)
 }
 
-fn trace(args: TraceArgs) -> Result<()> {
+pub(crate) fn trace(args: TraceArgs) -> Result<()> {
     let set = buildscope_profile::find_profiles(&args.paths)?;
     let mut output = OutputFile::create(&args.output)?;
     let options = TraceOptions {
@@ -215,7 +130,7 @@ fn trace(args: TraceArgs) -> Result<()> {
     Ok(())
 }
 
-fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
+pub(crate) fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
     let set = buildscope_profile::find_profiles(&args.paths)?;
     let options = StackOptions {
         per_thread: args.per_thread,
@@ -262,7 +177,7 @@ fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
     Ok(())
 }
 
-fn queries(args: QueriesArgs, threads: usize, style: &Style) -> Result<()> {
+pub(crate) fn queries(args: QueriesArgs, threads: usize, style: &Style) -> Result<()> {
     let set = buildscope_profile::find_profiles(&args.paths)?;
     let importance = Importance {
         min_extent: args.min_extent,
@@ -292,7 +207,7 @@ fn queries(args: QueriesArgs, threads: usize, style: &Style) -> Result<()> {
     print(&text)
 }
 
-fn top(args: TopArgs, threads: usize, style: &Style) -> Result<()> {
+pub(crate) fn top(args: TopArgs, threads: usize, style: &Style) -> Result<()> {
     let set = buildscope_profile::find_profiles(&args.paths)?;
     let rank = match args.sort {
         TopSort::Time => RankBy::Duration,
@@ -307,11 +222,4 @@ fn top(args: TopArgs, threads: usize, style: &Style) -> Result<()> {
         render_top(&found, args.full, style)
     };
     print(&text)
-}
-
-pub(crate) fn print(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
-    Ok(())
 }

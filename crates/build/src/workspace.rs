@@ -1,0 +1,212 @@
+//! What cargo and the machine say about the workspace: every `cargo metadata` call of
+//! buildscope is here, with the toolchain and linker facts the commands share.
+
+use std::path::{Path, PathBuf};
+
+use crate::BuildError;
+
+/// A workspace as `cargo metadata --no-deps` describes it.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+    /// cargo's target directory for this workspace (buildscope keeps its state under it).
+    pub target_dir: PathBuf,
+    pub members: Vec<Member>,
+}
+
+/// One workspace package.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub name: String,
+    /// The folder of its Cargo.toml.
+    pub dir: PathBuf,
+    /// The source file an edit of this member goes into: the library's (or proc macro's)
+    /// root if there is one, else the first binary's.
+    pub root_source: Option<PathBuf>,
+}
+
+impl Workspace {
+    /// Asks `cargo` (the one running us, else the one on PATH) about the workspace around
+    /// `manifest_path` or the current directory.
+    pub fn load(cargo: &Path, manifest_path: Option<&Path>) -> Result<Workspace, BuildError> {
+        let mut command = cargo_metadata::MetadataCommand::new();
+        command.cargo_path(cargo).no_deps();
+        if let Some(manifest) = manifest_path {
+            command.manifest_path(manifest);
+        }
+        let metadata = command.exec().map_err(|e| {
+            BuildError::CargoOutput(format!("cargo metadata: {}", first_line(&e.to_string())))
+        })?;
+        let members = metadata
+            .workspace_packages()
+            .into_iter()
+            .map(|p| Member {
+                name: p.name.to_string(),
+                dir: PathBuf::from(p.manifest_path.clone())
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+                root_source: edit_target(p),
+            })
+            .collect();
+        Ok(Workspace {
+            root: metadata.workspace_root.clone().into(),
+            target_dir: metadata.target_directory.clone().into(),
+            members,
+        })
+    }
+
+    /// The workspace around `manifest_path` or the current directory, if there is one.
+    pub fn here(manifest_path: Option<&Path>) -> Option<Workspace> {
+        Workspace::load(&cargo(), manifest_path).ok()
+    }
+
+    /// Where buildscope keeps its state for this workspace (`target/buildscope`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.target_dir.join("buildscope")
+    }
+
+    pub fn member_names(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.name.clone()).collect()
+    }
+
+    /// The member whose folder holds `file` (the innermost one).
+    pub fn package_of(&self, file: &Path) -> Option<String> {
+        self.members
+            .iter()
+            .filter(|m| file.starts_with(&m.dir))
+            .max_by_key(|m| m.dir.components().count())
+            .map(|m| m.name.clone())
+    }
+}
+
+/// The cargo to run: `$CARGO` when cargo started us, else `cargo` from PATH.
+pub fn cargo() -> PathBuf {
+    std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("cargo"))
+}
+
+/// The workspace members of the workspace at `root` (none if cargo cannot say).
+pub fn workspace_members(root: &Path) -> Vec<String> {
+    Workspace::load(&cargo(), Some(&root.join("Cargo.toml")))
+        .map(|w| w.member_names())
+        .unwrap_or_default()
+}
+
+/// Whether the workspace uses any package from outside it: without one, `deps-opt-level`
+/// has nothing to change. When cargo cannot say, it is assumed to.
+pub fn has_dependencies(root: &Path) -> bool {
+    cargo_metadata::MetadataCommand::new()
+        .cargo_path(cargo())
+        .manifest_path(root.join("Cargo.toml"))
+        .exec()
+        .map(|m| m.packages.len() > m.workspace_members.len())
+        .unwrap_or(true)
+}
+
+fn edit_target(package: &cargo_metadata::Package) -> Option<PathBuf> {
+    let is = |t: &&cargo_metadata::Target, pred: fn(&str) -> bool| {
+        t.kind.iter().any(|k| pred(&k.to_string()))
+    };
+    package
+        .targets
+        .iter()
+        .find(|t| is(t, |k| k.ends_with("lib") || k == "proc-macro"))
+        .or_else(|| package.targets.iter().find(|t| is(t, |k| k == "bin")))
+        .map(|t| t.src_path.clone().into())
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Linkers on PATH, for the linking finding and the experiment's linker key.
+pub fn installed_linkers() -> Vec<String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    ["mold", "ld.lld", "ld.gold", "ld.bfd", "wild"]
+        .iter()
+        .filter(|name| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// The compiler's version line and host triple.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RustcVersion {
+    /// `rustc 1.95.0 (…)`.
+    pub release: String,
+    /// `x86_64-unknown-linux-gnu`.
+    pub host: String,
+}
+
+/// From `rustc -vV` (`$RUSTC` when set); "unknown" parts when rustc cannot say.
+pub fn rustc_version() -> RustcVersion {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = std::process::Command::new(rustc).arg("-vV").output();
+    let text = out
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    RustcVersion {
+        release: text.lines().next().unwrap_or("rustc (unknown)").to_string(),
+        host: text
+            .lines()
+            .find_map(|l| l.strip_prefix("host: "))
+            .unwrap_or("unknown")
+            .to_string(),
+    }
+}
+
+/// cargo's profile name from its arguments: `dev`, `release` or `--profile`'s.
+pub fn cargo_profile(args: &[String]) -> String {
+    if args.iter().any(|a| a == "--release") {
+        return "release".into();
+    }
+    args.iter()
+        .position(|a| a == "--profile")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--profile=").map(str::to_string))
+        })
+        .unwrap_or_else(|| "dev".into())
+}
+
+/// `cargo build --release -p app`: a cargo command line as the user would type it.
+pub fn cargo_command_line(command: &str, args: &[String]) -> String {
+    let mut line = format!("cargo {command}");
+    for arg in args {
+        line.push(' ');
+        line.push_str(arg);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_names_come_from_cargo_arguments() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(cargo_profile(&args(&[])), "dev");
+        assert_eq!(cargo_profile(&args(&["-p", "x", "--release"])), "release");
+        assert_eq!(cargo_profile(&args(&["--profile", "fast"])), "fast");
+        assert_eq!(cargo_profile(&args(&["--profile=ci"])), "ci");
+    }
+
+    #[test]
+    fn command_lines_read_as_typed() {
+        assert_eq!(cargo_command_line("build", &[]), "cargo build");
+        assert_eq!(
+            cargo_command_line("check", &["--release".into(), "-p".into(), "a".into()]),
+            "cargo check --release -p a"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! What goes into the history: every measured run and every experiment, and the spread
+//! of the runs one `buildscope build --runs N` made. A history that cannot be written
+//! costs a warning, never the build.
+
+use std::path::Path;
+
+use anyhow::Result;
+use buildscope_analysis::{ExperimentRecord, Spread};
+use buildscope_build::RunRecord;
+use buildscope_store::{ExperimentRow, RunRow, Store};
+
+use crate::cli::HistoryArgs;
+use crate::resolve::open_store;
+
+/// Records a measured build.
+pub(crate) fn record_run(history: &HistoryArgs, record: &RunRecord) {
+    let result = open_store(history).and_then(|mut store| -> Result<()> {
+        let row = RunRow {
+            id: record.id.clone(),
+            workspace_root: record.workspace_root.clone(),
+            started_at_ns: record.started_at_ns,
+            command: record.command_line(),
+            cargo_args: record.cargo_args.clone(),
+            scenario: record.scenario.describe_in(&record.workspace_root),
+            success: record.success,
+            wall_ns: record.totals.wall_ns,
+            cpu_ns: record.totals.cpu_ns,
+            units: record.units.len(),
+            fresh_units: record.fresh_units,
+            critical_chain_ns: record.critical_path.longest_chain_ns,
+            run_dir: record.run_dir.clone(),
+        };
+        let critical: Vec<usize> = record.critical_path.steps.iter().map(|s| s.unit).collect();
+        store.insert_run(&row, &record.units, &critical)?;
+        Ok(())
+    });
+    if let Err(e) = result {
+        eprintln!("warning: the run was not added to the history: {e:#}");
+    }
+}
+
+/// Records an experiment as one entity (its variants' runs went in as runs already).
+pub(crate) fn record_experiment(
+    history: &HistoryArgs,
+    id: &str,
+    workspace_root: &Path,
+    started_at_ns: u64,
+    experiment: &ExperimentRecord,
+) {
+    let result = open_store(history).and_then(|mut store| -> Result<()> {
+        let recommendation: Vec<String> = experiment
+            .recommendation
+            .settings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        store.insert_experiment(&ExperimentRow {
+            id: id.to_string(),
+            workspace_root: workspace_root.to_path_buf(),
+            started_at_ns,
+            scenario: experiment.scenario.clone(),
+            variants: experiment.variants.len(),
+            recommendation: recommendation.join(" "),
+            document: serde_json::to_string(experiment)?,
+        })?;
+        Ok(())
+    });
+    if let Err(e) = result {
+        eprintln!("warning: the experiment was not added to the history: {e:#}");
+    }
+}
+
+/// The wall-time spread of the plan a run belonged to: the runs of the history made by the
+/// same `buildscope build` (ids are `<date>-<time>-<pid>-<n>`: same date and process, same
+/// scenario), when there were several.
+pub(crate) fn plan_spread(store: &Store, run: &RunRecord) -> Option<Spread> {
+    let plan_of = |id: &str| {
+        let parts: Vec<&str> = id.split('-').collect();
+        (parts.len() == 4).then(|| (parts[0].to_string(), parts[2].to_string()))
+    };
+    let plan = plan_of(&run.id)?;
+    let scenario = run.scenario.describe_in(&run.workspace_root);
+    let walls: Vec<u64> = store
+        .runs(Some(&run.workspace_root), 1000)
+        .ok()?
+        .into_iter()
+        .filter(|r| plan_of(&r.id).as_ref() == Some(&plan) && r.scenario == scenario)
+        .map(|r| r.wall_ns)
+        .collect();
+    Spread::of(&walls).filter(|s| s.n >= 2)
+}

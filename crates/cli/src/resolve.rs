@@ -1,0 +1,213 @@
+//! Arguments resolved into what the libraries take: a build plan, the workspace here, the
+//! history store, the run or profiles a command names. Every command that resolves a
+//! workspace goes through here, so every one of them first undoes an edit that a killed
+//! run left behind, and none of them does it under a live run.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use buildscope_build::{
+    cargo, load_run_dir, lock_workspace, recover_if_idle, BuildPlan, LockWait, RunRecord, Scenario,
+    SelfProfile, Workspace, WorkspaceLock,
+};
+use buildscope_store::{default_database_path, Store};
+
+use crate::cli::{BuildArgs, CargoCommand, HistoryArgs, ScenarioSpec};
+use crate::terminal::cores;
+
+/// The plan a `build` (or `experiment`) command line describes, and its workspace.
+pub(crate) fn build_plan(args: &BuildArgs) -> Result<(BuildPlan, Workspace)> {
+    let cargo = cargo();
+    let workspace = Workspace::load(&cargo, args.manifest_path.as_deref())?;
+    let state_dir = workspace.state_dir();
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let absolute = |p: &Path| -> Result<PathBuf> {
+        std::fs::canonicalize(p).with_context(|| format!("{}", p.display()))
+    };
+    let scenario = match args.scenario_spec() {
+        Some(ScenarioSpec::Cold) => Scenario::Cold,
+        Some(ScenarioSpec::Touch(path)) => Scenario::Touch {
+            path: absolute(&path)?,
+        },
+        Some(ScenarioSpec::Edit(path)) => Scenario::Edit {
+            path: absolute(&path)?,
+        },
+        None => Scenario::AsIs,
+    };
+    let edited_package = match &scenario {
+        Scenario::Edit { path } => workspace.package_of(path),
+        _ => None,
+    };
+    let self_profile = match (&args.self_profile, &args.self_profile_crates) {
+        (true, _) => Some(vec!["*".to_string()]),
+        (false, Some(list)) if list.trim().is_empty() => Some(workspace.member_names()),
+        (false, Some(list)) => Some(list.split(',').map(|s| s.trim().to_string()).collect()),
+        (false, None) => None,
+    }
+    .map(|crates| SelfProfile {
+        crates,
+        events: args.self_profile_events.clone(),
+    });
+    let plan = BuildPlan {
+        cargo,
+        command: match args.command {
+            CargoCommand::Build => "build".into(),
+            CargoCommand::Check => "check".into(),
+        },
+        cargo_args: args.cargo_args(),
+        cwd,
+        workspace_root: workspace.root.clone(),
+        target_dir: args
+            .target_dir
+            .clone()
+            .unwrap_or_else(|| state_dir.join("target")),
+        state_dir,
+        scenario,
+        runs: args.runs as usize,
+        self_profile,
+        packages: args.packages.clone(),
+        env: Vec::new(),
+        show_diagnostics: true,
+        cargo_timings: true,
+        edited_package,
+        cores: args.jobs.map(|j| j as usize).unwrap_or_else(cores),
+        journal_dir: None,
+    };
+    Ok((plan, workspace))
+}
+
+/// The workspace for a run that measures: waits for (or, with `no_wait`, refuses) another
+/// run measuring there, then undoes an edit a killed run left behind.
+pub(crate) fn lock_for_measuring(plan: &BuildPlan, no_wait: bool) -> Result<WorkspaceLock> {
+    let (lock, restored) = lock_workspace(&plan.state_dir, !no_wait, |busy| {
+        let LockWait::Busy { pid } = busy;
+        eprintln!(
+            "buildscope: waiting for another buildscope run{} measuring this workspace \
+             (--no-wait to fail instead)",
+            pid.map(|p| format!(" (process {p})")).unwrap_or_default()
+        );
+    })?;
+    say_restored(restored);
+    Ok(lock)
+}
+
+/// The workspace around `manifest_path` or the current directory, if there is one, with
+/// an edit that a killed run left there undone (unless a live run is measuring it).
+pub(crate) fn workspace_here(manifest_path: Option<&Path>) -> Option<Workspace> {
+    let workspace = Workspace::here(manifest_path)?;
+    restore_interrupted(&workspace.state_dir());
+    Some(workspace)
+}
+
+/// Undoes an interrupted edit under `state_dir` when no run is measuring; a failure to is
+/// a warning (the next measuring run retries and fails loudly).
+fn restore_interrupted(state_dir: &Path) {
+    match recover_if_idle(state_dir) {
+        Ok(restored) => say_restored(restored),
+        Err(e) => eprintln!("warning: {e}"),
+    }
+}
+
+fn say_restored(restored: Option<PathBuf>) {
+    if let Some(path) = restored {
+        eprintln!(
+            "buildscope: restored {} (an earlier run was interrupted during its --edit)",
+            path.display()
+        );
+    }
+}
+
+/// The history: `--db`, `$BUILDSCOPE_DB`, or the default file.
+pub(crate) fn open_store(history: &HistoryArgs) -> Result<Store> {
+    let path = history
+        .db
+        .clone()
+        .or_else(default_database_path)
+        .context("no history database: set --db, BUILDSCOPE_DB or HOME")?;
+    if let Some(scheme) = url_scheme(&path) {
+        bail!(
+            "{}: a {scheme}:// history is not supported; give the path of a SQLite file",
+            path.display()
+        );
+    }
+    Ok(Store::open(&path)?)
+}
+
+/// `postgres` for `postgres://…`: a URL, where a file path was expected.
+fn url_scheme(path: &Path) -> Option<String> {
+    let text = path.to_str()?;
+    let (scheme, rest) = text.split_once("://")?;
+    let is_scheme = !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (is_scheme && !rest.is_empty()).then(|| scheme.to_string())
+}
+
+/// The run record and profile paths the arguments name: a run folder, profile files and
+/// directories, or a run of the history (`latest` when nothing is named).
+pub(crate) fn resolve_target(
+    target: &[String],
+    history: &HistoryArgs,
+    manifest_path: Option<&Path>,
+) -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
+    let named: Vec<PathBuf> = target.iter().map(PathBuf::from).collect();
+    let run_dir = |dir: &Path| -> Result<(Option<RunRecord>, Vec<PathBuf>)> {
+        let (record, profiles) = load_run_dir(dir)?;
+        // The run's workspace, restored first like any other the command resolves.
+        workspace_here(Some(&record.workspace_root.join("Cargo.toml")));
+        Ok((Some(record), profiles))
+    };
+    if named.len() == 1 && named[0].join("run.json").is_file() {
+        return run_dir(&named[0]);
+    }
+    if named.len() == 1 && named[0].file_name().is_some_and(|n| n == "run.json") {
+        return run_dir(named[0].parent().unwrap_or(Path::new(".")));
+    }
+    if !named.is_empty() && named.iter().all(|p| p.exists()) {
+        return Ok((None, named));
+    }
+    if target.len() > 1 {
+        bail!(
+            "{}: no such file or directory (give one run, or profile files and directories)",
+            named
+                .iter()
+                .find(|p| !p.exists())
+                .unwrap_or(&named[0])
+                .display()
+        );
+    }
+    let name = target.first().map_or("latest", String::as_str);
+    let store = open_store(history)?;
+    let workspace = workspace_here(manifest_path).map(|w| w.root);
+    let (run, _) = store.run(name, workspace.as_deref()).with_context(|| {
+        if target.is_empty() {
+            "nothing to explain: measure a build first (`buildscope build --self-profile-crates`), or name profiles".to_string()
+        } else {
+            format!("{name}: not a path, and not a run in the history")
+        }
+    })?;
+    let (record, profiles) = load_run_dir(&run.run_dir)?;
+    Ok((Some(record), profiles))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_scheme;
+    use std::path::Path;
+
+    #[test]
+    fn a_url_is_not_taken_for_a_file() {
+        assert_eq!(
+            url_scheme(Path::new("postgres://ci@db/buildscope")).as_deref(),
+            Some("postgres")
+        );
+        assert_eq!(
+            url_scheme(Path::new("postgresql+tls://h/d")).as_deref(),
+            Some("postgresql+tls")
+        );
+        assert_eq!(url_scheme(Path::new("/home/me/history.sqlite")), None);
+        assert_eq!(url_scheme(Path::new("weird:/name")), None);
+        assert_eq!(url_scheme(Path::new("dir/a://b")), None);
+    }
+}
