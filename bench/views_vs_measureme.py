@@ -2,11 +2,12 @@
 """buildscope `trace` and `flamegraph` against measureme's `crox` and `flamegraph` on the
 same real profiles, alternating in one run (wall time, CPU time and peak RSS from wait4()).
 
-    MEASUREME_BIN=/path/to/measureme/target/release bench/views_vs_measureme.py [--runs N] [--only trace|flamegraph]
+    MEASUREME_BIN=/path/to/measureme/target/release bench/views_vs_measureme.py [--runs N] [--only trace|flamegraph] [--trace-max-size BYTES]
 
 Every tool writes a new file (the previous run's output is removed and the disk synced
 first) into a scratch folder on the same disk. buildscope's trace runs with
---max-size 0 so that both traces hold every interval. Without MEASUREME_BIN, buildscope's
+--max-size 0 so that both traces hold every interval; --trace-max-size default measures
+it as users run it (its default 100 MB limit), any other number with that limit. Without MEASUREME_BIN, buildscope's
 figures are reported alone.
 """
 import argparse
@@ -20,11 +21,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from summarize_vs_measureme import ROOT, run  # noqa: E402
 
 
-def commands(view, ours, mm_dir, path, scratch):
+def commands(view, ours, mm_dir, path, scratch, trace_max_size="0"):
     """{tool: (command, file it writes)} for one view of one profile."""
     if view == "trace":
         out = os.path.join(scratch, "trace.json")
-        cmds = {"buildscope": ([ours, "trace", path, "-o", out, "--max-size", "0"], out)}
+        limit = [] if trace_max_size == "default" else ["--max-size", trace_max_size]
+        cmds = {"buildscope": ([ours, "trace", path, "-o", out] + limit, out)}
         if mm_dir:
             # crox writes chrome_profiler.json into its working directory.
             cmds["crox"] = ([os.path.join(mm_dir, "crox"), path], os.path.join(scratch, "chrome_profiler.json"))
@@ -42,6 +44,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--profiles", default=os.path.join(ROOT, "target", "bench-profiles"))
     ap.add_argument("--only", choices=["trace", "flamegraph"])
+    ap.add_argument("--trace-max-size", default="0",
+                    help="buildscope trace's --max-size: 0 (none, the default here), default, or bytes")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT, check=True)
     ours = os.path.join(ROOT, "target", "release", "buildscope")
@@ -56,7 +60,7 @@ def main():
         for view in views:
             for path in files:
                 name = f"{view} {os.path.basename(path)} ({os.path.getsize(path) / 1e6:.1f} MB)"
-                cmds = commands(view, ours, mm_dir, path, scratch)
+                cmds = commands(view, ours, mm_dir, path, scratch, args.trace_max_size)
                 results = {tool: [] for tool in cmds}
                 for _ in range(args.runs):
                     for tool, (cmd, out) in cmds.items():

@@ -175,10 +175,9 @@
   }
   function drawConcurrency(width, label, x) {
     var svg = document.getElementById("concurrency");
-    var cores = run ? run.totals.cores : 1, h = 90;
+    var cores = run ? run.totals.cores : 1;
     svg.textContent = "";
     svg.setAttribute("width", width);
-    svg.setAttribute("height", h + 10);
     if (!units.length) { return; }
     // Each unit is ready when its dependencies released it (their metadata for pipelined ones).
     var ready = {};
@@ -192,7 +191,7 @@
       });
       ready[u.id] = Math.min(r, u.start_ns);
     });
-    var steps = 200, max = Math.max(cores, 1);
+    var steps = 200, busiest = 0, longestQueue = 0;
     var running = [], waiting = [];
     for (var i = 0; i <= steps; i++) {
       var t = wall * i / steps, n = 0, w = 0;
@@ -201,10 +200,20 @@
         else if (ready[u.id] <= t && t < u.start_ns) { w++; }
       });
       running.push(n); waiting.push(w);
-      max = Math.max(max, n + w);
+      busiest = Math.max(busiest, n);
+      longestQueue = Math.max(longestQueue, w);
     }
-    var y = function (v) { return h - h * v / max; };
-    function area(values, base, cls) {
+    // Two bands, each on its own scale: the cores (running units against idle ones, the
+    // top of the band is every core), and below it the ready queue (units whose
+    // dependencies are done, waiting for a core). On one scale a long queue squeezed the
+    // cores into a thin strip.
+    var coreBand = 70, gap = 18, queueBand = 40;
+    var coreMax = Math.max(cores, busiest, 1), queueMax = Math.max(longestQueue, 1);
+    var queueTop = coreBand + gap;
+    svg.setAttribute("height", queueTop + queueBand + 4);
+    var coreY = function (v) { return coreBand - coreBand * v / coreMax; };
+    var queueY = function (v) { return queueTop + queueBand - queueBand * v / queueMax; };
+    function area(values, base, y, cls) {
       var pts = [];
       for (var i = 0; i <= steps; i++) { pts.push(x(wall * i / steps) + "," + y(base[i] + values[i])); }
       for (var j = steps; j >= 0; j--) { pts.push(x(wall * j / steps) + "," + y(base[j])); }
@@ -212,12 +221,17 @@
     }
     var zero = running.map(function () { return 0; });
     var idle = running.map(function (n) { return Math.max(0, cores - n); });
-    area(running, zero, "area-running");
-    area(idle, running, "area-idle");
-    area(waiting, running.map(function (n, i) { return n + idle[i]; }), "area-waiting");
-    var t = svgEl("text", { x: 4, y: 12 });
-    t.textContent = cores + " cores";
-    svg.appendChild(t);
+    area(running, zero, coreY, "area-running");
+    area(idle, running, coreY, "area-idle");
+    area(waiting, zero, queueY, "area-waiting");
+    svg.appendChild(svgEl("line", { x1: x(0), x2: x(wall), y1: coreY(cores), y2: coreY(cores), "class": "cores-line" }));
+    svg.appendChild(svgEl("line", { x1: x(0), x2: x(wall), y1: queueY(0), y2: queueY(0), "class": "axis-line" }));
+    var coreLabel = svgEl("text", { x: 4, y: coreY(cores) + 12, "class": "band-label" });
+    coreLabel.textContent = cores + " cores" + (busiest > cores ? " (up to " + busiest + " units at once)" : "");
+    svg.appendChild(coreLabel);
+    var queueLabel = svgEl("text", { x: 4, y: queueTop - 4, "class": "band-label" });
+    queueLabel.textContent = longestQueue ? "ready, waiting for a core (up to " + longestQueue + " units)" : "no unit ever waited for a core";
+    svg.appendChild(queueLabel);
   }
   if (run) {
     drawGantt();

@@ -58,54 +58,67 @@ fn bucket_of(duration_ns: u64) -> usize {
     (64 - duration_ns.leading_zeros()) as usize % BUCKETS
 }
 
-/// Writes one trace of all `files` to `out` (a file: it may be rewritten from the start
-/// when the first attempt does not fit `max_bytes`).
+/// Writes one trace of all `files` to `out`. With a size limit, a first pass only
+/// measures: it decodes every event and adds up the exact bytes each would take, by
+/// duration bucket, without formatting any; the one writing pass then knows the minimum
+/// duration that fits.
 pub fn write_trace(
     files: &[PathBuf],
     out: &mut std::fs::File,
     options: &TraceOptions,
 ) -> Result<TraceReport, TraceError> {
-    use std::io::{Seek, SeekFrom};
     // The build's clock starts at the earliest profile.
     let origin = buildscope_profile::earliest_start(files)?;
-    let mut attempt = Attempt::new(options.min_duration_ns, options.max_bytes);
-    let first = attempt.run(files, origin, options, out)?;
-    if let Some(report) = first {
-        return Ok(report);
-    }
-    // Too big: every interval was measured, so the threshold that fits is known exactly.
-    let threshold = attempt.threshold_that_fits();
-    out.set_len(0).map_err(TraceError::Write)?;
-    out.seek(SeekFrom::Start(0)).map_err(TraceError::Write)?;
-    let mut second = Attempt::new(threshold, None);
-    Ok(second
-        .run(files, origin, options, out)?
-        .expect("no size limit on the second attempt"))
+    let min_duration_ns = match options.max_bytes {
+        None => options.min_duration_ns,
+        Some(limit) => {
+            let mut sizing = Attempt::new(options.min_duration_ns, Mode::Measure);
+            sizing.run(files, origin, options, out)?;
+            sizing.threshold_that_fits(limit)
+        }
+    };
+    Attempt::new(min_duration_ns, Mode::Write).run(files, origin, options, out)
+}
+
+/// What a pass over the profiles does with each interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Formats it and writes it.
+    Write,
+    /// Only adds up the bytes it would take; writes nothing.
+    Measure,
 }
 
 struct Attempt {
     min_duration_ns: u64,
-    max_bytes: Option<u64>,
-    /// Bytes of interval events per duration bucket (every interval, written or not).
+    mode: Mode,
+    /// Bytes of interval events per duration bucket (every interval, written or not),
+    /// when measuring.
     bucket_bytes: [u64; BUCKETS],
+    /// Bytes of the intervals at least `min_duration_ns` long, when measuring.
+    kept_bytes: u64,
     /// Bytes of everything else (metadata, counters, brackets).
     fixed_bytes: u64,
 }
 
 impl Attempt {
-    fn new(min_duration_ns: u64, max_bytes: Option<u64>) -> Attempt {
+    fn new(min_duration_ns: u64, mode: Mode) -> Attempt {
         Attempt {
             min_duration_ns,
-            max_bytes,
+            mode,
             bucket_bytes: [0; BUCKETS],
+            kept_bytes: 0,
             fixed_bytes: 0,
         }
     }
 
-    /// The smallest bucket boundary at which the intervals of the longer buckets, plus the
-    /// fixed part, fit the limit.
-    fn threshold_that_fits(&self) -> u64 {
-        let limit = self.max_bytes.unwrap_or(u64::MAX);
+    /// After measuring: `min_duration_ns` if what it keeps fits `limit`; else the smallest
+    /// bucket boundary at which the intervals of the longer buckets, plus the fixed part,
+    /// fit.
+    fn threshold_that_fits(&self, limit: u64) -> u64 {
+        if self.fixed_bytes + self.kept_bytes <= limit {
+            return self.min_duration_ns;
+        }
         let mut total = self.fixed_bytes;
         for bucket in (0..BUCKETS).rev() {
             if total + self.bucket_bytes[bucket] > limit {
@@ -117,16 +130,17 @@ impl Attempt {
         self.min_duration_ns
     }
 
-    /// Writes the trace; `None` when it went over the size limit (it then stops writing but
-    /// keeps measuring).
+    /// Writes the trace (or, measuring, only counts its bytes).
     fn run(
         &mut self,
         files: &[PathBuf],
         origin: u64,
         options: &TraceOptions,
         out: &mut std::fs::File,
-    ) -> Result<Option<TraceReport>, TraceError> {
-        let mut sink = Sink::new(out, self.max_bytes)?;
+    ) -> Result<TraceReport, TraceError> {
+        // Measuring, the sink is over its limit from the start: it only counts.
+        let limit = (self.mode == Mode::Measure).then_some(0);
+        let mut sink = Sink::new(out, limit)?;
         let mut report = TraceReport {
             profiles: files.len(),
             intervals_written: 0,
@@ -148,6 +162,7 @@ impl Attempt {
                 pid,
                 offset: profile.metadata().start_time.saturating_sub(origin),
                 min_duration_ns: self.min_duration_ns,
+                mode: self.mode,
                 tracks: if options.collapse_threads {
                     collapsed_tracks(&mut profile)?
                 } else {
@@ -224,6 +239,7 @@ impl Attempt {
             for (bucket, bytes) in formatter.bucket_bytes.iter().enumerate() {
                 self.bucket_bytes[bucket] += bytes;
             }
+            self.kept_bytes += formatter.kept_bytes;
             // Threads get names; counters sit at the end of their process.
             formatter.threads.sort_unstable();
             for &track in &formatter.threads {
@@ -253,13 +269,10 @@ impl Attempt {
         }
         buf.extend_from_slice(b"\n]\n");
         self.fixed_bytes += sink.emit(&mut buf)?;
-        let (over, written) = (sink.over, sink.written);
+        let written = sink.written;
         sink.finish()?;
-        if over {
-            return Ok(None);
-        }
         report.bytes = written;
-        Ok(Some(report))
+        Ok(report)
     }
 }
 
@@ -269,6 +282,7 @@ struct ProcessContext {
     /// The profile's start on the build's clock.
     offset: u64,
     min_duration_ns: u64,
+    mode: Mode,
     /// `(thread, track)` under `--collapse-threads`.
     tracks: Vec<(u32, u32)>,
 }
@@ -288,6 +302,7 @@ struct Formatter {
     labels: Vec<Option<Box<[u8]>>>,
     args: ArgsWriter,
     bucket_bytes: [u64; BUCKETS],
+    kept_bytes: u64,
     written: u64,
     dropped: u64,
     /// Integer events by label id (ids are per profile handle) and kind...
@@ -304,6 +319,7 @@ impl Default for Formatter {
             labels: Vec::new(),
             args: ArgsWriter::default(),
             bucket_bytes: [0; BUCKETS],
+            kept_bytes: 0,
             written: 0,
             dropped: 0,
             counters: Default::default(),
@@ -340,6 +356,7 @@ impl Formatter {
         for (bucket, bytes) in other.bucket_bytes.iter().enumerate() {
             self.bucket_bytes[bucket] += bytes;
         }
+        self.kept_bytes += other.kept_bytes;
         self.written += other.written;
         self.dropped += other.dropped;
         for (key, value) in std::mem::take(&mut other.named_counters) {
@@ -389,29 +406,88 @@ impl Formatter {
                 push_json_str(&mut e, profile.label(event.label));
                 e.into_boxed_slice()
             });
-            let event_start = out.len();
-            out.extend_from_slice(b",\n{\"name\":");
-            out.extend_from_slice(name);
-            out.extend_from_slice(b",\"cat\":\"");
-            out.extend_from_slice(kind_tag(event.kind).as_bytes());
-            out.extend_from_slice(b"\",\"ph\":\"X\",\"ts\":");
-            push_micros(out, context.offset + start);
-            out.extend_from_slice(b",\"dur\":");
-            push_micros(out, duration);
-            out.extend_from_slice(b",\"pid\":");
-            push_u64(out, context.pid as u64);
-            out.extend_from_slice(b",\"tid\":");
-            push_u64(out, track as u64);
-            self.args.push_args(profile, event.event_id, out);
-            out.push(b'}');
-            self.bucket_bytes[bucket_of(duration)] += (out.len() - event_start) as u64;
-            if duration < context.min_duration_ns {
-                self.dropped += 1;
-                out.truncate(event_start);
-            } else {
+            let kept = duration >= context.min_duration_ns;
+            let interval = Interval {
+                name,
+                kind: kind_tag(event.kind),
+                ts: context.offset + start,
+                duration,
+                pid: context.pid,
+                track,
+                event_id: event.event_id,
+            };
+            match context.mode {
+                Mode::Measure => {
+                    let mut count = Count(0);
+                    interval.put(profile, &mut self.args, &mut count);
+                    self.bucket_bytes[bucket_of(duration)] += count.0;
+                    if kept {
+                        self.kept_bytes += count.0;
+                    }
+                }
+                // Shorter intervals are not formatted at all.
+                Mode::Write if kept => interval.put(profile, &mut self.args, out),
+                Mode::Write => {}
+            }
+            if kept {
                 self.written += 1;
+            } else {
+                self.dropped += 1;
             }
         }
+    }
+}
+
+/// One interval as it is written.
+struct Interval<'a> {
+    /// The label, escaped as a JSON string.
+    name: &'a [u8],
+    kind: &'static str,
+    ts: u64,
+    duration: u64,
+    pid: u32,
+    track: u32,
+    event_id: u64,
+}
+
+impl Interval<'_> {
+    /// Puts the event, preceded by `,\n` (events always follow their process's metadata).
+    /// The same code writes it and measures it, so a measured size is the written one.
+    fn put(&self, profile: &Profile, args: &mut ArgsWriter, out: &mut impl ByteSink) {
+        out.put(b",\n{\"name\":");
+        out.put(self.name);
+        out.put(b",\"cat\":\"");
+        out.put(self.kind.as_bytes());
+        out.put(b"\",\"ph\":\"X\",\"ts\":");
+        push_micros(out, self.ts);
+        out.put(b",\"dur\":");
+        push_micros(out, self.duration);
+        out.put(b",\"pid\":");
+        push_u64(out, self.pid as u64);
+        out.put(b",\"tid\":");
+        push_u64(out, self.track as u64);
+        args.push_args(profile, self.event_id, out);
+        out.put(b"}");
+    }
+}
+
+/// Where formatted bytes go: a buffer, or a count of them.
+trait ByteSink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl ByteSink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Only counts.
+struct Count(u64);
+
+impl ByteSink for Count {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len() as u64;
     }
 }
 
@@ -492,7 +568,7 @@ impl ArgsWriter {
         self.cache.iter_mut().for_each(|slot| slot.0 = None);
     }
 
-    fn push_args(&mut self, profile: &Profile, event_id: u64, buf: &mut Vec<u8>) {
+    fn push_args(&mut self, profile: &Profile, event_id: u64, buf: &mut impl ByteSink) {
         if self.cache.is_empty() {
             self.cache.resize_with(ARG_CACHE_SLOTS, Default::default);
         }
@@ -509,7 +585,7 @@ impl ArgsWriter {
                     *cached = Some(addr);
                 }
                 push_arg_key(buf, count);
-                buf.extend_from_slice(text);
+                buf.put(text);
                 count += 1;
             }
         } else if let Some(args) = profile.event_args(event_id) {
@@ -520,20 +596,20 @@ impl ArgsWriter {
             }
         }
         if count > 0 {
-            buf.push(b'}');
+            buf.put(b"}");
         }
     }
 }
 
 /// `,"args":{"arg0":` for the first argument, `,"argN":` for the others.
-fn push_arg_key(buf: &mut Vec<u8>, index: usize) {
-    buf.extend_from_slice(if index == 0 {
+fn push_arg_key(buf: &mut impl ByteSink, index: usize) {
+    buf.put(if index == 0 {
         b",\"args\":{\"arg"
     } else {
         b",\"arg"
     });
     push_u64(buf, index as u64);
-    buf.extend_from_slice(b"\":");
+    buf.put(b"\":");
 }
 
 /// Writes bytes until a size limit is passed; then only counts. The writing happens on a
@@ -686,19 +762,21 @@ fn kind_tag(kind: EventKind) -> &'static str {
     kind.known_name().unwrap_or("Other")
 }
 
-fn push_u64(buf: &mut Vec<u8>, value: u64) {
-    buf.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+fn push_u64(buf: &mut impl ByteSink, value: u64) {
+    buf.put(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// Nanoseconds as microseconds with three decimals (the format's unit, full precision).
-fn push_micros(buf: &mut Vec<u8>, ns: u64) {
+fn push_micros(buf: &mut impl ByteSink, ns: u64) {
     push_u64(buf, ns / 1000);
     let frac = ns % 1000;
     if frac != 0 {
-        buf.push(b'.');
-        buf.push(b'0' + (frac / 100) as u8);
-        buf.push(b'0' + (frac / 10 % 10) as u8);
-        buf.push(b'0' + (frac % 10) as u8);
+        buf.put(&[
+            b'.',
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ]);
     }
 }
 
@@ -712,13 +790,13 @@ fn push_json_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// A JSON string literal: quotes, backslashes and control characters escaped.
-fn push_json_str(buf: &mut Vec<u8>, s: &str) {
-    buf.push(b'"');
+fn push_json_str(buf: &mut impl ByteSink, s: &str) {
+    buf.put(b"\"");
     let bytes = s.as_bytes();
     // Most text needs no escaping; this check vectorizes, the loop below does not.
     if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
-        buf.extend_from_slice(bytes);
-        buf.push(b'"');
+        buf.put(bytes);
+        buf.put(b"\"");
         return;
     }
     let mut run = 0;
@@ -732,20 +810,19 @@ fn push_json_str(buf: &mut Vec<u8>, s: &str) {
             0..=0x1f => None,
             _ => continue,
         };
-        buf.extend_from_slice(&bytes[run..i]);
+        buf.put(&bytes[run..i]);
         match escape {
-            Some(e) => buf.extend_from_slice(e),
+            Some(e) => buf.put(e),
             None => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                buf.extend_from_slice(b"\\u00");
-                buf.push(HEX[(b >> 4) as usize]);
-                buf.push(HEX[(b & 15) as usize]);
+                buf.put(b"\\u00");
+                buf.put(&[HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
             }
         }
         run = i + 1;
     }
-    buf.extend_from_slice(&bytes[run..]);
-    buf.push(b'"');
+    buf.put(&bytes[run..]);
+    buf.put(b"\"");
 }
 
 /// For `--collapse-threads`: each thread's track, so that threads whose spans never overlap
@@ -781,6 +858,98 @@ fn collapsed_tracks(profile: &mut Profile) -> Result<Vec<(u32, u32)>, ProfileErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two real profiles (one with arguments) and the hostile one.
+    fn profiles(dir: &std::path::Path) -> Vec<PathBuf> {
+        let source = "pub fn f<T: Clone + std::fmt::Debug>(t: T) -> String { format!(\"{:?}\", t.clone()) }\n\
+                      pub fn g() -> String { f(1u8) + &f(\"x\") + &f(vec![1.5f64]) }\n";
+        let args = dir.join("args");
+        let plain = dir.join("plain");
+        std::fs::create_dir_all(&args).unwrap();
+        std::fs::create_dir_all(&plain).unwrap();
+        vec![
+            buildscope_testkit::rustc_profile(&args, "sized", source, "default,args"),
+            buildscope_testkit::rustc_profile(&plain, "plain", source, "default"),
+            buildscope_testkit::hostile_profile(dir),
+        ]
+    }
+
+    fn write(files: &[PathBuf], options: &TraceOptions) -> (TraceReport, Vec<u8>) {
+        let mut out = tempfile::tempfile().unwrap();
+        let report = write_trace(files, &mut out, options).unwrap();
+        use std::io::{Read, Seek};
+        out.rewind().unwrap();
+        let mut bytes = Vec::new();
+        out.read_to_end(&mut bytes).unwrap();
+        (report, bytes)
+    }
+
+    #[test]
+    fn the_measuring_pass_predicts_the_written_bytes_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = profiles(dir.path());
+        let origin = buildscope_profile::earliest_start(&files).unwrap();
+        for (min_duration_ns, split_pages) in [(0, usize::MAX), (0, 2), (20_000, 2)] {
+            let options = TraceOptions {
+                min_duration_ns,
+                collapse_threads: false,
+                max_bytes: None,
+                split_pages,
+            };
+            let mut measured = Attempt::new(min_duration_ns, Mode::Measure);
+            let mut scratch = tempfile::tempfile().unwrap();
+            let counted = measured
+                .run(&files, origin, &options, &mut scratch)
+                .unwrap();
+            assert_eq!(
+                scratch.metadata().unwrap().len(),
+                0,
+                "measuring writes nothing"
+            );
+            let (written, bytes) = write(&files, &options);
+            assert_eq!(
+                measured.fixed_bytes + measured.kept_bytes,
+                bytes.len() as u64,
+                "min {min_duration_ns} ns, split at {split_pages} pages"
+            );
+            assert_eq!(counted.intervals_written, written.intervals_written);
+            assert_eq!(counted.intervals_dropped, written.intervals_dropped);
+            // With every interval kept, the buckets hold every interval's bytes.
+            if min_duration_ns == 0 {
+                assert_eq!(
+                    measured.bucket_bytes.iter().sum::<u64>(),
+                    measured.kept_bytes
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_size_limit_keeps_everything_that_fits_and_cuts_by_duration_when_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = profiles(dir.path());
+        let options = |max_bytes| TraceOptions {
+            min_duration_ns: 0,
+            collapse_threads: false,
+            max_bytes,
+            split_pages: DEFAULT_SPLIT_PAGES,
+        };
+        let (_, full) = write(&files, &options(None));
+        // Exactly the size: nothing left out, the same bytes.
+        let (report, exact) = write(&files, &options(Some(full.len() as u64)));
+        assert_eq!(report.intervals_dropped, 0);
+        assert_eq!(exact, full);
+        // One byte less: the shortest intervals go, and the rest fits.
+        let (report, cut) = write(&files, &options(Some(full.len() as u64 - 1)));
+        assert!(report.intervals_dropped > 0);
+        assert!(report.min_duration_ns > 0);
+        assert!(cut.len() < full.len());
+        let events: Vec<serde_json::Value> = serde_json::from_slice(&cut).unwrap();
+        assert!(events
+            .iter()
+            .filter(|e| e["ph"] == "X")
+            .all(|e| e["dur"].as_f64().unwrap() * 1000.0 >= report.min_duration_ns as f64 - 0.5));
+    }
 
     #[test]
     fn json_strings_and_microseconds_are_written_exactly() {
