@@ -467,12 +467,12 @@ fn a_second_run_never_touches_a_live_runs_edit() {
     }
     let second_err = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{second_err}");
-    if !second_err.is_empty() {
-        assert!(
-            second_err.contains("waiting for another buildscope run"),
-            "{second_err}"
-        );
-    }
+    assert!(
+        second_err.contains(&format!(
+            "waiting for another buildscope run (process {first_pid})"
+        )),
+        "{second_err}"
+    );
     assert!(!second_err.contains("restored"), "{second_err}");
     assert_eq!(std::fs::read(&lib).unwrap(), original);
 }
