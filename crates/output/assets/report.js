@@ -83,7 +83,7 @@
     card("scenario", run.scenario);
     card("profile", run.profile);
     card("toolchain", run.toolchain);
-    card("host", run.host + ", " + run.totals.cores + " cores");
+    card("host", run.host + ", " + plural(run.totals.cores, "core", "cores"));
     card("wall time", dur(run.totals.wall_ns));
     card("CPU time", dur(run.totals.cpu_ns));
     card("parallelism", run.totals.average_parallelism.toFixed(2) + " of " + run.totals.cores);
@@ -173,6 +173,7 @@
     });
     drawConcurrency(width, label, x);
   }
+  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
   function drawConcurrency(width, label, x) {
     var svg = document.getElementById("concurrency");
     var cores = run ? run.totals.cores : 1;
@@ -227,7 +228,7 @@
     svg.appendChild(svgEl("line", { x1: x(0), x2: x(wall), y1: coreY(cores), y2: coreY(cores), "class": "cores-line" }));
     svg.appendChild(svgEl("line", { x1: x(0), x2: x(wall), y1: queueY(0), y2: queueY(0), "class": "axis-line" }));
     var coreLabel = svgEl("text", { x: 4, y: coreY(cores) + 12, "class": "band-label" });
-    coreLabel.textContent = cores + " cores" + (busiest > cores ? " (up to " + busiest + " units at once)" : "");
+    coreLabel.textContent = plural(cores, "core", "cores") + (busiest > cores ? " (up to " + busiest + " units at once)" : "");
     svg.appendChild(coreLabel);
     var queueLabel = svgEl("text", { x: 4, y: queueTop - 4, "class": "band-label" });
     queueLabel.textContent = longestQueue ? "ready, waiting for a core (up to " + longestQueue + " units)" : "no unit ever waited for a core";
