@@ -304,7 +304,8 @@ struct RenderedMessage {
 
 /// `cargo <command> --unit-graph`: the units and their dependencies, without building.
 fn unit_graph(request: &BuildRequest) -> Result<UnitGraph, BuildError> {
-    let output = Command::new(&request.cargo)
+    let mut command = Command::new(&request.cargo);
+    command
         .arg(&request.command)
         .args(["--unit-graph", "-Z", "unstable-options"])
         .args(&request.cargo_args)
@@ -312,7 +313,19 @@ fn unit_graph(request: &BuildRequest) -> Result<UnitGraph, BuildError> {
         .env("CARGO_TARGET_DIR", &request.target_dir)
         .envs(request.env.iter().map(|(k, v)| (k, v)))
         // Allows the unstable flag on stable for this query alone; it builds nothing.
-        .env("RUSTC_BOOTSTRAP", "1")
+        .env("RUSTC_BOOTSTRAP", "1");
+    // The same wrapper as the build (here it records nothing: no run folder): cargo keeps
+    // what `rustc -vV` and the target's `--print` queries said in the target directory,
+    // keyed by rustc *and wrapper*, and a query without it made every measured build ask
+    // rustc again (~10 ms of a hot rebuild).
+    if let Ok(wrapper) = wrapper_program() {
+        command.env("RUSTC_WRAPPER", wrapper).env(ENV_WRAPPER, "1");
+        command.env_remove(ENV_RUN_DIR);
+        if let Some(inner) = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty()) {
+            command.env(ENV_INNER_WRAPPER, inner);
+        }
+    }
+    let output = command
         .stdin(Stdio::null())
         .output()
         .map_err(|e| BuildError::Io {

@@ -466,7 +466,7 @@ impl Interval<'_> {
         push_u64(out, self.pid as u64);
         out.put(b",\"tid\":");
         push_u64(out, self.track as u64);
-        args.push_args(profile, self.event_id, out);
+        out.put_args(args, profile, self.event_id);
         out.put(b"}");
     }
 }
@@ -474,11 +474,22 @@ impl Interval<'_> {
 /// Where formatted bytes go: a buffer, or a count of them.
 trait ByteSink {
     fn put(&mut self, bytes: &[u8]);
+
+    fn put_u64(&mut self, value: u64) {
+        self.put(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// An event's `"args"` object.
+    fn put_args(&mut self, args: &mut ArgsWriter, profile: &Profile, event_id: u64);
 }
 
 impl ByteSink for Vec<u8> {
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
+    }
+
+    fn put_args(&mut self, args: &mut ArgsWriter, profile: &Profile, event_id: u64) {
+        args.push_args(profile, event_id, self);
     }
 }
 
@@ -488,6 +499,14 @@ struct Count(u64);
 impl ByteSink for Count {
     fn put(&mut self, bytes: &[u8]) {
         self.0 += bytes.len() as u64;
+    }
+
+    fn put_u64(&mut self, value: u64) {
+        self.0 += u64::from(value.checked_ilog10().unwrap_or(0) + 1);
+    }
+
+    fn put_args(&mut self, args: &mut ArgsWriter, profile: &Profile, event_id: u64) {
+        self.0 += args.args_len(profile, event_id);
     }
 }
 
@@ -551,6 +570,9 @@ fn push_metadata(
 /// peak memory.
 const ARG_CACHE_SLOTS: usize = 1 << 13;
 
+/// Slots of the measuring pass's length cache: 1 MB.
+const LENGTH_CACHE_SLOTS: usize = 1 << 16;
+
 /// Writes an event's `"args"` object. Argument strings are shared by many events (the
 /// same item is the key of many queries), so recent ones are kept escaped in a
 /// direct-mapped cache: bounded memory, no eviction bookkeeping.
@@ -558,6 +580,9 @@ const ARG_CACHE_SLOTS: usize = 1 << 13;
 struct ArgsWriter {
     /// By slot: the argument held, and its text escaped as a JSON string.
     cache: Vec<(Option<ArgAddr>, Vec<u8>)>,
+    /// Measuring: arguments' escaped lengths, direct-mapped like `cache` but with many
+    /// more slots (16 bytes each, no text), so most strings are expanded once.
+    lengths: Vec<(Option<ArgAddr>, u32)>,
     addrs: Vec<ArgAddr>,
     /// Scratch for an argument's raw bytes.
     raw: Vec<u8>,
@@ -566,6 +591,36 @@ struct ArgsWriter {
 impl ArgsWriter {
     fn clear(&mut self) {
         self.cache.iter_mut().for_each(|slot| slot.0 = None);
+        self.lengths.iter_mut().for_each(|slot| slot.0 = None);
+    }
+
+    /// The bytes [`ArgsWriter::push_args`] would write for the event.
+    fn args_len(&mut self, profile: &Profile, event_id: u64) -> u64 {
+        if !profile.event_arg_addrs(event_id, &mut self.addrs) {
+            let mut count = Vec::new();
+            self.push_args(profile, event_id, &mut count);
+            return count.len() as u64;
+        }
+        if self.lengths.is_empty() {
+            self.lengths.resize(LENGTH_CACHE_SLOTS, (None, 0));
+        }
+        let mut len = 0u64;
+        for (index, &addr) in self.addrs.iter().enumerate() {
+            let slot = &mut self.lengths[addr.slot(LENGTH_CACHE_SLOTS)];
+            if slot.0 != Some(addr) {
+                self.raw.clear();
+                profile.arg_bytes(addr, &mut self.raw);
+                *slot = (Some(addr), json_bytes_len(&self.raw) as u32);
+            }
+            let text = slot.1;
+            let mut key = Count(0);
+            push_arg_key(&mut key, index);
+            len += key.0 + u64::from(text);
+        }
+        if !self.addrs.is_empty() {
+            len += 1;
+        }
+        len
     }
 
     fn push_args(&mut self, profile: &Profile, event_id: u64, buf: &mut impl ByteSink) {
@@ -763,7 +818,7 @@ fn kind_tag(kind: EventKind) -> &'static str {
 }
 
 fn push_u64(buf: &mut impl ByteSink, value: u64) {
-    buf.put(itoa::Buffer::new().format(value).as_bytes());
+    buf.put_u64(value);
 }
 
 /// Nanoseconds as microseconds with three decimals (the format's unit, full precision).
@@ -782,11 +837,33 @@ fn push_micros(buf: &mut impl ByteSink, ns: u64) {
 
 /// Bytes as a JSON string literal: UTF-8 as is, anything else replaced like
 /// `String::from_utf8_lossy` does.
-fn push_json_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
+fn push_json_bytes(buf: &mut impl ByteSink, bytes: &[u8]) {
     match std::str::from_utf8(bytes) {
         Ok(text) => push_json_str(buf, text),
         Err(_) => push_json_str(buf, &String::from_utf8_lossy(bytes)),
     }
+}
+
+/// The length of what [`push_json_bytes`] writes for `bytes`, without writing it.
+fn json_bytes_len(bytes: &[u8]) -> usize {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        let mut count = Count(0);
+        push_json_bytes(&mut count, bytes);
+        return count.0 as usize;
+    };
+    // Most text needs no escaping; this check vectorizes, the count below does not.
+    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        return text.len() + 2;
+    }
+    let escapes: usize = text
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 1,
+            0..=0x1f => 5,
+            _ => 0,
+        })
+        .sum();
+    text.len() + escapes + 2
 }
 
 /// A JSON string literal: quotes, backslashes and control characters escaped.
@@ -968,5 +1045,23 @@ mod tests {
         buf.push(b' ');
         push_micros(&mut buf, 7);
         assert_eq!(String::from_utf8(buf).unwrap(), "1234.567 5 0.007");
+        // Lengths measured without writing are the lengths written.
+        for text in [
+            &b"plain"[..],
+            b"a\"b\\c\n\r\t<T as Trait>\x01\x1f",
+            "caf\u{e9} \u{1F980}".as_bytes(),
+            b"broken \xff\xfe utf-8",
+            b"",
+        ] {
+            let mut written = Vec::new();
+            push_json_bytes(&mut written, text);
+            assert_eq!(json_bytes_len(text), written.len(), "{text:?}");
+        }
+        for value in [0, 9, 10, 99, 100, 12_345, u64::MAX] {
+            let (mut written, mut counted) = (Vec::new(), Count(0));
+            push_micros(&mut written, value);
+            push_micros(&mut counted, value);
+            assert_eq!(counted.0, written.len() as u64, "{value}");
+        }
     }
 }
