@@ -271,3 +271,20 @@ fn every_profile_reader_reports_a_broken_profile_in_one_line() {
         "cannot create",
     );
 }
+
+#[test]
+fn a_history_url_is_refused_not_taken_for_a_file() {
+    let dir = scratch();
+    let url = "postgres://ci@db.invalid/buildscope";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_buildscope"))
+        .args(["runs", "--all"])
+        .current_dir(&dir)
+        .env("BUILDSCOPE_DB", url)
+        .output()
+        .unwrap();
+    assert_clean_error(&out, Path::new(url), "not supported");
+    // Nothing was created where the URL would be a relative path.
+    assert!(!dir.join("postgres:").exists());
+    let out = buildscope(&["runs", "--db", url]);
+    assert_clean_error(&out, Path::new(url), "not supported");
+}
