@@ -58,35 +58,82 @@ fn bucket_of(duration_ns: u64) -> usize {
     (64 - duration_ns.leading_zeros()) as usize % BUCKETS
 }
 
-/// Writes one trace of all `files` to `out`. With a size limit, a first pass only
-/// measures: it decodes every event and adds up the exact bytes each would take, by
-/// duration bucket, without formatting any; the one writing pass then knows the minimum
-/// duration that fits.
+/// Writes one trace of all `files` to `out` (a file: it may be rewritten from the start).
+///
+/// With a size limit, a first pass only measures: it adds up the bytes each interval would
+/// take, by duration bucket, without formatting any, on every fourth page of a big profile
+/// (every page of a small one); the writing pass then uses the minimum duration that fits
+/// with a margin for the sample. Should the sample have misjudged and the output run over
+/// the limit, an exact measuring pass over every page and a second writing pass follow.
 pub fn write_trace(
     files: &[PathBuf],
     out: &mut std::fs::File,
     options: &TraceOptions,
 ) -> Result<TraceReport, TraceError> {
+    write_trace_sampling(files, out, options, SAMPLE_FROM_PAGES)
+}
+
+/// [`write_trace`], sampling profiles from `sample_from_pages` event pages on.
+fn write_trace_sampling(
+    files: &[PathBuf],
+    out: &mut std::fs::File,
+    options: &TraceOptions,
+    sample_from_pages: usize,
+) -> Result<TraceReport, TraceError> {
+    use std::io::{Seek, SeekFrom};
     // The build's clock starts at the earliest profile.
     let origin = buildscope_profile::earliest_start(files)?;
-    let min_duration_ns = match options.max_bytes {
-        None => options.min_duration_ns,
-        Some(limit) => {
-            let mut sizing = Attempt::new(options.min_duration_ns, Mode::Measure);
-            sizing.run(files, origin, options, out)?;
-            sizing.threshold_that_fits(limit)
-        }
+    let Some(limit) = options.max_bytes else {
+        let report = Attempt::new(options.min_duration_ns, Mode::Write)
+            .run(files, origin, options, out, None)?;
+        return Ok(report.expect("no size limit"));
     };
-    Attempt::new(min_duration_ns, Mode::Write).run(files, origin, options, out)
+    let mut sample = Attempt::new(
+        options.min_duration_ns,
+        Mode::Measure {
+            stride: SAMPLE_STRIDE,
+        },
+    );
+    sample.sample_from_pages = sample_from_pages;
+    sample.run(files, origin, options, out, None)?;
+    let aim = if sample.estimated {
+        limit - limit / SAMPLE_MARGIN
+    } else {
+        limit
+    };
+    let threshold = sample.threshold_that_fits(aim);
+    let mut write = Attempt::new(threshold, Mode::Write);
+    if let Some(report) = write.run(files, origin, options, out, Some(limit))? {
+        return Ok(report);
+    }
+    // Over the limit: measure every page, then write again.
+    let mut exact = Attempt::new(options.min_duration_ns, Mode::Measure { stride: 1 });
+    exact.run(files, origin, options, out, None)?;
+    let threshold = exact.threshold_that_fits(limit);
+    out.set_len(0).map_err(TraceError::Write)?;
+    out.seek(SeekFrom::Start(0)).map_err(TraceError::Write)?;
+    let report = Attempt::new(threshold, Mode::Write).run(files, origin, options, out, None)?;
+    Ok(report.expect("no size limit"))
 }
+
+/// Big profiles are measured on every `SAMPLE_STRIDE`th page: intervals of all lengths
+/// are spread over the whole compilation, so a systematic sample of pages estimates each
+/// duration bucket's bytes within a few percent (the benchmark profiles: see
+/// bench/RESULTS.md), for a quarter of the decoding.
+const SAMPLE_STRIDE: usize = 4;
+/// Profiles with fewer event pages than this are measured on every page.
+const SAMPLE_FROM_PAGES: usize = 64;
+/// An estimate aims at the limit less 1/SAMPLE_MARGIN of it.
+const SAMPLE_MARGIN: u64 = 20;
 
 /// What a pass over the profiles does with each interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     /// Formats it and writes it.
     Write,
-    /// Only adds up the bytes it would take; writes nothing.
-    Measure,
+    /// Only adds up the bytes it would take, on every `stride`th page of a big profile;
+    /// writes nothing.
+    Measure { stride: usize },
 }
 
 struct Attempt {
@@ -99,6 +146,10 @@ struct Attempt {
     kept_bytes: u64,
     /// Bytes of everything else (metadata, counters, brackets).
     fixed_bytes: u64,
+    /// The interval bytes are estimated from a sample of pages (some profile was big).
+    estimated: bool,
+    /// Profiles with fewer pages are measured on every page.
+    sample_from_pages: usize,
 }
 
 impl Attempt {
@@ -109,6 +160,8 @@ impl Attempt {
             bucket_bytes: [0; BUCKETS],
             kept_bytes: 0,
             fixed_bytes: 0,
+            estimated: false,
+            sample_from_pages: SAMPLE_FROM_PAGES,
         }
     }
 
@@ -130,17 +183,23 @@ impl Attempt {
         self.min_duration_ns
     }
 
-    /// Writes the trace (or, measuring, only counts its bytes).
+    /// Writes the trace (or, measuring, only counts its bytes); `None` when it went over
+    /// `limit` (it then stopped writing).
     fn run(
         &mut self,
         files: &[PathBuf],
         origin: u64,
         options: &TraceOptions,
         out: &mut std::fs::File,
-    ) -> Result<TraceReport, TraceError> {
+        limit: Option<u64>,
+    ) -> Result<Option<TraceReport>, TraceError> {
         // Measuring, the sink is over its limit from the start: it only counts.
-        let limit = (self.mode == Mode::Measure).then_some(0);
-        let mut sink = Sink::new(out, limit)?;
+        let stride = match self.mode {
+            Mode::Measure { stride } => stride,
+            Mode::Write => 1,
+        };
+        let measuring = matches!(self.mode, Mode::Measure { .. });
+        let mut sink = Sink::new(out, if measuring { Some(0) } else { limit })?;
         let mut report = TraceReport {
             profiles: files.len(),
             intervals_written: 0,
@@ -199,6 +258,11 @@ impl Attempt {
             } else {
                 pages
             };
+            let stride = if pages >= self.sample_from_pages {
+                stride
+            } else {
+                1
+            };
             let mut second_profile = if split < pages {
                 Some(profile.share()?)
             } else {
@@ -209,9 +273,9 @@ impl Attempt {
                 let helper = &mut helper;
                 let context = &context;
                 let second = second_profile.as_mut().map(|p| {
-                    scope.spawn(move || format_to_scratch(p, split..pages, context, helper))
+                    scope.spawn(move || format_to_scratch(p, split..pages, stride, context, helper))
                 });
-                let first = profile.for_each_batch_in(0..split, |profile, events| {
+                let first = walk_pages(&mut profile, 0..split, stride, |profile, events| {
                     for piece in events.chunks(EVENTS_PER_PIECE) {
                         if error.is_none() {
                             formatter.format(profile, context, piece, &mut buf);
@@ -236,10 +300,20 @@ impl Attempt {
             }
             report.intervals_written += formatter.written;
             report.intervals_dropped += formatter.dropped;
+            // A sample of pages stands for all of them.
+            let sampled = split.div_ceil(stride) + (pages - split).div_ceil(stride);
+            let scale = |bytes: u64| {
+                if sampled == pages || sampled == 0 {
+                    bytes
+                } else {
+                    (bytes as f64 * pages as f64 / sampled as f64).ceil() as u64
+                }
+            };
+            self.estimated |= sampled != pages;
             for (bucket, bytes) in formatter.bucket_bytes.iter().enumerate() {
-                self.bucket_bytes[bucket] += bytes;
+                self.bucket_bytes[bucket] += scale(*bytes);
             }
-            self.kept_bytes += formatter.kept_bytes;
+            self.kept_bytes += scale(formatter.kept_bytes);
             // Threads get names; counters sit at the end of their process.
             formatter.threads.sort_unstable();
             for &track in &formatter.threads {
@@ -269,10 +343,13 @@ impl Attempt {
         }
         buf.extend_from_slice(b"\n]\n");
         self.fixed_bytes += sink.emit(&mut buf)?;
-        let written = sink.written;
+        let (over, written) = (sink.over && !measuring, sink.written);
         sink.finish()?;
+        if over {
+            return Ok(None);
+        }
         report.bytes = written;
-        Ok(report)
+        Ok(Some(report))
     }
 }
 
@@ -417,7 +494,7 @@ impl Formatter {
                 event_id: event.event_id,
             };
             match context.mode {
-                Mode::Measure => {
+                Mode::Measure { .. } => {
                     let mut count = Count(0);
                     interval.put(profile, &mut self.args, &mut count);
                     self.bucket_bytes[bucket_of(duration)] += count.0;
@@ -517,6 +594,7 @@ const EVENTS_PER_PIECE: usize = 1024;
 fn format_to_scratch(
     profile: &mut Profile,
     pages: std::ops::Range<usize>,
+    stride: usize,
     context: &ProcessContext,
     formatter: &mut Formatter,
 ) -> Result<(std::fs::File, u64), TraceError> {
@@ -524,7 +602,7 @@ fn format_to_scratch(
     let mut buf = Vec::with_capacity(1 << 18);
     let mut len = 0u64;
     let mut error = None;
-    profile.for_each_batch_in(pages, |profile, events| {
+    walk_pages(profile, pages, stride, |profile, events| {
         for piece in events.chunks(EVENTS_PER_PIECE) {
             if error.is_none() {
                 formatter.format(profile, context, piece, &mut buf);
@@ -541,6 +619,22 @@ fn format_to_scratch(
         Some(e) => Err(e),
         None => Ok((scratch, len)),
     }
+}
+
+/// Visits the event pages of `pages` (every `stride`th of them), in order.
+fn walk_pages(
+    profile: &mut Profile,
+    pages: std::ops::Range<usize>,
+    stride: usize,
+    mut visit: impl FnMut(&Profile, &[Event]),
+) -> Result<(), ProfileError> {
+    if stride <= 1 {
+        return profile.for_each_batch_in(pages, visit);
+    }
+    for page in pages.step_by(stride) {
+        profile.for_each_batch_in(page..page + 1, &mut visit)?;
+    }
+    Ok(())
 }
 
 /// A metadata (`M`) record; `args` writes the inside of its args object.
@@ -952,8 +1046,16 @@ mod tests {
     }
 
     fn write(files: &[PathBuf], options: &TraceOptions) -> (TraceReport, Vec<u8>) {
+        write_sampling(files, options, SAMPLE_FROM_PAGES)
+    }
+
+    fn write_sampling(
+        files: &[PathBuf],
+        options: &TraceOptions,
+        sample_from_pages: usize,
+    ) -> (TraceReport, Vec<u8>) {
         let mut out = tempfile::tempfile().unwrap();
-        let report = write_trace(files, &mut out, options).unwrap();
+        let report = write_trace_sampling(files, &mut out, options, sample_from_pages).unwrap();
         use std::io::{Read, Seek};
         out.rewind().unwrap();
         let mut bytes = Vec::new();
@@ -973,10 +1075,11 @@ mod tests {
                 max_bytes: None,
                 split_pages,
             };
-            let mut measured = Attempt::new(min_duration_ns, Mode::Measure);
+            let mut measured = Attempt::new(min_duration_ns, Mode::Measure { stride: 1 });
             let mut scratch = tempfile::tempfile().unwrap();
             let counted = measured
-                .run(&files, origin, &options, &mut scratch)
+                .run(&files, origin, &options, &mut scratch, None)
+                .unwrap()
                 .unwrap();
             assert_eq!(
                 scratch.metadata().unwrap().len(),
@@ -1026,6 +1129,65 @@ mod tests {
             .iter()
             .filter(|e| e["ph"] == "X")
             .all(|e| e["dur"].as_f64().unwrap() * 1000.0 >= report.min_duration_ns as f64 - 0.5));
+    }
+
+    #[test]
+    fn a_sampled_estimate_never_lets_the_output_run_over_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = profiles(dir.path());
+        let options = |max_bytes| TraceOptions {
+            min_duration_ns: 0,
+            collapse_threads: false,
+            max_bytes,
+            split_pages: 2,
+        };
+        let (_, full) = write(&files, &options(None));
+        let full = full.len() as u64;
+        // Sampling forced on for these small profiles (every fourth of a few pages is a
+        // rough estimate): whatever it guessed, the output fits, by the margin or by the
+        // exact second try.
+        for limit in [full, full - 1, full * 9 / 10, full / 2, full / 4] {
+            let (report, bytes) = write_sampling(&files, &options(Some(limit)), 2);
+            assert!(bytes.len() as u64 <= limit, "{} > {limit}", bytes.len());
+            assert_eq!(report.bytes, bytes.len() as u64);
+            let _: Vec<serde_json::Value> = serde_json::from_slice(&bytes).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_sample_of_pages_stands_for_all_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = profiles(dir.path());
+        let origin = buildscope_profile::earliest_start(&files).unwrap();
+        let options = TraceOptions {
+            min_duration_ns: 0,
+            collapse_threads: false,
+            max_bytes: None,
+            split_pages: usize::MAX,
+        };
+        let measure = |stride| {
+            let mut attempt = Attempt::new(0, Mode::Measure { stride });
+            attempt.sample_from_pages = 2;
+            let mut scratch = tempfile::tempfile().unwrap();
+            attempt
+                .run(&files, origin, &options, &mut scratch, None)
+                .unwrap();
+            attempt
+        };
+        let (exact, sampled) = (measure(1), measure(SAMPLE_STRIDE));
+        assert!(!exact.estimated);
+        let pages: usize = files
+            .iter()
+            .map(|f| Profile::open(f).unwrap().event_pages())
+            .sum();
+        if pages >= 2 * SAMPLE_STRIDE {
+            assert!(sampled.estimated);
+            let ratio = sampled.kept_bytes as f64 / exact.kept_bytes as f64;
+            assert!(
+                (0.5..2.0).contains(&ratio),
+                "estimate {ratio:.2} of the exact bytes"
+            );
+        }
     }
 
     #[test]
