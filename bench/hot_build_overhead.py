@@ -5,13 +5,13 @@ same cargo command as buildscope runs it (RUSTC_WRAPPER recording every rustc, t
 stand-in, cargo's JSON messages), in one run, alternating, each in its own target
 directory.
 
-    bench/hot_build_overhead.py [--runs 30] [--work DIR] [--wrapper PATH ...]
+    bench/hot_build_overhead.py [--runs 30] [--work DIR] [--wrapper PATH ...] [--also-build PATH]
 
 Each --wrapper is one more measured side: the program cargo runs as RUSTC_WRAPPER (by
-default the release `buildscope-rustc-wrapper` and `buildscope` itself, which can play
-the wrapper too). Prints the median hot rebuild of each side and its overhead over plain
+default the release `buildscope`, which plays the wrapper and the linker stand-in). Prints the median hot rebuild of each side and its overhead over plain
 cargo, in ms and in percent; and `buildscope build --touch src/main.rs` as users run it
-(its measured build's wall time from the run record, with cargo's --timings report).
+(its measured build's wall time from the run record, with cargo's --timings report), also
+with another buildscope binary given by --also-build (an older build, say).
 """
 import argparse
 import os
@@ -65,13 +65,11 @@ def main():
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--work", default=None)
     ap.add_argument("--wrapper", action="append")
+    ap.add_argument("--also-build", help="another buildscope binary whose `build --touch` to time")
     args = ap.parse_args()
     run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT)
     release = os.path.join(ROOT, "target", "release")
-    wrappers = args.wrapper or [
-        os.path.join(release, "buildscope-rustc-wrapper"),
-        os.path.join(release, "buildscope"),
-    ]
+    wrappers = args.wrapper or [os.path.join(release, "buildscope")]
     work = args.work or tempfile.mkdtemp(prefix="buildscope-hot-overhead-")
     project = os.path.join(work, "project")
     os.makedirs(os.path.join(project, "src"), exist_ok=True)
@@ -90,14 +88,16 @@ def main():
         )
     targets = {name: os.path.join(work, "target-" + name.replace(" ", "-")) for name in sides}
     # And the whole tool as users run it (with cargo's --timings report).
-    sides["buildscope build --touch"] = "buildscope"
-    targets["buildscope build --touch"] = os.path.join(work, "target-buildscope-build")
-    # A whole build, then a hot one unmeasured, per side.
     ours = os.path.join(release, "buildscope")
-
+    sides["buildscope build --touch"] = ours
+    targets["buildscope build --touch"] = os.path.join(work, "target-buildscope-build")
+    if args.also_build:
+        sides["build --touch (--also-build)"] = args.also_build
+        targets["build --touch (--also-build)"] = os.path.join(work, "target-also-build")
+    # A whole build, then a hot one unmeasured, per side.
     def measure(name):
-        if sides[name] == "buildscope":
-            return buildscope_build(ours, project, targets[name])
+        if isinstance(sides[name], str):
+            return buildscope_build(sides[name], project, targets[name])
         return hot_build(project, targets[name], sides[name])
 
     for name in sides:

@@ -448,18 +448,12 @@ fn warn_once(run_dir: &Path, message: &str) {
     }
 }
 
-/// The program cargo should use as `RUSTC_WRAPPER` (and rustc as its linker): the small
-/// wrapper next to this executable, or this executable when it is missing.
+/// The program cargo should use as `RUSTC_WRAPPER` (and rustc as its linker): this
+/// executable. (A separate small wrapper binary was measured: it starts ~0.25 ms sooner,
+/// which no hot rebuild showed above noise; see bench/RESULTS.md.)
 pub fn wrapper_program() -> std::io::Result<PathBuf> {
-    let me = std::env::current_exe()?;
-    let small = me.with_file_name(WRAPPER_BINARY);
-    Ok(if small.is_file() { small } else { me })
+    std::env::current_exe()
 }
-
-/// The small program that plays the wrapper and the linker stand-in, installed next to
-/// `buildscope`: it starts in a fraction of the time the whole tool takes, and a hot
-/// rebuild starts it for every rustc and link.
-pub const WRAPPER_BINARY: &str = "buildscope-rustc-wrapper";
 
 #[cfg(test)]
 mod tests {
