@@ -1045,6 +1045,16 @@ mod tests {
         ]
     }
 
+    /// Every interval, under an optional size limit.
+    fn limited(max_bytes: Option<u64>, split_pages: usize) -> TraceOptions {
+        TraceOptions {
+            min_duration_ns: 0,
+            collapse_threads: false,
+            max_bytes,
+            split_pages,
+        }
+    }
+
     fn write(files: &[PathBuf], options: &TraceOptions) -> (TraceReport, Vec<u8>) {
         write_sampling(files, options, SAMPLE_FROM_PAGES)
     }
@@ -1108,12 +1118,7 @@ mod tests {
     fn a_size_limit_keeps_everything_that_fits_and_cuts_by_duration_when_not() {
         let dir = tempfile::tempdir().unwrap();
         let files = profiles(dir.path());
-        let options = |max_bytes| TraceOptions {
-            min_duration_ns: 0,
-            collapse_threads: false,
-            max_bytes,
-            split_pages: DEFAULT_SPLIT_PAGES,
-        };
+        let options = |max_bytes| limited(max_bytes, DEFAULT_SPLIT_PAGES);
         let (_, full) = write(&files, &options(None));
         // Exactly the size: nothing left out, the same bytes.
         let (report, exact) = write(&files, &options(Some(full.len() as u64)));
@@ -1135,12 +1140,7 @@ mod tests {
     fn a_sampled_estimate_never_lets_the_output_run_over_the_limit() {
         let dir = tempfile::tempdir().unwrap();
         let files = profiles(dir.path());
-        let options = |max_bytes| TraceOptions {
-            min_duration_ns: 0,
-            collapse_threads: false,
-            max_bytes,
-            split_pages: 2,
-        };
+        let options = |max_bytes| limited(max_bytes, 2);
         let (_, full) = write(&files, &options(None));
         let full = full.len() as u64;
         // Sampling forced on for these small profiles (every fourth of a few pages is a
