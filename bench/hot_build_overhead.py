@@ -43,7 +43,7 @@ def hot_build(cwd, target, env):
     return wall
 
 
-def buildscope_build(ours, cwd, target_dir):
+def buildscope_measure(ours, cwd, target_dir):
     """One `buildscope build --touch src/main.rs`: the wall time of its measured build, as
     its run record says (the warm-up before it is not counted)."""
     import json
@@ -90,14 +90,14 @@ def main():
     # And the whole tool as users run it (with cargo's --timings report).
     ours = os.path.join(release, "buildscope")
     sides["buildscope build --touch"] = ours
-    targets["buildscope build --touch"] = os.path.join(work, "target-buildscope-build")
+    targets["buildscope build --touch"] = os.path.join(work, "target-buildscope-measure")
     if args.also_build:
         sides["build --touch (--also-build)"] = args.also_build
         targets["build --touch (--also-build)"] = os.path.join(work, "target-also-build")
     # A whole build, then a hot one unmeasured, per side.
     def measure(name):
         if isinstance(sides[name], str):
-            return buildscope_build(sides[name], project, targets[name])
+            return buildscope_measure(sides[name], project, targets[name])
         return hot_build(project, targets[name], sides[name])
 
     for name in sides:

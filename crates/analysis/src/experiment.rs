@@ -1,5 +1,5 @@
 //! What an experiment measured: the record `experiment --json` prints, the history keeps
-//! and the report draws. Built by the experiment runner (buildscope-build), rendered by
+//! and the report draws. Built by the experiment runner (buildscope-measure), rendered by
 //! buildscope-output; it lives here because both read it and neither may know the other.
 
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use buildscope_analysis::{Explanation, Spread};
-use buildscope_build::{
+use buildscope_measure::{
     compiling_now, execute, explain_run, BuildPlan, Phase, Progress, RunRecord, Scenario, Workspace,
 };
 use buildscope_output::{render_build, render_member_edits, BuildView, MemberEdit, Style};
@@ -71,7 +71,10 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
 }
 
 /// Runs a plan under a progress bar that says what is compiling now.
-fn run_plan(plan: &BuildPlan, quiet: bool) -> Result<Vec<RunRecord>, buildscope_build::BuildError> {
+fn run_plan(
+    plan: &BuildPlan,
+    quiet: bool,
+) -> Result<Vec<RunRecord>, buildscope_measure::BuildError> {
     let bar = progress_bar(quiet);
     let watched: Arc<Mutex<Option<PathBuf>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));

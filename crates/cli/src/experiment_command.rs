@@ -1,12 +1,12 @@
 //! `buildscope experiment`: the same build under several settings. The runner
-//! (buildscope-build) measures the variants interleaved and proves each took effect; this
+//! (buildscope-measure) measures the variants interleaved and proves each took effect; this
 //! module wires the arguments, the progress bar, the history and the page.
 
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use buildscope_analysis::ExperimentRecord;
-use buildscope_build::{
+use buildscope_measure::{
     cargo_profile, experiment_id, installed_linkers, installed_toolchains, keys_to_vary,
     measure_variants, now_ns, rustc_version, summarize_experiment, variants, Available, BuildPlan,
     ExperimentPlan, ExperimentProgress, Scenario,
@@ -88,7 +88,7 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
 fn measure(
     args: &ExperimentArgs,
     plan: &ExperimentPlan,
-) -> Result<Vec<buildscope_build::VariantRuns>> {
+) -> Result<Vec<buildscope_measure::VariantRuns>> {
     let bar = progress_bar(
         args.build.quiet || args.build.json || args.markdown,
         plan.builds() as u64,

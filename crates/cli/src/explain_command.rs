@@ -1,10 +1,10 @@
-//! `explain`: the run or profiles named, explained (buildscope-build gathers the evidence,
+//! `explain`: the run or profiles named, explained (buildscope-measure gathers the evidence,
 //! buildscope-analysis finds the causes), as text, Markdown or JSON.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
-use buildscope_build::explain_run;
+use buildscope_measure::explain_run;
 use buildscope_output::{explanation_markdown, render_explanation, Style};
 
 use crate::cli::ExplainArgs;

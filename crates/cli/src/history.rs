@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use buildscope_analysis::{ExperimentRecord, Spread};
-use buildscope_build::RunRecord;
+use buildscope_measure::RunRecord;
 use buildscope_store::{ExperimentRow, RunRow, Store};
 
 use crate::cli::HistoryArgs;

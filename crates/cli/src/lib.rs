@@ -31,13 +31,13 @@ const EXIT_BAD_INPUT: u8 = 2;
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     // Started by rustc as its linker, or by cargo as RUSTC_WRAPPER: be transparent, and
     // nothing else.
-    if buildscope_build::invoked_as_linker() {
+    if buildscope_measure::invoked_as_linker() {
         let args: Vec<OsString> = args.into_iter().skip(1).collect();
-        return ExitCode::from(buildscope_build::run_linker_shim(&args).clamp(0, 255) as u8);
+        return ExitCode::from(buildscope_measure::run_linker_shim(&args).clamp(0, 255) as u8);
     }
-    if buildscope_build::invoked_as_wrapper() {
+    if buildscope_measure::invoked_as_wrapper() {
         let args: Vec<OsString> = args.into_iter().skip(1).collect();
-        return ExitCode::from(buildscope_build::run_wrapper(&args).clamp(0, 255) as u8);
+        return ExitCode::from(buildscope_measure::run_wrapper(&args).clamp(0, 255) as u8);
     }
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,

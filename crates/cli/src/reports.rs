@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use buildscope_analysis::{compare_units, ExperimentRecord, Explanation, Spread};
-use buildscope_build::{cargo_profile, explain_run, rustc_version, RunRecord};
+use buildscope_measure::{cargo_profile, explain_run, rustc_version, RunRecord};
 use buildscope_output::{phase_deltas, write_report, ReportCompare, ReportInputs, ReportRun};
 
 use crate::cli::HistoryArgs;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use buildscope_build::{
+use buildscope_measure::{
     cargo, load_run_dir, lock_workspace, recover_if_idle, BuildPlan, LockWait, RunRecord, Scenario,
     SelfProfile, Workspace, WorkspaceLock,
 };
