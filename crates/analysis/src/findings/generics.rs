@@ -1,60 +1,116 @@
 //! Monomorphization: the generic functions of a crate compiled many times over, from the
-//! `symbol_name` instances the profile records.
+//! `symbol_name` instances the profile records (one per function and set of generic
+//! arguments the crate generates code for).
+//!
+//! Attribution follows what the code is:
+//! - copies are counted per *function*: one definition with different generic arguments.
+//!   `<A as Trait>::m` and `<B as Trait>::m` are two functions (two impls, two DefIds);
+//!   a trait's *default* method instantiated for many `Self` types is one generic function;
+//!   closures count with the function that contains them;
+//! - a function's share of the crate's instances is its own copies and the instances of
+//!   other crates' generic code (std's `Vec<T>::push`, a dependency's helpers) that only it
+//!   instantiates: instances whose every local type is one only this function is
+//!   instantiated with. A type that several functions use belongs to none of them;
+//! - only the crate's own generic functions are candidates. A dependency's generic code
+//!   instantiated here is listed as such: its fix is in how this crate calls it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::*;
 
-/// The generic function an instance is of: `alloc::vec::{impl#1}::push` from
-/// `Instance { def: Item(DefId(3:8540 ~ alloc[fdfd]::vec::{impl#1}::push)), args: [u8] }`.
-pub(super) fn instance_function(instance: &str) -> Option<String> {
-    let start = instance.find(" ~ ")? + 3;
-    let rest = &instance[start..];
-    let end = rest.find(')')?;
-    let path = &rest[..end];
-    // Drop the crate's disambiguator: `alloc[fdfd]::vec` → `alloc::vec`.
-    Some(match (path.find('['), path.find(']')) {
+/// One `symbol_name` instance, parsed from its argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Instance<'a> {
+    /// `Item`, `DropGlue`, `VTableShim`, …
+    pub(super) kind: &'a str,
+    /// The function whose code this is, without the crate's disambiguator and with
+    /// closures folded into the function that contains them: `rg::flags::Flag::aliases`.
+    pub(super) function: String,
+    /// Paths of the named types in the generic arguments (`flags::defs::PCRE2Version`);
+    /// no primitives, lifetimes or the compiler's own words.
+    pub(super) types: Vec<&'a str>,
+}
+
+/// Parses `Instance { def: Item(DefId(0:1298 ~ rg[bb5a]::flags::Flag::aliases)), args:
+/// [flags::defs::PCRE2Version] }`.
+pub(super) fn parse_instance(text: &str) -> Option<Instance<'_>> {
+    let def = text.find("def: ")? + "def: ".len();
+    let kind_end = def + text[def..].find('(')?;
+    let kind = &text[def..kind_end];
+    let path_start = text.find(" ~ ")? + 3;
+    let path_end = path_start + text[path_start..].find(')')?;
+    let function = fold_closures(&drop_disambiguator(&text[path_start..path_end]));
+    let types = text
+        .rfind("args: [")
+        .map(|at| type_paths(&text[at + "args: ".len()..]))
+        .unwrap_or_default();
+    Some(Instance {
+        kind,
+        function,
+        types,
+    })
+}
+
+/// `alloc[fdfd]::vec` → `alloc::vec`.
+fn drop_disambiguator(path: &str) -> String {
+    match (path.find('['), path.find(']')) {
         (Some(open), Some(close)) if open < close => {
             format!("{}{}", &path[..open], &path[close + 1..])
         }
         _ => path.to_string(),
-    })
+    }
 }
 
-/// The generic arguments of an instance: `[u8, std::alloc::Global]`.
-pub(super) fn instance_args(instance: &str) -> Option<&str> {
-    let start = instance.rfind("args: [")? + "args: ".len();
-    let end = instance.rfind(']')?;
-    (start < end).then(|| &instance[start..=end])
-}
-
-/// The top-level types of `[A, B<C, D>, E]`.
-pub(super) fn split_types(list: &str) -> Vec<&str> {
-    let inner = list.trim_start_matches('[').trim_end_matches(']');
-    let mut out = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    for (i, c) in inner.char_indices() {
-        match c {
-            '<' | '[' | '(' => depth += 1,
-            '>' | ']' | ')' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(inner[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
+/// `grep::run::{closure#0}::{closure#1}` → `grep::run`.
+fn fold_closures(path: &str) -> String {
+    let mut path = path;
+    while let Some((parent, last)) = path.rsplit_once("::") {
+        if last.starts_with("{closure") || last.starts_with("{async") {
+            path = parent;
+        } else {
+            break;
         }
     }
-    out.push(inner[start..].trim());
-    out.retain(|t| !t.is_empty());
-    out
+    path.to_string()
 }
 
-/// Whether `text` names `ty` as a whole word (`Ty3` is not in `Ty30`).
-pub(super) fn mentions(text: &str, ty: &str) -> bool {
-    let word = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(ty).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + ty.len()..].chars().next();
-        !before.is_some_and(word) && !after.is_some_and(word)
-    })
+/// Words of an instance's debug text that name no type of the program.
+const NOT_TYPES: &[&str] = &[
+    "Closure",
+    "Coroutine",
+    "CoroutineClosure",
+    "DefId",
+    "Binder",
+    "Region",
+    "BrAnon",
+    "BrNamed",
+    "Some",
+    "None",
+    "Global",
+    "RustCall",
+    "Item",
+    "FnDef",
+    "Alias",
+    "Projection",
+    "Opaque",
+    "Inherent",
+    "Weak",
+];
+
+/// The type paths named in `[A, std::vec::Vec<B>, &'{erased} C]`: each path whose last
+/// segment starts with a capital letter.
+fn type_paths(args: &str) -> Vec<&str> {
+    let mut paths: Vec<&str> = args
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .map(|t| t.trim_matches(':'))
+        .filter(|t| {
+            let last = t.rsplit("::").next().unwrap_or(t);
+            last.starts_with(|c: char| c.is_ascii_uppercase()) && !NOT_TYPES.contains(&last)
+        })
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths
 }
 
 /// Crates whose generic code no user can change.
@@ -66,11 +122,102 @@ pub(super) fn is_std_path(path: &str) -> bool {
     )
 }
 
-/// Many instances of the same generic functions in one crate.
+/// `rg::flags::Flag::aliases`: the segment before the method names a trait (a type-like
+/// name, not `{impl#N}` or a module), so the code is the trait's default method.
+pub(super) fn trait_of_default_method(function: &str) -> Option<&str> {
+    let mut segments = function.rsplit("::");
+    let _method = segments.next()?;
+    let owner = segments.next()?;
+    owner
+        .starts_with(|c: char| c.is_ascii_uppercase())
+        .then_some(owner)
+}
+
+/// A generic function of the crate, with what its copies cost.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct GenericFunction {
+    pub(super) function: String,
+    /// Distinct instances of it.
+    pub(super) copies: usize,
+    /// Its copies and the other instances only it instantiates.
+    pub(super) attributed: usize,
+}
+
+/// The crate's own generic functions by the instances they account for, largest first;
+/// and the other crates' generic functions it instantiates most (function, copies).
+pub(super) fn attribute(
+    crate_name: &str,
+    instances: &[&str],
+) -> (Vec<GenericFunction>, Vec<(String, usize)>) {
+    let parsed: Vec<Instance> = instances
+        .iter()
+        .filter_map(|text| parse_instance(text))
+        .collect();
+    let own = |f: &str| f.split("::").next() == Some(crate_name);
+    // Copies of each function: its distinct `Item` instances.
+    let mut copies: BTreeMap<&str, usize> = BTreeMap::new();
+    for instance in parsed.iter().filter(|i| i.kind == "Item") {
+        *copies.entry(instance.function.as_str()).or_default() += 1;
+    }
+    // The local generic functions (two copies or more) each type is instantiated with.
+    let generic = |f: &str| own(f) && copies.get(f).is_some_and(|&n| n >= 2);
+    let mut owners: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for instance in parsed.iter().filter(|i| generic(&i.function)) {
+        for ty in &instance.types {
+            owners
+                .entry(ty)
+                .or_default()
+                .insert(instance.function.as_str());
+        }
+    }
+    // Other crates' instances whose every local type has this one function as its only
+    // owner are owed to that function.
+    let mut pulled: HashMap<&str, usize> = HashMap::new();
+    for instance in parsed.iter().filter(|i| !own(&i.function)) {
+        let mut owner: Option<&str> = None;
+        let mut sole = true;
+        for ty in &instance.types {
+            let Some(set) = owners.get(ty) else { continue };
+            match (set.len(), owner) {
+                (1, None) => owner = set.iter().next().copied(),
+                (1, Some(o)) if set.contains(o) => {}
+                _ => sole = false,
+            }
+        }
+        if let (true, Some(owner)) = (sole, owner) {
+            *pulled.entry(owner).or_default() += 1;
+        }
+    }
+    let mut local: Vec<GenericFunction> = copies
+        .iter()
+        .filter(|(f, _)| generic(f))
+        .map(|(f, &n)| GenericFunction {
+            function: f.to_string(),
+            copies: n,
+            attributed: n + pulled.get(f).copied().unwrap_or(0),
+        })
+        .collect();
+    local.sort_by(|a, b| {
+        b.attributed
+            .cmp(&a.attributed)
+            .then(b.copies.cmp(&a.copies))
+            .then(a.function.cmp(&b.function))
+    });
+    let mut foreign: Vec<(String, usize)> = copies
+        .iter()
+        .filter(|(f, &n)| !own(f) && !is_std_path(f) && n >= 2)
+        .map(|(f, &n)| (f.to_string(), n))
+        .collect();
+    foreign.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    (local, foreign)
+}
+
+/// Many copies of the crate's own generic functions.
 pub(super) fn monomorphization(
     krate: &CratePhases,
     instances: &[Invocation],
     llvm_lines: Option<&[FunctionLines]>,
+    owner: &Owner,
 ) -> Option<Finding> {
     let crate_ns = krate.phases.build_ns();
     let mono = krate.phases.of(Phase::Monomorphization);
@@ -78,90 +225,77 @@ pub(super) fn monomorphization(
     if mono + llvm < MATTERS_NS || ((mono + llvm) as f64) < 0.4 * crate_ns as f64 {
         return None;
     }
-    // Distinct instances per generic function.
-    let mut copies: std::collections::BTreeMap<String, std::collections::BTreeSet<&str>> =
-        Default::default();
-    let mut all = std::collections::BTreeSet::new();
-    for inv in instances
+    let texts: Vec<&str> = instances
         .iter()
         .filter(|i| i.crate_name == krate.crate_name)
-    {
-        let Some(instance) = inv.args.first() else {
-            continue;
-        };
-        all.insert(instance.as_str());
-        if let Some(function) = instance_function(instance) {
-            copies
-                .entry(function)
-                .or_default()
-                .insert(instance.as_str());
-        }
-    }
-    let mut ranked: Vec<(String, usize)> = copies
+        .filter_map(|i| i.args.first().map(String::as_str))
+        .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .filter(|(f, _)| !is_std_path(f))
-        .map(|(f, set)| (f, set.len()))
-        .filter(|(_, n)| *n >= 2)
         .collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let (top_fn, top_copies) = ranked.first()?.clone();
-    if top_copies < 8 {
+    let total = texts.len().max(1);
+    let (local, foreign) = attribute(&krate.crate_name, &texts);
+    // One copy of each function stays; the rest, and what they alone pull in, go.
+    let saving = |g: &GenericFunction| {
+        let share = g.attributed as f64 / total as f64 * (g.copies - 1) as f64 / g.copies as f64;
+        ((mono + llvm) as f64 * share.min(1.0)) as u64
+    };
+    let top = local.first()?;
+    let estimate = saving(top);
+    if top.copies < 8 || estimate < MATTERS_NS / 5 {
         return None;
     }
-    let shown: Vec<&(String, usize)> = ranked.iter().take(5).collect();
-    let shown_fns: Vec<&str> = shown.iter().map(|(f, _)| f.as_str()).collect();
-    // What those copies pull in: other instances for the same (user) types, such as
-    // `Vec<MyType>::push` called from `render::<MyType>`.
-    let mut user_types = std::collections::BTreeSet::new();
-    for instance in &all {
-        if instance_function(instance).is_some_and(|f| shown_fns.contains(&f.as_str())) {
-            for ty in instance_args(instance).map(split_types).unwrap_or_default() {
-                // User types are CamelCase; primitives would match everything.
-                if ty.chars().any(|c| c.is_ascii_uppercase()) && !ty.contains("Global") {
-                    user_types.insert(ty);
-                }
-            }
-        }
+    let describe = |g: &GenericFunction| match trait_of_default_method(&g.function) {
+        Some(t) => format!(
+            "{} ×{} (the default method of trait `{t}`, once per implementing type)",
+            g.function, g.copies
+        ),
+        None => format!("{} ×{}", g.function, g.copies),
+    };
+    let shown: Vec<String> = local.iter().take(5).map(describe).collect();
+    let mut evidence = vec![
+        format!(
+            "generic functions of `{}` by the instances they account for: {}",
+            krate.crate_name,
+            shown.join(", ")
+        ),
+        format!(
+            "`{}` accounts for {} of the crate's {} instances ({} copies and {} instances of other crates' generic code only it instantiates); monomorphization and LLVM IR generation {}, LLVM {} ({:.0}% of the crate's {} of CPU)",
+            top.function,
+            top.attributed,
+            total,
+            top.copies,
+            top.attributed - top.copies,
+            secs(mono),
+            secs(llvm),
+            percent_of(mono + llvm, crate_ns),
+            secs(crate_ns)
+        ),
+    ];
+    if !foreign.is_empty() {
+        let listed: Vec<String> = foreign
+            .iter()
+            .take(3)
+            .map(|(f, n)| format!("{f} ×{n}"))
+            .collect();
+        evidence.push(format!(
+            "other crates' generic code instantiated here (changed only by calling it with fewer types): {}",
+            listed.join(", ")
+        ));
     }
-    let attributable = all
-        .iter()
-        .filter(|instance| {
-            instance_function(instance).is_some_and(|f| shown_fns.contains(&f.as_str()))
-                || user_types.iter().any(|t| mentions(instance, t))
-        })
-        .count();
-    let total = all.len().max(1);
-    // One copy of each function stays; the rest, and what they pull in, go.
-    let saved_share =
-        attributable as f64 / total as f64 * (top_copies - 1) as f64 / top_copies as f64;
-    let estimate = ((mono + llvm) as f64 * saved_share.min(1.0)) as u64;
-    let evidence = vec![
-            format!(
-                "generic functions with the most copies: {}",
-                shown
-                    .iter()
-                    .map(|(f, n)| format!("{f} ×{n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            format!(
-                "{} of the crate's {} instances are these functions or instances for the types they are instantiated with; monomorphization and LLVM IR generation {}, LLVM {} ({:.0}% of the crate's {})",
-                attributable,
-                total,
-                secs(mono),
-                secs(llvm),
-                percent_of(mono + llvm, crate_ns),
-                secs(crate_ns)
-            ),
-        ];
-    let mut evidence = evidence;
     match llvm_lines {
         Some(lines) => {
             let total: u64 = lines.iter().map(|l| l.lines).sum();
             let top: Vec<String> = lines
                 .iter()
                 .take(5)
-                .map(|l| format!("{} {} lines in {} copies", short(&l.function, 70), l.lines, l.copies))
+                .map(|l| {
+                    format!(
+                        "{} {} lines in {} copies",
+                        short(&l.function, 70),
+                        l.lines,
+                        l.copies
+                    )
+                })
                 .collect();
             evidence.push(format!(
                 "LLVM IR lines (cargo llvm-lines view, {total} in all): {}",
@@ -173,18 +307,25 @@ pub(super) fn monomorphization(
             krate.crate_name
         )),
     }
+    let code_fix = match trait_of_default_method(&top.function) {
+        Some(t) => format!(
+            "Move the body of `{t}`'s default method into a non-generic function that takes what it needs (`&dyn {t}` or plain data) and call it from the default method, so each implementing type gets a one-line copy; `cargo llvm-lines` shows what each copy costs."
+        ),
+        None => "Make each of these a thin generic wrapper around a non-generic inner function (`fn f<T: AsRef<str>>(x: T) { fn inner(x: &str) { … } inner(x.as_ref()) }`), or take `&dyn Trait` where the call is not hot; `cargo llvm-lines` shows the lines each copy costs.".to_string(),
+    };
     Some(Finding {
         cause: Cause::Monomorphization,
         title: format!(
             "heavy monomorphization in `{}`: `{}` is compiled {} times",
-            krate.crate_name, top_fn, top_copies
+            krate.crate_name, top.function, top.copies
         ),
         crate_name: Some(krate.crate_name.clone()),
         evidence,
-        fix: "Make each of these a thin generic wrapper around a non-generic inner function (`fn f<T: AsRef<str>>(x: T) { fn inner(x: &str) { … } inner(x.as_ref()) }`), or take `&dyn Trait` where the call is not hot; `cargo llvm-lines` shows the lines each copy costs.".to_string(),
+        fix: owner.fix_for_code(code_fix),
         estimate_ns: estimate,
         estimate_basis: format!(
-            "the crate's monomorphization and LLVM time × the share of its instances owed to these functions ({attributable} of {total}) × ({top_copies} − 1)/{top_copies}, the copies a non-generic inner function removes"
+            "CPU: the crate's monomorphization and LLVM time × the share of its instances owed to `{}` ({} of {}) × ({} − 1)/{}, the copies a non-generic body removes",
+            top.function, top.attributed, total, top.copies, top.copies
         ),
     })
 }
@@ -194,21 +335,83 @@ mod tests {
     use super::*;
 
     #[test]
-    fn instances_name_their_generic_function() {
+    fn instances_name_their_function_closures_folded() {
+        let i = parse_instance(
+            "Instance { def: Item(DefId(3:8540 ~ alloc[fdfd]::vec::{impl#1}::push)), args: [u8, std::alloc::Global] }",
+        )
+        .unwrap();
+        assert_eq!(i.kind, "Item");
+        assert_eq!(i.function, "alloc::vec::{impl#1}::push");
+        assert!(i.types.is_empty(), "{:?}", i.types);
+        assert!(is_std_path(&i.function));
+        let c = parse_instance(
+            "Instance { def: Item(DefId(0:5 ~ app[1a2b]::run::{closure#0}::{closure#1})), args: [i8, Binder { value: extern \"RustCall\" fn((&'^0 grep::Match,)) -> bool, bound_vars: [Region(BrAnon)] }, app::Config] }",
+        )
+        .unwrap();
+        assert_eq!(c.function, "app::run");
+        assert_eq!(c.types, vec!["app::Config", "grep::Match"]);
+        let glue = parse_instance(
+            "Instance { def: DropGlue(DefId(2:3174 ~ core[c1f1]::ptr::drop_in_place), Some(std::vec::Vec<app::Row>)), args: [std::vec::Vec<app::Row>] }",
+        )
+        .unwrap();
+        assert_eq!(glue.kind, "DropGlue");
+        assert_eq!(glue.types, vec!["app::Row", "std::vec::Vec"]);
         assert_eq!(
-            instance_function(
-                "Instance { def: Item(DefId(3:8540 ~ alloc[fdfd]::vec::{impl#1}::push)), args: [u8] }"
-            )
-            .as_deref(),
-            Some("alloc::vec::{impl#1}::push")
+            trait_of_default_method("rg::flags::Flag::aliases"),
+            Some("Flag")
         );
-        assert!(is_std_path("alloc::vec::{impl#1}::push"));
         assert_eq!(
-            split_types("[Ty3, std::vec::Vec<(u8, Ty4)>, &str]"),
-            vec!["Ty3", "std::vec::Vec<(u8, Ty4)>", "&str"]
+            trait_of_default_method("rg::flags::defs::{impl#72}::aliases"),
+            None
         );
-        assert!(mentions("args: [Ty3, Global]", "Ty3"));
-        assert!(!mentions("args: [Ty30]", "Ty3"));
-        assert!(!is_std_path("mono::render"));
+        assert_eq!(trait_of_default_method("mono::render"), None);
+    }
+
+    /// `n` instances of `function` in crate `app`, each for its own type `{prefix}{i}`.
+    fn family(function: &str, prefix: &str, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| format!("Instance {{ def: Item(DefId(0:{i} ~ app[0000]::{function})), args: [app::{prefix}{i}] }}"))
+            .collect()
+    }
+
+    #[test]
+    fn trait_impls_are_different_functions_and_a_generic_function_has_copies() {
+        let mut texts: Vec<String> = Vec::new();
+        // 40 impls of a trait, each its own function (no generic arguments)...
+        for i in 0..40 {
+            texts.push(format!(
+                "Instance {{ def: Item(DefId(0:{} ~ app[0000]::shapes::{{impl#{i}}}::area)), args: [] }}",
+                1000 + i
+            ));
+        }
+        // ...and one generic function for 30 types, each pulling in a Vec<T>::push.
+        texts.extend(family("render", "Shape", 30));
+        for i in 0..30 {
+            texts.push(format!("Instance {{ def: Item(DefId(3:1 ~ alloc[fdfd]::vec::{{impl#1}}::push)), args: [app::Shape{i}, std::alloc::Global] }}"));
+        }
+        // A type two functions share belongs to neither.
+        texts.extend(family("describe", "Shape", 2));
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let (local, foreign) = attribute("app", &refs);
+        assert_eq!(local[0].function, "app::render");
+        assert_eq!(local[0].copies, 30);
+        // Its 30 copies and the 28 pushes for types only it uses (Shape0 and Shape1 are
+        // also `describe`'s).
+        assert_eq!(local[0].attributed, 58);
+        assert!(
+            local.iter().all(|g| !g.function.contains("{impl#")),
+            "impls are not copies: {local:?}"
+        );
+        assert!(foreign.is_empty(), "std is not listed: {foreign:?}");
+    }
+
+    #[test]
+    fn a_default_method_for_many_types_is_one_function() {
+        let texts = family("flags::Flag::aliases", "flags::Opt", 100);
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let (local, _) = attribute("app", &refs);
+        assert_eq!(local[0].function, "app::flags::Flag::aliases");
+        assert_eq!(local[0].copies, 100);
+        assert_eq!(trait_of_default_method(&local[0].function), Some("Flag"));
     }
 }

@@ -217,13 +217,24 @@ pub fn explain(input: &ExplainInput) -> Explanation {
     let wall = input.build.map(|b| wall_breakdown(b, &crates));
     let mut findings = Vec::new();
     for krate in &crates {
-        findings.extend(pathological_item(krate, input.item_invocations));
+        findings.extend(
+            pathological_item(krate, input.item_invocations).map(|mut finding| {
+                finding.fix = Owner::of(input.build, &krate.crate_name).fix_for_code(finding.fix);
+                finding
+            }),
+        );
         let lines = input
             .llvm_lines
             .iter()
             .find(|(c, _)| *c == krate.crate_name)
             .map(|(_, l)| l.as_slice());
-        findings.extend(monomorphization(krate, input.instance_invocations, lines));
+        let owner = Owner::of(input.build, &krate.crate_name);
+        findings.extend(monomorphization(
+            krate,
+            input.instance_invocations,
+            lines,
+            &owner,
+        ));
     }
     if let Some(phases) = &phases {
         // Time a monomorphization finding explains is not claimed again.
@@ -266,6 +277,52 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         crates,
         wall,
         findings,
+    }
+}
+
+/// Whose code a crate is, which decides what a fix in it can be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Owner {
+    /// A workspace member: the user's code.
+    Member,
+    /// A dependency; `hot` when the run measured a rebuild.
+    Dependency { package: String, hot: bool },
+    /// No run record to tell.
+    Unknown,
+}
+
+impl Owner {
+    pub(super) fn of(build: Option<BuildEvidence>, crate_name: &str) -> Owner {
+        let Some(build) = build.filter(|b| !b.members.is_empty()) else {
+            return Owner::Unknown;
+        };
+        let unit = build.units.iter().find(|u| {
+            u.target.replace('-', "_") == crate_name && u.kind != UnitKind::BuildScriptRun
+        });
+        match unit {
+            Some(u) if build.members.contains(&u.package) => Owner::Member,
+            Some(u) => Owner::Dependency {
+                package: u.package.clone(),
+                hot: build.hot,
+            },
+            None => Owner::Unknown,
+        }
+    }
+
+    /// The fix for a problem in the crate's code: as it is for the user's own code; for a
+    /// dependency, what the user controls instead.
+    pub(super) fn fix_for_code(&self, code_fix: String) -> String {
+        match self {
+            Owner::Member | Owner::Unknown => code_fix,
+            Owner::Dependency { package, hot } => format!(
+                "`{package}` is a dependency: its code is not yours to change{}. What you control: its features (turn off what you do not use), its version (a newer release may be lighter), a lighter alternative or whether you need it at all, and how it is built (`[profile.dev.package.{package}]` settings).",
+                if *hot {
+                    ""
+                } else {
+                    ", and it is compiled once and cached, so it costs cold builds only: the edit-rebuild loop does not recompile it (`buildscope build --touch` on your own file measures that loop)"
+                }
+            ),
+        }
     }
 }
 
