@@ -15,6 +15,7 @@ mod findings;
 mod inputs;
 mod phases;
 mod query_tree;
+mod schedule;
 mod stacks;
 mod stats;
 mod summary;
@@ -36,6 +37,10 @@ pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as P
 pub use query_tree::{
     query_tree, query_trees, Chain, Importance, ProfileQueries, QueryCount, QueryTrees, TreeNode,
     QUERIES_SCHEMA,
+};
+pub use schedule::{
+    schedule_summary, simulate, simulate_with, wall_saving, Schedule, ScheduleSummary, UnitTime,
+    CORE_COUNTS,
 };
 pub use stacks::{collapse_files, collapse_profile, FoldedStacks, StackOptions};
 pub use stats::{compare_samples, median, Comparison, Spread};

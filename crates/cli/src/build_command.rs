@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
-use buildscope_analysis::{Explanation, Spread};
+use buildscope_analysis::{schedule_summary, Explanation, Spread};
 use buildscope_measure::{
     compiling_now, execute, explain_run, BuildPlan, Phase, Progress, RunRecord, Scenario, Workspace,
 };
@@ -240,6 +240,7 @@ fn report(
         plan.command_line(),
         plan.scenario.describe_in(workspace_root)
     );
+    let schedule = schedule_summary(&shown.units, shown.totals.wall_ns, shown.totals.cores);
     let mut text = render_build(
         &BuildView {
             title,
@@ -250,6 +251,7 @@ fn report(
             notes: &shown.notes,
             wall_spread: (records.len() > 1).then_some(spread),
             top: SLOWEST_SHOWN,
+            schedule: Some(&schedule),
         },
         style,
     );

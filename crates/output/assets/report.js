@@ -88,6 +88,12 @@
     card("CPU time", dur(run.totals.cpu_ns));
     card("parallelism", run.totals.average_parallelism.toFixed(2) + " of " + run.totals.cores);
     card("units (fresh / built)", run.fresh_units + " / " + run.units.length);
+    var sched = ex.schedule;
+    if (sched) {
+      var bound = sched.work_bound_ns >= sched.chain_bound_ns ? "CPU-bound (work / cores " + dur(sched.work_bound_ns) + " > longest chain " + dur(sched.chain_bound_ns) + ")" : "chain-bound (longest chain " + dur(sched.chain_bound_ns) + " > work / cores " + dur(sched.work_bound_ns) + ")";
+      card("replayed schedule", dur(sched.simulated_wall_ns) + ", " + bound);
+      card("on " + sched.on_cores.map(function (c) { return c[0]; }).join(" / ") + " cores", sched.on_cores.map(function (c) { return dur(c[1]); }).join(" / "));
+    }
   }
   var findings = document.getElementById("findings");
   (ex.findings || []).slice(0, 3).forEach(function (f) {

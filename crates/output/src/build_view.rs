@@ -2,7 +2,7 @@
 //! critical path.
 
 use buildscope_analysis::{
-    percent_of, slowest_units, BuildTotals, CriticalPath, PathStep, Spread, Unit,
+    percent_of, slowest_units, BuildTotals, CriticalPath, PathStep, ScheduleSummary, Spread, Unit,
 };
 
 use crate::format::{human_bytes, human_duration, wrap};
@@ -22,6 +22,8 @@ pub struct BuildView<'a> {
     pub wall_spread: Option<Spread>,
     /// How many units the slowest-units table shows.
     pub top: usize,
+    /// The replay of the build's schedule: its bounds and other core counts.
+    pub schedule: Option<&'a ScheduleSummary>,
 }
 
 fn steps_table(steps: &[PathStep], units: &[Unit], time_header: &str) -> Table {
@@ -45,6 +47,49 @@ fn steps_table(steps: &[PathStep], units: &[Unit], time_header: &str) -> Table {
         ]);
     }
     table
+}
+
+/// What bounds the wall time, from the replay of the schedule: the work divided by the
+/// cores against the longest chain; and the build on other core counts.
+pub fn schedule_verdict(s: &ScheduleSummary, width: usize) -> String {
+    let mut others: Vec<String> = s
+        .on_cores
+        .iter()
+        .enumerate()
+        .map(|(i, (n, wall))| match i {
+            0 => format!(
+                "{} on {}",
+                human_duration(*wall),
+                plural(*n, "core", "cores")
+            ),
+            _ => format!("{} on {n}", human_duration(*wall)),
+        })
+        .collect();
+    let last = others.pop().unwrap_or_default();
+    let bound = if s.work_bound_ns >= s.chain_bound_ns {
+        format!(
+            "Verdict: CPU-bound. The units' work on {} is {} of wall time at best, more than              the longest dependency chain ({}): less code to compile (fewer or lighter              dependencies, features) or more cores help; reordering does not.",
+            plural(s.cores, "core", "cores"),
+            human_duration(s.work_bound_ns),
+            human_duration(s.chain_bound_ns)
+        )
+    } else {
+        format!(
+            "Verdict: the dependency chain bounds it. The longest chain takes {}, more than the              units' work on {} ({}): no number of cores builds it faster than the chain;              shortening the chain (the units on it, splitting a crate on it) does.",
+            human_duration(s.chain_bound_ns),
+            plural(s.cores, "core", "cores"),
+            human_duration(s.work_bound_ns)
+        )
+    };
+    let replay = format!(
+        "Replaying the schedule: {} on {} (measured {}). The same build would take about {} and {}.",
+        human_duration(s.simulated_wall_ns),
+        plural(s.cores, "core", "cores"),
+        human_duration(s.measured_wall_ns),
+        others.join(", "),
+        last
+    );
+    wrap(&bound, width) + &wrap(&replay, width)
 }
 
 /// One sentence on what limits this build, from the figures above it.
@@ -195,7 +240,10 @@ pub fn render_build(view: &BuildView, style: &Style) -> String {
             out.push_str(&steps_table(&path.longest_chain, view.units, "Time").render(style));
         }
         out.push('\n');
-        out.push_str(&wrap(&verdict(view), style.width));
+        match view.schedule {
+            Some(schedule) => out.push_str(&schedule_verdict(schedule, style.width)),
+            None => out.push_str(&wrap(&verdict(view), style.width)),
+        }
     }
     for note in view.notes {
         out.push_str(&style.dim(&format!("note: {note}\n")));

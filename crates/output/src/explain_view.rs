@@ -30,8 +30,9 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
         }
         for l in wrap(
             &format!(
-                "could save up to {} ({})",
+                "could save up to {}{} ({})",
                 human_duration(f.estimate_ns),
+                saving_kind(e, f),
                 f.estimate_basis
             ),
             style.width.saturating_sub(indent.len()),
@@ -146,7 +147,21 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
             style.width,
         ));
     }
+    if let Some(schedule) = &e.schedule {
+        out.push('\n');
+        out.push_str(&crate::build_view::schedule_verdict(schedule, style.width));
+    }
     out
+}
+
+/// What an estimate is: wall time when the explanation has a run (with the CPU time
+/// apart), CPU time when it came from profiles alone.
+fn saving_kind(e: &Explanation, f: &buildscope_analysis::Finding) -> String {
+    match (e.schedule.is_some(), f.cpu_ns) {
+        (true, Some(cpu)) => format!(" of wall time ({} of CPU)", human_duration(cpu)),
+        (true, None) => " of wall time".to_string(),
+        (false, _) => " of CPU time".to_string(),
+    }
 }
 
 /// A few findings, a line each, for the end of `buildscope build`; empty when none.
@@ -161,10 +176,11 @@ pub fn render_top_findings(e: &Explanation, top: usize, style: &Style) -> String
     for (rank, f) in e.findings.iter().take(top).enumerate() {
         text.push_str(&wrap(
             &format!(
-                "{}. {} — up to {}",
+                "{}. {} — up to {}{}",
                 rank + 1,
                 f.title,
-                human_duration(f.estimate_ns)
+                human_duration(f.estimate_ns),
+                saving_kind(e, f)
             ),
             style.width,
         ));
@@ -181,10 +197,11 @@ pub fn explanation_markdown(e: &Explanation, top: usize) -> String {
     for (rank, f) in e.findings.iter().take(top).enumerate() {
         let _ = writeln!(
             out,
-            "### {}. {}\n\n**Could save up to {}** ({}).\n",
+            "### {}. {}\n\n**Could save up to {}{}** ({}).\n",
             rank + 1,
             md(&f.title),
             human_duration(f.estimate_ns),
+            saving_kind(e, f),
             md(&f.estimate_basis)
         );
         for line in &f.evidence {

@@ -50,6 +50,7 @@ pub(super) fn llvm_dominates(
         ],
         fix: "In dev builds, emit less debug info (`[profile.dev] debug = \"line-tables-only\"` or `debug = 0` for dependencies), keep `opt-level = 0` for your own crates, and check `codegen-units`; rebuild with each setting to measure it.".to_string(),
         estimate_ns: llvm / 3,
+        cpu_ns: None,
         estimate_basis: "a third of the LLVM time: what less debug info typically removes from code generation".to_string(),
     })
 }
@@ -84,6 +85,7 @@ pub(super) fn incremental_overhead(
         )],
         fix: "Split the crate so that an edit invalidates less, or try `incremental = false` for it when edits there usually change everything.".to_string(),
         estimate_ns: incr / 2,
+        cpu_ns: None,
         estimate_basis: "half the bookkeeping time".to_string(),
     })
 }
@@ -116,6 +118,7 @@ pub(super) fn linking(build: BuildEvidence) -> Option<Finding> {
         ],
         fix: "Since Rust 1.90 x86_64 Linux links with the bundled rust-lld by default; if this build uses GNU ld (`-C linker-features=-lld`) or a custom linker, try `-C link-arg=-fuse-ld=mold`; otherwise emit less debug info (`debug = \"line-tables-only\"`, or `split-debuginfo = \"unpacked\"`), which shrinks what the linker copies.".to_string(),
         estimate_ns: link / 2,
+        cpu_ns: None,
         estimate_basis: "half the final link: what a faster linker or less debug info typically saves"
             .to_string(),
     })

@@ -43,6 +43,7 @@ pub(super) fn duplicate_dependencies(build: BuildEvidence) -> Vec<Finding> {
                 "See why with `cargo tree -d -p {package}` (versions) or `cargo tree -e features -i {package}`; align the versions or features so it builds once."
             ),
             estimate_ns: extra,
+            cpu_ns: None,
             estimate_basis: "the time of every copy but the longest".to_string(),
         });
     }
@@ -129,6 +130,7 @@ pub(super) fn dependencies_of_one_member(build: BuildEvidence) -> Option<Finding
             "Builds that do not need `{member}` still compile these: put them behind an optional feature of `{member}`, or leave `{member}` out of `default-members` so that `cargo build` skips it unless asked."
         ),
         estimate_ns: exclusive,
+        cpu_ns: None,
         estimate_basis: "the compile time of those packages, saved by every build that leaves the member out".to_string(),
     })
 }

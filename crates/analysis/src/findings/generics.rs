@@ -323,6 +323,7 @@ pub(super) fn monomorphization(
         evidence,
         fix: owner.fix_for_code(code_fix),
         estimate_ns: estimate,
+        cpu_ns: None,
         estimate_basis: format!(
             "CPU: the crate's monomorphization and LLVM time × the share of its instances owed to `{}` ({} of {}) × ({} − 1)/{}, the copies a non-generic body removes",
             top.function, top.attributed, total, top.copies, top.copies

@@ -56,6 +56,7 @@ pub(super) fn pathological_item(
             evidence,
             fix: "Erase the type where it is built: return `Box<dyn Trait>` / `impl Trait` behind a boxed boundary (for futures and streams `.boxed()`), or break the nested combinator chain into named functions; simplify where-clauses on it.".to_string(),
             estimate_ns: t.duration_ns,
+            cpu_ns: None,
             estimate_basis: "at most the time of that one invocation".to_string(),
         });
     }
@@ -98,6 +99,7 @@ pub(super) fn pathological_item(
             "Split the item (smaller functions, fewer generic parameters), annotate the types the compiler has to infer, or move it to a crate that rarely changes.".to_string()
         },
         estimate_ns: item.self_time_ns.max(item.duration_ns / 2),
+        cpu_ns: None,
         estimate_basis: "the item's own time (at most its whole time): what erasing or splitting the type removes".to_string(),
     })
 }

@@ -72,6 +72,7 @@ pub(super) fn proc_macro_expansion(
         ],
         fix: "Proc-macro output is never cached: move the derived types into a crate that rarely changes, derive only what is used (e.g. `Serialize` without `Deserialize`), or replace derives on many small types with a hand-written impl for a generic wrapper.".to_string(),
         estimate_ns: estimate,
+        cpu_ns: None,
         estimate_basis: basis,
     })
 }

@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use crate::phases::{phase_of, phase_times, Phase, PhaseTimes};
+use crate::schedule::{schedule_summary, wall_saving, ScheduleSummary, UnitTime};
 use crate::summary::{merge, percent_of, ProfileSummary};
 use crate::timeline::{BuildTotals, CriticalPath, Unit, UnitKind};
 use crate::top::Invocation;
@@ -59,8 +60,13 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// What to do, in Rust terms.
     pub fix: String,
-    /// Time it could save, at most.
+    /// Time it could save, at most: wall time in the scenario the run measured (a replay of
+    /// its schedule with the fix's effect), or CPU time when only profiles were given.
     pub estimate_ns: u64,
+    /// The CPU time the fix removes, when the finding is about CPU (its wall-time effect,
+    /// `estimate_ns`, is smaller when other work runs in parallel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_ns: Option<u64>,
     /// How the estimate was derived.
     pub estimate_basis: String,
 }
@@ -121,6 +127,9 @@ pub struct Explanation {
     pub crates: Vec<CratePhases>,
     /// Wall time by what the build did: from the run record, when there is one.
     pub wall: Option<WallBreakdown>,
+    /// What bounds the wall time, and the build on other core counts: a replay of the
+    /// run's schedule (from the run record, when there is one).
+    pub schedule: Option<ScheduleSummary>,
     /// Ordered by `estimate_ns`, largest first.
     pub findings: Vec<Finding>,
 }
@@ -215,6 +224,9 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         })
         .unwrap_or_default();
     let wall = input.build.map(|b| wall_breakdown(b, &crates));
+    let schedule = input
+        .build
+        .map(|b| schedule_summary(b.units, b.totals.wall_ns, b.totals.cores));
     let mut findings = Vec::new();
     for krate in &crates {
         findings.extend(
@@ -266,9 +278,19 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         findings.extend(duplicate_dependencies(build));
         findings.extend(dependencies_of_one_member(build));
     }
+    if let Some(build) = input.build {
+        for finding in &mut findings {
+            in_wall_time(finding, build, &crates);
+        }
+    }
+    // Largest saving first; of two alike (within a tenth), specific evidence (one item,
+    // one crate, one unit) before a rule of thumb.
     findings.sort_by(|a, b| {
-        b.estimate_ns
-            .cmp(&a.estimate_ns)
+        let key = |f: &Finding| (f.estimate_ns as f64).log(1.1).floor() as i64;
+        key(b)
+            .cmp(&key(a))
+            .then(is_rule_of_thumb(a).cmp(&is_rule_of_thumb(b)))
+            .then(b.estimate_ns.cmp(&a.estimate_ns))
             .then(a.title.cmp(&b.title))
     });
     Explanation {
@@ -276,8 +298,134 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         phases,
         crates,
         wall,
+        schedule,
         findings,
     }
+}
+
+/// A finding whose estimate is a general rule rather than this build's own evidence.
+fn is_rule_of_thumb(f: &Finding) -> bool {
+    matches!(f.cause, Cause::LlvmDominates | Cause::IncrementalOverhead)
+}
+
+/// Which part of a unit a fix shortens: before its metadata is ready (dependents that
+/// pipeline start earlier too) or after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    FrontEnd,
+    BackEnd,
+}
+
+/// Turns a finding's estimate into wall time in the measured scenario: its units shortened
+/// by the fix's effect, the run's schedule replayed with and without, the difference; CPU
+/// kept apart. Never more than the wall time.
+fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhases]) {
+    let wall = build.totals.wall_ns;
+    // (crate, cut, part, whether the cut is CPU time to convert to the unit's wall time).
+    let cuts: Vec<(String, u64, Part, bool)> = match finding.cause {
+        Cause::PathologicalTraitSolving
+        | Cause::PathologicalItem
+        | Cause::TraitSolving
+        | Cause::ProcMacroExpansion => finding
+            .crate_name
+            .iter()
+            .map(|c| (c.clone(), finding.estimate_ns, Part::FrontEnd, true))
+            .collect(),
+        Cause::Monomorphization | Cause::IncrementalOverhead => finding
+            .crate_name
+            .iter()
+            .map(|c| (c.clone(), finding.estimate_ns, Part::BackEnd, true))
+            .collect(),
+        // A third of every crate's LLVM time.
+        Cause::LlvmDominates => crates
+            .iter()
+            .map(|c| {
+                let llvm = c.phases.of(Phase::LlvmOptimization) + c.phases.of(Phase::LlvmCodegen);
+                (c.crate_name.clone(), llvm / 3, Part::BackEnd, true)
+            })
+            .collect(),
+        Cause::Linking => finding
+            .crate_name
+            .iter()
+            .map(|c| {
+                (
+                    c.replace('-', "_"),
+                    finding.estimate_ns,
+                    Part::BackEnd,
+                    false,
+                )
+            })
+            .collect(),
+        Cause::SerializingCrate => finding
+            .crate_name
+            .iter()
+            .map(|c| {
+                (
+                    c.replace('-', "_"),
+                    finding.estimate_ns,
+                    Part::FrontEnd,
+                    false,
+                )
+            })
+            .collect(),
+        // Already wall time on the measured timeline.
+        _ => {
+            finding.estimate_ns = finding.estimate_ns.min(wall);
+            return;
+        }
+    };
+    let mut times: Vec<UnitTime> = build.units.iter().map(UnitTime::of).collect();
+    let mut touched = false;
+    for (krate, cut, part, is_cpu) in cuts {
+        let units: Vec<usize> = (0..build.units.len())
+            .filter(|&i| {
+                let u = &build.units[i];
+                u.target.replace('-', "_") == krate && u.kind != UnitKind::BuildScriptRun
+            })
+            .collect();
+        let total: u64 = units.iter().map(|&i| build.units[i].duration_ns()).sum();
+        for i in units {
+            let unit = &build.units[i];
+            let duration = unit.duration_ns();
+            // This unit's part of the cut; CPU time becomes wall time at the unit's own
+            // ratio (LLVM runs several threads: more CPU than wall).
+            let mut unit_cut = (cut as f64 * duration as f64 / total.max(1) as f64) as u64;
+            if is_cpu {
+                let cpu = unit.cpu_ns.unwrap_or(duration).max(duration);
+                unit_cut = (unit_cut as f64 * duration as f64 / cpu.max(1) as f64) as u64;
+            }
+            times[i] = match part {
+                Part::FrontEnd => times[i].without_front_end(unit_cut),
+                Part::BackEnd => times[i].without_back_end(unit_cut),
+            };
+            touched = true;
+        }
+    }
+    let saving = if touched {
+        wall_saving(build.units, &times, build.totals.cores).min(wall)
+    } else {
+        0
+    };
+    let is_cpu = !matches!(finding.cause, Cause::Linking | Cause::SerializingCrate);
+    if is_cpu {
+        finding.cpu_ns = Some(finding.estimate_ns);
+    }
+    finding.estimate_basis = format!(
+        "wall time: the run's schedule replayed with {} shorter by {}; {}{}",
+        finding
+            .crate_name
+            .as_deref()
+            .filter(|_| finding.cause != Cause::LlvmDominates)
+            .map_or("the profiled crates".to_string(), |c| format!("`{c}`")),
+        if is_cpu {
+            "the CPU this removes"
+        } else {
+            "that"
+        },
+        if is_cpu { "CPU: " } else { "" },
+        finding.estimate_basis
+    );
+    finding.estimate_ns = saving;
 }
 
 /// Whose code a crate is, which decides what a fix in it can be.
@@ -346,4 +494,150 @@ pub(super) fn short(text: &str, max: usize) -> String {
     let head: String = chars[..max * 2 / 3].iter().collect();
     let tail: String = chars[chars.len() - max / 3..].iter().collect();
     format!("{head}…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::tests::unit as lib_unit;
+
+    const MS: u64 = 1_000_000;
+
+    fn phases_with(llvm_ms: u64, typeck_ms: u64) -> PhaseTimes {
+        let row = |label: &str, ns: u64| crate::summary::LabelStats {
+            label: label.into(),
+            self_time_ns: ns,
+            time_ns: ns,
+            count: 1,
+            ..Default::default()
+        };
+        phase_times(&[
+            row("LLVM_module_codegen_emit_obj", llvm_ms * MS),
+            row("typeck", typeck_ms * MS),
+        ])
+    }
+
+    /// A build of `units` on `cores`, as the run record has it.
+    fn explained(
+        units: &[Unit],
+        members: &[String],
+        cores: usize,
+        crates: &[CratePhases],
+        finding: Finding,
+    ) -> Finding {
+        let wall = units.iter().map(|u| u.end_ns).max().unwrap_or(0);
+        let totals = crate::timeline::build_totals(units, wall, cores);
+        let path = crate::timeline::critical_path(units, wall);
+        let build = BuildEvidence {
+            units,
+            totals: &totals,
+            critical_path: &path,
+            hot: false,
+            installed_linkers: &[],
+            members,
+        };
+        let mut finding = finding;
+        in_wall_time(&mut finding, build, crates);
+        finding
+    }
+
+    fn finding(cause: Cause, krate: &str, estimate_ns: u64) -> Finding {
+        Finding {
+            cause,
+            title: "t".into(),
+            crate_name: Some(krate.into()),
+            evidence: Vec::new(),
+            fix: "f".into(),
+            estimate_ns,
+            cpu_ns: None,
+            estimate_basis: "b".into(),
+        }
+    }
+
+    #[test]
+    fn a_cpu_estimate_becomes_wall_time_and_never_exceeds_the_wall() {
+        // Two crates in parallel on 2 cores: `big` 1000 ms, `small` 400 ms.
+        let units = vec![
+            lib_unit(0, "big", 0, 1000 * MS, &[]),
+            lib_unit(1, "small", 0, 400 * MS, &[]),
+        ];
+        let crates = vec![
+            CratePhases {
+                crate_name: "big".into(),
+                phases: phases_with(600, 400),
+            },
+            CratePhases {
+                crate_name: "small".into(),
+                phases: phases_with(200, 200),
+            },
+        ];
+        let members = vec!["big".to_string(), "small".to_string()];
+        // Cutting 300 ms of `small` saves no wall time: `big` still takes 1000 ms.
+        let f = explained(
+            &units,
+            &members,
+            2,
+            &crates,
+            finding(Cause::Monomorphization, "small", 300 * MS),
+        );
+        assert_eq!(f.estimate_ns, 0);
+        assert_eq!(f.cpu_ns, Some(300 * MS));
+        // Cutting 300 ms of `big` saves 300 ms.
+        let f = explained(
+            &units,
+            &members,
+            2,
+            &crates,
+            finding(Cause::PathologicalItem, "big", 300 * MS),
+        );
+        assert_eq!(f.estimate_ns, 300 * MS);
+        assert!(
+            f.estimate_basis.starts_with("wall time"),
+            "{}",
+            f.estimate_basis
+        );
+        // A claim of more CPU than the build's wall time is held to the wall time.
+        let f = explained(
+            &units,
+            &members,
+            1,
+            &crates,
+            finding(Cause::Monomorphization, "big", 40_000 * MS),
+        );
+        assert!(f.estimate_ns <= 1400 * MS, "{}", f.estimate_ns);
+        let f = explained(
+            &units,
+            &members,
+            2,
+            &crates,
+            finding(Cause::DuplicateDependency, "big", 40_000 * MS),
+        );
+        assert_eq!(f.estimate_ns, 1000 * MS);
+    }
+
+    #[test]
+    fn a_project_of_one_crate_is_not_told_that_its_crate_serializes_the_build() {
+        // A dependency, then the project's one crate alone for most of the build.
+        let units = vec![
+            lib_unit(0, "dep", 0, 100 * MS, &[]),
+            lib_unit(1, "app", 100 * MS, 2000 * MS, &[0]),
+        ];
+        let wall = 2000 * MS;
+        let totals = crate::timeline::build_totals(&units, wall, 2);
+        let path = crate::timeline::critical_path(&units, wall);
+        let build = |members: &'static [String]| BuildEvidence {
+            units: &units,
+            totals: &totals,
+            critical_path: &path,
+            hot: false,
+            installed_linkers: &[],
+            members,
+        };
+        static ONE: std::sync::LazyLock<Vec<String>> =
+            std::sync::LazyLock::new(|| vec!["app".to_string()]);
+        static TWO: std::sync::LazyLock<Vec<String>> =
+            std::sync::LazyLock::new(|| vec!["app".to_string(), "lib2".to_string()]);
+        assert!(serializing_crate(build(&ONE), &[]).is_none());
+        assert!(serializing_crate(build(&TWO), &[]).is_some());
+    }
 }

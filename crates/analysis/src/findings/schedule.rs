@@ -152,6 +152,10 @@ pub(super) fn serializing_crate(build: BuildEvidence, crates: &[CratePhases]) ->
         .filter(|(id, _)| on_path.contains(id))
         .max_by_key(|(_, ns)| *ns)?;
     let unit = build.units.iter().find(|u| u.id == id)?;
+    // A project of one crate of its own: no work of its own would overlap a split.
+    if build.members.len() == 1 && build.members.contains(&unit.package) {
+        return None;
+    }
     let wall = build.totals.wall_ns;
     if alone < MATTERS_NS || (alone as f64) < 0.3 * wall as f64 {
         return None;
@@ -203,6 +207,7 @@ pub(super) fn serializing_crate(build: BuildEvidence, crates: &[CratePhases]) ->
             unit.target
         ),
         estimate_ns: (alone as f64 * (cores - 1) as f64 / cores as f64 * front_end) as u64,
+        cpu_ns: None,
         estimate_basis: format!(
             "its time alone × (1 − 1/{cores}) × the share of its CPU before code generation ({:.0}%): a split over {cores} cores parallelizes the front end; LLVM already spreads code generation over codegen units",
             front_end * 100.0
@@ -260,6 +265,7 @@ pub(super) fn critical_path_units(build: BuildEvidence) -> Vec<Finding> {
             evidence: vec![format!("on the path: {}", names.join(", "))],
             fix: fix.to_string(),
             estimate_ns: saving,
+            cpu_ns: None,
             estimate_basis: "how much shorter the longest dependency chain gets if the slowest of them took no time".to_string(),
         });
     }
