@@ -76,35 +76,38 @@ pub fn top_invocations(
     }
 }
 
-/// Like [`top_invocations`], keeping only labels for which `keep` says yes.
+/// The `n` largest invocations whose label `keep` accepts (all when `None`).
 pub fn top_invocations_where(
     profile: &mut Profile,
     n: usize,
     rank: RankBy,
     keep: Option<&dyn Fn(&str) -> bool>,
 ) -> Result<Vec<Invocation>, ProfileError> {
-    // Which labels count: known only once every label is interned, so a filter costs a
-    // first walk that only interns.
-    let allowed: Option<Vec<bool>> = match keep {
-        None => None,
-        Some(keep) => {
-            profile.for_each_event(|_| {})?;
-            Some(profile.labels().iter().map(|l| keep(l)).collect())
-        }
-    };
+    let all = |_: &str| true;
+    let keep: &dyn Fn(&str) -> bool = keep.unwrap_or(&all);
+    let mut found = top_invocations_by(profile, rank, &[(keep, n)])?;
+    Ok(found.pop().unwrap_or_default())
+}
+
+/// Which labels a top list takes.
+pub type LabelFilter<'a> = &'a dyn Fn(&str) -> bool;
+
+/// Several top lists in one walk over the profile: for each `(keep, n)`, the `n` largest
+/// invocations whose label `keep` accepts (an invocation may be in several lists). Labels
+/// are classified once each, when first seen.
+pub fn top_invocations_by(
+    profile: &mut Profile,
+    rank: RankBy,
+    lists: &[(LabelFilter, usize)],
+) -> Result<Vec<Vec<Invocation>>, ProfileError> {
+    // Per label id: which lists take it (a bit each), once known.
+    let mut accepts: Vec<Option<u64>> = Vec::new();
+    assert!(lists.len() <= 64, "at most 64 lists");
     let mut kinds: Vec<EventKind> = Vec::new();
-    let mut heap: BinaryHeap<Reverse<Candidate>> = BinaryHeap::new();
+    let mut heaps: Vec<BinaryHeap<Reverse<Candidate>>> =
+        lists.iter().map(|_| BinaryHeap::new()).collect();
     let mut order = 0u64;
-    let mut offer = |frame: Frame, heap: &mut BinaryHeap<Reverse<Candidate>>| {
-        if let Some(allowed) = &allowed {
-            if !allowed
-                .get(frame.label.0 as usize)
-                .copied()
-                .unwrap_or(false)
-            {
-                return;
-            }
-        }
+    let mut offer = |frame: Frame, mask: u64, heaps: &mut [BinaryHeap<Reverse<Candidate>>]| {
         let duration = frame.end - frame.start;
         let self_time = duration.saturating_sub(frame.children);
         let key = match rank {
@@ -112,82 +115,115 @@ pub fn top_invocations_where(
             RankBy::SelfTime => self_time,
         };
         order += 1;
-        if heap.len() >= n {
-            match heap.peek() {
-                Some(Reverse(smallest)) if smallest.key < key => {
-                    heap.pop();
+        for (list, heap) in heaps.iter_mut().enumerate() {
+            if mask & (1 << list) == 0 {
+                continue;
+            }
+            let n = lists[list].1;
+            if heap.len() >= n {
+                match heap.peek() {
+                    Some(Reverse(smallest)) if smallest.key < key => {
+                        heap.pop();
+                    }
+                    _ => continue,
                 }
-                _ => return,
             }
+            let kind_index = match kinds.iter().position(|k| *k == frame.kind) {
+                Some(i) => i,
+                None => {
+                    kinds.push(frame.kind);
+                    kinds.len() - 1
+                }
+            } as u16;
+            heap.push(Reverse(Candidate {
+                key,
+                order: Reverse(order),
+                duration,
+                self_time,
+                start: frame.start,
+                thread: frame.thread,
+                event_id: frame.event_id,
+                label: frame.label,
+                kind_index,
+            }));
         }
-        let kind_index = match kinds.iter().position(|k| *k == frame.kind) {
-            Some(i) => i,
-            None => {
-                kinds.push(frame.kind);
-                kinds.len() - 1
-            }
-        } as u16;
-        heap.push(Reverse(Candidate {
-            key,
-            order: Reverse(order),
-            duration,
-            self_time,
-            start: frame.start,
-            thread: frame.thread,
-            event_id: frame.event_id,
-            label: frame.label,
-            kind_index,
-        }));
     };
 
-    let mut stacks: HashMap<u32, Vec<Frame>> = HashMap::new();
-    if n > 0 {
-        profile.for_each_event_rev(|event| {
-            let Payload::Interval { start, end } = event.payload else {
-                return;
-            };
-            let stack = stacks.entry(event.thread_id).or_default();
-            while let Some(top) = stack.last() {
-                if top.start <= start && end <= top.end {
-                    break;
+    // Open intervals per thread, each with the lists its label goes to.
+    let mut stacks: HashMap<u32, Vec<(Frame, u64)>> = HashMap::new();
+    if lists.iter().any(|(_, n)| *n > 0) {
+        profile.for_each_batch_rev(|profile, events| {
+            for event in events {
+                let Payload::Interval { start, end } = event.payload else {
+                    continue;
+                };
+                let label = event.label.0 as usize;
+                if label >= accepts.len() {
+                    accepts.resize(label + 1, None);
                 }
-                let frame = stack.pop().expect("non-empty");
-                offer(frame, &mut heap);
+                let mask = *accepts[label].get_or_insert_with(|| {
+                    let text = profile.label(event.label);
+                    lists
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (keep, n))| *n > 0 && keep(text))
+                        .fold(0u64, |mask, (i, _)| mask | 1 << i)
+                });
+                let stack = stacks.entry(event.thread_id).or_default();
+                while let Some((top, _)) = stack.last() {
+                    if top.start <= start && end <= top.end {
+                        break;
+                    }
+                    let (frame, mask) = stack.pop().expect("non-empty");
+                    if mask != 0 {
+                        offer(frame, mask, &mut heaps);
+                    }
+                }
+                if let Some((parent, _)) = stack.last_mut() {
+                    parent.children += end - start;
+                }
+                stack.push((
+                    Frame {
+                        start,
+                        end,
+                        children: 0,
+                        label: event.label,
+                        kind: event.kind,
+                        thread: event.thread_id,
+                        event_id: event.event_id,
+                    },
+                    mask,
+                ));
             }
-            if let Some(parent) = stack.last_mut() {
-                parent.children += end - start;
-            }
-            stack.push(Frame {
-                start,
-                end,
-                children: 0,
-                label: event.label,
-                kind: event.kind,
-                thread: event.thread_id,
-                event_id: event.event_id,
-            });
         })?;
     }
     for (_, stack) in stacks.drain() {
-        for frame in stack.into_iter().rev() {
-            offer(frame, &mut heap);
+        for (frame, mask) in stack.into_iter().rev() {
+            if mask != 0 {
+                offer(frame, mask, &mut heaps);
+            }
         }
     }
 
-    let mut found: Vec<Candidate> = heap.into_iter().map(|Reverse(c)| c).collect();
-    found.sort_by(|a, b| b.cmp(a));
-    Ok(found
+    Ok(heaps
         .into_iter()
-        .map(|c| Invocation {
-            label: profile.label(c.label).to_string(),
-            kind: kind_name(profile, kinds[c.kind_index as usize]).to_string(),
-            crate_name: profile.crate_name().to_string(),
-            thread_id: c.thread,
-            start_ns: c.start,
-            duration_ns: c.duration,
-            self_time_ns: c.self_time,
-            args: profile.event_args(c.event_id).unwrap_or_default(),
-            profile: profile.path().to_path_buf(),
+        .map(|heap| {
+            let mut found: Vec<Candidate> = heap.into_iter().map(|Reverse(c)| c).collect();
+            found.sort_by(|a, b| b.cmp(a));
+            found
+                .into_iter()
+                .map(|c| Invocation {
+                    label: profile.label(c.label).to_string(),
+                    kind: kind_name(profile, kinds[c.kind_index as usize]).to_string(),
+                    crate_name: profile.crate_name().to_string(),
+                    thread_id: c.thread,
+                    start_ns: c.start,
+                    duration_ns: c.duration,
+                    self_time_ns: c.self_time,
+                    args: profile.event_args(c.event_id).unwrap_or_default(),
+                    profile: profile.path().to_path_buf(),
+                })
+                .collect()
         })
         .collect())
 }

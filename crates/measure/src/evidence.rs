@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use buildscope_analysis::{
-    evidence_needed, explain, is_item_query, map_profiles, summarize_files, top_invocations_where,
+    evidence_needed, explain, is_item_query, map_profiles, summarize_files, top_invocations_by,
     BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation, Invocation, ProfileSummary,
     RankBy, UnitKind,
 };
@@ -101,35 +101,44 @@ fn gather(
     } else {
         buildscope_profile::find_profiles(profile_paths)?.files
     };
-    let summaries = summarize_files(&files, threads)?;
-    // Each kind of evidence only from the profiles a finding could come from.
-    let needed: Vec<_> = summaries.iter().map(evidence_needed).collect();
-    let files_where = |want: fn(&EvidenceNeeded) -> bool| -> Vec<PathBuf> {
-        files
-            .iter()
-            .zip(&needed)
-            .filter(|(_, n)| want(n))
-            .map(|(f, _)| f.clone())
-            .collect()
+    let everything = EvidenceNeeded {
+        items: true,
+        proc_macros: true,
+        instances: true,
     };
-    let items = invocations(
-        &files_where(|n| n.items),
-        threads,
-        ITEMS_PER_PROFILE,
-        &is_item_query,
-    )?;
-    let macros = invocations(
-        &files_where(|n| n.proc_macros),
-        threads,
-        usize::MAX,
-        &|l: &str| l == "expand_proc_macro",
-    )?;
-    let instances = invocations(
-        &files_where(|n| n.instances),
-        threads,
-        usize::MAX,
-        &|l: &str| l == "symbol_name",
-    )?;
+    // With cores to spare (fewer profiles than threads), the evidence walk runs beside the
+    // summaries on the whole of each profile, and what no finding needs is dropped after;
+    // otherwise the summaries first say which profiles need which evidence.
+    let (summaries, per_file) = if files.len() < threads {
+        let all: Vec<EvidenceNeeded> = files.iter().map(|_| everything).collect();
+        let (summaries, per_file) = std::thread::scope(|scope| {
+            let evidence = scope.spawn(|| invocation_lists(&files, &all, (threads / 2).max(1)));
+            let summaries = summarize_files(&files, (threads / 2).max(1));
+            (
+                summaries,
+                evidence.join().expect("the evidence walk panicked"),
+            )
+        });
+        (summaries?, per_file?)
+    } else {
+        let summaries = summarize_files(&files, threads)?;
+        let needed: Vec<_> = summaries.iter().map(evidence_needed).collect();
+        let per_file = invocation_lists(&files, &needed, threads)?;
+        (summaries, per_file)
+    };
+    let (mut items, mut macros, mut instances) = (Vec::new(), Vec::new(), Vec::new());
+    for (mut lists, summary) in per_file.into_iter().zip(&summaries) {
+        let need = evidence_needed(summary);
+        if need.instances {
+            instances.append(&mut lists[2]);
+        }
+        if need.proc_macros {
+            macros.append(&mut lists[1]);
+        }
+        if need.items {
+            items.append(&mut lists[0]);
+        }
+    }
     Ok(Evidence {
         files,
         summaries,
@@ -141,6 +150,53 @@ fn gather(
             .map(|r| workspace_members(&r.workspace_root))
             .unwrap_or_default(),
     })
+}
+
+/// Per file, in one walk over it: its longest item-level invocations, its proc-macro
+/// expansions and its `symbol_name` instances, each only where `needed` says (empty
+/// lists otherwise, and no walk for a file that needs nothing).
+fn invocation_lists(
+    files: &[PathBuf],
+    needed: &[EvidenceNeeded],
+    threads: usize,
+) -> Result<Vec<Vec<Vec<Invocation>>>, ProfileError> {
+    let is_macro = |l: &str| l == "expand_proc_macro";
+    let is_instance = |l: &str| l == "symbol_name";
+    let limit = |wanted: bool, n: usize| if wanted { n } else { 0 };
+    let work: Vec<(PathBuf, EvidenceNeeded)> =
+        files.iter().cloned().zip(needed.iter().copied()).collect();
+    let walked: Vec<PathBuf> = work
+        .iter()
+        .filter(|(_, n)| n.items || n.proc_macros || n.instances)
+        .map(|(f, _)| f.clone())
+        .collect();
+    let mut lists = map_profiles(&walked, threads, |profile| {
+        let need = work
+            .iter()
+            .find(|(f, _)| f.as_path() == profile.path())
+            .map(|(_, n)| *n)
+            .expect("a walked file was asked for");
+        top_invocations_by(
+            profile,
+            RankBy::Duration,
+            &[
+                (&is_item_query, limit(need.items, ITEMS_PER_PROFILE)),
+                (&is_macro, limit(need.proc_macros, usize::MAX)),
+                (&is_instance, limit(need.instances, usize::MAX)),
+            ],
+        )
+    })?
+    .into_iter();
+    Ok(work
+        .iter()
+        .map(|(_, n)| {
+            if n.items || n.proc_macros || n.instances {
+                lists.next().expect("one result per walked file")
+            } else {
+                vec![Vec::new(), Vec::new(), Vec::new()]
+            }
+        })
+        .collect())
 }
 
 fn explain_from(
@@ -203,16 +259,4 @@ fn explain_from(
     }
     input.llvm_lines = &lines;
     Ok(explain(&input))
-}
-
-fn invocations(
-    files: &[PathBuf],
-    threads: usize,
-    per_profile: usize,
-    keep: &(dyn Fn(&str) -> bool + Sync),
-) -> Result<Vec<Invocation>, ProfileError> {
-    let per_file = map_profiles(files, threads, |profile| {
-        top_invocations_where(profile, per_profile, RankBy::Duration, Some(keep))
-    })?;
-    Ok(per_file.into_iter().flatten().collect())
 }
