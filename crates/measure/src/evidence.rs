@@ -14,7 +14,10 @@ use buildscope_analysis::{
 };
 use buildscope_profile::ProfileError;
 
-use crate::{installed_linkers, llvm_lines, workspace_members, BuildError, RunRecord, Scenario};
+use crate::{
+    installed_linkers, llvm_lines, target_selection, workspace_members, BuildError, RunRecord,
+    Scenario,
+};
 
 /// Item-level invocations kept per profile: enough to find the one that dominates.
 const ITEMS_PER_PROFILE: usize = 20;
@@ -234,12 +237,21 @@ fn explain_from(
         let Some(krate) = &finding.crate_name else {
             continue;
         };
+        // The crate's unit: the one rustc compiled (not a build script's run).
         let Some(unit) = record
             .units
             .iter()
-            .find(|u| u.kind == UnitKind::Lib && u.target.replace('-', "_") == *krate)
+            .find(|u| u.target.replace('-', "_") == *krate && u.kind != UnitKind::BuildScriptRun)
         else {
+            eprintln!("--llvm-lines: no unit of `{krate}` in this run to build again");
             continue;
+        };
+        let selection = match target_selection(unit.kind, &unit.target) {
+            Ok(selection) => selection,
+            Err(e) => {
+                eprintln!("{e}");
+                continue;
+            }
         };
         let target_dir = record
             .run_dir
@@ -254,7 +266,14 @@ fn explain_from(
         );
         lines.push((
             krate.clone(),
-            llvm_lines(&record.workspace_root, &unit.package, release, &target_dir)?,
+            llvm_lines(
+                &record.workspace_root,
+                &unit.package,
+                &selection,
+                krate,
+                release,
+                &target_dir,
+            )?,
         ));
     }
     input.llvm_lines = &lines;

@@ -33,7 +33,7 @@ pub use experiment_runner::{
     keys_to_vary, measure_variants, summarize_experiment, unified_diff, ExperimentPlan,
     ExperimentProgress, VariantRuns, Varies,
 };
-pub use llvm_lines::{count_lines, llvm_lines};
+pub use llvm_lines::{count_lines, llvm_lines, target_selection};
 pub use lock::{lock_workspace, recover_if_idle, LockWait, ProcessId, WorkspaceLock};
 pub use measure::{
     measure, package_name_version, BuildRequest, Measurement, Progress, SelfProfile,

@@ -9,14 +9,37 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use buildscope_analysis::FunctionLines;
+use buildscope_analysis::UnitKind;
 
 use crate::BuildError;
 
-/// Builds `package`'s library with IR output and counts its lines per function, most
-/// lines first.
+/// The cargo target selection (`--lib`, `--bin rg`, …) that builds a unit of this kind and
+/// target name alone; an error saying why for a unit that cannot be (a build script's run,
+/// cargo's own probes).
+pub fn target_selection(kind: UnitKind, target: &str) -> Result<Vec<String>, BuildError> {
+    let named = |flag: &str| Ok(vec![flag.to_string(), target.to_string()]);
+    match kind {
+        UnitKind::Lib | UnitKind::ProcMacro => Ok(vec!["--lib".to_string()]),
+        UnitKind::Bin => named("--bin"),
+        UnitKind::Example => named("--example"),
+        UnitKind::Test => named("--test"),
+        UnitKind::Bench => named("--bench"),
+        UnitKind::BuildScriptCompile | UnitKind::BuildScriptRun | UnitKind::Other => {
+            Err(BuildError::CargoOutput(format!(
+                "--llvm-lines: `{target}` is a {}, which cargo cannot build alone with --emit=llvm-ir",
+                kind.as_str()
+            )))
+        }
+    }
+}
+
+/// Builds one target of `package` (`selection`, from [`target_selection`]) with IR output
+/// and counts the lines of its crate (`crate_name`) per function, most lines first.
 pub fn llvm_lines(
     workspace_root: &Path,
     package: &str,
+    selection: &[String],
+    crate_name: &str,
     release: bool,
     target_dir: &Path,
 ) -> Result<Vec<FunctionLines>, BuildError> {
@@ -26,7 +49,9 @@ pub fn llvm_lines(
         .arg("rustc")
         .arg("--manifest-path")
         .arg(workspace_root.join("Cargo.toml"))
-        .args(["-p", package, "--lib", "--quiet", "--target-dir"])
+        .args(["-p", package])
+        .args(selection)
+        .args(["--quiet", "--target-dir"])
         .arg(target_dir);
     if release {
         command.arg("--release");
@@ -44,13 +69,14 @@ pub fn llvm_lines(
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         return Err(BuildError::CargoOutput(format!(
-            "cargo rustc -p {package} --emit=llvm-ir failed: {}",
+            "cargo rustc -p {package} {} --emit=llvm-ir failed: {}",
+            selection.join(" "),
             stderr.lines().last().unwrap_or("")
         )));
     }
-    let ir = newest_ir(target_dir, package, release).ok_or_else(|| {
+    let ir = newest_ir(target_dir, crate_name, release).ok_or_else(|| {
         BuildError::CargoOutput(format!(
-            "no LLVM IR of {package} in {}",
+            "no LLVM IR of {crate_name} in {}",
             target_dir.display()
         ))
     })?;
@@ -62,12 +88,12 @@ pub fn llvm_lines(
     Ok(count_lines(&text))
 }
 
-/// The newest `<crate>-<hash>.ll` of the package.
-fn newest_ir(target_dir: &Path, package: &str, release: bool) -> Option<PathBuf> {
+/// The newest `<crate>-<hash>.ll` of the crate.
+fn newest_ir(target_dir: &Path, crate_name: &str, release: bool) -> Option<PathBuf> {
     let deps = target_dir
         .join(if release { "release" } else { "debug" })
         .join("deps");
-    let prefix = format!("{}-", package.replace('-', "_"));
+    let prefix = format!("{}-", crate_name.replace('-', "_"));
     std::fs::read_dir(deps)
         .ok()?
         .filter_map(|e| e.ok())
@@ -208,5 +234,36 @@ declare void @foo()
             strip_generics("<alloc::vec::Vec<T> as core::clone::Clone>::clone"),
             "<alloc::vec::Vec<T> as core::clone::Clone>::clone"
         );
+    }
+}
+
+#[cfg(test)]
+mod selection_tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_target_is_selected_or_refused_with_a_reason() {
+        assert_eq!(
+            target_selection(UnitKind::Lib, "geo").unwrap(),
+            vec!["--lib"]
+        );
+        assert_eq!(
+            target_selection(UnitKind::ProcMacro, "derive").unwrap(),
+            vec!["--lib"]
+        );
+        assert_eq!(
+            target_selection(UnitKind::Bin, "rg").unwrap(),
+            vec!["--bin", "rg"]
+        );
+        assert_eq!(
+            target_selection(UnitKind::Test, "integration").unwrap(),
+            vec!["--test", "integration"]
+        );
+        assert_eq!(
+            target_selection(UnitKind::Example, "demo").unwrap(),
+            vec!["--example", "demo"]
+        );
+        let e = target_selection(UnitKind::BuildScriptRun, "build-script-build").unwrap_err();
+        assert!(e.to_string().contains("cannot build alone"), "{e}");
     }
 }

@@ -26,6 +26,8 @@ pub(super) struct Instance<'a> {
     /// The function whose code this is, without the crate's disambiguator and with
     /// closures folded into the function that contains them: `rg::flags::Flag::aliases`.
     pub(super) function: String,
+    /// The code is a closure of `function` (it counts with it, but is no copy of it).
+    pub(super) is_closure: bool,
     /// Paths of the named types in the generic arguments (`flags::defs::PCRE2Version`);
     /// no primitives, lifetimes or the compiler's own words.
     pub(super) types: Vec<&'a str>,
@@ -39,7 +41,9 @@ pub(super) fn parse_instance(text: &str) -> Option<Instance<'_>> {
     let kind = &text[def..kind_end];
     let path_start = text.find(" ~ ")? + 3;
     let path_end = path_start + text[path_start..].find(')')?;
-    let function = fold_closures(&drop_disambiguator(&text[path_start..path_end]));
+    let path = drop_disambiguator(&text[path_start..path_end]);
+    let function = fold_closures(&path);
+    let is_closure = function.len() != path.len();
     let types = text
         .rfind("args: [")
         .map(|at| type_paths(&text[at + "args: ".len()..]))
@@ -47,6 +51,7 @@ pub(super) fn parse_instance(text: &str) -> Option<Instance<'_>> {
     Some(Instance {
         kind,
         function,
+        is_closure,
         types,
     })
 }
@@ -154,10 +159,17 @@ pub(super) fn attribute(
         .filter_map(|text| parse_instance(text))
         .collect();
     let own = |f: &str| f.split("::").next() == Some(crate_name);
-    // Copies of each function: its distinct `Item` instances.
+    // Copies of each function: its distinct `Item` instances (its closures' instances
+    // count with it below, as instances it brings, not as copies).
     let mut copies: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut closures: HashMap<&str, usize> = HashMap::new();
     for instance in parsed.iter().filter(|i| i.kind == "Item") {
-        *copies.entry(instance.function.as_str()).or_default() += 1;
+        let counter = if instance.is_closure {
+            closures.entry(instance.function.as_str()).or_default()
+        } else {
+            copies.entry(instance.function.as_str()).or_default()
+        };
+        *counter += 1;
     }
     // The local generic functions (two copies or more) each type is instantiated with.
     let generic = |f: &str| own(f) && copies.get(f).is_some_and(|&n| n >= 2);
@@ -194,7 +206,9 @@ pub(super) fn attribute(
         .map(|(f, &n)| GenericFunction {
             function: f.to_string(),
             copies: n,
-            attributed: n + pulled.get(f).copied().unwrap_or(0),
+            attributed: n
+                + closures.get(f).copied().unwrap_or(0)
+                + pulled.get(f).copied().unwrap_or(0),
         })
         .collect();
     local.sort_by(|a, b| {
@@ -259,7 +273,7 @@ pub(super) fn monomorphization(
             shown.join(", ")
         ),
         format!(
-            "`{}` accounts for {} of the crate's {} instances ({} copies and {} instances of other crates' generic code only it instantiates); monomorphization and LLVM IR generation {}, LLVM {} ({:.0}% of the crate's {} of CPU)",
+            "`{}` accounts for {} of the crate's {} instances ({} copies, and its closures and other crates' generic code only it instantiates: {}); monomorphization and LLVM IR generation {}, LLVM {} ({:.0}% of the crate's {} of CPU)",
             top.function,
             top.attributed,
             total,
@@ -325,7 +339,7 @@ pub(super) fn monomorphization(
         estimate_ns: estimate,
         cpu_ns: None,
         estimate_basis: format!(
-            "CPU: the crate's monomorphization and LLVM time × the share of its instances owed to `{}` ({} of {}) × ({} − 1)/{}, the copies a non-generic body removes",
+            "the crate's monomorphization and LLVM time × the share of its instances owed to `{}` ({} of {}) × ({} − 1)/{}, the copies a non-generic body removes",
             top.function, top.attributed, total, top.copies, top.copies
         ),
     })
@@ -350,6 +364,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.function, "app::run");
+        assert!(c.is_closure);
         assert_eq!(c.types, vec!["app::Config", "grep::Match"]);
         let glue = parse_instance(
             "Instance { def: DropGlue(DefId(2:3174 ~ core[c1f1]::ptr::drop_in_place), Some(std::vec::Vec<app::Row>)), args: [std::vec::Vec<app::Row>] }",
@@ -390,15 +405,19 @@ mod tests {
         for i in 0..30 {
             texts.push(format!("Instance {{ def: Item(DefId(3:1 ~ alloc[fdfd]::vec::{{impl#1}}::push)), args: [app::Shape{i}, std::alloc::Global] }}"));
         }
+        // Its closures count with it, as instances it brings, not as copies.
+        for i in 0..30 {
+            texts.push(format!("Instance {{ def: Item(DefId(0:9 ~ app[0000]::render::{{closure#0}})), args: [app::Shape{i}, i8] }}"));
+        }
         // A type two functions share belongs to neither.
         texts.extend(family("describe", "Shape", 2));
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let (local, foreign) = attribute("app", &refs);
         assert_eq!(local[0].function, "app::render");
         assert_eq!(local[0].copies, 30);
-        // Its 30 copies and the 28 pushes for types only it uses (Shape0 and Shape1 are
-        // also `describe`'s).
-        assert_eq!(local[0].attributed, 58);
+        // Its 30 copies, its 30 closure instances and the 28 pushes for types only it
+        // uses (Shape0 and Shape1 are also `describe`'s).
+        assert_eq!(local[0].attributed, 88);
         assert!(
             local.iter().all(|g| !g.function.contains("{impl#")),
             "impls are not copies: {local:?}"
