@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The system packages buildscope's tests need: Chromium, to open the HTML views headless
-# and check they run without console errors. Installed only when missing.
+# The system packages buildscope's tests and benchmarks need, installed only when missing:
+# Chromium, to open the HTML views headless and check they run without console errors;
+# mold, so that `experiment --vary linker=mold` and `explain --verify` try that linker for real.
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v mold >/dev/null 2>&1 || missing+=(mold)
+if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
-command -v chromium
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+command -v chromium mold

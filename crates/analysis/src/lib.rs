@@ -28,9 +28,9 @@ pub use experiment::{
     AppliedChange, ExperimentRecord, ExperimentVariant, Recommendation, EXPERIMENT_SCHEMA,
 };
 pub use findings::{
-    evidence_needed, explain, is_item_query, wall_breakdown, BuildEvidence, Cause, CratePhases,
-    EvidenceNeeded, ExplainInput, Explanation, Finding, FunctionLines, WallBreakdown,
-    EXPLAIN_SCHEMA,
+    evidence_needed, explain, is_item_query, settings_to_try, verifications, wall_breakdown,
+    BuildEvidence, Cause, CratePhases, EvidenceNeeded, ExplainInput, Explanation, Finding,
+    FunctionLines, Verification, WallBreakdown, EXPLAIN_SCHEMA,
 };
 pub use inputs::{summarize_inputs, InputError};
 pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as PHASE_RULES};

@@ -134,6 +134,18 @@ pub struct ExplainArgs {
     /// (in target/buildscope/llvm-lines) and show LLVM IR lines and copies per function.
     #[arg(long)]
     pub llvm_lines: bool,
+    /// Measure the findings whose fix is a build setting (debug info, linker,
+    /// incremental): an experiment on the run's own scenario tries each setting alone
+    /// against the project as it is, and each estimate is shown beside the measured
+    /// saving. Findings whose fix is a code change say so.
+    #[arg(long)]
+    pub verify: bool,
+    /// Interleaved rounds of the --verify experiment.
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "verify")]
+    pub runs: u32,
+    /// With --verify: fail at once when another buildscope run is measuring this workspace.
+    #[arg(long, requires = "verify")]
+    pub no_wait: bool,
     /// Profiles read at once [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

@@ -7,17 +7,17 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use buildscope_analysis::ExperimentRecord;
 use buildscope_measure::{
-    cargo_profile, experiment_id, installed_linkers, installed_toolchains, keys_to_vary,
-    measure_variants, now_ns, rustc_version, summarize_experiment, variants, Available, BuildPlan,
-    ExperimentPlan, ExperimentProgress, Scenario,
+    cargo_profile, experiment_id, installed_linkers, installed_toolchains, keys_to_vary, now_ns,
+    rustc_version, summarize_experiment, variants, Available, BuildPlan, ExperimentPlan, Scenario,
 };
-use buildscope_output::{human_duration, render_experiment, Style};
+use buildscope_output::{render_experiment, Style};
 
 use crate::cli::ExperimentArgs;
-use crate::history::{record_experiment, record_run};
+use crate::experiments::measure_with_progress;
+use crate::history::record_experiment;
 use crate::reports::write_experiment_report;
 use crate::resolve::{build_plan, lock_for_measuring};
-use crate::terminal::{cores, print, progress_bar};
+use crate::terminal::{cores, print};
 
 pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode> {
     if args.vary.is_empty() && args.preset.is_none() {
@@ -65,7 +65,11 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         one_at_a_time,
     );
     let started_at_ns = now_ns();
-    let measured = measure(&args, &plan)?;
+    let measured = measure_with_progress(
+        &plan,
+        args.build.quiet || args.build.json || args.markdown,
+        Some(&args.build.history),
+    )?;
     let host = rustc_version().host;
     let experiment = summarize_experiment(
         &plan,
@@ -82,42 +86,6 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     };
     print(&text)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The runner under a progress bar; every measured build goes into the history at once.
-fn measure(
-    args: &ExperimentArgs,
-    plan: &ExperimentPlan,
-) -> Result<Vec<buildscope_measure::VariantRuns>> {
-    let bar = progress_bar(
-        args.build.quiet || args.build.json || args.markdown,
-        plan.builds() as u64,
-        "{spinner} [{bar:30}] {pos}/{len} builds  {wide_msg}",
-    );
-    let measured = measure_variants(
-        plan,
-        |progress| match progress {
-            ExperimentProgress::FirstBuild { variant } => {
-                bar.set_message(format!("first build: {variant}"))
-            }
-            ExperimentProgress::Build {
-                round,
-                rounds,
-                variant,
-                time_left_ns,
-            } => {
-                // The estimate first: a long variant name is what the terminal cuts.
-                let left = time_left_ns
-                    .map(|ns| format!("about {} left, ", human_duration(ns)))
-                    .unwrap_or_default();
-                bar.set_message(format!("{left}round {round}/{rounds}: {variant}"));
-            }
-            ExperimentProgress::Built => bar.inc(1),
-        },
-        |record| record_run(&args.build.history, record),
-    );
-    bar.finish_and_clear();
-    Ok(measured?)
 }
 
 /// The experiment as one entity in the history, and in its folder

@@ -3,6 +3,7 @@
 
 // Arguments, and the modules every command shares (none imports a command module).
 mod cli;
+mod experiments;
 mod history;
 mod reports;
 mod resolve;

@@ -76,6 +76,42 @@ pub(crate) fn build_plan(args: &BuildArgs) -> Result<(BuildPlan, Workspace)> {
     Ok((plan, workspace))
 }
 
+/// A plan that measures again what a recorded run measured (its command, cargo arguments
+/// and scenario; an as-is run becomes cold), `runs` times, quietly: for `explain --verify`.
+pub(crate) fn plan_for_run(record: &RunRecord, runs: u32) -> Result<(BuildPlan, Workspace)> {
+    let cargo = cargo();
+    let workspace = Workspace::load(&cargo, Some(&record.workspace_root.join("Cargo.toml")))?;
+    let state_dir = workspace.state_dir();
+    let scenario = match &record.scenario {
+        Scenario::AsIs => Scenario::Cold,
+        other => other.clone(),
+    };
+    let edited_package = match &scenario {
+        Scenario::Edit { path } => workspace.package_of(path),
+        _ => None,
+    };
+    let plan = BuildPlan {
+        cargo,
+        command: record.command.clone(),
+        cargo_args: record.cargo_args.clone(),
+        cwd: record.workspace_root.clone(),
+        workspace_root: workspace.root.clone(),
+        target_dir: state_dir.join("target"),
+        state_dir,
+        scenario,
+        runs: runs.max(1) as usize,
+        self_profile: None,
+        packages: Vec::new(),
+        env: Vec::new(),
+        show_diagnostics: false,
+        cargo_timings: false,
+        edited_package,
+        cores: record.totals.cores.max(1),
+        journal_dir: None,
+    };
+    Ok((plan, workspace))
+}
+
 /// The workspace for a run that measures: waits for (or, with `no_wait`, refuses) another
 /// run measuring there, then undoes an edit a killed run left behind.
 pub(crate) fn lock_for_measuring(plan: &BuildPlan, no_wait: bool) -> Result<WorkspaceLock> {

@@ -480,4 +480,50 @@ fn the_link_of_a_binary_with_real_dependencies_dominates_its_hot_rebuild() {
     // Agrees with the run record: the claim is at most the final link's time.
     let link = record["totals"]["final_link_ns"].as_u64().unwrap();
     assert!(top["estimate_ns"].as_u64().unwrap() <= link);
+
+    // --verify measures the settings the finding names, on the run's own hot scenario.
+    let main = root.join("service/src/main.rs");
+    let before = std::fs::read(&main).unwrap();
+    let db = root.join("history.sqlite");
+    let run_dir = record["run_dir"].as_str().unwrap();
+    let out = buildscope_in(
+        &root,
+        &db,
+        &["explain", run_dir, "--json", "--verify", "--runs", "2"],
+    );
+    assert!(
+        out.status.success(),
+        "explain --verify failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verified = doc["verification"].as_array().expect("a verification");
+    let debug = verified
+        .iter()
+        .find(|v| v["setting"] == "debug=line-tables-only")
+        .unwrap_or_else(|| panic!("less debug info is tried: {verified:?}"));
+    assert!(debug["baseline_ns"].as_u64().unwrap() > 0, "{debug}");
+    assert!(debug["with_setting_ns"].as_u64().unwrap() > 0, "{debug}");
+    assert!(
+        debug["comparison"]["ratio"].as_f64().unwrap() > 0.0,
+        "{debug}"
+    );
+    assert_ne!(debug["verdict"], "not measured", "{debug}");
+    if which("mold") {
+        assert!(
+            verified.iter().any(|v| v["setting"] == "linker=mold"),
+            "mold is installed, so it is tried: {verified:?}"
+        );
+    }
+    // The sources as they were, and `latest` is still the run explained (the experiment's
+    // builds stay out of the history).
+    assert_eq!(std::fs::read(&main).unwrap(), before);
+    let out = buildscope_in(&root, &db, &["runs", "--json", "--limit", "1"]);
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs["runs"][0]["id"], record["id"]);
+}
+
+fn which(program: &str) -> bool {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .any(|dir| dir.join(program).is_file())
 }

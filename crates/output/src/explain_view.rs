@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use buildscope_analysis::{Explanation, Phase};
+use buildscope_analysis::{Explanation, Phase, Verification};
 
 use crate::format::{human_duration, wrap};
 use crate::style::Style;
@@ -246,6 +246,91 @@ fn md(text: &str) -> String {
             '>' if !in_code => out.push_str("&gt;"),
             c => out.push(c),
         }
+    }
+    out
+}
+
+/// `explain --verify`: each estimate beside the saving its setting measured.
+pub fn render_verification<'a>(verified: &'a [Verification], style: &Style) -> String {
+    let mut out = format!(
+        "\n{}\n",
+        style.bold("Verified (each setting alone against the project as it is, same scenario):")
+    );
+    let mut table = Table::new(&[
+        ("Finding", Align::Right),
+        ("Estimate", Align::Right),
+        ("Setting", Align::Left),
+        ("Measured saving", Align::Right),
+        ("Time ratio", Align::Right),
+    ]);
+    // Findings by their rank in the explanation, named once below the table.
+    let mut names: Vec<&str> = Vec::new();
+    let mut number = |title: &'a str| match names.iter().position(|n| *n == title) {
+        Some(i) => i + 1,
+        None => {
+            names.push(title);
+            names.len()
+        }
+    };
+    for v in verified.iter().filter(|v| v.setting.is_some()) {
+        table.push(vec![
+            format!("#{}", number(&v.finding)),
+            human_duration(v.estimate_ns),
+            v.setting.clone().unwrap_or_default(),
+            v.saving_ns.map_or("-".to_string(), signed_saving),
+            v.comparison.map_or("-".to_string(), |c| {
+                format!(
+                    "{:.2}x{}",
+                    c.ratio,
+                    if c.significant { "" } else { " n.s." }
+                )
+            }),
+        ]);
+    }
+    out.push_str(&table.render(style));
+    for (i, name) in names.iter().enumerate() {
+        out.push_str(&wrap(&format!("#{} {name}", i + 1), style.width));
+    }
+    for v in verified {
+        let line = match &v.setting {
+            Some(setting) => format!("{setting}: {}", v.verdict),
+            None => format!("{}: {}", v.finding, v.verdict),
+        };
+        out.push_str(&wrap(&format!("· {line}"), style.width));
+    }
+    out
+}
+
+/// A saving, or a loss with a minus sign.
+fn signed_saving(ns: i64) -> String {
+    if ns >= 0 {
+        human_duration(ns as u64)
+    } else {
+        format!("−{} (slower)", human_duration(ns.unsigned_abs()))
+    }
+}
+
+/// The same as Markdown.
+pub fn verification_markdown(verified: &[Verification]) -> String {
+    let mut out = String::from(
+        "\n### Verified\n\n| Finding | Estimate | Setting | Measured saving | Ratio | Verdict |\n|---|---|---|---|---|---|\n",
+    );
+    for v in verified {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            md(&v.finding),
+            human_duration(v.estimate_ns),
+            v.setting
+                .as_deref()
+                .map_or("(a code change)".to_string(), md),
+            v.saving_ns.map_or("-".to_string(), signed_saving),
+            v.comparison.map_or("-".to_string(), |c| format!(
+                "{:.2}x [{:.2}–{:.2}]",
+                c.ratio, c.low, c.high
+            )),
+            md(&v.verdict)
+        );
     }
     out
 }

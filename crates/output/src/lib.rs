@@ -28,7 +28,10 @@ mod views;
 pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
 pub use csv::summary_csv;
 pub use experiment_view::render_experiment;
-pub use explain_view::{explanation_markdown, render_explanation, render_top_findings};
+pub use explain_view::{
+    explanation_markdown, render_explanation, render_top_findings, render_verification,
+    verification_markdown,
+};
 pub use export::{export_events, ExportError, ExportFormat};
 pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions};
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};

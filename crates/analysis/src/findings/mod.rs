@@ -19,6 +19,7 @@ mod generics;
 mod items;
 mod macros;
 mod schedule;
+mod verify;
 
 use backend::{incremental_overhead, linking, llvm_dominates};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
@@ -27,6 +28,7 @@ use items::pathological_item;
 use macros::proc_macro_expansion;
 pub use schedule::wall_breakdown;
 use schedule::{critical_path_units, serializing_crate};
+pub use verify::{settings_to_try, verifications, Verification};
 
 pub const EXPLAIN_SCHEMA: &str = "buildscope.explain/1";
 
@@ -448,12 +450,19 @@ impl Owner {
             u.target.replace('-', "_") == crate_name && u.kind != UnitKind::BuildScriptRun
         });
         match unit {
-            Some(u) if build.members.contains(&u.package) => Owner::Member,
-            Some(u) => Owner::Dependency {
-                package: u.package.clone(),
-                hot: build.hot,
-            },
+            Some(u) => Owner::of_package(Some(build), &u.package),
             None => Owner::Unknown,
+        }
+    }
+
+    pub(super) fn of_package(build: Option<BuildEvidence>, package: &str) -> Owner {
+        match build.filter(|b| !b.members.is_empty()) {
+            None => Owner::Unknown,
+            Some(b) if b.members.iter().any(|m| m == package) => Owner::Member,
+            Some(b) => Owner::Dependency {
+                package: package.to_string(),
+                hot: b.hot,
+            },
         }
     }
 
@@ -639,5 +648,44 @@ mod tests {
             std::sync::LazyLock::new(|| vec!["app".to_string(), "lib2".to_string()]);
         assert!(serializing_crate(build(&ONE), &[]).is_none());
         assert!(serializing_crate(build(&TWO), &[]).is_some());
+    }
+
+    #[test]
+    fn a_dependencys_finding_never_asks_to_edit_the_dependency() {
+        // A dependency compiling alone for most of a cold build, then the user's crate.
+        let units = vec![
+            lib_unit(0, "regex", 0, 1800 * MS, &[]),
+            lib_unit(1, "app", 1800 * MS, 2000 * MS, &[0]),
+            lib_unit(2, "helper", 1800 * MS, 1900 * MS, &[0]),
+        ];
+        let wall = 2000 * MS;
+        let totals = crate::timeline::build_totals(&units, wall, 2);
+        let path = crate::timeline::critical_path(&units, wall);
+        let members = vec!["app".to_string(), "helper".to_string()];
+        let build = BuildEvidence {
+            units: &units,
+            totals: &totals,
+            critical_path: &path,
+            hot: false,
+            installed_linkers: &[],
+            members: &members,
+        };
+        let finding = serializing_crate(build, &[]).expect("regex compiles alone");
+        assert!(!finding.fix.contains("Split"), "{}", finding.fix);
+        assert!(
+            finding.fix.contains("`regex` is a dependency"),
+            "{}",
+            finding.fix
+        );
+        assert!(finding.fix.contains("cold builds only"), "{}", finding.fix);
+        // The same code problem in the user's own crate keeps the code fix.
+        let own = Owner::of(Some(build), "app");
+        assert_eq!(own, Owner::Member);
+        assert_eq!(own.fix_for_code("Split it.".into()), "Split it.");
+        let hot = BuildEvidence { hot: true, ..build };
+        let dep = Owner::of(Some(hot), "regex");
+        assert!(!dep
+            .fix_for_code("Split it.".into())
+            .contains("cold builds only"));
     }
 }

@@ -147,9 +147,19 @@ pub(super) fn serializing_crate(build: BuildEvidence, crates: &[CratePhases]) ->
         return None;
     }
     let on_path: Vec<usize> = build.critical_path.steps.iter().map(|s| s.unit).collect();
+    // Build scripts on the path have a finding of their own (and no crate to split).
+    let compiles_a_crate = |id: &usize| {
+        build.units.iter().any(|u| {
+            u.id == *id
+                && !matches!(
+                    u.kind,
+                    UnitKind::BuildScriptCompile | UnitKind::BuildScriptRun
+                )
+        })
+    };
     let (id, alone) = alone_time(build.units)
         .into_iter()
-        .filter(|(id, _)| on_path.contains(id))
+        .filter(|(id, _)| on_path.contains(id) && compiles_a_crate(id))
         .max_by_key(|(_, ns)| *ns)?;
     let unit = build.units.iter().find(|u| u.id == id)?;
     // A project of one crate of its own: no work of its own would overlap a split.
@@ -202,10 +212,10 @@ pub(super) fn serializing_crate(build: BuildEvidence, crates: &[CratePhases]) ->
                 format!("waiting on it: {}", dependents.join(", "))
             },
         ],
-        fix: format!(
+        fix: Owner::of_package(Some(build), &unit.package).fix_for_code(format!(
             "Split `{}` into crates that can compile in parallel (by feature area or layer), and move what its dependents need first into a small crate of its own.",
             unit.target
-        ),
+        )),
         estimate_ns: (alone as f64 * (cores - 1) as f64 / cores as f64 * front_end) as u64,
         cpu_ns: None,
         estimate_basis: format!(
@@ -263,7 +273,7 @@ pub(super) fn critical_path_units(build: BuildEvidence) -> Vec<Finding> {
             ),
             crate_name: Some(worst.0.package.clone()),
             evidence: vec![format!("on the path: {}", names.join(", "))],
-            fix: fix.to_string(),
+            fix: Owner::of_package(Some(build), &worst.0.package).fix_for_code(fix.to_string()),
             estimate_ns: saving,
             cpu_ns: None,
             estimate_basis: "how much shorter the longest dependency chain gets if the slowest of them took no time".to_string(),

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""buildscope on real projects it was not written for: the published sources of
+applications at pinned versions, obtained through the package registry (`cargo vendor` of a
+scratch project that depends on each brings the crate's whole source with its published
+Cargo.lock), each built cold with `--self-profile-crates` and once hot (a one-line edit in
+its main source file), then explained.
+
+    bench/real-projects.sh [--work DIR] [--only NAME ...]
+
+Prints, per project and scenario: the measured wall time, the replayed schedule's wall
+time, and the top three findings with their estimated wall-time saving. The review of each
+finding (correct? actionable?) is a person's, in bench/RESULTS.md.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# (package, version): binaries from crates.io whose published Cargo.lock builds on the
+# machine's toolchain.
+PROJECTS = [
+    ("ripgrep", "14.1.1"),
+    ("hyperfine", "1.19.0"),
+    ("fd-find", "10.2.0"),
+    ("tokei", "12.1.2"),
+    ("cargo-llvm-lines", "0.4.42"),
+]
+
+
+def run(cmd, cwd, env=None, check=True):
+    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if check and done.returncode != 0:
+        sys.exit(f"failed in {cwd}: {' '.join(cmd)}\n{done.stderr.decode(errors='replace')[-3000:]}")
+    return done
+
+
+def fetch(work, package, version):
+    """The published source of package@version as a project of its own."""
+    project = os.path.join(work, f"{package}-{version}")
+    if os.path.exists(os.path.join(project, "Cargo.toml")):
+        return project
+    scratch = os.path.join(work, f"scratch-{package}")
+    os.makedirs(os.path.join(scratch, "src"), exist_ok=True)
+    with open(os.path.join(scratch, "Cargo.toml"), "w") as f:
+        f.write(f'[package]\nname = "scratch"\nversion = "0.1.0"\nedition = "2021"\npublish = false\n\n'
+                f'[dependencies]\n{package} = "={version}"\n\n[workspace]\n')
+    with open(os.path.join(scratch, "src", "main.rs"), "w") as f:
+        f.write("fn main() {}\n")
+    run(["cargo", "vendor", "--quiet", "vendor"], cwd=scratch)
+    shutil.copytree(os.path.join(scratch, "vendor", package), project)
+    os.remove(os.path.join(project, ".cargo-checksum.json"))
+    # A project of its own, not a member of any workspace above it.
+    with open(os.path.join(project, "Cargo.toml")) as f:
+        manifest = f.read()
+    if "[workspace]" not in manifest:
+        with open(os.path.join(project, "Cargo.toml"), "a") as f:
+            f.write("\n[workspace]\n")
+    shutil.rmtree(scratch)
+    return project
+
+
+def main_source(project):
+    """The first binary's source file (else the library's)."""
+    meta = json.loads(run(["cargo", "metadata", "--no-deps", "--format-version", "1"], cwd=project).stdout)
+    targets = meta["packages"][0]["targets"]
+    for kind in ("bin", "lib"):
+        for t in targets:
+            if kind in t["kind"]:
+                return os.path.relpath(t["src_path"], project)
+    sys.exit(f"{project}: no bin or lib target")
+
+
+def buildscope(ours, project, db, args):
+    env = dict(os.environ, BUILDSCOPE_DB=db)
+    env.pop("CARGO_TARGET_DIR", None)
+    return run([ours] + args, cwd=project, env=env)
+
+
+def summary(ours, project, db, scenario):
+    ex = json.loads(buildscope(ours, project, db, ["explain", "--json"]).stdout)
+    s = ex.get("schedule") or {}
+    rows = []
+    for f in ex["findings"][:3]:
+        cpu = f" ({f['cpu_ns'] / 1e9:.2f} s CPU)" if f.get("cpu_ns") is not None else ""
+        rows.append(f"{f['title']} — {f['estimate_ns'] / 1e9:.2f} s wall{cpu}")
+    return {
+        "scenario": scenario,
+        "measured": s.get("measured_wall_ns", 0) / 1e9,
+        "simulated": s.get("simulated_wall_ns", 0) / 1e9,
+        "work_bound": s.get("work_bound_ns", 0) / 1e9,
+        "chain_bound": s.get("chain_bound_ns", 0) / 1e9,
+        "findings": rows,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", default=os.path.join(ROOT, "target", "real-projects"))
+    ap.add_argument("--only", nargs="*")
+    args = ap.parse_args()
+    run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT)
+    ours = os.path.join(ROOT, "target", "release", "buildscope")
+    os.makedirs(args.work, exist_ok=True)
+    results = []
+    for package, version in PROJECTS:
+        if args.only and package not in args.only:
+            continue
+        project = fetch(args.work, package, version)
+        db = os.path.join(args.work, f"{package}.sqlite")
+        source = main_source(project)
+        print(f"== {package} {version} (edit: {source})", flush=True)
+        buildscope(ours, project, db, ["build", "--cold", "--self-profile-crates", "-q"])
+        results.append((package, version, summary(ours, project, db, "cold")))
+        buildscope(ours, project, db, ["build", "--edit", source, "--self-profile-crates", "-q"])
+        results.append((package, version, summary(ours, project, db, f"hot: edit {source}")))
+    print()
+    print("| project | scenario | measured wall | replayed wall | work / cores | longest chain | top findings (estimated wall saving) |")
+    print("|---|---|---|---|---|---|---|")
+    for package, version, r in results:
+        findings = "<br>".join(f"{i + 1}. {f}" for i, f in enumerate(r["findings"])) or "no finding"
+        print(f"| {package} {version} | {r['scenario']} | {r['measured']:.2f} s | {r['simulated']:.2f} s "
+              f"({100 * (r['simulated'] - r['measured']) / max(r['measured'], 1e-9):+.0f}%) | "
+              f"{r['work_bound']:.2f} s | {r['chain_bound']:.2f} s | {findings} |")
+
+
+if __name__ == "__main__":
+    main()

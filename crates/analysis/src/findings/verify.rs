@@ -1,0 +1,235 @@
+//! `explain --verify`: the findings whose fix is a build setting, measured. Each such
+//! finding names the settings that would apply its fix; an experiment on the run's own
+//! scenario measures each against the project as it is, and the verification sets the
+//! estimate beside the measured saving. Findings whose fix is a code change say so.
+
+use serde::Serialize;
+
+use super::{Cause, Explanation, Finding};
+use crate::experiment::ExperimentRecord;
+use crate::stats::{median, Comparison};
+
+/// The experiment settings (`key`, `value`) that apply a finding's fix; empty when the fix
+/// is a change to code or to the dependency graph, which no setting tries.
+pub fn settings_to_try(finding: &Finding, installed_linkers: &[String]) -> Vec<(String, String)> {
+    let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+    match finding.cause {
+        Cause::LlvmDominates => vec![pair("debug", "line-tables-only"), pair("debug", "0")],
+        Cause::Linking => {
+            let mut settings = vec![pair("debug", "line-tables-only")];
+            if installed_linkers.iter().any(|l| l == "mold") {
+                settings.push(pair("linker", "mold"));
+            }
+            settings
+        }
+        Cause::IncrementalOverhead => vec![pair("incremental", "false")],
+        _ => Vec::new(),
+    }
+}
+
+/// One finding's estimate against what its setting measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verification {
+    pub finding: String,
+    pub cause: Cause,
+    /// The finding's estimate: wall time it could save.
+    pub estimate_ns: u64,
+    /// `key=value`; `None` for a fix that is a code change (not tried).
+    pub setting: Option<String>,
+    /// Median wall times of the project as it is and with the setting.
+    pub baseline_ns: Option<u64>,
+    pub with_setting_ns: Option<u64>,
+    /// Baseline minus with-setting (negative: slower).
+    pub saving_ns: Option<i64>,
+    /// With-setting / baseline, with its 95% interval.
+    pub comparison: Option<Comparison>,
+    /// What the measurement says of the estimate.
+    pub verdict: String,
+}
+
+/// The findings of `explanation` against the experiment that tried their settings
+/// (variants named `key=value`, measured one at a time against the baseline).
+pub fn verifications(
+    explanation: &Explanation,
+    experiment: Option<&ExperimentRecord>,
+    installed_linkers: &[String],
+) -> Vec<Verification> {
+    let variants: &[crate::experiment::ExperimentVariant] =
+        experiment.map_or(&[], |e| e.variants.as_slice());
+    let baseline = variants.first();
+    let median_of = |walls: &[u64]| {
+        let walls: Vec<f64> = walls.iter().map(|&w| w as f64).collect();
+        median(&walls).map(|m| m as u64)
+    };
+    let base_ns = baseline.and_then(|b| median_of(&b.wall_ns));
+    let mut out = Vec::new();
+    for finding in &explanation.findings {
+        let settings = settings_to_try(finding, installed_linkers);
+        if settings.is_empty() {
+            out.push(Verification {
+                finding: finding.title.clone(),
+                cause: finding.cause,
+                estimate_ns: finding.estimate_ns,
+                setting: None,
+                baseline_ns: None,
+                with_setting_ns: None,
+                saving_ns: None,
+                comparison: None,
+                verdict: "a code change: not tried (an experiment tries build settings)".into(),
+            });
+            continue;
+        }
+        for (key, value) in settings {
+            let name = format!("{key}={value}");
+            let variant = variants
+                .iter()
+                .skip(1)
+                // Measured one at a time: the variant that sets this (the others as they are).
+                .find(|v| v.settings.contains(&(key.clone(), value.clone())));
+            let with_ns = variant.and_then(|v| median_of(&v.wall_ns));
+            let comparison = variant.and_then(|v| v.vs_baseline);
+            let not_applied = variant.is_some_and(|v| !v.not_applied.is_empty());
+            let saving = match (base_ns, with_ns) {
+                (Some(b), Some(w)) => Some(b as i64 - w as i64),
+                _ => None,
+            };
+            let verdict = match (saving, comparison) {
+                _ if variant.is_none() => "not measured".to_string(),
+                _ if not_applied => "the setting did not reach rustc: no verdict".to_string(),
+                (Some(_), Some(c)) if !c.significant => {
+                    "no significant difference: the estimate did not hold".to_string()
+                }
+                (Some(s), Some(_)) if s <= 0 => {
+                    "slower: the estimate did not hold; do not apply this setting".to_string()
+                }
+                (Some(s), Some(_)) => {
+                    let ratio = s as f64 / finding.estimate_ns.max(1) as f64;
+                    if (0.5..=2.0).contains(&ratio) {
+                        format!("confirmed: measured {:.0}% of the estimate", ratio * 100.0)
+                    } else if ratio > 2.0 {
+                        format!("faster than estimated ({:.1}x the estimate)", ratio)
+                    } else {
+                        format!(
+                            "a smaller saving than estimated ({:.0}% of it)",
+                            ratio * 100.0
+                        )
+                    }
+                }
+                _ => "not measured".to_string(),
+            };
+            out.push(Verification {
+                finding: finding.title.clone(),
+                cause: finding.cause,
+                estimate_ns: finding.estimate_ns,
+                setting: Some(name),
+                baseline_ns: base_ns,
+                with_setting_ns: with_ns,
+                saving_ns: saving,
+                comparison,
+                verdict,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{ExperimentVariant, Recommendation};
+
+    fn finding(cause: Cause, estimate_ms: u64) -> Finding {
+        Finding {
+            cause,
+            title: format!("{cause:?}"),
+            crate_name: None,
+            evidence: Vec::new(),
+            fix: String::new(),
+            estimate_ns: estimate_ms * 1_000_000,
+            cpu_ns: None,
+            estimate_basis: String::new(),
+        }
+    }
+
+    fn variant(
+        settings: &[(&str, &str)],
+        walls_ms: &[u64],
+        vs: Option<Comparison>,
+    ) -> ExperimentVariant {
+        ExperimentVariant {
+            name: "v".into(),
+            settings: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            cargo_args: Vec::new(),
+            wall_ns: walls_ms.iter().map(|m| m * 1_000_000).collect(),
+            cpu_ns: Vec::new(),
+            peak_rss_bytes: None,
+            binaries_bytes: 0,
+            vs_baseline: vs,
+            not_applied: Vec::new(),
+            rustc_flags: Vec::new(),
+            compilers: Vec::new(),
+            unstable: false,
+            command_ns: Vec::new(),
+            run_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn estimates_meet_their_measurements() {
+        let explanation = Explanation {
+            schema: "x",
+            phases: None,
+            crates: Vec::new(),
+            wall: None,
+            schedule: None,
+            findings: vec![
+                finding(Cause::IncrementalOverhead, 260),
+                finding(Cause::Linking, 110),
+                finding(Cause::Monomorphization, 500),
+            ],
+        };
+        let cmp = |ratio: f64, significant: bool| {
+            Some(Comparison {
+                ratio,
+                low: ratio - 0.1,
+                high: ratio + 0.1,
+                significant,
+            })
+        };
+        let experiment = ExperimentRecord {
+            schema: "e".into(),
+            command: "build".into(),
+            scenario: "hot".into(),
+            rounds: 3,
+            run: None,
+            variants: vec![
+                variant(&[], &[1500, 1510, 1490], None),
+                variant(
+                    &[("incremental", "false")],
+                    &[3290, 3300, 3280],
+                    cmp(2.18, true),
+                ),
+                variant(
+                    &[("debug", "line-tables-only")],
+                    &[1430, 1420, 1440],
+                    cmp(0.95, true),
+                ),
+            ],
+            recommendation: Recommendation::default(),
+        };
+        let v = verifications(&explanation, Some(&experiment), &[]);
+        // incremental=false measured 2.18x slower: the estimate did not hold.
+        assert_eq!(v[0].setting.as_deref(), Some("incremental=false"));
+        assert!(v[0].verdict.starts_with("slower"), "{}", v[0].verdict);
+        assert_eq!(v[0].saving_ns, Some(-1_790_000_000));
+        // Less debug info for a link-heavy rebuild: 70 ms of an estimated 110 ms.
+        assert_eq!(v[1].setting.as_deref(), Some("debug=line-tables-only"));
+        assert!(v[1].verdict.starts_with("confirmed"), "{}", v[1].verdict);
+        // A code change is said to be one.
+        assert_eq!(v[2].setting, None);
+        assert!(v[2].verdict.contains("code change"));
+    }
+}
