@@ -195,15 +195,19 @@ fn a_generic_function_copied_for_dozens_of_types_is_monomorphization() {
              format!(\"{out} {defaults} {max:?} {:?}\", sorted.first())\n\
          }\n",
     );
+    // The same types also implement a trait: 40 impls are 40 different functions, not
+    // copies of one (only `render` is).
+    lib.push_str("pub trait Describe { fn describe(&self) -> String; }\n");
     for i in 0..types {
         lib.push_str(&format!(
-            "#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)] pub struct Ty{i}(pub u64, pub String);\n"
+            "#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)] pub struct Ty{i}(pub u64, pub String);\n\
+             impl Describe for Ty{i} {{ fn describe(&self) -> String {{ format!(\"{{}}-{{:?}}\", self.0 * {i}, self.1) }} }}\n"
         ));
     }
     lib.push_str("pub fn all() -> Vec<String> { vec![\n");
     for i in 0..types {
         lib.push_str(&format!(
-            "    render(&[Ty{i}::default(), Ty{i}(1, \"x\".into())]),\n"
+            "    render(&[Ty{i}::default(), Ty{i}(1, \"x\".into())]) + &Ty{i}(2, \"y\".into()).describe(),\n"
         ));
     }
     lib.push_str("] }\n");
@@ -238,6 +242,10 @@ fn a_generic_function_copied_for_dozens_of_types_is_monomorphization() {
         top["title"].as_str().unwrap().contains("report::render"),
         "{top}"
     );
+    // No trait impl is taken for a copy of a generic function.
+    let text = explanation["findings"].to_string();
+    assert!(!text.contains("{impl#"), "{text}");
+    assert!(!text.contains("describe ×"), "{text}");
     // The copies are real: summarize counts at least one symbol per type.
     let summary = crate_summary(&record, "report");
     let symbols = summary["rows"]
