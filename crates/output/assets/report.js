@@ -99,7 +99,10 @@
   (ex.findings || []).slice(0, 3).forEach(function (f) {
     var li = el("li");
     li.appendChild(el("strong", {}, f.title));
-    li.appendChild(document.createTextNode(" — could save up to " + dur(f.estimate_ns) + " "));
+    // With a run, estimates are wall time (the CPU the fix removes apart); from profiles
+    // alone, CPU time.
+    var kind = ex.schedule ? " of wall time" + (f.cpu_ns !== undefined && f.cpu_ns !== null ? " (" + dur(f.cpu_ns) + " of CPU)" : "") : " of CPU time";
+    li.appendChild(document.createTextNode(" — could save up to " + dur(f.estimate_ns) + kind + " "));
     li.appendChild(el("span", { "class": "basis" }, "(" + f.estimate_basis + ")"));
     var ul = el("ul");
     f.evidence.forEach(function (e) { ul.appendChild(el("li", {}, e)); });
