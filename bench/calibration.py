@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Are explain's estimates right? Each planted-cause project of the explain tests gets a
+*fixed twin* (the finding's fix applied in code or in Cargo.toml); the benchmark measures
+the real saving (median wall of the project minus median wall of its twin, same scenario,
+alternating) and sets it beside the estimate of the finding explain made from a profiled
+build of the original.
+
+    bench/calibration.py [--runs 5] [--work DIR] [--only NAME ...]
+
+The estimate comes from a build with self-profiles on (which runs a little slower than the
+unprofiled builds that measure the saving); both are wall time in the same scenario.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def manifest(name, deps=(), extra=""):
+    lines = [f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n{extra}\n[dependencies]']
+    lines += [f'{d} = {{ path = "../{d}" }}' for d in deps]
+    return "\n".join(lines) + "\n"
+
+
+def busy(prefix, n):
+    return "".join(
+        f"pub fn {prefix}{i}(x: u64) -> u64 {{ let v: Vec<u64> = (0..x).map(|i| i * {i} + 1).collect(); v.iter().sum::<u64>() + x.count_ones() as u64 }}\n"
+        for i in range(n)
+    )
+
+
+def mono(fixed):
+    types = 40
+    if fixed:
+        # The fix: a thin generic wrapper around one non-generic body.
+        render = (
+            "pub fn render<T: Debug + Clone + Default + PartialEq + Ord>(items: &[T]) -> String {\n"
+            "    let defaults = items.iter().filter(|x| **x == T::default()).count();\n"
+            "    render_text(items.iter().map(|i| format!(\"{i:?}\")).collect(), defaults)\n"
+            "}\n"
+            "fn render_text(mut texts: Vec<String>, defaults: usize) -> String {\n"
+            "    texts.sort();\n"
+            "    let mut counts: BTreeMap<String, usize> = BTreeMap::new();\n"
+            "    for t in &texts { *counts.entry(t.clone()).or_insert(0) += 1; }\n"
+            "    texts.dedup();\n"
+            "    let mut out = String::new();\n"
+            "    for (item, n) in &counts { out.push_str(&format!(\"{item}={n};\")); }\n"
+            "    format!(\"{out} {defaults} {:?} {:?}\", texts.last(), texts.first())\n"
+            "}\n"
+        )
+    else:
+        render = (
+            "pub fn render<T: Debug + Clone + Default + PartialEq + Ord>(items: &[T]) -> String {\n"
+            "    let mut sorted: Vec<T> = items.to_vec();\n"
+            "    sorted.sort();\n"
+            "    sorted.dedup();\n"
+            "    let mut counts: BTreeMap<T, usize> = BTreeMap::new();\n"
+            "    for item in items { *counts.entry(item.clone()).or_insert(0) += 1; }\n"
+            "    let mut out = String::new();\n"
+            "    for (item, n) in &counts { out.push_str(&format!(\"{item:?}={n};\")); }\n"
+            "    let defaults = sorted.iter().filter(|x| **x == T::default()).count();\n"
+            "    let max = sorted.iter().max().cloned().unwrap_or_default();\n"
+            "    format!(\"{out} {defaults} {max:?} {:?}\", sorted.first())\n"
+            "}\n"
+        )
+    lib = "use std::collections::BTreeMap;\nuse std::fmt::Debug;\n" + render
+    lib += "".join(f"#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)] pub struct Ty{i}(pub u64, pub String);\n" for i in range(types))
+    lib += "pub fn all() -> Vec<String> { vec![\n" + "".join(f"    render(&[Ty{i}::default(), Ty{i}(1, \"x\".into())]),\n" for i in range(types)) + "] }\n"
+    return {
+        "report": (manifest("report"), {"src/lib.rs": lib}),
+        "cli": (manifest("cli", ["report"]), {"src/main.rs": "fn main() { println!(\"{}\", report::all().len()); }\n"}),
+    }
+
+
+def build_script(fixed):
+    # The fix: the generated value cached (a script with nothing left to compute).
+    work = "0u64" if fixed else (
+        "{ let start = std::time::Instant::now(); let mut x = 0u64; "
+        "while start.elapsed().as_millis() < 2500 { x = x.wrapping_mul(31).wrapping_add(7); } x }")
+    return {
+        "codegen": (manifest("codegen"), {
+            "build.rs": f"fn main() {{ let x = {work}; println!(\"cargo:rustc-env=GEN={{x}}\"); }}\n",
+            "src/lib.rs": "pub fn generated() -> &'static str { env!(\"GEN\") }\n",
+        }),
+        "tool": (manifest("tool", ["codegen"]), {"src/main.rs": "fn main() { println!(\"{}\", codegen::generated()); }\n"}),
+    }
+
+
+def chain(fixed):
+    def generic(lo, hi):
+        return "".join(
+            f"pub fn g{i}<T: Clone + std::fmt::Debug + PartialOrd>(items: &[T], pivot: &T) -> (Vec<T>, String) {{ let below: Vec<T> = items.iter().filter(|x| *x < pivot).cloned().collect(); let text = format!(\"{{:?}}/{{}}\", below, {i}); (below, text) }}\n"
+            for i in range(lo, hi))
+    crates = {
+        "a": (manifest("a"), {"src/lib.rs": busy("a", 20)}),
+        "b": (manifest("b", ["a"]), {"src/lib.rs": busy("b", 20)}),
+    }
+    if fixed:
+        # The fix: the big crate split in two that compile side by side.
+        crates["big1"] = (manifest("big1", ["b"]), {"src/lib.rs": generic(0, 450)})
+        crates["big2"] = (manifest("big2", ["b"]), {"src/lib.rs": generic(450, 900)})
+        crates["app"] = (manifest("app", ["big1", "big2"]), {"src/main.rs": "fn main() { println!(\"{:?} {:?}\", big1::g1(&[1, 2, 3], &2), big2::g451(&[1], &1)); }\n"})
+    else:
+        crates["big"] = (manifest("big", ["b"]), {"src/lib.rs": generic(0, 900)})
+        crates["app"] = (manifest("app", ["big"]), {"src/main.rs": "fn main() { println!(\"{:?}\", big::g1(&[1, 2, 3], &2)); }\n"})
+    return crates
+
+
+def linking(fixed):
+    # The fix: line tables instead of full debug info, which the linker then copies less of.
+    extra = '[profile.dev]\ndebug = "line-tables-only"\n' if fixed else ""
+    return {
+        "service": (manifest("service") + 'serde = { version = "1", features = ["derive"] }\nserde_json = "1"\nclap = "4"\n', {
+            "src/main.rs": "#[derive(serde::Serialize, serde::Deserialize)] struct Msg { text: String }\n"
+                           "fn main() {\n"
+                           "    let m: Msg = serde_json::from_str(r#\"{\"text\":\"a1 b22\"}\"#).unwrap();\n"
+                           "    let args = clap::Command::new(\"service\").arg(clap::Arg::new(\"n\")).get_matches_from([\"service\", \"2\"]);\n"
+                           "    let n = args.get_one::<String>(\"n\").map_or(0, |n| n.len() + m.text.len());\n"
+                           "    println!(\"{} {}\", n, serde_json::to_string(&m).unwrap());\n"
+                           "}\n",
+        }),
+    }, extra
+
+
+# name: (project maker, scenario arguments, the cause the top finding should name)
+CASES = {
+    "monomorphization": (mono, ["--cold"], "monomorphization"),
+    "build-script": (build_script, ["--cold"], "build-script-on-critical-path"),
+    "serializing-crate": (chain, ["--cold"], "serializing-crate"),
+    "linking": (linking, ["--offline", "--touch", "service/src/main.rs"], "linking"),
+}
+
+
+def write_workspace(root, crates, workspace_extra=""):
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    members = ", ".join(f'"{m}"' for m in crates)
+    with open(os.path.join(root, "Cargo.toml"), "w") as f:
+        f.write(f'[workspace]\nresolver = "2"\nmembers = [{members}]\n{workspace_extra}')
+    for name, (toml, files) in crates.items():
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        with open(os.path.join(root, name, "Cargo.toml"), "w") as f:
+            f.write(toml)
+        for path, text in files.items():
+            full = os.path.join(root, name, path)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "w") as f:
+                f.write(text)
+
+
+def buildscope(ours, root, args):
+    env = dict(os.environ, BUILDSCOPE_DB=os.path.join(root, "history.sqlite"))
+    env.pop("CARGO_TARGET_DIR", None)
+    done = subprocess.run([ours] + args, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if done.returncode != 0:
+        sys.exit(f"failed in {root}: {' '.join(args)}\n{done.stderr.decode(errors='replace')[-2000:]}")
+    return done.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--work", default=os.path.join(ROOT, "target", "calibration"))
+    ap.add_argument("--only", nargs="*")
+    args = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT, check=True)
+    ours = os.path.join(ROOT, "target", "release", "buildscope")
+    rows = []
+    for name, (make, scenario, cause) in CASES.items():
+        if args.only and name not in args.only:
+            continue
+        roots = {}
+        for fixed in (False, True):
+            made = make(fixed)
+            crates, extra = made if isinstance(made, tuple) else (made, "")
+            root = os.path.join(args.work, f"{name}-{'fixed' if fixed else 'original'}")
+            write_workspace(root, crates, extra)
+            subprocess.run(["cargo", "generate-lockfile", "--offline"], cwd=root, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            roots[fixed] = root
+        # The estimate: explain on a profiled build of the original.
+        original = roots[False]
+        buildscope(ours, original, ["build", "--self-profile-crates", "-q"] + scenario)
+        explanation = json.loads(buildscope(ours, original, ["explain", "--json"]))
+        finding = next((f for f in explanation["findings"] if f["cause"] == cause), None)
+        # The measured saving: unprofiled builds of both, alternating.
+        walls = {False: [], True: []}
+        for i in range(args.runs):
+            for fixed in ((False, True) if i % 2 == 0 else (True, False)):
+                doc = json.loads(buildscope(ours, roots[fixed], ["build", "--json", "-q"] + scenario))
+                walls[fixed].append(doc["runs"][0]["totals"]["wall_ns"] / 1e9)
+        before, after = statistics.median(walls[False]), statistics.median(walls[True])
+        estimate = finding["estimate_ns"] / 1e9 if finding else None
+        measured = before - after
+        ratio = estimate / measured if finding and measured > 0 else None
+        rows.append((name, finding["title"] if finding else f"(no {cause} finding)", estimate, before, after, measured, ratio))
+        print(f"== {name}: estimate {estimate}, measured {measured:.3f} s", flush=True)
+    print()
+    print("| planted cause | top finding of that cause | estimate (wall) | original | fixed twin | measured saving | estimate / measured |")
+    print("|---|---|---|---|---|---|---|")
+    for name, title, estimate, before, after, measured, ratio in rows:
+        est = f"{estimate:.2f} s" if estimate is not None else "-"
+        rat = f"{ratio:.2f}" if ratio is not None else "-"
+        print(f"| {name} | {title} | {est} | {before:.2f} s | {after:.2f} s | {measured:.2f} s | {rat} |")
+
+
+if __name__ == "__main__":
+    main()
