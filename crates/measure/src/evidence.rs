@@ -15,8 +15,8 @@ use buildscope_analysis::{
 use buildscope_profile::ProfileError;
 
 use crate::{
-    installed_linkers, llvm_lines, target_selection, workspace_members, BuildError, RunRecord,
-    Scenario,
+    installed_linkers, llvm_lines, path_dependencies, target_selection, workspace_members,
+    BuildError, RunRecord, Scenario,
 };
 
 /// Item-level invocations kept per profile: enough to find the one that dominates.
@@ -43,6 +43,7 @@ pub struct Evidence {
     instances: Vec<Invocation>,
     linkers: Vec<String>,
     members: Vec<String>,
+    path_dependencies: Vec<String>,
 }
 
 /// A build explained, and the evidence it was explained from.
@@ -152,6 +153,9 @@ fn gather(
         members: record
             .map(|r| workspace_members(&r.workspace_root))
             .unwrap_or_default(),
+        path_dependencies: record
+            .map(|r| path_dependencies(&r.workspace_root))
+            .unwrap_or_default(),
     })
 }
 
@@ -214,6 +218,7 @@ fn explain_from(
         hot: matches!(r.scenario, Scenario::Touch { .. } | Scenario::Edit { .. }),
         installed_linkers: &evidence.linkers,
         members: &evidence.members,
+        path_dependencies: &evidence.path_dependencies,
     });
     let mut input = ExplainInput {
         profiles: &evidence.summaries,

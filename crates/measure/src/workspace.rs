@@ -94,6 +94,25 @@ pub fn workspace_members(root: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Packages of the dependency graph that come from a local path but are not workspace
+/// members: a crate next to the workspace, whose code may be the user's own. Empty when
+/// cargo cannot resolve the graph without the network.
+pub fn path_dependencies(root: &Path) -> Vec<String> {
+    cargo_metadata::MetadataCommand::new()
+        .cargo_path(cargo())
+        .manifest_path(root.join("Cargo.toml"))
+        .other_options(vec!["--offline".to_string()])
+        .exec()
+        .map(|m| {
+            m.packages
+                .iter()
+                .filter(|p| p.source.is_none() && !m.workspace_members.contains(&p.id))
+                .map(|p| p.name.to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Whether the workspace uses any package from outside it: without one, `deps-opt-level`
 /// has nothing to change. When cargo cannot say, it is assumed to.
 pub fn has_dependencies(root: &Path) -> bool {

@@ -164,6 +164,7 @@ mod tests {
             hot: false,
             installed_linkers: &[],
             members: &members,
+            path_dependencies: &[],
         })
         .expect("a finding");
         assert_eq!(finding.crate_name.as_deref(), Some("cli"));

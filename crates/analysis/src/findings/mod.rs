@@ -95,6 +95,8 @@ pub struct BuildEvidence<'a> {
     pub installed_linkers: &'a [String],
     /// The workspace's member packages (empty when unknown).
     pub members: &'a [String],
+    /// Packages from a local path that are not members: code the user may well own.
+    pub path_dependencies: &'a [String],
 }
 
 /// Everything explain reasons over; profiles or a build record may be missing.
@@ -435,8 +437,13 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
 pub(super) enum Owner {
     /// A workspace member: the user's code.
     Member,
-    /// A dependency; `hot` when the run measured a rebuild.
-    Dependency { package: String, hot: bool },
+    /// A dependency; `hot` when the run measured a rebuild; `path` when it comes from a
+    /// local path outside the workspace (it may be the user's own).
+    Dependency {
+        package: String,
+        hot: bool,
+        path: bool,
+    },
     /// No run record to tell.
     Unknown,
 }
@@ -462,6 +469,7 @@ impl Owner {
             Some(b) => Owner::Dependency {
                 package: package.to_string(),
                 hot: b.hot,
+                path: b.path_dependencies.iter().any(|p| p == package),
             },
         }
     }
@@ -471,7 +479,14 @@ impl Owner {
     pub(super) fn fix_for_code(&self, code_fix: String) -> String {
         match self {
             Owner::Member | Owner::Unknown => code_fix,
-            Owner::Dependency { package, hot } => format!(
+            Owner::Dependency {
+                package,
+                path: true,
+                ..
+            } => format!(
+                "`{package}` is a path dependency outside the workspace: if its code is yours, change it there. {code_fix}"
+            ),
+            Owner::Dependency { package, hot, .. } => format!(
                 "`{package}` is a dependency: its code is not yours to change{}. What you control: its features (turn off what you do not use), its version (a newer release may be lighter), a lighter alternative or whether you need it at all, and how it is built (`[profile.dev.package.{package}]` settings).",
                 if *hot {
                     ""
@@ -544,6 +559,7 @@ mod tests {
             hot: false,
             installed_linkers: &[],
             members,
+            path_dependencies: &[],
         };
         let mut finding = finding;
         in_wall_time(&mut finding, build, crates);
@@ -641,6 +657,7 @@ mod tests {
             hot: false,
             installed_linkers: &[],
             members,
+            path_dependencies: &[],
         };
         static ONE: std::sync::LazyLock<Vec<String>> =
             std::sync::LazyLock::new(|| vec!["app".to_string()]);
@@ -669,6 +686,7 @@ mod tests {
             hot: false,
             installed_linkers: &[],
             members: &members,
+            path_dependencies: &[],
         };
         let finding = serializing_crate(build, &[]).expect("regex compiles alone");
         assert!(!finding.fix.contains("Split"), "{}", finding.fix);
