@@ -98,11 +98,7 @@ pub fn workspace_members(root: &Path) -> Vec<String> {
 /// members: a crate next to the workspace, whose code may be the user's own. Empty when
 /// cargo cannot resolve the graph without the network.
 pub fn path_dependencies(root: &Path) -> Vec<String> {
-    cargo_metadata::MetadataCommand::new()
-        .cargo_path(cargo())
-        .manifest_path(root.join("Cargo.toml"))
-        .other_options(vec!["--offline".to_string()])
-        .exec()
+    resolved_metadata(root, true)
         .map(|m| {
             m.packages
                 .iter()
@@ -116,12 +112,32 @@ pub fn path_dependencies(root: &Path) -> Vec<String> {
 /// Whether the workspace uses any package from outside it: without one, `deps-opt-level`
 /// has nothing to change. When cargo cannot say, it is assumed to.
 pub fn has_dependencies(root: &Path) -> bool {
-    cargo_metadata::MetadataCommand::new()
-        .cargo_path(cargo())
-        .manifest_path(root.join("Cargo.toml"))
-        .exec()
+    resolved_metadata(root, false)
         .map(|m| m.packages.len() > m.workspace_members.len())
         .unwrap_or(true)
+}
+
+/// `cargo metadata` with the dependency graph resolved. Resolving asks rustc about itself,
+/// and cargo keeps the answer in the target directory: buildscope's own folder under it
+/// is given as the target directory, so the user's (`target/.rustc_info.json`) is never
+/// written.
+fn resolved_metadata(
+    root: &Path,
+    offline: bool,
+) -> Result<cargo_metadata::Metadata, cargo_metadata::Error> {
+    let manifest = root.join("Cargo.toml");
+    let state_dir = Workspace::load(&cargo(), Some(&manifest))
+        .map(|w| w.state_dir())
+        .unwrap_or_else(|_| root.join("target").join("buildscope"));
+    let mut command = cargo_metadata::MetadataCommand::new();
+    command
+        .cargo_path(cargo())
+        .manifest_path(manifest)
+        .env("CARGO_TARGET_DIR", state_dir.join("metadata"));
+    if offline {
+        command.other_options(vec!["--offline".to_string()]);
+    }
+    command.exec()
 }
 
 fn edit_target(package: &cargo_metadata::Package) -> Option<PathBuf> {
