@@ -527,6 +527,36 @@ mod tests {
 
     const MS: u64 = 1_000_000;
 
+    /// A run of `units` on `cores`, its wall time the last unit's end.
+    struct Run {
+        units: Vec<Unit>,
+        totals: BuildTotals,
+        path: CriticalPath,
+    }
+
+    impl Run {
+        fn of(units: Vec<Unit>, cores: usize) -> Run {
+            let wall = units.iter().map(|u| u.end_ns).max().unwrap_or(0);
+            Run {
+                totals: crate::timeline::build_totals(&units, wall, cores),
+                path: crate::timeline::critical_path(&units, wall),
+                units,
+            }
+        }
+
+        fn evidence<'a>(&'a self, members: &'a [String]) -> BuildEvidence<'a> {
+            BuildEvidence {
+                units: &self.units,
+                totals: &self.totals,
+                critical_path: &self.path,
+                hot: false,
+                installed_linkers: &[],
+                members,
+                path_dependencies: &[],
+            }
+        }
+    }
+
     fn phases_with(llvm_ms: u64, typeck_ms: u64) -> PhaseTimes {
         let row = |label: &str, ns: u64| crate::summary::LabelStats {
             label: label.into(),
@@ -541,7 +571,7 @@ mod tests {
         ])
     }
 
-    /// A build of `units` on `cores`, as the run record has it.
+    /// A finding as explain leaves it for a build of `units` on `cores`.
     fn explained(
         units: &[Unit],
         members: &[String],
@@ -549,20 +579,9 @@ mod tests {
         crates: &[CratePhases],
         finding: Finding,
     ) -> Finding {
-        let wall = units.iter().map(|u| u.end_ns).max().unwrap_or(0);
-        let totals = crate::timeline::build_totals(units, wall, cores);
-        let path = crate::timeline::critical_path(units, wall);
-        let build = BuildEvidence {
-            units,
-            totals: &totals,
-            critical_path: &path,
-            hot: false,
-            installed_linkers: &[],
-            members,
-            path_dependencies: &[],
-        };
+        let run = Run::of(units.to_vec(), cores);
         let mut finding = finding;
-        in_wall_time(&mut finding, build, crates);
+        in_wall_time(&mut finding, run.evidence(members), crates);
         finding
     }
 
@@ -647,24 +666,11 @@ mod tests {
             lib_unit(0, "dep", 0, 100 * MS, &[]),
             lib_unit(1, "app", 100 * MS, 2000 * MS, &[0]),
         ];
-        let wall = 2000 * MS;
-        let totals = crate::timeline::build_totals(&units, wall, 2);
-        let path = crate::timeline::critical_path(&units, wall);
-        let build = |members: &'static [String]| BuildEvidence {
-            units: &units,
-            totals: &totals,
-            critical_path: &path,
-            hot: false,
-            installed_linkers: &[],
-            members,
-            path_dependencies: &[],
-        };
-        static ONE: std::sync::LazyLock<Vec<String>> =
-            std::sync::LazyLock::new(|| vec!["app".to_string()]);
-        static TWO: std::sync::LazyLock<Vec<String>> =
-            std::sync::LazyLock::new(|| vec!["app".to_string(), "lib2".to_string()]);
-        assert!(serializing_crate(build(&ONE), &[]).is_none());
-        assert!(serializing_crate(build(&TWO), &[]).is_some());
+        let run = Run::of(units, 2);
+        let one = ["app".to_string()];
+        let two = ["app".to_string(), "lib2".to_string()];
+        assert!(serializing_crate(run.evidence(&one), &[]).is_none());
+        assert!(serializing_crate(run.evidence(&two), &[]).is_some());
     }
 
     #[test]
@@ -675,19 +681,9 @@ mod tests {
             lib_unit(1, "app", 1800 * MS, 2000 * MS, &[0]),
             lib_unit(2, "helper", 1800 * MS, 1900 * MS, &[0]),
         ];
-        let wall = 2000 * MS;
-        let totals = crate::timeline::build_totals(&units, wall, 2);
-        let path = crate::timeline::critical_path(&units, wall);
+        let run = Run::of(units, 2);
         let members = vec!["app".to_string(), "helper".to_string()];
-        let build = BuildEvidence {
-            units: &units,
-            totals: &totals,
-            critical_path: &path,
-            hot: false,
-            installed_linkers: &[],
-            members: &members,
-            path_dependencies: &[],
-        };
+        let build = run.evidence(&members);
         let finding = serializing_crate(build, &[]).expect("regex compiles alone");
         assert!(!finding.fix.contains("Split"), "{}", finding.fix);
         assert!(
