@@ -15,6 +15,7 @@ mod findings;
 mod inputs;
 mod phases;
 mod query_tree;
+mod rebuild;
 mod schedule;
 mod stacks;
 mod stats;
@@ -37,6 +38,10 @@ pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as P
 pub use query_tree::{
     query_tree, query_trees, Chain, Importance, ProfileQueries, QueryCount, QueryTrees, TreeNode,
     QUERIES_SCHEMA,
+};
+pub use rebuild::{
+    assign_reasons, classify as classify_rebuild_reason, parse_dirty_line, reason_chain,
+    rebuild_roots, RebuildReason, RebuildRoot, UnitReason,
 };
 pub use schedule::{
     schedule_summary, simulate, simulate_with, wall_saving, Schedule, ScheduleSummary, UnitTime,

@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
-use buildscope_analysis::{schedule_summary, Explanation, Spread};
+use buildscope_analysis::{rebuild_roots, schedule_summary, Explanation, Spread};
 use buildscope_measure::{
     compiling_now, execute, explain_run, BuildPlan, Phase, Progress, RunRecord, Scenario, Workspace,
 };
-use buildscope_output::{render_build, render_member_edits, BuildView, MemberEdit, Style};
+use buildscope_output::{
+    render_build, render_member_edits, render_rebuild_roots, BuildView, MemberEdit, Style,
+};
 use indicatif::ProgressBar;
 use serde_json::json;
 
@@ -255,6 +257,13 @@ fn report(
         },
         style,
     );
+    if shown.scenario.is_hot() {
+        let roots = shown
+            .rebuild_reasons
+            .as_ref()
+            .map(|reasons| rebuild_roots(&shown.units, reasons, shown.totals.cores));
+        text.push_str(&render_rebuild_roots(roots.as_deref(), &shown.units, style));
+    }
     text.push_str(&format!("\nRun folder: {}\n", shown.run_dir.display()));
     if let Some(profiles) = &shown.profile_dir {
         text.push_str(&format!(

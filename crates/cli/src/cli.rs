@@ -83,6 +83,10 @@ pub enum Command {
     /// Compare two measured builds, unit by unit.
     #[command(after_help = COMPARE_HELP)]
     Compare(CompareArgs),
+    /// Why a package rebuilt in a measured build: its reason, then the dependency that
+    /// reason names and its reason, down to the root cause.
+    #[command(after_help = WHY_HELP)]
+    Why(WhyArgs),
 }
 
 const COMPARE_HELP: &str = "\
@@ -501,6 +505,34 @@ pub struct RunsArgs {
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
     /// Print the runs as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const WHY_HELP: &str = "\
+Reasons come from cargo itself (what `cargo build -v` prints for each unit that was not
+fresh), recorded by `buildscope build` for every unit that ran: a source file changed, a
+dependency was rebuilt, a tracked file is missing, an environment variable, flags,
+features or the toolchain changed, or not built before. Without a package, every unit that
+ran, with the roots (the units dirty for a reason of their own) and what each cost.
+
+Examples:
+  buildscope why                  every rebuilt unit of the latest run, and the roots
+  buildscope why report           why `report` rebuilt in the latest run
+  buildscope why latest~1 report  in the run before";
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// `[RUN] [PACKAGE]`: a run (id, `latest`, `latest~N`, or its folder) and a package;
+    /// one word is a package, unless it names a run [default: the latest run, every unit].
+    #[arg(value_name = "RUN|PACKAGE", num_args = 0..=2)]
+    pub words: Vec<String>,
+    /// The workspace whose runs `latest` means [default: the one around the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Print the reasons as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -16,6 +16,7 @@ mod explain_command;
 mod history_command;
 mod profile_commands;
 mod report_command;
+mod why_command;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -101,6 +102,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Runs(args) => history_command::runs(args, &style),
         Command::Compare(args) => history_command::compare(args, &style),
+        Command::Why(args) => why_command::why(args, &style),
     }
 }
 

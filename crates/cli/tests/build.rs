@@ -252,11 +252,18 @@ fn a_touch_rebuilds_only_what_depends_on_the_touched_crate() {
     let db = root.join("history.sqlite");
     let touched = root.join("middle/src/lib.rs");
     let touched_mtime = std::fs::metadata(&touched).unwrap().modified().unwrap();
-    let doc = json_of(&buildscope_in(
+    let out = buildscope_in(
         &root,
         &db,
         &["build", "--touch", "middle/src/lib.rs", "--json"],
-    ));
+    );
+    // cargo runs verbose for its reasons, but none of that reaches the user.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("Dirty") && !stderr.contains("Fresh") && !stderr.contains("Running `"),
+        "{stderr}"
+    );
+    let doc = json_of(&out);
     // The mtime is put back: the user's own build does not see the file as changed.
     assert_eq!(
         std::fs::metadata(&touched).unwrap().modified().unwrap(),
@@ -266,6 +273,40 @@ fn a_touch_rebuilds_only_what_depends_on_the_touched_crate() {
     assert_eq!(unit_names(run), vec!["app:bin", "middle:lib"]);
     assert_eq!(run["fresh_units"], 5);
     assert_eq!(run["scenario"]["kind"], "touch");
+    // Why each unit rebuilt: the touched file at the root, app for its dependency.
+    let reasons = run["rebuild_reasons"].as_array().expect("reasons recorded");
+    let reason_of = |package: &str| {
+        let unit = run["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["package"] == package)
+            .unwrap();
+        reasons
+            .iter()
+            .find(|r| r["unit"] == unit["id"])
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(reason_of("middle")["kind"], "file-changed");
+    assert_eq!(reason_of("middle")["file"], "middle/src/lib.rs");
+    assert_eq!(reason_of("app")["kind"], "dependency-rebuilt");
+    assert_eq!(reason_of("app")["dependency"], "middle");
+    let why = buildscope_in(&root, &db, &["why", "app", "--color", "never"]);
+    let text = String::from_utf8_lossy(&why.stdout);
+    assert!(
+        why.status.success(),
+        "{}",
+        String::from_utf8_lossy(&why.stderr)
+    );
+    assert!(
+        text.contains("rebuilt because its dependency `middle` was rebuilt")
+            && text.contains("← middle v0.1.0 (lib): `middle/src/lib.rs` changed"),
+        "{text}"
+    );
+    let why = json_of(&buildscope_in(&root, &db, &["why", "--json"]));
+    assert_eq!(why["roots"][0]["package"], "middle");
+    assert_eq!(why["roots"][0]["cascade"].as_array().unwrap().len(), 1);
 
     // An edit inside a function body of app: only app rebuilds, and the file is back.
     let main = root.join("app/src/main.rs");

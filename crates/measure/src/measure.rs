@@ -6,7 +6,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use buildscope_analysis::{Unit, UnitKind};
+use buildscope_analysis::{
+    assign_reasons, parse_dirty_line, RebuildReason, Unit, UnitKind, UnitReason,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::cargo_data::{parse_timings_html, parse_unit_graph, GraphUnit, TimingUnit, UnitGraph};
@@ -85,6 +87,8 @@ pub struct Measurement {
     pub notes: Vec<String>,
     /// The last lines cargo printed, for a failed build.
     pub cargo_output_tail: Vec<String>,
+    /// Why each unit that ran was not fresh, as cargo said.
+    pub rebuild_reasons: Vec<UnitReason>,
 }
 
 /// Runs the build and measures it.
@@ -134,6 +138,9 @@ pub fn measure(
         .arg(&request.command)
         .args(request.cargo_timings.then_some("--timings"))
         .arg("--message-format=json-diagnostic-rendered-ansi")
+        // Verbose for the reasons (`Dirty <package>: <reason>`): cargo's stderr is read
+        // here, never shown, so the user's terminal does not get the extra lines.
+        .arg("-v")
         .args(&request.cargo_args)
         .current_dir(&request.cwd)
         .env("CARGO_TARGET_DIR", &request.target_dir)
@@ -203,7 +210,10 @@ pub fn measure(
     let end_ns = now_ns();
     // Markers of rustc processes that died with the build.
     let _ = std::fs::remove_dir_all(request.run_dir.join("active"));
-    let cargo_output_tail = stderr_thread.join().unwrap_or_default();
+    let CargoStderr {
+        tail: cargo_output_tail,
+        dirty,
+    } = stderr_thread.join().unwrap_or_default();
 
     let timings_path = request
         .target_dir
@@ -232,6 +242,7 @@ pub fn measure(
         notes.push(format!("{unreadable} unit records could not be read"));
     }
     let units = join_units(graph.as_ref(), &timings, &records, started_at_ns);
+    let rebuild_reasons = assign_reasons(&units, &dirty);
     if let Some(graph) = &graph {
         // Every unit of the graph that did not run was up to date.
         fresh_units = graph.units.len().saturating_sub(units.len());
@@ -246,6 +257,7 @@ pub fn measure(
         exact_dependencies: graph.is_some(),
         notes,
         cargo_output_tail,
+        rebuild_reasons,
     })
 }
 
@@ -257,22 +269,42 @@ fn modified_after(path: &Path, epoch_ns: u64) -> bool {
         .is_some_and(|d| d.as_nanos() as u64 + 1_000_000_000 >= epoch_ns)
 }
 
-/// Copies cargo's stderr to the run's log and keeps its last lines.
-fn keep_cargo_stderr(stderr: impl std::io::Read, log_path: &Path) -> Vec<String> {
+/// What cargo's stderr said.
+#[derive(Default)]
+struct CargoStderr {
+    /// Its last lines (without the verbose ones), for a failed build.
+    tail: Vec<String>,
+    /// Its `Dirty` lines: (package, version, reason).
+    dirty: Vec<(String, String, RebuildReason)>,
+}
+
+/// Copies cargo's stderr to the run's log, keeps its last lines and its rebuild reasons.
+fn keep_cargo_stderr(stderr: impl std::io::Read, log_path: &Path) -> CargoStderr {
     const TAIL: usize = 40;
     let mut log = std::fs::File::create(log_path).ok();
-    let mut tail: Vec<String> = Vec::new();
+    let mut out = CargoStderr::default();
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
         if let Some(log) = log.as_mut() {
             let _ = writeln!(log, "{line}");
         }
-        tail.push(line);
-        if tail.len() > TAIL {
-            tail.remove(0);
+        let word = line.split_whitespace().next().unwrap_or("");
+        if word == "Dirty" {
+            if let Some(dirty) = parse_dirty_line(&line) {
+                out.dirty.push(dirty);
+            }
+            continue;
+        }
+        // What `-v` adds is no part of what went wrong.
+        if matches!(word, "Fresh" | "Running") {
+            continue;
+        }
+        out.tail.push(line);
+        if out.tail.len() > TAIL {
+            out.tail.remove(0);
         }
     }
-    tail
+    out
 }
 
 #[derive(Deserialize)]

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use buildscope_analysis::{build_totals, critical_path, BuildTotals, CriticalPath, Unit};
+use buildscope_analysis::{
+    build_totals, critical_path, BuildTotals, CriticalPath, Unit, UnitReason,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::measure::{measure, BuildRequest, Progress, SelfProfile};
@@ -73,6 +75,10 @@ pub struct RunRecord {
     /// Self-profiles of this build, one per crate, when profiling was on.
     pub profile_dir: Option<PathBuf>,
     pub cargo_output_tail: Vec<String>,
+    /// Why each unit that ran was not fresh (cargo's reasons); `None` in a record made
+    /// before buildscope recorded them.
+    #[serde(default)]
+    pub rebuild_reasons: Option<Vec<UnitReason>>,
 }
 
 /// What the caller hears while a plan runs.
@@ -218,6 +224,7 @@ pub fn execute_then(
             run_dir: run_dir.clone(),
             profile_dir,
             cargo_output_tail: measurement.cargo_output_tail,
+            rebuild_reasons: Some(measurement.rebuild_reasons),
         };
         let json = serde_json::to_vec_pretty(&record).expect("a run record serializes");
         let path = run_dir.join("run.json");

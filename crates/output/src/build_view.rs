@@ -2,7 +2,8 @@
 //! critical path.
 
 use buildscope_analysis::{
-    percent_of, slowest_units, BuildTotals, CriticalPath, PathStep, ScheduleSummary, Spread, Unit,
+    percent_of, slowest_units, BuildTotals, CriticalPath, PathStep, RebuildRoot, ScheduleSummary,
+    Spread, Unit,
 };
 
 use crate::format::{human_bytes, human_duration, wrap};
@@ -289,4 +290,49 @@ pub fn render_member_edits(rows: &[MemberEdit], runs: usize, style: &Style) -> S
     out.push('\n');
     out.push_str(&table.render(style));
     out
+}
+
+/// After a rebuild: the units dirty for a reason of their own, and what rebuilt because of
+/// each. `None` for a run recorded before buildscope kept cargo's reasons.
+pub fn render_rebuild_roots(
+    roots: Option<&[RebuildRoot]>,
+    units: &[Unit],
+    style: &Style,
+) -> String {
+    let Some(roots) = roots else {
+        return "\nWhy it rebuilt: reasons not recorded (a run from before buildscope kept them).\n"
+            .to_string();
+    };
+    if roots.is_empty() {
+        return String::new();
+    }
+    let mut table = Table::new(&[
+        ("Root", Align::Left),
+        ("Why", Align::Left),
+        ("Rebuilt for it", Align::Right),
+        ("Unit time", Align::Right),
+        ("Wall", Align::Right),
+    ]);
+    for root in roots {
+        let name =
+            units
+                .iter()
+                .find(|u| u.id == root.unit)
+                .map_or(root.package.clone(), |u| match u.kind {
+                    buildscope_analysis::UnitKind::Lib => u.package.clone(),
+                    kind => format!("{} ({})", u.package, kind.as_str()),
+                });
+        table.push(vec![
+            name,
+            crate::format::shorten_middle(&root.reason.describe(), 36),
+            plural(root.cascade.len(), "unit", "units"),
+            human_duration(root.unit_ns),
+            human_duration(root.wall_ns),
+        ]);
+    }
+    format!(
+        "\n{}\n{}",
+        style.bold("Why it rebuilt (buildscope why PACKAGE for the chain):"),
+        table.render(style)
+    )
 }

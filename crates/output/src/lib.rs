@@ -25,7 +25,9 @@ mod top_view;
 mod trace;
 mod views;
 
-pub use build_view::{render_build, render_member_edits, BuildView, MemberEdit};
+pub use build_view::{
+    render_build, render_member_edits, render_rebuild_roots, BuildView, MemberEdit,
+};
 pub use csv::summary_csv;
 pub use experiment_view::render_experiment;
 pub use explain_view::{

@@ -1,0 +1,415 @@
+//! Why a unit rebuilt: the reasons cargo gives with `-v` (`Dirty geometry v0.1.0 (…): the
+//! file `geometry/src/lib.rs` has changed (…)`), classified, and the cascades they start:
+//! the units dirty for a reason of their own (the roots) and the units that rebuilt only
+//! because a root did.
+//!
+//! cargo's wording is not a stable format: a reason buildscope does not recognise is kept
+//! verbatim as `other`, never dropped.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::schedule::{wall_saving, UnitTime};
+use crate::timeline::{Unit, UnitKind};
+
+/// Why one unit was not fresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RebuildReason {
+    /// A source file (or another input it tracks) changed.
+    FileChanged { file: String },
+    /// A dependency was rebuilt (named as cargo names it: its crate name).
+    DependencyRebuilt { dependency: String },
+    /// A tracked input is missing (a `rerun-if-changed` path that does not exist reruns
+    /// every build).
+    FileMissing { file: String },
+    /// An environment variable the unit depends on changed.
+    EnvChanged { variable: String },
+    /// Compiler flags, profile or configuration changed (`RUSTFLAGS`, `[profile]`,
+    /// `--config`, the target).
+    FlagsChanged { detail: String },
+    /// The enabled features changed.
+    FeaturesChanged { detail: String },
+    /// Another compiler.
+    ToolchainChanged,
+    /// Cargo gave no reason: the unit had not been built into this target directory.
+    NotBuiltBefore,
+    /// A reason buildscope does not know, as cargo worded it.
+    Other { text: String },
+}
+
+impl RebuildReason {
+    /// A dirty unit's own reason (a root), rather than a dependency's.
+    pub fn is_root(&self) -> bool {
+        !matches!(self, RebuildReason::DependencyRebuilt { .. })
+    }
+
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            RebuildReason::FileChanged { file } => format!("`{file}` changed"),
+            RebuildReason::DependencyRebuilt { dependency } => {
+                format!("its dependency `{dependency}` was rebuilt")
+            }
+            RebuildReason::FileMissing { file } => format!("`{file}` is missing"),
+            RebuildReason::EnvChanged { variable } => format!("`{variable}` changed"),
+            RebuildReason::FlagsChanged { detail } | RebuildReason::FeaturesChanged { detail } => {
+                detail.clone()
+            }
+            RebuildReason::ToolchainChanged => "the toolchain changed".to_string(),
+            RebuildReason::NotBuiltBefore => {
+                "not built before in this target directory".to_string()
+            }
+            RebuildReason::Other { text } => text.clone(),
+        }
+    }
+}
+
+/// The reason recorded for one unit (by id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitReason {
+    pub unit: usize,
+    #[serde(flatten)]
+    pub reason: RebuildReason,
+}
+
+/// `Dirty geometry v0.1.0 (/w/geometry): <reason>` → (package, version, reason).
+pub fn parse_dirty_line(line: &str) -> Option<(String, String, RebuildReason)> {
+    let rest = line.trim_start().strip_prefix("Dirty ")?;
+    let (name, rest) = rest.split_once(' ')?;
+    let rest = rest.strip_prefix('v')?;
+    let (version, rest) = rest.split_once([' ', ':'])?;
+    // The source in parentheses, if any, then `: ` and the reason.
+    let reason = rest.split_once("): ").map_or_else(
+        || rest.trim_start_matches(':').trim(),
+        |(_, reason)| reason.trim(),
+    );
+    Some((name.to_string(), version.to_string(), classify(reason)))
+}
+
+/// The text between the first pair of backticks.
+fn quoted(text: &str) -> Option<&str> {
+    let start = text.find('`')? + 1;
+    let end = start + text[start..].find('`')?;
+    Some(&text[start..end])
+}
+
+/// cargo's reason text as a kind.
+pub fn classify(reason: &str) -> RebuildReason {
+    let other = || RebuildReason::Other {
+        text: reason.to_string(),
+    };
+    let lower = reason.to_ascii_lowercase();
+    if lower.starts_with("the file") && lower.contains("has changed") {
+        return quoted(reason).map_or_else(other, |f| RebuildReason::FileChanged {
+            file: f.to_string(),
+        });
+    }
+    if lower.starts_with("the file") && lower.contains("missing") {
+        return quoted(reason).map_or_else(other, |f| RebuildReason::FileMissing {
+            file: f.to_string(),
+        });
+    }
+    if lower.starts_with("the dependency") && lower.contains("rebuilt") {
+        return quoted(reason).map_or_else(other, |d| RebuildReason::DependencyRebuilt {
+            dependency: d.to_string(),
+        });
+    }
+    if lower.contains("environment variable") {
+        return quoted(reason).map_or_else(other, |v| RebuildReason::EnvChanged {
+            variable: v.to_string(),
+        });
+    }
+    if lower.contains("feature") {
+        return RebuildReason::FeaturesChanged {
+            detail: reason.to_string(),
+        };
+    }
+    if lower.contains("toolchain") || lower.contains("rustc changed") {
+        return RebuildReason::ToolchainChanged;
+    }
+    if [
+        "rustflags",
+        "profile",
+        "config",
+        "target configuration",
+        "compile kind",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
+        return RebuildReason::FlagsChanged {
+            detail: reason.to_string(),
+        };
+    }
+    other()
+}
+
+/// Gives every unit that ran its reason: cargo's `Dirty` lines, by package and version, to
+/// that package's units in the order they started (cargo names the package, not the
+/// target); a unit with no line was not built before.
+pub fn assign_reasons(
+    units: &[Unit],
+    dirty: &[(String, String, RebuildReason)],
+) -> Vec<UnitReason> {
+    let mut by_package: HashMap<(&str, &str), Vec<&RebuildReason>> = HashMap::new();
+    for (name, version, reason) in dirty {
+        by_package
+            .entry((name.as_str(), version.as_str()))
+            .or_default()
+            .push(reason);
+    }
+    let mut order: Vec<&Unit> = units.iter().collect();
+    order.sort_by_key(|u| (u.start_ns, u.id));
+    let mut taken: HashMap<(&str, &str), usize> = HashMap::new();
+    order
+        .into_iter()
+        .map(|u| {
+            let key = (u.package.as_str(), u.version.as_str());
+            let reasons = by_package.get(&key);
+            let next = taken.entry(key).or_default();
+            let reason = reasons
+                .and_then(|r| r.get(*next).or_else(|| r.last()))
+                .map(|r| (*r).clone())
+                .unwrap_or(RebuildReason::NotBuiltBefore);
+            *next += 1;
+            UnitReason { unit: u.id, reason }
+        })
+        .collect()
+}
+
+/// A unit dirty for a reason of its own, and what rebuilt because of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RebuildRoot {
+    pub unit: usize,
+    pub package: String,
+    pub reason: RebuildReason,
+    /// Units that rebuilt only because this one did (directly or through others).
+    pub cascade: Vec<usize>,
+    /// The unit time of the root and its cascade.
+    pub unit_ns: u64,
+    /// The wall time they cost: the run's schedule replayed without them.
+    pub wall_ns: u64,
+}
+
+/// The unit a `dependency was rebuilt` reason points at: a rebuilt unit of that crate that
+/// `unit` depends on.
+fn rebuilt_dependency(
+    units: &[Unit],
+    index: &HashMap<usize, usize>,
+    reason_of: &HashMap<usize, &RebuildReason>,
+    unit: &Unit,
+) -> Option<usize> {
+    let RebuildReason::DependencyRebuilt { dependency } = reason_of.get(&unit.id)? else {
+        return None;
+    };
+    let name = dependency.replace('-', "_");
+    unit.deps.iter().copied().find(|d| {
+        index.get(d).is_some_and(|&i| {
+            let dep = &units[i];
+            (dep.target.replace('-', "_") == name || dep.package.replace('-', "_") == name)
+                && dep.kind != UnitKind::BuildScriptRun
+        })
+    })
+}
+
+/// Why `unit` rebuilt, step by step: the unit and its reason, then the dependency that
+/// reason names and its reason, and so on to the root.
+pub fn reason_chain(
+    units: &[Unit],
+    reasons: &[UnitReason],
+    unit: usize,
+) -> Vec<(usize, RebuildReason)> {
+    let reason_of: HashMap<usize, &RebuildReason> =
+        reasons.iter().map(|r| (r.unit, &r.reason)).collect();
+    let index: HashMap<usize, usize> = units.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+    let mut chain: Vec<(usize, RebuildReason)> = Vec::new();
+    let mut current = Some(unit);
+    while let Some(id) = current {
+        let (Some(&i), Some(reason)) = (index.get(&id), reason_of.get(&id)) else {
+            break;
+        };
+        if chain.iter().any(|(seen, _)| *seen == id) {
+            break;
+        }
+        chain.push((id, (*reason).clone()));
+        current = rebuilt_dependency(units, &index, &reason_of, &units[i]);
+    }
+    chain
+}
+
+/// The roots of a rebuild, most wall time first.
+pub fn rebuild_roots(units: &[Unit], reasons: &[UnitReason], cores: usize) -> Vec<RebuildRoot> {
+    let reason_of: HashMap<usize, &RebuildReason> =
+        reasons.iter().map(|r| (r.unit, &r.reason)).collect();
+    let index: HashMap<usize, usize> = units.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+    let parent = |u: &Unit| rebuilt_dependency(units, &index, &reason_of, u);
+    let root_of = |u: &Unit| -> Option<usize> {
+        let mut current = u;
+        for _ in 0..=units.len() {
+            match parent(current) {
+                Some(p) => current = &units[*index.get(&p)?],
+                None => {
+                    return reason_of
+                        .get(&current.id)
+                        .filter(|r| r.is_root())
+                        .map(|_| current.id)
+                }
+            }
+        }
+        None
+    };
+    let mut roots: Vec<RebuildRoot> = Vec::new();
+    for unit in units {
+        let Some(reason) = reason_of.get(&unit.id).filter(|r| r.is_root()) else {
+            continue;
+        };
+        if matches!(reason, RebuildReason::NotBuiltBefore) {
+            continue;
+        }
+        let cascade: Vec<usize> = units
+            .iter()
+            .filter(|u| u.id != unit.id && root_of(u) == Some(unit.id))
+            .map(|u| u.id)
+            .collect();
+        let members: Vec<usize> = std::iter::once(unit.id)
+            .chain(cascade.iter().copied())
+            .collect();
+        let unit_ns = members
+            .iter()
+            .filter_map(|id| index.get(id).map(|&i| units[i].duration_ns()))
+            .sum();
+        let times: Vec<UnitTime> = units
+            .iter()
+            .map(|u| {
+                if members.contains(&u.id) {
+                    UnitTime {
+                        duration_ns: 0,
+                        rmeta_after_ns: Some(0),
+                    }
+                } else {
+                    UnitTime::of(u)
+                }
+            })
+            .collect();
+        roots.push(RebuildRoot {
+            unit: unit.id,
+            package: unit.package.clone(),
+            reason: (*reason).clone(),
+            cascade,
+            unit_ns,
+            wall_ns: wall_saving(units, &times, cores),
+        });
+    }
+    roots.sort_by(|a, b| b.wall_ns.cmp(&a.wall_ns).then(a.unit.cmp(&b.unit)));
+    roots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::tests::unit;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn cargo_reasons_are_parsed_and_unknown_ones_kept() {
+        let (name, version, reason) = parse_dirty_line(
+            "       Dirty geometry v0.1.0 (/tmp/ex/geometry): the file `geometry/src/lib.rs` has changed (1796004793.855287522s, 419158284ns after last build at 1796004793.436129238s)",
+        )
+        .unwrap();
+        assert_eq!((name.as_str(), version.as_str()), ("geometry", "0.1.0"));
+        assert_eq!(
+            reason,
+            RebuildReason::FileChanged {
+                file: "geometry/src/lib.rs".into()
+            }
+        );
+        let (_, _, reason) = parse_dirty_line(
+            "       Dirty report v0.1.0 (/tmp/ex/report): the dependency `geometry` was rebuilt",
+        )
+        .unwrap();
+        assert_eq!(
+            reason,
+            RebuildReason::DependencyRebuilt {
+                dependency: "geometry".into()
+            }
+        );
+        assert_eq!(
+            classify("the environment variable `GIT_HASH` changed"),
+            RebuildReason::EnvChanged {
+                variable: "GIT_HASH".into()
+            }
+        );
+        assert!(matches!(
+            classify("the rustflags changed"),
+            RebuildReason::FlagsChanged { .. }
+        ));
+        assert!(matches!(
+            classify("the list of features changed"),
+            RebuildReason::FeaturesChanged { .. }
+        ));
+        assert_eq!(
+            classify("something cargo says one day"),
+            RebuildReason::Other {
+                text: "something cargo says one day".into()
+            }
+        );
+        // A registry package has no source in parentheses.
+        let (name, _, _) =
+            parse_dirty_line("Dirty memchr v2.7.4: the file `src/lib.rs` has changed").unwrap();
+        assert_eq!(name, "memchr");
+        assert_eq!(parse_dirty_line("   Compiling geometry v0.1.0"), None);
+    }
+
+    #[test]
+    fn roots_own_the_units_that_rebuilt_because_of_them() {
+        // base changed → middle and app rebuilt for it; tool never built before.
+        let mut units = vec![
+            unit(0, "base", 0, 100 * MS, &[]),
+            unit(1, "middle", 100 * MS, 300 * MS, &[0]),
+            unit(2, "app", 300 * MS, 400 * MS, &[1]),
+            unit(3, "tool", 0, 50 * MS, &[]),
+        ];
+        units[2].kind = UnitKind::Bin;
+        let dirty = vec![
+            (
+                "base".to_string(),
+                "0.1.0".to_string(),
+                RebuildReason::FileChanged {
+                    file: "base/src/lib.rs".into(),
+                },
+            ),
+            (
+                "middle".to_string(),
+                "0.1.0".to_string(),
+                RebuildReason::DependencyRebuilt {
+                    dependency: "base".into(),
+                },
+            ),
+            (
+                "app".to_string(),
+                "0.1.0".to_string(),
+                RebuildReason::DependencyRebuilt {
+                    dependency: "middle".into(),
+                },
+            ),
+        ];
+        let reasons = assign_reasons(&units, &dirty);
+        assert_eq!(
+            reasons.iter().find(|r| r.unit == 3).unwrap().reason,
+            RebuildReason::NotBuiltBefore
+        );
+        let roots = rebuild_roots(&units, &reasons, 2);
+        assert_eq!(roots.len(), 1, "{roots:?}");
+        assert_eq!(roots[0].package, "base");
+        assert_eq!(roots[0].cascade, vec![1, 2]);
+        assert_eq!(roots[0].unit_ns, 400 * MS);
+        assert_eq!(
+            roots[0].wall_ns,
+            350 * MS,
+            "the chain goes; tool's 50 ms remains"
+        );
+    }
+}
