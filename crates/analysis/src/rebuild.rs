@@ -111,15 +111,19 @@ pub fn classify(reason: &str) -> RebuildReason {
             file: f.to_string(),
         });
     }
-    if lower.starts_with("the dependency") && lower.contains("rebuilt") {
+    // "the dependency `x` was rebuilt", "info of dependency `x` changed".
+    if lower.contains("dependency `") && (lower.contains("rebuilt") || lower.contains("changed")) {
         return quoted(reason).map_or_else(other, |d| RebuildReason::DependencyRebuilt {
             dependency: d.to_string(),
         });
     }
-    if lower.contains("environment variable") {
-        return quoted(reason).map_or_else(other, |v| RebuildReason::EnvChanged {
-            variable: v.to_string(),
+    // "the env variable GEN_SEED changed" (cargo 1.95), or with the name quoted.
+    if lower.contains("environment variable") || lower.contains("env variable") {
+        let named = quoted(reason).map(str::to_string).or_else(|| {
+            let after = &reason[lower.find("variable")? + "variable".len()..];
+            after.split_whitespace().next().map(str::to_string)
         });
+        return named.map_or_else(other, |variable| RebuildReason::EnvChanged { variable });
     }
     if lower.contains("feature") {
         return RebuildReason::FeaturesChanged {

@@ -796,3 +796,72 @@ fn cargo_check_is_measured_too() {
         );
     }
 }
+
+#[test]
+fn a_watched_environment_variable_is_named_as_the_reason() {
+    let root = workspace(
+        "buildscope-rebuild-env-",
+        &[
+            (
+                "gen",
+                manifest("gen", &[], ""),
+                vec![
+                    (
+                        "build.rs",
+                        "fn main() { println!(\"cargo:rerun-if-env-changed=GEN_SEED\"); println!(\"cargo:rustc-env=SEED={}\", std::env::var(\"GEN_SEED\").unwrap_or_default()); }\n".to_string(),
+                    ),
+                    (
+                        "src/lib.rs",
+                        "pub fn seed() -> &'static str { env!(\"SEED\") }\n".to_string(),
+                    ),
+                ],
+            ),
+            (
+                "app",
+                manifest("app", &["gen"], ""),
+                vec![(
+                    "src/main.rs",
+                    "fn main() { println!(\"{}\", gen::seed()); }\n".to_string(),
+                )],
+            ),
+        ],
+    );
+    let db = root.join("history.sqlite");
+    let build = |seed: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_buildscope"))
+            .args(["build", "--json", "-q"])
+            .current_dir(&root)
+            .env("BUILDSCOPE_DB", &db)
+            .env("GEN_SEED", seed)
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap();
+        json_of(&out)
+    };
+    let first = build("1");
+    let reasons = first["runs"][0]["rebuild_reasons"].as_array().unwrap();
+    assert!(
+        reasons.iter().all(|r| r["kind"] == "not-built-before"),
+        "{reasons:?}"
+    );
+    // The variable changes between two builds of the same target directory.
+    let second = build("2");
+    let run = &second["runs"][0];
+    let reasons = run["rebuild_reasons"].as_array().unwrap();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r["kind"] == "env-changed" && r["variable"] == "GEN_SEED"),
+        "{reasons:?}"
+    );
+    let app = run["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["package"] == "app")
+        .unwrap();
+    let app_reason = reasons.iter().find(|r| r["unit"] == app["id"]).unwrap();
+    assert_eq!(app_reason["kind"], "dependency-rebuilt", "{app_reason}");
+    assert_eq!(app_reason["dependency"], "gen");
+    assert!(reasons.iter().all(|r| r["kind"] != "other"), "{reasons:?}");
+}
