@@ -5,10 +5,11 @@ scratch project that depends on each brings the crate's whole source with its pu
 Cargo.lock), each built cold with `--self-profile-crates` and once hot (a one-line edit in
 its main source file), then explained.
 
-    bench/real-projects.sh [--work DIR] [--only NAME ...]
+    bench/real-projects.sh [--work DIR] [--only NAME ...] [--hot-only]
 
 Prints, per project and scenario: the measured wall time, the replayed schedule's wall
-time, and the top three findings with their estimated wall-time saving. The review of each
+time, and the top three findings with their estimated wall-time saving; for the hot
+builds, the roots of the rebuild and how many units had no known reason. The review of each
 finding (correct? actionable?) is a person's, in bench/RESULTS.md.
 """
 import argparse
@@ -81,6 +82,15 @@ def buildscope(ours, project, db, args):
     return run([ours] + args, cwd=project, env=env)
 
 
+def rebuild_summary(ours, project, db):
+    """The roots of the latest run's rebuild, and the units whose reason is unknown."""
+    why = json.loads(buildscope(ours, project, db, ["why", "--json"]).stdout)
+    unknown = sum(1 for u in why["units"] for step in u["chain"][:1] if step["reason"]["kind"] == "other")
+    roots = [f"{r['package']}: {r['reason']['kind']} ({len(r['cascade'])} more units, {r['wall_ns'] / 1e9:.2f} s wall)"
+             for r in why["roots"]]
+    return {"units": len(why["units"]), "unknown": unknown, "roots": roots}
+
+
 def summary(ours, project, db, scenario):
     ex = json.loads(buildscope(ours, project, db, ["explain", "--json"]).stdout)
     s = ex.get("schedule") or {}
@@ -102,6 +112,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "real-projects"))
     ap.add_argument("--only", nargs="*")
+    ap.add_argument("--hot-only", action="store_true", help="skip the cold builds")
     args = ap.parse_args()
     run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT)
     ours = os.path.join(ROOT, "target", "release", "buildscope")
@@ -114,10 +125,13 @@ def main():
         db = os.path.join(args.work, f"{package}.sqlite")
         source = main_source(project)
         print(f"== {package} {version} (edit: {source})", flush=True)
-        buildscope(ours, project, db, ["build", "--cold", "--self-profile-crates", "-q"])
-        results.append((package, version, summary(ours, project, db, "cold")))
+        if not args.hot_only:
+            buildscope(ours, project, db, ["build", "--cold", "--self-profile-crates", "-q"])
+            results.append((package, version, summary(ours, project, db, "cold")))
         buildscope(ours, project, db, ["build", "--edit", source, "--self-profile-crates", "-q"])
-        results.append((package, version, summary(ours, project, db, f"hot: edit {source}")))
+        hot = summary(ours, project, db, f"hot: edit {source}")
+        hot["rebuild"] = rebuild_summary(ours, project, db)
+        results.append((package, version, hot))
     print()
     print("| project | scenario | measured wall | replayed wall | work / cores | longest chain | top findings (estimated wall saving) |")
     print("|---|---|---|---|---|---|---|")
@@ -126,6 +140,14 @@ def main():
         print(f"| {package} {version} | {r['scenario']} | {r['measured']:.2f} s | {r['simulated']:.2f} s "
               f"({100 * (r['simulated'] - r['measured']) / max(r['measured'], 1e-9):+.0f}%) | "
               f"{r['work_bound']:.2f} s | {r['chain_bound']:.2f} s | {findings} |")
+    rebuilds = [(p, v, r) for p, v, r in results if "rebuild" in r]
+    if rebuilds:
+        print()
+        print("| project | scenario | units rebuilt | with no known reason | roots of the rebuild |")
+        print("|---|---|---|---|---|")
+        for package, version, r in rebuilds:
+            b = r["rebuild"]
+            print(f"| {package} {version} | {r['scenario']} | {b['units']} | {b['unknown']} | {'<br>'.join(b['roots']) or '-'} |")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ use crate::timeline::{Unit, UnitKind};
 pub enum RebuildReason {
     /// A source file (or another input it tracks) changed.
     FileChanged { file: String },
+    /// Something in the package changed, and cargo watches the package as a whole (its
+    /// "precalculated" fingerprint: a build script with no `rerun-if-changed` line, which
+    /// then reruns whenever any file of the package changes).
+    PackageChanged,
     /// A dependency was rebuilt (named as cargo names it: its crate name).
     DependencyRebuilt { dependency: String },
     /// A tracked input is missing (a `rerun-if-changed` path that does not exist reruns
@@ -49,6 +53,9 @@ impl RebuildReason {
     pub fn describe(&self) -> String {
         match self {
             RebuildReason::FileChanged { file } => format!("`{file}` changed"),
+            RebuildReason::PackageChanged => {
+                "a file of the package changed (no rerun-if-changed)".to_string()
+            }
             RebuildReason::DependencyRebuilt { dependency } => {
                 format!("its dependency `{dependency}` was rebuilt")
             }
@@ -110,6 +117,9 @@ pub fn classify(reason: &str) -> RebuildReason {
         return quoted(reason).map_or_else(other, |f| RebuildReason::FileMissing {
             file: f.to_string(),
         });
+    }
+    if lower.contains("precalculated") {
+        return RebuildReason::PackageChanged;
     }
     // "the dependency `x` was rebuilt", "info of dependency `x` changed".
     if lower.contains("dependency `") && (lower.contains("rebuilt") || lower.contains("changed")) {

@@ -309,7 +309,7 @@ pub fn render_rebuild_roots(
     let mut table = Table::new(&[
         ("Root", Align::Left),
         ("Why", Align::Left),
-        ("Rebuilt for it", Align::Right),
+        ("Cascade", Align::Right),
         ("Unit time", Align::Right),
         ("Wall", Align::Right),
     ]);
@@ -324,8 +324,8 @@ pub fn render_rebuild_roots(
                 });
         table.push(vec![
             name,
-            crate::format::shorten_middle(&root.reason.describe(), 36),
-            plural(root.cascade.len(), "unit", "units"),
+            crate::format::shorten_middle(&root.reason.describe(), 40),
+            format!("+{}", root.cascade.len()),
             human_duration(root.unit_ns),
             human_duration(root.wall_ns),
         ]);
