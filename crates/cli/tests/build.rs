@@ -865,3 +865,25 @@ fn a_watched_environment_variable_is_named_as_the_reason() {
     assert_eq!(app_reason["dependency"], "gen");
     assert!(reasons.iter().all(|r| r["kind"] != "other"), "{reasons:?}");
 }
+
+#[test]
+fn a_run_recorded_before_reasons_says_so_and_never_guesses() {
+    let root = chain_workspace();
+    let db = root.join("history.sqlite");
+    let doc = json_of(&buildscope_in(&root, &db, &["build", "--json", "-q"]));
+    let run_dir = PathBuf::from(doc["runs"][0]["run_dir"].as_str().unwrap());
+    // A package that did not rebuild is said not to have.
+    let out = buildscope_in(&root, &db, &["why", "latest", "no-such-package"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not rebuild"));
+    // The record as an older buildscope wrote it: no rebuild_reasons.
+    let path = run_dir.join("run.json");
+    let mut record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    record.as_object_mut().unwrap().remove("rebuild_reasons");
+    std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+    let out = buildscope_in(&root, &db, &["why", run_dir.to_str().unwrap(), "app"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("reasons not recorded"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
