@@ -65,6 +65,7 @@ pub(crate) fn write_run_report(
             fresh_units: r.fresh_units,
             units: &r.units,
             critical_path: &r.critical_path,
+            rebuild_reasons: r.rebuild_reasons.as_deref(),
         }),
         run_dir: record.map(|r| r.run_dir.as_path()),
         explanation: &explanation,

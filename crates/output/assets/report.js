@@ -122,6 +122,23 @@
   units.forEach(function (u) { byId[u.id] = u; });
   var wall = run ? Math.max(run.totals.wall_ns, 1) : 1;
   function unitName(u) { return u.package + " v" + u.version + (u.kind === "lib" ? "" : " (" + u.kind + ")"); }
+  // Why each unit rebuilt (cargo's reasons), when the run recorded them.
+  var reasonOf = {};
+  ((run && run.rebuild_reasons) || []).forEach(function (r) { reasonOf[r.unit] = r; });
+  function describeReason(r) {
+    switch (r.kind) {
+      case "file-changed": return "`" + r.file + "` changed";
+      case "dependency-rebuilt": return "its dependency `" + r.dependency + "` was rebuilt";
+      case "package-changed": return "a file of the package changed (no rerun-if-changed)";
+      case "file-missing": return "`" + r.file + "` is missing";
+      case "env-changed": return "`" + r.variable + "` changed";
+      case "flags-changed": case "features-changed": return r.detail;
+      case "toolchain-changed": return "the toolchain changed";
+      case "not-built-before": return "not built before in this target directory";
+      default: return r.text || r.kind;
+    }
+  }
+  function isRoot(r) { return r && r.kind !== "dependency-rebuilt" && r.kind !== "not-built-before"; }
   function drawGantt() {
     var minMs = Number(document.getElementById("min-duration").value) * wall / 1e6 / 100;
     document.getElementById("min-duration-out").textContent = minMs.toFixed(0) + " ms";
@@ -143,7 +160,9 @@
       var y = i * rowH + 2;
       var g = svgEl("g", { "class": "unit" + (critical[u.id] ? " critical" : ""), "data-unit": u.id, tabindex: 0 });
       var title = svgEl("title");
-      title.textContent = unitName(u) + ": " + dur(u.end_ns - u.start_ns) + (critical[u.id] ? " (critical path)" : "");
+      var reason = reasonOf[u.id];
+      title.textContent = unitName(u) + ": " + dur(u.end_ns - u.start_ns) + (critical[u.id] ? " (critical path)" : "") +
+        (reason ? "; rebuilt because " + describeReason(reason) : "");
       g.appendChild(title);
       var name = svgEl("text", { x: 4, y: y + 11 });
       name.textContent = unitName(u);
@@ -161,6 +180,10 @@
         }
       }
       g.appendChild(svgEl("rect", { "class": "outline", x: x(u.start_ns), y: y, width: Math.max(1, x(u.end_ns) - x(u.start_ns)), height: rowH - 4 }));
+      if (isRoot(reason)) {
+        // A root of the rebuild: dirty for a reason of its own.
+        g.appendChild(svgEl("rect", { "class": "root-reason", x: x(u.start_ns) - 6, y: y + 2, width: 4, height: rowH - 8 }));
+      }
       function hover(on) {
         gantt.classList.toggle("hovering", on);
         g.classList.toggle("hover", on);

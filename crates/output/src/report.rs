@@ -4,7 +4,7 @@
 
 use buildscope_analysis::{
     BuildTotals, CriticalPath, ExperimentRecord, Explanation, FoldedStacks, Invocation, LabelStats,
-    Spread, Unit, UnitChange,
+    Spread, Unit, UnitChange, UnitReason,
 };
 use serde::Serialize;
 
@@ -46,6 +46,8 @@ pub struct ReportRun<'a> {
     pub fresh_units: usize,
     pub units: &'a [Unit],
     pub critical_path: &'a CriticalPath,
+    /// Why each unit rebuilt, when the run recorded it.
+    pub rebuild_reasons: Option<&'a [UnitReason]>,
 }
 
 /// One self-profiled crate.
