@@ -887,3 +887,45 @@ fn a_run_recorded_before_reasons_says_so_and_never_guesses() {
     assert!(stderr.contains("reasons not recorded"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn a_build_script_without_rerun_if_changed_reruns_after_any_edit_of_its_package() {
+    // The build script says nothing of what it reads: cargo watches the whole package.
+    let root = workspace(
+        "buildscope-rebuild-script-",
+        &[(
+            "tool",
+            manifest("tool", &[], ""),
+            vec![
+                (
+                    "build.rs",
+                    "fn main() { println!(\"cargo:rustc-env=BUILT=yes\"); }\n".to_string(),
+                ),
+                (
+                    "src/main.rs",
+                    "fn main() {\n    println!(\"{}\", env!(\"BUILT\"));\n}\n".to_string(),
+                ),
+            ],
+        )],
+    );
+    let db = root.join("history.sqlite");
+    let doc = json_of(&buildscope_in(
+        &root,
+        &db,
+        &["build", "--edit", "tool/src/main.rs", "--json", "-q"],
+    ));
+    let run = &doc["runs"][0];
+    let script_run = run["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["kind"] == "build-script-run")
+        .expect("the build script reran after an edit of main.rs");
+    let reasons = run["rebuild_reasons"].as_array().unwrap();
+    let reason = reasons
+        .iter()
+        .find(|r| r["unit"] == script_run["id"])
+        .unwrap();
+    assert_eq!(reason["kind"], "package-changed", "{reasons:?}");
+    assert!(reasons.iter().all(|r| r["kind"] != "other"), "{reasons:?}");
+}
