@@ -18,8 +18,13 @@ import statistics
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from experiment_vs_hyperfine import ROOT  # noqa: E402
+from real_projects import buildscope as buildscope_in  # noqa: E402
+
+
+def buildscope(ours, root, args):
+    return buildscope_in(ours, root, os.path.join(root, "history.sqlite"), args)
 
 
 def manifest(name, deps=(), extra=""):
@@ -152,15 +157,6 @@ def write_workspace(root, crates, workspace_extra=""):
             os.makedirs(os.path.dirname(full), exist_ok=True)
             with open(full, "w") as f:
                 f.write(text)
-
-
-def buildscope(ours, root, args):
-    env = dict(os.environ, BUILDSCOPE_DB=os.path.join(root, "history.sqlite"))
-    env.pop("CARGO_TARGET_DIR", None)
-    done = subprocess.run([ours] + args, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if done.returncode != 0:
-        sys.exit(f"failed in {root}: {' '.join(args)}\n{done.stderr.decode(errors='replace')[-2000:]}")
-    return done.stdout
 
 
 def main():

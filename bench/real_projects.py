@@ -16,11 +16,10 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from experiment_vs_hyperfine import ROOT, run  # noqa: E402
 
 # (package, version): binaries from crates.io whose published Cargo.lock builds on the
 # machine's toolchain.
@@ -31,13 +30,6 @@ PROJECTS = [
     ("tokei", "12.1.2"),
     ("cargo-llvm-lines", "0.4.42"),
 ]
-
-
-def run(cmd, cwd, env=None, check=True):
-    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if check and done.returncode != 0:
-        sys.exit(f"failed in {cwd}: {' '.join(cmd)}\n{done.stderr.decode(errors='replace')[-3000:]}")
-    return done
 
 
 def fetch(work, package, version):
@@ -67,7 +59,7 @@ def fetch(work, package, version):
 
 def main_source(project):
     """The first binary's source file (else the library's)."""
-    meta = json.loads(run(["cargo", "metadata", "--no-deps", "--format-version", "1"], cwd=project).stdout)
+    meta = json.loads(run(["cargo", "metadata", "--no-deps", "--format-version", "1"], cwd=project))
     targets = meta["packages"][0]["targets"]
     for kind in ("bin", "lib"):
         for t in targets:
@@ -77,6 +69,7 @@ def main_source(project):
 
 
 def buildscope(ours, project, db, args):
+    """`buildscope ARGS` in `project` with the history `db`; its stdout (exits on failure)."""
     env = dict(os.environ, BUILDSCOPE_DB=db)
     env.pop("CARGO_TARGET_DIR", None)
     return run([ours] + args, cwd=project, env=env)
@@ -84,7 +77,7 @@ def buildscope(ours, project, db, args):
 
 def rebuild_summary(ours, project, db):
     """The roots of the latest run's rebuild, and the units whose reason is unknown."""
-    why = json.loads(buildscope(ours, project, db, ["why", "--json"]).stdout)
+    why = json.loads(buildscope(ours, project, db, ["why", "--json"]))
     unknown = sum(1 for u in why["units"] for step in u["chain"][:1] if step["reason"]["kind"] == "other")
     roots = [f"{r['package']}: {r['reason']['kind']} ({len(r['cascade'])} more units, {r['wall_ns'] / 1e9:.2f} s wall)"
              for r in why["roots"]]
@@ -92,7 +85,7 @@ def rebuild_summary(ours, project, db):
 
 
 def summary(ours, project, db, scenario):
-    ex = json.loads(buildscope(ours, project, db, ["explain", "--json"]).stdout)
+    ex = json.loads(buildscope(ours, project, db, ["explain", "--json"]))
     s = ex.get("schedule") or {}
     rows = []
     for f in ex["findings"][:3]:
