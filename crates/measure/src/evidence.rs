@@ -15,8 +15,8 @@ use buildscope_analysis::{
 use buildscope_profile::ProfileError;
 
 use crate::{
-    installed_linkers, llvm_lines, path_dependencies, target_selection, workspace_members,
-    BuildError, RunRecord, Scenario,
+    installed_linkers, llvm_lines, local_packages, target_selection, BuildError, LocalPackages,
+    RunRecord, Scenario,
 };
 
 /// Item-level invocations kept per profile: enough to find the one that dominates.
@@ -42,8 +42,7 @@ pub struct Evidence {
     macros: Vec<Invocation>,
     instances: Vec<Invocation>,
     linkers: Vec<String>,
-    members: Vec<String>,
-    path_dependencies: Vec<String>,
+    local: LocalPackages,
 }
 
 /// A build explained, and the evidence it was explained from.
@@ -150,11 +149,8 @@ fn gather(
         macros,
         instances,
         linkers: installed_linkers(),
-        members: record
-            .map(|r| workspace_members(&r.workspace_root))
-            .unwrap_or_default(),
-        path_dependencies: record
-            .map(|r| path_dependencies(&r.workspace_root))
+        local: record
+            .map(|r| local_packages(&r.workspace_root))
             .unwrap_or_default(),
     })
 }
@@ -217,8 +213,8 @@ fn explain_from(
         critical_path: &r.critical_path,
         hot: matches!(r.scenario, Scenario::Touch { .. } | Scenario::Edit { .. }),
         installed_linkers: &evidence.linkers,
-        members: &evidence.members,
-        path_dependencies: &evidence.path_dependencies,
+        members: &evidence.local.members,
+        path_dependencies: &evidence.local.path_dependencies,
     });
     let mut input = ExplainInput {
         profiles: &evidence.summaries,

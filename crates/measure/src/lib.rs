@@ -45,8 +45,8 @@ pub use run::{
 };
 pub use scenario::{function_body_insertion_point, interrupted, touch, Edit, Scenario};
 pub use workspace::{
-    cargo, cargo_command_line, cargo_profile, has_dependencies, installed_linkers,
-    path_dependencies, rustc_version, workspace_members, Member, RustcVersion, Workspace,
+    cargo, cargo_command_line, cargo_profile, has_dependencies, installed_linkers, local_packages,
+    rustc_version, LocalPackages, Member, RustcVersion, Workspace,
 };
 pub use wrapper::{
     compiling_now, invoked_as_linker, invoked_as_wrapper, now_ns, run_linker_shim, run_wrapper,

@@ -87,18 +87,23 @@ pub fn cargo() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("cargo"))
 }
 
-/// The workspace members of the workspace at `root` (none if cargo cannot say).
-pub fn workspace_members(root: &Path) -> Vec<String> {
-    Workspace::load(&cargo(), Some(&root.join("Cargo.toml")))
-        .map(|w| w.member_names())
-        .unwrap_or_default()
+/// The packages of a workspace whose code may be the user's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalPackages {
+    /// The workspace's members (none if cargo cannot say).
+    pub members: Vec<String>,
+    /// Packages of the dependency graph from a local path that are not members: a crate
+    /// next to the workspace (none when cargo cannot resolve the graph offline).
+    pub path_dependencies: Vec<String>,
 }
 
-/// Packages of the dependency graph that come from a local path but are not workspace
-/// members: a crate next to the workspace, whose code may be the user's own. Empty when
-/// cargo cannot resolve the graph without the network.
-pub fn path_dependencies(root: &Path) -> Vec<String> {
-    resolved_metadata(root, true)
+/// The members and path dependencies of the workspace at `root`: one `cargo metadata` for
+/// the members, one with the graph resolved (offline) for the rest.
+pub fn local_packages(root: &Path) -> LocalPackages {
+    let Ok(workspace) = Workspace::load(&cargo(), Some(&root.join("Cargo.toml"))) else {
+        return LocalPackages::default();
+    };
+    let path_dependencies = resolved_metadata(&workspace, true)
         .map(|m| {
             m.packages
                 .iter()
@@ -106,34 +111,36 @@ pub fn path_dependencies(root: &Path) -> Vec<String> {
                 .map(|p| p.name.to_string())
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    LocalPackages {
+        members: workspace.member_names(),
+        path_dependencies,
+    }
 }
 
 /// Whether the workspace uses any package from outside it: without one, `deps-opt-level`
 /// has nothing to change. When cargo cannot say, it is assumed to.
 pub fn has_dependencies(root: &Path) -> bool {
-    resolved_metadata(root, false)
+    Workspace::load(&cargo(), Some(&root.join("Cargo.toml")))
+        .ok()
+        .and_then(|w| resolved_metadata(&w, false).ok())
         .map(|m| m.packages.len() > m.workspace_members.len())
         .unwrap_or(true)
 }
 
-/// `cargo metadata` with the dependency graph resolved. Resolving asks rustc about itself,
-/// and cargo keeps the answer in the target directory: buildscope's own folder under it
-/// is given as the target directory, so the user's (`target/.rustc_info.json`) is never
-/// written.
+/// `cargo metadata` of `workspace` with the dependency graph resolved. Resolving asks rustc
+/// about itself, and cargo keeps the answer in the target directory: buildscope's own
+/// folder under it is given as the target directory, so the user's
+/// (`target/.rustc_info.json`) is never written.
 fn resolved_metadata(
-    root: &Path,
+    workspace: &Workspace,
     offline: bool,
 ) -> Result<cargo_metadata::Metadata, cargo_metadata::Error> {
-    let manifest = root.join("Cargo.toml");
-    let state_dir = Workspace::load(&cargo(), Some(&manifest))
-        .map(|w| w.state_dir())
-        .unwrap_or_else(|_| root.join("target").join("buildscope"));
     let mut command = cargo_metadata::MetadataCommand::new();
     command
         .cargo_path(cargo())
-        .manifest_path(manifest)
-        .env("CARGO_TARGET_DIR", state_dir.join("metadata"));
+        .manifest_path(workspace.root.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", workspace.state_dir().join("metadata"));
     if offline {
         command.other_options(vec!["--offline".to_string()]);
     }
