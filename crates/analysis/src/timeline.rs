@@ -84,6 +84,12 @@ pub struct Unit {
 }
 
 impl Unit {
+    /// Whether rustc compiled crate `crate_name` in this unit (a profile names its crate
+    /// with `_` where the target has `-`; a build script's run compiles nothing).
+    pub fn compiles_crate(&self, crate_name: &str) -> bool {
+        self.kind != UnitKind::BuildScriptRun && self.target.replace('-', "_") == crate_name
+    }
+
     pub fn duration_ns(&self) -> u64 {
         self.end_ns.saturating_sub(self.start_ns)
     }

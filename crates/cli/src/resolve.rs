@@ -34,10 +34,7 @@ pub(crate) fn build_plan(args: &BuildArgs) -> Result<(BuildPlan, Workspace)> {
         },
         None => Scenario::AsIs,
     };
-    let edited_package = match &scenario {
-        Scenario::Edit { path } => workspace.package_of(path),
-        _ => None,
-    };
+    let edited_package = workspace.edited_package(&scenario);
     let self_profile = match (&args.self_profile, &args.self_profile_crates) {
         (true, _) => Some(vec!["*".to_string()]),
         (false, Some(list)) if list.trim().is_empty() => Some(workspace.member_names()),
@@ -86,10 +83,7 @@ pub(crate) fn plan_for_run(record: &RunRecord, runs: u32) -> Result<(BuildPlan, 
         Scenario::AsIs => Scenario::Cold,
         other => other.clone(),
     };
-    let edited_package = match &scenario {
-        Scenario::Edit { path } => workspace.package_of(path),
-        _ => None,
-    };
+    let edited_package = workspace.edited_package(&scenario);
     let plan = BuildPlan {
         cargo,
         command: record.command.clone(),

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use buildscope_analysis::{
     evidence_needed, explain, is_item_query, map_profiles, summarize_files, top_invocations_by,
     BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation, Invocation, ProfileSummary,
-    RankBy, UnitKind,
+    RankBy,
 };
 use buildscope_profile::ProfileError;
 
@@ -239,11 +239,7 @@ fn explain_from(
             continue;
         };
         // The crate's unit: the one rustc compiled (not a build script's run).
-        let Some(unit) = record
-            .units
-            .iter()
-            .find(|u| u.target.replace('-', "_") == *krate && u.kind != UnitKind::BuildScriptRun)
-        else {
+        let Some(unit) = record.units.iter().find(|u| u.compiles_crate(krate)) else {
             eprintln!("--llvm-lines: no unit of `{krate}` in this run to build again");
             continue;
         };

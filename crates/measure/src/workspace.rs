@@ -70,6 +70,14 @@ impl Workspace {
         self.members.iter().map(|m| m.name.clone()).collect()
     }
 
+    /// The member an `--edit` scenario edits (the one whose folder holds its file).
+    pub fn edited_package(&self, scenario: &crate::Scenario) -> Option<String> {
+        match scenario {
+            crate::Scenario::Edit { path } => self.package_of(path),
+            _ => None,
+        }
+    }
+
     /// The member whose folder holds `file` (the innermost one).
     pub fn package_of(&self, file: &Path) -> Option<String> {
         self.members

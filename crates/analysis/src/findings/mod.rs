@@ -382,10 +382,7 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
     let mut touched = false;
     for (krate, cut, part, is_cpu) in cuts {
         let units: Vec<usize> = (0..build.units.len())
-            .filter(|&i| {
-                let u = &build.units[i];
-                u.target.replace('-', "_") == krate && u.kind != UnitKind::BuildScriptRun
-            })
+            .filter(|&i| build.units[i].compiles_crate(&krate))
             .collect();
         let total: u64 = units.iter().map(|&i| build.units[i].duration_ns()).sum();
         for i in units {
@@ -453,9 +450,7 @@ impl Owner {
         let Some(build) = build.filter(|b| !b.members.is_empty()) else {
             return Owner::Unknown;
         };
-        let unit = build.units.iter().find(|u| {
-            u.target.replace('-', "_") == crate_name && u.kind != UnitKind::BuildScriptRun
-        });
+        let unit = build.units.iter().find(|u| u.compiles_crate(crate_name));
         match unit {
             Some(u) => Owner::of_package(Some(build), &u.package),
             None => Owner::Unknown,
