@@ -274,6 +274,8 @@ pub fn rebuild_roots(units: &[Unit], reasons: &[UnitReason], cores: usize) -> Ve
         }
         None
     };
+    // Each unit's root, found once.
+    let root_of_unit: Vec<Option<usize>> = units.iter().map(root_of).collect();
     let mut roots: Vec<RebuildRoot> = Vec::new();
     for unit in units {
         let Some(reason) = reason_of.get(&unit.id).filter(|r| r.is_root()) else {
@@ -284,8 +286,9 @@ pub fn rebuild_roots(units: &[Unit], reasons: &[UnitReason], cores: usize) -> Ve
         }
         let cascade: Vec<usize> = units
             .iter()
-            .filter(|u| u.id != unit.id && root_of(u) == Some(unit.id))
-            .map(|u| u.id)
+            .zip(&root_of_unit)
+            .filter(|(u, root)| u.id != unit.id && **root == Some(unit.id))
+            .map(|(u, _)| u.id)
             .collect();
         let members: Vec<usize> = std::iter::once(unit.id)
             .chain(cascade.iter().copied())
