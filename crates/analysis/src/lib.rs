@@ -17,6 +17,7 @@ mod phases;
 mod query_tree;
 mod rebuild;
 mod schedule;
+mod settings;
 mod stacks;
 mod stats;
 mod summary;
@@ -46,6 +47,10 @@ pub use rebuild::{
 pub use schedule::{
     schedule_summary, simulate, simulate_with, wall_saving, Schedule, ScheduleSummary, UnitTime,
     CORE_COUNTS,
+};
+pub use settings::{
+    differences as setting_differences, rustflags_from_env, selection_of, BuildSettings,
+    SettingDifference, WarmUp,
 };
 pub use stacks::{collapse_files, collapse_profile, FoldedStacks, StackOptions};
 pub use stats::{compare_samples, median, Comparison, Spread};

@@ -28,8 +28,15 @@ pub enum RebuildReason {
     /// A tracked input is missing (a `rerun-if-changed` path that does not exist reruns
     /// every build).
     FileMissing { file: String },
-    /// An environment variable the unit depends on changed.
-    EnvChanged { variable: String },
+    /// An environment variable the unit depends on changed (its values, when cargo's
+    /// build-analysis log gave them).
+    EnvChanged {
+        variable: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+    },
     /// Compiler flags, profile or configuration changed (`RUSTFLAGS`, `[profile]`,
     /// `--config`, the target).
     FlagsChanged { detail: String },
@@ -60,7 +67,22 @@ impl RebuildReason {
                 format!("its dependency `{dependency}` was rebuilt")
             }
             RebuildReason::FileMissing { file } => format!("`{file}` is missing"),
-            RebuildReason::EnvChanged { variable } => format!("`{variable}` changed"),
+            RebuildReason::EnvChanged {
+                variable,
+                before,
+                after,
+            } => match (before, after) {
+                (None, None) => format!("`{variable}` changed"),
+                _ => format!(
+                    "`{variable}` changed from {} to {}",
+                    before
+                        .as_deref()
+                        .map_or("unset".into(), |v| format!("`{v}`")),
+                    after
+                        .as_deref()
+                        .map_or("unset".into(), |v| format!("`{v}`"))
+                ),
+            },
             RebuildReason::FlagsChanged { detail } | RebuildReason::FeaturesChanged { detail } => {
                 detail.clone()
             }
@@ -133,7 +155,11 @@ pub fn classify(reason: &str) -> RebuildReason {
             let after = &reason[lower.find("variable")? + "variable".len()..];
             after.split_whitespace().next().map(str::to_string)
         });
-        return named.map_or_else(other, |variable| RebuildReason::EnvChanged { variable });
+        return named.map_or_else(other, |variable| RebuildReason::EnvChanged {
+            variable,
+            before: None,
+            after: None,
+        });
     }
     if lower.contains("feature") {
         return RebuildReason::FeaturesChanged {
@@ -219,13 +245,25 @@ fn rebuilt_dependency(
         return None;
     };
     let name = dependency.replace('-', "_");
-    unit.deps.iter().copied().find(|d| {
-        index.get(d).is_some_and(|&i| {
-            let dep = &units[i];
-            (dep.target.replace('-', "_") == name || dep.package.replace('-', "_") == name)
-                && dep.kind != UnitKind::BuildScriptRun
+    let named: Vec<usize> = unit
+        .deps
+        .iter()
+        .copied()
+        .filter(|d| {
+            index.get(d).is_some_and(|&i| {
+                let dep = &units[i];
+                dep.target.replace('-', "_") == name || dep.package.replace('-', "_") == name
+            })
         })
-    })
+        .collect();
+    // A package's name also fits its build script's run; the library is meant, unless the
+    // reason names the build script (`build-script-build`, as cargo's log does).
+    let is_run = |d: &usize| units[index[d]].kind == UnitKind::BuildScriptRun;
+    named
+        .iter()
+        .copied()
+        .find(|d| !is_run(d))
+        .or_else(|| named.iter().copied().find(is_run))
 }
 
 /// Why `unit` rebuilt, step by step: the unit and its reason, then the dependency that
@@ -356,7 +394,9 @@ mod tests {
         assert_eq!(
             classify("the environment variable `GIT_HASH` changed"),
             RebuildReason::EnvChanged {
-                variable: "GIT_HASH".into()
+                variable: "GIT_HASH".into(),
+                before: None,
+                after: None,
             }
         );
         assert!(matches!(

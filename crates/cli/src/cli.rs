@@ -749,6 +749,14 @@ pub struct BuildArgs {
     #[arg(long, value_name = "EVENTS", default_value = "default,args")]
     pub self_profile_events: Option<String>,
 
+    /// Take the rebuild reasons from cargo's unstable build-analysis log
+    /// (`-Zbuild-analysis`, on stable via RUSTC_BOOTSTRAP=1 for this build only; cargo
+    /// writes it under $CARGO_HOME/log, where `cargo report rebuilds` reads it too). It
+    /// names the old and new value of a changed environment variable and the exact
+    /// dependency that rebuilt; without it the reasons come from `cargo -v`.
+    #[arg(long)]
+    pub cargo_log: bool,
+
     #[command(flatten)]
     pub history: HistoryArgs,
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use buildscope_analysis::{compare_units, ExperimentRecord, Explanation, Spread};
+use buildscope_analysis::{compare_units, rebuild_roots, ExperimentRecord, Explanation, Spread};
 use buildscope_measure::{cargo_profile, explain_run, rustc_version, RunRecord};
 use buildscope_output::{phase_deltas, write_report, ReportCompare, ReportInputs, ReportRun};
 
@@ -66,6 +66,11 @@ pub(crate) fn write_run_report(
             units: &r.units,
             critical_path: &r.critical_path,
             rebuild_reasons: r.rebuild_reasons.as_deref(),
+            rebuild_roots: r
+                .rebuild_reasons
+                .as_deref()
+                .map(|reasons| rebuild_roots(&r.units, reasons, r.totals.cores))
+                .unwrap_or_default(),
         }),
         run_dir: record.map(|r| r.run_dir.as_path()),
         explanation: &explanation,

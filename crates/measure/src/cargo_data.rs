@@ -13,6 +13,8 @@ pub struct GraphUnit {
     pub mode: String,
     #[serde(default)]
     pub platform: Option<String>,
+    #[serde(default)]
+    pub features: Vec<String>,
     pub dependencies: Vec<GraphDependency>,
 }
 

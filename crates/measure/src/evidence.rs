@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use buildscope_analysis::{
-    evidence_needed, explain, is_item_query, map_profiles, summarize_files, top_invocations_by,
-    BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation, Invocation, ProfileSummary,
-    RankBy,
+    evidence_needed, explain, is_item_query, map_profiles, setting_differences, summarize_files,
+    top_invocations_by, BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation,
+    Invocation, ProfileSummary, RankBy, SettingDifference,
 };
 use buildscope_profile::ProfileError;
 
@@ -43,6 +43,8 @@ pub struct Evidence {
     instances: Vec<Invocation>,
     linkers: Vec<String>,
     local: LocalPackages,
+    /// How the run's settings differ from the build before it into its target directory.
+    setting_changes: Vec<SettingDifference>,
 }
 
 /// A build explained, and the evidence it was explained from.
@@ -152,6 +154,14 @@ fn gather(
         local: record
             .map(|r| local_packages(&r.workspace_root))
             .unwrap_or_default(),
+        setting_changes: record
+            .and_then(|r| {
+                Some(setting_differences(
+                    r.previous_settings.as_ref()?,
+                    r.settings.as_ref()?,
+                ))
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -215,6 +225,9 @@ fn explain_from(
         installed_linkers: &evidence.linkers,
         members: &evidence.local.members,
         path_dependencies: &evidence.local.path_dependencies,
+        rebuild_reasons: r.rebuild_reasons.as_deref(),
+        setting_changes: &evidence.setting_changes,
+        warm_up: r.warm_up,
     });
     let mut input = ExplainInput {
         profiles: &evidence.summaries,

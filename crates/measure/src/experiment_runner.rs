@@ -148,6 +148,7 @@ fn variant_plans(base: &BuildPlan, variants: &[Variant]) -> Vec<BuildPlan> {
                 // Closer to the build as the user runs it: cargo's report costs ~10 ms a
                 // build (5% of a hot rebuild), and the comparison needs no build-script runs.
                 cargo_timings: false,
+                cargo_log: false,
                 ..base.clone()
             }
         })

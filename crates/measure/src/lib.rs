@@ -6,6 +6,7 @@
 //! units. It does not interpret profiles or timelines (that is `buildscope-analysis`) and
 //! does not print anything but what cargo and rustc themselves print.
 
+mod build_analysis;
 mod cargo_data;
 mod evidence;
 mod experiment;
@@ -37,6 +38,7 @@ pub use llvm_lines::{count_lines, llvm_lines, target_selection};
 pub use lock::{lock_workspace, recover_if_idle, LockWait, ProcessId, WorkspaceLock};
 pub use measure::{
     measure, package_name_version, BuildRequest, Measurement, Progress, SelfProfile,
+    REASONS_FROM_LOG, REASONS_FROM_VERBOSE,
 };
 pub use recommend::{apply, snippet, winning_settings, AppliedFile, Snippet};
 pub use record::{read_records, UnitRecord};

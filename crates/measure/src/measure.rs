@@ -1,7 +1,7 @@
 //! Runs one cargo build with the wrapper in place and turns what cargo and the wrapper
 //! recorded into a timeline of units.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -53,6 +53,9 @@ pub struct BuildRequest {
     /// Ask cargo for its `--timings` report (build-script runs on the timeline; ~10 ms
     /// more per build).
     pub cargo_timings: bool,
+    /// Ask cargo for its unstable build-analysis log too (`-Zbuild-analysis`, under
+    /// `$CARGO_HOME/log`) and take the rebuild reasons from it.
+    pub cargo_log: bool,
 }
 
 /// What a build reports while it runs.
@@ -89,7 +92,16 @@ pub struct Measurement {
     pub cargo_output_tail: Vec<String>,
     /// Why each unit that ran was not fresh, as cargo said.
     pub rebuild_reasons: Vec<UnitReason>,
+    /// Where the reasons came from: `cargo -v` or `cargo build-analysis log`.
+    pub reasons_from: &'static str,
+    /// The features each package was compiled with, by `name version` (from the unit
+    /// graph; all of the package's units together).
+    pub features: BTreeMap<String, Vec<String>>,
 }
+
+/// Where rebuild reasons come from.
+pub const REASONS_FROM_VERBOSE: &str = "cargo -v";
+pub const REASONS_FROM_LOG: &str = "cargo build-analysis log";
 
 /// Runs the build and measures it.
 pub fn measure(
@@ -153,6 +165,13 @@ pub fn measure(
         )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if request.cargo_log {
+        // Unstable: on stable cargo only with RUSTC_BOOTSTRAP, which the user asked for.
+        command
+            .args(["-Z", "build-analysis"])
+            .env("CARGO_BUILD_ANALYSIS_ENABLED", "true")
+            .env("RUSTC_BOOTSTRAP", "1");
+    }
     // A wrapper the user already has (sccache, ...) runs inside ours.
     if let Some(inner) = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty()) {
         command.env(ENV_INNER_WRAPPER, inner);
@@ -242,7 +261,32 @@ pub fn measure(
         notes.push(format!("{unreadable} unit records could not be read"));
     }
     let units = join_units(graph.as_ref(), &timings, &records, started_at_ns);
-    let rebuild_reasons = assign_reasons(&units, &dirty);
+    let mut rebuild_reasons = assign_reasons(&units, &dirty);
+    let mut reasons_from = REASONS_FROM_VERBOSE;
+    if request.cargo_log {
+        let logged = crate::build_analysis::log_dir()
+            .and_then(|dir| {
+                crate::build_analysis::find_log(&dir, &request.target_dir, started_at_ns)
+            })
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .and_then(|text| crate::build_analysis::reasons_from_log(&text, &units, &request.cwd));
+        match logged {
+            Some(reasons) => {
+                // A unit the log does not mention keeps its reason from the text.
+                for reason in &mut rebuild_reasons {
+                    if let Some(logged) = reasons.iter().find(|r| r.unit == reason.unit) {
+                        reason.reason = logged.reason.clone();
+                    }
+                }
+                reasons_from = REASONS_FROM_LOG;
+            }
+            None => notes.push(
+                "cargo wrote no build-analysis log for this build; reasons are from `cargo -v`"
+                    .into(),
+            ),
+        }
+    }
+    let features = graph.as_ref().map(features_by_package).unwrap_or_default();
     if let Some(graph) = &graph {
         // Every unit of the graph that did not run was up to date.
         fresh_units = graph.units.len().saturating_sub(units.len());
@@ -258,7 +302,25 @@ pub fn measure(
         notes,
         cargo_output_tail,
         rebuild_reasons,
+        reasons_from,
+        features,
     })
+}
+
+/// The features each package of the graph is compiled with (its units' together).
+fn features_by_package(graph: &UnitGraph) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for unit in &graph.units {
+        let (name, version) = package_name_version(&unit.pkg_id);
+        let features = out.entry(format!("{name} {version}")).or_default();
+        for feature in &unit.features {
+            if !features.contains(feature) {
+                features.push(feature.clone());
+            }
+        }
+        features.sort();
+    }
+    out
 }
 
 fn modified_after(path: &Path, epoch_ns: u64) -> bool {

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use buildscope_analysis::{
-    build_totals, critical_path, BuildTotals, CriticalPath, Unit, UnitReason,
+    build_totals, critical_path, rustflags_from_env, selection_of, BuildSettings, BuildTotals,
+    CriticalPath, RebuildReason, Unit, UnitReason, WarmUp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,8 @@ pub struct BuildPlan {
     /// Ask cargo for its `--timings` report: build-script runs on the timeline, for ~10 ms
     /// more per build, which an experiment comparing builds of a few hundred ms forgoes.
     pub cargo_timings: bool,
+    /// Take rebuild reasons from cargo's unstable build-analysis log (`-Zbuild-analysis`).
+    pub cargo_log: bool,
 }
 
 /// Everything one measured build left: the document `--json` prints and `run.json` holds.
@@ -79,6 +82,33 @@ pub struct RunRecord {
     /// before buildscope recorded them.
     #[serde(default)]
     pub rebuild_reasons: Option<Vec<UnitReason>>,
+    /// Where the reasons came from (`cargo -v`, `cargo build-analysis log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasons_from: Option<String>,
+    /// The flags, selection and features this build was made with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<BuildSettings>,
+    /// The settings of the build before this one into the same target directory, when they
+    /// differ from this one's: cargo then builds another copy of what they reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_settings: Option<BuildSettings>,
+    /// The unmeasured build before a hot run's measured one, when it compiled anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_up: Option<WarmUp>,
+}
+
+/// What a warm-up build compiled, if anything.
+fn warm_up_of(measurement: &crate::Measurement) -> Option<WarmUp> {
+    (!measurement.units.is_empty()).then(|| WarmUp {
+        wall_ns: measurement.wall_ns,
+        units: measurement.units.len(),
+        not_built_before: measurement
+            .rebuild_reasons
+            .iter()
+            .filter(|r| r.reason == RebuildReason::NotBuiltBefore)
+            .count(),
+        unit_ns: measurement.units.iter().map(Unit::duration_ns).sum(),
+    })
 }
 
 /// What the caller hears while a plan runs.
@@ -141,7 +171,13 @@ pub fn execute_then(
     mut after_build: impl FnMut() -> Result<(), BuildError>,
 ) -> Result<Vec<RunRecord>, BuildError> {
     let mut records = Vec::new();
+    // A cold build starts from nothing: what was built before does not matter.
+    let mut previous_settings = match plan.scenario {
+        Scenario::Cold => None,
+        _ => last_settings(plan),
+    };
     for run in 1..=plan.runs.max(1) {
+        let mut warm_up = None;
         match &plan.scenario {
             Scenario::AsIs => {}
             Scenario::Cold => {
@@ -158,6 +194,8 @@ pub fn execute_then(
                         warm.cargo_output_tail.last().cloned().unwrap_or_default()
                     )));
                 }
+                remember_settings(plan, &settings_of(plan, &warm));
+                warm_up = warm_up_of(&warm);
             }
         }
         check_interrupt()?;
@@ -203,6 +241,12 @@ pub fn execute_then(
             Some(_) => Some(collect_profiles(plan, &run_dir)?),
             None => None,
         };
+        let settings = settings_of(plan, &measurement);
+        if measurement.success {
+            remember_settings(plan, &settings);
+        }
+        let previous = previous_settings.take().filter(|p| *p != settings);
+        let reasons_from = Some(measurement.reasons_from.to_string());
         let units = measurement.units;
         let record = RunRecord {
             schema: RUN_SCHEMA.to_string(),
@@ -225,6 +269,10 @@ pub fn execute_then(
             profile_dir,
             cargo_output_tail: measurement.cargo_output_tail,
             rebuild_reasons: Some(measurement.rebuild_reasons),
+            reasons_from,
+            settings: Some(settings),
+            previous_settings: previous,
+            warm_up,
         };
         let json = serde_json::to_vec_pretty(&record).expect("a run record serializes");
         let path = run_dir.join("run.json");
@@ -273,6 +321,56 @@ pub fn prime(plan: &BuildPlan) -> Result<Vec<crate::UnitRecord>, BuildError> {
     }
 }
 
+/// The settings a build of the plan was made with: the flags from the environment cargo
+/// sees (the plan's own over buildscope's), the command line's selection, the features.
+fn settings_of(plan: &BuildPlan, measurement: &crate::Measurement) -> BuildSettings {
+    let (rustflags, rustflags_from) = rustflags_from_env(|name| {
+        plan.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+    });
+    BuildSettings {
+        rustflags,
+        rustflags_from,
+        selection: selection_of(&plan.cargo_args),
+        features: measurement.features.clone(),
+    }
+}
+
+/// Where the settings of the last build into the plan's target directory are kept.
+fn settings_file(plan: &BuildPlan) -> PathBuf {
+    // FNV-1a of the target directory: one file per target directory, stable across runs.
+    let hash = plan
+        .target_dir
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100000001b3)
+        });
+    plan.state_dir
+        .join("settings")
+        .join(format!("{hash:016x}.json"))
+}
+
+fn last_settings(plan: &BuildPlan) -> Option<BuildSettings> {
+    let text = std::fs::read(settings_file(plan)).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// Best effort: without it a later run only misses naming a change of settings.
+fn remember_settings(plan: &BuildPlan, settings: &BuildSettings) {
+    let path = settings_file(plan);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Ok(json) = serde_json::to_vec_pretty(settings) {
+        let _ = std::fs::write(path, json);
+    }
+}
+
 fn after_successful(
     measured: &Result<crate::Measurement, BuildError>,
     after_build: &mut impl FnMut() -> Result<(), BuildError>,
@@ -313,6 +411,7 @@ fn one_build(
         env: plan.env.clone(),
         show_diagnostics: plan.show_diagnostics,
         cargo_timings: plan.cargo_timings,
+        cargo_log: plan.cargo_log,
     };
     measure(&request, on_progress)
 }

@@ -131,7 +131,8 @@
       case "dependency-rebuilt": return "its dependency `" + r.dependency + "` was rebuilt";
       case "package-changed": return "a file of the package changed (no rerun-if-changed)";
       case "file-missing": return "`" + r.file + "` is missing";
-      case "env-changed": return "`" + r.variable + "` changed";
+      case "env-changed": return "`" + r.variable + "` changed" +
+        (r.before !== undefined || r.after !== undefined ? " (from " + (r.before === undefined || r.before === null ? "unset" : r.before) + " to " + (r.after === undefined || r.after === null ? "unset" : r.after) + ")" : "");
       case "flags-changed": case "features-changed": return r.detail;
       case "toolchain-changed": return "the toolchain changed";
       case "not-built-before": return "not built before in this target directory";
@@ -139,6 +140,18 @@
     }
   }
   function isRoot(r) { return r && r.kind !== "dependency-rebuilt" && r.kind !== "not-built-before"; }
+  // The root each unit rebuilt for: cargo's reasons followed back to the unit dirty for a
+  // reason of its own (computed by buildscope, not here).
+  var rootOf = {};
+  ((run && run.rebuild_roots) || []).forEach(function (root) {
+    root.cascade.forEach(function (id) { rootOf[id] = root.unit; });
+  });
+  function reasonClass(r) {
+    if (!r) { return ""; }
+    if (r.kind === "dependency-rebuilt") { return "reason-cascade"; }
+    if (r.kind === "not-built-before") { return "reason-new"; }
+    return "reason-root";
+  }
   function drawGantt() {
     var minMs = Number(document.getElementById("min-duration").value) * wall / 1e6 / 100;
     document.getElementById("min-duration-out").textContent = minMs.toFixed(0) + " ms";
@@ -161,8 +174,10 @@
       var g = svgEl("g", { "class": "unit" + (critical[u.id] ? " critical" : ""), "data-unit": u.id, tabindex: 0 });
       var title = svgEl("title");
       var reason = reasonOf[u.id];
+      var root = rootOf[u.id] !== undefined ? byId[rootOf[u.id]] : null;
       title.textContent = unitName(u) + ": " + dur(u.end_ns - u.start_ns) + (critical[u.id] ? " (critical path)" : "") +
-        (reason ? "; rebuilt because " + describeReason(reason) : "");
+        (reason ? "; rebuilt because " + describeReason(reason) : "") +
+        (root && reasonOf[root.id] ? "; root: " + unitName(root) + ", " + describeReason(reasonOf[root.id]) : "");
       g.appendChild(title);
       var name = svgEl("text", { x: 4, y: y + 11 });
       name.textContent = unitName(u);
@@ -180,14 +195,22 @@
         }
       }
       g.appendChild(svgEl("rect", { "class": "outline", x: x(u.start_ns), y: y, width: Math.max(1, x(u.end_ns) - x(u.start_ns)), height: rowH - 4 }));
-      if (isRoot(reason)) {
-        // A root of the rebuild: dirty for a reason of its own.
-        g.appendChild(svgEl("rect", { "class": "root-reason", x: x(u.start_ns) - 6, y: y + 2, width: 4, height: rowH - 8 }));
+      if (reason) {
+        // Coloured by why it rebuilt: a reason of its own (a root), a dependency's, or new.
+        g.appendChild(svgEl("rect", { "class": "reason " + reasonClass(reason), x: x(u.start_ns) - 6, y: y + 2, width: 4, height: rowH - 8 }));
       }
       function hover(on) {
         gantt.classList.toggle("hovering", on);
         g.classList.toggle("hover", on);
-        Array.prototype.forEach.call(gantt.querySelectorAll("line.dep"), function (l) { l.remove(); });
+        Array.prototype.forEach.call(gantt.querySelectorAll("line.dep, line.to-root"), function (l) { l.remove(); });
+        if (root) {
+          // The unit this one rebuilt for, however far up the graph.
+          var rg = gantt.querySelector('g.unit[data-unit="' + root.id + '"]');
+          if (rg) { rg.classList.toggle("root-of-hover", on); }
+          if (on && rowOf[root.id] !== undefined) {
+            gantt.appendChild(svgEl("line", { "class": "to-root", x1: x(root.start_ns) - 4, y1: rowOf[root.id] * rowH + 8, x2: x(u.start_ns) - 4, y2: y + 6 }));
+          }
+        }
         u.deps.forEach(function (d) {
           var dep = gantt.querySelector('g.unit[data-unit="' + d + '"]');
           if (dep) { dep.classList.toggle("dep", on); }

@@ -4,7 +4,7 @@
 
 use buildscope_analysis::{
     BuildTotals, CriticalPath, ExperimentRecord, Explanation, FoldedStacks, Invocation, LabelStats,
-    Spread, Unit, UnitChange, UnitReason,
+    RebuildRoot, Spread, Unit, UnitChange, UnitReason,
 };
 use serde::Serialize;
 
@@ -48,6 +48,9 @@ pub struct ReportRun<'a> {
     pub critical_path: &'a CriticalPath,
     /// Why each unit rebuilt, when the run recorded it.
     pub rebuild_reasons: Option<&'a [UnitReason]>,
+    /// The units dirty for a reason of their own, each with the units that rebuilt because
+    /// of it (empty without reasons).
+    pub rebuild_roots: Vec<RebuildRoot>,
 }
 
 /// One self-profiled crate.

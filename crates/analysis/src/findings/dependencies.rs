@@ -165,6 +165,9 @@ mod tests {
             installed_linkers: &[],
             members: &members,
             path_dependencies: &[],
+            rebuild_reasons: None,
+            setting_changes: &[],
+            warm_up: None,
         })
         .expect("a finding");
         assert_eq!(finding.crate_name.as_deref(), Some("cli"));

@@ -8,7 +8,9 @@
 use serde::Serialize;
 
 use crate::phases::{phase_of, phase_times, Phase, PhaseTimes};
+use crate::rebuild::UnitReason;
 use crate::schedule::{schedule_summary, wall_saving, ScheduleSummary, UnitTime};
+use crate::settings::{SettingDifference, WarmUp};
 use crate::summary::{merge, percent_of, ProfileSummary};
 use crate::timeline::{BuildTotals, CriticalPath, Unit, UnitKind};
 use crate::top::Invocation;
@@ -18,6 +20,7 @@ mod dependencies;
 mod generics;
 mod items;
 mod macros;
+mod rebuilds;
 mod schedule;
 mod verify;
 
@@ -26,6 +29,7 @@ use dependencies::{dependencies_of_one_member, duplicate_dependencies};
 use generics::monomorphization;
 use items::pathological_item;
 use macros::proc_macro_expansion;
+use rebuilds::rebuild_findings;
 pub use schedule::wall_breakdown;
 use schedule::{critical_path_units, serializing_crate};
 pub use verify::{settings_to_try, verifications, Verification};
@@ -49,6 +53,14 @@ pub enum Cause {
     IncrementalOverhead,
     DuplicateDependency,
     DependencyOfOneMember,
+    /// A build script cargo reruns on every rebuild.
+    BuildScriptReruns,
+    /// An environment variable a crate depends on changed between builds.
+    ChangingEnvironmentVariable,
+    /// One edited crate rebuilt many that depend on it.
+    EditCascade,
+    /// Builds with different settings take turns in one target directory.
+    SettingsThrash,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,6 +109,13 @@ pub struct BuildEvidence<'a> {
     pub members: &'a [String],
     /// Packages from a local path that are not members: code the user may well own.
     pub path_dependencies: &'a [String],
+    /// Why each unit rebuilt, when recorded.
+    pub rebuild_reasons: Option<&'a [UnitReason]>,
+    /// How this build's settings differ from the previous build's into its target
+    /// directory (empty: the same, or unknown).
+    pub setting_changes: &'a [SettingDifference],
+    /// What the warm-up before a hot run compiled.
+    pub warm_up: Option<WarmUp>,
 }
 
 /// Everything explain reasons over; profiles or a build record may be missing.
@@ -281,6 +300,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         findings.extend(critical_path_units(build));
         findings.extend(duplicate_dependencies(build));
         findings.extend(dependencies_of_one_member(build));
+        findings.extend(rebuild_findings(build));
     }
     if let Some(build) = input.build {
         for finding in &mut findings {
@@ -548,6 +568,9 @@ mod tests {
                 installed_linkers: &[],
                 members,
                 path_dependencies: &[],
+                rebuild_reasons: None,
+                setting_changes: &[],
+                warm_up: None,
             }
         }
     }
