@@ -16,6 +16,7 @@ mod inputs;
 mod phases;
 mod query_tree;
 mod rebuild;
+mod regression;
 mod schedule;
 mod settings;
 mod stacks;
@@ -43,6 +44,12 @@ pub use query_tree::{
 pub use rebuild::{
     assign_reasons, classify as classify_rebuild_reason, parse_dirty_line, reason_chain,
     rebuild_roots, RebuildReason, RebuildRoot, UnitReason,
+};
+pub use regression::{
+    check as check_regressions, measure_unit, noise_fence, run_measures, unit_measure_name,
+    BaselineKind, CheckOutcome, Limit, MeasureCheck, Measures, NoiseFence, Threshold,
+    ThresholdCheck, ThresholdError, Verdict, CHECK_SCHEMA, DEFAULT_THRESHOLDS, FENCE_IQRS,
+    MIN_HISTORY,
 };
 pub use schedule::{
     schedule_summary, simulate, simulate_with, wall_saving, Schedule, ScheduleSummary, UnitTime,

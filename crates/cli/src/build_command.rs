@@ -1,26 +1,22 @@
 //! `buildscope build`: wires cargo metadata, the build plan, progress and the report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use buildscope_analysis::{rebuild_roots, schedule_summary, Explanation, Spread};
-use buildscope_measure::{
-    compiling_now, execute, explain_run, BuildPlan, Phase, Progress, RunRecord, Scenario, Workspace,
-};
+use buildscope_measure::{explain_run, BuildPlan, RunRecord, Scenario, Workspace};
 use buildscope_output::{
     render_build, render_member_edits, render_rebuild_roots, BuildView, MemberEdit, Style,
 };
-use indicatif::ProgressBar;
 use serde_json::json;
 
 use crate::cli::BuildArgs;
 use crate::history::record_run;
+use crate::measuring::run_plan;
 use crate::reports::report_for_run;
 use crate::resolve::{build_plan, lock_for_measuring};
-use crate::terminal::{self, cores, print};
+use crate::terminal::{cores, print};
 
 /// Units in the report's slowest-units table.
 const SLOWEST_SHOWN: usize = 10;
@@ -70,58 +66,6 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
         ));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Runs a plan under a progress bar that says what is compiling now.
-fn run_plan(
-    plan: &BuildPlan,
-    quiet: bool,
-) -> Result<Vec<RunRecord>, buildscope_measure::BuildError> {
-    let bar = progress_bar(quiet);
-    let watched: Arc<Mutex<Option<PathBuf>>> = Arc::default();
-    let done = Arc::new(AtomicBool::new(false));
-    let watcher = (!bar.is_hidden()).then(|| {
-        let (bar, watched, done) = (bar.clone(), watched.clone(), done.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                let dir = watched.lock().expect("not poisoned").clone();
-                if let Some(dir) = dir {
-                    let now = compiling_now(&dir);
-                    if !now.is_empty() {
-                        bar.set_message(format!("compiling {}", now.join(", ")));
-                    }
-                }
-                std::thread::sleep(std::time::Duration::from_millis(200));
-            }
-        })
-    });
-    let records = execute(
-        plan,
-        |phase| {
-            bar.reset();
-            bar.set_length(0);
-            bar.set_message("");
-            bar.set_prefix(match phase {
-                Phase::Cleaning => "cleaning".to_string(),
-                Phase::WarmUp { run } => format!("warm-up {run}"),
-                Phase::Measuring { run, of } if *of > 1 => format!("run {run}/{of}"),
-                Phase::Measuring { .. } => "building".to_string(),
-            });
-        },
-        |progress| match progress {
-            Progress::Started { total, run_dir } => {
-                bar.set_length(total.unwrap_or(0) as u64);
-                *watched.lock().expect("not poisoned") = Some(run_dir);
-            }
-            Progress::UnitDone { .. } => bar.inc(1),
-        },
-    );
-    done.store(true, Ordering::Relaxed);
-    if let Some(watcher) = watcher {
-        let _ = watcher.join();
-    }
-    bar.finish_and_clear();
-    records
 }
 
 /// `--edit-each-member`: the rebuild cost of an edit in each workspace member in turn.
@@ -213,14 +157,6 @@ fn wall_spread(records: &[RunRecord]) -> (Spread, usize) {
 fn wall_json(records: &[RunRecord]) -> serde_json::Value {
     let (spread, _) = wall_spread(records);
     json!({ "min": spread.min, "median": spread.median, "max": spread.max })
-}
-
-fn progress_bar(quiet: bool) -> ProgressBar {
-    terminal::progress_bar(
-        quiet,
-        0,
-        "{prefix:>10.cyan.bold} [{bar:30}] {pos}/{len} units  {wide_msg}",
-    )
 }
 
 /// `explanations[i]` is `records[i]`'s, when its report could be written.

@@ -87,7 +87,34 @@ pub enum Command {
     /// reason names and its reason, down to the root cause.
     #[command(after_help = WHY_HELP)]
     Why(WhyArgs),
+    /// Did this change make the build slower? Measure (or take a run), compare it with
+    /// the history's comparable runs or a baseline, and exit 1 on a regression (for CI).
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
 }
+
+const CHECK_HELP: &str = "\
+Each measure (wall time, CPU time, peak rustc memory, binary size, every unit's time) is
+compared with the same measure in the baseline. With the history as baseline (the default),
+the comparable runs are the last --history-size runs of this workspace with the same cargo
+command, scenario, machine and toolchain; a value is a regression when it lies beyond the
+history's noise (the third quartile plus 3 interquartile ranges, never less than 1% or 10 ms
+above the median) AND crosses a threshold. With fewer than 5 comparable runs there is no
+noise model: the check says so and passes, unless --strict (then thresholds alone decide).
+A named baseline (a run, or a run.json / `build --json` file kept from the main branch) is
+judged on its values, with a noise model when it holds 5 runs or more.
+
+Thresholds (repeat --fail-if; default: wall>10% and unit:*>20%):
+  wall>10%  wall>2s  cpu>15%  rss>10%  rss>200MB  binary-size>5%  binary-size>1MiB
+  unit:serde_derive>20%   one package's units      unit:*>20%   any unit of 2%+ of the build
+
+Exit status: 0 no regression (or not enough history), 1 a threshold crossed, 2 bad input.
+When GITHUB_STEP_SUMMARY is set the Markdown summary is appended there.
+
+Examples:
+  buildscope check --touch src/lib.rs                  measure a hot build, judge it
+  buildscope check --run latest --fail-if-slower 5%    judge a run already measured
+  buildscope check --cold --baseline main.json --bmf bmf.json --junit junit.xml";
 
 const COMPARE_HELP: &str = "\
 A run is named by its id (or a unique start of it, as `buildscope runs` lists them), or as
@@ -478,6 +505,46 @@ pub enum TopSort {
     Time,
     #[value(name = "self")]
     Self_,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Judge this run of the history (id, `latest`, `latest~N`, or its folder) instead of
+    /// measuring a new one.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+    /// What to compare with: `history` (this workspace's comparable runs), a run of the
+    /// history (id or `latest~N`), or a file: a run.json, or `buildscope build --json`
+    /// output (all its runs).
+    #[arg(long, value_name = "history|RUN|FILE", default_value = "history")]
+    pub baseline: String,
+    /// Fail when the wall time grew by more than this, beyond the noise: `10%` or `2s`.
+    #[arg(long, value_name = "LIMIT")]
+    pub fail_if_slower: Option<String>,
+    /// Fail when a measure grew beyond a limit and the noise: `wall>5%`, `rss>10%`,
+    /// `binary-size>5%`, `unit:serde_derive>20%`, `unit:*>20%` (repeatable).
+    #[arg(long, value_name = "MEASURE>LIMIT")]
+    pub fail_if: Vec<String>,
+    /// How many comparable runs of the history make the baseline.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub history_size: u32,
+    /// Judge the thresholds even without a noise model (too few comparable runs).
+    #[arg(long)]
+    pub strict: bool,
+    /// Print Markdown (for a pull-request comment) instead of the table.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Also write the measures in Bencher's metric format (BMF JSON) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub bmf: Option<PathBuf>,
+    /// Also write JUnit XML (one test case per threshold) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the run's HTML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub build: BuildArgs,
 }
 
 /// Where the run history lives.

@@ -13,8 +13,8 @@ use buildscope_measure::{
 use buildscope_output::{render_experiment, Style};
 
 use crate::cli::ExperimentArgs;
-use crate::experiments::measure_with_progress;
 use crate::history::record_experiment;
+use crate::measuring::measure_with_progress;
 use crate::reports::write_experiment_report;
 use crate::resolve::{build_plan, lock_for_measuring};
 use crate::terminal::{cores, print};

@@ -16,7 +16,7 @@ use buildscope_output::{
 };
 
 use crate::cli::ExplainArgs;
-use crate::experiments::measure_with_progress;
+use crate::measuring::measure_with_progress;
 use crate::resolve::{lock_for_measuring, plan_for_run, resolve_target};
 use crate::terminal::print;
 

@@ -12,31 +12,47 @@ use buildscope_store::{ExperimentRow, RunRow, Store};
 use crate::cli::HistoryArgs;
 use crate::resolve::open_store;
 
+/// A run as the history keeps it.
+pub(crate) fn run_row(record: &RunRecord) -> RunRow {
+    RunRow {
+        id: record.id.clone(),
+        workspace_root: record.workspace_root.clone(),
+        started_at_ns: record.started_at_ns,
+        command: record.command_line(),
+        cargo_args: record.cargo_args.clone(),
+        scenario: record.scenario.describe_in(&record.workspace_root),
+        success: record.success,
+        wall_ns: record.totals.wall_ns,
+        cpu_ns: record.totals.cpu_ns,
+        units: record.units.len(),
+        fresh_units: record.fresh_units,
+        critical_chain_ns: record.critical_path.longest_chain_ns,
+        run_dir: record.run_dir.clone(),
+        machine: record.machine.as_ref().map(|m| m.key()).unwrap_or_default(),
+    }
+}
+
 /// Records a measured build.
 pub(crate) fn record_run(history: &HistoryArgs, record: &RunRecord) {
     let result = open_store(history).and_then(|mut store| -> Result<()> {
-        let row = RunRow {
-            id: record.id.clone(),
-            workspace_root: record.workspace_root.clone(),
-            started_at_ns: record.started_at_ns,
-            command: record.command_line(),
-            cargo_args: record.cargo_args.clone(),
-            scenario: record.scenario.describe_in(&record.workspace_root),
-            success: record.success,
-            wall_ns: record.totals.wall_ns,
-            cpu_ns: record.totals.cpu_ns,
-            units: record.units.len(),
-            fresh_units: record.fresh_units,
-            critical_chain_ns: record.critical_path.longest_chain_ns,
-            run_dir: record.run_dir.clone(),
-        };
+        let row = run_row(record);
         let critical: Vec<usize> = record.critical_path.steps.iter().map(|s| s.unit).collect();
         store.insert_run(&row, &record.units, &critical)?;
+        store.add_measures(&record.id, &extra_measures(record))?;
         Ok(())
     });
     if let Err(e) = result {
         eprintln!("warning: the run was not added to the history: {e:#}");
     }
+}
+
+/// The measures of a run its units and times do not hold.
+pub(crate) fn extra_measures(record: &RunRecord) -> Vec<(String, f64)> {
+    record
+        .binary_size_bytes
+        .map(|bytes| ("binary-size".to_string(), bytes as f64))
+        .into_iter()
+        .collect()
 }
 
 /// Records an experiment as one entity (its variants' runs went in as runs already).

@@ -3,13 +3,14 @@
 
 // Arguments, and the modules every command shares (none imports a command module).
 mod cli;
-mod experiments;
 mod history;
+mod measuring;
 mod reports;
 mod resolve;
 mod terminal;
 // One module per command or family of commands; they import only the shared ones above.
 mod build_command;
+mod check_command;
 mod events_command;
 mod experiment_command;
 mod explain_command;
@@ -103,6 +104,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Runs(args) => history_command::runs(args, &style),
         Command::Compare(args) => history_command::compare(args, &style),
         Command::Why(args) => why_command::why(args, &style),
+        Command::Check(args) => check_command::check(args, &style),
     }
 }
 

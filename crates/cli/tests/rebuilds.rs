@@ -388,10 +388,19 @@ fn an_edit_of_a_crate_many_depend_on_is_named_as_a_cascade() {
     // The report links each rebuilt unit to its root: core, with the four in its cascade.
     let page = root.join("report.html");
     let out = buildscope_in(&root, &db, &["report", "-o", page.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let html = std::fs::read_to_string(&page).unwrap();
-    let data = html.find("\"rebuild_roots\":[{").expect("roots in the page's data");
+    let data = html
+        .find("\"rebuild_roots\":[{")
+        .expect("roots in the page's data");
     let roots = &html[data..data + 400];
-    assert!(roots.contains(&format!("\"unit\":{}", core["id"])), "{roots}");
+    assert!(
+        roots.contains(&format!("\"unit\":{}", core["id"])),
+        "{roots}"
+    );
     assert!(roots.contains("\"package\":\"core\""), "{roots}");
 }

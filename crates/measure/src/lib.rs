@@ -13,6 +13,7 @@ mod experiment;
 mod experiment_runner;
 mod llvm_lines;
 mod lock;
+mod machine;
 mod measure;
 mod recommend;
 mod record;
@@ -36,6 +37,7 @@ pub use experiment_runner::{
 };
 pub use llvm_lines::{count_lines, llvm_lines, target_selection};
 pub use lock::{lock_workspace, recover_if_idle, LockWait, ProcessId, WorkspaceLock};
+pub use machine::Machine;
 pub use measure::{
     measure, package_name_version, BuildRequest, Measurement, Progress, SelfProfile,
     REASONS_FROM_LOG, REASONS_FROM_VERBOSE,

@@ -9,6 +9,7 @@ use buildscope_analysis::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::machine::Machine;
 use crate::measure::{measure, BuildRequest, Progress, SelfProfile};
 use crate::scenario::{interrupted, Edit, Scenario};
 use crate::BuildError;
@@ -95,6 +96,12 @@ pub struct RunRecord {
     /// The unmeasured build before a hot run's measured one, when it compiled anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_up: Option<WarmUp>,
+    /// Where it was measured: runs compare only with runs of the same machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<Machine>,
+    /// The executables in the profile's output folder after the build, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_size_bytes: Option<u64>,
 }
 
 /// What a warm-up build compiled, if anything.
@@ -171,6 +178,7 @@ pub fn execute_then(
     mut after_build: impl FnMut() -> Result<(), BuildError>,
 ) -> Result<Vec<RunRecord>, BuildError> {
     let mut records = Vec::new();
+    let machine = Machine::here(&crate::workspace::rustc_version().release);
     // A cold build starts from nothing: what was built before does not matter.
     let mut previous_settings = match plan.scenario {
         Scenario::Cold => None,
@@ -205,10 +213,12 @@ pub fn execute_then(
             run,
             of: plan.runs.max(1),
         });
+        let binary_size;
         let measurement = match &plan.scenario {
             Scenario::Touch { path } => {
                 let touched = Edit::touch(path, &plan.journal_dir())?;
                 let measured = one_build(plan, &run_dir, &mut on_progress);
+                binary_size = binary_size_of(plan);
                 let after = after_successful(&measured, &mut after_build);
                 touched.restore()?;
                 after?;
@@ -217,6 +227,7 @@ pub fn execute_then(
             Scenario::Edit { path } => {
                 let edit = Edit::apply(path, &plan.journal_dir())?;
                 let measured = one_build(plan, &run_dir, &mut on_progress);
+                binary_size = binary_size_of(plan);
                 let after = after_successful(&measured, &mut after_build);
                 edit.restore()?;
                 // The file is back, with its old mtime, so cargo would take what it just
@@ -230,6 +241,7 @@ pub fn execute_then(
             }
             _ => {
                 let measured = one_build(plan, &run_dir, &mut on_progress)?;
+                binary_size = binary_size_of(plan);
                 if measured.success {
                     after_build()?;
                 }
@@ -247,6 +259,7 @@ pub fn execute_then(
         }
         let previous = previous_settings.take().filter(|p| *p != settings);
         let reasons_from = Some(measurement.reasons_from.to_string());
+        let measurement_success = measurement.success;
         let units = measurement.units;
         let record = RunRecord {
             schema: RUN_SCHEMA.to_string(),
@@ -273,6 +286,8 @@ pub fn execute_then(
             settings: Some(settings),
             previous_settings: previous,
             warm_up,
+            machine: Some(machine.clone()),
+            binary_size_bytes: binary_size.filter(|_| measurement_success),
         };
         let json = serde_json::to_vec_pretty(&record).expect("a run record serializes");
         let path = run_dir.join("run.json");
@@ -338,6 +353,27 @@ fn settings_of(plan: &BuildPlan, measurement: &crate::Measurement) -> BuildSetti
         selection: selection_of(&plan.cargo_args),
         features: measurement.features.clone(),
     }
+}
+
+/// The size of the executables the plan's build leaves in its profile's output folder
+/// (`target/debug`, `target/<triple>/release`, ...); `None` when there are none.
+fn binary_size_of(plan: &BuildPlan) -> Option<u64> {
+    let profile = crate::workspace::cargo_profile(&plan.cargo_args);
+    let folder = match profile.as_str() {
+        "dev" | "test" => "debug".to_string(),
+        "bench" => "release".to_string(),
+        other => other.to_string(),
+    };
+    let target = plan
+        .cargo_args
+        .iter()
+        .position(|a| a == "--target")
+        .and_then(|i| plan.cargo_args.get(i + 1));
+    let dir = match target {
+        Some(triple) => plan.target_dir.join(triple),
+        None => plan.target_dir.clone(),
+    };
+    Some(crate::experiment::binaries_size(&dir, &folder)).filter(|&bytes| bytes > 0)
 }
 
 /// Where the settings of the last build into the plan's target directory are kept.

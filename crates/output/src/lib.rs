@@ -7,6 +7,7 @@
 //! wide to be.
 
 mod build_view;
+mod check_view;
 mod csv;
 mod experiment_view;
 mod explain_view;
@@ -27,6 +28,10 @@ mod views;
 
 pub use build_view::{
     render_build, render_member_edits, render_rebuild_roots, BuildView, MemberEdit,
+};
+pub use check_view::{
+    check_bmf, check_junit, check_markdown, check_verdict, render_check, CheckView,
+    STEP_SUMMARY_LIMIT,
 };
 pub use csv::summary_csv;
 pub use experiment_view::render_experiment;

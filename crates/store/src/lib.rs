@@ -43,7 +43,8 @@ pub enum StoreError {
     NoSuchExperiment(String),
 }
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: `runs.machine` (the machine and toolchain a run was measured on) and `measures`.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -59,7 +60,8 @@ CREATE TABLE IF NOT EXISTS runs (
     units INTEGER NOT NULL,
     fresh_units INTEGER NOT NULL,
     critical_chain_ns INTEGER NOT NULL,
-    run_dir TEXT NOT NULL
+    run_dir TEXT NOT NULL,
+    machine TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_by_workspace ON runs (workspace_root, started_at_ns);
 CREATE TABLE IF NOT EXISTS units (
@@ -89,7 +91,20 @@ CREATE TABLE IF NOT EXISTS experiments (
     document TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS experiments_by_workspace ON experiments (workspace_root, started_at_ns);
+CREATE TABLE IF NOT EXISTS measures (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
 ";
+
+/// What a database of an older schema needs to become the current one (each step from the
+/// version before it). Its rows stay; what they did not record stays empty.
+const MIGRATIONS: [(i64, &str); 1] = [(
+    2,
+    "ALTER TABLE runs ADD COLUMN machine TEXT NOT NULL DEFAULT '';",
+)];
 
 /// One run as the history keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +124,9 @@ pub struct RunRow {
     pub fresh_units: usize,
     pub critical_chain_ns: u64,
     pub run_dir: PathBuf,
+    /// The machine and toolchain it was measured on (`Machine::key`); empty for runs
+    /// recorded before buildscope kept it.
+    pub machine: String,
 }
 
 /// One experiment as the history keeps it: a few columns to list it by, and the whole
@@ -168,6 +186,22 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
+        let fresh: bool = connection
+            .query_row(
+                "SELECT COUNT(*) = 0 FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sqlite)?;
+        if !fresh {
+            for (to, step) in MIGRATIONS.iter().filter(|(to, _)| *to > version) {
+                connection
+                    .execute_batch(&format!(
+                        "BEGIN; {step} PRAGMA user_version = {to}; COMMIT;"
+                    ))
+                    .map_err(sqlite)?;
+            }
+        }
         connection
             .execute_batch(&format!(
                 "PRAGMA foreign_keys = ON; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"
@@ -205,8 +239,9 @@ impl Store {
         let tx = self.connection.transaction().map_err(sqlite)?;
         tx.execute(
             "INSERT OR REPLACE INTO runs (id, workspace_root, started_at_ns, command, cargo_args,
-                scenario, success, wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                scenario, success, wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir,
+                machine)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 run.id,
                 run.workspace_root.to_string_lossy(),
@@ -221,6 +256,7 @@ impl Store {
                 run.fresh_units as i64,
                 run.critical_chain_ns as i64,
                 run.run_dir.to_string_lossy(),
+                run.machine,
             ],
         )
         .map_err(sqlite)?;
@@ -261,7 +297,7 @@ impl Store {
     pub fn runs(&self, workspace: Option<&Path>, limit: usize) -> Result<Vec<RunRow>, StoreError> {
         self.newest(
             "SELECT id, workspace_root, started_at_ns, command, cargo_args, scenario, success,
-                    wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir
+                    wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir, machine
              FROM runs WHERE (?1 IS NULL OR workspace_root = ?1)
              ORDER BY started_at_ns DESC, id DESC LIMIT ?2",
             workspace,
@@ -304,7 +340,7 @@ impl Store {
             .connection
             .query_row(
                 "SELECT id, workspace_root, started_at_ns, command, cargo_args, scenario, success,
-                        wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir
+                        wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir, machine
                  FROM runs WHERE id = ?1",
                 params![id],
                 run_from_row,
@@ -324,6 +360,78 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.sqlite(e))?;
         Ok((run, units))
+    }
+
+    /// Keeps measures of a run beyond its units and times (binary size, ...).
+    pub fn add_measures(
+        &mut self,
+        run_id: &str,
+        measures: &[(String, f64)],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sqlite = |e| StoreError::Sqlite {
+            path: path.clone(),
+            source: e,
+        };
+        let tx = self.connection.transaction().map_err(sqlite)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO measures (run_id, name, value) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(sqlite)?;
+            for (name, value) in measures {
+                insert
+                    .execute(params![run_id, name, value])
+                    .map_err(sqlite)?;
+            }
+        }
+        tx.commit().map_err(sqlite)
+    }
+
+    /// The measures kept for a run with [`Store::add_measures`].
+    pub fn measures(&self, run_id: &str) -> Result<Vec<(String, f64)>, StoreError> {
+        let mut query = self
+            .connection
+            .prepare("SELECT name, value FROM measures WHERE run_id = ?1 ORDER BY name")
+            .map_err(|e| self.sqlite(e))?;
+        let rows = query
+            .query_map(params![run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.sqlite(e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// The newest successful runs comparable with `like` (same workspace, command line,
+    /// scenario and machine) that started before it, newest first.
+    pub fn comparable_runs(&self, like: &RunRow, limit: usize) -> Result<Vec<RunRow>, StoreError> {
+        let mut query = self
+            .connection
+            .prepare(
+                "SELECT id, workspace_root, started_at_ns, command, cargo_args, scenario, success,
+                        wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir, machine
+                 FROM runs
+                 WHERE workspace_root = ?1 AND command = ?2 AND scenario = ?3 AND machine = ?4
+                   AND success AND started_at_ns < ?5 AND id <> ?6
+                 ORDER BY started_at_ns DESC, id DESC LIMIT ?7",
+            )
+            .map_err(|e| self.sqlite(e))?;
+        let rows = query
+            .query_map(
+                params![
+                    like.workspace_root.to_string_lossy(),
+                    like.command,
+                    like.scenario,
+                    like.machine,
+                    like.started_at_ns as i64,
+                    like.id,
+                    limit as i64
+                ],
+                run_from_row,
+            )
+            .map_err(|e| self.sqlite(e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sqlite(e))
     }
 
     /// Adds an experiment (its variants' runs are already in as runs).
@@ -466,6 +574,7 @@ fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunRow> {
         fresh_units: row.get::<_, i64>(10)? as usize,
         critical_chain_ns: row.get::<_, i64>(11)? as u64,
         run_dir: PathBuf::from(row.get::<_, String>(12)?),
+        machine: row.get(13)?,
     })
 }
 
@@ -528,7 +637,77 @@ mod tests {
             fresh_units: 0,
             critical_chain_ns: 90,
             run_dir: PathBuf::from("/tmp/r"),
+            machine: "cpu · 2 cores".into(),
         }
+    }
+
+    #[test]
+    fn comparable_runs_share_workspace_command_scenario_and_machine() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("h.sqlite")).unwrap();
+        let units = vec![unit(0, "a", 0, 10)];
+        for (id, at) in [("r1", 1), ("r2", 2), ("r3", 3), ("now", 10), ("later", 11)] {
+            store.insert_run(&run(id, at, "/ws"), &units, &[]).unwrap();
+        }
+        let mut other = run("elsewhere", 5, "/ws");
+        other.machine = "another".into();
+        store.insert_run(&other, &units, &[]).unwrap();
+        let mut failed = run("failed", 6, "/ws");
+        failed.success = false;
+        store.insert_run(&failed, &units, &[]).unwrap();
+        let mut hot = run("hot", 7, "/ws");
+        hot.scenario = "hot".into();
+        store.insert_run(&hot, &units, &[]).unwrap();
+        let now = run("now", 10, "/ws");
+        let ids: Vec<String> = store
+            .comparable_runs(&now, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, vec!["r3", "r2", "r1"]);
+        assert_eq!(store.comparable_runs(&now, 2).unwrap().len(), 2);
+        store
+            .add_measures("r1", &[("binary-size".into(), 4096.0)])
+            .unwrap();
+        assert_eq!(
+            store.measures("r1").unwrap(),
+            vec![("binary-size".to_string(), 4096.0)]
+        );
+        assert!(store.measures("r2").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_1_history_is_migrated_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("old.sqlite");
+        {
+            // The schema as buildscope kept it before machines and measures.
+            let old = Connection::open(&db).unwrap();
+            let v1 = SCHEMA
+                .replace(",\n    machine TEXT NOT NULL DEFAULT ''", "")
+                .split("CREATE TABLE IF NOT EXISTS measures")
+                .next()
+                .unwrap()
+                .to_string();
+            old.execute_batch(&format!("{v1} PRAGMA user_version = 1;"))
+                .unwrap();
+            old.execute(
+                "INSERT INTO runs (id, workspace_root, started_at_ns, command, cargo_args, scenario,
+                    success, wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir)
+                 VALUES ('old', '/ws', 1, 'build', '[]', 'cold', 1, 5, 5, 0, 0, 5, '/r')",
+                [],
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&db).unwrap();
+        let (row, _) = store.run("old", None).unwrap();
+        assert_eq!(row.machine, "");
+        store.add_measures("old", &[("rss".into(), 1.0)]).unwrap();
+        store
+            .insert_run(&run("new", 2, "/ws"), &[unit(0, "a", 0, 1)], &[])
+            .unwrap();
+        assert_eq!(store.runs(None, 10).unwrap().len(), 2);
     }
 
     #[test]

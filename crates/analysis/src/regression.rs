@@ -1,0 +1,568 @@
+//! Did this build get slower? Each measure of a run (wall, CPU, peak memory, binary size,
+//! every unit's time) against the same measure in comparable earlier runs, judged by the
+//! spread of those runs rather than a fixed percentage alone, and the thresholds a CI job
+//! fails on.
+//!
+//! The noise model is a Tukey fence over the history, as rustc-perf judges its benchmarks:
+//! a value is outside the noise when it lies beyond the third quartile by [`FENCE_IQRS`]
+//! interquartile ranges (mirrored below the first quartile for improvements). With fewer
+//! than [`MIN_HISTORY`] comparable runs there is no noise model, and the check says so.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::stats::median;
+use crate::timeline::{Unit, UnitKind};
+
+pub const CHECK_SCHEMA: &str = "buildscope.check/1";
+
+/// Comparable runs needed before the spread says anything about noise.
+pub const MIN_HISTORY: usize = 5;
+/// How far outside the interquartile range a value must lie to be more than noise.
+pub const FENCE_IQRS: f64 = 3.0;
+/// Below this a time difference is never significant: scheduling and timer granularity.
+pub const MIN_TIME_CHANGE_NS: f64 = 10_000_000.0;
+/// A fence is never closer to the median than this share of it: a history of identical
+/// values (sizes, often) has no spread, and a byte more is not a regression.
+pub const MIN_RELATIVE_CHANGE: f64 = 0.01;
+/// `unit:*` looks only at units at least this share of the build's wall time: a unit of
+/// 20 ms that takes 30 ms is no regression of a 10 s build.
+pub const UNIT_SHARE_OF_WALL: f64 = 0.02;
+
+/// The thresholds a check applies when given none.
+pub const DEFAULT_THRESHOLDS: [&str; 2] = ["wall>10%", "unit:*>20%"];
+
+/// The measures of one run, by name: `wall`, `cpu`, `rss`, `binary-size`, `unit:<name>`
+/// (times in ns, sizes in bytes).
+pub type Measures = BTreeMap<String, f64>;
+
+/// What a measure counts, for printing.
+pub fn measure_unit(name: &str) -> &'static str {
+    if name == "rss" || name == "binary-size" {
+        "bytes"
+    } else {
+        "ns"
+    }
+}
+
+/// A unit's measure name: its package for a library or proc macro, `package (kind)` for
+/// the rest (`app (bin)`, `serde (build-script-run)`).
+pub fn unit_measure_name(unit: &Unit) -> String {
+    match unit.kind {
+        UnitKind::Lib | UnitKind::ProcMacro => format!("unit:{}", unit.package),
+        kind => format!("unit:{} ({})", unit.package, kind.as_str()),
+    }
+}
+
+/// The measures of a run: its wall and CPU time, peak memory of its rustc processes, its
+/// units' times (units of one name summed), and the extra ones given (binary size).
+pub fn run_measures(
+    units: &[Unit],
+    wall_ns: u64,
+    cpu_ns: u64,
+    extra: &[(String, f64)],
+) -> Measures {
+    let mut measures = Measures::new();
+    measures.insert("wall".into(), wall_ns as f64);
+    if cpu_ns > 0 {
+        measures.insert("cpu".into(), cpu_ns as f64);
+    }
+    if let Some(rss) = units.iter().filter_map(|u| u.max_rss_bytes).max() {
+        measures.insert("rss".into(), rss as f64);
+    }
+    for unit in units {
+        *measures.entry(unit_measure_name(unit)).or_default() += unit.duration_ns() as f64;
+    }
+    for (name, value) in extra {
+        measures.insert(name.clone(), *value);
+    }
+    measures
+}
+
+/// How large a change may get: a share of the baseline, or an amount (ns or bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
+pub enum Limit {
+    Percent(f64),
+    Amount(f64),
+}
+
+/// `wall>5%`, `unit:serde_derive>20%`, `rss>100MB`, `binary-size>5%`, `wall>2s`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Threshold {
+    /// As written.
+    pub text: String,
+    /// `wall`, `cpu`, `rss`, `binary-size`, `unit:<name>` or `unit:*`.
+    pub measure: String,
+    pub limit: Limit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ThresholdError(String);
+
+impl Threshold {
+    pub fn parse(text: &str) -> Result<Threshold, ThresholdError> {
+        let bad = |why: &str| ThresholdError(format!("threshold `{text}`: {why}"));
+        let (measure, limit) = text
+            .split_once('>')
+            .ok_or_else(|| bad("expected MEASURE>LIMIT, e.g. wall>5% or unit:serde>20%"))?;
+        let measure = measure.trim();
+        let known = ["wall", "cpu", "rss", "binary-size"];
+        let is_unit = measure
+            .strip_prefix("unit:")
+            .is_some_and(|name| !name.trim().is_empty());
+        if !known.contains(&measure) && !is_unit {
+            return Err(bad(
+                "the measure is one of wall, cpu, rss, binary-size, unit:<package> or unit:*",
+            ));
+        }
+        let limit = parse_limit(limit.trim(), measure_unit(measure)).map_err(|why| bad(&why))?;
+        Ok(Threshold {
+            text: text.to_string(),
+            measure: measure.to_string(),
+            limit,
+        })
+    }
+
+    /// `--fail-if-slower 10%` / `2s`: a limit on the wall time.
+    pub fn slower(limit: &str) -> Result<Threshold, ThresholdError> {
+        Threshold::parse(&format!("wall>{limit}"))
+    }
+
+    /// Whether the threshold is about this measure. `unit:NAME` matches the package's
+    /// units of every kind.
+    fn matches(&self, name: &str) -> bool {
+        match self.measure.strip_prefix("unit:") {
+            Some("*") => name.starts_with("unit:"),
+            Some(package) => name
+                .strip_prefix("unit:")
+                .is_some_and(|n| n == package || n.starts_with(&format!("{package} ("))),
+            None => self.measure == name,
+        }
+    }
+
+    fn crossed_by(&self, baseline: f64, current: f64) -> bool {
+        let change = current - baseline;
+        match self.limit {
+            Limit::Percent(p) => baseline > 0.0 && change / baseline * 100.0 > p,
+            Limit::Amount(a) => change > a,
+        }
+    }
+}
+
+fn parse_limit(text: &str, unit: &str) -> Result<Limit, String> {
+    if let Some(number) = text.strip_suffix('%') {
+        let p: f64 = number
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{number}` is not a number"))?;
+        return if p.is_finite() && p >= 0.0 {
+            Ok(Limit::Percent(p))
+        } else {
+            Err("a percentage is 0 or more".into())
+        };
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a percentage or an amount"))?;
+    let scale = match (unit, suffix.trim()) {
+        ("ns", "s") => 1e9,
+        ("ns", "ms") => 1e6,
+        ("ns", "us" | "µs") => 1e3,
+        ("ns", "ns") => 1.0,
+        ("bytes", "B" | "") => 1.0,
+        ("bytes", "kB" | "KB") => 1e3,
+        ("bytes", "MB") => 1e6,
+        ("bytes", "GB") => 1e9,
+        ("bytes", "KiB") => 1024.0,
+        ("bytes", "MiB") => 1024.0 * 1024.0,
+        ("bytes", "GiB") => 1024.0 * 1024.0 * 1024.0,
+        ("ns", other) => {
+            return Err(format!(
+                "`{other}` is not a unit of time (s, ms, us, ns), nor is it a percentage"
+            ))
+        }
+        (_, other) => {
+            return Err(format!(
+                "`{other}` is not a unit of size (B, kB, MB, GB, KiB, MiB, GiB), nor is it a percentage"
+            ))
+        }
+    };
+    Ok(Limit::Amount(value * scale))
+}
+
+/// Quartile by linear interpolation between the closest ranks.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let position = q * (sorted.len() - 1) as f64;
+    let low = position.floor() as usize;
+    let high = position.ceil() as usize;
+    sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+}
+
+/// The range of values a measure's history calls noise.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NoiseFence {
+    pub low: f64,
+    pub high: f64,
+}
+
+/// The noise fence of a history of one measure, or `None` with fewer than
+/// [`MIN_HISTORY`] values.
+pub fn noise_fence(history: &[f64], unit: &str) -> Option<NoiseFence> {
+    if history.len() < MIN_HISTORY {
+        return None;
+    }
+    let mut sorted = history.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let (q1, q3) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75));
+    let middle = quantile(&sorted, 0.5);
+    let iqr = q3 - q1;
+    let floor = (middle * MIN_RELATIVE_CHANGE).max(if unit == "ns" {
+        MIN_TIME_CHANGE_NS
+    } else {
+        0.0
+    });
+    Some(NoiseFence {
+        low: (q1 - FENCE_IQRS * iqr).min(middle - floor),
+        high: (q3 + FENCE_IQRS * iqr).max(middle + floor),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Beyond the noise fence, higher.
+    Regressed,
+    /// Beyond the noise fence, lower.
+    Improved,
+    /// Within the noise of the history.
+    WithinNoise,
+    /// Too few comparable runs for a noise model.
+    NoNoiseModel,
+    /// Not in the baseline.
+    New,
+}
+
+/// One measure, now and in the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeasureCheck {
+    pub measure: String,
+    /// `ns` or `bytes`.
+    pub unit: &'static str,
+    /// The median of this check's runs (one, or `--runs N`).
+    pub current: f64,
+    /// The median of the baseline's values, and how many.
+    pub baseline: Option<f64>,
+    pub baseline_runs: usize,
+    /// (current − baseline) / baseline.
+    pub change: Option<f64>,
+    pub fence: Option<NoiseFence>,
+    pub verdict: Verdict,
+}
+
+/// One threshold and what crossed it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThresholdCheck {
+    pub threshold: Threshold,
+    /// The measures over the limit and outside the noise (or over the limit when there is
+    /// no noise model and the check judges without one).
+    pub crossed: Vec<String>,
+    /// Whether it was judged at all (not with too little history).
+    pub judged: bool,
+}
+
+/// Where the baseline came from, which decides how a missing noise model is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BaselineKind {
+    /// Comparable runs of the history: without enough of them, nothing is judged (unless
+    /// strict).
+    History,
+    /// A run or a record the user named: its values are the baseline, with or without a
+    /// noise model.
+    Named,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckOutcome {
+    pub measures: Vec<MeasureCheck>,
+    pub thresholds: Vec<ThresholdCheck>,
+    pub baseline_kind: BaselineKind,
+    pub baseline_runs: usize,
+    /// Whether the baseline had enough runs for a noise model.
+    pub noise_model: bool,
+    /// Whether any threshold was crossed: the check fails.
+    pub failed: bool,
+}
+
+/// Checks `current` (the measures of this check's runs) against `baseline` (the measures
+/// of each baseline run).
+pub fn check(
+    current: &[Measures],
+    baseline: &[Measures],
+    thresholds: &[Threshold],
+    kind: BaselineKind,
+    strict: bool,
+) -> CheckOutcome {
+    let names: Vec<&String> = current
+        .iter()
+        .flat_map(|m| m.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let baseline_wall = median(
+        &baseline
+            .iter()
+            .filter_map(|m| m.get("wall").copied())
+            .collect::<Vec<_>>(),
+    );
+    let measures: Vec<MeasureCheck> = names
+        .into_iter()
+        .map(|name| {
+            let now: Vec<f64> = current
+                .iter()
+                .filter_map(|m| m.get(name).copied())
+                .collect();
+            let history: Vec<f64> = baseline
+                .iter()
+                .filter_map(|m| m.get(name).copied())
+                .collect();
+            let value = median(&now).unwrap_or(0.0);
+            let unit = measure_unit(name);
+            let base = median(&history);
+            let fence = noise_fence(&history, unit);
+            let verdict = match (base, fence) {
+                (None, _) => Verdict::New,
+                (Some(_), None) => Verdict::NoNoiseModel,
+                (Some(_), Some(f)) if value > f.high => Verdict::Regressed,
+                (Some(_), Some(f)) if value < f.low => Verdict::Improved,
+                _ => Verdict::WithinNoise,
+            };
+            MeasureCheck {
+                measure: name.clone(),
+                unit,
+                current: value,
+                baseline: base,
+                baseline_runs: history.len(),
+                change: base.filter(|b| *b > 0.0).map(|b| (value - b) / b),
+                fence,
+                verdict,
+            }
+        })
+        .collect();
+    let noise_model = baseline.len() >= MIN_HISTORY;
+    // Without a noise model a history baseline judges nothing unless strict; a named
+    // baseline is judged on its values alone.
+    let judge_without_noise = strict || kind == BaselineKind::Named;
+    let thresholds: Vec<ThresholdCheck> = thresholds
+        .iter()
+        .map(|threshold| {
+            let mut judged = false;
+            let crossed = measures
+                .iter()
+                .filter(|m| threshold.matches(&m.measure))
+                .filter(|m| {
+                    // `unit:*` skips units too small to matter; a named unit is always checked.
+                    threshold.measure != "unit:*"
+                        || match (m.baseline, baseline_wall) {
+                            (Some(b), Some(wall)) => b >= UNIT_SHARE_OF_WALL * wall,
+                            _ => false,
+                        }
+                })
+                .filter(|m| {
+                    let Some(base) = m.baseline else { return false };
+                    let over = threshold.crossed_by(base, m.current);
+                    match m.verdict {
+                        Verdict::Regressed => {
+                            judged = true;
+                            over
+                        }
+                        Verdict::NoNoiseModel if judge_without_noise => {
+                            judged = true;
+                            over
+                        }
+                        Verdict::NoNoiseModel => false,
+                        _ => {
+                            judged = true;
+                            false
+                        }
+                    }
+                })
+                .map(|m| m.measure.clone())
+                .collect::<Vec<_>>();
+            ThresholdCheck {
+                threshold: threshold.clone(),
+                judged: judged || !crossed.is_empty(),
+                crossed,
+            }
+        })
+        .collect();
+    let failed = thresholds.iter().any(|t| !t.crossed.is_empty());
+    CheckOutcome {
+        measures,
+        thresholds,
+        baseline_kind: kind,
+        baseline_runs: baseline.len(),
+        noise_model,
+        failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measures(pairs: &[(&str, f64)]) -> Measures {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    /// Twelve builds of ~1 s, ±3%, with a unit `core` of ~400 ms in each.
+    fn noisy_history() -> Vec<Measures> {
+        let jitter = [
+            1.0, 1.02, 0.98, 1.01, 0.99, 1.03, 0.97, 1.0, 1.015, 0.985, 1.0, 1.02,
+        ];
+        jitter
+            .iter()
+            .map(|j| {
+                measures(&[
+                    ("wall", 1e9 * j),
+                    ("unit:core", 4e8 * j),
+                    ("unit:tiny", 5e6 * (2.0 - j)),
+                ])
+            })
+            .collect()
+    }
+
+    fn thresholds(texts: &[&str]) -> Vec<Threshold> {
+        texts.iter().map(|t| Threshold::parse(t).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_thirty_percent_slower_unit_fails_and_noise_does_not() {
+        let history = noisy_history();
+        let slower = measures(&[("wall", 1.12e9), ("unit:core", 5.2e8), ("unit:tiny", 5e6)]);
+        let outcome = check(
+            &[slower],
+            &history,
+            &thresholds(&DEFAULT_THRESHOLDS),
+            BaselineKind::History,
+            false,
+        );
+        assert!(outcome.failed);
+        assert!(outcome.noise_model);
+        let units = &outcome.thresholds[1];
+        assert_eq!(units.crossed, vec!["unit:core".to_string()]);
+        let core = outcome
+            .measures
+            .iter()
+            .find(|m| m.measure == "unit:core")
+            .unwrap();
+        assert_eq!(core.verdict, Verdict::Regressed);
+        assert!((core.change.unwrap() - 0.3).abs() < 0.02, "{core:?}");
+
+        // Within the history's own spread: nothing crosses.
+        for noisy in [1.03, 0.97, 1.025] {
+            let now = measures(&[("wall", 1e9 * noisy), ("unit:core", 4e8 * noisy)]);
+            let outcome = check(
+                &[now],
+                &history,
+                &thresholds(&DEFAULT_THRESHOLDS),
+                BaselineKind::History,
+                false,
+            );
+            assert!(!outcome.failed, "{noisy}: {:?}", outcome.thresholds);
+        }
+    }
+
+    #[test]
+    fn too_little_history_judges_nothing_unless_strict_or_named() {
+        let history = &noisy_history()[..3];
+        let slower = measures(&[("wall", 2e9), ("unit:core", 8e8)]);
+        let t = thresholds(&DEFAULT_THRESHOLDS);
+        let outcome = check(std::slice::from_ref(&slower), history, &t, BaselineKind::History, false);
+        assert!(!outcome.failed && !outcome.noise_model);
+        assert!(outcome.thresholds.iter().all(|t| !t.judged));
+        assert!(check(std::slice::from_ref(&slower), history, &t, BaselineKind::History, true).failed);
+        assert!(check(&[slower], history, &t, BaselineKind::Named, false).failed);
+    }
+
+    #[test]
+    fn a_small_unit_is_not_a_regression_of_the_build_unless_named() {
+        let history = noisy_history();
+        let now = measures(&[("wall", 1e9), ("unit:core", 4e8), ("unit:tiny", 3e7)]);
+        let outcome = check(
+            std::slice::from_ref(&now),
+            &history,
+            &thresholds(&["unit:*>20%"]),
+            BaselineKind::History,
+            false,
+        );
+        assert!(!outcome.failed, "tiny is 0.5% of the build");
+        let outcome = check(
+            &[now],
+            &history,
+            &thresholds(&["unit:tiny>20%"]),
+            BaselineKind::History,
+            false,
+        );
+        assert_eq!(outcome.thresholds[0].crossed, vec!["unit:tiny".to_string()]);
+    }
+
+    #[test]
+    fn every_threshold_form_parses_and_bad_ones_say_why() {
+        let t = Threshold::parse("wall>5%").unwrap();
+        assert_eq!((t.measure.as_str(), t.limit), ("wall", Limit::Percent(5.0)));
+        assert_eq!(Threshold::slower("2s").unwrap().limit, Limit::Amount(2e9));
+        assert_eq!(
+            Threshold::parse("wall>500ms").unwrap().limit,
+            Limit::Amount(5e8)
+        );
+        assert_eq!(
+            Threshold::parse("rss>10%").unwrap().limit,
+            Limit::Percent(10.0)
+        );
+        assert_eq!(
+            Threshold::parse("rss>100MB").unwrap().limit,
+            Limit::Amount(1e8)
+        );
+        assert_eq!(
+            Threshold::parse("binary-size>1MiB").unwrap().limit,
+            Limit::Amount(1048576.0)
+        );
+        let unit = Threshold::parse("unit:serde_derive>20%").unwrap();
+        assert!(unit.matches("unit:serde_derive"));
+        assert!(unit.matches("unit:serde_derive (build-script-run)"));
+        assert!(!unit.matches("unit:serde"));
+        assert!(Threshold::parse("unit:*>20%")
+            .unwrap()
+            .matches("unit:x (bin)"));
+        for (bad, says) in [
+            ("wall", "expected MEASURE>LIMIT"),
+            ("speed>5%", "the measure is one of"),
+            ("wall>fast", "not a percentage or an amount"),
+            ("wall>5MB", "not a unit of time"),
+            ("rss>5s", "not a unit of size"),
+            ("unit:>5%", "the measure is one of"),
+            ("wall>-5%", "0 or more"),
+        ] {
+            let error = Threshold::parse(bad).unwrap_err().to_string();
+            assert!(error.contains(says), "{bad}: {error}");
+            assert!(error.starts_with(&format!("threshold `{bad}`")), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_fence_has_a_floor_when_the_history_has_no_spread() {
+        let fence = noise_fence(&[100.0; 6], "bytes").unwrap();
+        assert_eq!((fence.low, fence.high), (99.0, 101.0));
+        let fence = noise_fence(&[5e7; 6], "ns").unwrap();
+        assert_eq!(fence.high, 6e7, "10 ms at least");
+        assert!(noise_fence(&[1.0; 4], "ns").is_none());
+    }
+}

@@ -1,0 +1,120 @@
+//! Measuring under a progress bar: a build plan (`build`, `check`), and an experiment with
+//! each measured build recorded in the history as soon as it is made (`experiment`,
+//! `explain --verify`).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use buildscope_measure::{
+    compiling_now, execute, measure_variants, BuildPlan, ExperimentPlan, ExperimentProgress, Phase,
+    Progress, RunRecord, VariantRuns,
+};
+use buildscope_output::human_duration;
+use indicatif::ProgressBar;
+
+use crate::cli::HistoryArgs;
+use crate::history::record_run;
+use crate::terminal::progress_bar;
+
+/// The runner under a progress bar; every measured build goes into the history at once.
+pub(crate) fn measure_with_progress(
+    plan: &ExperimentPlan,
+    quiet: bool,
+    history: Option<&HistoryArgs>,
+) -> Result<Vec<VariantRuns>> {
+    let bar = progress_bar(
+        quiet,
+        plan.builds() as u64,
+        "{spinner} [{bar:30}] {pos}/{len} builds  {wide_msg}",
+    );
+    let measured = measure_variants(
+        plan,
+        |progress| match progress {
+            ExperimentProgress::FirstBuild { variant } => {
+                bar.set_message(format!("first build: {variant}"))
+            }
+            ExperimentProgress::Build {
+                round,
+                rounds,
+                variant,
+                time_left_ns,
+            } => {
+                // The estimate first: a long variant name is what the terminal cuts.
+                let left = time_left_ns
+                    .map(|ns| format!("about {} left, ", human_duration(ns)))
+                    .unwrap_or_default();
+                bar.set_message(format!("{left}round {round}/{rounds}: {variant}"));
+            }
+            ExperimentProgress::Built => bar.inc(1),
+        },
+        |record| {
+            if let Some(history) = history {
+                record_run(history, record)
+            }
+        },
+    );
+    bar.finish_and_clear();
+    Ok(measured?)
+}
+
+/// Runs a plan under a progress bar that says what is compiling now.
+pub(crate) fn run_plan(
+    plan: &BuildPlan,
+    quiet: bool,
+) -> Result<Vec<RunRecord>, buildscope_measure::BuildError> {
+    let bar = units_bar(quiet);
+    let watched: Arc<Mutex<Option<PathBuf>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = (!bar.is_hidden()).then(|| {
+        let (bar, watched, done) = (bar.clone(), watched.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                let dir = watched.lock().expect("not poisoned").clone();
+                if let Some(dir) = dir {
+                    let now = compiling_now(&dir);
+                    if !now.is_empty() {
+                        bar.set_message(format!("compiling {}", now.join(", ")));
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        })
+    });
+    let records = execute(
+        plan,
+        |phase| {
+            bar.reset();
+            bar.set_length(0);
+            bar.set_message("");
+            bar.set_prefix(match phase {
+                Phase::Cleaning => "cleaning".to_string(),
+                Phase::WarmUp { run } => format!("warm-up {run}"),
+                Phase::Measuring { run, of } if *of > 1 => format!("run {run}/{of}"),
+                Phase::Measuring { .. } => "building".to_string(),
+            });
+        },
+        |progress| match progress {
+            Progress::Started { total, run_dir } => {
+                bar.set_length(total.unwrap_or(0) as u64);
+                *watched.lock().expect("not poisoned") = Some(run_dir);
+            }
+            Progress::UnitDone { .. } => bar.inc(1),
+        },
+    );
+    done.store(true, Ordering::Relaxed);
+    if let Some(watcher) = watcher {
+        let _ = watcher.join();
+    }
+    bar.finish_and_clear();
+    records
+}
+
+fn units_bar(quiet: bool) -> ProgressBar {
+    progress_bar(
+        quiet,
+        0,
+        "{prefix:>10.cyan.bold} [{bar:30}] {pos}/{len} units  {wide_msg}",
+    )
+}

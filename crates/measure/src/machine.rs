@@ -1,0 +1,100 @@
+//! The machine a build was measured on. Build times compare only between runs of the same
+//! machine and toolchain: a regression check that mixed a laptop's runs with a CI
+//! runner's would see noise that is not there, or hide a regression that is.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// The CPU model (`/proc/cpuinfo`'s model name).
+    pub cpu: String,
+    /// Cores the OS offers.
+    pub cores: usize,
+    /// Total memory, bytes.
+    pub memory_bytes: u64,
+    /// The OS and kernel release.
+    pub os: String,
+    /// `rustc -vV`'s first line.
+    pub rustc: String,
+}
+
+impl Machine {
+    /// This machine, with the toolchain `rustc` release line.
+    pub fn here(rustc: &str) -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        Machine {
+            cpu: cpu_model(&cpuinfo),
+            cores: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            memory_bytes: memory_total(&meminfo),
+            os: format!("{} {}", std::env::consts::OS, release.trim())
+                .trim()
+                .to_string(),
+            rustc: rustc.to_string(),
+        }
+    }
+
+    /// What runs must share to be compared: one line, memory in whole GiB (the kernel's
+    /// total moves by a few kB between boots).
+    pub fn key(&self) -> String {
+        format!(
+            "{} · {} cores · {} GiB · {} · {}",
+            self.cpu,
+            self.cores,
+            (self.memory_bytes as f64 / (1u64 << 30) as f64).round() as u64,
+            self.os,
+            self.rustc
+        )
+    }
+}
+
+fn cpu_model(cpuinfo: &str) -> String {
+    cpuinfo
+        .lines()
+        .find_map(|l| {
+            let (key, value) = l.split_once(':')?;
+            matches!(key.trim(), "model name" | "Model" | "cpu model").then(|| value.trim())
+        })
+        .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+fn memory_total(meminfo: &str) -> u64 {
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_machine_is_read_from_proc() {
+        assert_eq!(
+            cpu_model("processor\t: 0\nmodel name\t: AMD  EPYC 7B13 64-Core Processor\n"),
+            "AMD EPYC 7B13 64-Core Processor"
+        );
+        assert_eq!(
+            memory_total("MemTotal:        8148128 kB\nMemFree: 1 kB\n"),
+            8148128 * 1024
+        );
+        let machine = Machine {
+            cpu: "cpu".into(),
+            cores: 2,
+            memory_bytes: 8148128 * 1024,
+            os: "linux 6.1".into(),
+            rustc: "rustc 1.95.0".into(),
+        };
+        assert_eq!(
+            machine.key(),
+            "cpu · 2 cores · 8 GiB · linux 6.1 · rustc 1.95.0"
+        );
+        assert!(Machine::here("rustc x").cores >= 1);
+    }
+}
