@@ -188,7 +188,10 @@ pub fn classify(reason: &str) -> RebuildReason {
 
 /// Gives every unit that ran its reason: cargo's `Dirty` lines, by package and version, to
 /// that package's units in the order they started (cargo names the package, not the
-/// target); a unit with no line was not built before.
+/// target), one line per unit. cargo prints one line per package: a package's further
+/// units that rebuilt are given the unit of theirs that rebuilt before them (their build
+/// script's run, say: as cargo's build-analysis log names it), else the package's line. A
+/// package with no line at all was not built before.
 pub fn assign_reasons(
     units: &[Unit],
     dirty: &[(String, String, RebuildReason)],
@@ -202,18 +205,32 @@ pub fn assign_reasons(
     }
     let mut order: Vec<&Unit> = units.iter().collect();
     order.sort_by_key(|u| (u.start_ns, u.id));
+    let ran: HashMap<usize, &Unit> = units.iter().map(|u| (u.id, u)).collect();
     let mut taken: HashMap<(&str, &str), usize> = HashMap::new();
     order
         .into_iter()
         .map(|u| {
             let key = (u.package.as_str(), u.version.as_str());
-            let reasons = by_package.get(&key);
             let next = taken.entry(key).or_default();
-            let reason = reasons
-                .and_then(|r| r.get(*next).or_else(|| r.last()))
-                .map(|r| (*r).clone())
-                .unwrap_or(RebuildReason::NotBuiltBefore);
+            let own = by_package.get(&key).and_then(|r| r.get(*next)).copied();
             *next += 1;
+            let lines = by_package.get(&key);
+            let reason = match (own, lines) {
+                (Some(reason), _) => reason.clone(),
+                (None, Some(lines)) => {
+                    let rebuilt_dep = u.deps.iter().filter_map(|d| ran.get(d)).min_by_key(|dep| {
+                        // Its own package's unit (the build script's run) first.
+                        (dep.package != u.package, dep.id)
+                    });
+                    match rebuilt_dep {
+                        Some(dep) => RebuildReason::DependencyRebuilt {
+                            dependency: dep.target.clone(),
+                        },
+                        None => (*lines.last().expect("a package with lines")).clone(),
+                    }
+                }
+                (None, None) => RebuildReason::NotBuiltBefore,
+            };
             UnitReason { unit: u.id, reason }
         })
         .collect()
@@ -418,6 +435,33 @@ mod tests {
             parse_dirty_line("Dirty memchr v2.7.4: the file `src/lib.rs` has changed").unwrap();
         assert_eq!(name, "memchr");
         assert_eq!(parse_dirty_line("   Compiling geometry v0.1.0"), None);
+    }
+
+    #[test]
+    fn a_packages_second_unit_rebuilt_for_its_build_script_as_cargos_log_says() {
+        // cargo -v prints one Dirty line for the package (its build script's run).
+        let mut units = vec![
+            unit(0, "tool", 0, 10 * MS, &[]),
+            unit(1, "tool", 10 * MS, 90 * MS, &[0]),
+        ];
+        units[0].kind = UnitKind::BuildScriptRun;
+        units[0].target = "build-script-build".into();
+        units[1].kind = UnitKind::Bin;
+        let dirty = vec![(
+            "tool".to_string(),
+            "0.1.0".to_string(),
+            RebuildReason::PackageChanged,
+        )];
+        let reasons = assign_reasons(&units, &dirty);
+        assert_eq!(reasons[0].reason, RebuildReason::PackageChanged);
+        assert_eq!(
+            reasons[1].reason,
+            RebuildReason::DependencyRebuilt {
+                dependency: "build-script-build".into()
+            }
+        );
+        let chain = reason_chain(&units, &reasons, 1);
+        assert_eq!(chain.len(), 2, "bin → its build script's run: {chain:?}");
     }
 
     #[test]

@@ -485,10 +485,25 @@ mod tests {
         let history = &noisy_history()[..3];
         let slower = measures(&[("wall", 2e9), ("unit:core", 8e8)]);
         let t = thresholds(&DEFAULT_THRESHOLDS);
-        let outcome = check(std::slice::from_ref(&slower), history, &t, BaselineKind::History, false);
+        let outcome = check(
+            std::slice::from_ref(&slower),
+            history,
+            &t,
+            BaselineKind::History,
+            false,
+        );
         assert!(!outcome.failed && !outcome.noise_model);
         assert!(outcome.thresholds.iter().all(|t| !t.judged));
-        assert!(check(std::slice::from_ref(&slower), history, &t, BaselineKind::History, true).failed);
+        assert!(
+            check(
+                std::slice::from_ref(&slower),
+                history,
+                &t,
+                BaselineKind::History,
+                true
+            )
+            .failed
+        );
         assert!(check(&[slower], history, &t, BaselineKind::Named, false).failed);
     }
 

@@ -185,7 +185,8 @@ fn a_build_script_without_rerun_if_changed_reruns_after_any_edit_of_its_package(
             vec![
                 (
                     "build.rs",
-                    "fn main() { println!(\"cargo:rustc-env=BUILT=yes\"); }\n".to_string(),
+                    // Work worth a finding (as code generation would be): 150 ms.
+                    "fn main() { std::thread::sleep(std::time::Duration::from_millis(150)); println!(\"cargo:rustc-env=BUILT=yes\"); }\n".to_string(),
                 ),
                 (
                     "src/main.rs",
@@ -199,11 +200,21 @@ fn a_build_script_without_rerun_if_changed_reruns_after_any_edit_of_its_package(
     let script_run = unit_of(&run, "tool", "build-script-run");
     let reason = reason_of(&run, script_run);
     assert_eq!(reason["kind"], "package-changed", "{:?}", reasons(&run));
+    // cargo prints one line per package; the binary rebuilt after the script's run.
+    let bin = reason_of(&run, unit_of(&run, "tool", "bin"));
+    assert_eq!(bin["kind"], "dependency-rebuilt", "{bin}");
+    assert_eq!(bin["dependency"], "build-script-build");
     assert!(reasons(&run).iter().all(|r| r["kind"] != "other"));
     let findings = findings(&root, &db);
     let found = finding(&findings, "build-script-reruns").expect("a finding");
     let text = text_of(found);
     assert_eq!(found["crate"], "tool");
+    // The saving is the script's run (~150 ms), not the binary that the edit rebuilds anyway.
+    let saving = found["estimate_ns"].as_u64().unwrap();
+    assert!(
+        (100_000_000..run["totals"]["wall_ns"].as_u64().unwrap()).contains(&saving),
+        "{saving}"
+    );
     assert!(
         text.contains("no `cargo:rerun-if-changed` line")
             && text.contains("cargo:rerun-if-changed=build.rs"),

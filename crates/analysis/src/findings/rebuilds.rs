@@ -9,7 +9,19 @@ use crate::rebuild::{rebuild_roots, RebuildReason, RebuildRoot};
 /// A cascade is worth a finding from this many units rebuilt for one edited crate.
 const CASCADE_UNITS: usize = 3;
 
+/// A rebuild finding below this share of the wall time (or [`MIN_SAVING_NS`]) is true and
+/// worthless: a build script of 2 ms that reruns is not worth a maintainer's change.
+const MIN_SHARE_OF_WALL: f64 = 0.02;
+const MIN_SAVING_NS: u64 = 20_000_000;
+
 pub(super) fn rebuild_findings(build: BuildEvidence) -> Vec<Finding> {
+    let floor = MIN_SAVING_NS.max((build.totals.wall_ns as f64 * MIN_SHARE_OF_WALL) as u64);
+    let mut findings = all_rebuild_findings(build);
+    findings.retain(|f| f.estimate_ns >= floor);
+    findings
+}
+
+fn all_rebuild_findings(build: BuildEvidence) -> Vec<Finding> {
     let mut findings = Vec::new();
     findings.extend(settings_thrash(build));
     let Some(reasons) = build.rebuild_reasons else {
@@ -113,6 +125,23 @@ fn build_script_reruns(build: BuildEvidence, root: &RebuildRoot) -> Option<Findi
         _ => return None,
     };
     let owner = Owner::of_package(Some(build), &root.package);
+    // What rebuilt after the script may have rebuilt anyway (an edit of the package's own
+    // code rebuilds its crates, script or no script): the saving is the script's run.
+    let times: Vec<UnitTime> = build
+        .units
+        .iter()
+        .map(|u| {
+            if u.id == root.unit {
+                UnitTime {
+                    duration_ns: 0,
+                    rmeta_after_ns: Some(0),
+                }
+            } else {
+                UnitTime::of(u)
+            }
+        })
+        .collect();
+    let saving = wall_saving(build.units, &times, build.totals.cores);
     Some(Finding {
         cause: Cause::BuildScriptReruns,
         title: format!("`{}`'s build script reruns on every rebuild", root.package),
@@ -122,10 +151,10 @@ fn build_script_reruns(build: BuildEvidence, root: &RebuildRoot) -> Option<Findi
             cascade_line(build, root),
         ],
         fix: owner.fix_for_code(fix),
-        estimate_ns: root.wall_ns,
+        estimate_ns: saving,
         cpu_ns: None,
         estimate_basis: "wall time: the run's schedule replayed without the build script's \
-                         run and what rebuilt only because of it"
+                         run (what rebuilt after it may have rebuilt for the edit anyway)"
             .to_string(),
     })
 }
