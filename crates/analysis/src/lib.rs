@@ -56,8 +56,8 @@ pub use schedule::{
     CORE_COUNTS,
 };
 pub use settings::{
-    differences as setting_differences, rustflags_from_env, selection_of, BuildSettings,
-    SettingDifference, WarmUp,
+    differences as setting_differences, rustflags_from_env, selection_of, timing_environment,
+    BuildSettings, SettingDifference, WarmUp,
 };
 pub use stacks::{collapse_files, collapse_profile, FoldedStacks, StackOptions};
 pub use stats::{compare_samples, median, Comparison, Spread};

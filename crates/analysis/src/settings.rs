@@ -21,6 +21,31 @@ pub struct BuildSettings {
     pub selection: Vec<String>,
     /// The features each package was compiled with, by `name version`.
     pub features: BTreeMap<String, Vec<String>>,
+    /// Variables that change how long the same units take without changing which are
+    /// built (`CARGO_INCREMENTAL`, `CARGO_PROFILE_*`): runs compare only with runs alike.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+}
+
+impl BuildSettings {
+    /// What must be alike for two runs' times to compare, beyond the machine and the
+    /// command line: the flags and the variables above, as one line (empty when none).
+    pub fn comparability(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.rustflags.is_empty() {
+            parts.push(format!("rustflags: {}", self.rustflags.join(" ")));
+        }
+        parts.extend(self.environment.iter().map(|(k, v)| format!("{k}={v}")));
+        parts.join(" · ")
+    }
+}
+
+/// The variables of [`BuildSettings::environment`], from an environment.
+pub fn timing_environment(
+    vars: impl Iterator<Item = (String, String)>,
+) -> BTreeMap<String, String> {
+    vars.filter(|(k, _)| k == "CARGO_INCREMENTAL" || k.starts_with("CARGO_PROFILE_"))
+        .collect()
 }
 
 /// What a hot run's warm-up build compiled: after a change of settings, the copies of the
@@ -219,6 +244,7 @@ mod tests {
             rustflags_from: None,
             selection: vec![],
             features: BTreeMap::from([("base 0.1.0".into(), vec!["extra".into()])]),
+            environment: BTreeMap::new(),
         };
         let after = BuildSettings {
             rustflags: vec!["-Cdebug-assertions=off".into()],
@@ -228,7 +254,18 @@ mod tests {
                 ("base 0.1.0".into(), vec![]),
                 ("new 1.0.0".into(), vec!["std".into()]),
             ]),
+            environment: timing_environment(
+                [
+                    ("CARGO_INCREMENTAL".to_string(), "0".to_string()),
+                    ("HOME".to_string(), "/root".to_string()),
+                ]
+                .into_iter(),
+            ),
         };
+        assert_eq!(
+            after.comparability(),
+            "rustflags: -Cdebug-assertions=off · CARGO_INCREMENTAL=0"
+        );
         let found = differences(&before, &after);
         assert_eq!(found.len(), 3, "{found:?}");
         assert_eq!(

@@ -200,6 +200,26 @@ fn report(
             .map(|reasons| rebuild_roots(&shown.units, reasons, shown.totals.cores));
         text.push_str(&render_rebuild_roots(roots.as_deref(), &shown.units, style));
     }
+    for wrapper in &shown.wrappers {
+        text.push_str(&format!(
+            "\nThrough your {} `{}` (from {}){}",
+            wrapper.role,
+            wrapper.program,
+            wrapper.source,
+            if wrapper.role == "rustc-wrapper" && !shown.cached_units.is_empty() {
+                format!(
+                    ": {} of {} units served from its cache",
+                    shown.cached_units.len(),
+                    shown.units.len()
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if !shown.wrappers.is_empty() {
+        text.push('\n');
+    }
     text.push_str(&format!("\nRun folder: {}\n", shown.run_dir.display()));
     if let Some(profiles) = &shown.profile_dir {
         text.push_str(&format!(

@@ -32,6 +32,7 @@ const EXIT_REGRESSION: u8 = 1;
 pub(crate) fn check(args: CheckArgs, style: &Style) -> Result<ExitCode> {
     // Bad thresholds fail before anything is built.
     let thresholds = thresholds(&args)?;
+    let saved = saved_baseline(&args)?;
     let records = current_runs(&args)?;
     let last = records.last().expect("at least one run");
     if !last.success {
@@ -40,7 +41,10 @@ pub(crate) fn check(args: CheckArgs, style: &Style) -> Result<ExitCode> {
             last.cargo_output_tail.last().cloned().unwrap_or_default()
         );
     }
-    let (baseline, kind, described) = baseline(&args, &records)?;
+    let (baseline, kind, described) = match saved {
+        Some(saved) => saved,
+        None => baseline(&args, &records)?,
+    };
     let current: Vec<Measures> = records.iter().map(measures_of_record).collect();
     let outcome = check_regressions(&current, &baseline, &thresholds, kind, args.strict);
     let view = CheckView {
@@ -134,25 +138,30 @@ fn measures_of_record(record: &RunRecord) -> Measures {
     )
 }
 
-/// The baseline's measures (one set per run), how to judge them, and how to name them.
-fn baseline(
-    args: &CheckArgs,
-    records: &[RunRecord],
-) -> Result<(Vec<Measures>, BaselineKind, String)> {
+type Baseline = (Vec<Measures>, BaselineKind, String);
+
+/// A baseline kept in a file (read before anything is measured: bad input fails first).
+fn saved_baseline(args: &CheckArgs) -> Result<Option<Baseline>> {
     let path = Path::new(&args.baseline);
-    if args.baseline != "history" && (path.is_file() || args.baseline.ends_with(".json")) {
-        let runs = records_in_file(path)?;
-        let n = runs.len();
-        return Ok((
-            runs.iter().map(measures_of_record).collect(),
-            BaselineKind::Named,
-            format!(
-                "{} ({n} run{})",
-                path.display(),
-                if n == 1 { "" } else { "s" }
-            ),
-        ));
+    if args.baseline == "history" || !(path.is_file() || args.baseline.ends_with(".json")) {
+        return Ok(None);
     }
+    let runs = records_in_file(path)?;
+    let n = runs.len();
+    Ok(Some((
+        runs.iter().map(measures_of_record).collect(),
+        BaselineKind::Named,
+        format!(
+            "{} ({n} run{})",
+            path.display(),
+            if n == 1 { "" } else { "s" }
+        ),
+    )))
+}
+
+/// The baseline's measures in the history (one set per run), how to judge them, and how
+/// to name them.
+fn baseline(args: &CheckArgs, records: &[RunRecord]) -> Result<Baseline> {
     let store = open_store(&args.build.history)?;
     if args.baseline == "history" {
         let first = records.first().expect("at least one run");

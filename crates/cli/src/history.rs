@@ -28,7 +28,17 @@ pub(crate) fn run_row(record: &RunRecord) -> RunRow {
         fresh_units: record.fresh_units,
         critical_chain_ns: record.critical_path.longest_chain_ns,
         run_dir: record.run_dir.clone(),
-        machine: record.machine.as_ref().map(|m| m.key()).unwrap_or_default(),
+        machine: comparability(record),
+    }
+}
+
+/// What runs must share to compare: the machine and toolchain, and the flags and
+/// variables that change build times.
+fn comparability(record: &RunRecord) -> String {
+    let machine = record.machine.as_ref().map(|m| m.key()).unwrap_or_default();
+    match record.settings.as_ref().map(|s| s.comparability()) {
+        Some(settings) if !settings.is_empty() => format!("{machine} · {settings}"),
+        _ => machine,
     }
 }
 

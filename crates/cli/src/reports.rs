@@ -71,6 +71,7 @@ pub(crate) fn write_run_report(
                 .as_deref()
                 .map(|reasons| rebuild_roots(&r.units, reasons, r.totals.cores))
                 .unwrap_or_default(),
+            cached_units: &r.cached_units,
         }),
         run_dir: record.map(|r| r.run_dir.as_path()),
         explanation: &explanation,

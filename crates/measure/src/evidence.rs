@@ -228,6 +228,7 @@ fn explain_from(
         rebuild_reasons: r.rebuild_reasons.as_deref(),
         setting_changes: &evidence.setting_changes,
         warm_up: r.warm_up,
+        cached_units: &r.cached_units,
     });
     let mut input = ExplainInput {
         profiles: &evidence.summaries,

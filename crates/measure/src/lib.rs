@@ -21,6 +21,7 @@ mod run;
 mod scenario;
 mod workspace;
 mod wrapper;
+mod wrappers;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,7 @@ pub use workspace::{
 pub use wrapper::{
     compiling_now, invoked_as_linker, invoked_as_wrapper, now_ns, run_linker_shim, run_wrapper,
 };
+pub use wrappers::WrapperUse;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {

@@ -17,6 +17,7 @@ use crate::wrapper::{
     now_ns, wrapper_program, ENV_INNER_WRAPPER, ENV_PROFILE_CRATES, ENV_PROFILE_DIR,
     ENV_PROFILE_EVENTS, ENV_RUN_DIR, ENV_WRAPPER,
 };
+use crate::wrappers::{sccache_hits, user_wrappers, WrapperUse};
 use crate::BuildError;
 
 /// Which crates to self-profile.
@@ -97,6 +98,10 @@ pub struct Measurement {
     /// The features each package was compiled with, by `name version` (from the unit
     /// graph; all of the package's units together).
     pub features: BTreeMap<String, Vec<String>>,
+    /// The user's rustc wrappers the build went through.
+    pub wrappers: Vec<WrapperUse>,
+    /// Units a compiler cache served rather than rustc compiled (sccache's hits).
+    pub cached_units: Vec<usize>,
 }
 
 /// Where rebuild reasons come from.
@@ -172,11 +177,17 @@ pub fn measure(
             .env("CARGO_BUILD_ANALYSIS_ENABLED", "true")
             .env("RUSTC_BOOTSTRAP", "1");
     }
-    // A wrapper the user already has (sccache, ...) runs inside ours.
-    if let Some(inner) = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty()) {
-        command.env(ENV_INNER_WRAPPER, inner);
-    }
-    command.env_remove("RUSTC_WORKSPACE_WRAPPER");
+    // A wrapper the user's cargo would run (sccache, ...: from the environment or any
+    // config file) runs inside ours; a workspace wrapper cargo still runs inside ours.
+    let wrappers = user_wrappers(&request.cargo, &request.cwd, &request.env);
+    match wrappers.iter().find(|w| w.role == "rustc-wrapper") {
+        Some(inner) => command.env(ENV_INNER_WRAPPER, &inner.program),
+        None => command.env_remove(ENV_INNER_WRAPPER),
+    };
+    let sccache = wrappers
+        .iter()
+        .find(|w| w.role == "rustc-wrapper" && w.is_sccache());
+    let hits_before = sccache.and_then(|w| sccache_hits(&w.program));
     match (&request.self_profile, &profile_dir) {
         (Some(selection), Some(dir)) => {
             command
@@ -287,6 +298,12 @@ pub fn measure(
         }
     }
     let features = graph.as_ref().map(features_by_package).unwrap_or_default();
+    let cached_units = match (sccache, hits_before) {
+        (Some(w), Some(before)) => sccache_hits(&w.program)
+            .map(|after| served_from_cache(&units, after.saturating_sub(before) as usize))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     if let Some(graph) = &graph {
         // Every unit of the graph that did not run was up to date.
         fresh_units = graph.units.len().saturating_sub(units.len());
@@ -304,7 +321,22 @@ pub fn measure(
         rebuild_reasons,
         reasons_from,
         features,
+        wrappers,
+        cached_units,
     })
+}
+
+/// The units sccache served: it counts its hits, not which units they were, and a hit
+/// takes milliseconds where compiling takes longer, so the `hits` quickest compiled units.
+fn served_from_cache(units: &[Unit], hits: usize) -> Vec<usize> {
+    let mut compiled: Vec<&Unit> = units
+        .iter()
+        .filter(|u| u.kind != UnitKind::BuildScriptRun)
+        .collect();
+    compiled.sort_by_key(|u| (u.duration_ns(), u.id));
+    let mut ids: Vec<usize> = compiled.into_iter().take(hits).map(|u| u.id).collect();
+    ids.sort_unstable();
+    ids
 }
 
 /// The features each package of the graph is compiled with (its units' together).

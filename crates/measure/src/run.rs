@@ -4,14 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use buildscope_analysis::{
-    build_totals, critical_path, rustflags_from_env, selection_of, BuildSettings, BuildTotals,
-    CriticalPath, RebuildReason, Unit, UnitReason, WarmUp,
+    build_totals, critical_path, rustflags_from_env, selection_of, timing_environment,
+    BuildSettings, BuildTotals, CriticalPath, RebuildReason, Unit, UnitReason, WarmUp,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::machine::Machine;
 use crate::measure::{measure, BuildRequest, Progress, SelfProfile};
 use crate::scenario::{interrupted, Edit, Scenario};
+use crate::wrappers::WrapperUse;
 use crate::BuildError;
 
 pub const RUN_SCHEMA: &str = "buildscope.run/1";
@@ -102,6 +103,13 @@ pub struct RunRecord {
     /// The executables in the profile's output folder after the build, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary_size_bytes: Option<u64>,
+    /// The user's rustc wrappers the build went through (sccache, ...), as cargo would
+    /// have run them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrappers: Vec<WrapperUse>,
+    /// Units served by a compiler cache rather than compiled (by id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cached_units: Vec<usize>,
 }
 
 /// What a warm-up build compiled, if anything.
@@ -260,6 +268,8 @@ pub fn execute_then(
         let previous = previous_settings.take().filter(|p| *p != settings);
         let reasons_from = Some(measurement.reasons_from.to_string());
         let measurement_success = measurement.success;
+        let measurement_wrappers = measurement.wrappers.clone();
+        let measurement_cached = measurement.cached_units.clone();
         let units = measurement.units;
         let record = RunRecord {
             schema: RUN_SCHEMA.to_string(),
@@ -287,6 +297,8 @@ pub fn execute_then(
             previous_settings: previous,
             warm_up,
             machine: Some(machine.clone()),
+            wrappers: measurement_wrappers,
+            cached_units: measurement_cached,
             binary_size_bytes: binary_size.filter(|_| measurement_success),
         };
         let json = serde_json::to_vec_pretty(&record).expect("a run record serializes");
@@ -347,11 +359,14 @@ fn settings_of(plan: &BuildPlan, measurement: &crate::Measurement) -> BuildSetti
             .map(|(_, v)| v.clone())
             .or_else(|| std::env::var(name).ok())
     });
+    let mut environment = timing_environment(std::env::vars());
+    environment.extend(timing_environment(plan.env.iter().cloned()));
     BuildSettings {
         rustflags,
         rustflags_from,
         selection: selection_of(&plan.cargo_args),
         features: measurement.features.clone(),
+        environment,
     }
 }
 

@@ -142,6 +142,8 @@
   function isRoot(r) { return r && r.kind !== "dependency-rebuilt" && r.kind !== "not-built-before"; }
   // The root each unit rebuilt for: cargo's reasons followed back to the unit dirty for a
   // reason of its own (computed by buildscope, not here).
+  var cached = {};
+  ((run && run.cached_units) || []).forEach(function (id) { cached[id] = true; });
   var rootOf = {};
   ((run && run.rebuild_roots) || []).forEach(function (root) {
     root.cascade.forEach(function (id) { rootOf[id] = root.unit; });
@@ -171,11 +173,12 @@
     shown.forEach(function (u, i) { rowOf[u.id] = i; });
     shown.forEach(function (u, i) {
       var y = i * rowH + 2;
-      var g = svgEl("g", { "class": "unit" + (critical[u.id] ? " critical" : ""), "data-unit": u.id, tabindex: 0 });
+      var g = svgEl("g", { "class": "unit" + (critical[u.id] ? " critical" : "") + (cached[u.id] ? " cached" : ""), "data-unit": u.id, tabindex: 0 });
       var title = svgEl("title");
       var reason = reasonOf[u.id];
       var root = rootOf[u.id] !== undefined ? byId[rootOf[u.id]] : null;
       title.textContent = unitName(u) + ": " + dur(u.end_ns - u.start_ns) + (critical[u.id] ? " (critical path)" : "") +
+        (cached[u.id] ? "; served from the compiler cache, not compiled" : "") +
         (reason ? "; rebuilt because " + describeReason(reason) : "") +
         (root && reasonOf[root.id] ? "; root: " + unitName(root) + ", " + describeReason(reasonOf[root.id]) : "");
       g.appendChild(title);

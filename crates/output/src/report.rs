@@ -51,6 +51,8 @@ pub struct ReportRun<'a> {
     /// The units dirty for a reason of their own, each with the units that rebuilt because
     /// of it (empty without reasons).
     pub rebuild_roots: Vec<RebuildRoot>,
+    /// Units a compiler cache served (by id).
+    pub cached_units: &'a [usize],
 }
 
 /// One self-profiled crate.

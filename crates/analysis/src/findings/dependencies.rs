@@ -168,6 +168,7 @@ mod tests {
             rebuild_reasons: None,
             setting_changes: &[],
             warm_up: None,
+            cached_units: &[],
         })
         .expect("a finding");
         assert_eq!(finding.crate_name.as_deref(), Some("cli"));

@@ -116,6 +116,8 @@ pub struct BuildEvidence<'a> {
     pub setting_changes: &'a [SettingDifference],
     /// What the warm-up before a hot run compiled.
     pub warm_up: Option<WarmUp>,
+    /// Units a compiler cache served (not compiled): no finding names them as a cause.
+    pub cached_units: &'a [usize],
 }
 
 /// Everything explain reasons over; profiles or a build record may be missing.
@@ -571,6 +573,7 @@ mod tests {
                 rebuild_reasons: None,
                 setting_changes: &[],
                 warm_up: None,
+                cached_units: &[],
             }
         }
     }

@@ -149,13 +149,14 @@ pub(super) fn serializing_crate(build: BuildEvidence, crates: &[CratePhases]) ->
     let on_path: Vec<usize> = build.critical_path.steps.iter().map(|s| s.unit).collect();
     // Build scripts on the path have a finding of their own (and no crate to split).
     let compiles_a_crate = |id: &usize| {
-        build.units.iter().any(|u| {
-            u.id == *id
-                && !matches!(
-                    u.kind,
-                    UnitKind::BuildScriptCompile | UnitKind::BuildScriptRun
-                )
-        })
+        !build.cached_units.contains(id)
+            && build.units.iter().any(|u| {
+                u.id == *id
+                    && !matches!(
+                        u.kind,
+                        UnitKind::BuildScriptCompile | UnitKind::BuildScriptRun
+                    )
+            })
     };
     let (id, alone) = alone_time(build.units)
         .into_iter()
@@ -235,6 +236,9 @@ pub(super) fn critical_path_units(build: BuildEvidence) -> Vec<Finding> {
             .iter()
             .filter_map(|s| {
                 let u = build.units.iter().find(|u| u.id == s.unit)?;
+                if build.cached_units.contains(&u.id) {
+                    return None;
+                }
                 let counts = u.kind == kind
                     || (kind == UnitKind::BuildScriptCompile && u.kind == UnitKind::BuildScriptRun);
                 counts.then_some((u, s.on_path_ns, s.saving_if_free_ns))
