@@ -26,6 +26,8 @@ pub const MIN_TIME_CHANGE_NS: f64 = 10_000_000.0;
 /// A fence is never closer to the median than this share of it: a history of identical
 /// values (sizes, often) has no spread, and a byte more is not a regression.
 pub const MIN_RELATIVE_CHANGE: f64 = 0.01;
+/// Peak memory moves by a few percent from run to run with the allocator's luck.
+pub const MIN_RSS_CHANGE: f64 = 0.05;
 /// `unit:*` looks only at units at least this share of the build's wall time: a unit of
 /// 20 ms that takes 30 ms is no regression of a 10 s build.
 pub const UNIT_SHARE_OF_WALL: f64 = 0.02;
@@ -212,9 +214,9 @@ pub struct NoiseFence {
     pub high: f64,
 }
 
-/// The noise fence of a history of one measure, or `None` with fewer than
+/// The noise fence of a history of one measure (by name), or `None` with fewer than
 /// [`MIN_HISTORY`] values.
-pub fn noise_fence(history: &[f64], unit: &str) -> Option<NoiseFence> {
+pub fn noise_fence(history: &[f64], measure: &str) -> Option<NoiseFence> {
     if history.len() < MIN_HISTORY {
         return None;
     }
@@ -223,7 +225,12 @@ pub fn noise_fence(history: &[f64], unit: &str) -> Option<NoiseFence> {
     let (q1, q3) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75));
     let middle = quantile(&sorted, 0.5);
     let iqr = q3 - q1;
-    let floor = (middle * MIN_RELATIVE_CHANGE).max(if unit == "ns" {
+    let relative = if measure == "rss" {
+        MIN_RSS_CHANGE
+    } else {
+        MIN_RELATIVE_CHANGE
+    };
+    let floor = (middle * relative).max(if measure_unit(measure) == "ns" {
         MIN_TIME_CHANGE_NS
     } else {
         0.0
@@ -336,7 +343,7 @@ pub fn check(
             let value = median(&now).unwrap_or(0.0);
             let unit = measure_unit(name);
             let base = median(&history);
-            let fence = noise_fence(&history, unit);
+            let fence = noise_fence(&history, name);
             let verdict = match (base, fence) {
                 (None, _) => Verdict::New,
                 (Some(_), None) => Verdict::NoNoiseModel,
@@ -412,6 +419,25 @@ pub fn check(
         noise_model,
         failed,
     }
+}
+
+/// Each point of a series of one measure (oldest first) judged against the points before
+/// it (at most `window` of them), as `check` would have judged it then.
+pub fn series_verdicts(values: &[f64], measure: &str, window: usize) -> Vec<Verdict> {
+    (0..values.len())
+        .map(|i| {
+            let before = &values[i.saturating_sub(window)..i];
+            if before.is_empty() {
+                return Verdict::New;
+            }
+            match noise_fence(before, measure) {
+                None => Verdict::NoNoiseModel,
+                Some(f) if values[i] > f.high => Verdict::Regressed,
+                Some(f) if values[i] < f.low => Verdict::Improved,
+                Some(_) => Verdict::WithinNoise,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -573,11 +599,26 @@ mod tests {
     }
 
     #[test]
+    fn a_series_is_judged_point_by_point_against_its_past() {
+        let mut values: Vec<f64> = noisy_history().iter().map(|m| m["wall"]).collect();
+        values.push(1.3e9);
+        let verdicts = series_verdicts(&values, "wall", 20);
+        assert_eq!(verdicts[0], Verdict::New);
+        assert!(verdicts[1..5].iter().all(|v| *v == Verdict::NoNoiseModel));
+        assert!(
+            verdicts[5..12].iter().all(|v| *v == Verdict::WithinNoise),
+            "{verdicts:?}"
+        );
+        assert_eq!(verdicts[12], Verdict::Regressed);
+    }
+
+    #[test]
     fn the_fence_has_a_floor_when_the_history_has_no_spread() {
-        let fence = noise_fence(&[100.0; 6], "bytes").unwrap();
+        let fence = noise_fence(&[100.0; 6], "binary-size").unwrap();
         assert_eq!((fence.low, fence.high), (99.0, 101.0));
-        let fence = noise_fence(&[5e7; 6], "ns").unwrap();
+        assert_eq!(noise_fence(&[100.0; 6], "rss").unwrap().high, 105.0);
+        let fence = noise_fence(&[5e7; 6], "unit:core").unwrap();
         assert_eq!(fence.high, 6e7, "10 ms at least");
-        assert!(noise_fence(&[1.0; 4], "ns").is_none());
+        assert!(noise_fence(&[1.0; 4], "wall").is_none());
     }
 }

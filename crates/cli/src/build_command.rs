@@ -11,7 +11,7 @@ use buildscope_output::{
 };
 use serde_json::json;
 
-use crate::cli::BuildArgs;
+use crate::cli::{BuildArgs, HistoryArgs};
 use crate::history::record_run;
 use crate::measuring::run_plan;
 use crate::reports::report_for_run;
@@ -34,7 +34,7 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     for record in &records {
         record_run(&args.history, record);
     }
-    let explanations = write_reports(&records, args.quiet || args.json);
+    let explanations = write_reports(&records, &args.history, args.quiet || args.json);
     let last = records.last().expect("a plan measures at least once");
     let failed = !last.success;
 
@@ -237,10 +237,14 @@ fn report(
 
 /// Writes each run's report into its folder and returns each run's explanation (the
 /// report has it); a report that cannot be written costs a warning, not the build.
-fn write_reports(records: &[RunRecord], quiet: bool) -> Vec<Option<Explanation>> {
+fn write_reports(
+    records: &[RunRecord],
+    history: &HistoryArgs,
+    quiet: bool,
+) -> Vec<Option<Explanation>> {
     records
         .iter()
-        .map(|record| match report_for_run(record, cores()) {
+        .map(|record| match report_for_run(record, history, cores()) {
             Ok((path, explanation)) => {
                 if !quiet {
                     eprintln!("Report: {}", path.display());

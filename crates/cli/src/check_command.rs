@@ -312,6 +312,7 @@ fn write_outputs(args: &CheckArgs, view: &CheckView, run: &RunRecord) -> Result<
             &run.profile_dirs(),
             None,
             None,
+            &args.build.history,
             path,
             threads(None),
         )?;

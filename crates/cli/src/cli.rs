@@ -571,6 +571,11 @@ pub struct RunsArgs {
     /// At most N runs.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
+    /// The trend of the latest run's comparable runs (same command, scenario, machine and
+    /// settings): a sparkline per measure (wall, CPU, memory, binary size, the largest
+    /// units), oldest to newest, each point judged against the ones before it.
+    #[arg(long, conflicts_with = "experiments")]
+    pub trend: bool,
     /// Print the runs as JSON.
     #[arg(long)]
     pub json: bool,

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use buildscope_analysis::{ExperimentRecord, Spread};
+use buildscope_analysis::{run_measures, ExperimentRecord, Measures, Spread};
 use buildscope_measure::RunRecord;
 use buildscope_store::{ExperimentRow, RunRow, Store};
 
@@ -30,6 +30,26 @@ pub(crate) fn run_row(record: &RunRecord) -> RunRow {
         run_dir: record.run_dir.clone(),
         machine: comparability(record),
     }
+}
+
+/// `latest` and the comparable runs before it (at most `limit` in all), oldest first, each
+/// with its measures: the series a trend draws.
+pub(crate) fn comparable_series(
+    store: &Store,
+    latest: &RunRow,
+    limit: usize,
+) -> Result<Vec<(RunRow, Measures)>> {
+    let mut rows = store.comparable_runs(latest, limit.saturating_sub(1))?;
+    rows.reverse();
+    rows.push(latest.clone());
+    rows.into_iter()
+        .map(|row| {
+            let (_, units) = store.run(&row.id, None)?;
+            let extra = store.measures(&row.id)?;
+            let measures = run_measures(&units, row.wall_ns, row.cpu_ns, &extra);
+            Ok((row, measures))
+        })
+        .collect()
 }
 
 /// What runs must share to compare: the machine and toolchain, and the flags and

@@ -3,15 +3,17 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
-use buildscope_analysis::compare_units;
+use anyhow::{Context, Result};
+use buildscope_analysis::{compare_units, measure_unit, series_verdicts};
 use buildscope_output::{
-    render_compare, render_experiments, render_runs, ExperimentLine, RunLine, Style,
+    render_compare, render_experiments, render_runs, render_trend, trend_json, ExperimentLine,
+    RunLine, Style, TrendRow, TrendView,
 };
 use buildscope_store::{RunRow, Store};
 use serde_json::json;
 
 use crate::cli::{CompareArgs, RunsArgs};
+use crate::history::comparable_series;
 use crate::resolve::{open_store, workspace_here};
 use crate::terminal::{print, row_limit};
 
@@ -54,6 +56,9 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
     if args.experiments {
         return experiments(&store, workspace.as_deref(), &args, style);
     }
+    if args.trend {
+        return trend(&store, workspace.as_deref(), &args, style);
+    }
     let runs = store.runs(workspace.as_deref(), args.limit)?;
     if args.json {
         let doc = json!({
@@ -64,6 +69,70 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
     } else {
         let lines: Vec<RunLine> = runs.iter().map(line).collect();
         print(&render_runs(&lines, style))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Measures a trend shows beyond the build-wide ones: the largest units.
+const TREND_UNITS: usize = 5;
+
+/// `runs --trend`: each measure of the latest run's comparable runs, oldest to newest.
+fn trend(
+    store: &Store,
+    workspace: Option<&Path>,
+    args: &RunsArgs,
+    style: &Style,
+) -> Result<ExitCode> {
+    let latest = store
+        .runs(workspace, 1)?
+        .into_iter()
+        .next()
+        .context("no runs here yet: measure one with `buildscope build`")?;
+    let series = comparable_series(store, &latest, args.limit.max(1))?;
+    let values = |name: &str| -> Vec<f64> {
+        series
+            .iter()
+            .map(|(_, m)| m.get(name).copied().unwrap_or(f64::NAN))
+            .collect()
+    };
+    let mut names: Vec<String> = ["wall", "cpu", "rss", "binary-size"]
+        .iter()
+        .filter(|n| series.iter().any(|(_, m)| m.contains_key(**n)))
+        .map(|n| n.to_string())
+        .collect();
+    let mut units: Vec<(&String, f64)> = series
+        .last()
+        .map(|(_, m)| {
+            m.iter()
+                .filter(|(k, _)| k.starts_with("unit:"))
+                .map(|(k, v)| (k, *v))
+                .collect()
+        })
+        .unwrap_or_default();
+    units.sort_by(|a, b| b.1.total_cmp(&a.1));
+    names.extend(units.iter().take(TREND_UNITS).map(|(k, _)| (*k).clone()));
+    let rows: Vec<TrendRow> = names
+        .iter()
+        .map(|name| {
+            let values = values(name);
+            let present: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+            TrendRow {
+                measure: name.clone(),
+                unit: measure_unit(name),
+                verdicts: series_verdicts(&present, name, 20),
+                values,
+            }
+        })
+        .collect();
+    let view = TrendView {
+        title: format!("{} ({})", latest.command, latest.scenario),
+        run_ids: series.iter().map(|(r, _)| r.id.clone()).collect(),
+        rows,
+    };
+    if args.json {
+        print(&(serde_json::to_string_pretty(&trend_json(&view))? + "\n"))?;
+    } else {
+        print(&render_trend(&view, style))?;
     }
     Ok(ExitCode::SUCCESS)
 }

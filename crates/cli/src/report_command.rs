@@ -45,7 +45,15 @@ pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
         }
         _ => None,
     };
-    write_run_report(record.as_ref(), &profiles, baseline, None, &output, threads)?;
+    write_run_report(
+        record.as_ref(),
+        &profiles,
+        baseline,
+        None,
+        &args.history,
+        &output,
+        threads,
+    )?;
     eprintln!("wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -5,12 +5,18 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use buildscope_analysis::{compare_units, rebuild_roots, ExperimentRecord, Explanation, Spread};
+use buildscope_analysis::{
+    compare_units, rebuild_roots, series_verdicts, ExperimentRecord, Explanation, Spread, Verdict,
+};
 use buildscope_measure::{cargo_profile, explain_run, rustc_version, RunRecord};
-use buildscope_output::{phase_deltas, write_report, ReportCompare, ReportInputs, ReportRun};
+use buildscope_output::{
+    phase_deltas, write_report, ReportCompare, ReportHistory, ReportHistoryRun, ReportInputs,
+    ReportRun, ReportSeries,
+};
 
 use crate::cli::HistoryArgs;
-use crate::resolve::resolve_target;
+use crate::history::comparable_series;
+use crate::resolve::{open_store, resolve_target};
 
 /// A run compared in the report, with each side's `--runs` spread.
 pub(crate) struct Baseline<'a> {
@@ -26,6 +32,7 @@ pub(crate) fn write_run_report(
     profile_paths: &[PathBuf],
     baseline: Option<Baseline>,
     experiment: Option<&ExperimentRecord>,
+    history: &HistoryArgs,
     output: &Path,
     threads: usize,
 ) -> Result<Explanation> {
@@ -79,9 +86,60 @@ pub(crate) fn write_run_report(
         summaries: &explained.evidence.summaries,
         compare,
         experiment,
+        history: record.and_then(|r| report_history(r, history)),
     };
     write_report(inputs, output, threads)?;
     Ok(explanation)
+}
+
+/// Runs of the history a report's trend shows at most.
+const HISTORY_SHOWN: usize = 30;
+/// Units a report's trend draws beside the wall and CPU time.
+const HISTORY_UNITS: usize = 3;
+
+/// The run among its comparable runs, when the history has it (a report of a run from a
+/// folder whose history is elsewhere has none; that is no error).
+fn report_history(record: &RunRecord, history: &HistoryArgs) -> Option<ReportHistory> {
+    let store = open_store(history).ok()?;
+    let (row, _) = store.run(&record.id, None).ok()?;
+    let series = comparable_series(&store, &row, HISTORY_SHOWN).ok()?;
+    let mut measures = vec!["wall".to_string(), "cpu".to_string()];
+    let mut units: Vec<(&String, f64)> = series
+        .last()?
+        .1
+        .iter()
+        .filter(|(k, _)| k.starts_with("unit:"))
+        .map(|(k, v)| (k, *v))
+        .collect();
+    units.sort_by(|a, b| b.1.total_cmp(&a.1));
+    measures.extend(units.iter().take(HISTORY_UNITS).map(|(k, _)| (*k).clone()));
+    let series_of = |measure: &String| {
+        let values: Vec<Option<f64>> = series
+            .iter()
+            .map(|(_, m)| m.get(measure).copied())
+            .collect();
+        let present: Vec<f64> = values.iter().flatten().copied().collect();
+        let mut verdicts = series_verdicts(&present, measure, 20).into_iter();
+        let regressed = values
+            .iter()
+            .map(|v| v.is_some() && verdicts.next() == Some(Verdict::Regressed))
+            .collect();
+        ReportSeries {
+            measure: measure.clone(),
+            values,
+            regressed,
+        }
+    };
+    Some(ReportHistory {
+        runs: series
+            .iter()
+            .map(|(r, _)| ReportHistoryRun {
+                id: r.id.clone(),
+                started_at_ns: r.started_at_ns,
+            })
+            .collect(),
+        series: measures.iter().map(series_of).collect(),
+    })
 }
 
 fn title(record: Option<&RunRecord>, experiment: bool, profiles: usize) -> String {
@@ -102,13 +160,18 @@ fn title(record: Option<&RunRecord>, experiment: bool, profiles: usize) -> Strin
 
 /// The report of a run just measured by `build`, into its run folder; returns where it
 /// went and the run's explanation.
-pub(crate) fn report_for_run(record: &RunRecord, threads: usize) -> Result<(PathBuf, Explanation)> {
+pub(crate) fn report_for_run(
+    record: &RunRecord,
+    history: &HistoryArgs,
+    threads: usize,
+) -> Result<(PathBuf, Explanation)> {
     let output = record.run_dir.join("report.html");
     let explanation = write_run_report(
         Some(record),
         &record.profile_dirs(),
         None,
         None,
+        history,
         &output,
         threads,
     )?;
@@ -137,6 +200,7 @@ pub(crate) fn write_experiment_report(
         &[],
         None,
         Some(experiment),
+        history,
         output,
         threads,
     )?;

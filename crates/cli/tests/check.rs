@@ -192,6 +192,44 @@ fn a_crate_made_slower_fails_the_check_and_noise_does_not() {
         units.1.as_deref().is_some_and(|m| m.contains("unit:core")),
         "{cases:?}"
     );
+
+    // The trend shows it: 6 + 3 + 3 comparable runs, core's first slower one an alarm.
+    let out = buildscope(&root, &db, &["runs", "--trend", "--json"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trend: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(trend["schema"], "buildscope.trend/1");
+    assert_eq!(trend["runs"].as_array().unwrap().len(), 12, "{trend:#}");
+    let core = trend["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["measure"] == "unit:core")
+        .expect("core among the largest units");
+    assert_eq!(core["verdicts"][9], "regressed", "{core}");
+    let text = stdout(&buildscope(&root, &db, &["runs", "--trend"], &[]));
+    assert!(
+        text.contains("12 comparable runs") && text.contains("unit:core"),
+        "{text}"
+    );
+    // And so does the run's report: its history, the alarm marked.
+    let page = root.join("report.html");
+    let out = buildscope(&root, &db, &["report", "-o", page.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let start = html
+        .find("\"history\":{")
+        .expect("the report carries the history");
+    let history = &html[start..];
+    assert!(
+        history.contains("\"measure\":\"unit:core\""),
+        "{}",
+        &history[..400.min(history.len())]
+    );
+    assert!(
+        history.contains("\"regressed\":[false,"),
+        "{}",
+        &history[..400.min(history.len())]
+    );
 }
 
 #[test]

@@ -605,6 +605,59 @@
     }
   })(); }
 
+  // ---------------------------------------------------------------- history
+  (function () {
+    var h = data.history;
+    var body = document.getElementById("history-body");
+    if (!h || h.runs.length < 2) {
+      body.appendChild(el("p", { "class": "dim" }, h ? "The first run of its kind (same command, scenario, machine and settings): measure more to see a trend." : "Not in the history."));
+      return;
+    }
+    body.appendChild(el("p", { "class": "dim" }, h.runs.length + " comparable runs, oldest to newest; this run is the last. A red ring marks a value beyond the noise of the runs before it (what buildscope check flags)."));
+    var width = Math.max(600, document.body.clientWidth - 80), height = 260, left = 70, right = 180, top = 10, bottom = 30;
+    var svg = svgEl("svg", { id: "history-chart", width: width, height: height, role: "img", "aria-label": "Wall time, CPU time and the largest units over the comparable runs" });
+    var max = 0;
+    h.series.forEach(function (s) { s.values.forEach(function (v) { if (v !== null) { max = Math.max(max, v); } }); });
+    max = Math.max(max, 1);
+    var n = h.runs.length;
+    var x = function (i) { return left + (width - left - right) * (n === 1 ? 0 : i / (n - 1)); };
+    var y = function (v) { return top + (height - top - bottom) * (1 - v / max); };
+    for (var t = 0; t <= 4; t++) {
+      var v = max * t / 4;
+      svg.appendChild(svgEl("line", { "class": "grid", x1: left, x2: width - right, y1: y(v), y2: y(v) }));
+      var label = svgEl("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" });
+      label.textContent = dur(v);
+      svg.appendChild(label);
+    }
+    var colors = ["#1f77b4", "#7f7f7f", "#2ca02c", "#9467bd", "#8c564b"];
+    var labels = [];
+    h.series.forEach(function (s, k) {
+      var points = [];
+      s.values.forEach(function (v, i) { if (v !== null) { points.push(x(i) + "," + y(v)); } });
+      svg.appendChild(svgEl("polyline", { "class": "series", points: points.join(" "), stroke: colors[k % colors.length] }));
+      s.values.forEach(function (v, i) {
+        if (v === null) { return; }
+        var dot = svgEl("circle", { cx: x(i), cy: y(v), r: s.regressed[i] ? 5 : 2.5, fill: colors[k % colors.length], "class": s.regressed[i] ? "regressed" : "" });
+        var title = svgEl("title");
+        title.textContent = s.measure + " in run " + h.runs[i].id + ": " + dur(v) + (s.regressed[i] ? " — beyond the noise of the runs before it" : "");
+        dot.appendChild(title);
+        svg.appendChild(dot);
+      });
+      var last = s.values[s.values.length - 1];
+      labels.push({ y: last === null ? top + 14 * k : y(last), text: s.measure.replace(/^unit:/, ""), color: colors[k % colors.length] });
+    });
+    // Names at the end of their lines, pushed apart where lines end close together.
+    labels.sort(function (a, b) { return a.y - b.y; });
+    labels.forEach(function (l, i) {
+      if (i > 0) { l.y = Math.max(l.y, labels[i - 1].y + 13); }
+      var name = svgEl("text", { x: width - right + 8, y: l.y + 4, fill: l.color });
+      name.textContent = l.text;
+      svg.appendChild(name);
+    });
+    body.appendChild(el("div", { "class": "scroll" }));
+    body.lastChild.appendChild(svg);
+  })();
+
   // ---------------------------------------------------------------- links
   var links = document.getElementById("link-list");
   data.links.forEach(function (l) {

@@ -1,8 +1,9 @@
-//! The history screens: `runs` (a list) and `compare` (two builds, unit by unit).
+//! The history screens: `runs` (a list), `runs --trend` (a sparkline per measure) and
+//! `compare` (two builds, unit by unit).
 
 use buildscope_analysis::UnitChange;
 
-use crate::format::{human_duration, human_signed_duration, human_signed_percent};
+use crate::format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
 use crate::style::Style;
 use crate::table::{Align, Paint, Table};
 
@@ -184,4 +185,131 @@ pub fn render_compare(
         )));
     }
     out
+}
+
+/// One measure over a series of comparable runs, oldest first.
+#[derive(Debug, Clone)]
+pub struct TrendRow {
+    pub measure: String,
+    /// `ns` or `bytes`.
+    pub unit: &'static str,
+    /// One per run (NaN where the run has no such measure).
+    pub values: Vec<f64>,
+    /// Each present value judged against the values before it.
+    pub verdicts: Vec<buildscope_analysis::Verdict>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrendView {
+    pub title: String,
+    pub run_ids: Vec<String>,
+    pub rows: Vec<TrendRow>,
+}
+
+const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A sparkline of the values, scaled from their minimum to their maximum; a gap for a
+/// missing one.
+pub fn sparkline(values: &[f64]) -> String {
+    let present = values.iter().copied().filter(|v| v.is_finite());
+    let (low, high) = present.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    values
+        .iter()
+        .map(|v| {
+            if !v.is_finite() {
+                ' '
+            } else if high - low <= f64::EPSILON * high.abs().max(1.0) {
+                SPARKS[3]
+            } else {
+                SPARKS[(((v - low) / (high - low)) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
+fn trend_value(unit: &str, v: f64) -> String {
+    if !v.is_finite() {
+        "-".to_string()
+    } else if unit == "bytes" {
+        human_bytes(v as u64)
+    } else {
+        human_duration(v as u64)
+    }
+}
+
+pub fn render_trend(view: &TrendView, style: &Style) -> String {
+    use buildscope_analysis::Verdict;
+    let mut out = format!(
+        "{}\n{} comparable runs, oldest to newest{}\n\n",
+        style.bold(&format!("Trend: {}", view.title)),
+        view.run_ids.len(),
+        view.run_ids
+            .first()
+            .zip(view.run_ids.last())
+            .map(|(a, b)| format!(" ({a} … {b})"))
+            .unwrap_or_default()
+    );
+    let mut table = Table::new(&[
+        ("Measure", Align::Left),
+        ("Trend", Align::Left),
+        ("Min", Align::Right),
+        ("Median", Align::Right),
+        ("Latest", Align::Right),
+        ("Alarms", Align::Right),
+    ])
+    .shrink_column(0);
+    for row in &view.rows {
+        let present: Vec<f64> = row
+            .values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        let mut sorted = present.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = buildscope_analysis::median(&sorted).unwrap_or(f64::NAN);
+        let alarms = row
+            .verdicts
+            .iter()
+            .filter(|v| **v == Verdict::Regressed)
+            .count();
+        let latest_alarm = row.verdicts.last() == Some(&Verdict::Regressed);
+        table.push(vec![
+            row.measure.clone(),
+            sparkline(&row.values),
+            trend_value(row.unit, sorted.first().copied().unwrap_or(f64::NAN)),
+            trend_value(row.unit, median),
+            style.change(
+                if latest_alarm { 1 } else { 0 },
+                &trend_value(row.unit, present.last().copied().unwrap_or(f64::NAN)),
+            ),
+            if alarms == 0 {
+                "-".to_string()
+            } else {
+                style.change(1, &alarms.to_string())
+            },
+        ]);
+    }
+    out.push_str(&table.render(style));
+    out.push_str(
+        "\nAlarms: points beyond the noise of the runs before them (what `buildscope check` flags).\n",
+    );
+    out
+}
+
+/// `runs --trend --json`, schema `buildscope.trend/1`.
+pub fn trend_json(view: &TrendView) -> serde_json::Value {
+    serde_json::json!({
+        "schema": "buildscope.trend/1",
+        "title": view.title,
+        "runs": view.run_ids,
+        "measures": view.rows.iter().map(|r| serde_json::json!({
+            "measure": r.measure,
+            "unit": r.unit,
+            "values": r.values.iter().map(|v| if v.is_finite() { serde_json::json!(v) } else { serde_json::Value::Null }).collect::<Vec<_>>(),
+            "verdicts": r.verdicts,
+        })).collect::<Vec<_>>(),
+    })
 }

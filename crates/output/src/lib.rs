@@ -42,12 +42,15 @@ pub use explain_view::{
 pub use export::{export_events, ExportError, ExportFormat};
 pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions};
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
-pub use history_view::{render_compare, render_experiments, render_runs, ExperimentLine, RunLine};
+pub use history_view::{
+    render_compare, render_experiments, render_runs, render_trend, sparkline, trend_json,
+    ExperimentLine, RunLine, TrendRow, TrendView,
+};
 pub use output_file::{OutputFile, OutputFileError};
 pub use queries_view::{pathological_text, queries_csv, queries_html, render_queries};
 pub use report::{
-    crate_stacks, render_report, ReportCompare, ReportCrate, ReportData, ReportRun, REPORT_ROWS,
-    REPORT_SCHEMA, REPORT_STACKS,
+    crate_stacks, render_report, ReportCompare, ReportCrate, ReportData, ReportHistory,
+    ReportHistoryRun, ReportRun, ReportSeries, REPORT_ROWS, REPORT_SCHEMA, REPORT_STACKS,
 };
 pub use report_assembly::{phase_deltas, write_report, ReportError, ReportInputs};
 pub use rows_view::{render_rows, rows_csv};

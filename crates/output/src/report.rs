@@ -30,6 +30,31 @@ pub struct ReportData<'a> {
     pub experiment: Option<&'a ExperimentRecord>,
     /// (label, relative or absolute href)
     pub links: Vec<(String, String)>,
+    /// The run among its comparable runs: the trend of its measures.
+    pub history: Option<ReportHistory>,
+}
+
+/// The comparable runs of a run (same command, scenario, machine and settings), oldest
+/// first and the run itself last, and its main measures over them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportHistory {
+    pub runs: Vec<ReportHistoryRun>,
+    pub series: Vec<ReportSeries>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportHistoryRun {
+    pub id: String,
+    pub started_at_ns: u64,
+}
+
+/// One measure over the runs: nanoseconds, `null` where a run lacks it; each value judged
+/// against the ones before it (`regressed` marks what `check` would flag).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportSeries {
+    pub measure: String,
+    pub values: Vec<Option<f64>>,
+    pub regressed: Vec<bool>,
 }
 
 /// A measured build.

@@ -14,8 +14,8 @@ use buildscope_profile::ProfileError;
 
 use crate::output_file::{OutputFile, OutputFileError};
 use crate::report::{
-    crate_stacks, render_report, ReportCompare, ReportCrate, ReportData, ReportRun, REPORT_ROWS,
-    REPORT_SCHEMA,
+    crate_stacks, render_report, ReportCompare, ReportCrate, ReportData, ReportHistory, ReportRun,
+    REPORT_ROWS, REPORT_SCHEMA,
 };
 use crate::trace::{write_trace, TraceError, TraceOptions, DEFAULT_SPLIT_PAGES};
 
@@ -56,6 +56,7 @@ pub struct ReportInputs<'a> {
     pub summaries: &'a [ProfileSummary],
     pub compare: Option<ReportCompare>,
     pub experiment: Option<&'a ExperimentRecord>,
+    pub history: Option<ReportHistory>,
 }
 
 /// Assembles the report and writes it to `output`.
@@ -95,6 +96,7 @@ pub fn write_report(
         compare: inputs.compare,
         experiment: inputs.experiment,
         links,
+        history: inputs.history,
     };
     let html = render_report(&data);
     let mut out = OutputFile::create(output)?;
