@@ -33,7 +33,7 @@ pub const MIN_RSS_CHANGE: f64 = 0.05;
 pub const UNIT_SHARE_OF_WALL: f64 = 0.02;
 
 /// The thresholds a check applies when given none.
-pub const DEFAULT_THRESHOLDS: [&str; 2] = ["wall>10%", "unit:*>20%"];
+pub const DEFAULT_THRESHOLDS: [&str; 3] = ["wall>10%", "cpu>10%", "unit:*>20%"];
 
 /// The measures of one run, by name: `wall`, `cpu`, `rss`, `binary-size`, `unit:<name>`
 /// (times in ns, sizes in bytes).
@@ -482,7 +482,11 @@ mod tests {
         );
         assert!(outcome.failed);
         assert!(outcome.noise_model);
-        let units = &outcome.thresholds[1];
+        let units = outcome
+            .thresholds
+            .iter()
+            .find(|t| t.threshold.measure == "unit:*")
+            .unwrap();
         assert_eq!(units.crossed, vec!["unit:core".to_string()]);
         let core = outcome
             .measures

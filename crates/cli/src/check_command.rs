@@ -33,7 +33,7 @@ pub(crate) fn check(args: CheckArgs, style: &Style) -> Result<ExitCode> {
     // Bad thresholds fail before anything is built.
     let thresholds = thresholds(&args)?;
     let saved = saved_baseline(&args)?;
-    let records = current_runs(&args)?;
+    let mut records = current_runs(&args)?;
     let last = records.last().expect("at least one run");
     if !last.success {
         bail!(
@@ -45,8 +45,34 @@ pub(crate) fn check(args: CheckArgs, style: &Style) -> Result<ExitCode> {
         Some(saved) => saved,
         None => baseline(&args, &records)?,
     };
-    let current: Vec<Measures> = records.iter().map(measures_of_record).collect();
-    let outcome = check_regressions(&current, &baseline, &thresholds, kind, args.strict);
+    let mut current: Vec<Measures> = records.iter().map(measures_of_record).collect();
+    let mut outcome = check_regressions(&current, &baseline, &thresholds, kind, args.strict);
+    // A build can be slow once (a neighbour on the machine, a cold cache): before failing,
+    // measure again and judge the median of all.
+    let mut confirmation = None;
+    if outcome.failed && args.run.is_none() && args.confirm > 0 {
+        let first = records.len();
+        while outcome.failed && records.len() - first < args.confirm as usize {
+            records.extend(measure_again(&args)?);
+            current = records.iter().map(measures_of_record).collect();
+            outcome = check_regressions(&current, &baseline, &thresholds, kind, args.strict);
+        }
+        let again = records.len() - first;
+        confirmation = Some(if outcome.failed {
+            format!(
+                "confirmed: measured {again} more time(s), and the median of all {} runs still crosses",
+                records.len()
+            )
+        } else {
+            format!(
+                "not reproduced: a first run crossed a threshold, {again} more put the median of {} runs within them",
+                records.len()
+            )
+        });
+    }
+    let last = records.last().expect("at least one run");
+    let mut explanation: Vec<String> = confirmation.into_iter().collect();
+    explanation.extend(explain(&outcome, last));
     let view = CheckView {
         scenario: last.scenario.describe_in(&last.workspace_root),
         command: last.command_line(),
@@ -57,7 +83,7 @@ pub(crate) fn check(args: CheckArgs, style: &Style) -> Result<ExitCode> {
             .unwrap_or_else(|| "workspace".into()),
         baseline: described,
         outcome: &outcome,
-        explanation: explain(&outcome, last),
+        explanation,
         current_runs: current.clone(),
     };
     write_outputs(&args, &view, last)?;
@@ -125,6 +151,21 @@ fn current_runs(args: &CheckArgs) -> Result<Vec<RunRecord>> {
     let records = run_plan(&plan, args.build.quiet)?;
     for record in &records {
         record_run(&args.build.history, record);
+    }
+    Ok(records)
+}
+
+/// One more measurement of the check's build, recorded in the history.
+fn measure_again(args: &CheckArgs) -> Result<Vec<RunRecord>> {
+    let (mut plan, _) = build_plan(&args.build)?;
+    plan.runs = 1;
+    let _lock = lock_for_measuring(&plan, args.build.no_wait)?;
+    let records = run_plan(&plan, args.build.quiet)?;
+    for record in &records {
+        record_run(&args.build.history, record);
+    }
+    if records.iter().any(|r| !r.success) {
+        bail!("the build failed when measured again to confirm a regression");
     }
     Ok(records)
 }

@@ -97,16 +97,20 @@ const CHECK_HELP: &str = "\
 Each measure (wall time, CPU time, peak rustc memory, binary size, every unit's time) is
 compared with the same measure in the baseline. With the history as baseline (the default),
 the comparable runs are the last --history-size runs of this workspace with the same cargo
-command, scenario, machine and toolchain; a value is a regression when it lies beyond the
-history's noise (the third quartile plus 3 interquartile ranges, never less than 1% or 10 ms
-above the median) AND crosses a threshold. With fewer than 5 comparable runs there is no
-noise model: the check says so and passes, unless --strict (then thresholds alone decide).
-A named baseline (a run, or a run.json / `build --json` file kept from the main branch) is
-judged on its values, with a noise model when it holds 5 runs or more.
+command, scenario, machine, toolchain, RUSTFLAGS and CARGO_INCREMENTAL / CARGO_PROFILE_*
+variables. A value is a regression when it lies beyond the history's noise (the third
+quartile plus 3 interquartile ranges; never less than 1% or 10 ms above the median, 5% for
+memory) AND crosses a threshold. With fewer than 5 comparable runs there is no noise model:
+the check says so and passes, unless --strict (then thresholds alone decide). A named
+baseline (a run, or a run.json / `build --json` file kept from the main branch) is judged on
+its values, with a noise model when it holds 5 runs or more.
 
-Thresholds (repeat --fail-if; default: wall>10% and unit:*>20%):
+Thresholds (repeat --fail-if; default: wall>10%, cpu>10% and unit:*>20%):
   wall>10%  wall>2s  cpu>15%  rss>10%  rss>200MB  binary-size>5%  binary-size>1MiB
   unit:serde_derive>20%   one package's units      unit:*>20%   any unit of 2%+ of the build
+
+A crossing is confirmed before the check fails: the build is measured again (--confirm, 2
+times at most) and the median of all its runs judged; a slow outlier is not a regression.
 
 Exit status: 0 no regression (or not enough history), 1 a threshold crossed, 2 bad input.
 When GITHUB_STEP_SUMMARY is set the Markdown summary is appended there.
@@ -531,6 +535,10 @@ pub struct CheckArgs {
     /// Judge the thresholds even without a noise model (too few comparable runs).
     #[arg(long)]
     pub strict: bool,
+    /// When a threshold is crossed, measure up to N more times and judge the median of all
+    /// runs before failing (a build can be slow once); 0 fails at once. Not with --run.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub confirm: u32,
     /// Print Markdown (for a pull-request comment) instead of the table.
     #[arg(long)]
     pub markdown: bool,

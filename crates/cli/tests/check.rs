@@ -136,6 +136,7 @@ fn a_crate_made_slower_fails_the_check_and_noise_does_not() {
         cases,
         vec![
             ("wall>10%".to_string(), None),
+            ("cpu>10%".to_string(), None),
             ("unit:*>20%".to_string(), None)
         ]
     );

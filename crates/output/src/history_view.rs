@@ -257,7 +257,7 @@ pub fn render_trend(view: &TrendView, style: &Style) -> String {
         ("Min", Align::Right),
         ("Median", Align::Right),
         ("Latest", Align::Right),
-        ("Alarms", Align::Right),
+        ("Beyond noise", Align::Right),
     ])
     .shrink_column(0);
     for row in &view.rows {
@@ -294,7 +294,7 @@ pub fn render_trend(view: &TrendView, style: &Style) -> String {
     }
     out.push_str(&table.render(style));
     out.push_str(
-        "\nAlarms: points beyond the noise of the runs before them (what `buildscope check` flags).\n",
+        "\nBeyond noise: points outside the noise of the runs before them (`buildscope check` fails\nwhere a threshold is crossed too).\n",
     );
     out
 }
