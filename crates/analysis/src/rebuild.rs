@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::schedule::{wall_saving, UnitTime};
+use crate::schedule::wall_saving_without;
 use crate::timeline::{Unit, UnitKind};
 
 /// Why one unit was not fresh.
@@ -352,26 +352,13 @@ pub fn rebuild_roots(units: &[Unit], reasons: &[UnitReason], cores: usize) -> Ve
             .iter()
             .filter_map(|id| index.get(id).map(|&i| units[i].duration_ns()))
             .sum();
-        let times: Vec<UnitTime> = units
-            .iter()
-            .map(|u| {
-                if members.contains(&u.id) {
-                    UnitTime {
-                        duration_ns: 0,
-                        rmeta_after_ns: Some(0),
-                    }
-                } else {
-                    UnitTime::of(u)
-                }
-            })
-            .collect();
         roots.push(RebuildRoot {
             unit: unit.id,
             package: unit.package.clone(),
             reason: (*reason).clone(),
             cascade,
             unit_ns,
-            wall_ns: wall_saving(units, &times, cores),
+            wall_ns: wall_saving_without(units, &members, cores),
         });
     }
     roots.sort_by(|a, b| b.wall_ns.cmp(&a.wall_ns).then(a.unit.cmp(&b.unit)));

@@ -222,6 +222,24 @@ pub fn wall_saving(units: &[Unit], times: &[UnitTime], cores: usize) -> u64 {
     before.saturating_sub(after)
 }
 
+/// The wall time the build would save if the units `removed` (by id) took no time.
+pub fn wall_saving_without(units: &[Unit], removed: &[usize], cores: usize) -> u64 {
+    let times: Vec<UnitTime> = units
+        .iter()
+        .map(|u| {
+            if removed.contains(&u.id) {
+                UnitTime {
+                    duration_ns: 0,
+                    rmeta_after_ns: Some(0),
+                }
+            } else {
+                UnitTime::of(u)
+            }
+        })
+        .collect();
+    wall_saving(units, &times, cores)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

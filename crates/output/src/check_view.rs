@@ -4,7 +4,7 @@
 use buildscope_analysis::{CheckOutcome, MeasureCheck, ThresholdCheck, Verdict, MIN_HISTORY};
 use serde_json::{json, Map, Value};
 
-use crate::format::{human_bytes, human_duration, human_signed_percent};
+use crate::format::{escape_html, human_bytes, human_duration, human_signed_percent};
 use crate::style::Style;
 use crate::table::{Align, Table};
 
@@ -292,20 +292,14 @@ pub fn check_bmf(view: &CheckView) -> Value {
     Value::Object(doc)
 }
 
+/// XML text and attribute values: HTML's escaping, without the control characters XML 1.0
+/// does not allow.
 fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let allowed: String = text
+        .chars()
+        .filter(|&c| (c as u32) >= 0x20 || matches!(c, '\n' | '\t' | '\r'))
+        .collect();
+    escape_html(&allowed)
 }
 
 /// JUnit XML: one test case per threshold (failed when crossed, skipped when not judged).

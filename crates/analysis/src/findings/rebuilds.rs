@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::rebuild::{rebuild_roots, RebuildReason, RebuildRoot};
+use crate::schedule::wall_saving_without;
 
 /// A cascade is worth a finding from this many units rebuilt for one edited crate.
 const CASCADE_UNITS: usize = 3;
@@ -127,21 +128,7 @@ fn build_script_reruns(build: BuildEvidence, root: &RebuildRoot) -> Option<Findi
     let owner = Owner::of_package(Some(build), &root.package);
     // What rebuilt after the script may have rebuilt anyway (an edit of the package's own
     // code rebuilds its crates, script or no script): the saving is the script's run.
-    let times: Vec<UnitTime> = build
-        .units
-        .iter()
-        .map(|u| {
-            if u.id == root.unit {
-                UnitTime {
-                    duration_ns: 0,
-                    rmeta_after_ns: Some(0),
-                }
-            } else {
-                UnitTime::of(u)
-            }
-        })
-        .collect();
-    let saving = wall_saving(build.units, &times, build.totals.cores);
+    let saving = wall_saving_without(build.units, &[root.unit], build.totals.cores);
     Some(Finding {
         cause: Cause::BuildScriptReruns,
         title: format!("`{}`'s build script reruns on every rebuild", root.package),
@@ -250,21 +237,7 @@ fn edit_cascade(build: BuildEvidence, root: &RebuildRoot, file: &str) -> Option<
         return None;
     }
     let ids: Vec<usize> = dependents.iter().map(|u| u.id).collect();
-    let times: Vec<UnitTime> = build
-        .units
-        .iter()
-        .map(|u| {
-            if ids.contains(&u.id) {
-                UnitTime {
-                    duration_ns: 0,
-                    rmeta_after_ns: Some(0),
-                }
-            } else {
-                UnitTime::of(u)
-            }
-        })
-        .collect();
-    let saving = wall_saving(build.units, &times, build.totals.cores);
+    let saving = wall_saving_without(build.units, &ids, build.totals.cores);
     let unit_ns: u64 = dependents.iter().map(|u| u.duration_ns()).sum();
     let mut packages: Vec<&str> = dependents.iter().map(|u| u.package.as_str()).collect();
     packages.sort();
@@ -338,24 +311,10 @@ fn settings_thrash(build: BuildEvidence) -> Option<Finding> {
         ),
         _ if !rebuilt.is_empty() => {
             let ids: Vec<usize> = rebuilt.iter().map(|u| u.id).collect();
-            let times: Vec<UnitTime> = build
-                .units
-                .iter()
-                .map(|u| {
-                    if ids.contains(&u.id) {
-                        UnitTime {
-                            duration_ns: 0,
-                            rmeta_after_ns: Some(0),
-                        }
-                    } else {
-                        UnitTime::of(u)
-                    }
-                })
-                .collect();
             (
                 rebuilt.len(),
                 rebuilt.iter().map(|u| u.duration_ns()).sum(),
-                wall_saving(build.units, &times, build.totals.cores),
+                wall_saving_without(build.units, &ids, build.totals.cores),
                 "wall time: the run's schedule replayed without the units built for the \
                  changed settings",
             )
