@@ -6,16 +6,17 @@ use std::process::ExitCode;
 use anyhow::Result;
 use buildscope_analysis::{rebuild_roots, schedule_summary, Explanation, Spread};
 use buildscope_measure::{explain_run, BuildPlan, RunRecord, Scenario, Workspace};
+use buildscope_store::Store;
 use buildscope_output::{
     render_build, render_member_edits, render_rebuild_roots, BuildView, MemberEdit, Style,
 };
 use serde_json::json;
 
 use crate::cli::{BuildArgs, HistoryArgs};
-use crate::history::record_run;
+use crate::history::{record_runs, share_run_folders};
 use crate::measuring::run_plan;
 use crate::reports::report_for_run;
-use crate::resolve::{build_plan, lock_for_measuring};
+use crate::resolve::{build_plan, lock_for_measuring, open_store};
 use crate::terminal::{cores, print};
 
 /// Units in the report's slowest-units table.
@@ -23,18 +24,22 @@ const SLOWEST_SHOWN: usize = 10;
 
 pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     let (plan, workspace) = build_plan(&args)?;
+    // A history that cannot be opened (a wrong URL or password, a database that is not
+    // buildscope's) fails before anything is built.
+    let store = open_store(&args.history)?;
     let _lock = lock_for_measuring(&plan, args.no_wait)?;
     let workspace_root = plan.workspace_root.clone();
 
     if args.edit_each_member {
-        return each_member(&args, plan, &workspace, style);
+        return each_member(&args, plan, &store, &workspace, style);
     }
     let records = run_plan(&plan, args.quiet);
     let records = records?;
-    for record in &records {
-        record_run(&args.history, record);
-    }
+    let not_recorded = record_runs(&store, &records);
     let explanations = write_reports(&records, &args.history, args.quiet || args.json);
+    if let (Some(shared), None) = (&args.store_profiles, &not_recorded) {
+        share_run_folders(&store, &records, shared)?;
+    }
     let last = records.last().expect("a plan measures at least once");
     let failed = !last.success;
 
@@ -65,6 +70,10 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
             last.exit_code.unwrap_or(101).clamp(1, 255) as u8
         ));
     }
+    if let Some(line) = not_recorded {
+        eprintln!("error: {line}");
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -72,6 +81,7 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
 fn each_member(
     args: &BuildArgs,
     plan: BuildPlan,
+    store: &Store,
     workspace: &Workspace,
     style: &Style,
 ) -> Result<ExitCode> {
@@ -91,8 +101,8 @@ fn each_member(
             path.display()
         );
         let records = run_plan(&plan, args.quiet)?;
-        for record in &records {
-            record_run(&args.history, record);
+        if let Some(line) = record_runs(store, &records) {
+            anyhow::bail!("{line}");
         }
         if let Some(failed) = records.iter().find(|r| !r.success) {
             anyhow::bail!(

@@ -20,7 +20,7 @@ use buildscope_store::{RunRow, Store};
 use serde_json::json;
 
 use crate::cli::CheckArgs;
-use crate::history::{extra_measures, record_run, run_row};
+use crate::history::{extra_measures, record_runs, run_row};
 use crate::measuring::run_plan;
 use crate::reports::write_run_report;
 use crate::resolve::{build_plan, lock_for_measuring, open_store, resolve_target};
@@ -147,10 +147,11 @@ fn current_runs(args: &CheckArgs) -> Result<Vec<RunRecord>> {
             .with_context(|| format!("{name}: profiles are not a run to check"));
     }
     let (plan, _) = build_plan(&args.build)?;
+    let store = open_store(&args.build.history)?;
     let _lock = lock_for_measuring(&plan, args.build.no_wait)?;
     let records = run_plan(&plan, args.build.quiet)?;
-    for record in &records {
-        record_run(&args.build.history, record);
+    if let Some(line) = record_runs(&store, &records) {
+        bail!("{line}");
     }
     Ok(records)
 }
@@ -159,10 +160,11 @@ fn current_runs(args: &CheckArgs) -> Result<Vec<RunRecord>> {
 fn measure_again(args: &CheckArgs) -> Result<Vec<RunRecord>> {
     let (mut plan, _) = build_plan(&args.build)?;
     plan.runs = 1;
+    let store = open_store(&args.build.history)?;
     let _lock = lock_for_measuring(&plan, args.build.no_wait)?;
     let records = run_plan(&plan, args.build.quiet)?;
-    for record in &records {
-        record_run(&args.build.history, record);
+    if let Some(line) = record_runs(&store, &records) {
+        bail!("{line}");
     }
     if records.iter().any(|r| !r.success) {
         bail!("the build failed when measured again to confirm a regression");

@@ -91,6 +91,55 @@ pub enum Command {
     /// the history's comparable runs or a baseline, and exit 1 on a regression (for CI).
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// The history database itself: migrate it, copy it into another (a developer's SQLite
+    /// file into the team's PostgreSQL), import runs a failed write left in their folders.
+    #[command(after_help = DB_HELP)]
+    Db(DbArgs),
+}
+
+const DB_HELP: &str = "\
+A history is a SQLite file (the default: $XDG_DATA_HOME/buildscope/history.sqlite) or a
+PostgreSQL database (--db / BUILDSCOPE_DB = postgres://user[:password]@host[:port]/dbname),
+which many CI jobs on many machines can write at once. Both hold the same schema; a newer
+buildscope upgrades an older history in place, an older one refuses a newer history.
+
+Examples:
+  buildscope db migrate --db postgres://ci@db.internal/builds
+  buildscope db copy --from ~/.local/share/buildscope/history.sqlite --to postgres://ci@db.internal/builds
+  buildscope db import target/buildscope/runs/20261130-101502-3fa9c1-4242-1";
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Bring the history's schema up to date (opening it does that too) and say its version.
+    Migrate {
+        #[command(flatten)]
+        history: HistoryArgs,
+    },
+    /// Copy every run and experiment of one history into another (runs already there are
+    /// replaced, so copying twice is harmless).
+    Copy {
+        /// The history to read: a SQLite file's path or a postgres:// URL.
+        #[arg(long, value_name = "PATH|URL")]
+        from: String,
+        /// The history to write.
+        #[arg(long, value_name = "PATH|URL")]
+        to: String,
+    },
+    /// Add runs to the history from their folders (their run.json): a run measured while
+    /// the history could not be written.
+    Import {
+        /// Run folders (target/buildscope/runs/<id>) or run.json files.
+        #[arg(required = true, value_name = "RUN_DIR")]
+        runs: Vec<PathBuf>,
+        #[command(flatten)]
+        history: HistoryArgs,
+    },
 }
 
 const CHECK_HELP: &str = "\
@@ -558,8 +607,9 @@ pub struct CheckArgs {
 /// Where the run history lives.
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// The history database [default: $XDG_DATA_HOME/buildscope/history.sqlite].
-    #[arg(long, value_name = "PATH", env = "BUILDSCOPE_DB")]
+    /// The history: a SQLite file, or a PostgreSQL database many machines share
+    /// (postgres://user@host/dbname) [default: $XDG_DATA_HOME/buildscope/history.sqlite].
+    #[arg(long, value_name = "PATH|URL", env = "BUILDSCOPE_DB")]
     pub db: Option<PathBuf>,
 }
 
@@ -579,6 +629,11 @@ pub struct RunsArgs {
     /// At most N runs.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
+    /// Only runs measured on a machine whose description contains TEXT (its CPU model,
+    /// cores, memory, OS, toolchain and build settings, as `--json` shows it); without
+    /// TEXT, this machine.
+    #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "")]
+    pub machine: Option<String>,
     /// The trend of the latest run's comparable runs (same command, scenario, machine and
     /// settings): a sparkline per measure (wall, CPU, memory, binary size, the largest
     /// units), oldest to newest, each point judged against the ones before it.
@@ -829,6 +884,10 @@ pub struct BuildArgs {
     #[arg(long, value_name = "EVENTS", default_value = "default,args")]
     pub self_profile_events: Option<String>,
 
+    /// Copy each run's folder (record, self-profiles, report, trace) to DIR/<run id> — a
+    /// directory the team shares — and record that location in the history.
+    #[arg(long, value_name = "DIR")]
+    pub store_profiles: Option<PathBuf>,
     /// Take the rebuild reasons from cargo's unstable build-analysis log
     /// (`-Zbuild-analysis`, on stable via RUSTC_BOOTSTRAP=1 for this build only; cargo
     /// writes it under $CARGO_HOME/log, where `cargo report rebuilds` reads it too). It

@@ -16,7 +16,7 @@ use crate::cli::ExperimentArgs;
 use crate::history::record_experiment;
 use crate::measuring::measure_with_progress;
 use crate::reports::write_experiment_report;
-use crate::resolve::{build_plan, lock_for_measuring};
+use crate::resolve::{build_plan, lock_for_measuring, open_store};
 use crate::terminal::{cores, print};
 
 pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode> {
@@ -65,10 +65,11 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         one_at_a_time,
     );
     let started_at_ns = now_ns();
+    let store = open_store(&args.build.history)?;
     let measured = measure_with_progress(
         &plan,
         args.build.quiet || args.build.json || args.markdown,
-        Some(&args.build.history),
+        Some(&store),
     )?;
     let host = rustc_version().host;
     let experiment = summarize_experiment(

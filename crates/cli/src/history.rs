@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use buildscope_analysis::{run_measures, ExperimentRecord, Measures, Spread};
 use buildscope_measure::RunRecord;
 use buildscope_store::{ExperimentRow, RunRow, Store};
@@ -62,18 +62,64 @@ fn comparability(record: &RunRecord) -> String {
     }
 }
 
-/// Records a measured build.
-pub(crate) fn record_run(history: &HistoryArgs, record: &RunRecord) {
-    let result = open_store(history).and_then(|mut store| -> Result<()> {
-        let row = run_row(record);
-        let critical: Vec<usize> = record.critical_path.steps.iter().map(|s| s.unit).collect();
-        store.insert_run(&row, &record.units, &critical)?;
-        store.add_measures(&record.id, &extra_measures(record))?;
-        Ok(())
-    });
-    if let Err(e) = result {
-        eprintln!("warning: the run was not added to the history: {e:#}");
+/// Records a measured build: the run, its units and its measures in one transaction.
+pub(crate) fn record_run(store: &Store, record: &RunRecord) -> Result<()> {
+    let row = run_row(record);
+    let critical: Vec<usize> = record.critical_path.steps.iter().map(|s| s.unit).collect();
+    store.insert_run(&row, &record.units, &critical, &extra_measures(record))?;
+    Ok(())
+}
+
+/// Records runs; the ones the history refused stay in their folders (their run.json):
+/// returns the line that says so and how to add them later, if any was refused.
+pub(crate) fn record_runs(store: &Store, records: &[RunRecord]) -> Option<String> {
+    let refused: Vec<(String, &RunRecord)> = records
+        .iter()
+        .filter_map(|r| record_run(store, r).err().map(|e| (format!("{e:#}"), r)))
+        .collect();
+    let (why, _) = refused.first()?;
+    let dirs: Vec<String> = refused
+        .iter()
+        .map(|(_, r)| r.run_dir.display().to_string())
+        .collect();
+    Some(format!(
+        "the history could not be written ({why}); the run is kept in its folder: add it later with `buildscope db import {}`",
+        dirs.join(" ")
+    ))
+}
+
+/// `--store-profiles DIR`: each run's folder (record, profiles, report, trace) copied to
+/// `DIR/<run id>`, and the history told that is where the run is now, for anyone who
+/// reads the history to open.
+pub(crate) fn share_run_folders(
+    store: &Store,
+    records: &[RunRecord],
+    shared: &Path,
+) -> Result<()> {
+    for record in records {
+        let to = shared.join(&record.id);
+        copy_folder(&record.run_dir, &to)
+            .with_context(|| format!("--store-profiles {}: copying {}", shared.display(), record.id))?;
+        let mut moved = record.clone();
+        moved.run_dir = to.clone();
+        moved.profile_dir = record.profile_dir.as_ref().map(|_| to.join("profiles"));
+        record_run(store, &moved)?;
     }
+    Ok(())
+}
+
+fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_folder(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// The measures of a run its units and times do not hold.
@@ -93,7 +139,7 @@ pub(crate) fn record_experiment(
     started_at_ns: u64,
     experiment: &ExperimentRecord,
 ) {
-    let result = open_store(history).and_then(|mut store| -> Result<()> {
+    let result = open_store(history).and_then(|store| -> Result<()> {
         let recommendation: Vec<String> = experiment
             .recommendation
             .settings
@@ -117,12 +163,17 @@ pub(crate) fn record_experiment(
 }
 
 /// The wall-time spread of the plan a run belonged to: the runs of the history made by the
-/// same `buildscope build` (ids are `<date>-<time>-<pid>-<n>`: same date and process, same
-/// scenario), when there were several.
+/// same `buildscope build` (ids are `<date>-<time>-<machine>-<pid>-<n>`, before machines
+/// `<date>-<time>-<pid>-<n>`: same date, machine and process, same scenario), when there
+/// were several.
 pub(crate) fn plan_spread(store: &Store, run: &RunRecord) -> Option<Spread> {
     let plan_of = |id: &str| {
         let parts: Vec<&str> = id.split('-').collect();
-        (parts.len() == 4).then(|| (parts[0].to_string(), parts[2].to_string()))
+        match parts.len() {
+            5 => Some(format!("{}-{}-{}", parts[0], parts[2], parts[3])),
+            4 => Some(format!("{}-{}", parts[0], parts[2])),
+            _ => None,
+        }
     };
     let plan = plan_of(&run.id)?;
     let scenario = run.scenario.describe_in(&run.workspace_root);

@@ -9,6 +9,7 @@ use buildscope_output::{
     render_compare, render_experiments, render_runs, render_trend, trend_json, ExperimentLine,
     RunLine, Style, TrendRow, TrendView,
 };
+use buildscope_measure::{rustc_version, Machine};
 use buildscope_store::{RunRow, Store};
 use serde_json::json;
 
@@ -45,6 +46,7 @@ fn run_json(run: &RunRow) -> serde_json::Value {
         "fresh_units": run.fresh_units,
         "critical_chain_ns": run.critical_chain_ns,
         "run_dir": run.run_dir,
+        "machine": run.machine,
     })
 }
 
@@ -59,7 +61,16 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
     if args.trend {
         return trend(&store, workspace.as_deref(), &args, style);
     }
-    let runs = store.runs(workspace.as_deref(), args.limit)?;
+    let runs = match machine_filter(&args) {
+        // Filtered here: the machine column is free text in both engines.
+        Some(machine) => store
+            .runs(workspace.as_deref(), usize::MAX >> 1)?
+            .into_iter()
+            .filter(|r| r.machine.contains(&machine))
+            .take(args.limit)
+            .collect(),
+        None => store.runs(workspace.as_deref(), args.limit)?,
+    };
     if args.json {
         let doc = json!({
             "schema": "buildscope.runs/1",
@@ -71,6 +82,14 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
         print(&render_runs(&lines, style))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--machine TEXT`, or this machine's description for `--machine` alone.
+fn machine_filter(args: &RunsArgs) -> Option<String> {
+    match args.machine.as_deref()? {
+        "" => Some(Machine::here(&rustc_version().release).key()),
+        text => Some(text.to_string()),
+    }
 }
 
 /// Measures a trend shows beyond the build-wide ones: the largest units.
@@ -179,6 +198,15 @@ pub(crate) fn compare(args: CompareArgs, style: &Style) -> Result<ExitCode> {
     let workspace = workspace_here(args.manifest_path.as_deref()).map(|w| w.root);
     let (a, a_units) = store.run(&args.a, workspace.as_deref())?;
     let (b, b_units) = store.run(&args.b, workspace.as_deref())?;
+    if a.machine != b.machine {
+        eprintln!(
+            "warning: {} and {} were measured on different machines or settings ({} / {}): their times need not compare",
+            a.id,
+            b.id,
+            if a.machine.is_empty() { "unrecorded" } else { &a.machine },
+            if b.machine.is_empty() { "unrecorded" } else { &b.machine }
+        );
+    }
     let mut changes = compare_units(&a_units, &b_units);
     if args.json {
         if let Some(top) = row_limit(args.top, true) {

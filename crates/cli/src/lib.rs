@@ -11,6 +11,7 @@ mod terminal;
 // One module per command or family of commands; they import only the shared ones above.
 mod build_command;
 mod check_command;
+mod db_command;
 mod events_command;
 mod experiment_command;
 mod explain_command;
@@ -105,6 +106,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Compare(args) => history_command::compare(args, &style),
         Command::Why(args) => why_command::why(args, &style),
         Command::Check(args) => check_command::check(args, &style),
+        Command::Db(args) => db_command::db(args),
     }
 }
 

@@ -12,9 +12,9 @@ use buildscope_measure::{
     Progress, RunRecord, VariantRuns,
 };
 use buildscope_output::human_duration;
+use buildscope_store::Store;
 use indicatif::ProgressBar;
 
-use crate::cli::HistoryArgs;
 use crate::history::record_run;
 use crate::terminal::progress_bar;
 
@@ -22,7 +22,7 @@ use crate::terminal::progress_bar;
 pub(crate) fn measure_with_progress(
     plan: &ExperimentPlan,
     quiet: bool,
-    history: Option<&HistoryArgs>,
+    history: Option<&Store>,
 ) -> Result<Vec<VariantRuns>> {
     let bar = progress_bar(
         quiet,
@@ -50,8 +50,13 @@ pub(crate) fn measure_with_progress(
             ExperimentProgress::Built => bar.inc(1),
         },
         |record| {
-            if let Some(history) = history {
-                record_run(history, record)
+            if let Some(store) = history {
+                if let Err(e) = record_run(store, record) {
+                    eprintln!(
+                        "warning: the run was not added to the history ({e:#}); it is kept in {}: add it later with `buildscope db import {0}`",
+                        record.run_dir.display()
+                    );
+                }
             }
         },
     );

@@ -10,7 +10,7 @@ use buildscope_measure::{
     cargo, load_run_dir, lock_workspace, recover_if_idle, BuildPlan, LockWait, RunRecord, Scenario,
     SelfProfile, Workspace, WorkspaceLock,
 };
-use buildscope_store::{default_database_path, Store};
+use buildscope_store::{default_database_path, Location, Store};
 
 use crate::cli::{BuildArgs, CargoCommand, HistoryArgs, ScenarioSpec};
 use crate::terminal::cores;
@@ -149,31 +149,23 @@ fn say_restored(restored: Option<PathBuf>) {
     }
 }
 
-/// The history: `--db`, `$BUILDSCOPE_DB`, or the default file.
+/// The history: `--db`, `$BUILDSCOPE_DB` (a SQLite file's path or a `postgres://` URL), or
+/// the default file.
 pub(crate) fn open_store(history: &HistoryArgs) -> Result<Store> {
+    Ok(Store::open(&history_location(history)?)?)
+}
+
+/// Where the history is, without opening it.
+pub(crate) fn history_location(history: &HistoryArgs) -> Result<Location> {
     let path = history
         .db
         .clone()
         .or_else(default_database_path)
         .context("no history database: set --db, BUILDSCOPE_DB or HOME")?;
-    if let Some(scheme) = url_scheme(&path) {
-        bail!(
-            "{}: a {scheme}:// history is not supported; give the path of a SQLite file",
-            path.display()
-        );
-    }
-    Ok(Store::open(&path)?)
-}
-
-/// `postgres` for `postgres://…`: a URL, where a file path was expected.
-fn url_scheme(path: &Path) -> Option<String> {
-    let text = path.to_str()?;
-    let (scheme, rest) = text.split_once("://")?;
-    let is_scheme = !scheme.is_empty()
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    (is_scheme && !rest.is_empty()).then(|| scheme.to_string())
+    let text = path
+        .to_str()
+        .with_context(|| format!("{}: the history's location is not UTF-8", path.display()))?;
+    Ok(Location::parse(text)?)
 }
 
 /// The run record and profile paths the arguments name: a run folder, profile files and

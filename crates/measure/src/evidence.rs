@@ -77,10 +77,19 @@ pub fn load_run_dir(dir: &Path) -> Result<(RunRecord, Vec<PathBuf>), ExplainErro
         path: path.clone(),
         reason: format!("cannot read the run record: {e}"),
     })?;
-    let record: RunRecord = serde_json::from_str(&text).map_err(|e| ExplainError::RunRecord {
-        path: path.clone(),
-        reason: format!("not a buildscope run record: {e}"),
-    })?;
+    let mut record: RunRecord =
+        serde_json::from_str(&text).map_err(|e| ExplainError::RunRecord {
+            path: path.clone(),
+            reason: format!("not a buildscope run record: {e}"),
+        })?;
+    // A run folder is whole in itself: copied to a shared directory (`--store-profiles`)
+    // or another machine, its profiles are the ones beside its record.
+    if record.run_dir != dir {
+        record.run_dir = dir.to_path_buf();
+        if record.profile_dir.is_some() {
+            record.profile_dir = Some(dir.join("profiles"));
+        }
+    }
     let profiles = record.profile_dirs();
     Ok((record, profiles))
 }

@@ -551,16 +551,18 @@ fn clean(plan: &BuildPlan, packages: &[String]) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// `20261124-031502-12345-1`: when, which process, which run; sorts by time.
-/// `<date>-<time>-<pid>-<n>`, n counting the runs of this process: an experiment makes
-/// many runs a second, and each needs an id of its own in the history.
+/// `20261124-031502-3fa9c1-12345-1`: when, which machine, which process, which run; sorts
+/// by time. `<date>-<time>-<machine>-<pid>-<n>`, n counting the runs of this process (an
+/// experiment makes many runs a second); the machine because a team's history takes runs
+/// from many machines whose process ids collide.
 fn run_id() -> String {
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     format!("{}-{n}", timestamp_id())
 }
 
-/// The id of an experiment: `<date>-<time>-<pid>`, like its runs' without the run number.
+/// The id of an experiment: `<date>-<time>-<machine>-<pid>`, like its runs' without the run
+/// number.
 pub fn experiment_id() -> String {
     timestamp_id()
 }
@@ -573,10 +575,11 @@ fn timestamp_id() -> String {
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{}",
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{}-{}",
         rem / 3600,
         rem / 60 % 60,
         rem % 60,
+        crate::machine::machine_id(),
         std::process::id()
     )
 }

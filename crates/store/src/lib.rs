@@ -1,19 +1,29 @@
-//! The run history: every measured build as rows in an embedded SQLite database, so builds
-//! can be compared over time. One database per user by default, outside any target
-//! directory, so `cargo clean` does not erase it; runs are keyed by workspace root.
+//! The run history: every measured build as rows in a database, so builds can be compared
+//! over time. One SQLite file per user by default (outside any target directory, so `cargo
+//! clean` does not erase it); or, for a team, a PostgreSQL server many CI jobs write to at
+//! once (`postgres://…`, the `postgres` feature). Both hold the same schema and answer the
+//! same queries, written once over the [`sql::Sql`] seam; runs are keyed by id and listed
+//! by workspace root.
 //!
-//! This crate owns the schema and its queries. It does not run builds or print anything.
+//! This crate owns the schemas, their migrations and the queries. It does not run builds or
+//! print anything.
 //!
 //! It also owns the other SQLite use: [`EventsDb`], SQL over self-profile events.
 
 mod events_db;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod sql;
+mod sqlite;
 
 pub use events_db::{EventsDb, SqlError, SqlResult, SqlValue};
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use buildscope_analysis::{Unit, UnitKind};
-use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::sql::{Row, Sql, Statement, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -29,12 +39,26 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: history database schema version {found} is newer than this buildscope ({supported})")]
+    /// The server refused, went away, or answered with an error.
+    #[error("{location}: {message}")]
+    Server { location: String, message: String },
+    #[error("{location}: history schema version {found} is newer than this buildscope ({supported}); use a newer buildscope")]
     NewerSchema {
-        path: PathBuf,
+        location: String,
         found: i64,
         supported: i64,
     },
+    #[error("{location}: not a buildscope history (it holds other tables: {}); give buildscope a database of its own", tables.join(", "))]
+    NotAHistory {
+        location: String,
+        tables: Vec<String>,
+    },
+    #[error(
+        "{location}: this buildscope was built without PostgreSQL support (the `postgres` feature)"
+    )]
+    Unsupported { location: String },
+    #[error("{0}: a history is a SQLite file's path or a postgres:// URL")]
+    UnknownScheme(String),
     #[error("no run {0:?} in the history (see `buildscope runs`)")]
     NoSuchRun(String),
     #[error("run {0:?} is ambiguous: more than one run id starts with it")]
@@ -43,68 +67,56 @@ pub enum StoreError {
     NoSuchExperiment(String),
 }
 
-/// 2: `runs.machine` (the machine and toolchain a run was measured on) and `measures`.
-const SCHEMA_VERSION: i64 = 2;
+impl StoreError {
+    /// The database could not be reached or written (as opposed to a question it could
+    /// not answer): what `build` keeps the run's record for, to import later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Server { .. } | StoreError::Sqlite { .. } | StoreError::Io { .. }
+        )
+    }
+}
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    workspace_root TEXT NOT NULL,
-    started_at_ns INTEGER NOT NULL,
-    command TEXT NOT NULL,
-    cargo_args TEXT NOT NULL,
-    scenario TEXT NOT NULL,
-    success INTEGER NOT NULL,
-    wall_ns INTEGER NOT NULL,
-    cpu_ns INTEGER NOT NULL,
-    units INTEGER NOT NULL,
-    fresh_units INTEGER NOT NULL,
-    critical_chain_ns INTEGER NOT NULL,
-    run_dir TEXT NOT NULL,
-    machine TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS runs_by_workspace ON runs (workspace_root, started_at_ns);
-CREATE TABLE IF NOT EXISTS units (
-    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    unit_id INTEGER NOT NULL,
-    package TEXT NOT NULL,
-    version TEXT NOT NULL,
-    target TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    start_ns INTEGER NOT NULL,
-    rmeta_ns INTEGER,
-    end_ns INTEGER NOT NULL,
-    cpu_ns INTEGER,
-    max_rss_bytes INTEGER,
-    exit_code INTEGER,
-    deps TEXT NOT NULL,
-    on_critical_path INTEGER NOT NULL,
-    PRIMARY KEY (run_id, unit_id)
-);
-CREATE TABLE IF NOT EXISTS experiments (
-    id TEXT PRIMARY KEY,
-    workspace_root TEXT NOT NULL,
-    started_at_ns INTEGER NOT NULL,
-    scenario TEXT NOT NULL,
-    variants INTEGER NOT NULL,
-    recommendation TEXT NOT NULL,
-    document TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS experiments_by_workspace ON experiments (workspace_root, started_at_ns);
-CREATE TABLE IF NOT EXISTS measures (
-    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    value REAL NOT NULL,
-    PRIMARY KEY (run_id, name)
-);
-";
+/// 2: `runs.machine` (the machine, toolchain and settings a run was measured with) and
+/// `measures`.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
-/// What a database of an older schema needs to become the current one (each step from the
-/// version before it). Its rows stay; what they did not record stays empty.
-const MIGRATIONS: [(i64, &str); 1] = [(
-    2,
-    "ALTER TABLE runs ADD COLUMN machine TEXT NOT NULL DEFAULT '';",
-)];
+/// Where a history is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// A `postgres://` or `postgresql://` URL, else a SQLite file's path.
+    pub fn parse(text: &str) -> Result<Location, StoreError> {
+        if let Some((scheme, rest)) = text.split_once("://") {
+            let is_scheme = !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            if is_scheme && matches!(scheme, "postgres" | "postgresql") {
+                return Ok(Location::Postgres(text.to_string()));
+            }
+            if is_scheme && !rest.is_empty() {
+                return Err(StoreError::UnknownScheme(text.to_string()));
+            }
+        }
+        Ok(Location::File(PathBuf::from(text)))
+    }
+}
+
+/// The default database: `$XDG_DATA_HOME/buildscope/history.sqlite`, else
+/// `~/.local/share/buildscope/history.sqlite`.
+pub fn default_database_path() -> Option<PathBuf> {
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data_home.join("buildscope").join("history.sqlite"))
+}
 
 /// One run as the history keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,8 +136,8 @@ pub struct RunRow {
     pub fresh_units: usize,
     pub critical_chain_ns: u64,
     pub run_dir: PathBuf,
-    /// The machine and toolchain it was measured on (`Machine::key`); empty for runs
-    /// recorded before buildscope kept it.
+    /// The machine, toolchain and settings it was measured with (runs compare only when
+    /// this is the same); empty for runs recorded before buildscope kept it.
     pub machine: String,
 }
 
@@ -143,193 +155,161 @@ pub struct ExperimentRow {
     pub document: String,
 }
 
-pub struct Store {
-    path: PathBuf,
-    connection: Connection,
-}
+const RUN_COLUMNS: &str = "id, workspace_root, started_at_ns, command, cargo_args, scenario, \
+     success, wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir, machine";
 
-/// The default database: `$XDG_DATA_HOME/buildscope/history.sqlite`, else
-/// `~/.local/share/buildscope/history.sqlite`.
-pub fn default_database_path() -> Option<PathBuf> {
-    let data_home = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
-    Some(data_home.join("buildscope").join("history.sqlite"))
+const EXPERIMENT_COLUMNS: &str =
+    "id, workspace_root, started_at_ns, scenario, variants, recommendation, document";
+
+pub struct Store {
+    sql: Mutex<Box<dyn Sql>>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Io {
-                path: parent.to_path_buf(),
-                source: e,
-            })?;
-        }
-        let sqlite = |e| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        let connection = Connection::open(path).map_err(sqlite)?;
-        // Several builds may finish at once (CI matrix on one machine): wait, don't fail.
-        connection
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(sqlite)?;
-        let version: i64 = connection
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(sqlite)?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                path: path.to_path_buf(),
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        let fresh: bool = connection
-            .query_row(
-                "SELECT COUNT(*) = 0 FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sqlite)?;
-        if !fresh {
-            for (to, step) in MIGRATIONS.iter().filter(|(to, _)| *to > version) {
-                connection
-                    .execute_batch(&format!(
-                        "BEGIN; {step} PRAGMA user_version = {to}; COMMIT;"
-                    ))
-                    .map_err(sqlite)?;
+    /// Opens (creating if needed, migrating an older schema) the history at `location`.
+    pub fn open(location: &Location) -> Result<Store, StoreError> {
+        let sql: Box<dyn Sql> = match location {
+            Location::File(path) => Box::new(sqlite::SqliteSql::open(path)?),
+            #[cfg(feature = "postgres")]
+            Location::Postgres(url) => Box::new(postgres::PostgresSql::open(url)?),
+            #[cfg(not(feature = "postgres"))]
+            Location::Postgres(url) => {
+                return Err(StoreError::Unsupported {
+                    location: url.clone(),
+                })
             }
-        }
-        connection
-            .execute_batch(&format!(
-                "PRAGMA foreign_keys = ON; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"
-            ))
-            .map_err(sqlite)?;
+        };
         Ok(Store {
-            path: path.to_path_buf(),
-            connection,
+            sql: Mutex::new(sql),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Opens a SQLite history file.
+    pub fn open_file(path: &Path) -> Result<Store, StoreError> {
+        Store::open(&Location::File(path.to_path_buf()))
     }
 
-    fn sqlite(&self, e: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        }
+    /// Where it is (a URL's password hidden).
+    pub fn location(&self) -> String {
+        self.sql().location().to_string()
     }
 
-    /// Adds a run and its units, in one transaction.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.sql().schema_version()
+    }
+
+    fn sql(&self) -> std::sync::MutexGuard<'_, Box<dyn Sql>> {
+        self.sql.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        self.sql().query(sql, params)
+    }
+
+    /// Adds a run, its units and its measures in one transaction: a reader never sees half
+    /// a run, and runs written at once never mix. Adding a run again replaces it.
     pub fn insert_run(
-        &mut self,
+        &self,
         run: &RunRow,
         units: &[Unit],
         critical: &[usize],
+        measures: &[(String, f64)],
     ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sqlite = |e| StoreError::Sqlite {
-            path: path.clone(),
-            source: e,
-        };
-        let tx = self.connection.transaction().map_err(sqlite)?;
-        tx.execute(
-            "INSERT OR REPLACE INTO runs (id, workspace_root, started_at_ns, command, cargo_args,
-                scenario, success, wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir,
-                machine)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                run.id,
-                run.workspace_root.to_string_lossy(),
-                run.started_at_ns as i64,
-                run.command,
-                serde_json::to_string(&run.cargo_args).expect("strings serialize"),
-                run.scenario,
-                run.success,
-                run.wall_ns as i64,
-                run.cpu_ns as i64,
-                run.units as i64,
-                run.fresh_units as i64,
-                run.critical_chain_ns as i64,
-                run.run_dir.to_string_lossy(),
-                run.machine,
-            ],
-        )
-        .map_err(sqlite)?;
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT OR REPLACE INTO units (run_id, unit_id, package, version, target, kind,
-                        start_ns, rmeta_ns, end_ns, cpu_ns, max_rss_bytes, exit_code, deps,
-                        on_critical_path)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                )
-                .map_err(sqlite)?;
-            for unit in units {
-                insert
-                    .execute(params![
-                        run.id,
-                        unit.id as i64,
-                        unit.package,
-                        unit.version,
-                        unit.target,
-                        unit.kind.as_str(),
-                        unit.start_ns as i64,
-                        unit.rmeta_ns.map(|v| v as i64),
-                        unit.end_ns as i64,
-                        unit.cpu_ns.map(|v| v as i64),
-                        unit.max_rss_bytes.map(|v| v as i64),
-                        unit.exit_code,
-                        serde_json::to_string(&unit.deps).expect("ids serialize"),
-                        critical.contains(&unit.id),
-                    ])
-                    .map_err(sqlite)?;
-            }
+        let mut statements: Vec<Statement> = vec![
+            (
+                "DELETE FROM measures WHERE run_id = $1",
+                vec![run.id.as_str().into()],
+            ),
+            (
+                "DELETE FROM units WHERE run_id = $1",
+                vec![run.id.as_str().into()],
+            ),
+            (
+                "INSERT INTO runs (id, workspace_root, started_at_ns, command, cargo_args,
+                    scenario, success, wall_ns, cpu_ns, units, fresh_units, critical_chain_ns,
+                    run_dir, machine)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 ON CONFLICT (id) DO UPDATE SET workspace_root = excluded.workspace_root,
+                    started_at_ns = excluded.started_at_ns, command = excluded.command,
+                    cargo_args = excluded.cargo_args, scenario = excluded.scenario,
+                    success = excluded.success, wall_ns = excluded.wall_ns,
+                    cpu_ns = excluded.cpu_ns, units = excluded.units,
+                    fresh_units = excluded.fresh_units,
+                    critical_chain_ns = excluded.critical_chain_ns, run_dir = excluded.run_dir,
+                    machine = excluded.machine",
+                vec![
+                    run.id.as_str().into(),
+                    run.workspace_root.to_string_lossy().into_owned().into(),
+                    run.started_at_ns.into(),
+                    run.command.as_str().into(),
+                    serde_json::to_string(&run.cargo_args)
+                        .expect("strings serialize")
+                        .into(),
+                    run.scenario.as_str().into(),
+                    run.success.into(),
+                    run.wall_ns.into(),
+                    run.cpu_ns.into(),
+                    run.units.into(),
+                    run.fresh_units.into(),
+                    run.critical_chain_ns.into(),
+                    run.run_dir.to_string_lossy().into_owned().into(),
+                    run.machine.as_str().into(),
+                ],
+            ),
+        ];
+        for unit in units {
+            statements.push((
+                "INSERT INTO units (run_id, unit_id, package, version, target, kind, start_ns,
+                    rmeta_ns, end_ns, cpu_ns, max_rss_bytes, exit_code, deps, on_critical_path)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                vec![
+                    run.id.as_str().into(),
+                    unit.id.into(),
+                    unit.package.as_str().into(),
+                    unit.version.as_str().into(),
+                    unit.target.as_str().into(),
+                    unit.kind.as_str().into(),
+                    unit.start_ns.into(),
+                    unit.rmeta_ns.into(),
+                    unit.end_ns.into(),
+                    unit.cpu_ns.into(),
+                    unit.max_rss_bytes.into(),
+                    unit.exit_code.map(i64::from).into(),
+                    serde_json::to_string(&unit.deps)
+                        .expect("ids serialize")
+                        .into(),
+                    critical.contains(&unit.id).into(),
+                ],
+            ));
         }
-        tx.commit().map_err(sqlite)
+        for (name, value) in measures {
+            statements.push((
+                "INSERT INTO measures (run_id, name, value) VALUES ($1, $2, $3)",
+                vec![
+                    run.id.as_str().into(),
+                    name.as_str().into(),
+                    (*value).into(),
+                ],
+            ));
+        }
+        self.sql().transaction(&statements)
     }
 
     /// The newest runs first, of one workspace or of all.
     pub fn runs(&self, workspace: Option<&Path>, limit: usize) -> Result<Vec<RunRow>, StoreError> {
-        self.newest(
-            "SELECT id, workspace_root, started_at_ns, command, cargo_args, scenario, success,
-                    wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir, machine
-             FROM runs WHERE (?1 IS NULL OR workspace_root = ?1)
-             ORDER BY started_at_ns DESC, id DESC LIMIT ?2",
-            workspace,
-            limit,
-            run_from_row,
-        )
+        let rows = self.query(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM runs
+                 WHERE (CAST($1 AS TEXT) IS NULL OR workspace_root = CAST($1 AS TEXT))
+                 ORDER BY started_at_ns DESC, id DESC LIMIT $2"
+            ),
+            &[workspace_value(workspace), limit_value(limit)],
+        )?;
+        Ok(rows.iter().map(|r| run_from_row(r)).collect())
     }
 
-    /// The rows of `sql` (filtered by workspace as `?1`, limited by `?2`), newest first.
-    fn newest<T>(
-        &self,
-        sql: &str,
-        workspace: Option<&Path>,
-        limit: usize,
-        from_row: fn(&rusqlite::Row) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut query = self.connection.prepare(sql).map_err(|e| self.sqlite(e))?;
-        let rows = query
-            .query_map(
-                params![
-                    workspace.map(|w| w.to_string_lossy().into_owned()),
-                    limit as i64
-                ],
-                from_row,
-            )
-            .map_err(|e| self.sqlite(e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sqlite(e))
-    }
-
-    /// A run by id, or by a unique prefix of its id; `latest` and `latest~N` name the
-    /// newest runs of `workspace`.
+    /// A run and its units by id, by a unique prefix of its id, or `latest` / `latest~N`
+    /// (the newest runs of `workspace`).
     pub fn run(
         &self,
         name: &str,
@@ -337,122 +317,105 @@ impl Store {
     ) -> Result<(RunRow, Vec<Unit>), StoreError> {
         let id = self.resolve(name, workspace)?;
         let run = self
-            .connection
-            .query_row(
-                "SELECT id, workspace_root, started_at_ns, command, cargo_args, scenario, success,
-                        wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir, machine
-                 FROM runs WHERE id = ?1",
-                params![id],
-                run_from_row,
-            )
-            .map_err(|e| self.sqlite(e))?;
-        let mut query = self
-            .connection
-            .prepare(
+            .query(
+                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"),
+                &[id.as_str().into()],
+            )?
+            .first()
+            .map(|r| run_from_row(r))
+            .ok_or_else(|| StoreError::NoSuchRun(name.to_string()))?;
+        let units = self
+            .query(
                 "SELECT unit_id, package, version, target, kind, start_ns, rmeta_ns, end_ns,
                         cpu_ns, max_rss_bytes, exit_code, deps
-                 FROM units WHERE run_id = ?1 ORDER BY unit_id",
-            )
-            .map_err(|e| self.sqlite(e))?;
-        let units = query
-            .query_map(params![id], unit_from_row)
-            .map_err(|e| self.sqlite(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sqlite(e))?;
+                 FROM units WHERE run_id = $1 ORDER BY unit_id",
+                &[id.as_str().into()],
+            )?
+            .iter()
+            .map(|r| unit_from_row(r))
+            .collect();
         Ok((run, units))
     }
 
     /// Keeps measures of a run beyond its units and times (binary size, ...).
-    pub fn add_measures(
-        &mut self,
-        run_id: &str,
-        measures: &[(String, f64)],
-    ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sqlite = |e| StoreError::Sqlite {
-            path: path.clone(),
-            source: e,
-        };
-        let tx = self.connection.transaction().map_err(sqlite)?;
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT OR REPLACE INTO measures (run_id, name, value) VALUES (?1, ?2, ?3)",
-                )
-                .map_err(sqlite)?;
-            for (name, value) in measures {
-                insert
-                    .execute(params![run_id, name, value])
-                    .map_err(sqlite)?;
-            }
-        }
-        tx.commit().map_err(sqlite)
+    pub fn add_measures(&self, run_id: &str, measures: &[(String, f64)]) -> Result<(), StoreError> {
+        let statements: Vec<Statement> = measures
+            .iter()
+            .flat_map(|(name, value)| {
+                [
+                    (
+                        "DELETE FROM measures WHERE run_id = $1 AND name = $2",
+                        vec![run_id.into(), name.as_str().into()],
+                    ),
+                    (
+                        "INSERT INTO measures (run_id, name, value) VALUES ($1, $2, $3)",
+                        vec![run_id.into(), name.as_str().into(), (*value).into()],
+                    ),
+                ]
+            })
+            .collect();
+        self.sql().transaction(&statements)
     }
 
-    /// The measures kept for a run with [`Store::add_measures`].
+    /// The measures kept for a run.
     pub fn measures(&self, run_id: &str) -> Result<Vec<(String, f64)>, StoreError> {
-        let mut query = self
-            .connection
-            .prepare("SELECT name, value FROM measures WHERE run_id = ?1 ORDER BY name")
-            .map_err(|e| self.sqlite(e))?;
-        let rows = query
-            .query_map(params![run_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.sqlite(e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sqlite(e))
+        Ok(self
+            .query(
+                "SELECT name, value FROM measures WHERE run_id = $1 ORDER BY name",
+                &[run_id.into()],
+            )?
+            .iter()
+            .map(|r| (r[0].text(), r[1].real()))
+            .collect())
     }
 
     /// The newest successful runs comparable with `like` (same workspace, command line,
     /// scenario and machine) that started before it, newest first.
     pub fn comparable_runs(&self, like: &RunRow, limit: usize) -> Result<Vec<RunRow>, StoreError> {
-        let mut query = self
-            .connection
-            .prepare(
-                "SELECT id, workspace_root, started_at_ns, command, cargo_args, scenario, success,
-                        wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir, machine
-                 FROM runs
-                 WHERE workspace_root = ?1 AND command = ?2 AND scenario = ?3 AND machine = ?4
-                   AND success AND started_at_ns < ?5 AND id <> ?6
-                 ORDER BY started_at_ns DESC, id DESC LIMIT ?7",
-            )
-            .map_err(|e| self.sqlite(e))?;
-        let rows = query
-            .query_map(
-                params![
-                    like.workspace_root.to_string_lossy(),
-                    like.command,
-                    like.scenario,
-                    like.machine,
-                    like.started_at_ns as i64,
-                    like.id,
-                    limit as i64
-                ],
-                run_from_row,
-            )
-            .map_err(|e| self.sqlite(e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sqlite(e))
+        let rows = self.query(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM runs
+                 WHERE workspace_root = $1 AND command = $2 AND scenario = $3 AND machine = $4
+                   AND success AND started_at_ns < $5 AND id <> $6
+                 ORDER BY started_at_ns DESC, id DESC LIMIT $7"
+            ),
+            &[
+                like.workspace_root.to_string_lossy().into_owned().into(),
+                like.command.as_str().into(),
+                like.scenario.as_str().into(),
+                like.machine.as_str().into(),
+                like.started_at_ns.into(),
+                like.id.as_str().into(),
+                limit_value(limit),
+            ],
+        )?;
+        Ok(rows.iter().map(|r| run_from_row(r)).collect())
     }
 
     /// Adds an experiment (its variants' runs are already in as runs).
-    pub fn insert_experiment(&mut self, experiment: &ExperimentRow) -> Result<(), StoreError> {
-        self.connection
-            .execute(
-                "INSERT OR REPLACE INTO experiments
+    pub fn insert_experiment(&self, experiment: &ExperimentRow) -> Result<(), StoreError> {
+        self.sql().transaction(&[(
+            "INSERT INTO experiments
                  (id, workspace_root, started_at_ns, scenario, variants, recommendation, document)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    experiment.id,
-                    experiment.workspace_root.to_string_lossy(),
-                    experiment.started_at_ns as i64,
-                    experiment.scenario,
-                    experiment.variants as i64,
-                    experiment.recommendation,
-                    experiment.document,
-                ],
-            )
-            .map_err(|e| self.sqlite(e))?;
-        Ok(())
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET workspace_root = excluded.workspace_root,
+                 started_at_ns = excluded.started_at_ns, scenario = excluded.scenario,
+                 variants = excluded.variants, recommendation = excluded.recommendation,
+                 document = excluded.document",
+            vec![
+                experiment.id.as_str().into(),
+                experiment
+                    .workspace_root
+                    .to_string_lossy()
+                    .into_owned()
+                    .into(),
+                experiment.started_at_ns.into(),
+                experiment.scenario.as_str().into(),
+                experiment.variants.into(),
+                experiment.recommendation.as_str().into(),
+                experiment.document.as_str().into(),
+            ],
+        )])
     }
 
     /// The newest experiments first, of one workspace or of all.
@@ -461,15 +424,15 @@ impl Store {
         workspace: Option<&Path>,
         limit: usize,
     ) -> Result<Vec<ExperimentRow>, StoreError> {
-        self.newest(
-            "SELECT id, workspace_root, started_at_ns, scenario, variants, recommendation,
-                    document
-             FROM experiments WHERE (?1 IS NULL OR workspace_root = ?1)
-             ORDER BY started_at_ns DESC, id DESC LIMIT ?2",
-            workspace,
-            limit,
-            experiment_from_row,
-        )
+        let rows = self.query(
+            &format!(
+                "SELECT {EXPERIMENT_COLUMNS} FROM experiments
+                 WHERE (CAST($1 AS TEXT) IS NULL OR workspace_root = CAST($1 AS TEXT))
+                 ORDER BY started_at_ns DESC, id DESC LIMIT $2"
+            ),
+            &[workspace_value(workspace), limit_value(limit)],
+        )?;
+        Ok(rows.iter().map(|r| experiment_from_row(r)).collect())
     }
 
     /// An experiment by id, unique id prefix, `latest` or `latest~N` (of `workspace`).
@@ -499,6 +462,27 @@ impl Store {
         }
     }
 
+    /// Every run id, oldest first (for copying a history).
+    pub fn run_ids(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .query("SELECT id FROM runs ORDER BY started_at_ns, id", &[])?
+            .iter()
+            .map(|r| r[0].text())
+            .collect())
+    }
+
+    /// The critical-path flags of a run's units (for copying a history).
+    pub fn critical_units(&self, run_id: &str) -> Result<Vec<usize>, StoreError> {
+        Ok(self
+            .query(
+                "SELECT unit_id FROM units WHERE run_id = $1 AND on_critical_path ORDER BY unit_id",
+                &[run_id.into()],
+            )?
+            .iter()
+            .map(|r| r[0].int() as usize)
+            .collect())
+    }
+
     fn resolve(&self, name: &str, workspace: Option<&Path>) -> Result<String, StoreError> {
         if let Some(skip) = latest_offset(name) {
             let skip = skip.ok_or_else(|| StoreError::NoSuchRun(name.to_string()))?;
@@ -508,31 +492,36 @@ impl Store {
                 .map(|r| r.id.clone())
                 .ok_or_else(|| StoreError::NoSuchRun(name.to_string()));
         }
-        let mut query = self
-            .connection
-            .prepare("SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2")
-            .map_err(|e| self.sqlite(e))?;
-        let ids: Vec<String> = query
-            .query_map(params![name], |r| r.get(0))
-            .map_err(|e| self.sqlite(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.sqlite(e))?;
+        let ids: Vec<String> = self
+            .query(
+                "SELECT id FROM runs WHERE substr(id, 1, length(CAST($1 AS TEXT))) = CAST($1 AS TEXT)
+                 ORDER BY id LIMIT 2",
+                &[name.into()],
+            )?
+            .iter()
+            .map(|r| r[0].text())
+            .collect();
         match ids.as_slice() {
             [id] => Ok(id.clone()),
             [] => Err(StoreError::NoSuchRun(name.to_string())),
-            _ => {
-                // An exact id wins over longer ids it prefixes.
-                let exact: Option<String> = self
-                    .connection
-                    .query_row("SELECT id FROM runs WHERE id = ?1", params![name], |r| {
-                        r.get(0)
-                    })
-                    .optional()
-                    .map_err(|e| self.sqlite(e))?;
-                exact.ok_or_else(|| StoreError::AmbiguousRun(name.to_string()))
+            // An exact id wins over longer ids it prefixes.
+            _ if self
+                .query("SELECT id FROM runs WHERE id = $1", &[name.into()])?
+                .is_empty() =>
+            {
+                Err(StoreError::AmbiguousRun(name.to_string()))
             }
+            _ => Ok(name.to_string()),
         }
     }
+}
+
+fn workspace_value(workspace: Option<&Path>) -> Value {
+    workspace.map(|w| w.to_string_lossy().into_owned()).into()
+}
+
+fn limit_value(limit: usize) -> Value {
+    Value::Int(limit.min(i64::MAX as usize) as i64)
 }
 
 /// For `latest` and `latest~N`, how many of the newest to skip (`None` inside when the
@@ -546,61 +535,58 @@ fn latest_offset(name: &str) -> Option<Option<usize>> {
     })
 }
 
-fn experiment_from_row(row: &rusqlite::Row) -> rusqlite::Result<ExperimentRow> {
-    Ok(ExperimentRow {
-        id: row.get(0)?,
-        workspace_root: PathBuf::from(row.get::<_, String>(1)?),
-        started_at_ns: row.get::<_, i64>(2)? as u64,
-        scenario: row.get(3)?,
-        variants: row.get::<_, i64>(4)? as usize,
-        recommendation: row.get(5)?,
-        document: row.get(6)?,
-    })
+fn run_from_row(row: &[Value]) -> RunRow {
+    RunRow {
+        id: row[0].text(),
+        workspace_root: PathBuf::from(row[1].text()),
+        started_at_ns: row[2].int() as u64,
+        command: row[3].text(),
+        cargo_args: serde_json::from_str(&row[4].text()).unwrap_or_default(),
+        scenario: row[5].text(),
+        success: row[6].bool(),
+        wall_ns: row[7].int() as u64,
+        cpu_ns: row[8].int() as u64,
+        units: row[9].int() as usize,
+        fresh_units: row[10].int() as usize,
+        critical_chain_ns: row[11].int() as u64,
+        run_dir: PathBuf::from(row[12].text()),
+        machine: row[13].text(),
+    }
 }
 
-fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunRow> {
-    let args: String = row.get(4)?;
-    Ok(RunRow {
-        id: row.get(0)?,
-        workspace_root: PathBuf::from(row.get::<_, String>(1)?),
-        started_at_ns: row.get::<_, i64>(2)? as u64,
-        command: row.get(3)?,
-        cargo_args: serde_json::from_str(&args).unwrap_or_default(),
-        scenario: row.get(5)?,
-        success: row.get(6)?,
-        wall_ns: row.get::<_, i64>(7)? as u64,
-        cpu_ns: row.get::<_, i64>(8)? as u64,
-        units: row.get::<_, i64>(9)? as usize,
-        fresh_units: row.get::<_, i64>(10)? as usize,
-        critical_chain_ns: row.get::<_, i64>(11)? as u64,
-        run_dir: PathBuf::from(row.get::<_, String>(12)?),
-        machine: row.get(13)?,
-    })
+fn experiment_from_row(row: &[Value]) -> ExperimentRow {
+    ExperimentRow {
+        id: row[0].text(),
+        workspace_root: PathBuf::from(row[1].text()),
+        started_at_ns: row[2].int() as u64,
+        scenario: row[3].text(),
+        variants: row[4].int() as usize,
+        recommendation: row[5].text(),
+        document: row[6].text(),
+    }
 }
 
-fn unit_from_row(row: &rusqlite::Row) -> rusqlite::Result<Unit> {
-    let kind: String = row.get(4)?;
-    let deps: String = row.get(11)?;
-    Ok(Unit {
-        id: row.get::<_, i64>(0)? as usize,
-        package: row.get(1)?,
-        version: row.get(2)?,
-        target: row.get(3)?,
-        kind: UnitKind::from_name(&kind),
-        start_ns: row.get::<_, i64>(5)? as u64,
-        rmeta_ns: row.get::<_, Option<i64>>(6)?.map(|v| v as u64),
-        end_ns: row.get::<_, i64>(7)? as u64,
-        cpu_ns: row.get::<_, Option<i64>>(8)?.map(|v| v as u64),
-        max_rss_bytes: row.get::<_, Option<i64>>(9)?.map(|v| v as u64),
-        exit_code: row.get(10)?,
+fn unit_from_row(row: &[Value]) -> Unit {
+    Unit {
+        id: row[0].int() as usize,
+        package: row[1].text(),
+        version: row[2].text(),
+        target: row[3].text(),
+        kind: UnitKind::from_name(&row[4].text()),
+        start_ns: row[5].int() as u64,
+        rmeta_ns: row[6].opt_int().map(|v| v as u64),
+        end_ns: row[7].int() as u64,
+        cpu_ns: row[8].opt_int().map(|v| v as u64),
+        max_rss_bytes: row[9].opt_int().map(|v| v as u64),
+        exit_code: row[10].opt_int().map(|v| v as i32),
         link_ns: None,
-        deps: serde_json::from_str(&deps).unwrap_or_default(),
+        deps: serde_json::from_str(&row[11].text()).unwrap_or_default(),
         rmeta_deps: Vec::new(),
-    })
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn unit(id: usize, package: &str, start: u64, end: u64) -> Unit {
@@ -622,7 +608,7 @@ mod tests {
         }
     }
 
-    fn run(id: &str, at: u64, workspace: &str) -> RunRow {
+    pub(crate) fn run(id: &str, at: u64, workspace: &str) -> RunRow {
         RunRow {
             id: id.into(),
             workspace_root: PathBuf::from(workspace),
@@ -641,40 +627,264 @@ mod tests {
         }
     }
 
+    /// A PostgreSQL database of its own for one test, on the server
+    /// `BUILDSCOPE_TEST_POSTGRES` names (a URL to a database the role may create others
+    /// from); `None` without it, except on CI, which must test both engines.
+    pub(crate) fn postgres_database(name: &str) -> Option<String> {
+        let Some(admin) = std::env::var("BUILDSCOPE_TEST_POSTGRES")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI tests the history on PostgreSQL too: set BUILDSCOPE_TEST_POSTGRES (.ci/run does)"
+            );
+            return None;
+        };
+        #[cfg(feature = "postgres")]
+        {
+            let database = format!("bs_{name}_{}", std::process::id());
+            let mut client = ::postgres::Client::connect(&admin, ::postgres::NoTls)
+                .expect("the test server answers");
+            // One statement each: neither may run inside a transaction block.
+            client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {database}"))
+                .unwrap();
+            client
+                .batch_execute(&format!("CREATE DATABASE {database}"))
+                .unwrap();
+            let (base, _) = admin.rsplit_once('/').expect("a URL with a database");
+            Some(format!("{base}/{database}"))
+        }
+        #[cfg(not(feature = "postgres"))]
+        {
+            let _ = (admin, name);
+            None
+        }
+    }
+
+    /// A fresh history on each engine at hand: SQLite always, PostgreSQL when configured.
+    fn engines(name: &str) -> Vec<(&'static str, Store, tempfile::TempDir)> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = vec![(
+            "sqlite",
+            Store::open_file(&dir.path().join("nested/history.sqlite")).unwrap(),
+            dir,
+        )];
+        if let Some(url) = postgres_database(name) {
+            out.push((
+                "postgres",
+                Store::open(&Location::Postgres(url)).unwrap(),
+                tempfile::tempdir().unwrap(),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn runs_round_trip_and_are_found_by_prefix_or_recency() {
+        for (engine, store, _dir) in engines("round_trip") {
+            let units = vec![unit(0, "a", 0, 10), unit(1, "b", 10, 30)];
+            store
+                .insert_run(&run("20260101-1", 1, "/ws"), &units, &[0, 1], &[])
+                .unwrap();
+            store
+                .insert_run(&run("20260102-1", 2, "/ws"), &units[..1], &[0], &[])
+                .unwrap();
+            store
+                .insert_run(&run("20260103-1", 3, "/other"), &units, &[], &[])
+                .unwrap();
+            let ws = Path::new("/ws");
+            let listed: Vec<String> = store
+                .runs(Some(ws), 10)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(listed, vec!["20260102-1", "20260101-1"], "{engine}");
+            assert_eq!(store.runs(None, 10).unwrap().len(), 3, "{engine}");
+
+            let (row, loaded) = store.run("20260101", None).unwrap();
+            assert_eq!(row, run("20260101-1", 1, "/ws"), "{engine}");
+            assert_eq!(loaded, units, "{engine}");
+            assert_eq!(store.critical_units("20260101-1").unwrap(), vec![0, 1]);
+            assert_eq!(store.run("latest", Some(ws)).unwrap().0.id, "20260102-1");
+            assert_eq!(store.run("latest~1", Some(ws)).unwrap().0.id, "20260101-1");
+            assert!(
+                matches!(store.run("2026", None), Err(StoreError::AmbiguousRun(_))),
+                "{engine}"
+            );
+            assert!(matches!(
+                store.run("1999", None),
+                Err(StoreError::NoSuchRun(_))
+            ));
+            assert!(matches!(
+                store.run("latest~5", Some(ws)),
+                Err(StoreError::NoSuchRun(_))
+            ));
+            // Adding a run again replaces it whole (an import repeated).
+            store
+                .insert_run(
+                    &run("20260101-1", 1, "/ws"),
+                    &units[..1],
+                    &[0],
+                    &[("rss".into(), 2.0)],
+                )
+                .unwrap();
+            assert_eq!(
+                store.run("20260101-1", None).unwrap().1.len(),
+                1,
+                "{engine}"
+            );
+            assert_eq!(
+                store.measures("20260101-1").unwrap(),
+                vec![("rss".to_string(), 2.0)]
+            );
+        }
+    }
+
+    #[test]
+    fn experiments_round_trip_and_are_found_by_prefix_or_recency() {
+        for (engine, store, _dir) in engines("experiments") {
+            let experiment = |id: &str, at: u64, workspace: &str| ExperimentRow {
+                id: id.into(),
+                workspace_root: PathBuf::from(workspace),
+                started_at_ns: at,
+                scenario: "hot: touch src/main.rs".into(),
+                variants: 2,
+                recommendation: "linker=mold".into(),
+                document: format!("{{\"id\":\"{id}\"}}"),
+            };
+            store
+                .insert_experiment(&experiment("20261124-100000-1", 1, "/w"))
+                .unwrap();
+            store
+                .insert_experiment(&experiment("20261124-110000-2", 2, "/w"))
+                .unwrap();
+            store
+                .insert_experiment(&experiment("20261124-120000-3", 3, "/other"))
+                .unwrap();
+            let here = store.experiments(Some(Path::new("/w")), 10).unwrap();
+            assert_eq!(here.len(), 2, "{engine}");
+            assert_eq!(here[0], experiment("20261124-110000-2", 2, "/w"));
+            let w = Some(Path::new("/w"));
+            assert_eq!(
+                store.experiment("latest", w).unwrap().id,
+                "20261124-110000-2"
+            );
+            assert_eq!(
+                store.experiment("latest~1", w).unwrap().id,
+                "20261124-100000-1"
+            );
+            assert_eq!(
+                store.experiment("20261124-12", None).unwrap().started_at_ns,
+                3
+            );
+            assert!(matches!(
+                store.experiment("2026", None),
+                Err(StoreError::AmbiguousRun(_))
+            ));
+            assert!(matches!(
+                store.experiment("latest~9", w),
+                Err(StoreError::NoSuchExperiment(_))
+            ));
+        }
+    }
+
     #[test]
     fn comparable_runs_share_workspace_command_scenario_and_machine() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("h.sqlite")).unwrap();
-        let units = vec![unit(0, "a", 0, 10)];
-        for (id, at) in [("r1", 1), ("r2", 2), ("r3", 3), ("now", 10), ("later", 11)] {
-            store.insert_run(&run(id, at, "/ws"), &units, &[]).unwrap();
+        for (engine, store, _dir) in engines("comparable") {
+            let units = vec![unit(0, "a", 0, 10)];
+            for (id, at) in [("r1", 1), ("r2", 2), ("r3", 3), ("now", 10), ("later", 11)] {
+                store
+                    .insert_run(&run(id, at, "/ws"), &units, &[], &[])
+                    .unwrap();
+            }
+            let mut other = run("elsewhere", 5, "/ws");
+            other.machine = "another".into();
+            store.insert_run(&other, &units, &[], &[]).unwrap();
+            let mut failed = run("failed", 6, "/ws");
+            failed.success = false;
+            store.insert_run(&failed, &units, &[], &[]).unwrap();
+            let mut hot = run("hot", 7, "/ws");
+            hot.scenario = "hot".into();
+            store.insert_run(&hot, &units, &[], &[]).unwrap();
+            let now = run("now", 10, "/ws");
+            let ids: Vec<String> = store
+                .comparable_runs(&now, 10)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(ids, vec!["r3", "r2", "r1"], "{engine}");
+            assert_eq!(store.comparable_runs(&now, 2).unwrap().len(), 2);
+            store
+                .add_measures("r1", &[("binary-size".into(), 4096.0)])
+                .unwrap();
+            store
+                .add_measures("r1", &[("binary-size".into(), 4097.5)])
+                .unwrap();
+            assert_eq!(
+                store.measures("r1").unwrap(),
+                vec![("binary-size".to_string(), 4097.5)],
+                "{engine}"
+            );
+            assert!(store.measures("r2").unwrap().is_empty());
         }
-        let mut other = run("elsewhere", 5, "/ws");
-        other.machine = "another".into();
-        store.insert_run(&other, &units, &[]).unwrap();
-        let mut failed = run("failed", 6, "/ws");
-        failed.success = false;
-        store.insert_run(&failed, &units, &[]).unwrap();
-        let mut hot = run("hot", 7, "/ws");
-        hot.scenario = "hot".into();
-        store.insert_run(&hot, &units, &[]).unwrap();
-        let now = run("now", 10, "/ws");
-        let ids: Vec<String> = store
-            .comparable_runs(&now, 10)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
-        assert_eq!(ids, vec!["r3", "r2", "r1"]);
-        assert_eq!(store.comparable_runs(&now, 2).unwrap().len(), 2);
-        store
-            .add_measures("r1", &[("binary-size".into(), 4096.0)])
-            .unwrap();
-        assert_eq!(
-            store.measures("r1").unwrap(),
-            vec![("binary-size".to_string(), 4096.0)]
-        );
-        assert!(store.measures("r2").unwrap().is_empty());
+    }
+
+    /// Every query, asked of both engines holding the same runs, gives the same rows.
+    #[test]
+    fn both_engines_give_the_same_answers() {
+        let engines = engines("same_answers");
+        if engines.len() < 2 {
+            eprintln!("no PostgreSQL server configured: compared nothing");
+            return;
+        }
+        for (_, store, _) in &engines {
+            for i in 0..30u64 {
+                let mut row = run(
+                    &format!("2026113{}-{:06}-ab12cd-{}-1", i % 3, i * 7, 100 + i),
+                    1000 - i * 3,
+                    if i % 2 == 0 { "/ws" } else { "/other" },
+                );
+                row.wall_ns = 1_000 + i * 13;
+                row.success = i % 5 != 0;
+                row.scenario = if i % 3 == 0 {
+                    "cold".into()
+                } else {
+                    "hot: touch src/lib.rs".into()
+                };
+                let units: Vec<Unit> = (0..(i as usize % 4 + 1))
+                    .map(|u| unit(u, &format!("p{u}"), u as u64 * 5, u as u64 * 5 + i + 1))
+                    .collect();
+                store
+                    .insert_run(&row, &units, &[0], &[("rss".into(), i as f64 * 1.5)])
+                    .unwrap();
+            }
+        }
+        let answers = |store: &Store| {
+            let ws = Some(Path::new("/ws"));
+            let runs = store.runs(None, 100).unwrap();
+            let like = runs[3].clone();
+            let mut text = format!("{:?}\n{:?}\n", runs, store.runs(ws, 7).unwrap());
+            text += &format!("{:?}\n", store.comparable_runs(&like, 50).unwrap());
+            text += &format!(
+                "{:?}\n{:?}\n",
+                store.run("latest~4", ws).unwrap(),
+                store.run("2026113", None).err()
+            );
+            for row in &runs {
+                text += &format!(
+                    "{:?}{:?}{:?}\n",
+                    store.run(&row.id, None).unwrap(),
+                    store.measures(&row.id).unwrap(),
+                    store.critical_units(&row.id).unwrap()
+                );
+            }
+            text + &format!("{:?}", store.run_ids().unwrap())
+        };
+        assert_eq!(answers(&engines[0].1), answers(&engines[1].1));
     }
 
     #[test]
@@ -683,15 +893,12 @@ mod tests {
         let db = dir.path().join("old.sqlite");
         {
             // The schema as buildscope kept it before machines and measures.
-            let old = Connection::open(&db).unwrap();
-            let v1 = SCHEMA
-                .replace(",\n    machine TEXT NOT NULL DEFAULT ''", "")
-                .split("CREATE TABLE IF NOT EXISTS measures")
-                .next()
-                .unwrap()
-                .to_string();
-            old.execute_batch(&format!("{v1} PRAGMA user_version = 1;"))
-                .unwrap();
+            let old = rusqlite::Connection::open(&db).unwrap();
+            old.execute_batch(&format!(
+                "{} PRAGMA user_version = 1;",
+                sqlite::version_1_schema()
+            ))
+            .unwrap();
             old.execute(
                 "INSERT INTO runs (id, workspace_root, started_at_ns, command, cargo_args, scenario,
                     success, wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir)
@@ -700,110 +907,86 @@ mod tests {
             )
             .unwrap();
         }
-        let mut store = Store::open(&db).unwrap();
+        let store = Store::open_file(&db).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let (row, _) = store.run("old", None).unwrap();
         assert_eq!(row.machine, "");
         store.add_measures("old", &[("rss".into(), 1.0)]).unwrap();
         store
-            .insert_run(&run("new", 2, "/ws"), &[unit(0, "a", 0, 1)], &[])
+            .insert_run(&run("new", 2, "/ws"), &[unit(0, "a", 0, 1)], &[], &[])
             .unwrap();
         assert_eq!(store.runs(None, 10).unwrap().len(), 2);
     }
 
     #[test]
-    fn runs_round_trip_and_are_found_by_prefix_or_recency() {
+    fn a_newer_history_and_a_foreign_database_are_refused_with_one_line() {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("nested/history.sqlite");
-        let mut store = Store::open(&db).unwrap();
-        let units = vec![unit(0, "a", 0, 10), unit(1, "b", 10, 30)];
-        store
-            .insert_run(&run("20260101-1", 1, "/ws"), &units, &[0, 1])
-            .unwrap();
-        store
-            .insert_run(&run("20260102-1", 2, "/ws"), &units[..1], &[0])
-            .unwrap();
-        store
-            .insert_run(&run("20260103-1", 3, "/other"), &units, &[])
-            .unwrap();
-        drop(store);
-
-        let store = Store::open(&db).unwrap();
-        let ws = Path::new("/ws");
-        let listed: Vec<String> = store
-            .runs(Some(ws), 10)
+        let newer = dir.path().join("newer.sqlite");
+        rusqlite::Connection::open(&newer)
             .unwrap()
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
-        assert_eq!(listed, vec!["20260102-1", "20260101-1"]);
-        assert_eq!(store.runs(None, 10).unwrap().len(), 3);
-
-        let (row, loaded) = store.run("20260101", None).unwrap();
-        assert_eq!(row.cargo_args, vec!["--release".to_string()]);
-        assert_eq!(loaded.len(), 2);
-        assert_eq!(loaded[1].deps, vec![0]);
-        assert_eq!(loaded[1].end_ns, 30);
-        assert_eq!(store.run("latest", Some(ws)).unwrap().0.id, "20260102-1");
-        assert_eq!(store.run("latest~1", Some(ws)).unwrap().0.id, "20260101-1");
-        assert!(matches!(
-            store.run("2026", None),
-            Err(StoreError::AmbiguousRun(_))
-        ));
-        assert!(matches!(
-            store.run("1999", None),
-            Err(StoreError::NoSuchRun(_))
-        ));
-        assert!(matches!(
-            store.run("latest~5", Some(ws)),
-            Err(StoreError::NoSuchRun(_))
-        ));
+            .execute_batch("PRAGMA user_version = 99;")
+            .unwrap();
+        let error = Store::open_file(&newer).err().unwrap().to_string();
+        assert!(
+            error.contains("schema version 99 is newer than this buildscope (2)"),
+            "{error}"
+        );
+        let foreign = dir.path().join("app.sqlite");
+        rusqlite::Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE customers (id INTEGER);")
+            .unwrap();
+        let error = Store::open_file(&foreign).err().unwrap().to_string();
+        assert!(
+            error.contains("not a buildscope history (it holds other tables: customers)"),
+            "{error}"
+        );
+        if let Some(url) = postgres_database("refused") {
+            #[cfg(feature = "postgres")]
+            {
+                let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+                client
+                    .batch_execute("CREATE TABLE customers (id BIGINT)")
+                    .unwrap();
+                let error = Store::open(&Location::Postgres(url.clone()))
+                    .err()
+                    .unwrap()
+                    .to_string();
+                assert!(
+                    error.contains("not a buildscope history (it holds other tables: customers)"),
+                    "{error}"
+                );
+                client.batch_execute("DROP TABLE customers").unwrap();
+                Store::open(&Location::Postgres(url.clone())).unwrap();
+                client
+                    .batch_execute("UPDATE buildscope_schema SET version = 99")
+                    .unwrap();
+                let error = Store::open(&Location::Postgres(url))
+                    .err()
+                    .unwrap()
+                    .to_string();
+                assert!(error.contains("schema version 99 is newer"), "{error}");
+            }
+        }
     }
 
     #[test]
-    fn experiments_round_trip_and_are_found_by_prefix_or_recency() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("history.sqlite")).unwrap();
-        let experiment = |id: &str, at: u64, workspace: &str| ExperimentRow {
-            id: id.into(),
-            workspace_root: PathBuf::from(workspace),
-            started_at_ns: at,
-            scenario: "hot: touch src/main.rs".into(),
-            variants: 2,
-            recommendation: "linker=mold".into(),
-            document: format!("{{\"id\":\"{id}\"}}"),
-        };
-        store
-            .insert_experiment(&experiment("20261124-100000-1", 1, "/w"))
-            .unwrap();
-        store
-            .insert_experiment(&experiment("20261124-110000-2", 2, "/w"))
-            .unwrap();
-        store
-            .insert_experiment(&experiment("20261124-120000-3", 3, "/other"))
-            .unwrap();
-        let here = store.experiments(Some(Path::new("/w")), 10).unwrap();
-        assert_eq!(here.len(), 2);
-        assert_eq!(here[0], experiment("20261124-110000-2", 2, "/w"));
-        let w = Some(Path::new("/w"));
+    fn locations_are_files_or_postgres_urls() {
         assert_eq!(
-            store.experiment("latest", w).unwrap().id,
-            "20261124-110000-2"
+            Location::parse("postgres://ci@db/builds").unwrap(),
+            Location::Postgres("postgres://ci@db/builds".into())
         );
         assert_eq!(
-            store.experiment("latest~1", w).unwrap().id,
-            "20261124-100000-1"
+            Location::parse("postgresql:///builds").unwrap(),
+            Location::Postgres("postgresql:///builds".into())
         );
         assert_eq!(
-            store.experiment("20261124-12", None).unwrap().started_at_ns,
-            3
+            Location::parse("/home/me/history.sqlite").unwrap(),
+            Location::File("/home/me/history.sqlite".into())
         );
         assert!(matches!(
-            store.experiment("20261124", None),
-            Err(StoreError::AmbiguousRun(_))
+            Location::parse("mysql://db/x"),
+            Err(StoreError::UnknownScheme(_))
         ));
-        let missing = store.experiment("latest~5", w).unwrap_err().to_string();
-        assert!(missing.contains("no experiment \"latest~5\""), "{missing}");
-        // Runs and experiments live side by side in one database.
-        assert!(store.runs(None, 10).unwrap().is_empty());
     }
 }

@@ -1,0 +1,74 @@
+//! `buildscope db`: the history database itself — migrate, copy, import.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use buildscope_measure::RunRecord;
+use buildscope_store::{Location, Store};
+
+use crate::cli::{DbArgs, DbCommand};
+use crate::history::record_run;
+use crate::resolve::open_store;
+
+pub(crate) fn db(args: DbArgs) -> Result<ExitCode> {
+    match args.command {
+        DbCommand::Migrate { history } => {
+            let store = open_store(&history)?;
+            eprintln!(
+                "{}: schema version {}, up to date",
+                store.location(),
+                store.schema_version()?
+            );
+        }
+        DbCommand::Copy { from, to } => {
+            let source = Store::open(&Location::parse(&from)?)?;
+            let target = Store::open(&Location::parse(&to)?)?;
+            let (runs, experiments) = copy(&source, &target)?;
+            eprintln!(
+                "copied {runs} runs and {experiments} experiments from {} to {}",
+                source.location(),
+                target.location()
+            );
+        }
+        DbCommand::Import { runs, history } => {
+            let store = open_store(&history)?;
+            for path in &runs {
+                let record = read_record(path)?;
+                record_run(&store, &record)
+                    .with_context(|| format!("{}: not added to the history", path.display()))?;
+                eprintln!("added run {} to {}", record.id, store.location());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every run (with its units, critical path and measures) and every experiment.
+fn copy(source: &Store, target: &Store) -> Result<(usize, usize)> {
+    let ids = source.run_ids()?;
+    for id in &ids {
+        let (row, units) = source.run(id, None)?;
+        let critical = source.critical_units(id)?;
+        let measures = source.measures(id)?;
+        target.insert_run(&row, &units, &critical, &measures)?;
+    }
+    let experiments = source.experiments(None, usize::MAX >> 1)?;
+    for experiment in &experiments {
+        target.insert_experiment(experiment)?;
+    }
+    Ok((ids.len(), experiments.len()))
+}
+
+/// The run record of a run folder (or its run.json).
+fn read_record(path: &Path) -> Result<RunRecord> {
+    let file = if path.is_dir() {
+        path.join("run.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("{}: cannot read a run record", file.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a buildscope run record", file.display()))
+}
