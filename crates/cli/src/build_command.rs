@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 use buildscope_analysis::{rebuild_roots, schedule_summary, Explanation, Spread};
 use buildscope_measure::{explain_run, BuildPlan, RunRecord, Scenario, Workspace};
-use buildscope_store::Store;
 use buildscope_output::{
     render_build, render_member_edits, render_rebuild_roots, BuildView, MemberEdit, Style,
 };
+use buildscope_store::Store;
 use serde_json::json;
 
 use crate::cli::{BuildArgs, HistoryArgs};

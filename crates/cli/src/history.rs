@@ -66,7 +66,13 @@ fn comparability(record: &RunRecord) -> String {
 pub(crate) fn record_run(store: &Store, record: &RunRecord) -> Result<()> {
     let row = run_row(record);
     let critical: Vec<usize> = record.critical_path.steps.iter().map(|s| s.unit).collect();
-    store.insert_run(&row, &record.units, &critical, &extra_measures(record))?;
+    let measures = extra_measures(record);
+    let write = || store.insert_run(&row, &record.units, &critical, &measures);
+    match write() {
+        // Once more on a new connection: the one opened before the build may be gone.
+        Err(e) if e.is_unavailable() && store.reconnect().is_ok() => write()?,
+        other => other?,
+    }
     Ok(())
 }
 
@@ -91,15 +97,16 @@ pub(crate) fn record_runs(store: &Store, records: &[RunRecord]) -> Option<String
 /// `--store-profiles DIR`: each run's folder (record, profiles, report, trace) copied to
 /// `DIR/<run id>`, and the history told that is where the run is now, for anyone who
 /// reads the history to open.
-pub(crate) fn share_run_folders(
-    store: &Store,
-    records: &[RunRecord],
-    shared: &Path,
-) -> Result<()> {
+pub(crate) fn share_run_folders(store: &Store, records: &[RunRecord], shared: &Path) -> Result<()> {
     for record in records {
         let to = shared.join(&record.id);
-        copy_folder(&record.run_dir, &to)
-            .with_context(|| format!("--store-profiles {}: copying {}", shared.display(), record.id))?;
+        copy_folder(&record.run_dir, &to).with_context(|| {
+            format!(
+                "--store-profiles {}: copying {}",
+                shared.display(),
+                record.id
+            )
+        })?;
         let mut moved = record.clone();
         moved.run_dir = to.clone();
         moved.profile_dir = record.profile_dir.as_ref().map(|_| to.join("profiles"));

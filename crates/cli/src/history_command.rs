@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use buildscope_analysis::{compare_units, measure_unit, series_verdicts};
+use buildscope_measure::{rustc_version, Machine};
 use buildscope_output::{
     render_compare, render_experiments, render_runs, render_trend, trend_json, ExperimentLine,
     RunLine, Style, TrendRow, TrendView,
 };
-use buildscope_measure::{rustc_version, Machine};
 use buildscope_store::{RunRow, Store};
 use serde_json::json;
 

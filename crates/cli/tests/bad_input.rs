@@ -288,5 +288,9 @@ fn a_history_url_is_never_taken_for_a_file() {
     // Another engine's URL is refused as such.
     let url = "mysql://ci@db.invalid/buildscope";
     let out = buildscope(&["runs", "--db", url]);
-    assert_clean_error(&out, Path::new(url), "a SQLite file's path or a postgres:// URL");
+    assert_clean_error(
+        &out,
+        Path::new(url),
+        "a SQLite file's path or a postgres:// URL",
+    );
 }

@@ -58,10 +58,9 @@ pub fn machine_id() -> String {
         .or_else(|_| std::fs::read_to_string("/var/lib/dbus/machine-id"))
         .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/hostname"))
         .unwrap_or_default();
-    let hash = seed
-        .trim()
-        .bytes()
-        .fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    let hash = seed.trim().bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
     format!("{:06x}", hash & 0xff_ffff)
 }
 

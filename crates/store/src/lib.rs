@@ -163,12 +163,20 @@ const EXPERIMENT_COLUMNS: &str =
 
 pub struct Store {
     sql: Mutex<Box<dyn Sql>>,
+    location: Location,
 }
 
 impl Store {
     /// Opens (creating if needed, migrating an older schema) the history at `location`.
     pub fn open(location: &Location) -> Result<Store, StoreError> {
-        let sql: Box<dyn Sql> = match location {
+        Ok(Store {
+            sql: Mutex::new(Store::connect(location)?),
+            location: location.clone(),
+        })
+    }
+
+    fn connect(location: &Location) -> Result<Box<dyn Sql>, StoreError> {
+        Ok(match location {
             Location::File(path) => Box::new(sqlite::SqliteSql::open(path)?),
             #[cfg(feature = "postgres")]
             Location::Postgres(url) => Box::new(postgres::PostgresSql::open(url)?),
@@ -178,10 +186,15 @@ impl Store {
                     location: url.clone(),
                 })
             }
-        };
-        Ok(Store {
-            sql: Mutex::new(sql),
         })
+    }
+
+    /// Connects again: a connection held through a long build may have been dropped by
+    /// the server or a proxy on the way.
+    pub fn reconnect(&self) -> Result<(), StoreError> {
+        let fresh = Store::connect(&self.location)?;
+        *self.sql() = fresh;
+        Ok(())
     }
 
     /// Opens a SQLite history file.
