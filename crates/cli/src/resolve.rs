@@ -214,24 +214,3 @@ pub(crate) fn resolve_target(
     let (record, profiles) = load_run_dir(&run.run_dir)?;
     Ok((Some(record), profiles))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::url_scheme;
-    use std::path::Path;
-
-    #[test]
-    fn a_url_is_not_taken_for_a_file() {
-        assert_eq!(
-            url_scheme(Path::new("postgres://ci@db/buildscope")).as_deref(),
-            Some("postgres")
-        );
-        assert_eq!(
-            url_scheme(Path::new("postgresql+tls://h/d")).as_deref(),
-            Some("postgresql+tls")
-        );
-        assert_eq!(url_scheme(Path::new("/home/me/history.sqlite")), None);
-        assert_eq!(url_scheme(Path::new("weird:/name")), None);
-        assert_eq!(url_scheme(Path::new("dir/a://b")), None);
-    }
-}

@@ -1001,5 +1001,8 @@ pub(crate) mod tests {
             Location::parse("mysql://db/x"),
             Err(StoreError::UnknownScheme(_))
         ));
+        // Paths that only look like URLs stay paths.
+        assert!(matches!(Location::parse("weird:/name").unwrap(), Location::File(_)));
+        assert!(matches!(Location::parse("dir/a://b").unwrap(), Location::File(_)));
     }
 }
