@@ -639,6 +639,15 @@ pub struct RunsArgs {
     /// units), oldest to newest, each point judged against the ones before it.
     #[arg(long, conflicts_with = "experiments")]
     pub trend: bool,
+    /// Write the runs listed (with --all, of every workspace) for analytics engines:
+    /// `parquet` writes FILE and, beside it, FILE's units, phases and findings tables
+    /// (runs.parquet, runs.units.parquet, runs.phases.parquet, runs.findings.parquet;
+    /// columns in docs/history.md).
+    #[arg(long, value_name = "FORMAT", value_parser = ["parquet"], requires = "output", conflicts_with_all = ["trend", "experiments"])]
+    pub export: Option<String>,
+    /// Where --export writes.
+    #[arg(short = 'o', long, value_name = "FILE", requires = "export")]
+    pub output: Option<PathBuf>,
     /// Print the runs as JSON.
     #[arg(long)]
     pub json: bool,

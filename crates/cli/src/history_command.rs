@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use buildscope_analysis::{compare_units, measure_unit, series_verdicts};
-use buildscope_measure::{rustc_version, Machine};
+use buildscope_measure::{explain_run, load_run_dir, rustc_version, Machine};
 use buildscope_output::{
-    render_compare, render_experiments, render_runs, render_trend, trend_json, ExperimentLine,
-    RunLine, Style, TrendRow, TrendView,
+    export_history, render_compare, render_experiments, render_runs, render_trend, trend_json,
+    ExperimentLine, ExportedRun, RunLine, Style, TrendRow, TrendView,
 };
 use buildscope_store::{RunRow, Store};
 use serde_json::json;
@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::cli::{CompareArgs, RunsArgs};
 use crate::history::comparable_series;
 use crate::resolve::{open_store, workspace_here};
-use crate::terminal::{print, row_limit};
+use crate::terminal::{cores, print, row_limit};
 
 fn line(run: &RunRow) -> RunLine {
     RunLine {
@@ -71,6 +71,9 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
             .collect(),
         None => store.runs(workspace.as_deref(), args.limit)?,
     };
+    if let Some(output) = &args.output {
+        return export(&store, &runs, output);
+    }
     if args.json {
         let doc = json!({
             "schema": "buildscope.runs/1",
@@ -80,6 +83,43 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
     } else {
         let lines: Vec<RunLine> = runs.iter().map(line).collect();
         print(&render_runs(&lines, style))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `runs --export parquet -o FILE`: the runs listed, their units, and — from each run's
+/// folder while it is there — its phases per crate and its findings.
+fn export(store: &Store, runs: &[RunRow], output: &Path) -> Result<ExitCode> {
+    let exported = runs
+        .iter()
+        .map(|row| {
+            let (_, units) = store.run(&row.id, None)?;
+            let explained = load_run_dir(&row.run_dir)
+                .ok()
+                .and_then(|(record, profiles)| {
+                    explain_run(Some(&record), &profiles, cores(), false).ok()
+                });
+            Ok(ExportedRun {
+                id: row.id.clone(),
+                workspace_root: row.workspace_root.display().to_string(),
+                started_at_ns: row.started_at_ns,
+                command: row.command.clone(),
+                scenario: row.scenario.clone(),
+                success: row.success,
+                wall_ns: row.wall_ns,
+                cpu_ns: row.cpu_ns,
+                units,
+                fresh_units: row.fresh_units,
+                critical_chain_ns: row.critical_chain_ns,
+                run_dir: row.run_dir.display().to_string(),
+                machine: row.machine.clone(),
+                phases: explained.as_ref().map(|e| e.explanation.crates.clone()),
+                findings: explained.map(|e| e.explanation.findings),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (path, rows) in export_history(&exported, output)? {
+        eprintln!("wrote {} ({rows} rows)", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

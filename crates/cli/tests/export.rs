@@ -249,3 +249,105 @@ fn bad_sql_is_a_one_line_error() {
         assert!(stderr.starts_with("error: SQL error"), "{stderr}");
     }
 }
+
+/// The rows of a Parquet file, each as column → value, read by the `parquet` crate.
+fn parquet_rows(path: &Path) -> Vec<BTreeMap<String, parquet::record::Field>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: not Parquet: {e}", path.display()));
+    reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(|row| {
+            row.unwrap()
+                .get_column_iter()
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_history_exports_to_parquet_as_four_tables_joined_by_run() {
+    use parquet::record::Field;
+    let root = common::workspace(
+        "buildscope-export-history-",
+        &[
+            (
+                "core",
+                common::manifest("core", &[], ""),
+                vec![("src/lib.rs", common::busy_functions("f", 20))],
+            ),
+            (
+                "app",
+                common::manifest("app", &["core"], ""),
+                vec![(
+                    "src/main.rs",
+                    "fn main() { println!(\"{}\", core::f0(3)); }\n".to_string(),
+                )],
+            ),
+        ],
+    );
+    let db = root.join("history.sqlite");
+    let built = common::buildscope_in(&root, &db, &["build", "-q", "--self-profile-crates"]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let out = root.join("runs.parquet");
+    let exported = common::buildscope_in(
+        &root,
+        &db,
+        &["runs", "--export", "parquet", "-o", out.to_str().unwrap()],
+    );
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+
+    let runs = parquet_rows(&out);
+    assert_eq!(runs.len(), 1);
+    let Field::Str(run_id) = &runs[0]["run_id"] else {
+        panic!("{:?}", runs[0])
+    };
+    assert!(matches!(runs[0]["wall_ns"], Field::Long(ns) if ns > 0));
+    assert!(matches!(runs[0]["success"], Field::Bool(true)));
+    let units = parquet_rows(&root.join("runs.units.parquet"));
+    assert!(units.len() >= 2);
+    assert!(units
+        .iter()
+        .all(|u| u["run_id"] == Field::Str(run_id.clone())));
+    assert!(units
+        .iter()
+        .any(|u| u["package"] == Field::Str("core".into())));
+    // Both members were self-profiled: their CPU time by phase.
+    let phases = parquet_rows(&root.join("runs.phases.parquet"));
+    for krate in ["core", "app"] {
+        let of_crate: Vec<_> = phases
+            .iter()
+            .filter(|p| p["crate"] == Field::Str(krate.into()))
+            .collect();
+        assert!(!of_crate.is_empty(), "{krate}: {phases:?}");
+        assert!(of_crate
+            .iter()
+            .all(|p| matches!(p["cpu_ns"], Field::Long(ns) if ns > 0)));
+    }
+    // The findings explain gives for the run, ranked as it ranks them.
+    let findings = parquet_rows(&root.join("runs.findings.parquet"));
+    let explain = common::buildscope_in(&root, &db, &["explain", "--json", "--top", "100"]);
+    let explained: Value = serde_json::from_slice(&explain.stdout).unwrap();
+    let titles: Vec<&str> = explained["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(findings.len(), titles.len());
+    for (i, finding) in findings.iter().enumerate() {
+        assert_eq!(finding["run_id"], Field::Str(run_id.clone()));
+        assert_eq!(finding["rank"], Field::Long(i as i64 + 1));
+        assert_eq!(finding["title"], Field::Str(titles[i].to_string()));
+    }
+}

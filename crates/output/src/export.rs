@@ -25,6 +25,8 @@ pub enum ExportError {
     Parquet(String),
     #[error("this buildscope was built without Parquet support (cargo feature `parquet`)")]
     NoParquet,
+    #[error(transparent)]
+    Output(#[from] crate::OutputFileError),
 }
 
 /// Writes every interval of `files` to `out`; returns the number of rows.

@@ -14,6 +14,7 @@ mod explain_view;
 mod export;
 mod flamegraph;
 mod format;
+mod history_export;
 mod history_view;
 mod output_file;
 mod queries_view;
@@ -42,6 +43,7 @@ pub use explain_view::{
 pub use export::{export_events, ExportError, ExportFormat};
 pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions};
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
+pub use history_export::{export_history, history_export_paths, ExportedRun};
 pub use history_view::{
     render_compare, render_experiments, render_runs, render_trend, sparkline, trend_json,
     ExperimentLine, RunLine, TrendRow, TrendView,

@@ -1002,7 +1002,13 @@ pub(crate) mod tests {
             Err(StoreError::UnknownScheme(_))
         ));
         // Paths that only look like URLs stay paths.
-        assert!(matches!(Location::parse("weird:/name").unwrap(), Location::File(_)));
-        assert!(matches!(Location::parse("dir/a://b").unwrap(), Location::File(_)));
+        assert!(matches!(
+            Location::parse("weird:/name").unwrap(),
+            Location::File(_)
+        ));
+        assert!(matches!(
+            Location::parse("dir/a://b").unwrap(),
+            Location::File(_)
+        ));
     }
 }
