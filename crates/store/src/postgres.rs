@@ -277,9 +277,14 @@ impl Sql for PostgresSql {
             message: message(&e),
         };
         let mut tx = self.client.transaction().map_err(fail)?;
+        // A run's units are one statement many times: prepared once.
+        let mut prepared: std::collections::HashMap<&str, postgres::Statement> =
+            std::collections::HashMap::new();
         for (sql, values) in statements {
-            let prepared = tx.prepare(sql).map_err(fail)?;
-            tx.execute(&prepared, &params(values)).map_err(fail)?;
+            if !prepared.contains_key(sql) {
+                prepared.insert(sql, tx.prepare(sql).map_err(fail)?);
+            }
+            tx.execute(&prepared[sql], &params(values)).map_err(fail)?;
         }
         tx.commit().map_err(fail)
     }

@@ -104,9 +104,20 @@ impl SqliteSql {
         Ok(sql)
     }
 
+    /// Sets up, migrates or refuses the schema inside one immediate transaction: processes
+    /// opening a new history at once take turns, and none sees another's half-made schema.
     fn set_up(&mut self, path: &Path) -> Result<(), StoreError> {
         let fail = |e: rusqlite::Error| failure(path, e);
-        let version = self.schema_version()?;
+        // Readers never block the writer, nor the writer them (not on network file systems).
+        // Outside the transaction, as SQLite requires; another process may be doing it.
+        let _ = self.connection.pragma_update(None, "journal_mode", "WAL");
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(fail)?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
                 location: self.location.clone(),
@@ -114,39 +125,36 @@ impl SqliteSql {
                 supported: SCHEMA_VERSION,
             });
         }
-        let tables: Vec<String> = self
-            .query(
+        let tables: Vec<String> = tx
+            .prepare(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-                &[],
-            )?
-            .into_iter()
-            .map(|row| row[0].text())
-            .collect();
-        let foreign: Vec<&String> = tables
+            )
+            .and_then(|mut q| {
+                q.query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .map_err(fail)?;
+        let foreign: Vec<String> = tables
             .iter()
             .filter(|t| !OURS.contains(&t.as_str()))
+            .cloned()
             .collect();
         if version == 0 && !foreign.is_empty() {
             return Err(StoreError::NotAHistory {
                 location: self.location.clone(),
-                tables: foreign.iter().map(|t| t.to_string()).collect(),
+                tables: foreign,
             });
         }
-        // Readers never block the writer, nor the writer them (not on network file systems).
-        let _ = self.connection.pragma_update(None, "journal_mode", "WAL");
         if tables.iter().any(|t| t == "runs") {
-            for (to, step) in MIGRATIONS.iter().filter(|(to, _)| *to > version) {
-                self.connection
-                    .execute_batch(&format!(
-                        "BEGIN IMMEDIATE; {step} PRAGMA user_version = {to}; COMMIT;"
-                    ))
-                    .map_err(fail)?;
+            for (_, step) in MIGRATIONS.iter().filter(|(to, _)| *to > version) {
+                tx.execute_batch(step).map_err(fail)?;
             }
         }
+        tx.execute_batch(&format!("{SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"))
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
         self.connection
-            .execute_batch(&format!(
-                "PRAGMA foreign_keys = ON; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"
-            ))
+            .execute_batch("PRAGMA foreign_keys = ON;")
             .map_err(fail)
     }
 
