@@ -17,6 +17,7 @@ mod phases;
 mod query_tree;
 mod rebuild;
 mod regression;
+mod scaling;
 mod schedule;
 mod settings;
 mod stacks;
@@ -51,6 +52,7 @@ pub use regression::{
     Threshold, ThresholdCheck, ThresholdError, Verdict, CHECK_SCHEMA, DEFAULT_THRESHOLDS,
     FENCE_IQRS, MIN_HISTORY,
 };
+pub use scaling::{fit_growth, scale_headline, Fit, Growth, ScaleMeasure, SizePoint};
 pub use schedule::{
     schedule_summary, simulate, simulate_with, wall_saving, Schedule, ScheduleSummary, UnitTime,
     CORE_COUNTS,

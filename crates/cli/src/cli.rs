@@ -95,6 +95,73 @@ pub enum Command {
     /// file into the team's PostgreSQL), import runs a failed write left in their folders.
     #[command(after_help = DB_HELP)]
     Db(DbArgs),
+    /// How compile time grows: build a generated project at several sizes and fit how
+    /// every measure, phase and query grows (linear, n log n, superlinear).
+    #[command(after_help = SCALE_HELP)]
+    Scale(ScaleArgs),
+}
+
+const SCALE_HELP: &str = "\
+Each size is generated, built (cold by default; --hot: after an edit of its source) --runs
+times with the generated crates self-profiled, and measured: wall and CPU time, peak rustc
+memory, the units' time, every phase of rustc's work and the queries that take the most self
+time. For each measure a power law is fitted on log–log axes (exponent with its 95%
+interval) and compared with n log n: linear, n log n, or superlinear (exponent at least 1.2,
+its interval above 1.1); the value at 10x the largest size is projected. The fastest-growing
+phase or query that matters is the headline.
+
+Built-in generators (--shape), what each stresses:
+  functions           n small functions: the linear baseline
+  generic-instances   one generic function instantiated with n types: monomorphization, LLVM
+  trait-impls         n impls of one trait, each called: trait selection and codegen
+  derives[=TRAIT]     n structs deriving TRAIT (default Debug): macro expansion
+  match-arms          one match with n arms: exhaustiveness checking, MIR building
+  nested-closures     n closures nested in each other: inference through captures
+  deep-types          a type nested n deep: trait solving on big types
+  iterator-chain      n chained .map() adapters: types that grow with every step
+
+Or any generator: --generator 'CMD' with {n} for the size and {dir} for the folder it must
+write a cargo project into (without {dir}, CMD runs inside that folder).
+
+Examples:
+  buildscope scale --shape iterator-chain --sizes 20,40,60,80
+  buildscope scale --shape derives=serde::Serialize --sizes 250,500,1000,2000 --runs 3
+  buildscope scale --generator 'python3 gen.py {n} {dir}' --sizes 1000,2000,4000,8000 --json";
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// A built-in generator (see below).
+    #[arg(
+        long,
+        value_name = "SHAPE",
+        required_unless_present = "generator",
+        conflicts_with = "generator"
+    )]
+    pub shape: Option<String>,
+    /// A command that writes the project for size {n} into {dir}.
+    #[arg(long, value_name = "CMD")]
+    pub generator: Option<String>,
+    /// The sizes to build (at least three for a fit).
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',', required = true)]
+    pub sizes: Vec<u64>,
+    /// Builds per size.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub runs: u32,
+    /// Measure a rebuild after an edit of the generated source instead of a cold build.
+    #[arg(long)]
+    pub hot: bool,
+    /// Where the generated projects go [default: target/buildscope-scale/<generator>].
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
+    /// Also write the page with a log–log chart per measure.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the fits as JSON (schema buildscope.scale/1).
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 const DB_HELP: &str = "\

@@ -18,6 +18,7 @@ mod explain_command;
 mod history_command;
 mod profile_commands;
 mod report_command;
+mod scale_command;
 mod why_command;
 
 use std::ffi::OsString;
@@ -107,6 +108,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Why(args) => why_command::why(args, &style),
         Command::Check(args) => check_command::check(args, &style),
         Command::Db(args) => db_command::db(args),
+        Command::Scale(args) => scale_command::scale(args, &style),
     }
 }
 

@@ -21,6 +21,7 @@ mod queries_view;
 mod report;
 mod report_assembly;
 mod rows_view;
+mod scale_view;
 mod style;
 mod table;
 mod top_view;
@@ -56,6 +57,7 @@ pub use report::{
 };
 pub use report_assembly::{phase_deltas, write_report, ReportError, ReportInputs};
 pub use rows_view::{render_rows, rows_csv};
+pub use scale_view::{render_scale, write_scale_page, ScaleView, SCALE_SCHEMA};
 pub use style::Style;
 pub use table::{Align, Table};
 pub use top_view::render_top;

@@ -1,0 +1,157 @@
+//! `buildscope scale` on real builds of generated projects: a shape whose rustc cost grows
+//! faster than its input and one that grows with it, classified as such; a generator that
+//! fails at one size; the page.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+mod common;
+use common::scratch_dir;
+
+/// The scale builds time rustc: one at a time in this binary.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn scale(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_buildscope"))
+        .arg("scale")
+        .args(args)
+        .args(["-q", "--json"])
+        .current_dir(dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap()
+}
+
+fn doc(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn measure<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["measure"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {doc:#}"))
+}
+
+#[test]
+fn an_iterator_chain_grows_superlinearly_in_trait_solving() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // Measured before choosing it (rustc 1.95, 2 cores): sizes 20/40/60/80 took 122, 252,
+    // 593 and 1319 ms in rustc alone; `evaluate_obligation` grew as n^2.98 [2.43, 3.53]
+    // and the trait-solving phase as n^2.65: every `.map()` wraps the previous adapter's
+    // type, and each step's obligations are about the whole nested type.
+    let dir = scratch_dir("buildscope-scale-chain-");
+    let page = dir.join("scale.html");
+    let doc = doc(&scale(
+        &dir,
+        &[
+            "--shape",
+            "iterator-chain",
+            "--sizes",
+            "20,40,60,80",
+            "-o",
+            page.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(doc["schema"], "buildscope.scale/1");
+    let solving = measure(&doc, "phase:Trait solving");
+    assert_eq!(solving["fit"]["growth"], "superlinear", "{solving:#}");
+    assert!(
+        solving["fit"]["exponent"].as_f64().unwrap() > 1.5,
+        "{solving:#}"
+    );
+    let headline = doc["headline"].as_str().unwrap();
+    assert!(headline.contains("(superlinear)"), "{headline}");
+    // The page charts every measure.
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("\"measure\":\"phase:Trait solving\""));
+    if let Some(browser) = common::chromium() {
+        let (dom, log) = common::headless(
+            &browser,
+            &["--dump-dom"],
+            &format!("file://{}", page.display()),
+        );
+        common::assert_no_console_errors(&log);
+        assert!(dom.contains("data-ready=\"1\""), "the page's script ran");
+        assert!(
+            dom.matches("class=\"chart\"").count() >= 4,
+            "a chart per measure"
+        );
+    }
+}
+
+#[test]
+fn independent_functions_grow_linearly() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // Measured first: 2000/4000/8000/16000 functions took 282, 535, 1098 and 2085 ms in
+    // rustc alone; the build's CPU time grew as n^1.00 [0.94, 1.07].
+    let dir = scratch_dir("buildscope-scale-functions-");
+    let doc = doc(&scale(
+        &dir,
+        &["--shape", "functions", "--sizes", "1000,2000,4000,8000"],
+    ));
+    let cpu = measure(&doc, "cpu");
+    assert_eq!(cpu["fit"]["growth"], "linear", "{cpu:#}");
+    let exponent = cpu["fit"]["exponent"].as_f64().unwrap();
+    assert!((0.85..1.15).contains(&exponent), "{cpu:#}");
+    assert_eq!(cpu["points"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn a_size_the_generator_fails_at_is_reported_and_the_rest_fitted() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch_dir("buildscope-scale-failing-");
+    let generator = "[ {n} = 30 ] && { echo 'no room for 30' >&2; exit 1; }; \
+        printf '[package]\\nname = \"gen\"\\nversion = \"0.1.0\"\\nedition = \"2021\"\\n[workspace]\\n' > {dir}/Cargo.toml; \
+        mkdir -p {dir}/src; for i in $(seq {n}); do echo \"pub fn f$i(x: u32) -> u32 { x + $i }\"; done > {dir}/src/lib.rs";
+    let out = scale(
+        &dir,
+        &["--generator", generator, "--sizes", "10,20,30,40,50"],
+    );
+    let doc = doc(&out);
+    let failures = doc["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0][0], 30);
+    assert!(failures[0][1].as_str().unwrap().contains("no room for 30"));
+    let wall = measure(&doc, "wall");
+    assert!(
+        wall["fit"].is_object(),
+        "fitted on the four other sizes: {wall:#}"
+    );
+    let measured: Vec<u64> = wall["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| !p["values"].as_array().unwrap().is_empty())
+        .map(|p| p["size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(measured, vec![10, 20, 40, 50]);
+    // Bad input: one line, exit 2.
+    for (args, says) in [
+        (
+            vec!["--shape", "recursion", "--sizes", "1,2,3"],
+            "not a built-in generator",
+        ),
+        (
+            vec!["--shape", "functions", "--sizes", "1,2"],
+            "at least three different sizes",
+        ),
+    ] {
+        let out = scale(&dir, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+}

@@ -1,0 +1,360 @@
+//! `buildscope scale`: a project generated at several sizes, each size built and measured
+//! (with self-profiles of the generated crates), so that how compile time grows with the
+//! input can be fitted. The generators are the classic shapes that stress one part of the
+//! compiler each, or any command that writes a cargo project for a size.
+
+use std::path::{Path, PathBuf};
+
+use crate::run::{execute, BuildPlan, RunRecord};
+use crate::{BuildError, Scenario, SelfProfile};
+
+/// A built-in generator: one crate whose source grows with n in one way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// n small independent functions: the baseline every phase should scale linearly on.
+    Functions,
+    /// One generic function instantiated with n types: monomorphization and LLVM.
+    GenericInstances,
+    /// n types implementing one trait, each called once: trait selection and codegen.
+    TraitImpls,
+    /// n structs with `#[derive(<derive>)]`: macro expansion and the code it generates.
+    Derives(String),
+    /// One `match` on an integer with n arms: pattern exhaustiveness and MIR building.
+    MatchArms,
+    /// n closures nested in one another: type inference through captured environments.
+    NestedClosures,
+    /// A type nested n deep (`Option<(Option<(…)>, u8)>`): trait solving on big types.
+    DeepTypes,
+    /// An iterator chain of n `.map()` calls: each adapter's type wraps the last, so type
+    /// sizes (and the work on them) grow with n at every step.
+    IteratorChain,
+}
+
+pub const SHAPES: [&str; 8] = [
+    "functions",
+    "generic-instances",
+    "trait-impls",
+    "derives[=TRAIT]",
+    "match-arms",
+    "nested-closures",
+    "deep-types",
+    "iterator-chain",
+];
+
+impl Shape {
+    pub fn parse(text: &str) -> Option<Shape> {
+        Some(match text {
+            "functions" => Shape::Functions,
+            "generic-instances" => Shape::GenericInstances,
+            "trait-impls" => Shape::TraitImpls,
+            "derives" => Shape::Derives("Debug".into()),
+            "match-arms" => Shape::MatchArms,
+            "nested-closures" => Shape::NestedClosures,
+            "deep-types" => Shape::DeepTypes,
+            "iterator-chain" => Shape::IteratorChain,
+            other => {
+                let derive = other.strip_prefix("derives=")?;
+                if derive.is_empty() || !derive.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    return None;
+                }
+                Shape::Derives(derive.to_string())
+            }
+        })
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Shape::Functions => "functions".into(),
+            Shape::GenericInstances => "generic-instances".into(),
+            Shape::TraitImpls => "trait-impls".into(),
+            Shape::Derives(d) => format!("derives={d}"),
+            Shape::MatchArms => "match-arms".into(),
+            Shape::NestedClosures => "nested-closures".into(),
+            Shape::DeepTypes => "deep-types".into(),
+            Shape::IteratorChain => "iterator-chain".into(),
+        }
+    }
+
+    /// The crate's source for size n.
+    pub fn source(&self, n: u64) -> String {
+        let n = n as usize;
+        let mut out = String::new();
+        match self {
+            Shape::Functions => {
+                for i in 0..n {
+                    out += &format!(
+                        "pub fn f{i}(x: u64) -> u64 {{ x.wrapping_mul({i}).wrapping_add({}) }}\n",
+                        i + 1
+                    );
+                }
+            }
+            Shape::GenericInstances => {
+                out += "pub fn g<T: Copy + Into<u64>>(x: T) -> u64 { x.into() * 3 }\n";
+                for i in 0..n {
+                    out += &format!("#[derive(Clone, Copy)] pub struct W{i}(pub u8);\nimpl From<W{i}> for u64 {{ fn from(w: W{i}) -> u64 {{ w.0 as u64 + {i} }} }}\n");
+                }
+                out += "pub fn all() -> u64 { 0";
+                for i in 0..n {
+                    out += &format!(" + g(W{i}({}))", i % 200);
+                }
+                out += " }\n";
+            }
+            Shape::TraitImpls => {
+                out += "pub trait Shape { fn area(&self) -> u64; }\n";
+                for i in 0..n {
+                    out += &format!("pub struct S{i}(pub u64);\nimpl Shape for S{i} {{ fn area(&self) -> u64 {{ self.0 * {i} }} }}\n");
+                }
+                out += "pub fn total() -> u64 { 0";
+                for i in 0..n {
+                    out += &format!(" + S{i}({i}).area()");
+                }
+                out += " }\n";
+            }
+            Shape::Derives(derive) => {
+                for i in 0..n {
+                    out += &format!("#[derive({derive})]\npub struct D{i} {{ pub a: u64, pub b: String, pub c: Vec<u8> }}\n");
+                }
+            }
+            Shape::MatchArms => {
+                out += "pub fn f(x: u64) -> u64 {\n    match x {\n";
+                for i in 0..n {
+                    out += &format!("        {i} => {},\n", i * 3 + 1);
+                }
+                out += "        _ => 0,\n    }\n}\n";
+            }
+            Shape::NestedClosures => {
+                let mut body = "x".to_string();
+                for i in 0..n {
+                    body = format!(
+                        "(move |y{i}: u64| {{ let c = {body}; c.wrapping_add(y{i}) }})({i})"
+                    );
+                }
+                out += &format!("pub fn f(x: u64) -> u64 {{ {body} }}\n");
+            }
+            Shape::DeepTypes => {
+                out += "#![recursion_limit = \"4096\"]\n";
+                let mut ty = "u8".to_string();
+                for _ in 0..n {
+                    ty = format!("Option<({ty}, u8)>");
+                }
+                out +=
+                    &format!("pub type Deep = {ty};\npub fn f(x: Deep) -> Deep {{ x.clone() }}\n");
+            }
+            Shape::IteratorChain => {
+                out += "#![recursion_limit = \"4096\"]\n";
+                out += "pub fn f() -> u64 { (0u64..10)";
+                for _ in 0..n {
+                    out += ".map(|x| x + 1)";
+                }
+                out += ".sum() }\n";
+            }
+        }
+        out
+    }
+}
+
+/// What makes the project for a size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Generator {
+    Builtin(Shape),
+    /// A shell command; `{n}` is the size and `{dir}` the folder to write the project into
+    /// (without `{dir}`, the command runs in that folder).
+    Command(String),
+}
+
+impl Generator {
+    pub fn describe(&self) -> String {
+        match self {
+            Generator::Builtin(shape) => shape.name(),
+            Generator::Command(command) => command.clone(),
+        }
+    }
+
+    /// Writes the project for size `n` into `dir` (emptied first).
+    pub fn generate(&self, n: u64, dir: &Path) -> Result<(), String> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        match self {
+            Generator::Builtin(shape) => {
+                let write = |path: PathBuf, text: String| {
+                    std::fs::create_dir_all(path.parent().expect("a parent"))
+                        .and_then(|_| std::fs::write(&path, text))
+                        .map_err(|e| format!("writing {}: {e}", path.display()))
+                };
+                write(
+                    dir.join("Cargo.toml"),
+                    "[package]\nname = \"scaled\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[lib]\npath = \"src/lib.rs\"\n\n[workspace]\n".to_string(),
+                )?;
+                write(dir.join("src/lib.rs"), shape.source(n))
+            }
+            Generator::Command(command) => {
+                let line = command
+                    .replace("{n}", &n.to_string())
+                    .replace("{dir}", &dir.display().to_string());
+                let output = std::process::Command::new("sh")
+                    .args(["-c", &line])
+                    .current_dir(dir)
+                    .output()
+                    .map_err(|e| format!("running `{line}`: {e}"))?;
+                if !output.status.success() {
+                    let stderr = String::from_utf8_lossy(&output.stderr);
+                    return Err(format!(
+                        "`{line}` failed ({}): {}",
+                        output.status,
+                        stderr.lines().last().unwrap_or("").trim()
+                    ));
+                }
+                if !dir.join("Cargo.toml").is_file() {
+                    return Err(format!(
+                        "`{line}` wrote no Cargo.toml into {}",
+                        dir.display()
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One size: its runs, or why it has none.
+#[derive(Debug, Clone)]
+pub struct ScaledSize {
+    pub size: u64,
+    pub records: Vec<RunRecord>,
+    pub error: Option<String>,
+}
+
+/// How each size is built.
+#[derive(Debug, Clone)]
+pub struct ScalePlan {
+    pub cargo: PathBuf,
+    pub generator: Generator,
+    pub sizes: Vec<u64>,
+    pub runs: usize,
+    /// Cold (every size from scratch) or hot (after an edit of the generated crate's source).
+    pub hot: bool,
+    /// Where each size's project goes (`<work>/<n>`).
+    pub work: PathBuf,
+    pub cores: usize,
+    pub env: Vec<(String, String)>,
+}
+
+/// Generates, builds and measures each size; a size that fails is reported and the others
+/// still measured. `on_size` hears each size as it starts.
+pub fn measure_sizes(plan: &ScalePlan, mut on_size: impl FnMut(u64)) -> Vec<ScaledSize> {
+    plan.sizes
+        .iter()
+        .map(|&size| {
+            on_size(size);
+            let dir = plan.work.join(size.to_string());
+            match measure_size(plan, size, &dir) {
+                Ok(records) => ScaledSize {
+                    size,
+                    records,
+                    error: None,
+                },
+                Err(error) => ScaledSize {
+                    size,
+                    records: Vec::new(),
+                    error: Some(error),
+                },
+            }
+        })
+        .collect()
+}
+
+fn measure_size(plan: &ScalePlan, size: u64, dir: &Path) -> Result<Vec<RunRecord>, String> {
+    plan.generator.generate(size, dir)?;
+    let workspace = crate::Workspace::load(&plan.cargo, Some(&dir.join("Cargo.toml")))
+        .map_err(|e| format!("the generated project: {e}"))?;
+    let source = workspace
+        .members
+        .iter()
+        .find_map(|m| m.root_source.clone())
+        .ok_or("the generated project has no library or binary to edit")?;
+    let state_dir = dir.join("target").join("buildscope");
+    let build = BuildPlan {
+        cargo: plan.cargo.clone(),
+        command: "build".into(),
+        cargo_args: Vec::new(),
+        cwd: dir.to_path_buf(),
+        workspace_root: workspace.root.clone(),
+        target_dir: dir.join("target").join("scale"),
+        state_dir,
+        scenario: if plan.hot {
+            Scenario::Edit { path: source }
+        } else {
+            Scenario::Cold
+        },
+        runs: plan.runs.max(1),
+        self_profile: Some(SelfProfile {
+            crates: workspace.member_names(),
+            events: None,
+        }),
+        packages: Vec::new(),
+        edited_package: plan.hot.then(|| workspace.member_names().remove(0)),
+        cores: plan.cores,
+        journal_dir: None,
+        env: plan.env.clone(),
+        show_diagnostics: false,
+        cargo_timings: false,
+        cargo_log: false,
+    };
+    let records = execute(&build, |_| {}, |_| {}).map_err(|e: BuildError| e.to_string())?;
+    if let Some(failed) = records.iter().find(|r| !r.success) {
+        return Err(format!(
+            "the build failed: {}",
+            failed
+                .cargo_output_tail
+                .iter()
+                .find(|l| l.starts_with("error"))
+                .or(failed.cargo_output_tail.last())
+                .cloned()
+                .unwrap_or_default()
+        ));
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_parse_and_grow_with_n() {
+        for name in [
+            "functions",
+            "generic-instances",
+            "trait-impls",
+            "derives",
+            "match-arms",
+            "nested-closures",
+            "deep-types",
+            "iterator-chain",
+            "derives=Clone",
+        ] {
+            let shape = Shape::parse(name).unwrap_or_else(|| panic!("{name}"));
+            assert!(shape.source(20).len() > shape.source(10).len(), "{name}");
+        }
+        assert_eq!(
+            Shape::parse("derives=Clone").unwrap().name(),
+            "derives=Clone"
+        );
+        assert_eq!(Shape::parse("derives=a b"), None);
+        assert_eq!(Shape::parse("recursion"), None);
+    }
+
+    #[test]
+    fn a_command_generator_that_writes_nothing_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let quiet = Generator::Command("true {n}".into());
+        let error = quiet.generate(5, &dir.path().join("5")).unwrap_err();
+        assert!(error.contains("wrote no Cargo.toml"), "{error}");
+        let failing = Generator::Command("echo broken >&2; exit 3".into());
+        let error = failing.generate(5, &dir.path().join("x")).unwrap_err();
+        assert!(
+            error.contains("failed") && error.contains("broken"),
+            "{error}"
+        );
+    }
+}
