@@ -150,6 +150,10 @@ pub struct ScaleArgs {
     /// Measure a rebuild after an edit of the generated source instead of a cold build.
     #[arg(long)]
     pub hot: bool,
+    /// Also sample the generated crates' rustc with `perf` (each run folder's
+    /// samples.folded; `buildscope flamegraph RUN_DIR --samples` draws one).
+    #[arg(long)]
+    pub sample: bool,
     /// Where the generated projects go [default: target/buildscope-scale/<generator>].
     #[arg(long, value_name = "DIR")]
     pub work: Option<PathBuf>,
@@ -485,6 +489,12 @@ pub struct FlamegraphArgs {
     /// A frame per thread under each crate.
     #[arg(long)]
     pub per_thread: bool,
+    /// Draw a run's sampled stacks (`build --sample`) instead of self-profiles: the one
+    /// run named (id, `latest`, or its folder).
+    #[arg(long)]
+    pub samples: bool,
+    #[command(flatten)]
+    pub history: HistoryArgs,
     /// The title drawn at the top [default: the inputs].
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
@@ -960,6 +970,12 @@ pub struct BuildArgs {
     #[arg(long, value_name = "EVENTS", default_value = "default,args")]
     pub self_profile_events: Option<String>,
 
+    /// Also sample the self-profiled crates' rustc processes with `perf` (the members when
+    /// no crate is named): the functions inside rustc and LLVM beneath the self-profile's
+    /// labels, drawn by `buildscope flamegraph RUN --samples`. Where sampling is not
+    /// permitted the build says why and runs unsampled.
+    #[arg(long)]
+    pub sample: bool,
     /// Copy each run's folder (record, self-profiles, report, trace) to DIR/<run id> — a
     /// directory the team shares — and record that location in the history.
     #[arg(long, value_name = "DIR")]

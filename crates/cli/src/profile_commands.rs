@@ -4,11 +4,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use buildscope_analysis::{
-    collapse_files, diff, query_trees, summarize_inputs, top_invocations_of_files, Importance,
-    RankBy, SortKey, StackOptions,
+    collapse_files, diff, query_trees, summarize_inputs, top_invocations_of_files, FoldedStacks,
+    Importance, RankBy, SortKey, StackOptions,
 };
+use buildscope_measure::{read_folded, SAMPLES_FILE};
 use buildscope_output::{
     human_duration, queries_csv, queries_html, render_diff, render_per_crate, render_queries,
     render_summary, render_top, summary_csv, write_collapsed, write_flamegraph, write_trace,
@@ -19,6 +20,7 @@ use buildscope_output::{
 use crate::cli::{
     DiffArgs, FlamegraphArgs, QueriesArgs, SortBy, SummarizeArgs, TopArgs, TopSort, TraceArgs,
 };
+use crate::resolve::resolve_target;
 use crate::terminal::{print, row_limit};
 
 pub(crate) fn summarize(args: SummarizeArgs, jobs: usize, style: &Style) -> Result<()> {
@@ -130,12 +132,46 @@ pub(crate) fn trace(args: TraceArgs) -> Result<()> {
     Ok(())
 }
 
+/// The sampled stacks of the one run named (`build --sample`).
+fn sampled_stacks(args: &FlamegraphArgs) -> Result<FoldedStacks> {
+    let names: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    if names.len() != 1 {
+        bail!("--samples draws one run: name one (an id, `latest`, or its folder)");
+    }
+    let (record, _) = resolve_target(&names, &args.history, None)?;
+    let record = record
+        .with_context(|| format!("{}: not a run (--samples draws a run's samples)", names[0]))?;
+    let path = record.run_dir.join(SAMPLES_FILE);
+    if record.samples.is_none() || !path.is_file() {
+        bail!(
+            "{}: run {} was not sampled (measure with `buildscope build --sample`)",
+            record.run_dir.display(),
+            record.id
+        );
+    }
+    let stacks = read_folded(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(FoldedStacks { stacks })
+}
+
 pub(crate) fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
-    let set = buildscope_profile::find_profiles(&args.paths)?;
-    let options = StackOptions {
-        per_thread: args.per_thread,
+    let (stacks, source) = if args.samples {
+        let stacks = sampled_stacks(&args)?;
+        let sampled = format!("{} of sampled CPU time", human_duration(stacks.total_ns()));
+        (stacks, sampled)
+    } else {
+        let set = buildscope_profile::find_profiles(&args.paths)?;
+        let options = StackOptions {
+            per_thread: args.per_thread,
+        };
+        let stacks = collapse_files(&set.files, threads, options)?;
+        let n = set.files.len();
+        let from = format!(
+            "{} of self time from {n} profile{}",
+            human_duration(stacks.total_ns()),
+            if n == 1 { "" } else { "s" }
+        );
+        (stacks, from)
     };
-    let stacks = collapse_files(&set.files, threads, options)?;
     if let Some(path) = &args.collapsed {
         if path.as_os_str() == "-" {
             write_collapsed(&stacks, &mut std::io::stdout().lock())?;
@@ -167,12 +203,9 @@ pub(crate) fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
     })?;
     output.commit()?;
     eprintln!(
-        "wrote {}: {} stacks, {} of self time from {} profile{}",
+        "wrote {}: {} stacks, {source}",
         svg_path.display(),
         stacks.stacks.len(),
-        human_duration(stacks.total_ns()),
-        set.files.len(),
-        if set.files.len() == 1 { "" } else { "s" }
     );
     Ok(())
 }

@@ -39,6 +39,8 @@ pub(crate) fn build_plan(args: &BuildArgs) -> Result<(BuildPlan, Workspace)> {
         (true, _) => Some(vec!["*".to_string()]),
         (false, Some(list)) if list.trim().is_empty() => Some(workspace.member_names()),
         (false, Some(list)) => Some(list.split(',').map(|s| s.trim().to_string()).collect()),
+        // --sample samples the crates selected for self-profiling: the members by default.
+        (false, None) if args.sample => Some(workspace.member_names()),
         (false, None) => None,
     }
     .map(|crates| SelfProfile {
@@ -67,6 +69,7 @@ pub(crate) fn build_plan(args: &BuildArgs) -> Result<(BuildPlan, Workspace)> {
         show_diagnostics: true,
         cargo_timings: true,
         cargo_log: args.cargo_log,
+        sample: args.sample,
         edited_package,
         cores: args.jobs.map(|j| j as usize).unwrap_or_else(cores),
         journal_dir: None,
@@ -101,6 +104,7 @@ pub(crate) fn plan_for_run(record: &RunRecord, runs: u32) -> Result<(BuildPlan, 
         show_diagnostics: false,
         cargo_timings: false,
         cargo_log: false,
+        sample: false,
         edited_package,
         cores: record.totals.cores.max(1),
         journal_dir: None,

@@ -61,6 +61,7 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
         work,
         cores: cores(),
         env: Vec::new(),
+        sample: args.sample,
     };
     let bar = progress_bar(
         args.quiet || args.json,

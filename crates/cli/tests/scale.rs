@@ -155,3 +155,96 @@ fn a_size_the_generator_fails_at_is_reported_and_the_rest_fitted() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+#[test]
+fn sampling_shows_the_functions_inside_rustc_and_llvm() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = common::workspace(
+        "buildscope-sample-",
+        &[(
+            "busy",
+            common::manifest("busy", &[], ""),
+            vec![("src/lib.rs", common::busy_functions("f", 300))],
+        )],
+    );
+    let db = root.join("history.sqlite");
+    let out = common::buildscope_in(&root, &db, &["build", "--cold", "--sample", "--json", "-q"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &doc["runs"][0];
+    let notes = run["notes"].to_string();
+    if notes.contains("not sampled") {
+        // Where perf may not sample, the build says why and completes unsampled.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI samples for real: {notes}"
+        );
+        assert!(notes.contains("perf"), "{notes}");
+        assert!(run["samples"].is_null());
+        return;
+    }
+    let folded = std::fs::read_to_string(run["samples"].as_str().expect("sampled")).unwrap();
+    let frames = |prefix: &str| folded.lines().filter(|l| l.contains(prefix)).count();
+    assert!(
+        frames("llvm::") > 0,
+        "LLVM's functions: {}",
+        &folded[..folded.len().min(2000)]
+    );
+    assert!(frames("rustc_") > 0, "rustc's functions");
+    assert!(
+        folded.lines().any(|l| l.starts_with("rustc;")),
+        "rooted at rustc"
+    );
+    // Drawn by the flamegraph code, and it opens.
+    let svg = root.join("samples.svg");
+    let drawn = common::buildscope_in(
+        &root,
+        &db,
+        &[
+            "flamegraph",
+            "--samples",
+            "latest",
+            "-o",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        drawn.status.success(),
+        "{}",
+        String::from_utf8_lossy(&drawn.stderr)
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("llvm::"), "the SVG names LLVM's functions");
+    if let Some(browser) = common::chromium() {
+        let (_, log) = common::headless(
+            &browser,
+            &["--dump-dom"],
+            &format!("file://{}", svg.display()),
+        );
+        common::assert_no_console_errors(&log);
+    }
+    // A run that was not sampled says so in one line.
+    let plain = common::buildscope_in(&root, &db, &["build", "-q"]);
+    assert!(plain.status.success());
+    let out = common::buildscope_in(
+        &root,
+        &db,
+        &[
+            "flamegraph",
+            "--samples",
+            "latest",
+            "-o",
+            svg.to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("was not sampled") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+}

@@ -18,6 +18,7 @@ mod measure;
 mod recommend;
 mod record;
 mod run;
+mod sampling;
 mod scale;
 mod scenario;
 mod workspace;
@@ -49,6 +50,7 @@ pub use record::{read_records, UnitRecord};
 pub use run::{
     execute, execute_then, experiment_id, prime, BuildPlan, Phase, RunRecord, RUN_SCHEMA,
 };
+pub use sampling::{read_folded, sampler, SAMPLES_FILE};
 pub use scale::{measure_sizes, Generator, ScalePlan, ScaledSize, Shape, SHAPES};
 pub use scenario::{function_body_insertion_point, interrupted, touch, Edit, Scenario};
 pub use workspace::{

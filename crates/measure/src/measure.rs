@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::cargo_data::{parse_timings_html, parse_unit_graph, GraphUnit, TimingUnit, UnitGraph};
 use crate::record::{read_records, UnitRecord};
 use crate::wrapper::{
-    now_ns, wrapper_program, ENV_INNER_WRAPPER, ENV_PROFILE_CRATES, ENV_PROFILE_DIR,
-    ENV_PROFILE_EVENTS, ENV_RUN_DIR, ENV_WRAPPER,
+    now_ns, wrapper_program, ENV_INNER_WRAPPER, ENV_PERF, ENV_PROFILE_CRATES, ENV_PROFILE_DIR,
+    ENV_PROFILE_EVENTS, ENV_RUN_DIR, ENV_SAMPLE_DIR, ENV_WRAPPER,
 };
 use crate::wrappers::{sccache_hits, user_wrappers, WrapperUse};
 use crate::BuildError;
@@ -57,6 +57,9 @@ pub struct BuildRequest {
     /// Ask cargo for its unstable build-analysis log too (`-Zbuild-analysis`, under
     /// `$CARGO_HOME/log`) and take the rebuild reasons from it.
     pub cargo_log: bool,
+    /// `perf` and the folder its recordings go to: the self-profiled crates' rustc run
+    /// under `perf record`.
+    pub sample: Option<(PathBuf, PathBuf)>,
 }
 
 /// What a build reports while it runs.
@@ -199,6 +202,15 @@ pub fn measure(
         }
         _ => {
             command.env_remove(ENV_PROFILE_DIR);
+        }
+    }
+    match (&request.sample, &request.self_profile) {
+        (Some((perf, dir)), Some(_)) => {
+            std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+            command.env(ENV_SAMPLE_DIR, dir).env(ENV_PERF, perf);
+        }
+        _ => {
+            command.env_remove(ENV_SAMPLE_DIR).env_remove(ENV_PERF);
         }
     }
 

@@ -54,6 +54,8 @@ pub struct BuildPlan {
     pub cargo_timings: bool,
     /// Take rebuild reasons from cargo's unstable build-analysis log (`-Zbuild-analysis`).
     pub cargo_log: bool,
+    /// Sample the self-profiled crates' rustc processes with `perf` (measured builds only).
+    pub sample: bool,
 }
 
 /// Everything one measured build left: the document `--json` prints and `run.json` holds.
@@ -110,6 +112,10 @@ pub struct RunRecord {
     /// Units served by a compiler cache rather than compiled (by id).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cached_units: Vec<usize>,
+    /// The sampled stacks of the selected crates' rustc processes (`samples.folded` in the
+    /// run folder), when the build was sampled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<PathBuf>,
 }
 
 /// What a warm-up build compiled, if anything.
@@ -187,6 +193,14 @@ pub fn execute_then(
 ) -> Result<Vec<RunRecord>, BuildError> {
     let mut records = Vec::new();
     let machine = Machine::here(&crate::workspace::rustc_version().release);
+    // Whether perf may sample here is asked once; a build that may not is built unsampled.
+    let (perf, not_sampled) = match plan.sample {
+        false => (None, None),
+        true => match crate::sampling::sampler() {
+            Ok(perf) => (Some(perf), None),
+            Err(why) => (None, Some(format!("not sampled: {why}"))),
+        },
+    };
     // A cold build starts from nothing: what was built before does not matter.
     let mut previous_settings = match plan.scenario {
         Scenario::Cold => None,
@@ -202,7 +216,7 @@ pub fn execute_then(
             }
             Scenario::Touch { .. } | Scenario::Edit { .. } => {
                 on_phase(&Phase::WarmUp { run });
-                let warm = one_build(plan, &scratch_dir(plan, "warm-up"), &mut |_| {})?;
+                let warm = one_build(plan, &scratch_dir(plan, "warm-up"), None, &mut |_| {})?;
                 remove_dir(&scratch_dir(plan, "warm-up"));
                 if !warm.success {
                     return Err(BuildError::CargoOutput(format!(
@@ -225,7 +239,7 @@ pub fn execute_then(
         let measurement = match &plan.scenario {
             Scenario::Touch { path } => {
                 let touched = Edit::touch(path, &plan.journal_dir())?;
-                let measured = one_build(plan, &run_dir, &mut on_progress);
+                let measured = one_build(plan, &run_dir, perf.as_deref(), &mut on_progress);
                 binary_size = binary_size_of(plan);
                 let after = after_successful(&measured, &mut after_build);
                 touched.restore()?;
@@ -234,7 +248,7 @@ pub fn execute_then(
             }
             Scenario::Edit { path } => {
                 let edit = Edit::apply(path, &plan.journal_dir())?;
-                let measured = one_build(plan, &run_dir, &mut on_progress);
+                let measured = one_build(plan, &run_dir, perf.as_deref(), &mut on_progress);
                 binary_size = binary_size_of(plan);
                 let after = after_successful(&measured, &mut after_build);
                 edit.restore()?;
@@ -248,7 +262,7 @@ pub fn execute_then(
                 measured?
             }
             _ => {
-                let measured = one_build(plan, &run_dir, &mut on_progress)?;
+                let measured = one_build(plan, &run_dir, perf.as_deref(), &mut on_progress)?;
                 binary_size = binary_size_of(plan);
                 if measured.success {
                     after_build()?;
@@ -261,6 +275,13 @@ pub fn execute_then(
             Some(_) => Some(collect_profiles(plan, &run_dir)?),
             None => None,
         };
+        let mut measurement = measurement;
+        let samples = perf
+            .as_deref()
+            .and_then(|perf| fold_run_samples(perf, &run_dir, &mut measurement.notes));
+        if let Some(why) = &not_sampled {
+            measurement.notes.push(why.clone());
+        }
         let settings = settings_of(plan, &measurement);
         if measurement.success {
             remember_settings(plan, &settings);
@@ -299,6 +320,7 @@ pub fn execute_then(
             machine: Some(machine.clone()),
             wrappers: measurement_wrappers,
             cached_units: measurement_cached,
+            samples,
             binary_size_bytes: binary_size.filter(|_| measurement_success),
         };
         let json = serde_json::to_vec_pretty(&record).expect("a run record serializes");
@@ -328,7 +350,7 @@ pub fn execute_then(
 /// settings even when this build found everything fresh.
 pub fn prime(plan: &BuildPlan) -> Result<Vec<crate::UnitRecord>, BuildError> {
     let dir = scratch_dir(plan, "prime");
-    let built = one_build(plan, &dir, &mut |_| {});
+    let built = one_build(plan, &dir, None, &mut |_| {});
     let kept = plan.state_dir.join("compiled");
     let _ = std::fs::create_dir_all(kept.join("units"));
     if let Ok(entries) = std::fs::read_dir(dir.join("units")) {
@@ -391,6 +413,33 @@ fn binary_size_of(plan: &BuildPlan) -> Option<u64> {
     Some(crate::experiment::binaries_size(&dir, &folder)).filter(|&bytes| bytes > 0)
 }
 
+/// Folds the measured build's samples into the run folder (the raw perf files, large,
+/// removed); says how many in the notes.
+fn fold_run_samples(perf: &Path, run_dir: &Path, notes: &mut Vec<String>) -> Option<PathBuf> {
+    let dir = run_dir.join("samples");
+    let out = run_dir.join(crate::sampling::SAMPLES_FILE);
+    let folded = crate::sampling::fold_samples(perf, &dir, &out);
+    remove_dir(&dir);
+    match folded {
+        Ok(0) => {
+            notes.push("sampled, but perf recorded no samples of the selected crates".into());
+            None
+        }
+        Ok(cpu_ns) => {
+            notes.push(format!(
+                "sampled with perf: {:.2} s of the selected crates' rustc CPU time, in {}",
+                cpu_ns as f64 / 1e9,
+                crate::sampling::SAMPLES_FILE
+            ));
+            Some(out)
+        }
+        Err(why) => {
+            notes.push(format!("the samples could not be read: {why}"));
+            None
+        }
+    }
+}
+
 /// Where the settings of the last build into the plan's target directory are kept.
 fn settings_file(plan: &BuildPlan) -> PathBuf {
     // FNV-1a of the target directory: one file per target directory, stable across runs.
@@ -443,6 +492,7 @@ fn check_interrupt() -> Result<(), BuildError> {
 fn one_build(
     plan: &BuildPlan,
     run_dir: &Path,
+    perf: Option<&Path>,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<crate::Measurement, BuildError> {
     let live = plan.live_profile_dir();
@@ -463,6 +513,7 @@ fn one_build(
         show_diagnostics: plan.show_diagnostics,
         cargo_timings: plan.cargo_timings,
         cargo_log: plan.cargo_log,
+        sample: perf.map(|p| (p.to_path_buf(), run_dir.join("samples"))),
     };
     measure(&request, on_progress)
 }

@@ -237,6 +237,8 @@ pub struct ScalePlan {
     pub work: PathBuf,
     pub cores: usize,
     pub env: Vec<(String, String)>,
+    /// Sample the generated crates' rustc with perf.
+    pub sample: bool,
 }
 
 /// Generates, builds and measures each size; a size that fails is reported and the others
@@ -299,6 +301,7 @@ fn measure_size(plan: &ScalePlan, size: u64, dir: &Path) -> Result<Vec<RunRecord
         show_diagnostics: false,
         cargo_timings: false,
         cargo_log: false,
+        sample: plan.sample,
     };
     let records = execute(&build, |_| {}, |_| {}).map_err(|e: BuildError| e.to_string())?;
     if let Some(failed) = records.iter().find(|r| !r.success) {

@@ -25,6 +25,9 @@ pub const ENV_PROFILE_EVENTS: &str = "BUILDSCOPE_PROFILE_EVENTS";
 pub const ENV_INNER_WRAPPER: &str = "BUILDSCOPE_INNER_WRAPPER";
 /// Set to `0` to leave the linker alone (no link times then).
 pub const ENV_LINK_SHIM: &str = "BUILDSCOPE_LINK_SHIM";
+/// Where the selected crates' rustc samples go (`perf record` runs rustc), and the perf.
+pub const ENV_SAMPLE_DIR: &str = "BUILDSCOPE_SAMPLE_DIR";
+pub const ENV_PERF: &str = "BUILDSCOPE_PERF";
 /// For `buildscope` started by rustc as the linker: the real linker to run.
 const ENV_LINKER_REAL: &str = "BUILDSCOPE_LINKER_REAL";
 /// For `buildscope` started by rustc as the linker: where to write the link's times.
@@ -225,14 +228,30 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         }
         _ => None,
     };
-    let mut command = match std::env::var_os(ENV_INNER_WRAPPER).filter(|w| !w.is_empty()) {
-        Some(inner) => {
-            let mut c = Command::new(inner);
-            c.arg(rustc);
-            c
+    // The program and its first arguments: rustc, inside the user's wrapper if any, under
+    // perf when this crate is sampled.
+    let mut program: Vec<OsString> = Vec::new();
+    if let (false, Some(crate_name), Some(dir), Some(perf), Ok(selection)) = (
+        invocation.query,
+        invocation.crate_name.as_deref(),
+        std::env::var_os(ENV_SAMPLE_DIR),
+        std::env::var_os(ENV_PERF),
+        std::env::var(ENV_PROFILE_CRATES),
+    ) {
+        if selected_for_profiling(&selection, package.as_deref(), crate_name) {
+            let file =
+                PathBuf::from(dir).join(format!("{crate_name}-{}.perf.data", std::process::id()));
+            program.extend([perf, "record".into(), "-q".into(), "-g".into(), "-o".into()]);
+            program.push(file.into_os_string());
+            program.push("--".into());
         }
-        None => Command::new(rustc),
-    };
+    }
+    if let Some(inner) = std::env::var_os(ENV_INNER_WRAPPER).filter(|w| !w.is_empty()) {
+        program.push(inner);
+    }
+    program.push(rustc.clone());
+    let mut command = Command::new(&program[0]);
+    command.args(&program[1..]);
     command.args(&rustc_args);
     if let Some((real, record)) = &link_record {
         command
@@ -248,6 +267,8 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         ENV_PROFILE_CRATES,
         ENV_PROFILE_EVENTS,
         ENV_INNER_WRAPPER,
+        ENV_SAMPLE_DIR,
+        ENV_PERF,
     ] {
         command.env_remove(var);
     }

@@ -1,0 +1,101 @@
+//! Sampling inside rustc and LLVM: the selected crates' rustc processes run under
+//! `perf record` (call graphs from frame pointers), and their samples are symbolised by
+//! `perf script` and folded into stacks (inferno's perf collapser) — where self-profiles
+//! stop at labels such as `LLVM_passes` or `typeck`, the samples show the functions beneath.
+
+use std::collections::BTreeMap;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The folded stacks of a run: `frame;frame;… count` per line.
+pub const SAMPLES_FILE: &str = "samples.folded";
+
+/// `perf`, when it may sample here; else why not, in one sentence.
+pub fn sampler() -> Result<PathBuf, String> {
+    let perf = std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join("perf"))
+                .find(|p| p.is_file())
+        })
+        .ok_or("perf is not installed (Debian: apt-get install linux-perf)")?;
+    let probe = tempfile::tempdir().map_err(|e| format!("a scratch folder for perf: {e}"))?;
+    let output = Command::new(&perf)
+        .args(["record", "-q", "-g", "-o"])
+        .arg(probe.path().join("probe.data"))
+        .args(["--", "true"])
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("running {}: {e}", perf.display()))?;
+    if output.status.success() {
+        return Ok(perf);
+    }
+    let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let said = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no reason given")
+        .to_string();
+    Err(format!(
+        "`perf record` is not permitted here ({said}); /proc/sys/kernel/perf_event_paranoid is {paranoid}: sampling needs 1 or less, or root"
+    ))
+}
+
+/// Folds every `*.perf.data` under `dir` into `out` (stacks merged over the processes,
+/// each rooted at its process name, weighted by the samples' periods: CPU nanoseconds for
+/// perf's default clock event); returns the total weight.
+pub fn fold_samples(perf: &Path, dir: &Path, out: &Path) -> Result<u64, String> {
+    use inferno::collapse::perf::{Folder, Options};
+    use inferno::collapse::Collapse;
+    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".perf.data"))
+        .collect();
+    files.sort();
+    for file in files {
+        let script = Command::new(perf)
+            .args(["script", "-i"])
+            .arg(&file)
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| format!("perf script {}: {e}", file.display()))?;
+        if !script.status.success() {
+            return Err(format!("perf script {}: {}", file.display(), script.status));
+        }
+        let mut folded = Vec::new();
+        Folder::from(Options::default())
+            .collapse(BufReader::new(&script.stdout[..]), &mut folded)
+            .map_err(|e| format!("folding {}: {e}", file.display()))?;
+        for line in String::from_utf8_lossy(&folded).lines() {
+            if let Some((stack, count)) = line.rsplit_once(' ') {
+                if let Ok(count) = count.parse::<u64>() {
+                    *merged.entry(stack.to_string()).or_default() += count;
+                }
+            }
+        }
+    }
+    let text: String = merged
+        .iter()
+        .map(|(stack, count)| format!("{stack} {count}\n"))
+        .collect();
+    std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(merged.values().sum())
+}
+
+/// The folded stacks of a file written by [`fold_samples`].
+pub fn read_folded(path: &Path) -> std::io::Result<Vec<(String, u64)>> {
+    Ok(std::fs::read_to_string(path)?
+        .lines()
+        .filter_map(|l| {
+            let (stack, count) = l.rsplit_once(' ')?;
+            Some((stack.to_string(), count.parse().ok()?))
+        })
+        .collect())
+}
