@@ -154,6 +154,9 @@ pub struct ScaleArgs {
     /// samples.folded; `buildscope flamegraph RUN_DIR --samples` draws one).
     #[arg(long)]
     pub sample: bool,
+    /// Build with this rustup toolchain (`nightly`, `1.85.0`) instead of the default.
+    #[arg(long, value_name = "NAME")]
+    pub toolchain: Option<String>,
     /// Where the generated projects go [default: target/buildscope-scale/<generator>].
     #[arg(long, value_name = "DIR")]
     pub work: Option<PathBuf>,

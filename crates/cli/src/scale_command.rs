@@ -60,7 +60,11 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
         hot: args.hot,
         work,
         cores: cores(),
-        env: Vec::new(),
+        env: args
+            .toolchain
+            .iter()
+            .map(|t| ("RUSTUP_TOOLCHAIN".to_string(), t.clone()))
+            .collect(),
         sample: args.sample,
     };
     let bar = progress_bar(
