@@ -71,17 +71,9 @@ impl RebuildReason {
                 variable,
                 before,
                 after,
-            } => match (before, after) {
-                (None, None) => format!("`{variable}` changed"),
-                _ => format!(
-                    "`{variable}` changed from {} to {}",
-                    before
-                        .as_deref()
-                        .map_or("unset".into(), |v| format!("`{v}`")),
-                    after
-                        .as_deref()
-                        .map_or("unset".into(), |v| format!("`{v}`"))
-                ),
+            } => match value_change(before.as_deref(), after.as_deref()) {
+                None => format!("`{variable}` changed"),
+                Some(change) => format!("`{variable}` changed {change}"),
             },
             RebuildReason::FlagsChanged { detail } | RebuildReason::FeaturesChanged { detail } => {
                 detail.clone()
@@ -93,6 +85,13 @@ impl RebuildReason {
             RebuildReason::Other { text } => text.clone(),
         }
     }
+}
+
+/// `from `a` to `b``, `from unset to `b``: a variable's change when its values are known.
+pub(crate) fn value_change(before: Option<&str>, after: Option<&str>) -> Option<String> {
+    let shown = |v: Option<&str>| v.map_or("unset".to_string(), |v| format!("`{v}`"));
+    (before.is_some() || after.is_some())
+        .then(|| format!("from {} to {}", shown(before), shown(after)))
 }
 
 /// The reason recorded for one unit (by id).

@@ -4,7 +4,7 @@
 //! in one target directory.
 
 use super::*;
-use crate::rebuild::{rebuild_roots, RebuildReason, RebuildRoot};
+use crate::rebuild::{rebuild_roots, value_change, RebuildReason, RebuildRoot};
 use crate::schedule::wall_saving_without;
 
 /// A cascade is worth a finding from this many units rebuilt for one edited crate.
@@ -173,18 +173,9 @@ fn changing_variable(build: BuildEvidence, root: &RebuildRoot) -> Option<Finding
     else {
         return None;
     };
-    let values = match (before, after) {
-        (None, None) => String::new(),
-        _ => format!(
-            " (from {} to {})",
-            before
-                .as_deref()
-                .map_or("unset".into(), |v| format!("`{v}`")),
-            after
-                .as_deref()
-                .map_or("unset".into(), |v| format!("`{v}`"))
-        ),
-    };
+    let values = value_change(before.as_deref(), after.as_deref())
+        .map(|change| format!(" ({change})"))
+        .unwrap_or_default();
     let kind = after
         .as_deref()
         .and_then(looks_volatile)
