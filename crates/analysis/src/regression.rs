@@ -82,6 +82,21 @@ pub fn run_measures(
     measures
 }
 
+/// The CPU time of each profiled crate's phases as measures: `phase:<crate>:<phase>`.
+pub fn phase_measures(crates: &[crate::findings::CratePhases]) -> Vec<(String, f64)> {
+    crates
+        .iter()
+        .flat_map(|c| {
+            c.phases.phases.iter().map(move |p| {
+                (
+                    format!("phase:{}:{}", c.crate_name, p.title),
+                    p.self_ns as f64,
+                )
+            })
+        })
+        .collect()
+}
+
 /// How large a change may get: a share of the baseline, or an amount (ns or bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
@@ -112,12 +127,14 @@ impl Threshold {
             .ok_or_else(|| bad("expected MEASURE>LIMIT, e.g. wall>5% or unit:serde>20%"))?;
         let measure = measure.trim();
         let known = ["wall", "cpu", "rss", "binary-size"];
-        let is_unit = measure
-            .strip_prefix("unit:")
-            .is_some_and(|name| !name.trim().is_empty());
-        if !known.contains(&measure) && !is_unit {
+        let named = |prefix: &str| {
+            measure
+                .strip_prefix(prefix)
+                .is_some_and(|name| !name.trim().is_empty())
+        };
+        if !known.contains(&measure) && !named("unit:") && !named("phase:") {
             return Err(bad(
-                "the measure is one of wall, cpu, rss, binary-size, unit:<package> or unit:*",
+                "the measure is one of wall, cpu, rss, binary-size, unit:<package>, unit:*, phase:<crate>:<phase>, phase:<phase> or phase:*",
             ));
         }
         let limit = parse_limit(limit.trim(), measure_unit(measure)).map_err(|why| bad(&why))?;
@@ -136,6 +153,18 @@ impl Threshold {
     /// Whether the threshold is about this measure. `unit:NAME` matches the package's
     /// units of every kind.
     fn matches(&self, name: &str) -> bool {
+        if let Some(wanted) = self.measure.strip_prefix("phase:") {
+            // `phase:<crate>:<phase>`, `phase:<phase>` (any crate), `phase:<crate>` (any
+            // phase of it), `phase:*`.
+            let Some((krate, phase)) = name.strip_prefix("phase:").and_then(|n| n.split_once(':'))
+            else {
+                return false;
+            };
+            return wanted == "*"
+                || wanted == format!("{krate}:{phase}")
+                || wanted == phase
+                || wanted == krate;
+        }
         match self.measure.strip_prefix("unit:") {
             Some("*") => name.starts_with("unit:"),
             Some(package) => name

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use buildscope_analysis::{rebuild_roots, schedule_summary, Explanation, Spread};
+use buildscope_analysis::{phase_measures, rebuild_roots, schedule_summary, Explanation, Spread};
 use buildscope_measure::{explain_run, BuildPlan, RunRecord, Scenario, Workspace};
 use buildscope_output::{
     render_build, render_member_edits, render_rebuild_roots, BuildView, MemberEdit, Style,
@@ -37,6 +37,20 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     let records = records?;
     let not_recorded = record_runs(&store, &records);
     let explanations = write_reports(&records, &args.history, args.quiet || args.json);
+    // Each profiled crate's phases go into the history too, for `check` to judge.
+    if not_recorded.is_none() {
+        for (record, explanation) in records.iter().zip(&explanations) {
+            let phases = explanation
+                .as_ref()
+                .map(|e| phase_measures(&e.crates))
+                .unwrap_or_default();
+            if !phases.is_empty() {
+                if let Err(e) = store.add_measures(&record.id, &phases) {
+                    eprintln!("warning: the run's phase times were not added to the history: {e}");
+                }
+            }
+        }
+    }
     if let (Some(shared), None) = (&args.store_profiles, &not_recorded) {
         share_run_folders(&store, &records, shared)?;
     }

@@ -8,10 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use buildscope_analysis::{
-    check_regressions, run_measures, unit_measure_name, BaselineKind, CheckOutcome, Measures,
-    Threshold, Verdict, CHECK_SCHEMA, DEFAULT_THRESHOLDS,
+    check_regressions, phase_measures, run_measures, unit_measure_name, BaselineKind, CheckOutcome,
+    Measures, Threshold, Verdict, CHECK_SCHEMA, DEFAULT_THRESHOLDS,
 };
-use buildscope_measure::RunRecord;
+use buildscope_measure::{explain_run, RunRecord};
 use buildscope_output::{
     check_bmf, check_junit, check_markdown, render_check, CheckView, OutputFile, Style,
     STEP_SUMMARY_LIMIT,
@@ -24,7 +24,7 @@ use crate::history::{extra_measures, record_runs, run_row};
 use crate::measuring::run_plan;
 use crate::reports::write_run_report;
 use crate::resolve::{build_plan, lock_for_measuring, open_store, resolve_target};
-use crate::terminal::{print, threads};
+use crate::terminal::{cores, print, threads};
 
 /// Exit status of a check that found a regression.
 const EXIT_REGRESSION: u8 = 1;
@@ -172,12 +172,20 @@ fn measure_again(args: &CheckArgs) -> Result<Vec<RunRecord>> {
     Ok(records)
 }
 
+/// A run's measures, its profiled crates' phases among them when its profiles are there.
 fn measures_of_record(record: &RunRecord) -> Measures {
+    let mut extra = extra_measures(record);
+    let profiles = record.profile_dirs();
+    if !profiles.is_empty() {
+        if let Ok(explained) = explain_run(Some(record), &profiles, cores(), false) {
+            extra.extend(phase_measures(&explained.explanation.crates));
+        }
+    }
     run_measures(
         &record.units,
         record.totals.wall_ns,
         record.totals.cpu_ns,
-        &extra_measures(record),
+        &extra,
     )
 }
 

@@ -231,6 +231,8 @@ its values, with a noise model when it holds 5 runs or more.
 Thresholds (repeat --fail-if; default: wall>10%, cpu>10% and unit:*>20%):
   wall>10%  wall>2s  cpu>15%  rss>10%  rss>200MB  binary-size>5%  binary-size>1MiB
   unit:serde_derive>20%   one package's units      unit:*>20%   any unit of 2%+ of the build
+  phase:app:Trait solving>30%   one profiled crate's phase (CPU time; also phase:<phase>,
+                                phase:<crate>, phase:*) — from runs built with self-profiles
 
 A crossing is confirmed before the check fails: the build is measured again (--confirm, 2
 times at most) and the median of all its runs judged; a slow outlier is not a regression.

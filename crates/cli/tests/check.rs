@@ -636,3 +636,57 @@ fn which(program: &str) -> Option<PathBuf> {
             .find(|p| p.is_file())
     })
 }
+
+#[test]
+fn profiled_runs_are_judged_phase_by_phase() {
+    let _serial = one_at_a_time();
+    let root = project("buildscope-check-phases-", 20);
+    let db = root.join("history.sqlite");
+    for _ in 0..2 {
+        let built = buildscope(
+            &root,
+            &db,
+            &["build", "-q", "--cold", "--self-profile-crates"],
+            &[],
+        );
+        assert!(built.status.success(), "{}", stderr(&built));
+    }
+    let out = buildscope(
+        &root,
+        &db,
+        &[
+            "check",
+            "--run",
+            "latest",
+            "--baseline",
+            "latest~1",
+            "--json",
+            "--fail-if",
+            "phase:core>1000%",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The baseline's phase times come from the history, the run's from its profiles.
+    let phases: Vec<&Value> = doc["outcome"]["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["measure"].as_str().unwrap().starts_with("phase:core:"))
+        .collect();
+    assert!(!phases.is_empty(), "{doc:#}");
+    assert!(
+        phases.iter().all(|m| m["baseline"].as_f64().is_some()),
+        "{phases:?}"
+    );
+    let judged = &doc["outcome"]["thresholds"][0];
+    assert_eq!(judged["threshold"]["text"], "phase:core>1000%");
+    assert_eq!(judged["judged"], true);
+}

@@ -58,11 +58,18 @@ fn shown<'a>(view: &CheckView<'a>) -> Vec<&'a MeasureCheck> {
         .iter()
         .flat_map(|t| t.crossed.iter().map(String::as_str))
         .collect();
+    // Build-wide measures always; a profiled crate's phases when they moved beyond the
+    // noise or crossed a threshold (there are a dozen per crate).
     let mut rows: Vec<&MeasureCheck> = view
         .outcome
         .measures
         .iter()
         .filter(|m| !m.measure.starts_with("unit:"))
+        .filter(|m| {
+            !m.measure.starts_with("phase:")
+                || matches!(m.verdict, Verdict::Regressed | Verdict::Improved)
+                || crossed.contains(&m.measure.as_str())
+        })
         .collect();
     let mut units: Vec<&MeasureCheck> = view
         .outcome
