@@ -18,6 +18,7 @@ mod measure;
 mod recommend;
 mod record;
 mod run;
+mod sample_join;
 mod sampling;
 mod scale;
 mod scenario;

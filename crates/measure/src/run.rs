@@ -418,7 +418,10 @@ fn binary_size_of(plan: &BuildPlan) -> Option<u64> {
 fn fold_run_samples(perf: &Path, run_dir: &Path, notes: &mut Vec<String>) -> Option<PathBuf> {
     let dir = run_dir.join("samples");
     let out = run_dir.join(crate::sampling::SAMPLES_FILE);
-    let folded = crate::sampling::fold_samples(perf, &dir, &out);
+    let profiles: Vec<PathBuf> = std::fs::read_dir(run_dir.join("profiles"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    let folded = crate::sampling::fold_samples(perf, &dir, &out, &profiles);
     remove_dir(&dir);
     match folded {
         Ok(0) => {

@@ -1,10 +1,10 @@
 //! Sampling inside rustc and LLVM: the selected crates' rustc processes run under
-//! `perf record` (call graphs from frame pointers), and their samples are symbolised by
-//! `perf script` and folded into stacks (inferno's perf collapser) — where self-profiles
-//! stop at labels such as `LLVM_passes` or `typeck`, the samples show the functions beneath.
+//! `perf record` (call graphs from frame pointers, on the realtime clock), and their samples
+//! are symbolised by `perf script`, joined to the self-profile (`sample_join`) and folded
+//! into stacks — where self-profiles stop at labels such as `LLVM_passes` or `typeck`, the
+//! samples show the functions beneath.
 
 use std::collections::BTreeMap;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -45,13 +45,17 @@ pub fn sampler() -> Result<PathBuf, String> {
     ))
 }
 
-/// Folds every `*.perf.data` under `dir` into `out` (stacks merged over the processes,
-/// each rooted at its process name, weighted by the samples' periods: CPU nanoseconds for
-/// perf's default clock event); returns the total weight.
-pub fn fold_samples(perf: &Path, dir: &Path, out: &Path) -> Result<u64, String> {
-    use inferno::collapse::perf::{Folder, Options};
-    use inferno::collapse::Collapse;
-    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+/// Folds every `*.perf.data` under `dir` into `out`: stacks merged over the processes,
+/// each rooted at its process (or thread) name, then the self-profile activities running on
+/// that thread at that instant where `profiles` has the process's profile, then the
+/// sampled functions; weighted by the samples' periods (CPU nanoseconds for perf's default
+/// clock event). Returns the total weight.
+pub fn fold_samples(
+    perf: &Path,
+    dir: &Path,
+    out: &Path,
+    profiles: &[PathBuf],
+) -> Result<u64, String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .flatten()
@@ -59,9 +63,16 @@ pub fn fold_samples(perf: &Path, dir: &Path, out: &Path) -> Result<u64, String> 
         .filter(|p| p.to_string_lossy().ends_with(".perf.data"))
         .collect();
     files.sort();
+    let mut samples = Vec::new();
     for file in files {
         let script = Command::new(perf)
-            .args(["script", "-i"])
+            .args([
+                "script",
+                "--ns",
+                "-F",
+                "comm,pid,tid,time,period,ip,sym",
+                "-i",
+            ])
             .arg(&file)
             .stderr(Stdio::null())
             .output()
@@ -69,18 +80,13 @@ pub fn fold_samples(perf: &Path, dir: &Path, out: &Path) -> Result<u64, String> 
         if !script.status.success() {
             return Err(format!("perf script {}: {}", file.display(), script.status));
         }
-        let mut folded = Vec::new();
-        Folder::from(Options::default())
-            .collapse(BufReader::new(&script.stdout[..]), &mut folded)
-            .map_err(|e| format!("folding {}: {e}", file.display()))?;
-        for line in String::from_utf8_lossy(&folded).lines() {
-            if let Some((stack, count)) = line.rsplit_once(' ') {
-                if let Ok(count) = count.parse::<u64>() {
-                    *merged.entry(stack.to_string()).or_default() += count;
-                }
-            }
-        }
+        samples.extend(crate::sample_join::parse_script(&String::from_utf8_lossy(
+            &script.stdout,
+        )));
     }
+    let merged: BTreeMap<String, u64> = crate::sample_join::join_samples(&samples, profiles)
+        .into_iter()
+        .collect();
     let text: String = merged
         .iter()
         .map(|(stack, count)| format!("{stack} {count}\n"))

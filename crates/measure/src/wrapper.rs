@@ -241,7 +241,16 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         if selected_for_profiling(&selection, package.as_deref(), crate_name) {
             let file =
                 PathBuf::from(dir).join(format!("{crate_name}-{}.perf.data", std::process::id()));
-            program.extend([perf, "record".into(), "-q".into(), "-g".into(), "-o".into()]);
+            // The realtime clock: a self-profile's start is in Unix time.
+            program.extend([
+                perf,
+                "record".into(),
+                "-q".into(),
+                "-g".into(),
+                "-k".into(),
+                "realtime".into(),
+                "-o".into(),
+            ]);
             program.push(file.into_os_string());
             program.push("--".into());
         }
