@@ -80,6 +80,8 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
             "runs": runs.iter().map(run_json).collect::<Vec<_>>(),
         });
         print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+    } else if let (true, Some(machine)) = (runs.is_empty(), machine_filter(&args)) {
+        print(&format!("No runs on a machine matching \"{machine}\".\n"))?;
     } else {
         let lines: Vec<RunLine> = runs.iter().map(line).collect();
         print(&render_runs(&lines, style))?;
