@@ -426,8 +426,11 @@ fn run_command(command: &str, plan: &BuildPlan, variant: &Variant) -> Result<u64
     std::fs::create_dir_all(&plan.state_dir).map_err(io("creating", &plan.state_dir))?;
     let output = std::fs::File::create(&log).map_err(io("creating", &log))?;
     let output_too = output.try_clone().map_err(io("opening", &log))?;
+    use std::os::unix::process::CommandExt;
     let started = std::time::Instant::now();
-    let status = std::process::Command::new("sh")
+    // A group of its own, so that Ctrl-C can end all of it at once: a shell that was
+    // waiting for a child when the signal came goes on to its next command otherwise.
+    let mut child = std::process::Command::new("sh")
         .arg("-c")
         .arg(command)
         .current_dir(&plan.cwd)
@@ -438,9 +441,35 @@ fn run_command(command: &str, plan: &BuildPlan, variant: &Variant) -> Result<u64
         .stdin(std::process::Stdio::null())
         .stdout(output_too)
         .stderr(output)
-        .status()
+        .process_group(0)
+        .spawn()
         .map_err(io("running sh for --run in", &plan.cwd))?;
-    let elapsed = started.elapsed().as_nanos() as u64;
+    let group = child.id() as i32;
+    // Waited for on a thread of its own, so the time is the command's to the nanosecond
+    // while this thread watches for Ctrl-C.
+    let (done, finished) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = done.send(started.elapsed().as_nanos() as u64);
+        status
+    });
+    let elapsed = loop {
+        match finished.recv_timeout(std::time::Duration::from_millis(25)) {
+            Ok(elapsed) => break elapsed,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if interrupted() => {
+                // SAFETY: kill(2) on the command's own process group.
+                unsafe { libc::kill(-group, libc::SIGKILL) };
+                let _ = waiter.join();
+                return Err(BuildError::Interrupted);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break 0,
+        }
+    };
+    let status = waiter
+        .join()
+        .expect("the waiting thread ends")
+        .map_err(io("waiting for sh for --run in", &plan.cwd))?;
     // Ctrl-C reached the command too: say what happened.
     if interrupted() {
         return Err(BuildError::Interrupted);
