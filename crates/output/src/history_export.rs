@@ -39,6 +39,7 @@ enum Column {
     Bool(Vec<Option<bool>>),
 }
 
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
 struct Table {
     name: &'static str,
     columns: Vec<(&'static str, Column)>,
