@@ -47,10 +47,10 @@ pub use rebuild::{
     rebuild_roots, RebuildReason, RebuildRoot, UnitReason,
 };
 pub use regression::{
-    check as check_regressions, measure_unit, noise_fence, phase_measures, run_measures,
-    series_verdicts, unit_measure_name, BaselineKind, CheckOutcome, Limit, MeasureCheck, Measures,
-    NoiseFence, Threshold, ThresholdCheck, ThresholdError, Verdict, CHECK_SCHEMA,
-    DEFAULT_THRESHOLDS, FENCE_IQRS, MIN_HISTORY,
+    check as check_regressions, largest_measures, measure_unit, noise_fence, phase_measures,
+    run_measures, series_verdicts, unit_measure_name, BaselineKind, CheckOutcome, Limit,
+    MeasureCheck, Measures, NoiseFence, Threshold, ThresholdCheck, ThresholdError, Verdict,
+    CHECK_SCHEMA, DEFAULT_THRESHOLDS, FENCE_IQRS, MIN_HISTORY,
 };
 pub use scaling::{fit_growth, scale_headline, Fit, Growth, ScaleMeasure, SizePoint};
 pub use schedule::{

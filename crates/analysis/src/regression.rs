@@ -82,6 +82,22 @@ pub fn run_measures(
     measures
 }
 
+/// The names of the `n` largest measures whose names start with `prefix` (`unit:`,
+/// `phase:`, `query:`), largest first.
+pub fn largest_measures(measures: &Measures, prefix: &str, n: usize) -> Vec<String> {
+    let mut named: Vec<(&String, f64)> = measures
+        .iter()
+        .filter(|(name, _)| name.starts_with(prefix))
+        .map(|(name, value)| (name, *value))
+        .collect();
+    named.sort_by(|a, b| b.1.total_cmp(&a.1));
+    named
+        .into_iter()
+        .take(n)
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 /// The CPU time of each profiled crate's phases as measures: `phase:<crate>:<phase>`.
 pub fn phase_measures(crates: &[crate::findings::CratePhases]) -> Vec<(String, f64)> {
     crates

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use buildscope_analysis::{compare_units, measure_unit, series_verdicts};
+use buildscope_analysis::{compare_units, largest_measures, measure_unit, series_verdicts};
 use buildscope_measure::{explain_run, load_run_dir, rustc_version, Machine};
 use buildscope_output::{
     export_history, render_compare, render_experiments, render_runs, render_trend, trend_json,
@@ -161,17 +161,9 @@ fn trend(
         .filter(|n| series.iter().any(|(_, m)| m.contains_key(**n)))
         .map(|n| n.to_string())
         .collect();
-    let mut units: Vec<(&String, f64)> = series
-        .last()
-        .map(|(_, m)| {
-            m.iter()
-                .filter(|(k, _)| k.starts_with("unit:"))
-                .map(|(k, v)| (k, *v))
-                .collect()
-        })
-        .unwrap_or_default();
-    units.sort_by(|a, b| b.1.total_cmp(&a.1));
-    names.extend(units.iter().take(TREND_UNITS).map(|(k, _)| (*k).clone()));
+    if let Some((_, latest)) = series.last() {
+        names.extend(largest_measures(latest, "unit:", TREND_UNITS));
+    }
     let rows: Vec<TrendRow> = names
         .iter()
         .map(|name| {

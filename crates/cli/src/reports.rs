@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use buildscope_analysis::{
-    compare_units, rebuild_roots, series_verdicts, ExperimentRecord, Explanation, Spread, Verdict,
+    compare_units, largest_measures, rebuild_roots, series_verdicts, ExperimentRecord, Explanation,
+    Spread, Verdict,
 };
 use buildscope_measure::{cargo_profile, explain_run, rustc_version, RunRecord};
 use buildscope_output::{
@@ -104,15 +105,7 @@ fn report_history(record: &RunRecord, history: &HistoryArgs) -> Option<ReportHis
     let (row, _) = store.run(&record.id, None).ok()?;
     let series = comparable_series(&store, &row, HISTORY_SHOWN).ok()?;
     let mut measures = vec!["wall".to_string(), "cpu".to_string()];
-    let mut units: Vec<(&String, f64)> = series
-        .last()?
-        .1
-        .iter()
-        .filter(|(k, _)| k.starts_with("unit:"))
-        .map(|(k, v)| (k, *v))
-        .collect();
-    units.sort_by(|a, b| b.1.total_cmp(&a.1));
-    measures.extend(units.iter().take(HISTORY_UNITS).map(|(k, _)| (*k).clone()));
+    measures.extend(largest_measures(&series.last()?.1, "unit:", HISTORY_UNITS));
     let series_of = |measure: &String| {
         let values: Vec<Option<f64>> = series
             .iter()

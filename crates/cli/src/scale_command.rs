@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use buildscope_analysis::{fit_growth, merge, scale_headline, ScaleMeasure, SizePoint};
+use buildscope_analysis::{
+    fit_growth, largest_measures, merge, scale_headline, ScaleMeasure, SizePoint,
+};
 use buildscope_measure::{
     cargo, explain_run, measure_sizes, Generator, RunRecord, ScalePlan, Shape, SHAPES,
 };
@@ -153,33 +155,15 @@ fn measures_of(record: &RunRecord) -> BTreeMap<String, f64> {
 /// Every measure over the sizes, fitted: the build-wide ones, the phases, and the queries
 /// that take the most self time at the largest size.
 fn fits(per_size: &[(u64, Vec<BTreeMap<String, f64>>)]) -> Vec<ScaleMeasure> {
-    let largest = per_size.iter().rev().find(|(_, runs)| !runs.is_empty());
-    let mut queries: Vec<(String, f64)> = largest
-        .map(|(_, runs)| {
-            runs[0]
-                .iter()
-                .filter(|(k, _)| k.starts_with("query:"))
-                .map(|(k, v)| (k.clone(), *v))
-                .collect()
-        })
-        .unwrap_or_default();
-    queries.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut names: Vec<String> = ["wall", "cpu", "rss", "units"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let mut phases: Vec<(String, f64)> = largest
-        .map(|(_, runs)| {
-            runs[0]
-                .iter()
-                .filter(|(k, _)| k.starts_with("phase:"))
-                .map(|(k, v)| (k.clone(), *v))
-                .collect()
-        })
-        .unwrap_or_default();
-    phases.sort_by(|a, b| b.1.total_cmp(&a.1));
-    names.extend(phases.into_iter().map(|(k, _)| k));
-    names.extend(queries.into_iter().take(TOP_QUERIES).map(|(k, _)| k));
+    // The phases and queries as the largest size's first run has them.
+    if let Some(largest) = per_size.iter().rev().find_map(|(_, runs)| runs.first()) {
+        names.extend(largest_measures(largest, "phase:", usize::MAX));
+        names.extend(largest_measures(largest, "query:", TOP_QUERIES));
+    }
     names
         .into_iter()
         .map(|name| {

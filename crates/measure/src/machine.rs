@@ -58,10 +58,15 @@ pub fn machine_id() -> String {
         .or_else(|_| std::fs::read_to_string("/var/lib/dbus/machine-id"))
         .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/hostname"))
         .unwrap_or_default();
-    let hash = seed.trim().bytes().fold(0xcbf29ce484222325u64, |h, b| {
+    format!("{:06x}", stable_hash(seed.trim()) & 0xff_ffff)
+}
+
+/// FNV-1a: a hash that stays the same across runs, machines and Rust versions (std's may
+/// not), for names kept on disk or in a shared history.
+pub(crate) fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x100000001b3)
-    });
-    format!("{:06x}", hash & 0xff_ffff)
+    })
 }
 
 fn cpu_model(cpuinfo: &str) -> String {

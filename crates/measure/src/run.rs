@@ -373,14 +373,8 @@ pub fn prime(plan: &BuildPlan) -> Result<Vec<crate::UnitRecord>, BuildError> {
 /// The settings a build of the plan was made with: the flags from the environment cargo
 /// sees (the plan's own over buildscope's), the command line's selection, the features.
 fn settings_of(plan: &BuildPlan, measurement: &crate::Measurement) -> BuildSettings {
-    let (rustflags, rustflags_from) = rustflags_from_env(|name| {
-        plan.env
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| std::env::var(name).ok())
-    });
+    let (rustflags, rustflags_from) =
+        rustflags_from_env(|name| crate::wrappers::build_var(&plan.env, name));
     let mut environment = timing_environment(std::env::vars());
     environment.extend(timing_environment(plan.env.iter().cloned()));
     BuildSettings {
@@ -445,14 +439,8 @@ fn fold_run_samples(perf: &Path, run_dir: &Path, notes: &mut Vec<String>) -> Opt
 
 /// Where the settings of the last build into the plan's target directory are kept.
 fn settings_file(plan: &BuildPlan) -> PathBuf {
-    // FNV-1a of the target directory: one file per target directory, stable across runs.
-    let hash = plan
-        .target_dir
-        .to_string_lossy()
-        .bytes()
-        .fold(0xcbf29ce484222325u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x100000001b3)
-        });
+    // One file per target directory, named the same from run to run.
+    let hash = crate::machine::stable_hash(&plan.target_dir.to_string_lossy());
     plan.state_dir
         .join("settings")
         .join(format!("{hash:016x}.json"))

@@ -43,14 +43,7 @@ pub fn user_wrappers(cargo: &Path, cwd: &Path, env: &[(String, String)]) -> Vec<
     if let Some(found) = cache.lock().expect("not poisoned").get(&key) {
         return found.clone();
     }
-    let var = |name: &str| {
-        env.iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| std::env::var(name).ok())
-            .filter(|v| !v.is_empty())
-    };
+    let var = |name: &str| build_var(env, name).filter(|v| !v.is_empty());
     let mut found = Vec::new();
     for (role, variable) in [
         ("rustc-wrapper", "RUSTC_WRAPPER"),
@@ -70,6 +63,16 @@ pub fn user_wrappers(cargo: &Path, cwd: &Path, env: &[(String, String)]) -> Vec<
         .expect("not poisoned")
         .insert(key, found.clone());
     found
+}
+
+/// The value a variable has for a build: the build's own environment (`env`, the last
+/// setting winning) over buildscope's.
+pub(crate) fn build_var(env: &[(String, String)], name: &str) -> Option<String> {
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var(name).ok())
 }
 
 /// `build.<role>` from cargo's configuration (its files and `CARGO_BUILD_*` variables).

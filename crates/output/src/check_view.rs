@@ -4,7 +4,7 @@
 use buildscope_analysis::{CheckOutcome, MeasureCheck, ThresholdCheck, Verdict, MIN_HISTORY};
 use serde_json::{json, Map, Value};
 
-use crate::format::{escape_html, human_bytes, human_duration, human_signed_percent};
+use crate::format::{escape_html, human_amount, human_signed_percent};
 use crate::style::Style;
 use crate::table::{Align, Table};
 
@@ -32,11 +32,7 @@ pub struct CheckView<'a> {
 }
 
 fn value(measure: &MeasureCheck, v: f64) -> String {
-    if measure.unit == "bytes" {
-        human_bytes(v.max(0.0) as u64)
-    } else {
-        human_duration(v.max(0.0) as u64)
-    }
+    human_amount(measure.unit, v)
 }
 
 fn verdict_word(v: Verdict) -> &'static str {

@@ -39,6 +39,17 @@ pub fn human_signed_percent(percent: Option<f64>) -> String {
     }
 }
 
+/// A measure's value by its unit (`bytes`, else nanoseconds); `-` for a missing one (NaN).
+pub fn human_amount(unit: &str, value: f64) -> String {
+    if !value.is_finite() {
+        "-".to_string()
+    } else if unit == "bytes" {
+        human_bytes(value.max(0.0) as u64)
+    } else {
+        human_duration(value.max(0.0) as u64)
+    }
+}
+
 /// `512 B`, `12.3 KiB`, `4.50 MiB`, `1.20 GiB`.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];

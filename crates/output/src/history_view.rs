@@ -3,7 +3,7 @@
 
 use buildscope_analysis::UnitChange;
 
-use crate::format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
+use crate::format::{human_amount, human_duration, human_signed_duration, human_signed_percent};
 use crate::style::Style;
 use crate::table::{Align, Paint, Table};
 
@@ -229,16 +229,6 @@ pub fn sparkline(values: &[f64]) -> String {
         .collect()
 }
 
-fn trend_value(unit: &str, v: f64) -> String {
-    if !v.is_finite() {
-        "-".to_string()
-    } else if unit == "bytes" {
-        human_bytes(v as u64)
-    } else {
-        human_duration(v as u64)
-    }
-}
-
 pub fn render_trend(view: &TrendView, style: &Style) -> String {
     use buildscope_analysis::Verdict;
     let mut out = format!(
@@ -279,11 +269,11 @@ pub fn render_trend(view: &TrendView, style: &Style) -> String {
         table.push(vec![
             row.measure.clone(),
             sparkline(&row.values),
-            trend_value(row.unit, sorted.first().copied().unwrap_or(f64::NAN)),
-            trend_value(row.unit, median),
+            human_amount(row.unit, sorted.first().copied().unwrap_or(f64::NAN)),
+            human_amount(row.unit, median),
             style.change(
                 if latest_alarm { 1 } else { 0 },
-                &trend_value(row.unit, present.last().copied().unwrap_or(f64::NAN)),
+                &human_amount(row.unit, present.last().copied().unwrap_or(f64::NAN)),
             ),
             if alarms == 0 {
                 "-".to_string()

@@ -7,7 +7,7 @@ use std::path::Path;
 use buildscope_analysis::ScaleMeasure;
 use serde::Serialize;
 
-use crate::format::{human_bytes, human_duration};
+use crate::format::human_amount;
 use crate::style::Style;
 use crate::table::{Align, Table};
 use crate::OutputFile;
@@ -31,14 +31,6 @@ pub struct ScaleView {
     /// Sizes that could not be generated or built, and why.
     pub failures: Vec<(u64, String)>,
     pub headline: Option<String>,
-}
-
-fn value(unit: &str, v: f64) -> String {
-    if unit == "bytes" {
-        human_bytes(v.max(0.0) as u64)
-    } else {
-        human_duration(v.max(0.0) as u64)
-    }
 }
 
 /// Rows shown: the build-wide measures, the phases, then the queries.
@@ -68,7 +60,7 @@ pub fn render_scale(view: &ScaleView, style: &Style) -> String {
         let at = |size: Option<&u64>| {
             size.and_then(|s| m.points.iter().find(|p| p.size == *s))
                 .and_then(|p| p.median())
-                .map_or("-".to_string(), |v| value(m.unit, v))
+                .map_or("-".to_string(), |v| human_amount(m.unit, v))
         };
         let (exponent, growth, projected) = match &m.fit {
             Some(f) => (
@@ -77,7 +69,7 @@ pub fn render_scale(view: &ScaleView, style: &Style) -> String {
                     f.exponent, f.interval.0, f.interval.1
                 ),
                 f.growth.describe().to_string(),
-                value(m.unit, f.projected_at_10x),
+                human_amount(m.unit, f.projected_at_10x),
             ),
             None => ("-".into(), "too few sizes".into(), "-".into()),
         };
