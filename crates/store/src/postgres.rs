@@ -112,6 +112,13 @@ fn message(e: &postgres::Error) -> String {
     text.replace('\n', " ")
 }
 
+fn server_error(location: &str, e: &postgres::Error) -> StoreError {
+    StoreError::Server {
+        location: location.to_string(),
+        message: message(e),
+    }
+}
+
 fn cause_of<'a>(e: Option<&'a (dyn Error + 'static)>) -> Option<&'a (dyn Error + 'static)> {
     e.and_then(|e| e.source())
 }
@@ -119,10 +126,7 @@ fn cause_of<'a>(e: Option<&'a (dyn Error + 'static)>) -> Option<&'a (dyn Error +
 impl PostgresSql {
     pub fn open(url: &str) -> Result<PostgresSql, StoreError> {
         let location = redact(url);
-        let fail = |e: postgres::Error| StoreError::Server {
-            location: location.clone(),
-            message: message(&e),
-        };
+        let fail = |e: postgres::Error| server_error(&location, &e);
         let mut config: Config = url
             .parse()
             .map_err(|e: postgres::Error| StoreError::Server {
@@ -139,20 +143,14 @@ impl PostgresSql {
     }
 
     fn fail(&self, e: postgres::Error) -> StoreError {
-        StoreError::Server {
-            location: self.location.clone(),
-            message: message(&e),
-        }
+        server_error(&self.location, &e)
     }
 
     /// Creates the schema in an empty database, migrates an older one, refuses a newer one
     /// or a database that holds tables of something else.
     fn set_up(&mut self) -> Result<(), StoreError> {
         let location = self.location.clone();
-        let fail = |e: postgres::Error| StoreError::Server {
-            location: location.clone(),
-            message: message(&e),
-        };
+        let fail = |e: postgres::Error| server_error(&location, &e);
         let mut tx = self.client.transaction().map_err(fail)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
             .map_err(fail)?;
@@ -272,10 +270,7 @@ impl Sql for PostgresSql {
 
     fn transaction(&mut self, statements: &[Statement]) -> Result<(), StoreError> {
         let location = self.location.clone();
-        let fail = |e: postgres::Error| StoreError::Server {
-            location: location.clone(),
-            message: message(&e),
-        };
+        let fail = |e: postgres::Error| server_error(&location, &e);
         let mut tx = self.client.transaction().map_err(fail)?;
         // A run's units are one statement many times: prepared once.
         let mut prepared: std::collections::HashMap<&str, postgres::Statement> =
