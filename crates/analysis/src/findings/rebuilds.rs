@@ -92,6 +92,29 @@ fn cascade_line(build: BuildEvidence, root: &RebuildRoot) -> String {
     )
 }
 
+/// What a rerun build script costs: its own run, which what depends on it waits for (they
+/// rebuild for the edit anyway, so their time is not the script's).
+fn script_line(build: BuildEvidence, root: &RebuildRoot) -> String {
+    let ran = build
+        .units
+        .iter()
+        .find(|u| u.id == root.unit)
+        .map_or(0, |u| u.duration_ns());
+    let waiting = root.cascade.len();
+    format!(
+        "the script ran for {}{}",
+        secs(ran),
+        if waiting > 0 {
+            format!(
+                ", and the {waiting} unit(s) rebuilt after it waited for it (they would rebuild \
+                 for the edit anyway: only the script's run is saved)"
+            )
+        } else {
+            String::new()
+        }
+    )
+}
+
 fn build_script_reruns(build: BuildEvidence, root: &RebuildRoot) -> Option<Finding> {
     let (why, fix) = match &root.reason {
         RebuildReason::PackageChanged => (
@@ -101,7 +124,7 @@ fn build_script_reruns(build: BuildEvidence, root: &RebuildRoot) -> Option<Findi
             "Print `cargo:rerun-if-changed=build.rs` from build.rs, plus one \
              `cargo:rerun-if-changed=<path>` per file or folder the script reads: cargo then \
              reruns it only when those change, and an edit of the package's code no longer \
-             reruns the script (nor rebuilds what waits for it)."
+             reruns the script."
                 .to_string(),
         ),
         RebuildReason::FileMissing { file } => (
@@ -135,7 +158,7 @@ fn build_script_reruns(build: BuildEvidence, root: &RebuildRoot) -> Option<Findi
         crate_name: Some(root.package.clone()),
         evidence: vec![
             format!("`{}` was rebuilt because {why}", root.package),
-            cascade_line(build, root),
+            script_line(build, root),
         ],
         fix: owner.fix_for_code(fix),
         estimate_ns: saving,
