@@ -41,6 +41,17 @@ pub fn summarize_inputs(paths: &[PathBuf], jobs: usize) -> Result<Summary, Input
     Ok(merge(&profiles))
 }
 
+/// Each crate's phase times (`phase:<crate>:<phase>`, ns) from the self-profiles under
+/// `dirs`; a profile that cannot be read costs its phases, never the caller.
+pub fn phase_measures_in(dirs: &[PathBuf], jobs: usize) -> Vec<(String, f64)> {
+    let Ok(set) = find_profiles(dirs) else {
+        return Vec::new();
+    };
+    summarize_files(&set.files, jobs.max(1))
+        .map(|summaries| crate::profile_phase_measures(&summaries))
+        .unwrap_or_default()
+}
+
 /// A saved summary is a file whose first non-blank byte is `{` (a profile starts `MMPD`).
 fn looks_like_json(path: &Path) -> bool {
     if !path.is_file() {

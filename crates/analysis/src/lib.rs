@@ -17,6 +17,7 @@ mod phases;
 mod query_tree;
 mod rebuild;
 mod regression;
+pub mod run;
 mod scaling;
 mod schedule;
 mod settings;
@@ -36,7 +37,7 @@ pub use findings::{
     BuildEvidence, Cause, CratePhases, EvidenceNeeded, ExplainInput, Explanation, Finding,
     FunctionLines, Verification, WallBreakdown, EXPLAIN_SCHEMA,
 };
-pub use inputs::{summarize_inputs, InputError};
+pub use inputs::{phase_measures_in, summarize_inputs, InputError};
 pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as PHASE_RULES};
 pub use query_tree::{
     query_tree, query_trees, Chain, Importance, ProfileQueries, QueryCount, QueryTrees, TreeNode,
@@ -48,9 +49,14 @@ pub use rebuild::{
 };
 pub use regression::{
     check as check_regressions, largest_measures, measure_unit, noise_fence, phase_measures,
-    run_measures, series_verdicts, unit_measure_name, BaselineKind, CheckOutcome, Limit,
-    MeasureCheck, Measures, NoiseFence, Threshold, ThresholdCheck, ThresholdError, Verdict,
+    profile_phase_measures, run_measures, series_verdicts, unit_measure_name, what_grew,
+    BaselineKind, BaselineSource, CheckOutcome, Confirmation, GrownUnit, Limit, MeasureCheck,
+    Measures, NewUnit, NoiseFence, Threshold, ThresholdCheck, ThresholdError, Verdict, WhatGrew,
     CHECK_SCHEMA, DEFAULT_THRESHOLDS, FENCE_IQRS, MIN_HISTORY,
+};
+pub use run::{
+    command_line, scenario_text_of, BuildFailure, Machine, RunRecord, RunRow, Scenario, WrapperUse,
+    RUN_SCHEMA,
 };
 pub use scaling::{fit_growth, scale_headline, Fit, Growth, ScaleMeasure, SizePoint};
 pub use schedule::{

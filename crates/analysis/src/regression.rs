@@ -113,6 +113,22 @@ pub fn phase_measures(crates: &[crate::findings::CratePhases]) -> Vec<(String, f
         .collect()
 }
 
+/// The phase measures of a run's self-profiles, per crate: what a profiled run records.
+pub fn profile_phase_measures(profiles: &[crate::ProfileSummary]) -> Vec<(String, f64)> {
+    if profiles.is_empty() {
+        return Vec::new();
+    }
+    let crates: Vec<crate::findings::CratePhases> = crate::merge(profiles)
+        .crates
+        .iter()
+        .map(|c| crate::findings::CratePhases {
+            crate_name: c.crate_name.clone(),
+            phases: crate::phase_times(&c.rows),
+        })
+        .collect();
+    phase_measures(&crates)
+}
+
 /// How large a change may get: a share of the baseline, or an amount (ns or bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
@@ -327,6 +343,102 @@ pub struct ThresholdCheck {
     pub crossed: Vec<String>,
     /// Whether it was judged at all (not with too little history).
     pub judged: bool,
+}
+
+/// Where a check's baseline came from, for the reader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "from", rename_all = "kebab-case")]
+pub enum BaselineSource {
+    /// Comparable runs of the history.
+    History { runs: usize },
+    /// One run of the history, by id.
+    Run { id: String },
+    /// A saved record (`run.json`, `build --json`).
+    File {
+        path: std::path::PathBuf,
+        runs: usize,
+    },
+}
+
+/// How re-measuring a crossing ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Confirmation {
+    /// Measured `again` more times, and the median of all `runs` still crosses.
+    Confirmed { again: usize, runs: usize },
+    /// A first run crossed; `again` more put the median of `runs` within the thresholds.
+    NotReproduced { again: usize, runs: usize },
+}
+
+/// A unit that took longer than in the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GrownUnit {
+    pub unit: String,
+    pub more_ns: u64,
+    /// (current − baseline) / baseline.
+    pub change: f64,
+    /// Why it rebuilt, when cargo said.
+    pub reason: Option<crate::RebuildReason>,
+}
+
+/// A unit that rebuilt now and not in the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewUnit {
+    pub unit: String,
+    pub reason: Option<crate::RebuildReason>,
+}
+
+/// What grew, in units and their rebuild reasons.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WhatGrew {
+    /// The regressed units, the largest growth first (at most five).
+    pub grew: Vec<GrownUnit>,
+    /// Units rebuilt now and not in the baseline (at most eight).
+    pub rebuilt_new: Vec<NewUnit>,
+}
+
+/// What grew in `run` by `outcome`: the regressed units first, then units that rebuilt now
+/// and not in the baseline (against no baseline, everything is new: that says nothing).
+pub fn what_grew(outcome: &CheckOutcome, run: &crate::RunRecord) -> WhatGrew {
+    let reason_of = |measure: &str| -> Option<crate::RebuildReason> {
+        let reasons = run.rebuild_reasons.as_ref()?;
+        let unit = run.units.iter().find(|u| unit_measure_name(u) == measure)?;
+        reasons
+            .iter()
+            .find(|r| r.unit == unit.id)
+            .map(|r| r.reason.clone())
+    };
+    let mut regressed: Vec<&MeasureCheck> = outcome
+        .measures
+        .iter()
+        .filter(|m| m.measure.starts_with("unit:") && m.verdict == Verdict::Regressed)
+        .collect();
+    let growth = |m: &MeasureCheck| m.current - m.baseline.unwrap_or(0.0);
+    regressed.sort_by(|a, b| growth(b).total_cmp(&growth(a)));
+    let grew = regressed
+        .iter()
+        .take(5)
+        .map(|m| GrownUnit {
+            unit: m.measure.trim_start_matches("unit:").to_string(),
+            more_ns: growth(m).max(0.0) as u64,
+            change: m.change.unwrap_or(0.0),
+            reason: reason_of(&m.measure),
+        })
+        .collect();
+    let rebuilt_new = match outcome.baseline_runs {
+        0 => Vec::new(),
+        _ => outcome
+            .measures
+            .iter()
+            .filter(|m| m.verdict == Verdict::New && m.measure.starts_with("unit:"))
+            .take(8)
+            .map(|m| NewUnit {
+                unit: m.measure.trim_start_matches("unit:").to_string(),
+                reason: reason_of(&m.measure),
+            })
+            .collect(),
+    };
+    WhatGrew { grew, rebuilt_new }
 }
 
 /// Where the baseline came from, which decides how a missing noise model is treated.

@@ -4,16 +4,18 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use buildscope_analysis::{phase_measures, rebuild_roots, schedule_summary, Explanation, Spread};
-use buildscope_measure::{explain_run, BuildPlan, RunRecord, Scenario, Workspace};
+use buildscope_analysis::{
+    rebuild_roots, schedule_summary, Explanation, RunRecord, Scenario, Spread,
+};
+use buildscope_measure::{explain_run, BuildPlan, Workspace};
 use buildscope_output::{
-    render_build, render_member_edits, render_rebuild_roots, BuildView, MemberEdit, Style,
+    build_failure_line, render_build, render_member_edits, render_rebuild_roots, BuildDocument,
+    BuildView, EditEachMemberDocument, EditedMember, MemberEdit, Style,
 };
 use buildscope_store::Store;
-use serde_json::json;
+use buildscope_workflow::{record_runs, share_run_folders};
 
 use crate::cli::{BuildArgs, HistoryArgs};
-use crate::history::{record_runs, share_run_folders};
 use crate::measuring::run_plan;
 use crate::reports::report_for_run;
 use crate::resolve::{build_plan, lock_for_measuring, open_store};
@@ -33,36 +35,26 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     if args.edit_each_member {
         return each_member(&args, plan, &store, &workspace, style);
     }
-    let records = run_plan(&plan, args.quiet);
-    let records = records?;
-    let not_recorded = record_runs(&store, &records);
-    let explanations = write_reports(&records, &args.history, args.quiet || args.json);
-    // Each profiled crate's phases go into the history too, for `check` to judge.
-    if not_recorded.is_none() {
-        for (record, explanation) in records.iter().zip(&explanations) {
-            let phases = explanation
-                .as_ref()
-                .map(|e| phase_measures(&e.crates))
-                .unwrap_or_default();
-            if !phases.is_empty() {
-                if let Err(e) = store.add_measures(&record.id, &phases) {
-                    eprintln!("warning: the run's phase times were not added to the history: {e}");
-                }
-            }
-        }
-    }
-    if let (Some(shared), None) = (&args.store_profiles, &not_recorded) {
+    let records = run_plan(&plan, args.quiet)?;
+    let recorded = record_runs(&store, &records);
+    if let (Some(shared), Ok(())) = (&args.store_profiles, &recorded) {
         share_run_folders(&store, &records, shared)?;
     }
     let last = records.last().expect("a plan measures at least once");
-    let failed = !last.success;
-
+    if !last.success {
+        // rustc's diagnostics went by as cargo shows them; a build that did not finish has
+        // no schedule, critical path or verdict to tell.
+        if args.json {
+            print(&(serde_json::to_string_pretty(&BuildDocument::new(&records))? + "\n"))?;
+        }
+        eprintln!("error: {}", build_failure_line(last, &workspace_root));
+        return Ok(ExitCode::from(
+            last.exit_code.unwrap_or(101).clamp(1, 255) as u8
+        ));
+    }
+    let explanations = write_reports(&records, &args.history, args.quiet || args.json);
     if args.json {
-        let doc = json!({
-            "schema": "buildscope.build/1",
-            "runs": records,
-            "wall_ns": wall_json(&records),
-        });
+        let doc = BuildDocument::new(&records);
         print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
     } else {
         print(&report(
@@ -73,19 +65,8 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
             style,
         ))?;
     }
-    if failed {
-        if !args.json {
-            eprintln!("error: the build failed; cargo said:");
-            for line in &last.cargo_output_tail {
-                eprintln!("  {line}");
-            }
-        }
-        return Ok(ExitCode::from(
-            last.exit_code.unwrap_or(101).clamp(1, 255) as u8
-        ));
-    }
-    if let Some(line) = not_recorded {
-        eprintln!("error: {line}");
+    if let Err(not_recorded) = recorded {
+        eprintln!("error: {not_recorded}");
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
@@ -115,30 +96,22 @@ fn each_member(
             path.display()
         );
         let records = run_plan(&plan, args.quiet)?;
-        if let Some(line) = record_runs(store, &records) {
-            anyhow::bail!("{line}");
-        }
+        record_runs(store, &records)?;
         if let Some(failed) = records.iter().find(|r| !r.success) {
             anyhow::bail!(
                 "the build failed after editing {}: {}",
                 path.display(),
-                failed.cargo_output_tail.last().cloned().unwrap_or_default()
+                failed.first_error()
             );
         }
         members.push((member.name.clone(), path, records));
     }
     if args.json {
-        let doc = json!({
-            "schema": "buildscope.edit-each-member/1",
-            "members": members.iter().map(|(name, path, records)| {
-                json!({
-                    "package": name,
-                    "path": path,
-                    "runs": records,
-                    "wall_ns": wall_json(records),
-                })
-            }).collect::<Vec<_>>(),
-        });
+        let members: Vec<EditedMember> = members
+            .iter()
+            .map(|(package, path, runs)| EditedMember::new(package, path, runs))
+            .collect();
+        let doc = EditEachMemberDocument::new(members);
         print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -176,11 +149,6 @@ fn wall_spread(records: &[RunRecord]) -> (Spread, usize) {
     let spread = Spread::of(&walls).expect("a plan measures at least once");
     let shown = spread.nearest_to_median(&walls).unwrap_or(0);
     (spread, shown)
-}
-
-fn wall_json(records: &[RunRecord]) -> serde_json::Value {
-    let (spread, _) = wall_spread(records);
-    json!({ "min": spread.min, "median": spread.median, "max": spread.max })
 }
 
 /// `explanations[i]` is `records[i]`'s, when its report could be written.

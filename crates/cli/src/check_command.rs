@@ -7,133 +7,73 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use buildscope_analysis::{
-    check_regressions, phase_measures, run_measures, unit_measure_name, BaselineKind, CheckOutcome,
-    Measures, Threshold, Verdict, CHECK_SCHEMA, DEFAULT_THRESHOLDS,
-};
-use buildscope_measure::{explain_run, RunRecord};
+use buildscope_analysis::{what_grew, RunRecord};
 use buildscope_output::{
-    check_bmf, check_junit, check_markdown, render_check, CheckView, OutputFile, Style,
-    STEP_SUMMARY_LIMIT,
+    check_bmf, check_junit, check_markdown, render_check, CheckDocument, CheckView, OutputFile,
+    Style, STEP_SUMMARY_LIMIT,
 };
-use buildscope_store::{RunRow, Store};
-use serde_json::json;
+use buildscope_workflow::{
+    baseline_from_file, baseline_from_history, baseline_from_run, confirm, parse_thresholds,
+    record_runs, Baseline,
+};
 
 use crate::cli::CheckArgs;
-use crate::history::{extra_measures, record_runs, run_row};
 use crate::measuring::run_plan;
 use crate::reports::write_run_report;
 use crate::resolve::{build_plan, lock_for_measuring, open_store, resolve_target};
-use crate::terminal::{cores, print, threads};
+use crate::terminal::{print, threads};
 
 /// Exit status of a check that found a regression.
 const EXIT_REGRESSION: u8 = 1;
 
 pub(crate) fn check(args: CheckArgs, style: &Style) -> Result<ExitCode> {
-    // Bad thresholds fail before anything is built.
-    let thresholds = thresholds(&args)?;
+    // Bad thresholds and a bad baseline file fail before anything is built.
+    let thresholds = parse_thresholds(&args.fail_if, args.fail_if_slower.as_deref())?;
     let saved = saved_baseline(&args)?;
-    let mut records = current_runs(&args)?;
+    let records = current_runs(&args)?;
     let last = records.last().expect("at least one run");
     if !last.success {
-        bail!(
-            "the build failed (cargo: {}); nothing to check",
-            last.cargo_output_tail.last().cloned().unwrap_or_default()
-        );
+        bail!("the build failed: {}; nothing to check", last.first_error());
     }
-    let (baseline, kind, described) = match saved {
+    let baseline = match saved {
         Some(saved) => saved,
-        None => baseline(&args, &records)?,
+        None => history_baseline(&args, &records)?,
     };
-    let mut current: Vec<Measures> = records.iter().map(measures_of_record).collect();
-    let mut outcome = check_regressions(&current, &baseline, &thresholds, kind, args.strict);
-    // A build can be slow once (a neighbour on the machine, a cold cache): before failing,
-    // measure again and judge the median of all.
-    let mut confirmation = None;
-    if outcome.failed && args.run.is_none() && args.confirm > 0 {
-        let first = records.len();
-        while outcome.failed && records.len() - first < args.confirm as usize {
-            // The new runs' measures only: the earlier ones' (their profiles read) stand.
-            let more = measure_again(&args)?;
-            current.extend(more.iter().map(measures_of_record));
-            records.extend(more);
-            outcome = check_regressions(&current, &baseline, &thresholds, kind, args.strict);
-        }
-        let again = records.len() - first;
-        confirmation = Some(if outcome.failed {
-            format!(
-                "confirmed: measured {again} more time(s), and the median of all {} runs still crosses",
-                records.len()
-            )
-        } else {
-            format!(
-                "not reproduced: a first run crossed a threshold, {again} more put the median of {} runs within them",
-                records.len()
-            )
-        });
-    }
+    let confirm_runs = if args.run.is_none() {
+        args.confirm as usize
+    } else {
+        0
+    };
+    let (records, current, outcome, confirmation) = confirm(
+        records,
+        &baseline,
+        &thresholds,
+        args.strict,
+        confirm_runs,
+        || measure_again(&args),
+    )?;
     let last = records.last().expect("at least one run");
-    let mut explanation: Vec<String> = confirmation.into_iter().collect();
-    explanation.extend(explain(&outcome, last));
-    let view = CheckView {
-        scenario: last.scenario.describe_in(&last.workspace_root),
-        command: last.command_line(),
-        project: last
-            .workspace_root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "workspace".into()),
-        baseline: described,
-        outcome: &outcome,
-        explanation,
-        current_runs: current.clone(),
-    };
+    let grew = what_grew(&outcome, last);
+    let view = CheckView::new(
+        &records,
+        &baseline.source,
+        &outcome,
+        confirmation,
+        &grew,
+        current,
+    );
     write_outputs(&args, &view, last)?;
     if args.build.json {
-        let doc = json!({
-            "schema": CHECK_SCHEMA,
-            "run": last.id,
-            "runs": records.iter().map(|r| &r.id).collect::<Vec<_>>(),
-            "scenario": view.scenario,
-            "command": view.command,
-            "baseline": view.baseline,
-            "explanation": view.explanation,
-            "outcome": outcome,
-        });
-        print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+        print(&(serde_json::to_string_pretty(&CheckDocument::new(&view, &records))? + "\n"))?;
     } else if args.markdown {
         print(&check_markdown(&view, usize::MAX))?;
     } else {
         print(&render_check(&view, style))?;
     }
-    Ok(if outcome.failed {
-        ExitCode::from(EXIT_REGRESSION)
-    } else {
-        ExitCode::SUCCESS
+    Ok(match outcome.failed {
+        true => ExitCode::from(EXIT_REGRESSION),
+        false => ExitCode::SUCCESS,
     })
-}
-
-fn thresholds(args: &CheckArgs) -> Result<Vec<Threshold>> {
-    let mut thresholds: Vec<Threshold> = args
-        .fail_if
-        .iter()
-        .map(|t| Threshold::parse(t))
-        .collect::<Result<_, _>>()?;
-    if let Some(limit) = &args.fail_if_slower {
-        thresholds.push(Threshold::slower(limit).map_err(|e| {
-            anyhow::anyhow!(
-                "--fail-if-slower {limit}: {}",
-                e.to_string().split(": ").last().unwrap_or_default()
-            )
-        })?);
-    }
-    if thresholds.is_empty() {
-        thresholds = DEFAULT_THRESHOLDS
-            .iter()
-            .map(|t| Threshold::parse(t).expect("the defaults parse"))
-            .collect();
-    }
-    Ok(thresholds)
 }
 
 /// The runs to judge: the one named, or a new measurement (recorded in the history).
@@ -148,50 +88,33 @@ fn current_runs(args: &CheckArgs) -> Result<Vec<RunRecord>> {
             .map(|r| vec![r])
             .with_context(|| format!("{name}: profiles are not a run to check"));
     }
-    let (plan, _) = build_plan(&args.build)?;
-    let store = open_store(&args.build.history)?;
-    let _lock = lock_for_measuring(&plan, args.build.no_wait)?;
-    let records = run_plan(&plan, args.build.quiet)?;
-    if let Some(line) = record_runs(&store, &records) {
-        bail!("{line}");
-    }
-    Ok(records)
+    measure(args, None)
 }
 
-/// One more measurement of the check's build, recorded in the history.
+/// One more measurement of the check's build, to confirm a crossing.
 fn measure_again(args: &CheckArgs) -> Result<Vec<RunRecord>> {
-    let (mut plan, _) = build_plan(&args.build)?;
-    plan.runs = 1;
-    let store = open_store(&args.build.history)?;
-    let _lock = lock_for_measuring(&plan, args.build.no_wait)?;
-    let records = run_plan(&plan, args.build.quiet)?;
-    if let Some(line) = record_runs(&store, &records) {
-        bail!("{line}");
-    }
-    if records.iter().any(|r| !r.success) {
-        bail!("the build failed when measured again to confirm a regression");
+    let records = measure(args, Some(1))?;
+    if let Some(failed) = records.iter().find(|r| !r.success) {
+        bail!(
+            "the build failed when measured again to confirm a regression: {}",
+            failed.first_error()
+        );
     }
     Ok(records)
 }
 
-/// A run's measures, its profiled crates' phases among them when its profiles are there.
-fn measures_of_record(record: &RunRecord) -> Measures {
-    let mut extra = extra_measures(record);
-    let profiles = record.profile_dirs();
-    if !profiles.is_empty() {
-        if let Ok(explained) = explain_run(Some(record), &profiles, cores(), false) {
-            extra.extend(phase_measures(&explained.explanation.crates));
-        }
+/// The check's build measured (`runs` times, else as asked) and recorded in the history.
+fn measure(args: &CheckArgs, runs: Option<usize>) -> Result<Vec<RunRecord>> {
+    let (mut plan, _) = build_plan(&args.build)?;
+    if let Some(runs) = runs {
+        plan.runs = runs;
     }
-    run_measures(
-        &record.units,
-        record.totals.wall_ns,
-        record.totals.cpu_ns,
-        &extra,
-    )
+    let store = open_store(&args.build.history)?;
+    let _lock = lock_for_measuring(&plan, args.build.no_wait)?;
+    let records = run_plan(&plan, args.build.quiet)?;
+    record_runs(&store, &records)?;
+    Ok(records)
 }
-
-type Baseline = (Vec<Measures>, BaselineKind, String);
 
 /// A baseline kept in a file (read before anything is measured: bad input fails first).
 fn saved_baseline(args: &CheckArgs) -> Result<Option<Baseline>> {
@@ -199,148 +122,21 @@ fn saved_baseline(args: &CheckArgs) -> Result<Option<Baseline>> {
     if args.baseline == "history" || !(path.is_file() || args.baseline.ends_with(".json")) {
         return Ok(None);
     }
-    let runs = records_in_file(path)?;
-    let n = runs.len();
-    Ok(Some((
-        runs.iter().map(measures_of_record).collect(),
-        BaselineKind::Named,
-        format!(
-            "{} ({n} run{})",
-            path.display(),
-            if n == 1 { "" } else { "s" }
-        ),
-    )))
+    Ok(Some(baseline_from_file(path)?))
 }
 
-/// The baseline's measures in the history (one set per run), how to judge them, and how
-/// to name them.
-fn baseline(args: &CheckArgs, records: &[RunRecord]) -> Result<Baseline> {
+/// The history's comparable runs, or the run `--baseline` names.
+fn history_baseline(args: &CheckArgs, records: &[RunRecord]) -> Result<Baseline> {
     let store = open_store(&args.build.history)?;
     if args.baseline == "history" {
-        let first = records.first().expect("at least one run");
-        // The runs this check made are not their own baseline.
-        let mine: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-        let rows: Vec<RunRow> = store
-            .comparable_runs(&run_row(first), args.history_size as usize + mine.len())?
-            .into_iter()
-            .filter(|r| !mine.contains(&r.id.as_str()))
-            .take(args.history_size as usize)
-            .collect();
-        let measures = rows
-            .iter()
-            .map(|row| stored_measures(&store, row))
-            .collect::<Result<Vec<_>>>()?;
-        let n = measures.len();
-        return Ok((
-            measures,
-            BaselineKind::History,
-            format!(
-                "{n} comparable run{} of the history",
-                if n == 1 { "" } else { "s" }
-            ),
-        ));
+        return Ok(baseline_from_history(
+            &store,
+            records,
+            args.history_size as usize,
+        )?);
     }
-    let workspace = records.first().map(|r| r.workspace_root.clone());
-    let (row, _) = store
-        .run(&args.baseline, workspace.as_deref())
-        .with_context(|| {
-            format!(
-                "--baseline {}: not a file, and not a run in the history",
-                args.baseline
-            )
-        })?;
-    Ok((
-        vec![stored_measures(&store, &row)?],
-        BaselineKind::Named,
-        format!("run {}", row.id),
-    ))
-}
-
-fn stored_measures(store: &Store, row: &RunRow) -> Result<Measures> {
-    let (_, units) = store.run(&row.id, None)?;
-    let extra = store.measures(&row.id)?;
-    Ok(run_measures(&units, row.wall_ns, row.cpu_ns, &extra))
-}
-
-/// The run records of a file: a run.json, or `buildscope build --json` output.
-fn records_in_file(path: &Path) -> Result<Vec<RunRecord>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("--baseline {}: cannot read it", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("--baseline {}: not JSON", path.display()))?;
-    let runs = match value.get("runs") {
-        Some(runs) => serde_json::from_value::<Vec<RunRecord>>(runs.clone()),
-        None => serde_json::from_value::<RunRecord>(value).map(|r| vec![r]),
-    }
-    .with_context(|| {
-        format!(
-            "--baseline {}: not a run record (run.json) nor `buildscope build --json` output",
-            path.display()
-        )
-    })?;
-    if runs.is_empty() {
-        bail!("--baseline {}: holds no runs", path.display());
-    }
-    Ok(runs)
-}
-
-/// What grew, in units and their rebuild reasons: the regressed units first, then units
-/// that rebuilt now and not in the baseline.
-fn explain(outcome: &CheckOutcome, run: &RunRecord) -> Vec<String> {
-    let reason_of = |measure: &str| -> Option<String> {
-        let reasons = run.rebuild_reasons.as_ref()?;
-        let unit = run.units.iter().find(|u| unit_measure_name(u) == measure)?;
-        reasons
-            .iter()
-            .find(|r| r.unit == unit.id)
-            .map(|r| r.reason.describe())
-    };
-    let mut grew: Vec<_> = outcome
-        .measures
-        .iter()
-        .filter(|m| m.measure.starts_with("unit:") && m.verdict == Verdict::Regressed)
-        .collect();
-    grew.sort_by(|a, b| {
-        (b.current - b.baseline.unwrap_or(0.0)).total_cmp(&(a.current - a.baseline.unwrap_or(0.0)))
-    });
-    let mut lines: Vec<String> = grew
-        .iter()
-        .take(5)
-        .map(|m| {
-            let base = m.baseline.unwrap_or(0.0);
-            format!(
-                "{} took {} more ({:+.0}%){}",
-                m.measure.trim_start_matches("unit:"),
-                buildscope_output::human_duration((m.current - base).max(0.0) as u64),
-                m.change.unwrap_or(0.0) * 100.0,
-                reason_of(&m.measure)
-                    .map(|r| format!("; rebuilt because {r}"))
-                    .unwrap_or_default()
-            )
-        })
-        .collect();
-    let new: Vec<String> = outcome
-        .measures
-        .iter()
-        .filter(|m| m.verdict == Verdict::New && m.measure.starts_with("unit:"))
-        .map(|m| {
-            format!(
-                "{}{}",
-                m.measure.trim_start_matches("unit:"),
-                reason_of(&m.measure)
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
-            )
-        })
-        .collect();
-    // Against nothing, everything is new: that says nothing.
-    if !new.is_empty() && outcome.baseline_runs > 0 {
-        lines.push(format!(
-            "rebuilt now but not in the baseline: {}",
-            new.into_iter().take(8).collect::<Vec<_>>().join(", ")
-        ));
-    }
-    lines
+    let workspace = records.first().map(|r| r.workspace_root.as_path());
+    Ok(baseline_from_run(&store, &args.baseline, workspace)?)
 }
 
 /// The files asked for, and the step summary when CI provides one.

@@ -4,12 +4,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use buildscope_measure::RunRecord;
+use buildscope_analysis::RunRecord;
 use buildscope_store::{Location, Store};
 
 use crate::cli::{DbArgs, DbCommand};
-use crate::history::record_run;
 use crate::resolve::open_store;
+use buildscope_workflow::record_run;
 
 pub(crate) fn db(args: DbArgs) -> Result<ExitCode> {
     match args.command {
@@ -24,7 +24,7 @@ pub(crate) fn db(args: DbArgs) -> Result<ExitCode> {
         DbCommand::Copy { from, to } => {
             let source = Store::open(&Location::parse(&from)?)?;
             let target = Store::open(&Location::parse(&to)?)?;
-            let (runs, experiments) = copy(&source, &target)?;
+            let (runs, experiments) = source.copy_into(&target)?;
             eprintln!(
                 "copied {runs} runs and {experiments} experiments from {} to {}",
                 source.location(),
@@ -42,22 +42,6 @@ pub(crate) fn db(args: DbArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Every run (with its units, critical path and measures) and every experiment.
-fn copy(source: &Store, target: &Store) -> Result<(usize, usize)> {
-    let ids = source.run_ids()?;
-    for id in &ids {
-        let (row, units) = source.run(id, None)?;
-        let critical = source.critical_units(id)?;
-        let measures = source.measures(id)?;
-        target.insert_run(&row, &units, &critical, &measures)?;
-    }
-    let experiments = source.experiments(None, usize::MAX >> 1)?;
-    for experiment in &experiments {
-        target.insert_experiment(experiment)?;
-    }
-    Ok((ids.len(), experiments.len()))
 }
 
 /// The run record of a run folder (or its run.json).

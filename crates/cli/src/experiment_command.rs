@@ -6,14 +6,15 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use buildscope_analysis::ExperimentRecord;
+use buildscope_analysis::Scenario;
 use buildscope_measure::{
     cargo_profile, experiment_id, installed_linkers, installed_toolchains, keys_to_vary, now_ns,
-    rustc_version, summarize_experiment, variants, Available, BuildPlan, ExperimentPlan, Scenario,
+    rustc_version, summarize_experiment, variants, Available, BuildPlan, ExperimentPlan,
 };
 use buildscope_output::{render_experiment, Style};
+use buildscope_workflow::record_experiment;
 
 use crate::cli::ExperimentArgs;
-use crate::history::record_experiment;
 use crate::measuring::measure_with_progress;
 use crate::reports::write_experiment_report;
 use crate::resolve::{build_plan, lock_for_measuring, open_store};
@@ -99,13 +100,18 @@ fn keep(
     started_at_ns: u64,
 ) -> Result<()> {
     let id = experiment_id();
-    record_experiment(
-        &args.build.history,
-        &id,
-        &base.workspace_root,
-        started_at_ns,
-        experiment,
-    );
+    let recorded = open_store(&args.build.history).and_then(|store| {
+        Ok(record_experiment(
+            &store,
+            &id,
+            &base.workspace_root,
+            started_at_ns,
+            experiment,
+        )?)
+    });
+    if let Err(e) = recorded {
+        eprintln!("warning: the experiment was not added to the history: {e:#}");
+    }
     let folder = base.state_dir.join("experiment-runs").join(&id);
     std::fs::create_dir_all(&folder)?;
     std::fs::write(

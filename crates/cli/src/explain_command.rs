@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
-use buildscope_analysis::{settings_to_try, verifications, Explanation, Verification};
+use buildscope_analysis::{settings_to_try, verifications, Explanation, RunRecord, Verification};
 use buildscope_measure::{
     cargo_profile, explain_run, installed_linkers, rustc_version, summarize_experiment, variants,
-    Available, ExperimentPlan, RunRecord, AS_IS,
+    Available, ExperimentPlan, AS_IS,
 };
 use buildscope_output::{
     explanation_markdown, render_explanation, render_verification, verification_markdown, Style,

@@ -5,50 +5,18 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use buildscope_analysis::{compare_units, largest_measures, measure_unit, series_verdicts};
-use buildscope_measure::{explain_run, load_run_dir, rustc_version, Machine};
+use buildscope_measure::{explain_run, load_run_dir, rustc_version, this_machine};
 use buildscope_output::{
     export_history, render_compare, render_experiments, render_runs, render_trend, trend_json,
-    ExperimentLine, ExportedRun, RunLine, Style, TrendRow, TrendView,
+    CompareDocument, ExperimentLine, ExperimentsDocument, ExportedRun, RunsDocument, Style,
+    TrendRow, TrendView,
 };
 use buildscope_store::{RunRow, Store};
-use serde_json::json;
 
 use crate::cli::{CompareArgs, RunsArgs};
-use crate::history::comparable_series;
 use crate::resolve::{open_store, workspace_here};
 use crate::terminal::{cores, print, row_limit};
-
-fn line(run: &RunRow) -> RunLine {
-    RunLine {
-        id: run.id.clone(),
-        workspace: run.workspace_root.display().to_string(),
-        command: run.command.clone(),
-        scenario: run.scenario.clone(),
-        success: run.success,
-        wall_ns: run.wall_ns,
-        cpu_ns: run.cpu_ns,
-        units: run.units,
-    }
-}
-
-fn run_json(run: &RunRow) -> serde_json::Value {
-    json!({
-        "id": run.id,
-        "workspace_root": run.workspace_root,
-        "started_at_ns": run.started_at_ns,
-        "command": run.command,
-        "cargo_args": run.cargo_args,
-        "scenario": run.scenario,
-        "success": run.success,
-        "wall_ns": run.wall_ns,
-        "cpu_ns": run.cpu_ns,
-        "units": run.units,
-        "fresh_units": run.fresh_units,
-        "critical_chain_ns": run.critical_chain_ns,
-        "run_dir": run.run_dir,
-        "machine": run.machine,
-    })
-}
+use buildscope_workflow::comparable_series;
 
 pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
     let store = open_store(&args.history)?;
@@ -75,16 +43,11 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
         return export(&store, &runs, output);
     }
     if args.json {
-        let doc = json!({
-            "schema": "buildscope.runs/1",
-            "runs": runs.iter().map(run_json).collect::<Vec<_>>(),
-        });
-        print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+        print(&(serde_json::to_string_pretty(&RunsDocument::new(&runs))? + "\n"))?;
     } else if let (true, Some(machine)) = (runs.is_empty(), machine_filter(&args)) {
         print(&format!("No runs on a machine matching \"{machine}\".\n"))?;
     } else {
-        let lines: Vec<RunLine> = runs.iter().map(line).collect();
-        print(&render_runs(&lines, style))?;
+        print(&render_runs(&runs, style))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -102,19 +65,8 @@ fn export(store: &Store, runs: &[RunRow], output: &Path) -> Result<ExitCode> {
                     explain_run(Some(&record), &profiles, cores(), false).ok()
                 });
             Ok(ExportedRun {
-                id: row.id.clone(),
-                workspace_root: row.workspace_root.display().to_string(),
-                started_at_ns: row.started_at_ns,
-                command: row.command.clone(),
-                scenario: row.scenario.clone(),
-                success: row.success,
-                wall_ns: row.wall_ns,
-                cpu_ns: row.cpu_ns,
+                row: row.clone(),
                 units,
-                fresh_units: row.fresh_units,
-                critical_chain_ns: row.critical_chain_ns,
-                run_dir: row.run_dir.display().to_string(),
-                machine: row.machine.clone(),
                 phases: explained.as_ref().map(|e| e.explanation.crates.clone()),
                 findings: explained.map(|e| e.explanation.findings),
             })
@@ -129,7 +81,7 @@ fn export(store: &Store, runs: &[RunRow], output: &Path) -> Result<ExitCode> {
 /// `--machine TEXT`, or this machine's description for `--machine` alone.
 fn machine_filter(args: &RunsArgs) -> Option<String> {
     match args.machine.as_deref()? {
-        "" => Some(Machine::here(&rustc_version().release).key()),
+        "" => Some(this_machine(&rustc_version().release).key()),
         text => Some(text.to_string()),
     }
 }
@@ -204,13 +156,13 @@ fn experiments(
             .map(|e| {
                 let mut doc: serde_json::Value =
                     serde_json::from_str(&e.document).unwrap_or_default();
-                doc["id"] = json!(e.id);
-                doc["workspace_root"] = json!(e.workspace_root);
-                doc["started_at_ns"] = json!(e.started_at_ns);
+                doc["id"] = e.id.clone().into();
+                doc["workspace_root"] = e.workspace_root.display().to_string().into();
+                doc["started_at_ns"] = e.started_at_ns.into();
                 doc
             })
             .collect();
-        let doc = json!({ "schema": "buildscope.experiments/1", "experiments": documents });
+        let doc = ExperimentsDocument::new(documents);
         print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -246,19 +198,12 @@ pub(crate) fn compare(args: CompareArgs, style: &Style) -> Result<ExitCode> {
         if let Some(top) = row_limit(args.top, true) {
             changes.truncate(top);
         }
-        let doc = json!({
-            "schema": "buildscope.compare/1",
-            "a": run_json(&a),
-            "b": run_json(&b),
-            "wall_ns": { "a": a.wall_ns, "b": b.wall_ns },
-            "cpu_ns": { "a": a.cpu_ns, "b": b.cpu_ns },
-            "units": changes,
-        });
+        let doc = CompareDocument::new(&a, &b, &changes);
         print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
     } else {
         print(&render_compare(
-            &line(&a),
-            &line(&b),
+            &a,
+            &b,
             &changes,
             row_limit(args.top, false),
             style,

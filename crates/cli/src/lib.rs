@@ -3,7 +3,6 @@
 
 // Arguments, and the modules every command shares (none imports a command module).
 mod cli;
-mod history;
 mod measuring;
 mod reports;
 mod resolve;

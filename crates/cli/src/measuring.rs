@@ -7,16 +7,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
+use buildscope_analysis::RunRecord;
 use buildscope_measure::{
     compiling_now, execute, measure_variants, BuildPlan, ExperimentPlan, ExperimentProgress, Phase,
-    Progress, RunRecord, VariantRuns,
+    Progress, VariantRuns,
 };
 use buildscope_output::human_duration;
 use buildscope_store::Store;
 use indicatif::ProgressBar;
 
-use crate::history::record_run;
 use crate::terminal::progress_bar;
+use buildscope_workflow::record_run;
 
 /// The runner under a progress bar; every measured build goes into the history at once.
 pub(crate) fn measure_with_progress(

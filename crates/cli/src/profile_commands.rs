@@ -249,8 +249,7 @@ pub(crate) fn top(args: TopArgs, threads: usize, style: &Style) -> Result<()> {
     let found =
         top_invocations_of_files(&set.files, threads, args.top, rank, args.label.as_deref())?;
     let text = if args.json {
-        let doc = serde_json::json!({ "schema": "buildscope.top/1", "invocations": found });
-        serde_json::to_string_pretty(&doc)? + "\n"
+        serde_json::to_string_pretty(&buildscope_output::TopDocument::new(&found))? + "\n"
     } else {
         render_top(&found, args.full, style)
     };

@@ -8,9 +8,9 @@ use anyhow::{Context, Result};
 use buildscope_analysis::ExperimentRecord;
 
 use crate::cli::ReportArgs;
-use crate::history::plan_spread;
 use crate::reports::{write_experiment_report, write_run_report, Baseline};
 use crate::resolve::{open_store, resolve_target, workspace_here};
+use buildscope_workflow::plan_spread;
 
 pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
     if let Some(name) = &args.experiment {

@@ -5,19 +5,20 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use buildscope_analysis::RunRecord;
 use buildscope_analysis::{
     compare_units, largest_measures, rebuild_roots, series_verdicts, ExperimentRecord, Explanation,
     Spread, Verdict,
 };
-use buildscope_measure::{cargo_profile, explain_run, rustc_version, RunRecord};
+use buildscope_measure::{cargo_profile, explain_run, rustc_version};
 use buildscope_output::{
     phase_deltas, write_report, ReportCompare, ReportHistory, ReportHistoryRun, ReportInputs,
     ReportRun, ReportSeries,
 };
 
 use crate::cli::HistoryArgs;
-use crate::history::comparable_series;
 use crate::resolve::{open_store, resolve_target};
+use buildscope_workflow::comparable_series;
 
 /// A run compared in the report, with each side's `--runs` spread.
 pub(crate) struct Baseline<'a> {

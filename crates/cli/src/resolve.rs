@@ -6,9 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use buildscope_analysis::{RunRecord, Scenario};
 use buildscope_measure::{
-    cargo, load_run_dir, lock_workspace, recover_if_idle, BuildPlan, LockWait, RunRecord, Scenario,
-    SelfProfile, Workspace, WorkspaceLock,
+    cargo, load_run_dir, lock_workspace, recover_if_idle, BuildPlan, LockWait, SelfProfile,
+    Workspace, WorkspaceLock,
 };
 use buildscope_store::{default_database_path, Location, Store};
 

@@ -6,11 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use buildscope_analysis::{
-    fit_growth, largest_measures, merge, scale_headline, ScaleMeasure, SizePoint,
+    fit_growth, largest_measures, merge, scale_headline, RunRecord, ScaleMeasure, SizePoint,
 };
-use buildscope_measure::{
-    cargo, explain_run, measure_sizes, Generator, RunRecord, ScalePlan, Shape, SHAPES,
-};
+use buildscope_measure::{cargo, explain_run, measure_sizes, Generator, ScalePlan, Shape, SHAPES};
 use buildscope_output::{render_scale, write_scale_page, ScaleView, Style, SCALE_SCHEMA};
 
 use crate::cli::ScaleArgs;

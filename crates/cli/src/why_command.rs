@@ -5,8 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use buildscope_analysis::{reason_chain, rebuild_roots, Unit};
-use buildscope_output::{render_rebuild_roots, Style};
-use serde_json::json;
+use buildscope_output::{render_why, Style, WhyDocument};
 
 use crate::cli::WhyArgs;
 use crate::resolve::resolve_target;
@@ -35,7 +34,6 @@ pub(crate) fn why(args: WhyArgs, style: &Style) -> Result<ExitCode> {
             record.id
         );
     };
-    let name = |u: &Unit| format!("{} v{} ({})", u.package, u.version, u.kind.as_str());
     let units: Vec<&Unit> = record
         .units
         .iter()
@@ -57,52 +55,13 @@ pub(crate) fn why(args: WhyArgs, style: &Style) -> Result<ExitCode> {
         .iter()
         .map(|u| (*u, reason_chain(&record.units, reasons, u.id)))
         .collect();
-    let by_id = |id: usize| record.units.iter().find(|u| u.id == id);
-    if args.json {
-        let doc = json!({
-            "schema": "buildscope.why/1",
-            "run": record.id,
-            "units": chains.iter().map(|(u, chain)| json!({
-                "unit": u.id,
-                "package": u.package,
-                "kind": u.kind.as_str(),
-                "chain": chain.iter().map(|(id, reason)| json!({
-                    "unit": id,
-                    "package": by_id(*id).map(|u| u.package.clone()),
-                    "reason": reason,
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "roots": rebuild_roots(&record.units, reasons, record.totals.cores),
-        });
-        print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut text = format!(
-        "{}: {} ({})\n\n",
-        record.workspace_root.display(),
-        record.command_line(),
-        record.scenario.describe_in(&record.workspace_root)
-    );
-    for (unit, chain) in &chains {
-        text.push_str(&format!("{}\n", style.bold(&name(unit))));
-        for (depth, (id, reason)) in chain.iter().enumerate() {
-            let who = by_id(*id).map(name).unwrap_or_default();
-            let line = if depth == 0 {
-                format!("  rebuilt because {}\n", reason.describe())
-            } else {
-                format!(
-                    "  {}← {who}: {}\n",
-                    "  ".repeat(depth - 1),
-                    reason.describe()
-                )
-            };
-            text.push_str(&line);
-        }
-    }
-    if package.is_none() {
-        let roots = rebuild_roots(&record.units, reasons, record.totals.cores);
-        text.push_str(&render_rebuild_roots(Some(&roots), &record.units, style));
-    }
+    let roots = rebuild_roots(&record.units, reasons, record.totals.cores);
+    let text = if args.json {
+        serde_json::to_string_pretty(&WhyDocument::new(&record, &chains, roots))? + "\n"
+    } else {
+        let roots = package.is_none().then_some(roots.as_slice());
+        render_why(&record, &chains, roots, style)
+    };
     print(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -594,6 +594,45 @@ fn a_failing_build_reports_what_it_measured_and_exits_with_cargos_status() {
     assert_ne!(side["exit_code"], 0);
     // rustc's error reached the user through the wrapper.
     assert!(String::from_utf8_lossy(&out.stderr).contains("mismatched types"));
+    let failure = &run["failure"];
+    assert_eq!(failure["package"], "side", "{failure}");
+    assert_eq!(failure["first_error"], "error[E0308]: mismatched types");
+
+    // For people: rustc's diagnostics untouched, then one line of ours, cargo's status,
+    // and nothing of a schedule the build never finished.
+    let out = buildscope_in(&root, &db, &["build", "-j", "1"]);
+    assert_eq!(out.status.code(), Some(101), "cargo's exit status");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stderr.contains("error[E0308]: mismatched types"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> side/src/lib.rs:1:"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour into a pipe: {stderr}"
+    );
+    let ours: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error:") && l.contains("partial run"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{stderr}");
+    assert!(
+        ours[0].starts_with("error: could not compile `side` (lib); the partial run is kept in target/buildscope/runs/"),
+        "{}",
+        ours[0]
+    );
+    for never in [
+        "Critical path",
+        "Verdict",
+        "Replaying",
+        "Caused by",
+        "Timing report",
+    ] {
+        assert!(!stdout.contains(never), "{never}: {stdout}");
+        assert!(!stderr.contains(never), "{never}: {stderr}");
+    }
 }
 
 #[test]

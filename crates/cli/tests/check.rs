@@ -359,6 +359,36 @@ fn bad_thresholds_and_baselines_exit_2_with_one_line() {
     assert!(!root.join("target").exists(), "bad input builds nothing");
 }
 
+#[test]
+fn a_broken_change_names_the_compilers_first_error() {
+    let root = project("buildscope-check-broken-", 2);
+    let db = root.join("history.sqlite");
+    write_file(
+        &root.join("core/src/lib.rs"),
+        "pub fn f0(x: u64) -> u64 { x + \"one\" }\n",
+    );
+    let out = buildscope(&root, &db, &["check", "-q"], &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    // rustc's own diagnostics first, then one line of buildscope's quoting the first error
+    // (not cargo's last line, "Timing report saved to …" or "process didn't exit").
+    let ours: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("nothing to check"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{err}");
+    assert!(
+        ours[0].starts_with("error: the build failed: error[E0277]: cannot add `&str` to `u64`"),
+        "{}",
+        ours[0]
+    );
+    assert!(!err.contains("Timing report"), "{err}");
+}
+
+fn write_file(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
 /// The BMF file is valid against Bencher's schema (tests/data/bmf.schema.json), its build
 /// benchmark has the wall time with the bounds of `runs` runs, and each unit one too.
 fn check_bmf(path: &Path, runs: usize) {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use buildscope_analysis::{RebuildReason, Unit, UnitKind, UnitReason};
 use serde_json::Value;
 
-use crate::measure::package_name_version;
+use crate::cargo_data::{package_name_version, unit_kind};
 
 /// The log cargo wrote for the build into `target_dir` that started at `started_at_ns`
 /// (nanoseconds since the Unix epoch): the newest `.jsonl` file in `log_dir` written
@@ -124,17 +124,7 @@ fn log_unit(record: &Value) -> Option<LogUnit> {
         _ => return None,
     };
     let mode = record.get("mode").and_then(Value::as_str).unwrap_or("");
-    let kind = match (mode, target_kind.as_str()) {
-        ("run-custom-build", _) => UnitKind::BuildScriptRun,
-        (_, "custom-build") => UnitKind::BuildScriptCompile,
-        ("test", _) | (_, "test") => UnitKind::Test,
-        (_, "proc-macro") => UnitKind::ProcMacro,
-        (_, "bin") => UnitKind::Bin,
-        (_, "example") => UnitKind::Example,
-        (_, "bench") => UnitKind::Bench,
-        (_, k) if k.ends_with("lib") => UnitKind::Lib,
-        _ => UnitKind::Other,
-    };
+    let kind = unit_kind(mode, &target_kind);
     Some(LogUnit {
         package,
         version,

@@ -1,6 +1,7 @@
 //! What cargo itself says about a build: the unit graph (which units exist and what they
 //! depend on) and the `--timings` report (when each unit ran, build-script runs included).
 
+use buildscope_analysis::UnitKind;
 use serde::Deserialize;
 
 use crate::BuildError;
@@ -111,6 +112,39 @@ pub fn parse_timings_html(html: &str) -> Result<Vec<TimingUnit>, BuildError> {
             "unreadable UNIT_DATA in the --timings report: {e}"
         ))),
         None => Err(BuildError::CargoOutput("empty UNIT_DATA".into())),
+    }
+}
+
+/// Name and version from a package id (`registry+...#serde@1.0.1`,
+/// `path+file:///x/geometry#0.1.0`).
+pub fn package_name_version(package_id: &str) -> (String, String) {
+    let (url, fragment) = package_id.rsplit_once('#').unwrap_or((package_id, ""));
+    if let Some((name, version)) = fragment.split_once('@') {
+        return (name.to_string(), version.to_string());
+    }
+    let path = url.split(['?', ' ']).next().unwrap_or(url);
+    let name = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path);
+    (name.to_string(), fragment.to_string())
+}
+
+/// A unit's kind from cargo's words for it: its mode (`build`, `test`,
+/// `run-custom-build`) and its target's kind (`lib`, `bin`, `custom-build`, …), as the
+/// unit graph and the build-analysis log both give them.
+pub(crate) fn unit_kind(mode: &str, target_kind: &str) -> UnitKind {
+    match (mode, target_kind) {
+        ("run-custom-build", _) => UnitKind::BuildScriptRun,
+        (_, "custom-build") => UnitKind::BuildScriptCompile,
+        ("test", _) | (_, "test") => UnitKind::Test,
+        (_, "proc-macro") => UnitKind::ProcMacro,
+        (_, "bin") => UnitKind::Bin,
+        (_, "example") => UnitKind::Example,
+        (_, "bench") => UnitKind::Bench,
+        (_, k) if k.ends_with("lib") => UnitKind::Lib,
+        _ => UnitKind::Other,
     }
 }
 

@@ -10,13 +10,12 @@ use std::path::{Path, PathBuf};
 use buildscope_analysis::{
     evidence_needed, explain, is_item_query, map_profiles, setting_differences, summarize_files,
     top_invocations_by, BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation,
-    Invocation, ProfileSummary, RankBy, SettingDifference,
+    Invocation, ProfileSummary, RankBy, RunRecord, Scenario, SettingDifference,
 };
 use buildscope_profile::ProfileError;
 
 use crate::{
     installed_linkers, llvm_lines, local_packages, target_selection, BuildError, LocalPackages,
-    RunRecord, Scenario,
 };
 
 /// Item-level invocations kept per profile: enough to find the one that dominates.
@@ -92,17 +91,6 @@ pub fn load_run_dir(dir: &Path) -> Result<(RunRecord, Vec<PathBuf>), ExplainErro
     }
     let profiles = record.profile_dirs();
     Ok((record, profiles))
-}
-
-impl RunRecord {
-    /// The run's self-profile folder, if it was profiled and the folder is still there.
-    pub fn profile_dirs(&self) -> Vec<PathBuf> {
-        self.profile_dir
-            .iter()
-            .filter(|p| p.is_dir())
-            .cloned()
-            .collect()
-    }
 }
 
 fn gather(

@@ -9,14 +9,14 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use buildscope_analysis::{
-    compare_samples, AppliedChange, ExperimentRecord, ExperimentVariant, Recommendation,
-    EXPERIMENT_SCHEMA,
+    compare_samples, AppliedChange, ExperimentRecord, ExperimentVariant, Recommendation, RunRecord,
+    Scenario, EXPERIMENT_SCHEMA,
 };
 
 use crate::{
     apply, binaries_size, failed_checks, has_dependencies, interrupted, parse_vary, preset, prime,
-    read_records, slug, snippet, winning_settings, Available, BuildError, BuildPlan, RunRecord,
-    Scenario, UnitRecord, Variant, AS_IS,
+    read_records, slug, snippet, winning_settings, Available, BuildError, BuildPlan, UnitRecord,
+    Variant, AS_IS,
 };
 
 /// An experiment ready to run: the variants and a build plan for each.
@@ -220,7 +220,7 @@ pub fn measure_variants(
                     return Err(BuildError::CargoOutput(format!(
                         "variant {}: the build failed: {}",
                         variant.name,
-                        record.cargo_output_tail.last().cloned().unwrap_or_default()
+                        record.first_error()
                     )));
                 }
             }

@@ -15,6 +15,7 @@ mod llvm_lines;
 mod lock;
 mod machine;
 mod measure;
+mod owner;
 mod recommend;
 mod record;
 mod run;
@@ -40,20 +41,19 @@ pub use experiment_runner::{
     ExperimentProgress, VariantRuns, Varies,
 };
 pub use llvm_lines::{count_lines, llvm_lines, target_selection};
-pub use lock::{lock_workspace, recover_if_idle, LockWait, ProcessId, WorkspaceLock};
-pub use machine::Machine;
+pub use lock::{lock_workspace, recover_if_idle, LockWait, WorkspaceLock};
+pub use machine::this_machine;
 pub use measure::{
-    measure, package_name_version, BuildRequest, Measurement, Progress, SelfProfile,
-    REASONS_FROM_LOG, REASONS_FROM_VERBOSE,
+    measure, BuildRequest, Measurement, Progress, SelfProfile, REASONS_FROM_LOG,
+    REASONS_FROM_VERBOSE,
 };
+pub use owner::ProcessId;
 pub use recommend::{apply, snippet, winning_settings, AppliedFile, Snippet};
 pub use record::{read_records, UnitRecord};
-pub use run::{
-    execute, execute_then, experiment_id, prime, BuildPlan, Phase, RunRecord, RUN_SCHEMA,
-};
+pub use run::{execute, execute_then, experiment_id, prime, BuildPlan, Phase};
 pub use sampling::{read_folded, sampler, SAMPLES_FILE};
 pub use scale::{measure_sizes, Generator, ScalePlan, ScaledSize, Shape, SHAPES};
-pub use scenario::{function_body_insertion_point, interrupted, touch, Edit, Scenario};
+pub use scenario::{function_body_insertion_point, interrupted, touch, Edit};
 pub use workspace::{
     cargo, cargo_command_line, cargo_profile, has_dependencies, installed_linkers, local_packages,
     rustc_version, LocalPackages, Member, RustcVersion, Workspace,
@@ -61,7 +61,6 @@ pub use workspace::{
 pub use wrapper::{
     compiling_now, invoked_as_linker, invoked_as_wrapper, now_ns, run_linker_shim, run_wrapper,
 };
-pub use wrappers::WrapperUse;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {

@@ -2,52 +2,23 @@
 //! machine and toolchain: a regression check that mixed a laptop's runs with a CI
 //! runner's would see noise that is not there, or hide a regression that is.
 
-use serde::{Deserialize, Serialize};
+use buildscope_analysis::Machine;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Machine {
-    /// The CPU model (`/proc/cpuinfo`'s model name).
-    pub cpu: String,
-    /// Cores the OS offers.
-    pub cores: usize,
-    /// Total memory, bytes.
-    pub memory_bytes: u64,
-    /// The OS and kernel release.
-    pub os: String,
-    /// `rustc -vV`'s first line.
-    pub rustc: String,
-}
-
-impl Machine {
-    /// This machine, with the toolchain `rustc` release line.
-    pub fn here(rustc: &str) -> Machine {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        Machine {
-            cpu: cpu_model(&cpuinfo),
-            cores: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-            memory_bytes: memory_total(&meminfo),
-            os: format!("{} {}", std::env::consts::OS, release.trim())
-                .trim()
-                .to_string(),
-            rustc: rustc.to_string(),
-        }
-    }
-
-    /// What runs must share to be compared: one line, memory in whole GiB (the kernel's
-    /// total moves by a few kB between boots).
-    pub fn key(&self) -> String {
-        format!(
-            "{} · {} cores · {} GiB · {} · {}",
-            self.cpu,
-            self.cores,
-            (self.memory_bytes as f64 / (1u64 << 30) as f64).round() as u64,
-            self.os,
-            self.rustc
-        )
+/// This machine, with the toolchain `rustc` release line.
+pub fn this_machine(rustc: &str) -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    Machine {
+        cpu: cpu_model(&cpuinfo),
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        memory_bytes: memory_total(&meminfo),
+        os: format!("{} {}", std::env::consts::OS, release.trim())
+            .trim()
+            .to_string(),
+        rustc: rustc.to_string(),
     }
 }
 
@@ -102,18 +73,7 @@ mod tests {
             memory_total("MemTotal:        8148128 kB\nMemFree: 1 kB\n"),
             8148128 * 1024
         );
-        let machine = Machine {
-            cpu: "cpu".into(),
-            cores: 2,
-            memory_bytes: 8148128 * 1024,
-            os: "linux 6.1".into(),
-            rustc: "rustc 1.95.0".into(),
-        };
-        assert_eq!(
-            machine.key(),
-            "cpu · 2 cores · 8 GiB · linux 6.1 · rustc 1.95.0"
-        );
-        assert!(Machine::here("rustc x").cores >= 1);
+        assert!(this_machine("rustc x").cores >= 1);
         let id = machine_id();
         assert_eq!(id.len(), 6);
         assert!(id.chars().all(|c| c.is_ascii_hexdigit()));

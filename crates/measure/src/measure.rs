@@ -7,17 +7,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use buildscope_analysis::{
-    assign_reasons, parse_dirty_line, RebuildReason, Unit, UnitKind, UnitReason,
+    assign_reasons, parse_dirty_line, BuildFailure, RebuildReason, Unit, UnitKind, UnitReason,
+    WrapperUse,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::cargo_data::{parse_timings_html, parse_unit_graph, GraphUnit, TimingUnit, UnitGraph};
+use crate::cargo_data::{
+    package_name_version, parse_timings_html, parse_unit_graph, unit_kind, GraphUnit, TimingUnit,
+    UnitGraph,
+};
 use crate::record::{read_records, UnitRecord};
 use crate::wrapper::{
     now_ns, wrapper_program, ENV_INNER_WRAPPER, ENV_PERF, ENV_PROFILE_CRATES, ENV_PROFILE_DIR,
     ENV_PROFILE_EVENTS, ENV_RUN_DIR, ENV_SAMPLE_DIR, ENV_WRAPPER,
 };
-use crate::wrappers::{sccache_hits, user_wrappers, WrapperUse};
+use crate::wrappers::{sccache_hits, user_wrappers};
 use crate::BuildError;
 
 /// Which crates to self-profile.
@@ -94,6 +98,8 @@ pub struct Measurement {
     pub notes: Vec<String>,
     /// The last lines cargo printed, for a failed build.
     pub cargo_output_tail: Vec<String>,
+    /// The first compiler error, for a failed build.
+    pub failure: Option<BuildFailure>,
     /// Why each unit that ran was not fresh, as cargo said.
     pub rebuild_reasons: Vec<UnitReason>,
     /// Where the reasons came from: `cargo -v` or `cargo build-analysis log`.
@@ -157,7 +163,7 @@ pub fn measure(
     command
         .arg(&request.command)
         .args(request.cargo_timings.then_some("--timings"))
-        .arg("--message-format=json-diagnostic-rendered-ansi")
+        .arg(diagnostics_format())
         // Verbose for the reasons (`Dirty <package>: <reason>`): cargo's stderr is read
         // here, never shown, so the user's terminal does not get the extra lines.
         .arg("-v")
@@ -222,16 +228,18 @@ pub fn measure(
     let stderr_thread = std::thread::spawn(move || keep_cargo_stderr(stderr, &log_for_thread));
 
     let mut fresh_units = 0;
+    let mut failure = None;
     let stdout = BufReader::new(child.stdout.take().expect("piped"));
     for line in stdout.lines() {
         let Ok(line) = line else { break };
         match serde_json::from_str::<CargoMessage>(&line) {
             Ok(CargoMessage::CompilerArtifact { target, fresh }) => {
+                let target = target.name;
                 if fresh {
                     fresh_units += 1;
                 }
                 progress(Progress::UnitDone {
-                    name: target.name,
+                    name: target,
                     fresh,
                 });
             }
@@ -239,8 +247,15 @@ pub fn measure(
                 name: format!("{} (build script)", package_name_version(&package_id).0),
                 fresh: false,
             }),
-            Ok(CargoMessage::CompilerMessage { message }) if request.show_diagnostics => {
-                if let Some(rendered) = message.rendered {
+            Ok(CargoMessage::CompilerMessage {
+                message,
+                package_id,
+                target,
+            }) => {
+                if failure.is_none() && message.level.as_deref() == Some("error") {
+                    failure = Some(failure_of(&package_id, &target, &message));
+                }
+                if let (true, Some(rendered)) = (request.show_diagnostics, message.rendered) {
                     // Warnings and errors reach the user as cargo would show them.
                     let _ = std::io::stderr().write_all(rendered.as_bytes());
                 }
@@ -330,6 +345,7 @@ pub fn measure(
         exact_dependencies: graph.is_some(),
         notes,
         cargo_output_tail,
+        failure,
         rebuild_reasons,
         reasons_from,
         features,
@@ -425,6 +441,9 @@ enum CargoMessage {
     },
     CompilerMessage {
         message: RenderedMessage,
+        #[serde(default)]
+        package_id: String,
+        target: Option<MessageTarget>,
     },
     #[serde(other)]
     Other,
@@ -433,11 +452,67 @@ enum CargoMessage {
 #[derive(Deserialize)]
 struct MessageTarget {
     name: String,
+    #[serde(default)]
+    kind: Vec<String>,
 }
 
 #[derive(Deserialize)]
 struct RenderedMessage {
     rendered: Option<String>,
+    level: Option<String>,
+    /// The diagnostic's first line, without its `error[E…]:` head.
+    message: Option<String>,
+    code: Option<DiagnosticCode>,
+}
+
+#[derive(Deserialize)]
+struct DiagnosticCode {
+    code: String,
+}
+
+/// The crate a compiler error came from and the error as rustc's first line reads it
+/// (`error[E0308]: mismatched types`).
+fn failure_of(
+    package_id: &str,
+    target: &Option<MessageTarget>,
+    message: &RenderedMessage,
+) -> BuildFailure {
+    let head = match &message.code {
+        Some(code) => format!("error[{}]", code.code),
+        None => "error".to_string(),
+    };
+    let first_error = message
+        .message
+        .as_deref()
+        .and_then(|m| m.lines().next())
+        .map(|line| format!("{head}: {line}"));
+    let package = (!package_id.is_empty()).then(|| package_name_version(package_id).0);
+    let target = target
+        .as_ref()
+        .map(|t| match t.kind.first().map(String::as_str) {
+            Some("lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro") => {
+                "lib".to_string()
+            }
+            Some("custom-build") => "build script".to_string(),
+            Some(kind) => format!("{kind} \"{}\"", t.name),
+            None => t.name.clone(),
+        });
+    BuildFailure {
+        package,
+        target,
+        first_error,
+    }
+}
+
+/// Diagnostics rendered in colour only where they go to a terminal that wants colour,
+/// as cargo itself would: a log or a pipe gets plain text.
+fn diagnostics_format() -> &'static str {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    match std::io::stderr().is_terminal() && !no_color {
+        true => "--message-format=json-diagnostic-rendered-ansi",
+        false => "--message-format=json",
+    }
 }
 
 /// `cargo <command> --unit-graph`: the units and their dependencies, without building.
@@ -481,36 +556,9 @@ fn unit_graph(request: &BuildRequest) -> Result<UnitGraph, BuildError> {
     parse_unit_graph(&String::from_utf8_lossy(&output.stdout))
 }
 
-/// Name and version from a package id (`registry+...#serde@1.0.1`,
-/// `path+file:///x/geometry#0.1.0`).
-pub fn package_name_version(package_id: &str) -> (String, String) {
-    let (url, fragment) = package_id.rsplit_once('#').unwrap_or((package_id, ""));
-    if let Some((name, version)) = fragment.split_once('@') {
-        return (name.to_string(), version.to_string());
-    }
-    let path = url.split(['?', ' ']).next().unwrap_or(url);
-    let name = path
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(path);
-    (name.to_string(), fragment.to_string())
-}
-
 fn graph_kind(unit: &GraphUnit) -> UnitKind {
     let kind = unit.target.kind.first().map(String::as_str).unwrap_or("");
-    match (unit.mode.as_str(), kind) {
-        ("run-custom-build", _) => UnitKind::BuildScriptRun,
-        (_, "custom-build") => UnitKind::BuildScriptCompile,
-        ("test", _) => UnitKind::Test,
-        (_, "proc-macro") => UnitKind::ProcMacro,
-        (_, "bin") => UnitKind::Bin,
-        (_, "example") => UnitKind::Example,
-        (_, "bench") => UnitKind::Bench,
-        (_, "test") => UnitKind::Test,
-        (_, k) if k.ends_with("lib") => UnitKind::Lib,
-        _ => UnitKind::Other,
-    }
+    unit_kind(&unit.mode, kind)
 }
 
 fn record_kind(record: &UnitRecord) -> UnitKind {

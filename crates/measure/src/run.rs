@@ -3,19 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
+use buildscope_analysis::run::{first_error, ids};
 use buildscope_analysis::{
-    build_totals, critical_path, rustflags_from_env, selection_of, timing_environment,
-    BuildSettings, BuildTotals, CriticalPath, RebuildReason, Unit, UnitReason, WarmUp,
+    build_totals, critical_path, phase_measures_in, rustflags_from_env, selection_of,
+    timing_environment, BuildSettings, RebuildReason, RunRecord, Scenario, Unit, WarmUp,
+    RUN_SCHEMA,
 };
-use serde::{Deserialize, Serialize};
 
-use crate::machine::Machine;
+use crate::machine::this_machine;
 use crate::measure::{measure, BuildRequest, Progress, SelfProfile};
-use crate::scenario::{interrupted, Edit, Scenario};
-use crate::wrappers::WrapperUse;
+use crate::scenario::{interrupted, Edit};
 use crate::BuildError;
-
-pub const RUN_SCHEMA: &str = "buildscope.run/1";
 
 /// What to measure and where things go.
 #[derive(Debug, Clone)]
@@ -56,66 +54,6 @@ pub struct BuildPlan {
     pub cargo_log: bool,
     /// Sample the self-profiled crates' rustc processes with `perf` (measured builds only).
     pub sample: bool,
-}
-
-/// Everything one measured build left: the document `--json` prints and `run.json` holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunRecord {
-    pub schema: String,
-    pub id: String,
-    pub workspace_root: PathBuf,
-    pub command: String,
-    pub cargo_args: Vec<String>,
-    pub scenario: Scenario,
-    /// 1-based index among `--runs`.
-    pub run: usize,
-    pub started_at_ns: u64,
-    pub success: bool,
-    pub exit_code: Option<i32>,
-    pub totals: BuildTotals,
-    pub critical_path: CriticalPath,
-    pub units: Vec<Unit>,
-    pub fresh_units: usize,
-    pub exact_dependencies: bool,
-    pub notes: Vec<String>,
-    pub run_dir: PathBuf,
-    /// Self-profiles of this build, one per crate, when profiling was on.
-    pub profile_dir: Option<PathBuf>,
-    pub cargo_output_tail: Vec<String>,
-    /// Why each unit that ran was not fresh (cargo's reasons); `None` in a record made
-    /// before buildscope recorded them.
-    #[serde(default)]
-    pub rebuild_reasons: Option<Vec<UnitReason>>,
-    /// Where the reasons came from (`cargo -v`, `cargo build-analysis log`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasons_from: Option<String>,
-    /// The flags, selection and features this build was made with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<BuildSettings>,
-    /// The settings of the build before this one into the same target directory, when they
-    /// differ from this one's: cargo then builds another copy of what they reach.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_settings: Option<BuildSettings>,
-    /// The unmeasured build before a hot run's measured one, when it compiled anything.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warm_up: Option<WarmUp>,
-    /// Where it was measured: runs compare only with runs of the same machine.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub machine: Option<Machine>,
-    /// The executables in the profile's output folder after the build, bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub binary_size_bytes: Option<u64>,
-    /// The user's rustc wrappers the build went through (sccache, ...), as cargo would
-    /// have run them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub wrappers: Vec<WrapperUse>,
-    /// Units served by a compiler cache rather than compiled (by id).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cached_units: Vec<usize>,
-    /// The sampled stacks of the selected crates' rustc processes (`samples.folded` in the
-    /// run folder), when the build was sampled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub samples: Option<PathBuf>,
 }
 
 /// What a warm-up build compiled, if anything.
@@ -164,13 +102,6 @@ impl BuildPlan {
     }
 }
 
-impl RunRecord {
-    /// `cargo build --release`: what the run measured, as the user would type it.
-    pub fn command_line(&self) -> String {
-        crate::workspace::cargo_command_line(&self.command, &self.cargo_args)
-    }
-}
-
 /// Runs the plan. Every measured build yields a record; a build that fails ends the plan
 /// after its record (cargo's exit status is in it).
 pub fn execute(
@@ -192,7 +123,7 @@ pub fn execute_then(
     mut after_build: impl FnMut() -> Result<(), BuildError>,
 ) -> Result<Vec<RunRecord>, BuildError> {
     let mut records = Vec::new();
-    let machine = Machine::here(&crate::workspace::rustc_version().release);
+    let machine = this_machine(&crate::workspace::rustc_version().release);
     // Whether perf may sample here is asked once; a build that may not is built unsampled.
     let (perf, not_sampled) = match plan.sample {
         false => (None, None),
@@ -221,7 +152,7 @@ pub fn execute_then(
                 if !warm.success {
                     return Err(BuildError::CargoOutput(format!(
                         "the warm-up build failed: {}",
-                        warm.cargo_output_tail.last().cloned().unwrap_or_default()
+                        first_error(warm.failure.as_ref(), &warm.cargo_output_tail)
                     )));
                 }
                 remember_settings(plan, &settings_of(plan, &warm));
@@ -291,6 +222,12 @@ pub fn execute_then(
         let measurement_success = measurement.success;
         let measurement_wrappers = measurement.wrappers.clone();
         let measurement_cached = measurement.cached_units.clone();
+        let phase_measures = match &profile_dir {
+            Some(dir) if measurement_success => {
+                phase_measures_in(std::slice::from_ref(dir), plan.cores)
+            }
+            _ => Vec::new(),
+        };
         let units = measurement.units;
         let record = RunRecord {
             schema: RUN_SCHEMA.to_string(),
@@ -312,6 +249,7 @@ pub fn execute_then(
             run_dir: run_dir.clone(),
             profile_dir,
             cargo_output_tail: measurement.cargo_output_tail,
+            failure: measurement.failure,
             rebuild_reasons: Some(measurement.rebuild_reasons),
             reasons_from,
             settings: Some(settings),
@@ -322,6 +260,7 @@ pub fn execute_then(
             cached_units: measurement_cached,
             samples,
             binary_size_bytes: binary_size.filter(|_| measurement_success),
+            phase_measures,
         };
         let json = serde_json::to_vec_pretty(&record).expect("a run record serializes");
         let path = run_dir.join("run.json");
@@ -365,7 +304,7 @@ pub fn prime(plan: &BuildPlan) -> Result<Vec<crate::UnitRecord>, BuildError> {
     } else {
         Err(BuildError::CargoOutput(format!(
             "the build failed: {}",
-            built.cargo_output_tail.last().cloned().unwrap_or_default()
+            first_error(built.failure.as_ref(), &built.cargo_output_tail)
         )))
     }
 }
@@ -600,55 +539,26 @@ fn clean(plan: &BuildPlan, packages: &[String]) -> Result<(), BuildError> {
 fn run_id() -> String {
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    format!("{}-{n}", timestamp_id())
-}
-
-/// The id of an experiment: `<date>-<time>-<machine>-<pid>`, like its runs' without the run
-/// number.
-pub fn experiment_id() -> String {
-    timestamp_id()
-}
-
-fn timestamp_id() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{}-{}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        crate::machine::machine_id(),
-        std::process::id()
+    ids::run_id(
+        now_secs(),
+        &crate::machine::machine_id(),
+        std::process::id(),
+        n,
     )
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
-/// algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+/// The id of an experiment: like its runs' without the run number.
+pub fn experiment_id() -> String {
+    ids::experiment_id(
+        now_secs(),
+        &crate::machine::machine_id(),
+        std::process::id(),
+    )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_become_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_781), (2026, 11, 24));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::run::{execute, BuildPlan, RunRecord};
-use crate::{BuildError, Scenario, SelfProfile};
+use crate::run::{execute, BuildPlan};
+use crate::{BuildError, SelfProfile};
+use buildscope_analysis::{RunRecord, Scenario};
 
 /// A built-in generator: one crate whose source grows with n in one way.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,16 +306,7 @@ fn measure_size(plan: &ScalePlan, size: u64, dir: &Path) -> Result<Vec<RunRecord
     };
     let records = execute(&build, |_| {}, |_| {}).map_err(|e: BuildError| e.to_string())?;
     if let Some(failed) = records.iter().find(|r| !r.success) {
-        return Err(format!(
-            "the build failed: {}",
-            failed
-                .cargo_output_tail
-                .iter()
-                .find(|l| l.starts_with("error"))
-                .or(failed.cargo_output_tail.last())
-                .cloned()
-                .unwrap_or_default()
-        ));
+        return Err(format!("the build failed: {}", failed.first_error()));
     }
     Ok(records)
 }

@@ -13,48 +13,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lock::ProcessId;
+use crate::owner::ProcessId;
 use crate::BuildError;
-
-/// How the measured build differs from the one before it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Scenario {
-    /// The build as it comes (whatever the profiling target directory holds).
-    AsIs,
-    /// From a clean state.
-    Cold,
-    /// After a warm-up build and a new mtime on `path`.
-    Touch { path: PathBuf },
-    /// After a warm-up build and a one-line change inside a function body of `path`.
-    Edit { path: PathBuf },
-}
-
-impl Scenario {
-    pub fn describe(&self) -> String {
-        match self {
-            Scenario::AsIs => "as is".to_string(),
-            Scenario::Cold => "cold".to_string(),
-            Scenario::Touch { path } => format!("hot, after touching {}", path.display()),
-            Scenario::Edit { path } => format!("hot, after editing {}", path.display()),
-        }
-    }
-
-    /// As [`Scenario::describe`], with paths relative to `root` where they are inside it.
-    pub fn describe_in(&self, root: &Path) -> String {
-        let short = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
-        match self {
-            Scenario::Touch { path } => format!("hot: touch {}", short(path)),
-            Scenario::Edit { path } => format!("hot: edit {}", short(path)),
-            other => other.describe(),
-        }
-    }
-
-    /// Whether it needs a warm-up build first.
-    pub fn is_hot(&self) -> bool {
-        matches!(self, Scenario::Touch { .. } | Scenario::Edit { .. })
-    }
-}
 
 /// Sets `path`'s modification time to now, as `touch` does.
 pub fn touch(path: &Path) -> Result<(), BuildError> {

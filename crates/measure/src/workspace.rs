@@ -71,9 +71,9 @@ impl Workspace {
     }
 
     /// The member an `--edit` scenario edits (the one whose folder holds its file).
-    pub fn edited_package(&self, scenario: &crate::Scenario) -> Option<String> {
+    pub fn edited_package(&self, scenario: &buildscope_analysis::Scenario) -> Option<String> {
         match scenario {
-            crate::Scenario::Edit { path } => self.package_of(path),
+            buildscope_analysis::Scenario::Edit { path } => self.package_of(path),
             _ => None,
         }
     }

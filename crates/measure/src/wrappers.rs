@@ -9,27 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use serde::{Deserialize, Serialize};
-
-/// One wrapper a build went through.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WrapperUse {
-    /// `rustc-wrapper` (every rustc) or `rustc-workspace-wrapper` (workspace members').
-    pub role: String,
-    pub program: String,
-    /// Where cargo would have taken it from: `RUSTC_WRAPPER`, a config file's path, or
-    /// ``environment variable `CARGO_BUILD_RUSTC_WRAPPER` ``.
-    pub source: String,
-}
-
-impl WrapperUse {
-    /// A compiler cache whose hits buildscope can count.
-    pub fn is_sccache(&self) -> bool {
-        Path::new(&self.program)
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("sccache"))
-    }
-}
+use buildscope_analysis::WrapperUse;
 
 /// The wrappers cargo would use for a build in `cwd` with `env` on top of buildscope's
 /// own environment. Asked of cargo once per folder and process (`cargo config get`,

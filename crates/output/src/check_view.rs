@@ -1,7 +1,11 @@
 //! `buildscope check` for people and for CI systems: a terminal table, Markdown (a GitHub
 //! step summary, a pull-request comment), Bencher's metric format, and JUnit XML.
 
-use buildscope_analysis::{CheckOutcome, MeasureCheck, ThresholdCheck, Verdict, MIN_HISTORY};
+use buildscope_analysis::{
+    BaselineSource, CheckOutcome, Confirmation, MeasureCheck, RunRecord, ThresholdCheck, Verdict,
+    WhatGrew, CHECK_SCHEMA, MIN_HISTORY,
+};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::format::{escape_html, human_amount, human_signed_percent};
@@ -29,6 +33,133 @@ pub struct CheckView<'a> {
     pub explanation: Vec<String>,
     /// The check's own runs, when several (`--runs`): their min and max bound BMF values.
     pub current_runs: Vec<std::collections::BTreeMap<String, f64>>,
+}
+
+impl<'a> CheckView<'a> {
+    /// The view of a check of `runs` (the last one speaks for all): its headings and its
+    /// story (how a confirmation ended, what grew and why) written out.
+    pub fn new(
+        runs: &[RunRecord],
+        baseline: &BaselineSource,
+        outcome: &'a CheckOutcome,
+        confirmation: Option<Confirmation>,
+        grew: &WhatGrew,
+        current_runs: Vec<std::collections::BTreeMap<String, f64>>,
+    ) -> CheckView<'a> {
+        let last = runs.last().expect("a check judges at least one run");
+        CheckView {
+            scenario: last.scenario.describe_in(&last.workspace_root),
+            command: last.command_line(),
+            project: last
+                .workspace_root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "workspace".into()),
+            baseline: baseline_text(baseline),
+            outcome,
+            explanation: confirmation
+                .map(confirmation_text)
+                .into_iter()
+                .chain(what_grew_lines(grew))
+                .collect(),
+            current_runs,
+        }
+    }
+}
+
+/// `buildscope check --json`.
+#[derive(Debug, Serialize)]
+pub struct CheckDocument<'a> {
+    pub schema: &'static str,
+    /// The run that speaks for the check, and every run it measured.
+    pub run: &'a str,
+    pub runs: Vec<&'a str>,
+    pub scenario: &'a str,
+    pub command: &'a str,
+    pub baseline: &'a str,
+    pub explanation: &'a [String],
+    pub outcome: &'a CheckOutcome,
+}
+
+impl<'a> CheckDocument<'a> {
+    pub fn new(view: &'a CheckView<'a>, runs: &'a [RunRecord]) -> CheckDocument<'a> {
+        CheckDocument {
+            schema: CHECK_SCHEMA,
+            run: &runs.last().expect("a check judges at least one run").id,
+            runs: runs.iter().map(|r| r.id.as_str()).collect(),
+            scenario: &view.scenario,
+            command: &view.command,
+            baseline: &view.baseline,
+            explanation: &view.explanation,
+            outcome: view.outcome,
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn baseline_text(source: &BaselineSource) -> String {
+    match source {
+        BaselineSource::History { runs } => {
+            format!("{runs} comparable run{} of the history", plural(*runs))
+        }
+        BaselineSource::Run { id } => format!("run {id}"),
+        BaselineSource::File { path, runs } => {
+            format!("{} ({runs} run{})", path.display(), plural(*runs))
+        }
+    }
+}
+
+fn confirmation_text(confirmation: Confirmation) -> String {
+    match confirmation {
+        Confirmation::Confirmed { again, runs } => format!(
+            "confirmed: measured {again} more time(s), and the median of all {runs} runs still crosses"
+        ),
+        Confirmation::NotReproduced { again, runs } => format!(
+            "not reproduced: a first run crossed a threshold, {again} more put the median of {runs} runs within them"
+        ),
+    }
+}
+
+/// What grew, a line per unit with its rebuild reason; then what rebuilt anew.
+fn what_grew_lines(grew: &WhatGrew) -> Vec<String> {
+    let mut lines: Vec<String> = grew
+        .grew
+        .iter()
+        .map(|g| {
+            format!(
+                "{} took {} more ({:+.0}%){}",
+                g.unit,
+                crate::human_duration(g.more_ns),
+                g.change * 100.0,
+                g.reason
+                    .as_ref()
+                    .map(|r| format!("; rebuilt because {}", r.describe()))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    if !grew.rebuilt_new.is_empty() {
+        let units: Vec<String> = grew
+            .rebuilt_new
+            .iter()
+            .map(|n| match &n.reason {
+                Some(r) => format!("{} ({})", n.unit, r.describe()),
+                None => n.unit.clone(),
+            })
+            .collect();
+        lines.push(format!(
+            "rebuilt now but not in the baseline: {}",
+            units.join(", ")
+        ));
+    }
+    lines
 }
 
 fn value(measure: &MeasureCheck, v: f64) -> String {

@@ -5,26 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
-use buildscope_analysis::{CratePhases, Finding, Unit};
+use buildscope_analysis::{CratePhases, Finding, RunRow, Unit};
 
 use crate::export::ExportError;
 
-/// One run as the export sees it (the history's row, whatever the engine).
+/// One run as the export sees it: the history's row, its units, and what its folder
+/// still holds.
 #[derive(Debug, Clone)]
 pub struct ExportedRun {
-    pub id: String,
-    pub workspace_root: String,
-    pub started_at_ns: u64,
-    pub command: String,
-    pub scenario: String,
-    pub success: bool,
-    pub wall_ns: u64,
-    pub cpu_ns: u64,
+    pub row: RunRow,
     pub units: Vec<Unit>,
-    pub fresh_units: usize,
-    pub critical_chain_ns: u64,
-    pub run_dir: String,
-    pub machine: String,
     /// From the run's folder, when it is still there (`None`: gone, or never profiled).
     pub phases: Option<Vec<CratePhases>>,
     pub findings: Option<Vec<Finding>>,
@@ -59,35 +49,39 @@ fn tables(runs: &[ExportedRun]) -> [Table; 4] {
         columns: vec![
             (
                 "run_id",
-                Column::Text(runs.iter().map(|r| text(&r.id)).collect()),
+                Column::Text(runs.iter().map(|r| text(&r.row.id)).collect()),
             ),
             (
                 "workspace_root",
-                Column::Text(runs.iter().map(|r| text(&r.workspace_root)).collect()),
+                Column::Text(
+                    runs.iter()
+                        .map(|r| text(&r.row.workspace_root.display().to_string()))
+                        .collect(),
+                ),
             ),
             (
                 "started_at_ns",
-                Column::Int(runs.iter().map(|r| int(r.started_at_ns)).collect()),
+                Column::Int(runs.iter().map(|r| int(r.row.started_at_ns)).collect()),
             ),
             (
                 "command",
-                Column::Text(runs.iter().map(|r| text(&r.command)).collect()),
+                Column::Text(runs.iter().map(|r| text(&r.row.command)).collect()),
             ),
             (
                 "scenario",
-                Column::Text(runs.iter().map(|r| text(&r.scenario)).collect()),
+                Column::Text(runs.iter().map(|r| text(&r.row.scenario)).collect()),
             ),
             (
                 "success",
-                Column::Bool(runs.iter().map(|r| Some(r.success)).collect()),
+                Column::Bool(runs.iter().map(|r| Some(r.row.success)).collect()),
             ),
             (
                 "wall_ns",
-                Column::Int(runs.iter().map(|r| int(r.wall_ns)).collect()),
+                Column::Int(runs.iter().map(|r| int(r.row.wall_ns)).collect()),
             ),
             (
                 "cpu_ns",
-                Column::Int(runs.iter().map(|r| int(r.cpu_ns)).collect()),
+                Column::Int(runs.iter().map(|r| int(r.row.cpu_ns)).collect()),
             ),
             (
                 "units",
@@ -95,19 +89,23 @@ fn tables(runs: &[ExportedRun]) -> [Table; 4] {
             ),
             (
                 "fresh_units",
-                Column::Int(runs.iter().map(|r| int(r.fresh_units as u64)).collect()),
+                Column::Int(runs.iter().map(|r| int(r.row.fresh_units as u64)).collect()),
             ),
             (
                 "critical_chain_ns",
-                Column::Int(runs.iter().map(|r| int(r.critical_chain_ns)).collect()),
+                Column::Int(runs.iter().map(|r| int(r.row.critical_chain_ns)).collect()),
             ),
             (
                 "run_dir",
-                Column::Text(runs.iter().map(|r| text(&r.run_dir)).collect()),
+                Column::Text(
+                    runs.iter()
+                        .map(|r| text(&r.row.run_dir.display().to_string()))
+                        .collect(),
+                ),
             ),
             (
                 "machine",
-                Column::Text(runs.iter().map(|r| text(&r.machine)).collect()),
+                Column::Text(runs.iter().map(|r| text(&r.row.machine)).collect()),
             ),
         ],
     };
@@ -120,7 +118,7 @@ fn tables(runs: &[ExportedRun]) -> [Table; 4] {
         columns: vec![
             (
                 "run_id",
-                Column::Text(units.iter().map(|(r, _)| text(&r.id)).collect()),
+                Column::Text(units.iter().map(|(r, _)| text(&r.row.id)).collect()),
             ),
             (
                 "unit_id",
@@ -194,7 +192,7 @@ fn tables(runs: &[ExportedRun]) -> [Table; 4] {
         columns: vec![
             (
                 "run_id",
-                Column::Text(phases.iter().map(|p| text(&p.0.id)).collect()),
+                Column::Text(phases.iter().map(|p| text(&p.0.row.id)).collect()),
             ),
             (
                 "crate",
@@ -225,7 +223,7 @@ fn tables(runs: &[ExportedRun]) -> [Table; 4] {
         columns: vec![
             (
                 "run_id",
-                Column::Text(findings.iter().map(|f| text(&f.0.id)).collect()),
+                Column::Text(findings.iter().map(|f| text(&f.0.row.id)).collect()),
             ),
             (
                 "rank",

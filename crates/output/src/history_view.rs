@@ -1,26 +1,13 @@
 //! The history screens: `runs` (a list), `runs --trend` (a sparkline per measure) and
 //! `compare` (two builds, unit by unit).
 
-use buildscope_analysis::UnitChange;
+use buildscope_analysis::{RunRow, UnitChange};
 
 use crate::format::{human_amount, human_duration, human_signed_duration, human_signed_percent};
 use crate::style::Style;
 use crate::table::{Align, Paint, Table};
 
-/// A run as the history screens show it.
-pub struct RunLine {
-    pub id: String,
-    pub workspace: String,
-    /// `build --release`.
-    pub command: String,
-    pub scenario: String,
-    pub success: bool,
-    pub wall_ns: u64,
-    pub cpu_ns: u64,
-    pub units: usize,
-}
-
-pub fn render_runs(runs: &[RunLine], style: &Style) -> String {
+pub fn render_runs(runs: &[RunRow], style: &Style) -> String {
     if runs.is_empty() {
         return "No runs yet: `buildscope build` records one.\n".to_string();
     }
@@ -42,11 +29,14 @@ pub fn render_runs(runs: &[RunLine], style: &Style) -> String {
             run.units.to_string(),
             if run.success { "ok" } else { "failed" }.to_string(),
             run.command.clone(),
-            run.scenario.clone(),
+            run.scenario_text.clone(),
         ]);
     }
     let mut out = table.render(style);
-    let mut workspaces: Vec<&str> = runs.iter().map(|r| r.workspace.as_str()).collect();
+    let mut workspaces: Vec<String> = runs
+        .iter()
+        .map(|r| r.workspace_root.display().to_string())
+        .collect();
     workspaces.dedup();
     if workspaces.len() == 1 {
         out.push_str(&style.dim(&format!("Workspace: {}\n", workspaces[0])));
@@ -95,8 +85,8 @@ pub fn render_experiments(experiments: &[ExperimentLine], style: &Style) -> Stri
 }
 
 pub fn render_compare(
-    base: &RunLine,
-    new: &RunLine,
+    base: &RunRow,
+    new: &RunRow,
     changes: &[UnitChange],
     top: Option<usize>,
     style: &Style,
@@ -104,11 +94,11 @@ pub fn render_compare(
     let mut out = String::new();
     for (name, run) in [("A", base), ("B", new)] {
         out.push_str(&format!(
-            "{} {}  cargo {} ({}), {} units\n",
+            "{} {}  {} ({}), {} units\n",
             style.bold(name),
             run.id,
             run.command,
-            run.scenario,
+            run.scenario_text,
             run.units
         ));
     }

@@ -9,6 +9,7 @@
 mod build_view;
 mod check_view;
 mod csv;
+mod documents;
 mod experiment_view;
 mod explain_view;
 mod export;
@@ -32,10 +33,15 @@ pub use build_view::{
     render_build, render_member_edits, render_rebuild_roots, BuildView, MemberEdit,
 };
 pub use check_view::{
-    check_bmf, check_junit, check_markdown, check_verdict, render_check, CheckView,
+    check_bmf, check_junit, check_markdown, check_verdict, render_check, CheckDocument, CheckView,
     STEP_SUMMARY_LIMIT,
 };
 pub use csv::summary_csv;
+pub use documents::{
+    build_failure_line, render_why, BuildDocument, CompareDocument, EditEachMemberDocument,
+    EditedMember, ExperimentsDocument, RunsDocument, TopDocument, WallSpread, WhyDocument, WhyStep,
+    WhyUnit,
+};
 pub use experiment_view::render_experiment;
 pub use explain_view::{
     explanation_markdown, render_explanation, render_top_findings, render_verification,
@@ -47,7 +53,7 @@ pub use format::{human_bytes, human_duration, human_signed_duration, human_signe
 pub use history_export::{export_history, history_export_paths, ExportedRun};
 pub use history_view::{
     render_compare, render_experiments, render_runs, render_trend, sparkline, trend_json,
-    ExperimentLine, RunLine, TrendRow, TrendView,
+    ExperimentLine, TrendRow, TrendView,
 };
 pub use output_file::{OutputFile, OutputFileError};
 pub use queries_view::{pathological_text, queries_csv, queries_html, render_queries};

@@ -7,8 +7,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use buildscope_analysis::{Unit, UnitKind};
-use buildscope_store::{Location, RunRow, Store};
+use buildscope_analysis::{
+    build_totals, critical_path, RunRecord, Scenario, Unit, UnitKind, RUN_SCHEMA,
+};
+use buildscope_store::{Location, Store};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -25,22 +27,6 @@ fn main() {
         // Ids as buildscope makes them: time, machine, process, run number; the writer
         // stands in for the machine, so every id is unique across writers.
         let id = format!("20261130-120000-w{writer:05}-{}-{run}", std::process::id());
-        let row = RunRow {
-            id: id.clone(),
-            workspace_root: PathBuf::from(format!("/ci/writer-{writer}")),
-            started_at_ns: (writer * 1_000_000 + run) as u64,
-            command: "cargo build".into(),
-            cargo_args: vec![],
-            scenario: "cold".into(),
-            success: true,
-            wall_ns: 1_000_000_000 + run as u64,
-            cpu_ns: 2_000_000_000,
-            units,
-            fresh_units: 0,
-            critical_chain_ns: 900_000_000,
-            run_dir: PathBuf::from(format!("/ci/runs/{id}")),
-            machine: format!("writer {writer}"),
-        };
         // Each unit names its run and writer: rows mixed between runs would show.
         let unit_rows: Vec<Unit> = (0..units)
             .map(|u| Unit {
@@ -60,9 +46,43 @@ fn main() {
                 rmeta_deps: vec![],
             })
             .collect();
+        let wall_ns = 1_000_000_000 + run as u64;
+        let record = RunRecord {
+            schema: RUN_SCHEMA.into(),
+            id: id.clone(),
+            workspace_root: PathBuf::from(format!("/ci/writer-{writer}")),
+            command: "build".into(),
+            cargo_args: vec![],
+            scenario: Scenario::Cold,
+            run: 1,
+            started_at_ns: (writer * 1_000_000 + run) as u64,
+            success: true,
+            exit_code: Some(0),
+            totals: build_totals(&unit_rows, wall_ns, 2),
+            critical_path: critical_path(&unit_rows, wall_ns),
+            units: unit_rows,
+            fresh_units: 0,
+            exact_dependencies: true,
+            notes: vec![],
+            run_dir: PathBuf::from(format!("/ci/runs/{id}")),
+            profile_dir: None,
+            cargo_output_tail: vec![],
+            failure: None,
+            rebuild_reasons: None,
+            reasons_from: None,
+            settings: None,
+            previous_settings: None,
+            warm_up: None,
+            machine: None,
+            binary_size_bytes: Some(1_000_000),
+            wrappers: vec![],
+            cached_units: vec![],
+            samples: None,
+            phase_measures: vec![],
+        };
         let started = Instant::now();
         store
-            .insert_run(&row, &unit_rows, &[0], &[("binary-size".into(), 1e6)])
+            .insert_run(&record)
             .unwrap_or_else(|e| panic!("writer {writer}, run {run}: {e}"));
         println!("{}", started.elapsed().as_micros());
     }

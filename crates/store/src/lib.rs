@@ -21,7 +21,9 @@ pub use events_db::{EventsDb, SqlError, SqlResult, SqlValue};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use buildscope_analysis::{Unit, UnitKind};
+pub use buildscope_analysis::RunRow;
+
+use buildscope_analysis::{scenario_text_of, RunRecord, Unit, UnitKind};
 
 use crate::sql::{Row, Sql, Statement, Value};
 
@@ -79,8 +81,17 @@ impl StoreError {
 }
 
 /// 2: `runs.machine` (the machine, toolchain and settings a run was measured with) and
-/// `measures`.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+/// `measures`. 3: `runs.scenario` holds the scenario's stable key (`touch:src/main.rs`),
+/// not its prose (`hot: touch src/main.rs`).
+pub(crate) const SCHEMA_VERSION: i64 = 3;
+
+/// From schema 2 to 3: each run's scenario prose to its key, as `Scenario::key_in` makes
+/// it (the prose held the same root-relative path). Portable SQL, run by both engines.
+pub(crate) const SCENARIO_KEYS: &str = "
+UPDATE runs SET scenario = 'touch:' || substr(scenario, 12) WHERE scenario LIKE 'hot: touch %';
+UPDATE runs SET scenario = 'edit:' || substr(scenario, 11) WHERE scenario LIKE 'hot: edit %';
+UPDATE runs SET scenario = 'as-is' WHERE scenario = 'as is';
+";
 
 /// Where a history is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,29 +127,6 @@ pub fn default_database_path() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
     Some(data_home.join("buildscope").join("history.sqlite"))
-}
-
-/// One run as the history keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunRow {
-    pub id: String,
-    pub workspace_root: PathBuf,
-    pub started_at_ns: u64,
-    /// `build` or `check`, with cargo's arguments.
-    pub command: String,
-    pub cargo_args: Vec<String>,
-    /// How the scenario reads (`cold`, `hot, after touching src/main.rs`).
-    pub scenario: String,
-    pub success: bool,
-    pub wall_ns: u64,
-    pub cpu_ns: u64,
-    pub units: usize,
-    pub fresh_units: usize,
-    pub critical_chain_ns: u64,
-    pub run_dir: PathBuf,
-    /// The machine, toolchain and settings it was measured with (runs compare only when
-    /// this is the same); empty for runs recorded before buildscope kept it.
-    pub machine: String,
 }
 
 /// One experiment as the history keeps it: a few columns to list it by, and the whole
@@ -219,9 +207,38 @@ impl Store {
         self.sql().query(sql, params)
     }
 
-    /// Adds a run, its units and its measures in one transaction: a reader never sees half
-    /// a run, and runs written at once never mix. Adding a run again replaces it.
-    pub fn insert_run(
+    /// Adds a run: its row, its units and every measure it holds (its binary's size, each
+    /// profiled crate's phases), in one transaction, whichever command measured it: a
+    /// reader never sees half a run, and runs written at once never mix. Adding a run
+    /// again replaces it.
+    pub fn insert_run(&self, record: &RunRecord) -> Result<(), StoreError> {
+        let critical: Vec<usize> = record.critical_path.steps.iter().map(|s| s.unit).collect();
+        self.insert_rows(
+            &RunRow::of(record),
+            &record.units,
+            &critical,
+            &record.extra_measures(),
+        )
+    }
+
+    /// Copies every run (its row, units, critical path and measures) and every experiment
+    /// into `target`: `buildscope db copy`.
+    pub fn copy_into(&self, target: &Store) -> Result<(usize, usize), StoreError> {
+        let ids = self.run_ids()?;
+        for id in &ids {
+            let (row, units) = self.run(id, None)?;
+            let critical = self.critical_units(id)?;
+            let measures = self.measures(id)?;
+            target.insert_rows(&row, &units, &critical, &measures)?;
+        }
+        let experiments = self.experiments(None, usize::MAX >> 1)?;
+        for experiment in &experiments {
+            target.insert_experiment(experiment)?;
+        }
+        Ok((ids.len(), experiments.len()))
+    }
+
+    pub(crate) fn insert_rows(
         &self,
         run: &RunRow,
         units: &[Unit],
@@ -351,7 +368,12 @@ impl Store {
     }
 
     /// Keeps measures of a run beyond its units and times (binary size, ...).
-    pub fn add_measures(&self, run_id: &str, measures: &[(String, f64)]) -> Result<(), StoreError> {
+    #[cfg(test)]
+    pub(crate) fn add_measures(
+        &self,
+        run_id: &str,
+        measures: &[(String, f64)],
+    ) -> Result<(), StoreError> {
         let statements: Vec<Statement> = measures
             .iter()
             .flat_map(|(name, value)| {
@@ -556,6 +578,7 @@ fn run_from_row(row: &[Value]) -> RunRow {
         command: row[3].text(),
         cargo_args: serde_json::from_str(&row[4].text()).unwrap_or_default(),
         scenario: row[5].text(),
+        scenario_text: scenario_text_of(&row[5].text()),
         success: row[6].bool(),
         wall_ns: row[7].int() as u64,
         cpu_ns: row[8].int() as u64,
@@ -629,6 +652,7 @@ pub(crate) mod tests {
             command: "build".into(),
             cargo_args: vec!["--release".into()],
             scenario: "cold".into(),
+            scenario_text: "cold".into(),
             success: true,
             wall_ns: 100,
             cpu_ns: 150,
@@ -694,18 +718,104 @@ pub(crate) mod tests {
         out
     }
 
+    /// A run record as `build`, `check`, `experiment` or `scale` leaves it: they all
+    /// measure through the same plan, and the history takes the record as it is.
+    fn record(id: &str, at: u64, scenario: buildscope_analysis::Scenario) -> RunRecord {
+        let units = vec![unit(0, "a", 0, 10), unit(1, "b", 10, 30)];
+        RunRecord {
+            schema: buildscope_analysis::RUN_SCHEMA.into(),
+            id: id.into(),
+            workspace_root: PathBuf::from("/ws"),
+            command: "build".into(),
+            cargo_args: vec![],
+            scenario,
+            run: 1,
+            started_at_ns: at,
+            success: true,
+            exit_code: Some(0),
+            totals: buildscope_analysis::build_totals(&units, 30, 2),
+            critical_path: buildscope_analysis::critical_path(&units, 30),
+            units,
+            fresh_units: 0,
+            exact_dependencies: true,
+            notes: vec![],
+            run_dir: PathBuf::from(format!("/ws/target/buildscope/runs/{id}")),
+            profile_dir: None,
+            cargo_output_tail: vec![],
+            failure: None,
+            rebuild_reasons: None,
+            reasons_from: None,
+            settings: None,
+            previous_settings: None,
+            warm_up: None,
+            machine: None,
+            binary_size_bytes: Some(4096),
+            wrappers: vec![],
+            cached_units: vec![],
+            samples: None,
+            phase_measures: vec![
+                ("phase:app:Trait solving".into(), 1.5e6),
+                ("phase:app:LLVM".into(), 2.5e6),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_record_goes_in_whole_and_compares_by_its_scenario_key() {
+        for (engine, store, _dir) in engines("whole_record") {
+            let touch = || buildscope_analysis::Scenario::Touch {
+                path: "/ws/src/main.rs".into(),
+            };
+            store.insert_run(&record("r1", 1, touch())).unwrap();
+            store.insert_run(&record("r2", 2, touch())).unwrap();
+            store
+                .insert_run(&record("r3", 3, buildscope_analysis::Scenario::Cold))
+                .unwrap();
+            // Every measure the record holds, phases included, whoever recorded it.
+            assert_eq!(
+                store.measures("r1").unwrap(),
+                vec![
+                    ("binary-size".to_string(), 4096.0),
+                    ("phase:app:LLVM".to_string(), 2.5e6),
+                    ("phase:app:Trait solving".to_string(), 1.5e6),
+                ],
+                "{engine}"
+            );
+            let (row, units) = store.run("r2", None).unwrap();
+            assert_eq!(units.len(), 2, "{engine}");
+            assert_eq!(store.critical_units("r2").unwrap(), vec![0, 1], "{engine}");
+            // The key, not the prose: a reworded description compares the same runs.
+            assert_eq!(row.scenario, "touch:src/main.rs", "{engine}");
+            assert_eq!(row.scenario_text, "hot: touch src/main.rs", "{engine}");
+            let reworded = RunRow {
+                scenario_text: "after touching main.rs (reworded)".into(),
+                ..row.clone()
+            };
+            let ids = |like: &RunRow| -> Vec<String> {
+                store
+                    .comparable_runs(like, 10)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect()
+            };
+            assert_eq!(ids(&row), vec!["r1"], "{engine}");
+            assert_eq!(ids(&reworded), ids(&row), "{engine}");
+        }
+    }
+
     #[test]
     fn runs_round_trip_and_are_found_by_prefix_or_recency() {
         for (engine, store, _dir) in engines("round_trip") {
             let units = vec![unit(0, "a", 0, 10), unit(1, "b", 10, 30)];
             store
-                .insert_run(&run("20260101-1", 1, "/ws"), &units, &[0, 1], &[])
+                .insert_rows(&run("20260101-1", 1, "/ws"), &units, &[0, 1], &[])
                 .unwrap();
             store
-                .insert_run(&run("20260102-1", 2, "/ws"), &units[..1], &[0], &[])
+                .insert_rows(&run("20260102-1", 2, "/ws"), &units[..1], &[0], &[])
                 .unwrap();
             store
-                .insert_run(&run("20260103-1", 3, "/other"), &units, &[], &[])
+                .insert_rows(&run("20260103-1", 3, "/other"), &units, &[], &[])
                 .unwrap();
             let ws = Path::new("/ws");
             let listed: Vec<String> = store
@@ -737,7 +847,7 @@ pub(crate) mod tests {
             ));
             // Adding a run again replaces it whole (an import repeated).
             store
-                .insert_run(
+                .insert_rows(
                     &run("20260101-1", 1, "/ws"),
                     &units[..1],
                     &[0],
@@ -810,18 +920,18 @@ pub(crate) mod tests {
             let units = vec![unit(0, "a", 0, 10)];
             for (id, at) in [("r1", 1), ("r2", 2), ("r3", 3), ("now", 10), ("later", 11)] {
                 store
-                    .insert_run(&run(id, at, "/ws"), &units, &[], &[])
+                    .insert_rows(&run(id, at, "/ws"), &units, &[], &[])
                     .unwrap();
             }
             let mut other = run("elsewhere", 5, "/ws");
             other.machine = "another".into();
-            store.insert_run(&other, &units, &[], &[]).unwrap();
+            store.insert_rows(&other, &units, &[], &[]).unwrap();
             let mut failed = run("failed", 6, "/ws");
             failed.success = false;
-            store.insert_run(&failed, &units, &[], &[]).unwrap();
+            store.insert_rows(&failed, &units, &[], &[]).unwrap();
             let mut hot = run("hot", 7, "/ws");
             hot.scenario = "hot".into();
-            store.insert_run(&hot, &units, &[], &[]).unwrap();
+            store.insert_rows(&hot, &units, &[], &[]).unwrap();
             let now = run("now", 10, "/ws");
             let ids: Vec<String> = store
                 .comparable_runs(&now, 10)
@@ -872,7 +982,7 @@ pub(crate) mod tests {
                     .map(|u| unit(u, &format!("p{u}"), u as u64 * 5, u as u64 * 5 + i + 1))
                     .collect();
                 store
-                    .insert_run(&row, &units, &[0], &[("rss".into(), i as f64 * 1.5)])
+                    .insert_rows(&row, &units, &[0], &[("rss".into(), i as f64 * 1.5)])
                     .unwrap();
             }
         }
@@ -915,7 +1025,11 @@ pub(crate) mod tests {
             old.execute(
                 "INSERT INTO runs (id, workspace_root, started_at_ns, command, cargo_args, scenario,
                     success, wall_ns, cpu_ns, units, fresh_units, critical_chain_ns, run_dir)
-                 VALUES ('old', '/ws', 1, 'build', '[]', 'cold', 1, 5, 5, 0, 0, 5, '/r')",
+                 VALUES ('old', '/ws', 1, 'build', '[]', 'cold', 1, 5, 5, 0, 0, 5, '/r'),
+                        ('touched', '/ws', 2, 'build', '[]', 'hot: touch src/main.rs', 1, 5, 5,
+                         0, 0, 5, '/r2'),
+                        ('edited', '/ws', 3, 'build', '[]', 'hot: edit src/lib.rs', 1, 5, 5,
+                         0, 0, 5, '/r3')",
                 [],
             )
             .unwrap();
@@ -924,11 +1038,20 @@ pub(crate) mod tests {
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let (row, _) = store.run("old", None).unwrap();
         assert_eq!(row.machine, "");
+        // Scenario prose became the keys runs compare by.
+        let scenario = |id: &str| store.run(id, None).unwrap().0.scenario;
+        assert_eq!(scenario("old"), "cold");
+        assert_eq!(scenario("touched"), "touch:src/main.rs");
+        assert_eq!(scenario("edited"), "edit:src/lib.rs");
+        assert_eq!(
+            store.run("touched", None).unwrap().0.scenario_text,
+            "hot: touch src/main.rs"
+        );
         store.add_measures("old", &[("rss".into(), 1.0)]).unwrap();
         store
-            .insert_run(&run("new", 2, "/ws"), &[unit(0, "a", 0, 1)], &[], &[])
+            .insert_rows(&run("new", 2, "/ws"), &[unit(0, "a", 0, 1)], &[], &[])
             .unwrap();
-        assert_eq!(store.runs(None, 10).unwrap().len(), 2);
+        assert_eq!(store.runs(None, 10).unwrap().len(), 4);
     }
 
     #[test]

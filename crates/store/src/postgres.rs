@@ -69,7 +69,7 @@ CREATE TABLE measures (
 "#;
 
 /// Steps from each older version (none yet: PostgreSQL histories start at version 2).
-const MIGRATIONS: [(i64, &str); 0] = [];
+const MIGRATIONS: [(i64, &str); 1] = [(3, crate::SCENARIO_KEYS)];
 
 /// Serializes setting up or migrating the schema among concurrent first writers.
 const SCHEMA_LOCK: i64 = 0x6275_696c_6473_636f; // "buildsco"

@@ -66,10 +66,13 @@ CREATE TABLE IF NOT EXISTS measures (
 
 /// What a database of an older schema needs to become the current one (each step from the
 /// version before it). Its rows stay; what they did not record stays empty.
-const MIGRATIONS: [(i64, &str); 1] = [(
-    2,
-    "ALTER TABLE runs ADD COLUMN machine TEXT NOT NULL DEFAULT '';",
-)];
+const MIGRATIONS: [(i64, &str); 2] = [
+    (
+        2,
+        "ALTER TABLE runs ADD COLUMN machine TEXT NOT NULL DEFAULT '';",
+    ),
+    (3, crate::SCENARIO_KEYS),
+];
 
 /// The tables a buildscope history holds (any other table means the file is not one).
 const OURS: [&str; 4] = ["runs", "units", "experiments", "measures"];

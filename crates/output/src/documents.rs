@@ -1,0 +1,302 @@
+//! The JSON documents buildscope prints, one serde type per schema (`docs/json.md` lists
+//! them): what a `--json` reader gets is written down here and nowhere else. Documents
+//! that are a library's own result (a summary, an explanation, an experiment) are that
+//! type, serialized; the ones below gather what a command printed.
+
+use std::path::Path;
+
+use buildscope_analysis::{
+    Invocation, RebuildReason, RebuildRoot, RunRecord, RunRow, Spread, Unit, UnitChange,
+};
+
+use crate::style::Style;
+use serde::Serialize;
+
+/// Wall time over a plan's runs.
+#[derive(Debug, Serialize)]
+pub struct WallSpread {
+    pub min: u64,
+    pub median: u64,
+    pub max: u64,
+}
+
+impl WallSpread {
+    pub fn of(records: &[RunRecord]) -> WallSpread {
+        let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
+        let spread = Spread::of(&walls).expect("a plan measures at least once");
+        WallSpread {
+            min: spread.min,
+            median: spread.median,
+            max: spread.max,
+        }
+    }
+}
+
+/// `buildscope build --json`.
+#[derive(Debug, Serialize)]
+pub struct BuildDocument<'a> {
+    pub schema: &'static str,
+    pub runs: &'a [RunRecord],
+    pub wall_ns: WallSpread,
+}
+
+impl<'a> BuildDocument<'a> {
+    pub const SCHEMA: &'static str = "buildscope.build/1";
+
+    pub fn new(runs: &'a [RunRecord]) -> BuildDocument<'a> {
+        BuildDocument {
+            schema: Self::SCHEMA,
+            runs,
+            wall_ns: WallSpread::of(runs),
+        }
+    }
+}
+
+/// One member's edit in `build --edit-each-member --json`.
+#[derive(Debug, Serialize)]
+pub struct EditedMember<'a> {
+    pub package: &'a str,
+    pub path: &'a Path,
+    pub runs: &'a [RunRecord],
+    pub wall_ns: WallSpread,
+}
+
+impl<'a> EditedMember<'a> {
+    pub fn new(package: &'a str, path: &'a Path, runs: &'a [RunRecord]) -> EditedMember<'a> {
+        EditedMember {
+            package,
+            path,
+            runs,
+            wall_ns: WallSpread::of(runs),
+        }
+    }
+}
+
+/// `buildscope build --edit-each-member --json`.
+#[derive(Debug, Serialize)]
+pub struct EditEachMemberDocument<'a> {
+    pub schema: &'static str,
+    pub members: Vec<EditedMember<'a>>,
+}
+
+impl<'a> EditEachMemberDocument<'a> {
+    pub fn new(members: Vec<EditedMember<'a>>) -> EditEachMemberDocument<'a> {
+        EditEachMemberDocument {
+            schema: "buildscope.edit-each-member/1",
+            members,
+        }
+    }
+}
+
+/// `buildscope runs --json`.
+#[derive(Debug, Serialize)]
+pub struct RunsDocument<'a> {
+    pub schema: &'static str,
+    pub runs: &'a [RunRow],
+}
+
+impl<'a> RunsDocument<'a> {
+    pub fn new(runs: &'a [RunRow]) -> RunsDocument<'a> {
+        RunsDocument {
+            schema: "buildscope.runs/1",
+            runs,
+        }
+    }
+}
+
+/// A pair of figures of `compare`'s two runs.
+#[derive(Debug, Serialize)]
+pub struct Pair {
+    pub a: u64,
+    pub b: u64,
+}
+
+/// `buildscope compare A B --json`.
+#[derive(Debug, Serialize)]
+pub struct CompareDocument<'a> {
+    pub schema: &'static str,
+    pub a: &'a RunRow,
+    pub b: &'a RunRow,
+    pub wall_ns: Pair,
+    pub cpu_ns: Pair,
+    pub units: &'a [UnitChange],
+}
+
+impl<'a> CompareDocument<'a> {
+    pub fn new(a: &'a RunRow, b: &'a RunRow, units: &'a [UnitChange]) -> CompareDocument<'a> {
+        CompareDocument {
+            schema: "buildscope.compare/1",
+            a,
+            b,
+            wall_ns: Pair {
+                a: a.wall_ns,
+                b: b.wall_ns,
+            },
+            cpu_ns: Pair {
+                a: a.cpu_ns,
+                b: b.cpu_ns,
+            },
+            units,
+        }
+    }
+}
+
+/// `buildscope runs --experiments --json`: each experiment's own document
+/// (`buildscope.experiment/1`) with where and when it ran.
+#[derive(Debug, Serialize)]
+pub struct ExperimentsDocument {
+    pub schema: &'static str,
+    pub experiments: Vec<serde_json::Value>,
+}
+
+impl ExperimentsDocument {
+    pub fn new(experiments: Vec<serde_json::Value>) -> ExperimentsDocument {
+        ExperimentsDocument {
+            schema: "buildscope.experiments/1",
+            experiments,
+        }
+    }
+}
+
+/// One step of a rebuilt unit's chain of reasons in `why --json`.
+#[derive(Debug, Serialize)]
+pub struct WhyStep<'a> {
+    pub unit: usize,
+    pub package: Option<&'a str>,
+    pub reason: &'a RebuildReason,
+}
+
+/// A rebuilt unit and its chain to the root in `why --json`.
+#[derive(Debug, Serialize)]
+pub struct WhyUnit<'a> {
+    pub unit: usize,
+    pub package: &'a str,
+    pub kind: &'a str,
+    pub chain: Vec<WhyStep<'a>>,
+}
+
+/// `buildscope why --json`.
+#[derive(Debug, Serialize)]
+pub struct WhyDocument<'a> {
+    pub schema: &'static str,
+    pub run: &'a str,
+    pub units: Vec<WhyUnit<'a>>,
+    pub roots: Vec<RebuildRoot>,
+}
+
+impl<'a> WhyDocument<'a> {
+    /// `chains`: each unit asked about, with its chain of (unit id, reason) to the root.
+    pub fn new(
+        run: &'a RunRecord,
+        chains: &'a [(&'a Unit, Vec<(usize, RebuildReason)>)],
+        roots: Vec<RebuildRoot>,
+    ) -> WhyDocument<'a> {
+        let package_of = |id: usize| {
+            run.units
+                .iter()
+                .find(|u| u.id == id)
+                .map(|u| u.package.as_str())
+        };
+        WhyDocument {
+            schema: "buildscope.why/1",
+            run: &run.id,
+            units: chains
+                .iter()
+                .map(|(unit, chain)| WhyUnit {
+                    unit: unit.id,
+                    package: &unit.package,
+                    kind: unit.kind.as_str(),
+                    chain: chain
+                        .iter()
+                        .map(|(id, reason)| WhyStep {
+                            unit: *id,
+                            package: package_of(*id),
+                            reason,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            roots,
+        }
+    }
+}
+
+/// `buildscope top --json`.
+#[derive(Debug, Serialize)]
+pub struct TopDocument<'a> {
+    pub schema: &'static str,
+    pub invocations: &'a [Invocation],
+}
+
+impl<'a> TopDocument<'a> {
+    pub fn new(invocations: &'a [Invocation]) -> TopDocument<'a> {
+        TopDocument {
+            schema: "buildscope.top/1",
+            invocations,
+        }
+    }
+}
+
+/// The one `error:` line a failed build ends with (after rustc's own diagnostics): the
+/// crate that failed, else the first error, and where the partial run is kept.
+pub fn build_failure_line(run: &RunRecord, workspace_root: &Path) -> String {
+    let kept = run
+        .run_dir
+        .strip_prefix(workspace_root)
+        .unwrap_or(&run.run_dir)
+        .display();
+    match run
+        .failure
+        .as_ref()
+        .and_then(|f| f.package.as_ref().map(|p| (p, f)))
+    {
+        Some((package, failure)) => format!(
+            "could not compile `{package}`{}; the partial run is kept in {kept}",
+            failure
+                .target
+                .as_ref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default()
+        ),
+        None => format!(
+            "the build failed ({}); the partial run is kept in {kept}",
+            run.first_error()
+        ),
+    }
+}
+
+/// `buildscope why` for people: each unit asked about, with its chain of reasons back to
+/// the root cause; with every unit, the roots' table after.
+pub fn render_why(
+    run: &RunRecord,
+    chains: &[(&Unit, Vec<(usize, RebuildReason)>)],
+    roots: Option<&[RebuildRoot]>,
+    style: &Style,
+) -> String {
+    let name = |u: &Unit| format!("{} v{} ({})", u.package, u.version, u.kind.as_str());
+    let by_id = |id: usize| run.units.iter().find(|u| u.id == id);
+    let mut text = format!(
+        "{}: {} ({})\n\n",
+        run.workspace_root.display(),
+        run.command_line(),
+        run.scenario.describe_in(&run.workspace_root)
+    );
+    for (unit, chain) in chains {
+        text.push_str(&format!("{}\n", style.bold(&name(unit))));
+        for (depth, (id, reason)) in chain.iter().enumerate() {
+            let who = by_id(*id).map(name).unwrap_or_default();
+            text.push_str(&match depth {
+                0 => format!("  rebuilt because {}\n", reason.describe()),
+                _ => format!(
+                    "  {}← {who}: {}\n",
+                    "  ".repeat(depth - 1),
+                    reason.describe()
+                ),
+            });
+        }
+    }
+    if let Some(roots) = roots {
+        text.push_str(&crate::render_rebuild_roots(Some(roots), &run.units, style));
+    }
+    text
+}

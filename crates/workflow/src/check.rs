@@ -1,0 +1,195 @@
+//! `buildscope check`'s workflow: the thresholds, the baseline (the history's comparable
+//! runs, a named run, a saved record), each run's measures, and the confirmation of a
+//! crossing by measuring again.
+
+use std::path::Path;
+
+use buildscope_analysis::{
+    check_regressions, phase_measures_in, run_measures, BaselineKind, BaselineSource, CheckOutcome,
+    Confirmation, Measures, RunRecord, Threshold, DEFAULT_THRESHOLDS,
+};
+use buildscope_store::{RunRow, Store};
+
+use crate::recording::stored_measures;
+use crate::WorkflowError;
+
+/// What a run is judged against.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// One set of measures per baseline run.
+    pub measures: Vec<Measures>,
+    pub kind: BaselineKind,
+    pub source: BaselineSource,
+}
+
+/// `--fail-if` and `--fail-if-slower`, or the default thresholds when neither is given.
+pub fn parse_thresholds(
+    fail_if: &[String],
+    fail_if_slower: Option<&str>,
+) -> Result<Vec<Threshold>, WorkflowError> {
+    let mut thresholds: Vec<Threshold> = fail_if
+        .iter()
+        .map(|t| Threshold::parse(t))
+        .collect::<Result<_, _>>()?;
+    if let Some(limit) = fail_if_slower {
+        thresholds.push(Threshold::slower(limit).map_err(|e| {
+            WorkflowError::BadArgument(format!(
+                "--fail-if-slower {limit}: {}",
+                e.to_string().split(": ").last().unwrap_or_default()
+            ))
+        })?);
+    }
+    if thresholds.is_empty() {
+        thresholds = DEFAULT_THRESHOLDS
+            .iter()
+            .map(|t| Threshold::parse(t).expect("the defaults parse"))
+            .collect();
+    }
+    Ok(thresholds)
+}
+
+/// A run's measures: wall, CPU, peak memory, binary size, each unit, and each profiled
+/// crate's phases. A record from before buildscope kept phases in it has them read from
+/// its profiles, when they are still there.
+pub fn measures_of(record: &RunRecord) -> Measures {
+    let mut extra = record.extra_measures();
+    let profiles = record.profile_dirs();
+    if record.phase_measures.is_empty() && !profiles.is_empty() {
+        extra.extend(phase_measures_in(&profiles, 2));
+    }
+    run_measures(
+        &record.units,
+        record.totals.wall_ns,
+        record.totals.cpu_ns,
+        &extra,
+    )
+}
+
+/// The history's comparable runs before `records` (the runs this check made are not their
+/// own baseline), at most `size`.
+pub fn baseline_from_history(
+    store: &Store,
+    records: &[RunRecord],
+    size: usize,
+) -> Result<Baseline, WorkflowError> {
+    let first = records.first().expect("at least one run");
+    let mine: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    let rows: Vec<RunRow> = store
+        .comparable_runs(&RunRow::of(first), size + mine.len())?
+        .into_iter()
+        .filter(|r| !mine.contains(&r.id.as_str()))
+        .take(size)
+        .collect();
+    let measures = rows
+        .iter()
+        .map(|row| stored_measures(store, row))
+        .collect::<Result<Vec<_>, _>>()?;
+    let runs = measures.len();
+    Ok(Baseline {
+        measures,
+        kind: BaselineKind::History,
+        source: BaselineSource::History { runs },
+    })
+}
+
+/// One run of the history, by id, prefix or `latest~N`.
+pub fn baseline_from_run(
+    store: &Store,
+    name: &str,
+    workspace: Option<&Path>,
+) -> Result<Baseline, WorkflowError> {
+    let (row, _) = store.run(name, workspace).map_err(|e| {
+        WorkflowError::BadArgument(format!(
+            "--baseline {name}: not a file, and not a run in the history ({e})"
+        ))
+    })?;
+    Ok(Baseline {
+        measures: vec![stored_measures(store, &row)?],
+        kind: BaselineKind::Named,
+        source: BaselineSource::Run { id: row.id },
+    })
+}
+
+/// A saved record: a run.json, or `buildscope build --json` output.
+pub fn baseline_from_file(path: &Path) -> Result<Baseline, WorkflowError> {
+    let runs = records_in_file(path)?;
+    Ok(Baseline {
+        measures: runs.iter().map(measures_of).collect(),
+        kind: BaselineKind::Named,
+        source: BaselineSource::File {
+            path: path.to_path_buf(),
+            runs: runs.len(),
+        },
+    })
+}
+
+/// The run records of a file: a run.json, or `buildscope build --json` output.
+pub fn records_in_file(path: &Path) -> Result<Vec<RunRecord>, WorkflowError> {
+    let bad = |reason: &str| WorkflowError::BadFile {
+        argument: "--baseline",
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(&format!("cannot read it: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(&format!("not JSON: {e}")))?;
+    let runs = match value.get("runs") {
+        Some(runs) => serde_json::from_value::<Vec<RunRecord>>(runs.clone()),
+        None => serde_json::from_value::<RunRecord>(value).map(|r| vec![r]),
+    }
+    .map_err(|_| bad("not a run record (run.json) nor `buildscope build --json` output"))?;
+    if runs.is_empty() {
+        return Err(bad("holds no runs"));
+    }
+    Ok(runs)
+}
+
+/// A check's runs, their measures, the outcome, and how a confirmation ended.
+pub type Judged = (
+    Vec<RunRecord>,
+    Vec<Measures>,
+    CheckOutcome,
+    Option<Confirmation>,
+);
+
+/// Judges `records` against `baseline`; a crossing is measured again (`confirm` more runs
+/// at most, by `measure_again`) and the median of all runs judged, since a build can be
+/// slow once (a neighbour on the machine, a cold cache). Returns the runs, their measures,
+/// the outcome, and how a confirmation ended.
+pub fn confirm<E>(
+    mut records: Vec<RunRecord>,
+    baseline: &Baseline,
+    thresholds: &[Threshold],
+    strict: bool,
+    confirm: usize,
+    mut measure_again: impl FnMut() -> Result<Vec<RunRecord>, E>,
+) -> Result<Judged, E> {
+    let judge = |current: &[Measures]| {
+        check_regressions(
+            current,
+            &baseline.measures,
+            thresholds,
+            baseline.kind,
+            strict,
+        )
+    };
+    let mut current: Vec<Measures> = records.iter().map(measures_of).collect();
+    let mut outcome = judge(&current);
+    if !outcome.failed || confirm == 0 {
+        return Ok((records, current, outcome, None));
+    }
+    let first = records.len();
+    while outcome.failed && records.len() - first < confirm {
+        // The new runs' measures only: the earlier ones' stand.
+        let more = measure_again()?;
+        current.extend(more.iter().map(measures_of));
+        records.extend(more);
+        outcome = judge(&current);
+    }
+    let (again, runs) = (records.len() - first, records.len());
+    let confirmation = match outcome.failed {
+        true => Confirmation::Confirmed { again, runs },
+        false => Confirmation::NotReproduced { again, runs },
+    };
+    Ok((records, current, outcome, Some(confirmation)))
+}
