@@ -156,9 +156,12 @@ pub struct RunRow {
     pub command: String,
     pub cargo_args: Vec<String>,
     /// The scenario's key (`cold`, `touch:src/main.rs`): runs compare only with runs of
-    /// the same key. [`RunRow::scenario`] reads it back.
+    /// the same key. [`RunRow::scenario`] reads it back. `scenario_key` in JSON.
+    #[serde(rename = "scenario_key")]
     pub scenario: String,
-    /// How the scenario reads (`hot: touch src/main.rs`).
+    /// How the scenario reads (`hot: touch src/main.rs`): `scenario` in JSON, as before
+    /// keys were kept.
+    #[serde(rename = "scenario")]
     pub scenario_text: String,
     pub success: bool,
     pub wall_ns: u64,
