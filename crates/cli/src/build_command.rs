@@ -9,15 +9,15 @@ use buildscope_analysis::{
 };
 use buildscope_measure::{explain_run, BuildPlan, Workspace};
 use buildscope_output::{
-    build_failure_line, render_build, render_member_edits, render_rebuild_roots, BuildDocument,
-    BuildView, EditEachMemberDocument, EditedMember, MemberEdit, Style,
+    build_failure_line, render_build, render_member_edits, render_rebuild_roots, render_run_footer,
+    BuildDocument, BuildView, EditEachMemberDocument, EditedMember, MemberEdit, Style,
 };
 use buildscope_store::Store;
 use buildscope_workflow::{record_runs, share_run_folders};
 
 use crate::cli::{BuildArgs, HistoryArgs};
 use crate::measuring::run_plan;
-use crate::reports::report_for_run;
+use crate::pages::report_for_run;
 use crate::resolve::{build_plan, lock_for_measuring, open_store};
 use crate::terminal::{cores, print};
 
@@ -192,33 +192,7 @@ fn report(
             .map(|reasons| rebuild_roots(&shown.units, reasons, shown.totals.cores));
         text.push_str(&render_rebuild_roots(roots.as_deref(), &shown.units, style));
     }
-    for wrapper in &shown.wrappers {
-        text.push_str(&format!(
-            "\nThrough your {} `{}` (from {}){}",
-            wrapper.role,
-            wrapper.program,
-            wrapper.source,
-            if wrapper.role == "rustc-wrapper" && !shown.cached_units.is_empty() {
-                format!(
-                    ": {} of {} units served from its cache",
-                    shown.cached_units.len(),
-                    shown.units.len()
-                )
-            } else {
-                String::new()
-            }
-        ));
-    }
-    if !shown.wrappers.is_empty() {
-        text.push('\n');
-    }
-    text.push_str(&format!("\nRun folder: {}\n", shown.run_dir.display()));
-    if let Some(profiles) = &shown.profile_dir {
-        text.push_str(&format!(
-            "Self-profiles: {0}  (buildscope summarize --per-crate {0})\n",
-            profiles.display()
-        ));
-    }
+    text.push_str(&render_run_footer(shown));
     text.push_str(&top_findings(
         shown,
         explanations[shown_index].as_ref(),

@@ -19,7 +19,7 @@ use buildscope_workflow::{
 
 use crate::cli::CheckArgs;
 use crate::measuring::run_plan;
-use crate::reports::write_run_report;
+use crate::pages::write_run_report;
 use crate::resolve::{build_plan, lock_for_measuring, open_store, resolve_target};
 use crate::terminal::{print, threads};
 

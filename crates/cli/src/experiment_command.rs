@@ -16,7 +16,7 @@ use buildscope_workflow::record_experiment;
 
 use crate::cli::ExperimentArgs;
 use crate::measuring::measure_with_progress;
-use crate::reports::write_experiment_report;
+use crate::pages::write_experiment_report;
 use crate::resolve::{build_plan, lock_for_measuring, open_store};
 use crate::terminal::{cores, print};
 

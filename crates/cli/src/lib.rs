@@ -4,7 +4,7 @@
 // Arguments, and the modules every command shares (none imports a command module).
 mod cli;
 mod measuring;
-mod reports;
+mod pages;
 mod resolve;
 mod terminal;
 // One module per command or family of commands; they import only the shared ones above.

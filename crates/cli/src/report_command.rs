@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use buildscope_analysis::ExperimentRecord;
 
 use crate::cli::ReportArgs;
-use crate::reports::{write_experiment_report, write_run_report, Baseline};
+use crate::pages::{write_experiment_report, write_run_report, Baseline};
 use crate::resolve::{open_store, resolve_target, workspace_here};
 use buildscope_workflow::plan_spread;
 

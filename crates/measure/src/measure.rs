@@ -17,11 +17,11 @@ use crate::cargo_data::{
     UnitGraph,
 };
 use crate::record::{read_records, UnitRecord};
+use crate::user_wrappers::{sccache_hits, user_wrappers};
 use crate::wrapper::{
     now_ns, wrapper_program, ENV_INNER_WRAPPER, ENV_PERF, ENV_PROFILE_CRATES, ENV_PROFILE_DIR,
     ENV_PROFILE_EVENTS, ENV_RUN_DIR, ENV_SAMPLE_DIR, ENV_WRAPPER,
 };
-use crate::wrappers::{sccache_hits, user_wrappers};
 use crate::BuildError;
 
 /// Which crates to self-profile.

@@ -313,7 +313,7 @@ pub fn prime(plan: &BuildPlan) -> Result<Vec<crate::UnitRecord>, BuildError> {
 /// sees (the plan's own over buildscope's), the command line's selection, the features.
 fn settings_of(plan: &BuildPlan, measurement: &crate::Measurement) -> BuildSettings {
     let (rustflags, rustflags_from) =
-        rustflags_from_env(|name| crate::wrappers::build_var(&plan.env, name));
+        rustflags_from_env(|name| crate::user_wrappers::build_var(&plan.env, name));
     let mut environment = timing_environment(std::env::vars());
     environment.extend(timing_environment(plan.env.iter().cloned()));
     BuildSettings {

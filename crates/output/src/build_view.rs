@@ -336,3 +336,33 @@ pub fn render_rebuild_roots(
         table.render(style)
     )
 }
+
+/// What a build's summary ends with: the user's rustc wrappers it went through (and what
+/// a compiler cache served), where the run folder and its self-profiles are.
+pub fn render_run_footer(run: &buildscope_analysis::RunRecord) -> String {
+    let mut text = String::new();
+    for wrapper in &run.wrappers {
+        let served = match (wrapper.role.as_str(), run.cached_units.len()) {
+            ("rustc-wrapper", cached) if cached > 0 => format!(
+                ": {cached} of {} units served from its cache",
+                run.units.len()
+            ),
+            _ => String::new(),
+        };
+        text.push_str(&format!(
+            "\nThrough your {} `{}` (from {}){served}",
+            wrapper.role, wrapper.program, wrapper.source
+        ));
+    }
+    if !run.wrappers.is_empty() {
+        text.push('\n');
+    }
+    text.push_str(&format!("\nRun folder: {}\n", run.run_dir.display()));
+    if let Some(profiles) = &run.profile_dir {
+        text.push_str(&format!(
+            "Self-profiles: {0}  (buildscope summarize --per-crate {0})\n",
+            profiles.display()
+        ));
+    }
+    text
+}

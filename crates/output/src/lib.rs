@@ -30,7 +30,8 @@ mod trace;
 mod views;
 
 pub use build_view::{
-    render_build, render_member_edits, render_rebuild_roots, BuildView, MemberEdit,
+    render_build, render_member_edits, render_rebuild_roots, render_run_footer, BuildView,
+    MemberEdit,
 };
 pub use check_view::{
     check_bmf, check_junit, check_markdown, check_verdict, render_check, CheckDocument, CheckView,

@@ -1064,7 +1064,9 @@ pub(crate) mod tests {
             .unwrap();
         let error = Store::open_file(&newer).err().unwrap().to_string();
         assert!(
-            error.contains("schema version 99 is newer than this buildscope (2)"),
+            error.contains(&format!(
+                "schema version 99 is newer than this buildscope ({SCHEMA_VERSION})"
+            )),
             "{error}"
         );
         let foreign = dir.path().join("app.sqlite");
