@@ -440,6 +440,15 @@ mod tests {
     }
 
     #[test]
+    fn command_lines_read_as_typed() {
+        assert_eq!(command_line("build", &[]), "cargo build");
+        assert_eq!(
+            command_line("check", &["--release".into(), "-p".into(), "a".into()]),
+            "cargo check --release -p a"
+        );
+    }
+
+    #[test]
     fn machines_compare_by_one_line() {
         let machine = Machine {
             cpu: "cpu".into(),

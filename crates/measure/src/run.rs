@@ -98,7 +98,7 @@ impl BuildPlan {
 
     /// `cargo build --release`: what the plan runs, as the user would type it.
     pub fn command_line(&self) -> String {
-        crate::workspace::cargo_command_line(&self.command, &self.cargo_args)
+        buildscope_analysis::command_line(&self.command, &self.cargo_args)
     }
 }
 

@@ -228,16 +228,6 @@ pub fn cargo_profile(args: &[String]) -> String {
         .unwrap_or_else(|| "dev".into())
 }
 
-/// `cargo build --release -p app`: a cargo command line as the user would type it.
-pub fn cargo_command_line(command: &str, args: &[String]) -> String {
-    let mut line = format!("cargo {command}");
-    for arg in args {
-        line.push(' ');
-        line.push_str(arg);
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,14 +239,5 @@ mod tests {
         assert_eq!(cargo_profile(&args(&["-p", "x", "--release"])), "release");
         assert_eq!(cargo_profile(&args(&["--profile", "fast"])), "fast");
         assert_eq!(cargo_profile(&args(&["--profile=ci"])), "ci");
-    }
-
-    #[test]
-    fn command_lines_read_as_typed() {
-        assert_eq!(cargo_command_line("build", &[]), "cargo build");
-        assert_eq!(
-            cargo_command_line("check", &["--release".into(), "-p".into(), "a".into()]),
-            "cargo check --release -p a"
-        );
     }
 }
