@@ -193,3 +193,168 @@ pub fn confirm<E>(
     };
     Ok((records, current, outcome, Some(confirmation)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use buildscope_analysis::{build_totals, critical_path, Scenario, Unit, UnitKind, RUN_SCHEMA};
+
+    use super::*;
+
+    fn run(id: &str, wall_ns: u64) -> RunRecord {
+        let units = vec![Unit {
+            id: 0,
+            package: "app".into(),
+            version: "0.1.0".into(),
+            target: "app".into(),
+            kind: UnitKind::Lib,
+            start_ns: 0,
+            rmeta_ns: None,
+            end_ns: wall_ns,
+            cpu_ns: Some(wall_ns),
+            max_rss_bytes: Some(1 << 20),
+            exit_code: Some(0),
+            link_ns: None,
+            deps: vec![],
+            rmeta_deps: vec![],
+        }];
+        RunRecord {
+            schema: RUN_SCHEMA.into(),
+            id: id.into(),
+            workspace_root: PathBuf::from("/ws"),
+            command: "build".into(),
+            cargo_args: vec![],
+            scenario: Scenario::Cold,
+            run: 1,
+            started_at_ns: 1,
+            success: true,
+            exit_code: Some(0),
+            totals: build_totals(&units, wall_ns, 2),
+            critical_path: critical_path(&units, wall_ns),
+            units,
+            fresh_units: 0,
+            exact_dependencies: true,
+            notes: vec![],
+            run_dir: PathBuf::from("/nowhere"),
+            profile_dir: None,
+            cargo_output_tail: vec![],
+            failure: None,
+            rebuild_reasons: None,
+            reasons_from: None,
+            settings: None,
+            previous_settings: None,
+            warm_up: None,
+            machine: None,
+            binary_size_bytes: None,
+            wrappers: vec![],
+            cached_units: vec![],
+            samples: None,
+            phase_measures: vec![("phase:app:LLVM".into(), 5.0e8)],
+        }
+    }
+
+    fn baseline(walls: &[u64]) -> Baseline {
+        Baseline {
+            measures: walls.iter().map(|w| measures_of(&run("b", *w))).collect(),
+            kind: BaselineKind::History,
+            source: BaselineSource::History { runs: walls.len() },
+        }
+    }
+
+    const STEADY: [u64; 6] = [
+        1_000_000_000,
+        1_010_000_000,
+        990_000_000,
+        1_005_000_000,
+        995_000_000,
+        1_000_000_000,
+    ];
+
+    #[test]
+    fn a_record_s_measures_hold_its_phases() {
+        let measures = measures_of(&run("r", 1_000_000_000));
+        assert_eq!(measures.get("phase:app:LLVM"), Some(&5.0e8));
+        assert_eq!(measures.get("wall"), Some(&1.0e9));
+    }
+
+    #[test]
+    fn a_slow_run_once_is_measured_again_and_not_reproduced() {
+        let thresholds = parse_thresholds(&["wall>10%".into()], None).unwrap();
+        let mut again = 0;
+        let (records, current, outcome, confirmation) = confirm(
+            vec![run("slow", 2_000_000_000)],
+            &baseline(&STEADY),
+            &thresholds,
+            false,
+            2,
+            || -> Result<_, WorkflowError> {
+                again += 1;
+                Ok(vec![run(&format!("again{again}"), 1_000_000_000)])
+            },
+        )
+        .unwrap();
+        assert_eq!(again, 2, "measured until the median is back");
+        assert_eq!((records.len(), current.len()), (3, 3));
+        assert!(!outcome.failed);
+        assert_eq!(
+            confirmation,
+            Some(Confirmation::NotReproduced { again: 2, runs: 3 })
+        );
+    }
+
+    #[test]
+    fn a_real_regression_is_confirmed_and_a_steady_run_is_not_remeasured() {
+        let thresholds = parse_thresholds(&[], Some("10%")).unwrap();
+        let slow = || -> Result<_, WorkflowError> { Ok(vec![run("slow", 2_000_000_000)]) };
+        let (_, _, outcome, confirmation) = confirm(
+            vec![run("slow", 2_000_000_000)],
+            &baseline(&STEADY),
+            &thresholds,
+            false,
+            2,
+            slow,
+        )
+        .unwrap();
+        assert!(outcome.failed);
+        assert_eq!(
+            confirmation,
+            Some(Confirmation::Confirmed { again: 2, runs: 3 })
+        );
+        let (records, _, outcome, confirmation) = confirm(
+            vec![run("steady", 1_000_000_000)],
+            &baseline(&STEADY),
+            &thresholds,
+            false,
+            2,
+            || -> Result<Vec<RunRecord>, WorkflowError> { panic!("not measured again") },
+        )
+        .unwrap();
+        assert_eq!(
+            (records.len(), outcome.failed, confirmation),
+            (1, false, None)
+        );
+    }
+
+    #[test]
+    fn bad_thresholds_and_baseline_files_say_which() {
+        let err = parse_thresholds(&["speed>5%".into()], None).unwrap_err();
+        assert!(err.to_string().contains("threshold `speed>5%`"), "{err}");
+        let err = parse_thresholds(&[], Some("lots")).unwrap_err();
+        assert!(
+            err.to_string().starts_with("--fail-if-slower lots"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("base.json");
+        std::fs::write(&file, "{\"runs\": []}").unwrap();
+        let err = baseline_from_file(&file).unwrap_err().to_string();
+        assert!(err.ends_with("base.json: holds no runs"), "{err}");
+        std::fs::write(&file, "not json").unwrap();
+        let err = baseline_from_file(&file).unwrap_err().to_string();
+        assert!(
+            err.contains("--baseline") && err.contains("not JSON"),
+            "{err}"
+        );
+    }
+}
