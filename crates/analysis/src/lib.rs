@@ -8,6 +8,7 @@
 //! Pure functions over data from `buildscope-profile`. This crate does not know about
 //! terminals, colours, JSON files the user writes, or how cargo is run.
 
+mod amounts;
 mod diff;
 mod events;
 mod experiment;
@@ -27,6 +28,7 @@ mod summary;
 mod timeline;
 mod top;
 
+pub use amounts::{human_duration, three_digits};
 pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
 pub use events::{for_each_event_row, kind_name, EventRow, EVENT_COLUMNS};
 pub use experiment::{

@@ -1,24 +1,7 @@
-//! Numbers as people read them.
+//! Numbers as people read them. Durations are written by the one formatter the findings
+//! use too (`buildscope_analysis::human_duration`), so a figure reads the same everywhere.
 
-/// `12 ns`, `4.56 µs`, `450 ms`, `1.23 s`, `2m 05s`: three significant digits below a minute.
-pub fn human_duration(ns: u64) -> String {
-    const US: f64 = 1e3;
-    const MS: f64 = 1e6;
-    const S: f64 = 1e9;
-    let v = ns as f64;
-    if ns < 1_000 {
-        format!("{ns} ns")
-    } else if v < MS {
-        format!("{} µs", three_digits(v / US))
-    } else if v < S {
-        format!("{} ms", three_digits(v / MS))
-    } else if v < 60.0 * S {
-        format!("{} s", three_digits(v / S))
-    } else {
-        let secs = ns / 1_000_000_000;
-        format!("{}m {:02}s", secs / 60, secs % 60)
-    }
-}
+pub use buildscope_analysis::{human_duration, three_digits};
 
 /// A duration change: `+1.23 s`, `-450 ms`, `0 ns`.
 pub fn human_signed_duration(delta_ns: i128) -> String {
@@ -66,16 +49,6 @@ pub fn human_bytes(bytes: u64) -> String {
 }
 
 /// Three significant digits for values from 1 to 999.
-fn three_digits(v: f64) -> String {
-    if v >= 99.95 {
-        format!("{v:.0}")
-    } else if v >= 9.995 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 /// Breaks `text` into lines of at most `width` characters, at spaces.
 pub fn wrap(text: &str, width: usize) -> String {
     let mut out = String::new();

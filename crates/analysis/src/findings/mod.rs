@@ -515,15 +515,9 @@ impl Owner {
     }
 }
 
+/// A duration in a finding's sentences, as every table writes it.
 pub(super) fn secs(ns: u64) -> String {
-    let s = ns as f64 / 1e9;
-    if s >= 10.0 {
-        format!("{s:.1} s")
-    } else if s >= 0.1 {
-        format!("{s:.2} s")
-    } else {
-        format!("{:.1} ms", ns as f64 / 1e6)
-    }
+    crate::human_duration(ns)
 }
 
 /// Shortens a type or item for a line of evidence, keeping both ends.
