@@ -1,16 +1,13 @@
 //! `buildscope build`: wires cargo metadata, the build plan, progress and the report.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use buildscope_analysis::{
-    rebuild_roots, schedule_summary, Explanation, RunRecord, Scenario, Spread,
-};
+use buildscope_analysis::{Explanation, RunRecord, Scenario};
 use buildscope_measure::{explain_run, BuildPlan, Workspace};
 use buildscope_output::{
-    build_failure_line, render_build, render_member_edits, render_rebuild_roots, render_run_footer,
-    BuildDocument, BuildView, EditEachMemberDocument, EditedMember, MemberEdit, Style,
+    build_failure_line, render_build_summary, render_member_edits, BuildDocument,
+    EditEachMemberDocument, EditedMember, MemberEdit, Style,
 };
 use buildscope_store::Store;
 use buildscope_workflow::{record_runs, share_run_folders};
@@ -20,9 +17,6 @@ use crate::measuring::run_plan;
 use crate::pages::report_for_run;
 use crate::resolve::{build_plan, lock_for_measuring, open_store};
 use crate::terminal::{cores, print};
-
-/// Units in the report's slowest-units table.
-const SLOWEST_SHOWN: usize = 10;
 
 pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     let (plan, workspace) = build_plan(&args)?;
@@ -52,19 +46,12 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
             last.exit_code.unwrap_or(101).clamp(1, 255) as u8
         ));
     }
-    let explanations = write_reports(&records, &args.history, args.quiet || args.json);
-    if args.json {
-        let doc = BuildDocument::new(&records);
-        print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
-    } else {
-        print(&report(
-            &plan,
-            &records,
-            &explanations,
-            &workspace_root,
-            style,
-        ))?;
-    }
+    let reported = write_reports(&records, &args.history, args.quiet || args.json);
+    let text = match args.json {
+        true => serde_json::to_string_pretty(&BuildDocument::new(&records))? + "\n",
+        false => render_build_summary(&records, &explanations_of(&records, reported), style),
+    };
+    print(&text)?;
     if let Err(not_recorded) = recorded {
         eprintln!("error: {not_recorded}");
         return Ok(ExitCode::from(2));
@@ -117,88 +104,10 @@ fn each_member(
     }
     let rows: Vec<MemberEdit> = members
         .iter()
-        .map(|(name, path, records)| {
-            let (wall, shown) = wall_spread(records);
-            MemberEdit {
-                package: name.clone(),
-                file: path
-                    .strip_prefix(&plan.workspace_root)
-                    .unwrap_or(path)
-                    .display()
-                    .to_string(),
-                wall,
-                rebuilt: records[shown]
-                    .units
-                    .iter()
-                    .map(|u| u.package.clone())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
-                link_ns: records[shown].totals.link_ns,
-            }
-        })
+        .map(|(name, path, records)| MemberEdit::of(name, path, &plan.workspace_root, records))
         .collect();
     print(&render_member_edits(&rows, args.runs as usize, style))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The wall-time spread of a plan's runs, and the index of the run nearest its median
-/// (the one that speaks for all).
-fn wall_spread(records: &[RunRecord]) -> (Spread, usize) {
-    let walls: Vec<u64> = records.iter().map(|r| r.totals.wall_ns).collect();
-    let spread = Spread::of(&walls).expect("a plan measures at least once");
-    let shown = spread.nearest_to_median(&walls).unwrap_or(0);
-    (spread, shown)
-}
-
-/// `explanations[i]` is `records[i]`'s, when its report could be written.
-fn report(
-    plan: &BuildPlan,
-    records: &[RunRecord],
-    explanations: &[Option<Explanation>],
-    workspace_root: &Path,
-    style: &Style,
-) -> String {
-    let (spread, shown_index) = wall_spread(records);
-    let shown = &records[shown_index];
-    let name = workspace_root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| workspace_root.display().to_string());
-    let title = format!(
-        "{name}: {} ({})",
-        plan.command_line(),
-        plan.scenario.describe_in(workspace_root)
-    );
-    let schedule = schedule_summary(&shown.units, shown.totals.wall_ns, shown.totals.cores);
-    let mut text = render_build(
-        &BuildView {
-            title,
-            totals: &shown.totals,
-            critical_path: &shown.critical_path,
-            units: &shown.units,
-            fresh_units: shown.fresh_units,
-            notes: &shown.notes,
-            wall_spread: (records.len() > 1).then_some(spread),
-            top: SLOWEST_SHOWN,
-            schedule: Some(&schedule),
-        },
-        style,
-    );
-    if shown.scenario.is_hot() {
-        let roots = shown
-            .rebuild_reasons
-            .as_ref()
-            .map(|reasons| rebuild_roots(&shown.units, reasons, shown.totals.cores));
-        text.push_str(&render_rebuild_roots(roots.as_deref(), &shown.units, style));
-    }
-    text.push_str(&render_run_footer(shown));
-    text.push_str(&top_findings(
-        shown,
-        explanations[shown_index].as_ref(),
-        style,
-    ));
-    text
 }
 
 /// Writes each run's report into its folder and returns each run's explanation (the
@@ -225,17 +134,20 @@ fn write_reports(
         .collect()
 }
 
-/// Findings shown at the end of a build.
-const FINDINGS_SHOWN: usize = 3;
-
-/// The build's top findings, as `buildscope explain` would give them (from its report's
-/// explanation when there is one); a build whose explanation fails still reports itself.
-fn top_findings(record: &RunRecord, explained: Option<&Explanation>, style: &Style) -> String {
-    if let Some(e) = explained {
-        return buildscope_output::render_top_findings(e, FINDINGS_SHOWN, style);
-    }
-    match explain_run(Some(record), &record.profile_dirs(), cores(), false) {
-        Ok(e) => buildscope_output::render_top_findings(&e.explanation, FINDINGS_SHOWN, style),
-        Err(e) => format!("\n(no findings: {e:#})\n"),
-    }
+/// Each run's explanation: its report's when the report was written, else explained
+/// again (a build whose explanation fails still reports itself, saying why).
+fn explanations_of(
+    records: &[RunRecord],
+    reported: Vec<Option<Explanation>>,
+) -> Vec<Result<Explanation, String>> {
+    records
+        .iter()
+        .zip(reported)
+        .map(|(record, reported)| match reported {
+            Some(e) => Ok(e),
+            None => explain_run(Some(record), &record.profile_dirs(), cores(), false)
+                .map(|e| e.explanation)
+                .map_err(|e| e.to_string()),
+        })
+        .collect()
 }

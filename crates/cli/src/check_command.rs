@@ -14,12 +14,11 @@ use buildscope_output::{
 };
 use buildscope_workflow::{
     baseline_from_file, baseline_from_history, baseline_from_run, confirm, parse_thresholds,
-    record_runs, Baseline,
+    record_runs, write_run_report, Baseline,
 };
 
 use crate::cli::CheckArgs;
 use crate::measuring::run_plan;
-use crate::pages::write_run_report;
 use crate::resolve::{build_plan, lock_for_measuring, open_store, resolve_target};
 use crate::terminal::{print, threads};
 
@@ -156,12 +155,13 @@ fn write_outputs(args: &CheckArgs, view: &CheckView, run: &RunRecord) -> Result<
         write(path, check_junit(view).as_bytes())?;
     }
     if let Some(path) = &args.report {
+        let store = open_store(&args.build.history).ok();
         write_run_report(
             Some(run),
             &run.profile_dirs(),
             None,
             None,
-            &args.build.history,
+            store.as_ref(),
             path,
             threads(None),
         )?;

@@ -54,7 +54,7 @@ pub enum Command {
     #[command(after_help = EXPLAIN_HELP)]
     Explain(ExplainArgs),
     /// Prove a fix: build under several settings, interleaved, and compare with spread.
-    #[command(after_help = EXPERIMENT_HELP)]
+    #[command(after_help = experiment_help())]
     Experiment(ExperimentArgs),
     /// Write the HTML report of a run (timeline, phases, inside each crate, findings).
     #[command(after_help = REPORT_HELP)]
@@ -311,29 +311,43 @@ pub struct ExplainArgs {
     pub threads: Option<usize>,
 }
 
-const EXPERIMENT_HELP: &str = "\
+/// `experiment --help`'s text after the options: the keys and presets from the runner's
+/// own tables (`buildscope_measure::KEYS`, `PRESETS`), so the help never lists a key the
+/// runner does not take.
+fn experiment_help() -> String {
+    let keys: String = buildscope_measure::KEYS
+        .iter()
+        .map(|(key, what)| format!("  {key:<16} {what}\n"))
+        .collect();
+    let presets: String = buildscope_measure::PRESETS
+        .iter()
+        .map(|(name, what)| format!("  {name:<16} {what}\n"))
+        .collect();
+    format!(
+        "\
 Each variant builds in a target directory of its own (target/buildscope/experiments/…), so
 variants never invalidate each other; runs are interleaved (A B C A B C …) so drift hits all
 alike; settings are applied with cargo's --config, never by editing your files, and checked
 against the -C/-Z flags rustc really got. The first variant is the baseline: the others get
 the ratio of medians with a 95% bootstrap interval, or \"no significant difference\".
 
-Keys: debug, incremental, codegen-units, opt-level, lto, split-debuginfo, deps-opt-level
-(every dependency's opt-level), linker (rust-lld, gnu-ld, mold if installed), toolchain
-(any installed rustup toolchain, like cargo +NAME), and the unstable rustc options
-share-generics (y, n) and threads (N), allowed on stable by RUSTC_BOOTSTRAP=1 for those
-variants alone. The value as-is leaves a key as the project has it. Without --cold,
---touch or --edit, every build is cold.
-
-Ends with the settings that measured significantly faster, as the Cargo.toml and
-.cargo/config.toml text that keeps them; --apply writes it.
+Keys (the value as-is leaves a key as the project has it; unstable -Z options are allowed
+on stable by RUSTC_BOOTSTRAP=1 for those variants alone):
+{keys}
+Presets:
+{presets}
+Without --cold, --touch or --edit, every build is cold. Ends with the settings that
+measured significantly faster, as the Cargo.toml and .cargo/config.toml text that keeps
+them; --apply writes it.
 
 Examples:
   buildscope experiment --touch src/main.rs --vary linker=rust-lld,gnu-ld --runs 5
   buildscope experiment --edit src/lib.rs --vary debug=2,line-tables-only --vary incremental=true,false
   buildscope experiment --cold --release --vary codegen-units=16,1 --vary lto=false,thin --baseline-plus-one
   buildscope experiment --touch src/main.rs --preset fast-dev --runs 5 --run 'cargo test -q $BUILDSCOPE_CARGO_ARGS'
-  buildscope experiment --touch src/main.rs --vary toolchain=stable,nightly --vary threads=1,4";
+  buildscope experiment --touch src/main.rs --vary toolchain=stable,nightly --vary threads=1,4"
+    )
+}
 
 #[derive(Debug, Args)]
 pub struct ExperimentArgs {
@@ -347,7 +361,7 @@ pub struct ExperimentArgs {
     /// Try a preset's candidates, each alone against the project as it is (with any
     /// --vary added): fast-dev tries debug=line-tables-only, deps-opt-level=1 (if there
     /// are dependencies), mold (if installed), codegen-units=16 and incremental=false.
-    #[arg(long, value_name = "NAME", value_parser = ["fast-dev"])]
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(buildscope_measure::PRESETS.iter().map(|(name, _)| *name)))]
     pub preset: Option<String>,
     /// Write the winning settings into Cargo.toml / .cargo/config.toml /
     /// rust-toolchain.toml (each backed up first as FILE.buildscope-backup) and show the

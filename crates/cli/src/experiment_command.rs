@@ -7,12 +7,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use buildscope_analysis::ExperimentRecord;
 use buildscope_analysis::Scenario;
-use buildscope_measure::{
-    cargo_profile, experiment_id, installed_linkers, installed_toolchains, keys_to_vary, now_ns,
-    rustc_version, summarize_experiment, variants, Available, BuildPlan, ExperimentPlan,
-};
+use buildscope_measure::{experiment_id, now_ns, rustc_version, summarize_experiment, BuildPlan};
 use buildscope_output::{render_experiment, Style};
-use buildscope_workflow::record_experiment;
+use buildscope_workflow::{experiment_plan, record_experiment, Varying};
 
 use crate::cli::ExperimentArgs;
 use crate::measuring::measure_with_progress;
@@ -35,36 +32,19 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         // "As the target directory happens to be" compares nothing: every build is cold.
         base.scenario = Scenario::Cold;
     }
-    let profile = cargo_profile(&base.cargo_args);
-    let mut available = Available {
-        linkers: installed_linkers(),
-        toolchains: Vec::new(),
-        rustflags_env: std::env::var("RUSTFLAGS")
-            .ok()
-            .filter(|f| !f.trim().is_empty()),
-    };
-    let (varies, note) = keys_to_vary(
-        &args.vary,
-        args.preset.as_deref(),
-        &base.workspace_root,
-        &available,
+    let (plan, note) = experiment_plan(
+        base,
+        Varying {
+            vary: &args.vary,
+            preset: args.preset.as_deref(),
+            one_at_a_time: args.baseline_plus_one || args.preset.is_some(),
+            rounds: args.build.runs as usize,
+            run: args.run.clone(),
+        },
     )?;
     if let Some(note) = note.filter(|_| !args.build.quiet) {
         eprintln!("buildscope: {note}");
     }
-    if varies.iter().any(|(key, _)| key == "toolchain") {
-        available.toolchains = installed_toolchains();
-    }
-    let one_at_a_time = args.baseline_plus_one || args.preset.is_some();
-    let variants = variants(&varies, one_at_a_time, &profile, &available)?;
-    let plan = ExperimentPlan::new(
-        base,
-        profile,
-        variants,
-        args.build.runs as usize,
-        args.run.clone(),
-        one_at_a_time,
-    );
     let started_at_ns = now_ns();
     let store = open_store(&args.build.history)?;
     let measured = measure_with_progress(

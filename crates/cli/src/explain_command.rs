@@ -3,17 +3,14 @@
 
 use std::process::ExitCode;
 
-use std::collections::BTreeMap;
-
 use anyhow::{bail, Result};
-use buildscope_analysis::{settings_to_try, verifications, Explanation, RunRecord, Verification};
-use buildscope_measure::{
-    cargo_profile, explain_run, installed_linkers, rustc_version, summarize_experiment, variants,
-    Available, ExperimentPlan, AS_IS,
-};
+use buildscope_analysis::{verifications, Explanation, RunRecord, Verification};
+use buildscope_measure::{explain_run, installed_linkers, rustc_version, summarize_experiment};
 use buildscope_output::{
-    explanation_markdown, render_explanation, render_verification, verification_markdown, Style,
+    explanation_markdown, render_explanation, render_verification, run_heading,
+    verification_markdown, Style,
 };
+use buildscope_workflow::{settings_to_verify, verification_plan};
 
 use crate::cli::ExplainArgs;
 use crate::measuring::measure_with_progress;
@@ -47,16 +44,8 @@ pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Resul
     } else if let Some(verified) = &verified {
         render_explanation(&explanation, args.top, style) + &render_verification(verified, style)
     } else {
-        let mut text = String::new();
-        if let Some(r) = &record {
-            text.push_str(&format!(
-                "{}: {} ({})\n\n",
-                r.workspace_root.display(),
-                r.command,
-                r.scenario.describe_in(&r.workspace_root)
-            ));
-        }
-        text + &render_explanation(&explanation, args.top, style)
+        let heading = record.as_ref().map(run_heading).unwrap_or_default();
+        heading + &render_explanation(&explanation, args.top, style)
     };
     print(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -70,40 +59,21 @@ fn verify(
     args: &ExplainArgs,
 ) -> Result<Vec<Verification>> {
     let linkers = installed_linkers();
-    // Each key with the values to try, the project as it is first.
-    let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for finding in &explanation.findings {
-        for (key, value) in settings_to_try(finding, &linkers) {
-            let values = keys.entry(key).or_insert_with(|| vec![AS_IS.to_string()]);
-            if !values.contains(&value) {
-                values.push(value);
-            }
-        }
-    }
-    if keys.is_empty() {
+    let settings = settings_to_verify(explanation, &linkers);
+    if settings.is_empty() {
         return Ok(verifications(explanation, None, &linkers));
     }
     let (base, workspace) = plan_for_run(record, args.runs)?;
+    let scenario = base.scenario.describe_in(&base.workspace_root);
     let _lock = lock_for_measuring(&base, args.no_wait)?;
-    let profile = cargo_profile(&base.cargo_args);
-    let available = Available {
-        linkers: linkers.clone(),
-        toolchains: Vec::new(),
-        rustflags_env: std::env::var("RUSTFLAGS")
-            .ok()
-            .filter(|f| !f.trim().is_empty()),
-    };
-    let varies: Vec<(String, Vec<String>)> = keys.into_iter().collect();
-    let variants = variants(&varies, true, &profile, &available)?;
+    let plan = verification_plan(base, &settings, &linkers, args.runs as usize)?;
     if !args.json && !args.markdown {
         eprintln!(
-            "buildscope: verifying with {} variants × {} rounds ({})…",
-            variants.len(),
+            "buildscope: verifying with {} variants × {} rounds ({scenario})…",
+            plan.variants.len(),
             args.runs,
-            base.scenario.describe_in(&base.workspace_root)
         );
     }
-    let plan = ExperimentPlan::new(base, profile, variants, args.runs as usize, None, true);
     // Not into the history: `latest` stays the run that was explained.
     let measured = measure_with_progress(&plan, args.json || args.markdown, None)?;
     let host = rustc_version().host;

@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 use buildscope_analysis::{compare_units, largest_measures, measure_unit, series_verdicts};
 use buildscope_measure::{explain_run, load_run_dir, rustc_version, this_machine};
 use buildscope_output::{
-    export_history, render_compare, render_experiments, render_runs, render_trend, trend_json,
-    CompareDocument, ExperimentLine, ExperimentsDocument, ExportedRun, RunsDocument, Style,
-    TrendRow, TrendView,
+    export_history, render_compare, render_experiments, render_no_runs_on, render_runs,
+    render_trend, trend_json, trend_title, CompareDocument, ExperimentLine, ExperimentsDocument,
+    ExportedRun, RunsDocument, Style, TrendRow, TrendView,
 };
 use buildscope_store::{RunRow, Store};
 
@@ -45,7 +45,7 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
     if args.json {
         print(&(serde_json::to_string_pretty(&RunsDocument::new(&runs))? + "\n"))?;
     } else if let (true, Some(machine)) = (runs.is_empty(), machine_filter(&args)) {
-        print(&format!("No runs on a machine matching \"{machine}\".\n"))?;
+        print(&render_no_runs_on(&machine))?;
     } else {
         print(&render_runs(&runs, style))?;
     }
@@ -130,7 +130,7 @@ fn trend(
         })
         .collect();
     let view = TrendView {
-        title: format!("{} ({})", latest.command, latest.scenario),
+        title: trend_title(&latest),
         run_ids: series.iter().map(|(r, _)| r.id.clone()).collect(),
         rows,
     };

@@ -11,10 +11,10 @@ use buildscope_analysis::{
 };
 use buildscope_measure::{read_folded, SAMPLES_FILE};
 use buildscope_output::{
-    human_duration, queries_csv, queries_html, render_diff, render_per_crate, render_queries,
+    inputs_title, queries_csv, queries_html, render_diff, render_per_crate, render_queries,
     render_summary, render_top, summary_csv, write_collapsed, write_flamegraph, write_trace,
-    FlamegraphError, FlamegraphOptions, OutputFile, Style, SummaryView, TraceError, TraceOptions,
-    DEFAULT_SPLIT_PAGES,
+    FlamegraphError, FlamegraphOptions, OutputFile, StacksSource, Style, SummaryView, TraceError,
+    TraceOptions, DEFAULT_SPLIT_PAGES,
 };
 
 use crate::cli::{
@@ -105,30 +105,10 @@ pub(crate) fn trace(args: TraceArgs) -> Result<()> {
         e @ TraceError::Write(_) => anyhow::anyhow!("{}: {e}", args.output.display()),
     })?;
     output.commit()?;
-    eprintln!(
-        "wrote {}: {} intervals and {} counters from {} profile{}, {:.1} MB",
-        args.output.display(),
-        report.intervals_written,
-        report.counters_written,
-        report.profiles,
-        if report.profiles == 1 { "" } else { "s" },
-        report.bytes as f64 / 1e6
+    eprint!(
+        "{}",
+        report.describe(&args.output, options.min_duration_ns, args.max_size)
     );
-    if report.intervals_dropped > 0 {
-        eprintln!(
-            "left out {} intervals shorter than {:.1} µs{}",
-            report.intervals_dropped,
-            report.min_duration_ns as f64 / 1000.0,
-            if report.min_duration_ns > options.min_duration_ns {
-                format!(
-                    " to stay under {:.0} MB (--max-size)",
-                    args.max_size as f64 / 1e6
-                )
-            } else {
-                String::new()
-            }
-        );
-    }
     Ok(())
 }
 
@@ -156,21 +136,21 @@ fn sampled_stacks(args: &FlamegraphArgs) -> Result<FoldedStacks> {
 pub(crate) fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
     let (stacks, source) = if args.samples {
         let stacks = sampled_stacks(&args)?;
-        let sampled = format!("{} of sampled CPU time", human_duration(stacks.total_ns()));
-        (stacks, sampled)
+        let source = StacksSource::Sampled {
+            cpu_ns: stacks.total_ns(),
+        };
+        (stacks, source)
     } else {
         let set = buildscope_profile::find_profiles(&args.paths)?;
         let options = StackOptions {
             per_thread: args.per_thread,
         };
         let stacks = collapse_files(&set.files, threads, options)?;
-        let n = set.files.len();
-        let from = format!(
-            "{} of self time from {n} profile{}",
-            human_duration(stacks.total_ns()),
-            if n == 1 { "" } else { "s" }
-        );
-        (stacks, from)
+        let source = StacksSource::SelfProfiles {
+            self_ns: stacks.total_ns(),
+            profiles: set.files.len(),
+        };
+        (stacks, source)
     };
     if let Some(path) = &args.collapsed {
         if path.as_os_str() == "-" {
@@ -188,10 +168,10 @@ pub(crate) fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
         (None, Some(_)) => return Ok(()),
         (None, None) => PathBuf::from("flamegraph.svg"),
     };
-    let title = args.title.clone().unwrap_or_else(|| {
-        let inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-        format!("buildscope: {}", inputs.join(" "))
-    });
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| inputs_title("", &args.paths));
     let options = FlamegraphOptions {
         title,
         icicle: args.icicle,
@@ -219,8 +199,7 @@ pub(crate) fn queries(args: QueriesArgs, threads: usize, style: &Style) -> Resul
     };
     let trees = query_trees(&set.files, threads, importance)?;
     if let Some(path) = &args.html {
-        let inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-        let html = queries_html(&trees, &format!("buildscope queries: {}", inputs.join(" ")));
+        let html = queries_html(&trees, &inputs_title(" queries", &args.paths));
         let mut output = OutputFile::create(path)?;
         output
             .file()

@@ -8,9 +8,9 @@ use anyhow::{Context, Result};
 use buildscope_analysis::ExperimentRecord;
 
 use crate::cli::ReportArgs;
-use crate::pages::{write_experiment_report, write_run_report, Baseline};
+use crate::pages::write_experiment_report;
 use crate::resolve::{open_store, resolve_target, workspace_here};
-use buildscope_workflow::plan_spread;
+use buildscope_workflow::{plan_spread, write_run_report, ReportBaseline};
 
 pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
     if let Some(name) = &args.experiment {
@@ -33,11 +33,11 @@ pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
         Some(r) => r.run_dir.join("report.html"),
         None => PathBuf::from("buildscope-report.html"),
     });
+    let store = open_store(&args.history).ok();
     let baseline = match (&record, &base) {
         (Some(new), Some(old)) => {
-            let store = open_store(&args.history).ok();
             let spread = |r| store.as_ref().and_then(|s| plan_spread(s, r));
-            Some(Baseline {
+            Some(ReportBaseline {
                 run: old,
                 spread: spread(old),
                 new_spread: spread(new),
@@ -50,7 +50,7 @@ pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
         &profiles,
         baseline,
         None,
-        &args.history,
+        store.as_ref(),
         &output,
         threads,
     )?;

@@ -188,11 +188,11 @@ pub fn preset(name: &str, available: &Available) -> Option<Vec<(String, Vec<Stri
 pub fn parse_vary(spec: &str) -> Result<(String, Vec<String>), BuildError> {
     let (key, values) = spec
         .split_once('=')
-        .ok_or_else(|| BuildError::CargoOutput(format!("--vary {spec}: expected KEY=V1,V2,...")))?;
+        .ok_or_else(|| BuildError::BadArgument(format!("--vary {spec}: expected KEY=V1,V2,...")))?;
     let key = key.trim().to_string();
     if !KEYS.iter().any(|(k, _)| *k == key) {
         let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
-        return Err(BuildError::CargoOutput(format!(
+        return Err(BuildError::BadArgument(format!(
             "--vary {spec}: unknown key {key:?} (known: {})",
             known.join(", ")
         )));
@@ -203,7 +203,7 @@ pub fn parse_vary(spec: &str) -> Result<(String, Vec<String>), BuildError> {
         .filter(|v| !v.is_empty())
         .collect();
     if values.is_empty() {
-        return Err(BuildError::CargoOutput(format!("--vary {spec}: no values")));
+        return Err(BuildError::BadArgument(format!("--vary {spec}: no values")));
     }
     Ok((key, values))
 }
@@ -249,7 +249,7 @@ pub fn setting(
     let config = |path: &str| Some(format!("{path}={}", toml_value(value)));
     let profile_key = |k: &str| format!("profile.{profile}.{k}");
     let refuse = |why: &str| {
-        Err(BuildError::CargoOutput(format!(
+        Err(BuildError::BadArgument(format!(
             "--vary {key}={value}: {why}"
         )))
     };

@@ -98,7 +98,7 @@ pub fn keys_to_vary(
         return Ok((varies, None));
     };
     let mut candidates = preset(name, available)
-        .ok_or_else(|| BuildError::CargoOutput(format!("--preset {name}: unknown preset")))?;
+        .ok_or_else(|| BuildError::BadArgument(format!("--preset {name}: unknown preset")))?;
     let note = (!candidates.iter().any(|(key, _)| key == "linker")).then(|| {
         format!(
             "mold is not installed, so {name} tries no other linker \
@@ -217,7 +217,7 @@ pub fn measure_variants(
             for record in &records {
                 on_record(record);
                 if !record.success {
-                    return Err(BuildError::CargoOutput(format!(
+                    return Err(BuildError::BuildFailed(format!(
                         "variant {}: the build failed: {}",
                         variant.name,
                         record.first_error()
@@ -235,10 +235,7 @@ pub fn measure_variants(
 }
 
 fn in_variant(variant: &Variant, e: BuildError) -> BuildError {
-    match e {
-        BuildError::Interrupted => BuildError::Interrupted,
-        e => BuildError::CargoOutput(format!("variant {}: {e}", variant.name)),
-    }
+    e.within(&format!("variant {}", variant.name))
 }
 
 /// The experiment's record: each variant's figures, its ratio to the baseline, what did
@@ -475,7 +472,7 @@ fn run_command(command: &str, plan: &BuildPlan, variant: &Variant) -> Result<u64
         return Err(BuildError::Interrupted);
     }
     if !status.success() {
-        return Err(BuildError::CargoOutput(format!(
+        return Err(BuildError::CommandFailed(format!(
             "--run {command:?} failed with variant {} ({status}); its output is in {}",
             variant.name,
             log.display()

@@ -25,7 +25,7 @@ pub fn target_selection(kind: UnitKind, target: &str) -> Result<Vec<String>, Bui
         UnitKind::Test => named("--test"),
         UnitKind::Bench => named("--bench"),
         UnitKind::BuildScriptCompile | UnitKind::BuildScriptRun | UnitKind::Other => {
-            Err(BuildError::CargoOutput(format!(
+            Err(BuildError::BadArgument(format!(
                 "--llvm-lines: `{target}` is a {}, which cargo cannot build alone with --emit=llvm-ir",
                 kind.as_str()
             )))
@@ -68,7 +68,7 @@ pub fn llvm_lines(
     })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(BuildError::CargoOutput(format!(
+        return Err(BuildError::CommandFailed(format!(
             "cargo rustc -p {package} {} --emit=llvm-ir failed: {}",
             selection.join(" "),
             stderr.lines().last().unwrap_or("")

@@ -302,7 +302,7 @@ pub fn apply(
             }
         };
         let mut doc: DocumentMut = before.parse().map_err(|e: toml_edit::TomlError| {
-            BuildError::CargoOutput(format!(
+            BuildError::UserFile(format!(
                 "{}: not valid TOML ({}); nothing was changed",
                 path.display(),
                 e.message()

@@ -150,7 +150,7 @@ pub fn execute_then(
                 let warm = one_build(plan, &scratch_dir(plan, "warm-up"), None, &mut |_| {})?;
                 remove_dir(&scratch_dir(plan, "warm-up"));
                 if !warm.success {
-                    return Err(BuildError::CargoOutput(format!(
+                    return Err(BuildError::BuildFailed(format!(
                         "the warm-up build failed: {}",
                         first_error(warm.failure.as_ref(), &warm.cargo_output_tail)
                     )));
@@ -302,7 +302,7 @@ pub fn prime(plan: &BuildPlan) -> Result<Vec<crate::UnitRecord>, BuildError> {
     if built.success {
         Ok(crate::read_records(&kept).0)
     } else {
-        Err(BuildError::CargoOutput(format!(
+        Err(BuildError::BuildFailed(format!(
             "the build failed: {}",
             first_error(built.failure.as_ref(), &built.cargo_output_tail)
         )))
@@ -525,7 +525,7 @@ fn clean(plan: &BuildPlan, packages: &[String]) -> Result<(), BuildError> {
         source: e,
     })?;
     if !status.success() {
-        return Err(BuildError::CargoOutput(format!(
+        return Err(BuildError::CommandFailed(format!(
             "cargo clean failed ({status}) before the cold build"
         )));
     }

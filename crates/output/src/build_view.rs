@@ -263,6 +263,101 @@ pub struct MemberEdit {
     pub link_ns: u64,
 }
 
+impl MemberEdit {
+    /// One member's row from its edit's runs (the run nearest the median speaks for all).
+    pub fn of(
+        package: &str,
+        file: &std::path::Path,
+        workspace_root: &std::path::Path,
+        runs: &[buildscope_analysis::RunRecord],
+    ) -> MemberEdit {
+        let (wall, shown) = wall_spread(runs);
+        let rebuilt: std::collections::BTreeSet<String> = runs[shown]
+            .units
+            .iter()
+            .map(|u| u.package.clone())
+            .collect();
+        MemberEdit {
+            package: package.to_string(),
+            file: file
+                .strip_prefix(workspace_root)
+                .unwrap_or(file)
+                .display()
+                .to_string(),
+            wall,
+            rebuilt: rebuilt.into_iter().collect(),
+            link_ns: runs[shown].totals.link_ns,
+        }
+    }
+}
+
+/// The wall-time spread of a plan's runs, and the index of the run nearest its median
+/// (the one that speaks for all).
+pub fn wall_spread(runs: &[buildscope_analysis::RunRecord]) -> (Spread, usize) {
+    let walls: Vec<u64> = runs.iter().map(|r| r.totals.wall_ns).collect();
+    let spread = Spread::of(&walls).expect("a plan measures at least once");
+    let shown = spread.nearest_to_median(&walls).unwrap_or(0);
+    (spread, shown)
+}
+
+/// Units in a build summary's slowest-units table.
+const SLOWEST_SHOWN: usize = 10;
+/// Findings a build summary ends with.
+const FINDINGS_SHOWN: usize = 3;
+
+/// What `buildscope build` prints: the run nearest the median of a plan's runs (the spread
+/// beside its wall time), its timeline's figures, critical path and schedule, a hot
+/// build's rebuild roots, where it is kept, and the top findings (or why there are none).
+pub fn render_build_summary(
+    runs: &[buildscope_analysis::RunRecord],
+    explained: &[Result<buildscope_analysis::Explanation, String>],
+    style: &Style,
+) -> String {
+    let (spread, shown_index) = wall_spread(runs);
+    let shown = &runs[shown_index];
+    let root = &shown.workspace_root;
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| root.display().to_string());
+    let title = format!(
+        "{name}: {} ({})",
+        shown.command_line(),
+        shown.scenario.describe_in(root)
+    );
+    let schedule = buildscope_analysis::schedule_summary(
+        &shown.units,
+        shown.totals.wall_ns,
+        shown.totals.cores,
+    );
+    let mut text = render_build(
+        &BuildView {
+            title,
+            totals: &shown.totals,
+            critical_path: &shown.critical_path,
+            units: &shown.units,
+            fresh_units: shown.fresh_units,
+            notes: &shown.notes,
+            wall_spread: (runs.len() > 1).then_some(spread),
+            top: SLOWEST_SHOWN,
+            schedule: Some(&schedule),
+        },
+        style,
+    );
+    if shown.scenario.is_hot() {
+        let roots = shown.rebuild_reasons.as_ref().map(|reasons| {
+            buildscope_analysis::rebuild_roots(&shown.units, reasons, shown.totals.cores)
+        });
+        text.push_str(&render_rebuild_roots(roots.as_deref(), &shown.units, style));
+    }
+    text.push_str(&render_run_footer(shown));
+    text.push_str(&match &explained[shown_index] {
+        Ok(e) => crate::render_top_findings(e, FINDINGS_SHOWN, style),
+        Err(why) => format!("\n(no findings: {why})\n"),
+    });
+    text
+}
+
 /// The rebuild cost of an edit in each workspace member, most expensive first.
 pub fn render_member_edits(rows: &[MemberEdit], runs: usize, style: &Style) -> String {
     let mut sorted: Vec<&MemberEdit> = rows.iter().collect();

@@ -265,6 +265,16 @@ pub fn build_failure_line(run: &RunRecord, workspace_root: &Path) -> String {
     }
 }
 
+/// What a run was, as a heading: `/path/ws: cargo build (hot: touch src/main.rs)`.
+pub fn run_heading(run: &RunRecord) -> String {
+    format!(
+        "{}: {} ({})\n\n",
+        run.workspace_root.display(),
+        run.command_line(),
+        run.scenario.describe_in(&run.workspace_root)
+    )
+}
+
 /// `buildscope why` for people: each unit asked about, with its chain of reasons back to
 /// the root cause; with every unit, the roots' table after.
 pub fn render_why(
@@ -275,12 +285,7 @@ pub fn render_why(
 ) -> String {
     let name = |u: &Unit| format!("{} v{} ({})", u.package, u.version, u.kind.as_str());
     let by_id = |id: usize| run.units.iter().find(|u| u.id == id);
-    let mut text = format!(
-        "{}: {} ({})\n\n",
-        run.workspace_root.display(),
-        run.command_line(),
-        run.scenario.describe_in(&run.workspace_root)
-    );
+    let mut text = run_heading(run);
     for (unit, chain) in chains {
         text.push_str(&format!("{}\n", style.bold(&name(unit))));
         for (depth, (id, reason)) in chain.iter().enumerate() {

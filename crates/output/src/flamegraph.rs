@@ -67,3 +67,35 @@ pub fn write_flamegraph(
     )
     .map_err(|e| FlamegraphError::Draw(e.to_string()))
 }
+
+/// Where a flame graph's stacks came from, for the line that says what was drawn.
+#[derive(Debug, Clone, Copy)]
+pub enum StacksSource {
+    /// A run's perf samples (`build --sample`), their CPU time.
+    Sampled { cpu_ns: u64 },
+    /// Self-profiles, their self time.
+    SelfProfiles { self_ns: u64, profiles: usize },
+}
+
+impl std::fmt::Display for StacksSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            StacksSource::Sampled { cpu_ns } => {
+                write!(f, "{} of sampled CPU time", crate::human_duration(cpu_ns))
+            }
+            StacksSource::SelfProfiles { self_ns, profiles } => write!(
+                f,
+                "{} of self time from {profiles} profile{}",
+                crate::human_duration(self_ns),
+                if profiles == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+/// A page's title from the inputs it shows: `buildscope: a.mm_profdata b.mm_profdata`
+/// (`what` after `buildscope`, such as ` queries`).
+pub fn inputs_title(what: &str, paths: &[std::path::PathBuf]) -> String {
+    let inputs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    format!("buildscope{what}: {}", inputs.join(" "))
+}

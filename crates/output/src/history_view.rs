@@ -7,6 +7,16 @@ use crate::format::{human_amount, human_duration, human_signed_duration, human_s
 use crate::style::Style;
 use crate::table::{Align, Paint, Table};
 
+/// `runs --machine TEXT` when no run matched.
+pub fn render_no_runs_on(machine: &str) -> String {
+    format!("No runs on a machine matching \"{machine}\".\n")
+}
+
+/// A trend's title: the command and scenario of its runs.
+pub fn trend_title(latest: &RunRow) -> String {
+    format!("{} ({})", latest.command, latest.scenario_text)
+}
+
 pub fn render_runs(runs: &[RunRow], style: &Style) -> String {
     if runs.is_empty() {
         return "No runs yet: `buildscope build` records one.\n".to_string();

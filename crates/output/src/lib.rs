@@ -30,8 +30,8 @@ mod trace;
 mod views;
 
 pub use build_view::{
-    render_build, render_member_edits, render_rebuild_roots, render_run_footer, BuildView,
-    MemberEdit,
+    render_build, render_build_summary, render_member_edits, render_rebuild_roots,
+    render_run_footer, wall_spread, BuildView, MemberEdit,
 };
 pub use check_view::{
     check_bmf, check_junit, check_markdown, check_verdict, render_check, CheckDocument, CheckView,
@@ -39,9 +39,9 @@ pub use check_view::{
 };
 pub use csv::summary_csv;
 pub use documents::{
-    build_failure_line, render_why, BuildDocument, CompareDocument, EditEachMemberDocument,
-    EditedMember, ExperimentsDocument, RunsDocument, TopDocument, WallSpread, WhyDocument, WhyStep,
-    WhyUnit,
+    build_failure_line, render_why, run_heading, BuildDocument, CompareDocument,
+    EditEachMemberDocument, EditedMember, ExperimentsDocument, RunsDocument, TopDocument,
+    WallSpread, WhyDocument, WhyStep, WhyUnit,
 };
 pub use experiment_view::render_experiment;
 pub use explain_view::{
@@ -49,12 +49,15 @@ pub use explain_view::{
     verification_markdown,
 };
 pub use export::{export_events, ExportError, ExportFormat};
-pub use flamegraph::{write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions};
+pub use flamegraph::{
+    inputs_title, write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions,
+    StacksSource,
+};
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
 pub use history_export::{export_history, history_export_paths, ExportedRun};
 pub use history_view::{
-    render_compare, render_experiments, render_runs, render_trend, sparkline, trend_json,
-    ExperimentLine, TrendRow, TrendView,
+    render_compare, render_experiments, render_no_runs_on, render_runs, render_trend, sparkline,
+    trend_json, trend_title, ExperimentLine, TrendRow, TrendView,
 };
 pub use output_file::{OutputFile, OutputFileError};
 pub use queries_view::{pathological_text, queries_csv, queries_html, render_queries};
@@ -62,7 +65,7 @@ pub use report::{
     crate_stacks, render_report, ReportCompare, ReportCrate, ReportData, ReportHistory,
     ReportHistoryRun, ReportRun, ReportSeries, REPORT_ROWS, REPORT_SCHEMA, REPORT_STACKS,
 };
-pub use report_assembly::{phase_deltas, write_report, ReportError, ReportInputs};
+pub use report_assembly::{phase_deltas, report_title, write_report, ReportError, ReportInputs};
 pub use rows_view::{render_rows, rows_csv};
 pub use scale_view::{render_scale, write_scale_page, ScaleView, SCALE_SCHEMA};
 pub use style::Style;

@@ -200,3 +200,24 @@ fn href(report: &Path, target: &Path) -> String {
         _ => format!("file://{}", target.display()),
     }
 }
+
+/// A report's title: the project and its scenario, an experiment's, or the profiles'.
+pub fn report_title(
+    record: Option<&buildscope_analysis::RunRecord>,
+    experiment: bool,
+    profiles: usize,
+) -> String {
+    match record {
+        Some(r) => format!(
+            "{}: {}{}",
+            r.workspace_root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            if experiment { "experiment, " } else { "" },
+            r.scenario.describe_in(&r.workspace_root)
+        ),
+        None if experiment => "experiment".to_string(),
+        None => format!("{profiles} self-profiles"),
+    }
+}

@@ -33,6 +33,33 @@ pub struct ScaleView {
     pub headline: Option<String>,
 }
 
+impl ScaleView {
+    /// The view of a scale: `hot` for a hot rebuild at each size, else cold; the headline
+    /// is the fastest-growing measure's.
+    pub fn new(
+        generator: &str,
+        hot: bool,
+        sizes: Vec<u64>,
+        runs: usize,
+        measures: Vec<ScaleMeasure>,
+        failures: Vec<(u64, String)>,
+    ) -> ScaleView {
+        ScaleView {
+            schema: SCALE_SCHEMA,
+            generator: generator.to_string(),
+            scenario: match hot {
+                true => "hot: after an edit".into(),
+                false => "cold".into(),
+            },
+            sizes,
+            runs,
+            headline: buildscope_analysis::scale_headline(&measures),
+            measures,
+            failures,
+        }
+    }
+}
+
 /// Rows shown: the build-wide measures, the phases, then the queries.
 pub fn render_scale(view: &ScaleView, style: &Style) -> String {
     let mut out = format!(

@@ -42,6 +42,37 @@ pub struct TraceReport {
     pub min_duration_ns: u64,
 }
 
+impl TraceReport {
+    /// What `trace` says it wrote to `path`, and what it left out and why (`asked_min_ns`:
+    /// the `--min-duration` given; a larger minimum was raised to fit `max_bytes`).
+    pub fn describe(&self, path: &std::path::Path, asked_min_ns: u64, max_bytes: u64) -> String {
+        let mut text = format!(
+            "wrote {}: {} intervals and {} counters from {} profile{}, {:.1} MB\n",
+            path.display(),
+            self.intervals_written,
+            self.counters_written,
+            self.profiles,
+            if self.profiles == 1 { "" } else { "s" },
+            self.bytes as f64 / 1e6
+        );
+        if self.intervals_dropped > 0 {
+            let why = match self.min_duration_ns > asked_min_ns {
+                true => format!(
+                    " to stay under {:.0} MB (--max-size)",
+                    max_bytes as f64 / 1e6
+                ),
+                false => String::new(),
+            };
+            text.push_str(&format!(
+                "left out {} intervals shorter than {:.1} µs{why}\n",
+                self.intervals_dropped,
+                self.min_duration_ns as f64 / 1000.0,
+            ));
+        }
+        text
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
     #[error(transparent)]

@@ -6,16 +6,24 @@
 //! (through `buildscope-output`); this crate prints nothing.
 
 mod check;
+mod experiment;
 mod recording;
+mod report;
+mod scale;
 
 pub use check::{
     baseline_from_file, baseline_from_history, baseline_from_run, confirm, measures_of,
     parse_thresholds, records_in_file, Baseline,
 };
+pub use experiment::{
+    available_here, experiment_plan, settings_to_verify, verification_plan, Varying,
+};
 pub use recording::{
     comparable_series, plan_spread, record_experiment, record_run, record_runs, share_run_folders,
     NotRecorded,
 };
+pub use report::{write_run_report, ReportBaseline};
+pub use scale::{default_work_dir, generator_of, scale, scale_measures_of, sizes_to_fit, Scaled};
 
 use std::path::PathBuf;
 
@@ -28,6 +36,10 @@ pub enum WorkflowError {
     Build(#[from] buildscope_measure::BuildError),
     #[error(transparent)]
     NotRecorded(#[from] NotRecorded),
+    #[error(transparent)]
+    Explain(#[from] buildscope_measure::ExplainError),
+    #[error(transparent)]
+    Report(#[from] buildscope_output::ReportError),
     #[error(transparent)]
     Threshold(#[from] buildscope_analysis::ThresholdError),
     /// A file given as input (`--baseline FILE`) that cannot be used.
