@@ -95,16 +95,34 @@ fn an_iterator_chain_grows_superlinearly_in_trait_solving() {
 fn independent_functions_grow_linearly() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // Measured first: 2000/4000/8000/16000 functions took 282, 535, 1098 and 2085 ms in
-    // rustc alone; the build's CPU time grew as n^1.00 [0.94, 1.07].
+    // rustc alone; the build's CPU time grew as n^1.00 [0.94, 1.07]. Smaller sizes with one
+    // run each failed on a loaded CI machine (1000..8000: 347, 462, 962, 2239 ms, an
+    // interval 1.1 wide, "unknown"): rustc's fixed start-up weighs on the smallest size
+    // and one run per size gives the fit no spread to average. Two runs of the sizes
+    // measured keep the interval narrow enough to call.
     let dir = scratch_dir("buildscope-scale-functions-");
     let doc = doc(&scale(
         &dir,
-        &["--shape", "functions", "--sizes", "1000,2000,4000,8000"],
+        &[
+            "--shape",
+            "functions",
+            "--sizes",
+            "2000,4000,8000,16000",
+            "--runs",
+            "2",
+        ],
     ));
+    // rustc's own passes over a crate are not all linear (hashing, sorting, one big CGU):
+    // on this shape the exponent measured 1.00 on one machine and 1.10 [0.99, 1.22] on
+    // another, which the fit rightly reads as n log n. What must never happen is calling
+    // independent functions superlinear, or too scattered to call.
     let cpu = measure(&doc, "cpu");
-    assert_eq!(cpu["fit"]["growth"], "linear", "{cpu:#}");
+    let growth = cpu["fit"]["growth"].as_str().unwrap();
+    assert!(matches!(growth, "linear" | "n-log-n"), "{cpu:#}");
     let exponent = cpu["fit"]["exponent"].as_f64().unwrap();
-    assert!((0.85..1.15).contains(&exponent), "{cpu:#}");
+    assert!((0.85..1.25).contains(&exponent), "{cpu:#}");
+    let lowest = cpu["fit"]["interval"][0].as_f64().unwrap();
+    assert!(lowest < 1.1, "the interval reaches linear growth: {cpu:#}");
     assert_eq!(cpu["points"].as_array().unwrap().len(), 4);
 }
 
