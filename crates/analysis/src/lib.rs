@@ -36,8 +36,9 @@ pub use experiment::{
 };
 pub use findings::{
     evidence_needed, explain, is_item_query, settings_to_try, verifications, wall_breakdown,
-    BuildEvidence, Cause, CratePhases, EvidenceNeeded, ExplainInput, Explanation, Finding,
-    FunctionLines, Verification, WallBreakdown, EXPLAIN_SCHEMA,
+    BuildEvidence, Cascade, Cause, CratePhases, EvidenceNeeded, ExplainInput, Explanation, Facts,
+    Finding, FunctionLines, GenericCopies, Owner, QueryCall, Replay, RerunCause, Timed,
+    Verification, VerificationVerdict, WallBreakdown, EXPLAIN_SCHEMA,
 };
 pub use inputs::{phase_measures_in, summarize_inputs, InputError};
 pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as PHASE_RULES};

@@ -55,43 +55,6 @@ impl RebuildReason {
     pub fn is_root(&self) -> bool {
         !matches!(self, RebuildReason::DependencyRebuilt { .. })
     }
-
-    /// One line for people.
-    pub fn describe(&self) -> String {
-        match self {
-            RebuildReason::FileChanged { file } => format!("`{file}` changed"),
-            RebuildReason::PackageChanged => {
-                "a file of the package changed (no rerun-if-changed)".to_string()
-            }
-            RebuildReason::DependencyRebuilt { dependency } => {
-                format!("its dependency `{dependency}` was rebuilt")
-            }
-            RebuildReason::FileMissing { file } => format!("`{file}` is missing"),
-            RebuildReason::EnvChanged {
-                variable,
-                before,
-                after,
-            } => match value_change(before.as_deref(), after.as_deref()) {
-                None => format!("`{variable}` changed"),
-                Some(change) => format!("`{variable}` changed {change}"),
-            },
-            RebuildReason::FlagsChanged { detail } | RebuildReason::FeaturesChanged { detail } => {
-                detail.clone()
-            }
-            RebuildReason::ToolchainChanged => "the toolchain changed".to_string(),
-            RebuildReason::NotBuiltBefore => {
-                "not built before in this target directory".to_string()
-            }
-            RebuildReason::Other { text } => text.clone(),
-        }
-    }
-}
-
-/// `from `a` to `b``, `from unset to `b``: a variable's change when its values are known.
-pub(crate) fn value_change(before: Option<&str>, after: Option<&str>) -> Option<String> {
-    let shown = |v: Option<&str>| v.map_or("unset".to_string(), |v| format!("`{v}`"));
-    (before.is_some() || after.is_some())
-        .then(|| format!("from {} to {}", shown(before), shown(after)))
 }
 
 /// The reason recorded for one unit (by id).

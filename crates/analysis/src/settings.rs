@@ -81,65 +81,6 @@ pub enum SettingDifference {
     },
 }
 
-impl SettingDifference {
-    /// One line for people: what differs, before → now.
-    pub fn describe(&self) -> String {
-        let list = |items: &[String], empty: &str| {
-            if items.is_empty() {
-                empty.to_string()
-            } else {
-                format!("`{}`", items.join(" "))
-            }
-        };
-        match self {
-            SettingDifference::Rustflags {
-                variable,
-                before,
-                after,
-            } => format!(
-                "{variable}: {} before, {} now",
-                list(before, "none"),
-                list(after, "none")
-            ),
-            SettingDifference::Selection { before, after } => format!(
-                "the command line: {} before, {} now",
-                list(before, "no selection (the default members)"),
-                list(after, "no selection (the default members)")
-            ),
-            SettingDifference::Features {
-                package,
-                before,
-                after,
-            } => format!(
-                "features of {package}: [{}] before, [{}] now",
-                before.join(", "),
-                after.join(", ")
-            ),
-        }
-    }
-
-    /// What to do about it.
-    pub fn fix(&self) -> String {
-        match self {
-            SettingDifference::Rustflags { variable, .. } => format!(
-                "Give every tool that builds here the same flags: put them in \
-                 `.cargo/config.toml` (`[build] rustflags = [...]`) instead of `{variable}` in \
-                 one shell or editor, or give the tool with other flags a target directory \
-                 of its own (`CARGO_TARGET_DIR`, or rust-analyzer's `cargo.targetDir = true`)"
-            ),
-            SettingDifference::Selection { .. } | SettingDifference::Features { .. } => {
-                "Build with one selection everywhere (always `--workspace`, or always the same \
-                 `-p`): cargo unifies features over the packages a command selects, so `-p \
-                 member` and the whole workspace compile shared dependencies with different \
-                 features. Or make the features agree: enable them in every member that uses \
-                 the dependency (a workspace-hack crate, as `cargo hakari` keeps, does it for \
-                 all)"
-                    .to_string()
-            }
-        }
-    }
-}
-
 /// What differs between the settings of the previous build and this one. Features are
 /// compared only for packages both builds compiled.
 pub fn differences(before: &BuildSettings, after: &BuildSettings) -> Vec<SettingDifference> {
@@ -269,8 +210,12 @@ mod tests {
         let found = differences(&before, &after);
         assert_eq!(found.len(), 3, "{found:?}");
         assert_eq!(
-            found[0].describe(),
-            "RUSTFLAGS: none before, `-Cdebug-assertions=off` now"
+            found[0],
+            SettingDifference::Rustflags {
+                variable: "RUSTFLAGS".into(),
+                before: vec![],
+                after: vec!["-Cdebug-assertions=off".into()]
+            }
         );
         assert_eq!(
             found[1],
@@ -280,8 +225,12 @@ mod tests {
             }
         );
         assert_eq!(
-            found[2].describe(),
-            "features of base 0.1.0: [extra] before, [] now"
+            found[2],
+            SettingDifference::Features {
+                package: "base 0.1.0".into(),
+                before: vec!["extra".into()],
+                after: vec![]
+            }
         );
         assert!(differences(&after, &after).is_empty());
     }

@@ -8,7 +8,7 @@ use buildscope_analysis::{verifications, Explanation, RunRecord, Verification};
 use buildscope_measure::{explain_run, installed_linkers, rustc_version, summarize_experiment};
 use buildscope_output::{
     explanation_markdown, render_explanation, render_verification, run_heading,
-    verification_markdown, Style,
+    verification_markdown, ExplainDocument, Style,
 };
 use buildscope_workflow::{settings_to_verify, verification_plan};
 
@@ -30,19 +30,17 @@ pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Resul
         (_, false) => None,
     };
     let text = if args.json {
-        let mut doc = serde_json::to_value(&explanation)?;
-        if let Some(verified) = &verified {
-            doc["verification"] = serde_json::to_value(verified)?;
-        }
+        let doc = ExplainDocument::new(&explanation, verified.as_deref());
         serde_json::to_string_pretty(&doc)? + "\n"
     } else if args.markdown {
         let mut text = explanation_markdown(&explanation, args.top);
         if let Some(verified) = &verified {
-            text.push_str(&verification_markdown(verified));
+            text.push_str(&verification_markdown(&explanation, verified));
         }
         text
     } else if let Some(verified) = &verified {
-        render_explanation(&explanation, args.top, style) + &render_verification(verified, style)
+        render_explanation(&explanation, args.top, style)
+            + &render_verification(&explanation, verified, style)
     } else {
         let heading = record.as_ref().map(run_heading).unwrap_or_default();
         heading + &render_explanation(&explanation, args.top, style)

@@ -244,7 +244,7 @@ fn explain_from(
     for finding in explanation
         .findings
         .iter()
-        .filter(|f| f.cause == Cause::Monomorphization)
+        .filter(|f| f.cause() == Cause::Monomorphization)
     {
         let Some(krate) = &finding.crate_name else {
             continue;

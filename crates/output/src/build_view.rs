@@ -419,7 +419,7 @@ pub fn render_rebuild_roots(
                 });
         table.push(vec![
             name,
-            crate::format::shorten_middle(&root.reason.describe(), 40),
+            crate::format::shorten_middle(&crate::finding_text::describe_reason(&root.reason), 40),
             format!("+{}", root.cascade.len()),
             human_duration(root.unit_ns),
             human_duration(root.wall_ns),

@@ -140,7 +140,10 @@ fn what_grew_lines(grew: &WhatGrew) -> Vec<String> {
                 g.change * 100.0,
                 g.reason
                     .as_ref()
-                    .map(|r| format!("; rebuilt because {}", r.describe()))
+                    .map(|r| format!(
+                        "; rebuilt because {}",
+                        crate::finding_text::describe_reason(r)
+                    ))
                     .unwrap_or_default()
             )
         })
@@ -150,7 +153,7 @@ fn what_grew_lines(grew: &WhatGrew) -> Vec<String> {
             .rebuilt_new
             .iter()
             .map(|n| match &n.reason {
-                Some(r) => format!("{} ({})", n.unit, r.describe()),
+                Some(r) => format!("{} ({})", n.unit, crate::finding_text::describe_reason(r)),
                 None => n.unit.clone(),
             })
             .collect();

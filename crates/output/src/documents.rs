@@ -6,8 +6,12 @@
 use std::path::Path;
 
 use buildscope_analysis::{
-    Invocation, RebuildReason, RebuildRoot, RunRecord, RunRow, Spread, Unit, UnitChange,
+    Cause, Comparison, CratePhases, Explanation, Facts, Finding, Invocation, Owner, PhaseTimes,
+    RebuildReason, RebuildRoot, RunRecord, RunRow, ScheduleSummary, Spread, Unit, UnitChange,
+    Verification, VerificationVerdict, WallBreakdown, EXPLAIN_SCHEMA,
 };
+
+use crate::finding_text::{describe_reason, finding_text, verdict_text};
 
 use crate::style::Style;
 use serde::Serialize;
@@ -291,11 +295,11 @@ pub fn render_why(
         for (depth, (id, reason)) in chain.iter().enumerate() {
             let who = by_id(*id).map(name).unwrap_or_default();
             text.push_str(&match depth {
-                0 => format!("  rebuilt because {}\n", reason.describe()),
+                0 => format!("  rebuilt because {}\n", describe_reason(reason)),
                 _ => format!(
                     "  {}← {who}: {}\n",
                     "  ".repeat(depth - 1),
-                    reason.describe()
+                    describe_reason(reason)
                 ),
             });
         }
@@ -304,4 +308,113 @@ pub fn render_why(
         text.push_str(&crate::render_rebuild_roots(Some(roots), &run.units, style));
     }
     text
+}
+
+/// `buildscope explain --json` (`buildscope.explain/1`), and the explanation the report
+/// page reads: the explanation's figures, each finding's facts with its sentences.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainDocument<'a> {
+    pub schema: &'static str,
+    /// CPU time of the profiled crates by phase.
+    pub phases: &'a Option<PhaseTimes>,
+    pub crates: &'a [CratePhases],
+    pub wall: &'a Option<WallBreakdown>,
+    pub schedule: &'a Option<ScheduleSummary>,
+    /// Ordered by `estimate_ns`, largest first.
+    pub findings: Vec<FindingDocument<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Vec<VerificationDocument<'a>>>,
+}
+
+impl<'a> ExplainDocument<'a> {
+    pub fn new(e: &'a Explanation, verified: Option<&'a [Verification]>) -> ExplainDocument<'a> {
+        ExplainDocument {
+            schema: EXPLAIN_SCHEMA,
+            phases: &e.phases,
+            crates: &e.crates,
+            wall: &e.wall,
+            schedule: &e.schedule,
+            findings: e.findings.iter().map(FindingDocument::new).collect(),
+            verification: verified.map(|v| {
+                v.iter()
+                    .map(|v| VerificationDocument::new(v, &e.findings))
+                    .collect()
+            }),
+        }
+    }
+}
+
+/// One finding: its sentences, its estimate, and the facts they were written from.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingDocument<'a> {
+    pub cause: Cause,
+    pub title: String,
+    #[serde(rename = "crate")]
+    pub crate_name: &'a Option<String>,
+    pub evidence: Vec<String>,
+    pub fix: String,
+    pub estimate_ns: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_ns: Option<u64>,
+    pub estimate_basis: String,
+    /// Whose code the fix changes, when it is a change to a crate's code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: &'a Option<Owner>,
+    pub facts: &'a Facts,
+}
+
+impl<'a> FindingDocument<'a> {
+    pub fn new(f: &'a Finding) -> FindingDocument<'a> {
+        let text = finding_text(f);
+        FindingDocument {
+            cause: f.cause(),
+            title: text.title,
+            crate_name: &f.crate_name,
+            evidence: text.evidence,
+            fix: text.fix,
+            estimate_ns: f.estimate_ns,
+            cpu_ns: f.cpu_ns,
+            estimate_basis: text.basis,
+            owner: &f.code_owner,
+            facts: &f.facts,
+        }
+    }
+}
+
+/// One finding's estimate against what its setting measured (`explain --verify`).
+#[derive(Debug, Clone, Serialize)]
+pub struct VerificationDocument<'a> {
+    /// The finding's title.
+    pub finding: String,
+    pub cause: Cause,
+    pub estimate_ns: u64,
+    pub setting: &'a Option<String>,
+    pub baseline_ns: Option<u64>,
+    pub with_setting_ns: Option<u64>,
+    pub saving_ns: Option<i64>,
+    pub comparison: Option<Comparison>,
+    /// What the measurement says of the estimate, in words.
+    pub verdict: String,
+    /// The same, as a kind and ratio.
+    pub measured: VerificationVerdict,
+}
+
+impl<'a> VerificationDocument<'a> {
+    fn new(v: &'a Verification, findings: &[Finding]) -> VerificationDocument<'a> {
+        VerificationDocument {
+            finding: findings
+                .get(v.finding)
+                .map(|f| finding_text(f).title)
+                .unwrap_or_default(),
+            cause: v.cause,
+            estimate_ns: v.estimate_ns,
+            setting: &v.setting,
+            baseline_ns: v.baseline_ns,
+            with_setting_ns: v.with_setting_ns,
+            saving_ns: v.saving_ns,
+            comparison: v.comparison,
+            verdict: verdict_text(&v.verdict),
+            measured: v.verdict,
+        }
+    }
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use buildscope_analysis::{Explanation, Phase, Verification};
 
+use crate::finding_text::{finding_text, verdict_text};
 use crate::format::{human_duration, wrap};
 use crate::style::Style;
 use crate::table::{Align, Table};
@@ -16,8 +17,9 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
         out.push_str("No finding: nothing in this build stands out (see the phases below).\n");
     }
     for (rank, f) in e.findings.iter().take(top).enumerate() {
+        let text = finding_text(f);
         let indent = "   ";
-        for (i, l) in wrap(&format!("{}. {}", rank + 1, f.title), style.width)
+        for (i, l) in wrap(&format!("{}. {}", rank + 1, text.title), style.width)
             .lines()
             .enumerate()
         {
@@ -33,7 +35,7 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
                 "could save up to {}{} ({})",
                 human_duration(f.estimate_ns),
                 saving_kind(e, f),
-                f.estimate_basis
+                text.basis
             ),
             style.width.saturating_sub(indent.len()),
         )
@@ -41,7 +43,7 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
         {
             let _ = writeln!(out, "{indent}{l}");
         }
-        for line in &f.evidence {
+        for line in &text.evidence {
             for (i, l) in wrap(line, style.width.saturating_sub(5))
                 .lines()
                 .enumerate()
@@ -49,7 +51,7 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
                 let _ = writeln!(out, "{indent}{} {l}", if i == 0 { "·" } else { " " });
             }
         }
-        for (i, l) in wrap(&format!("Fix: {}", f.fix), style.width.saturating_sub(3))
+        for (i, l) in wrap(&format!("Fix: {}", text.fix), style.width.saturating_sub(3))
             .lines()
             .enumerate()
         {
@@ -178,7 +180,7 @@ pub fn render_top_findings(e: &Explanation, top: usize, style: &Style) -> String
             &format!(
                 "{}. {} — up to {}{}",
                 rank + 1,
-                f.title,
+                finding_text(f).title,
                 human_duration(f.estimate_ns),
                 saving_kind(e, f)
             ),
@@ -195,19 +197,20 @@ pub fn explanation_markdown(e: &Explanation, top: usize) -> String {
         out.push_str("No finding: nothing in this build stands out.\n\n");
     }
     for (rank, f) in e.findings.iter().take(top).enumerate() {
+        let text = finding_text(f);
         let _ = writeln!(
             out,
             "### {}. {}\n\n**Could save up to {}{}** ({}).\n",
             rank + 1,
-            md(&f.title),
+            md(&text.title),
             human_duration(f.estimate_ns),
             saving_kind(e, f),
-            md(&f.estimate_basis)
+            md(&text.basis)
         );
-        for line in &f.evidence {
+        for line in &text.evidence {
             let _ = writeln!(out, "- {}", md(line));
         }
-        let _ = writeln!(out, "\n**Fix:** {}\n", md(&f.fix));
+        let _ = writeln!(out, "\n**Fix:** {}\n", md(&text.fix));
     }
     if let Some(phases) = &e.phases {
         let build = phases.build_ns().max(1);
@@ -251,7 +254,7 @@ fn md(text: &str) -> String {
 }
 
 /// `explain --verify`: each estimate beside the saving its setting measured.
-pub fn render_verification<'a>(verified: &'a [Verification], style: &Style) -> String {
+pub fn render_verification(e: &Explanation, verified: &[Verification], style: &Style) -> String {
     let mut out = format!(
         "\n{}\n",
         style.bold("Verified (each setting alone against the project as it is, same scenario):")
@@ -264,17 +267,13 @@ pub fn render_verification<'a>(verified: &'a [Verification], style: &Style) -> S
         ("Time ratio", Align::Right),
     ]);
     // Findings by their rank in the explanation, named once below the table.
-    let mut names: Vec<&str> = Vec::new();
-    let mut number = |title: &'a str| match names.iter().position(|n| *n == title) {
-        Some(i) => i + 1,
-        None => {
-            names.push(title);
-            names.len()
-        }
-    };
+    let mut ranks: Vec<usize> = Vec::new();
     for v in verified.iter().filter(|v| v.setting.is_some()) {
+        if !ranks.contains(&v.finding) {
+            ranks.push(v.finding);
+        }
         table.push(vec![
-            format!("#{}", number(&v.finding)),
+            format!("#{}", v.finding + 1),
             human_duration(v.estimate_ns),
             v.setting.clone().unwrap_or_default(),
             v.saving_ns.map_or("-".to_string(), signed_saving),
@@ -288,17 +287,29 @@ pub fn render_verification<'a>(verified: &'a [Verification], style: &Style) -> S
         ]);
     }
     out.push_str(&table.render(style));
-    for (i, name) in names.iter().enumerate() {
-        out.push_str(&wrap(&format!("#{} {name}", i + 1), style.width));
+    for rank in ranks {
+        out.push_str(&wrap(
+            &format!("#{} {}", rank + 1, title_of(e, rank)),
+            style.width,
+        ));
     }
     for v in verified {
+        let verdict = verdict_text(&v.verdict);
         let line = match &v.setting {
-            Some(setting) => format!("{setting}: {}", v.verdict),
-            None => format!("{}: {}", v.finding, v.verdict),
+            Some(setting) => format!("{setting}: {verdict}"),
+            None => format!("{}: {verdict}", title_of(e, v.finding)),
         };
         out.push_str(&wrap(&format!("· {line}"), style.width));
     }
     out
+}
+
+/// The title of the explanation's finding at `index`.
+fn title_of(e: &Explanation, index: usize) -> String {
+    e.findings
+        .get(index)
+        .map(|f| finding_text(f).title)
+        .unwrap_or_default()
 }
 
 /// A saving, or a loss with a minus sign.
@@ -311,7 +322,7 @@ fn signed_saving(ns: i64) -> String {
 }
 
 /// The same as Markdown.
-pub fn verification_markdown(verified: &[Verification]) -> String {
+pub fn verification_markdown(e: &Explanation, verified: &[Verification]) -> String {
     let mut out = String::from(
         "\n### Verified\n\n| Finding | Estimate | Setting | Measured saving | Ratio | Verdict |\n|---|---|---|---|---|---|\n",
     );
@@ -319,7 +330,7 @@ pub fn verification_markdown(verified: &[Verification]) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
-            md(&v.finding),
+            md(&title_of(e, v.finding)),
             human_duration(v.estimate_ns),
             v.setting
                 .as_deref()
@@ -329,7 +340,7 @@ pub fn verification_markdown(verified: &[Verification]) -> String {
                 "{:.2}x [{:.2}–{:.2}]",
                 c.ratio, c.low, c.high
             )),
-            md(&v.verdict)
+            md(&verdict_text(&v.verdict))
         );
     }
     out

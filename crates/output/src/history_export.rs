@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use buildscope_analysis::{CratePhases, Finding, RunRow, Unit};
 
 use crate::export::ExportError;
+use crate::finding_text::{finding_text, FindingText};
 
 /// One run as the export sees it: the history's row, its units, and what its folder
 /// still holds.
@@ -208,14 +209,14 @@ fn tables(runs: &[ExportedRun]) -> [Table; 4] {
             ),
         ],
     };
-    let findings: Vec<(&ExportedRun, usize, &Finding)> = runs
+    let findings: Vec<(&ExportedRun, usize, &Finding, FindingText)> = runs
         .iter()
         .flat_map(|r| {
             r.findings
                 .iter()
                 .flatten()
                 .enumerate()
-                .map(move |(i, f)| (r, i + 1, f))
+                .map(move |(i, f)| (r, i + 1, f, finding_text(f)))
         })
         .collect();
     let findings_table = Table {
@@ -235,7 +236,7 @@ fn tables(runs: &[ExportedRun]) -> [Table; 4] {
                     findings
                         .iter()
                         .map(|f| {
-                            serde_json::to_value(f.2.cause)
+                            serde_json::to_value(f.2.cause())
                                 .ok()
                                 .and_then(|v| v.as_str().map(str::to_string))
                         })
@@ -248,7 +249,7 @@ fn tables(runs: &[ExportedRun]) -> [Table; 4] {
             ),
             (
                 "title",
-                Column::Text(findings.iter().map(|f| text(&f.2.title)).collect()),
+                Column::Text(findings.iter().map(|f| text(&f.3.title)).collect()),
             ),
             (
                 "estimate_ns",
@@ -260,7 +261,7 @@ fn tables(runs: &[ExportedRun]) -> [Table; 4] {
             ),
             (
                 "fix",
-                Column::Text(findings.iter().map(|f| text(&f.2.fix)).collect()),
+                Column::Text(findings.iter().map(|f| text(&f.3.fix)).collect()),
             ),
         ],
     };

@@ -13,6 +13,7 @@ mod documents;
 mod experiment_view;
 mod explain_view;
 mod export;
+mod finding_text;
 mod flamegraph;
 mod format;
 mod history_export;
@@ -40,8 +41,8 @@ pub use check_view::{
 pub use csv::summary_csv;
 pub use documents::{
     build_failure_line, render_why, run_heading, BuildDocument, CompareDocument,
-    EditEachMemberDocument, EditedMember, ExperimentsDocument, RunsDocument, TopDocument,
-    WallSpread, WhyDocument, WhyStep, WhyUnit,
+    EditEachMemberDocument, EditedMember, ExperimentsDocument, ExplainDocument, FindingDocument,
+    RunsDocument, TopDocument, VerificationDocument, WallSpread, WhyDocument, WhyStep, WhyUnit,
 };
 pub use experiment_view::render_experiment;
 pub use explain_view::{
@@ -49,6 +50,7 @@ pub use explain_view::{
     verification_markdown,
 };
 pub use export::{export_events, ExportError, ExportFormat};
+pub use finding_text::{describe_reason, finding_text, verdict_text, FindingText};
 pub use flamegraph::{
     inputs_title, write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions,
     StacksSource,

@@ -3,11 +3,12 @@
 //! Nothing is fetched: it opens from `file://` offline.
 
 use buildscope_analysis::{
-    BuildTotals, CriticalPath, ExperimentRecord, Explanation, FoldedStacks, Invocation, LabelStats,
-    RebuildRoot, Spread, Unit, UnitChange, UnitReason,
+    BuildTotals, CriticalPath, ExperimentRecord, FoldedStacks, Invocation, LabelStats, RebuildRoot,
+    Spread, Unit, UnitChange, UnitReason,
 };
 use serde::Serialize;
 
+use crate::documents::ExplainDocument;
 use crate::format::escape_html;
 
 const TEMPLATE: &str = include_str!("../assets/report.html");
@@ -23,7 +24,7 @@ pub struct ReportData<'a> {
     pub title: String,
     pub generated_by: String,
     pub run: Option<ReportRun<'a>>,
-    pub explanation: &'a Explanation,
+    pub explanation: ExplainDocument<'a>,
     pub crates: Vec<ReportCrate>,
     pub compare: Option<ReportCompare>,
     /// An experiment the run was the baseline of: its variants charted.

@@ -91,7 +91,7 @@ pub fn write_report(
         title: inputs.title,
         generated_by: format!("buildscope {}", env!("CARGO_PKG_VERSION")),
         run: inputs.run,
-        explanation: inputs.explanation,
+        explanation: crate::ExplainDocument::new(inputs.explanation, None),
         crates,
         compare: inputs.compare,
         experiment: inputs.experiment,

@@ -26,33 +26,19 @@ pub(super) fn llvm_dominates(
         })
         .collect();
     by_crate.sort_by_key(|c| std::cmp::Reverse(c.1));
-    let top: Vec<String> = by_crate
-        .iter()
-        .take(3)
-        .map(|(c, ns)| format!("{c} {}", secs(*ns)))
-        .collect();
+    let first = by_crate.first().map(|(c, _)| c.to_string());
     let _ = build;
-    Some(Finding {
-        cause: Cause::LlvmDominates,
-        title: format!(
-            "LLVM takes {:.0}% of the compile time",
-            percent_of(llvm, total)
-        ),
-        crate_name: by_crate.first().map(|(c, _)| c.to_string()),
-        evidence: vec![
-            format!(
-                "LLVM optimisation {}, code generation {} of {} CPU",
-                secs(phases.of(Phase::LlvmOptimization)),
-                secs(phases.of(Phase::LlvmCodegen)),
-                secs(total)
-            ),
-            format!("most in: {}", top.join(", ")),
-        ],
-        fix: "In dev builds, emit less debug info (`[profile.dev] debug = \"line-tables-only\"` or `debug = 0` for dependencies), keep `opt-level = 0` for your own crates, and check `codegen-units`; rebuild with each setting to measure it.".to_string(),
-        estimate_ns: llvm / 3,
-        cpu_ns: None,
-        estimate_basis: "a third of the LLVM time: what less debug info typically removes from code generation".to_string(),
-    })
+    let facts = Facts::LlvmDominates {
+        optimization_ns: phases.of(Phase::LlvmOptimization),
+        codegen_ns: phases.of(Phase::LlvmCodegen),
+        total_ns: total,
+        largest: by_crate
+            .into_iter()
+            .take(3)
+            .map(|(c, ns)| Timed::new(c, ns))
+            .collect(),
+    };
+    Some(Finding::new(facts, first, llvm / 3))
 }
 
 pub(super) fn incremental_overhead(
@@ -69,25 +55,19 @@ pub(super) fn incremental_overhead(
     let worst = crates
         .iter()
         .max_by_key(|c| c.phases.of(Phase::Incremental))?;
-    Some(Finding {
-        cause: Cause::IncrementalOverhead,
-        title: format!(
-            "incremental bookkeeping is {:.0}% of this rebuild",
-            percent_of(incr, total)
+    let facts = Facts::IncrementalOverhead {
+        incremental_ns: incr,
+        total_ns: total,
+        largest: Timed::new(
+            worst.crate_name.clone(),
+            worst.phases.of(Phase::Incremental),
         ),
-        crate_name: Some(worst.crate_name.clone()),
-        evidence: vec![format!(
-            "loading, hashing, encoding and copying incremental state: {} of {} CPU, most in {} ({})",
-            secs(incr),
-            secs(total),
-            worst.crate_name,
-            secs(worst.phases.of(Phase::Incremental))
-        )],
-        fix: "Split the crate so that an edit invalidates less, or try `incremental = false` for it when edits there usually change everything.".to_string(),
-        estimate_ns: incr / 2,
-        cpu_ns: None,
-        estimate_basis: "half the bookkeeping time".to_string(),
-    })
+    };
+    Some(Finding::new(
+        facts,
+        Some(worst.crate_name.clone()),
+        incr / 2,
+    ))
 }
 
 pub(super) fn linking(build: BuildEvidence) -> Option<Finding> {
@@ -97,31 +77,13 @@ pub(super) fn linking(build: BuildEvidence) -> Option<Finding> {
         return None;
     }
     let last = build.units.iter().max_by_key(|u| u.end_ns)?;
-    Some(Finding {
-        cause: Cause::Linking,
-        title: format!(
-            "linking is {:.0}% of this rebuild ({})",
-            percent_of(link, wall),
-            last.display_name()
-        ),
-        crate_name: Some(last.target.clone()),
-        evidence: vec![
-            format!("the final link took {} of {} wall", secs(link), secs(wall)),
-            format!(
-                "linkers on this machine: {}",
-                if build.installed_linkers.is_empty() {
-                    "none found besides rustc's bundled rust-lld".to_string()
-                } else {
-                    build.installed_linkers.join(", ")
-                }
-            ),
-        ],
-        fix: "Since Rust 1.90 x86_64 Linux links with the bundled rust-lld by default; if this build uses GNU ld (`-C linker-features=-lld`) or a custom linker, try `-C link-arg=-fuse-ld=mold`; otherwise emit less debug info (`debug = \"line-tables-only\"`, or `split-debuginfo = \"unpacked\"`), which shrinks what the linker copies.".to_string(),
-        estimate_ns: link / 3,
-        cpu_ns: None,
-        // Measured, not assumed: `debug = "line-tables-only"` took 24–56% off the final link
-        // of four hot rebuilds (ripgrep, hyperfine, the linking test project; bench/RESULTS.md).
-        estimate_basis: "a third of the final link: what less debug info took off the links measured so far (24–56%)"
-            .to_string(),
-    })
+    let facts = Facts::Linking {
+        unit: last.display_name(),
+        link_ns: link,
+        wall_ns: wall,
+        installed_linkers: build.installed_linkers.to_vec(),
+    };
+    // A third: `debug = "line-tables-only"` took 24–56% off the final link of four hot
+    // rebuilds measured (ripgrep, hyperfine, the linking test project; bench/RESULTS.md).
+    Some(Finding::new(facts, Some(last.target.clone()), link / 3))
 }

@@ -25,27 +25,15 @@ pub(super) fn duplicate_dependencies(build: BuildEvidence) -> Vec<Finding> {
         if extra < MATTERS_NS / 5 {
             continue;
         }
-        let why = if versions.len() > 1 {
-            format!("versions {}", versions.join(", "))
-        } else {
-            "one version with differing features or profiles".to_string()
-        };
-        out.push(Finding {
-            cause: Cause::DuplicateDependency,
-            title: format!("`{package}` is compiled {} times ({why})", units.len()),
-            crate_name: Some(package.to_string()),
-            evidence: vec![units
+        let facts = Facts::DuplicateDependency {
+            package: package.to_string(),
+            versions: versions.iter().map(|v| v.to_string()).collect(),
+            copies: units
                 .iter()
-                .map(|u| format!("{} {}", u.display_name(), secs(u.duration_ns())))
-                .collect::<Vec<_>>()
-                .join(", ")],
-            fix: format!(
-                "See why with `cargo tree -d -p {package}` (versions) or `cargo tree -e features -i {package}`; align the versions or features so it builds once."
-            ),
-            estimate_ns: extra,
-            cpu_ns: None,
-            estimate_basis: "the time of every copy but the longest".to_string(),
-        });
+                .map(|u| Timed::new(u.display_name(), u.duration_ns()))
+                .collect(),
+        };
+        out.push(Finding::new(facts, Some(package.to_string()), extra));
     }
     out
 }
@@ -106,33 +94,13 @@ pub(super) fn dependencies_of_one_member(build: BuildEvidence) -> Option<Finding
         return None;
     }
     deps.sort_by_key(|d| std::cmp::Reverse(d.1));
-    let shown: Vec<String> = deps
-        .iter()
-        .take(6)
-        .map(|(p, ns)| format!("{p} {}", secs(*ns)))
-        .collect();
-    Some(Finding {
-        cause: Cause::DependencyOfOneMember,
-        title: format!(
-            "{} dependencies ({} of compile time) are needed only by `{member}`",
-            deps.len(),
-            secs(exclusive)
-        ),
-        crate_name: Some(member.to_string()),
-        evidence: vec![
-            format!("only `{member}` uses: {}", shown.join(", ")),
-            format!(
-                "{:.0}% of the build's summed unit time",
-                percent_of(exclusive, total)
-            ),
-        ],
-        fix: format!(
-            "Builds that do not need `{member}` still compile these: put them behind an optional feature of `{member}`, or leave `{member}` out of `default-members` so that `cargo build` skips it unless asked."
-        ),
-        estimate_ns: exclusive,
-        cpu_ns: None,
-        estimate_basis: "the compile time of those packages, saved by every build that leaves the member out".to_string(),
-    })
+    let facts = Facts::DependencyOfOneMember {
+        member: member.to_string(),
+        dependencies: deps.iter().map(|(p, ns)| Timed::new(*p, *ns)).collect(),
+        exclusive_ns: exclusive,
+        total_ns: total,
+    };
+    Some(Finding::new(facts, Some(member.to_string()), exclusive))
 }
 
 #[cfg(test)]
@@ -173,11 +141,10 @@ mod tests {
         .expect("a finding");
         assert_eq!(finding.crate_name.as_deref(), Some("cli"));
         assert_eq!(finding.estimate_ns, 1_600_000_000);
-        assert!(
-            finding.evidence[0].contains("clap_derive"),
-            "{:?}",
-            finding.evidence
-        );
-        assert!(!finding.evidence[0].contains("common"));
+        let Facts::DependencyOfOneMember { dependencies, .. } = &finding.facts else {
+            panic!("{finding:?}")
+        };
+        let names: Vec<&str> = dependencies.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["clap_derive", "clap"]);
     }
 }

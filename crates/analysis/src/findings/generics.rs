@@ -258,91 +258,29 @@ pub(super) fn monomorphization(
     if top.copies < 8 || estimate < MATTERS_NS / 5 {
         return None;
     }
-    let describe = |g: &GenericFunction| match trait_of_default_method(&g.function) {
-        Some(t) => format!(
-            "{} ×{} (the default method of trait `{t}`, once per implementing type)",
-            g.function, g.copies
-        ),
-        None => format!("{} ×{}", g.function, g.copies),
+    let copies_of = |g: &GenericFunction| GenericCopies {
+        function: g.function.clone(),
+        copies: g.copies,
+        default_method_of: trait_of_default_method(&g.function).map(str::to_string),
     };
-    let shown: Vec<String> = local.iter().take(5).map(describe).collect();
-    let mut evidence = vec![
-        format!(
-            "generic functions of `{}` by the instances they account for: {}",
-            krate.crate_name,
-            shown.join(", ")
-        ),
-        format!(
-            "`{}` accounts for {} of the crate's {} instances ({} copies, and its closures and other crates' generic code only it instantiates: {}); monomorphization and LLVM IR generation {}, LLVM {} ({:.0}% of the crate's {} of CPU)",
-            top.function,
-            top.attributed,
-            total,
-            top.copies,
-            top.attributed - top.copies,
-            secs(mono),
-            secs(llvm),
-            percent_of(mono + llvm, crate_ns),
-            secs(crate_ns)
-        ),
-    ];
-    if !foreign.is_empty() {
-        let listed: Vec<String> = foreign
-            .iter()
-            .take(3)
-            .map(|(f, n)| format!("{f} ×{n}"))
-            .collect();
-        evidence.push(format!(
-            "other crates' generic code instantiated here (changed only by calling it with fewer types): {}",
-            listed.join(", ")
-        ));
-    }
-    match llvm_lines {
-        Some(lines) => {
-            let total: u64 = lines.iter().map(|l| l.lines).sum();
-            let top: Vec<String> = lines
-                .iter()
-                .take(5)
-                .map(|l| {
-                    format!(
-                        "{} {} lines in {} copies",
-                        short(&l.function, 70),
-                        l.lines,
-                        l.copies
-                    )
-                })
-                .collect();
-            evidence.push(format!(
-                "LLVM IR lines (cargo llvm-lines view, {total} in all): {}",
-                top.join("; ")
-            ));
-        }
-        None => evidence.push(format!(
-            "lines per function: `buildscope explain --llvm-lines` builds `{}` once more with --emit=llvm-ir",
-            krate.crate_name
-        )),
-    }
-    let code_fix = match trait_of_default_method(&top.function) {
-        Some(t) => format!(
-            "Move the body of `{t}`'s default method into a non-generic function that takes what it needs (`&dyn {t}` or plain data) and call it from the default method, so each implementing type gets a one-line copy; `cargo llvm-lines` shows what each copy costs."
-        ),
-        None => "Make each of these a thin generic wrapper around a non-generic inner function (`fn f<T: AsRef<str>>(x: T) { fn inner(x: &str) { … } inner(x.as_ref()) }`), or take `&dyn Trait` where the call is not hot; `cargo llvm-lines` shows the lines each copy costs.".to_string(),
+    let facts = Facts::Monomorphization {
+        krate: krate.crate_name.clone(),
+        crate_ns,
+        mono_ns: mono,
+        llvm_ns: llvm,
+        top: copies_of(top),
+        attributed: top.attributed,
+        instances: total,
+        largest: local.iter().take(5).map(copies_of).collect(),
+        foreign: foreign.into_iter().take(3).collect(),
+        llvm_lines: llvm_lines.map(|lines| {
+            (
+                lines.iter().map(|l| l.lines).sum(),
+                lines.iter().take(5).cloned().collect(),
+            )
+        }),
     };
-    Some(Finding {
-        cause: Cause::Monomorphization,
-        title: format!(
-            "heavy monomorphization in `{}`: `{}` is compiled {} times",
-            krate.crate_name, top.function, top.copies
-        ),
-        crate_name: Some(krate.crate_name.clone()),
-        evidence,
-        fix: owner.fix_for_code(code_fix),
-        estimate_ns: estimate,
-        cpu_ns: None,
-        estimate_basis: format!(
-            "the crate's monomorphization and LLVM time × the share of its instances owed to `{}` ({} of {}) × ({} − 1)/{}, the copies a non-generic body removes",
-            top.function, top.attributed, total, top.copies, top.copies
-        ),
-    })
+    Some(Finding::new(facts, Some(krate.crate_name.clone()), estimate).owned_by(owner.clone()))
 }
 
 #[cfg(test)]

@@ -11,12 +11,13 @@ use crate::phases::{phase_of, phase_times, Phase, PhaseTimes};
 use crate::rebuild::UnitReason;
 use crate::schedule::{schedule_summary, wall_saving, ScheduleSummary, UnitTime};
 use crate::settings::{SettingDifference, WarmUp};
-use crate::summary::{merge, percent_of, ProfileSummary};
+use crate::summary::{merge, ProfileSummary};
 use crate::timeline::{BuildTotals, CriticalPath, Unit, UnitKind};
 use crate::top::Invocation;
 
 mod backend;
 mod dependencies;
+mod facts;
 mod generics;
 mod items;
 mod macros;
@@ -26,23 +27,23 @@ mod verify;
 
 use backend::{incremental_overhead, linking, llvm_dominates};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
+pub use facts::{Cascade, Facts, GenericCopies, QueryCall, Replay, RerunCause, Timed};
 use generics::monomorphization;
 use items::pathological_item;
 use macros::proc_macro_expansion;
 use rebuilds::rebuild_findings;
 pub use schedule::wall_breakdown;
 use schedule::{critical_path_units, serializing_crate};
-pub use verify::{settings_to_try, verifications, Verification};
+pub use verify::{settings_to_try, verifications, Verification, VerificationVerdict};
 
 pub const EXPLAIN_SCHEMA: &str = "buildscope.explain/1";
 
 /// What a finding is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cause {
     PathologicalTraitSolving,
     PathologicalItem,
-    TraitSolving,
     Monomorphization,
     LlvmDominates,
     Linking,
@@ -63,26 +64,46 @@ pub enum Cause {
     SettingsThrash,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A cause found in a build, as facts: output writes its sentences.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
-    pub cause: Cause,
-    /// One line: what is slow.
-    pub title: String,
-    #[serde(rename = "crate")]
+    /// What was found, with its numbers and names.
+    pub facts: Facts,
+    /// The crate or package it is about.
     pub crate_name: Option<String>,
-    /// The numbers and items behind it.
-    pub evidence: Vec<String>,
-    /// What to do, in Rust terms.
-    pub fix: String,
+    /// Whose code the fix would change, when the fix is a change to that crate's code: a
+    /// dependency's finding then names what its user controls instead.
+    pub code_owner: Option<Owner>,
     /// Time it could save, at most: wall time in the scenario the run measured (a replay of
     /// its schedule with the fix's effect), or CPU time when only profiles were given.
     pub estimate_ns: u64,
     /// The CPU time the fix removes, when the finding is about CPU (its wall-time effect,
     /// `estimate_ns`, is smaller when other work runs in parallel).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_ns: Option<u64>,
-    /// How the estimate was derived.
-    pub estimate_basis: String,
+    /// How the estimate became wall time, when it was replayed on the run's schedule.
+    pub replay: Option<Replay>,
+}
+
+impl Finding {
+    fn new(facts: Facts, crate_name: Option<String>, estimate_ns: u64) -> Finding {
+        Finding {
+            facts,
+            crate_name,
+            code_owner: None,
+            estimate_ns,
+            cpu_ns: None,
+            replay: None,
+        }
+    }
+
+    fn owned_by(mut self, owner: Owner) -> Finding {
+        self.code_owner = Some(owner);
+        self
+    }
+
+    pub fn cause(&self) -> Cause {
+        self.facts.cause()
+    }
 }
 
 /// LLVM IR lines of one generic function, all its copies together (the `cargo llvm-lines`
@@ -144,7 +165,7 @@ pub struct CratePhases {
     pub phases: PhaseTimes,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     pub schema: &'static str,
     /// CPU time of the profiled crates by phase.
@@ -255,10 +276,8 @@ pub fn explain(input: &ExplainInput) -> Explanation {
     let mut findings = Vec::new();
     for krate in &crates {
         findings.extend(
-            pathological_item(krate, input.item_invocations).map(|mut finding| {
-                finding.fix = Owner::of(input.build, &krate.crate_name).fix_for_code(finding.fix);
-                finding
-            }),
+            pathological_item(krate, input.item_invocations)
+                .map(|finding| finding.owned_by(Owner::of(input.build, &krate.crate_name))),
         );
         let lines = input
             .llvm_lines
@@ -277,7 +296,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         // Time a monomorphization finding explains is not claimed again.
         let explained: Vec<&str> = findings
             .iter()
-            .filter(|f| f.cause == Cause::Monomorphization)
+            .filter(|f| f.cause() == Cause::Monomorphization)
             .filter_map(|f| f.crate_name.as_deref())
             .collect();
         let rest: Vec<CratePhases> = crates
@@ -317,7 +336,8 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             .cmp(&key(a))
             .then(is_rule_of_thumb(a).cmp(&is_rule_of_thumb(b)))
             .then(b.estimate_ns.cmp(&a.estimate_ns))
-            .then(a.title.cmp(&b.title))
+            .then(a.cause().cmp(&b.cause()))
+            .then(a.crate_name.cmp(&b.crate_name))
     });
     Explanation {
         schema: EXPLAIN_SCHEMA,
@@ -331,7 +351,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
 
 /// A finding whose estimate is a general rule rather than this build's own evidence.
 fn is_rule_of_thumb(f: &Finding) -> bool {
-    matches!(f.cause, Cause::LlvmDominates | Cause::IncrementalOverhead)
+    matches!(f.cause(), Cause::LlvmDominates | Cause::IncrementalOverhead)
 }
 
 /// Which part of a unit a fix shortens: before its metadata is ready (dependents that
@@ -348,10 +368,9 @@ enum Part {
 fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhases]) {
     let wall = build.totals.wall_ns;
     // (crate, cut, part, whether the cut is CPU time to convert to the unit's wall time).
-    let cuts: Vec<(String, u64, Part, bool)> = match finding.cause {
+    let cuts: Vec<(String, u64, Part, bool)> = match finding.cause() {
         Cause::PathologicalTraitSolving
         | Cause::PathologicalItem
-        | Cause::TraitSolving
         | Cause::ProcMacroExpansion => finding
             .crate_name
             .iter()
@@ -429,31 +448,24 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
     } else {
         0
     };
-    let is_cpu = !matches!(finding.cause, Cause::Linking | Cause::SerializingCrate);
+    let is_cpu = !matches!(finding.cause(), Cause::Linking | Cause::SerializingCrate);
     if is_cpu {
         finding.cpu_ns = Some(finding.estimate_ns);
     }
-    finding.estimate_basis = format!(
-        "wall time: the run's schedule replayed with {} shorter by {}; {}{}",
-        finding
+    finding.replay = Some(Replay {
+        shortened: finding
             .crate_name
-            .as_deref()
-            .filter(|_| finding.cause != Cause::LlvmDominates)
-            .map_or("the profiled crates".to_string(), |c| format!("`{c}`")),
-        if is_cpu {
-            "the CPU this removes"
-        } else {
-            "that"
-        },
-        if is_cpu { "CPU: " } else { "" },
-        finding.estimate_basis
-    );
+            .clone()
+            .filter(|_| finding.cause() != Cause::LlvmDominates),
+        cpu: is_cpu,
+    });
     finding.estimate_ns = saving;
 }
 
 /// Whose code a crate is, which decides what a fix in it can be.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Owner {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "owner", rename_all = "kebab-case")]
+pub enum Owner {
     /// A workspace member: the user's code.
     Member,
     /// A dependency; `hot` when the run measured a rebuild; `path` when it comes from a
@@ -490,45 +502,6 @@ impl Owner {
             },
         }
     }
-
-    /// The fix for a problem in the crate's code: as it is for the user's own code; for a
-    /// dependency, what the user controls instead.
-    pub(super) fn fix_for_code(&self, code_fix: String) -> String {
-        match self {
-            Owner::Member | Owner::Unknown => code_fix,
-            Owner::Dependency {
-                package,
-                path: true,
-                ..
-            } => format!(
-                "`{package}` is a path dependency outside the workspace: if its code is yours, change it there. {code_fix}"
-            ),
-            Owner::Dependency { package, hot, .. } => format!(
-                "`{package}` is a dependency: its code is not yours to change{}. What you control: its features (turn off what you do not use), its version (a newer release may be lighter), a lighter alternative or whether you need it at all, and how it is built (`[profile.dev.package.{package}]` settings).",
-                if *hot {
-                    ""
-                } else {
-                    ", and it is compiled once and cached, so it costs cold builds only: the edit-rebuild loop does not recompile it (`buildscope build --touch` on your own file measures that loop)"
-                }
-            ),
-        }
-    }
-}
-
-/// A duration in a finding's sentences, as every table writes it.
-pub(super) fn secs(ns: u64) -> String {
-    crate::human_duration(ns)
-}
-
-/// Shortens a type or item for a line of evidence, keeping both ends.
-pub(super) fn short(text: &str, max: usize) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= max {
-        return text.to_string();
-    }
-    let head: String = chars[..max * 2 / 3].iter().collect();
-    let tail: String = chars[chars.len() - max / 3..].iter().collect();
-    format!("{head}…{tail}")
 }
 
 #[cfg(test)]
@@ -600,17 +573,45 @@ mod tests {
         finding
     }
 
+    /// A finding of `cause` about `krate`, its facts empty but for the crate.
     fn finding(cause: Cause, krate: &str, estimate_ns: u64) -> Finding {
-        Finding {
-            cause,
-            title: "t".into(),
-            crate_name: Some(krate.into()),
-            evidence: Vec::new(),
-            fix: "f".into(),
-            estimate_ns,
-            cpu_ns: None,
-            estimate_basis: "b".into(),
-        }
+        let query = QueryCall {
+            query: "typeck".into(),
+            argument: "f".into(),
+            ns: estimate_ns,
+        };
+        let facts = match cause {
+            Cause::Monomorphization => Facts::Monomorphization {
+                krate: krate.into(),
+                crate_ns: 0,
+                mono_ns: 0,
+                llvm_ns: 0,
+                top: GenericCopies {
+                    function: "f".into(),
+                    copies: 2,
+                    default_method_of: None,
+                },
+                attributed: 2,
+                instances: 2,
+                largest: Vec::new(),
+                foreign: Vec::new(),
+                llvm_lines: None,
+            },
+            Cause::PathologicalItem => Facts::PathologicalItem {
+                krate: krate.into(),
+                crate_ns: 0,
+                item: query,
+                own_share: 1.0,
+                inference: false,
+            },
+            Cause::DuplicateDependency => Facts::DuplicateDependency {
+                package: krate.into(),
+                versions: Vec::new(),
+                copies: Vec::new(),
+            },
+            other => unimplemented!("{other:?}"),
+        };
+        Finding::new(facts, Some(krate.into()), estimate_ns)
     }
 
     #[test]
@@ -650,10 +651,12 @@ mod tests {
             finding(Cause::PathologicalItem, "big", 300 * MS),
         );
         assert_eq!(f.estimate_ns, 300 * MS);
-        assert!(
-            f.estimate_basis.starts_with("wall time"),
-            "{}",
-            f.estimate_basis
+        assert_eq!(
+            f.replay,
+            Some(Replay {
+                shortened: Some("big".into()),
+                cpu: true
+            })
         );
         // A claim of more CPU than the build's wall time is held to the wall time.
         let f = explained(
@@ -700,21 +703,20 @@ mod tests {
         let members = vec!["app".to_string(), "helper".to_string()];
         let build = run.evidence(&members);
         let finding = serializing_crate(build, &[]).expect("regex compiles alone");
-        assert!(!finding.fix.contains("Split"), "{}", finding.fix);
-        assert!(
-            finding.fix.contains("`regex` is a dependency"),
-            "{}",
-            finding.fix
+        assert_eq!(
+            finding.code_owner,
+            Some(Owner::Dependency {
+                package: "regex".into(),
+                hot: false,
+                path: false
+            })
         );
-        assert!(finding.fix.contains("cold builds only"), "{}", finding.fix);
         // The same code problem in the user's own crate keeps the code fix.
-        let own = Owner::of(Some(build), "app");
-        assert_eq!(own, Owner::Member);
-        assert_eq!(own.fix_for_code("Split it.".into()), "Split it.");
+        assert_eq!(Owner::of(Some(build), "app"), Owner::Member);
         let hot = BuildEvidence { hot: true, ..build };
-        let dep = Owner::of(Some(hot), "regex");
-        assert!(!dep
-            .fix_for_code("Split it.".into())
-            .contains("cold builds only"));
+        assert!(matches!(
+            Owner::of(Some(hot), "regex"),
+            Owner::Dependency { hot: true, .. }
+        ));
     }
 }

@@ -4,7 +4,7 @@
 //! in one target directory.
 
 use super::*;
-use crate::rebuild::{rebuild_roots, value_change, RebuildReason, RebuildRoot};
+use crate::rebuild::{rebuild_roots, RebuildReason, RebuildRoot};
 use crate::schedule::wall_saving_without;
 
 /// A cascade is worth a finding from this many units rebuilt for one edited crate.
@@ -58,115 +58,52 @@ fn is_generated(file: &str) -> bool {
     file.starts_with("target/") || file.contains("/target/") || file.contains("/out/")
 }
 
-/// Units of the cascade, with the root, described for evidence.
-fn cascade_line(build: BuildEvidence, root: &RebuildRoot) -> String {
-    let mut packages: Vec<&str> = root
+/// The units rebuilt after a root, for evidence.
+fn cascade_of(build: BuildEvidence, root: &RebuildRoot) -> Cascade {
+    let mut packages: Vec<String> = root
         .cascade
         .iter()
         .filter_map(|id| build.units.iter().find(|u| u.id == *id))
-        .map(|u| u.package.as_str())
+        .map(|u| u.package.clone())
         .filter(|p| *p != root.package)
         .collect();
     packages.sort();
     packages.dedup();
-    let shown: Vec<String> = packages.iter().take(6).map(|p| format!("`{p}`")).collect();
-    let more = packages.len().saturating_sub(shown.len());
-    format!(
-        "{} unit(s) rebuilt after it{}; {} of unit time, {} of wall time in all",
-        root.cascade.len(),
-        if shown.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({}{})",
-                shown.join(", "),
-                if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                }
-            )
-        },
-        secs(root.unit_ns),
-        secs(root.wall_ns)
-    )
+    Cascade {
+        units: root.cascade.len(),
+        packages,
+        unit_ns: root.unit_ns,
+        wall_ns: root.wall_ns,
+    }
 }
 
-/// What a rerun build script costs: its own run, which what depends on it waits for (they
-/// rebuild for the edit anyway, so their time is not the script's).
-fn script_line(build: BuildEvidence, root: &RebuildRoot) -> String {
-    let ran = build
+fn build_script_reruns(build: BuildEvidence, root: &RebuildRoot) -> Option<Finding> {
+    let cause = match &root.reason {
+        RebuildReason::PackageChanged => RerunCause::NoRerunIfChanged,
+        RebuildReason::FileMissing { file } => {
+            RerunCause::WatchesMissingFile { file: file.clone() }
+        }
+        RebuildReason::FileChanged { file } => {
+            RerunCause::WatchesGeneratedFile { file: file.clone() }
+        }
+        _ => return None,
+    };
+    // What the script costs is its own run, which the units after it waited for (they
+    // rebuild for the edit anyway, so their time is not the script's).
+    let ran_ns = build
         .units
         .iter()
         .find(|u| u.id == root.unit)
         .map_or(0, |u| u.duration_ns());
-    let waiting = root.cascade.len();
-    format!(
-        "the script ran for {}{}",
-        secs(ran),
-        if waiting > 0 {
-            format!(
-                ", and the {waiting} unit(s) rebuilt after it waited for it (they would rebuild \
-                 for the edit anyway: only the script's run is saved)"
-            )
-        } else {
-            String::new()
-        }
-    )
-}
-
-fn build_script_reruns(build: BuildEvidence, root: &RebuildRoot) -> Option<Finding> {
-    let (why, fix) = match &root.reason {
-        RebuildReason::PackageChanged => (
-            "its build script prints no `cargo:rerun-if-changed` line, so cargo reruns it \
-             whenever any file of the package changes"
-                .to_string(),
-            "Print `cargo:rerun-if-changed=build.rs` from build.rs, plus one \
-             `cargo:rerun-if-changed=<path>` per file or folder the script reads: cargo then \
-             reruns it only when those change, and an edit of the package's code no longer \
-             reruns the script."
-                .to_string(),
-        ),
-        RebuildReason::FileMissing { file } => (
-            format!(
-                "its build script watches `{file}`, which does not exist, so cargo reruns it on \
-                 every build"
-            ),
-            format!(
-                "Point `cargo:rerun-if-changed` at a file that exists (or create `{file}`), or \
-                 drop that line: a missing path is always out of date."
-            ),
-        ),
-        RebuildReason::FileChanged { file } => (
-            format!(
-                "its build script watches `{file}`, a file the build itself writes, so every \
-                 build makes the next one rerun it"
-            ),
-            "Watch the inputs the script reads, not a file it or the build generates; write \
-             generated files to `OUT_DIR` and only when their content changes."
-                .to_string(),
-        ),
-        _ => return None,
-    };
     let owner = Owner::of_package(Some(build), &root.package);
-    // What rebuilt after the script may have rebuilt anyway (an edit of the package's own
-    // code rebuilds its crates, script or no script): the saving is the script's run.
     let saving = wall_saving_without(build.units, &[root.unit], build.totals.cores);
-    Some(Finding {
-        cause: Cause::BuildScriptReruns,
-        title: format!("`{}`'s build script reruns on every rebuild", root.package),
-        crate_name: Some(root.package.clone()),
-        evidence: vec![
-            format!("`{}` was rebuilt because {why}", root.package),
-            script_line(build, root),
-        ],
-        fix: owner.fix_for_code(fix),
-        estimate_ns: saving,
-        cpu_ns: None,
-        estimate_basis: "wall time: the run's schedule replayed without the build script's \
-                         run (what rebuilt after it may have rebuilt for the edit anyway)"
-            .to_string(),
-    })
+    let facts = Facts::BuildScriptReruns {
+        package: root.package.clone(),
+        cause,
+        ran_ns,
+        waiting: root.cascade.len(),
+    };
+    Some(Finding::new(facts, Some(root.package.clone()), saving).owned_by(owner))
 }
 
 /// A value that changes by itself: a Unix time or a commit hash.
@@ -196,41 +133,20 @@ fn changing_variable(build: BuildEvidence, root: &RebuildRoot) -> Option<Finding
     else {
         return None;
     };
-    let values = value_change(before.as_deref(), after.as_deref())
-        .map(|change| format!(" ({change})"))
-        .unwrap_or_default();
-    let kind = after
-        .as_deref()
-        .and_then(looks_volatile)
-        .map(|k| format!(" Its value looks like {k}, which is new on every build."))
-        .unwrap_or_default();
-    Some(Finding {
-        cause: Cause::ChangingEnvironmentVariable,
-        title: format!(
-            "`{variable}` changed between builds and rebuilt `{}`",
-            root.package
-        ),
-        crate_name: Some(root.package.clone()),
-        evidence: vec![
-            format!(
-                "`{}` depends on the environment variable `{variable}` (a build script's \
-                 `cargo:rerun-if-env-changed`, or `env!`/`option_env!`), which changed{values}",
-                root.package
-            ),
-            cascade_line(build, root),
-        ],
-        fix: format!(
-            "Keep `{variable}` the same from build to build during development: set it once in \
-             `.cargo/config.toml` (`[env]`), or have the build script read it only for release \
-             or CI builds (a fixed placeholder otherwise), or read it at run time with \
-             `std::env::var` if the program can.{kind}"
-        ),
-        estimate_ns: root.wall_ns,
-        cpu_ns: None,
-        estimate_basis: "wall time: the run's schedule replayed without the units the change \
-                         rebuilt"
-            .to_string(),
-    })
+    let facts = Facts::ChangingEnvironmentVariable {
+        package: root.package.clone(),
+        variable: variable.clone(),
+        before: before.clone(),
+        after: after.clone(),
+        volatile: after.as_deref().and_then(looks_volatile),
+        cascade: cascade_of(build, root),
+    };
+    // Wall time: the run's schedule replayed without the units the change rebuilt.
+    Some(Finding::new(
+        facts,
+        Some(root.package.clone()),
+        root.wall_ns,
+    ))
 }
 
 fn edit_cascade(build: BuildEvidence, root: &RebuildRoot, file: &str) -> Option<Finding> {
@@ -253,50 +169,18 @@ fn edit_cascade(build: BuildEvidence, root: &RebuildRoot, file: &str) -> Option<
     let ids: Vec<usize> = dependents.iter().map(|u| u.id).collect();
     let saving = wall_saving_without(build.units, &ids, build.totals.cores);
     let unit_ns: u64 = dependents.iter().map(|u| u.duration_ns()).sum();
-    let mut packages: Vec<&str> = dependents.iter().map(|u| u.package.as_str()).collect();
+    let mut packages: Vec<String> = dependents.iter().map(|u| u.package.clone()).collect();
     packages.sort();
     packages.dedup();
-    Some(Finding {
-        cause: Cause::EditCascade,
-        title: format!(
-            "An edit of `{}` rebuilds {} crates that depend on it",
-            root.package,
-            packages.len()
-        ),
-        crate_name: Some(root.package.clone()),
-        evidence: vec![
-            format!(
-                "`{file}` changed; {} unit(s) of {} other package(s) rebuilt only because \
-                 `{}` did: {} of unit time",
-                dependents.len(),
-                packages.len(),
-                root.package,
-                secs(unit_ns)
-            ),
-            format!(
-                "rebuilt for it: {}",
-                packages
-                    .iter()
-                    .take(8)
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ],
-        fix: format!(
-            "Every change to `{}` recompiles everything that depends on it. If the code you \
-             edit most is in it, move that code into a crate near the top of the graph (one \
-             few crates depend on, such as the binary's own), or have the dependents use it \
-             through a trait object or a small interface crate, so that edits behind the \
-             interface recompile only the crate that holds them.",
-            root.package
-        ),
-        estimate_ns: saving,
-        cpu_ns: None,
-        estimate_basis: "wall time: the run's schedule replayed without the other crates that \
-                         rebuilt for the edit (at most: moving the code saves part of it)"
-            .to_string(),
-    })
+    let facts = Facts::EditCascade {
+        package: root.package.clone(),
+        file: file.to_string(),
+        units: dependents.len(),
+        packages,
+        unit_ns,
+    };
+    // At most: moving the code saves part of it.
+    Some(Finding::new(facts, Some(root.package.clone()), saving))
 }
 
 fn settings_thrash(build: BuildEvidence) -> Option<Finding> {
@@ -316,12 +200,12 @@ fn settings_thrash(build: BuildEvidence) -> Option<Finding> {
         None => Vec::new(),
     };
     // In a hot run the warm-up build compiled the other copies; in an as-is run, this one.
-    let (count, unit_ns, estimate_ns, basis) = match build.warm_up {
+    let (units, unit_ns, estimate_ns, from_warm_up) = match build.warm_up {
         Some(warm) if warm.not_built_before > 0 || rebuilt.is_empty() => (
             warm.not_built_before.max(warm.units),
             warm.unit_ns,
             warm.wall_ns,
-            "wall time of the warm-up build that compiled them (before the measured rebuild)",
+            true,
         ),
         _ if !rebuilt.is_empty() => {
             let ids: Vec<usize> = rebuilt.iter().map(|u| u.id).collect();
@@ -329,54 +213,18 @@ fn settings_thrash(build: BuildEvidence) -> Option<Finding> {
                 rebuilt.len(),
                 rebuilt.iter().map(|u| u.duration_ns()).sum(),
                 wall_saving_without(build.units, &ids, build.totals.cores),
-                "wall time: the run's schedule replayed without the units built for the \
-                 changed settings",
+                false,
             )
         }
         _ => return None,
     };
-    let mut fixes: Vec<String> = Vec::new();
-    for change in build.setting_changes {
-        let fix = change.fix();
-        if !fixes.contains(&fix) {
-            fixes.push(fix);
-        }
-    }
-    let mut evidence: Vec<String> = build
-        .setting_changes
-        .iter()
-        .take(6)
-        .map(|c| {
-            format!(
-                "differs from the previous build into this target directory: {}",
-                c.describe()
-            )
-        })
-        .collect();
-    evidence.push(format!(
-        "{count} unit(s) compiled again for it ({} of unit time): cargo keeps a copy of each \
-         unit per setting, so builds that alternate between the two compile both copies after \
-         every edit",
-        secs(unit_ns)
-    ));
-    let first = &build.setting_changes[0];
-    Some(Finding {
-        cause: Cause::SettingsThrash,
-        title: format!(
-            "Builds into one target directory with different settings ({})",
-            match first {
-                SettingDifference::Rustflags { variable, .. } => variable.clone(),
-                SettingDifference::Selection { .. } => "the package selection".to_string(),
-                SettingDifference::Features { package, .. } => format!("features of {package}"),
-            }
-        ),
-        crate_name: None,
-        evidence,
-        fix: fixes.join(" "),
-        estimate_ns,
-        cpu_ns: None,
-        estimate_basis: basis.to_string(),
-    })
+    let facts = Facts::SettingsThrash {
+        changes: build.setting_changes.to_vec(),
+        units,
+        unit_ns,
+        from_warm_up,
+    };
+    Some(Finding::new(facts, None, estimate_ns))
 }
 
 #[cfg(test)]

@@ -190,40 +190,21 @@ pub(super) fn serializing_crate(build: BuildEvidence, crates: &[CratePhases]) ->
         .filter(|u| u.deps.contains(&id))
         .map(|u| u.display_name())
         .collect();
-    Some(Finding {
-        cause: Cause::SerializingCrate,
-        title: format!(
-            "`{}` serializes the build: it compiles alone for {} ({:.0}% of the wall time)",
-            unit.target,
-            secs(alone),
-            percent_of(alone, wall)
-        ),
-        crate_name: Some(unit.target.clone()),
-        evidence: vec![
-            format!(
-                "{} ran {} in all, {} of it with every other core idle ({} cores)",
-                unit.display_name(),
-                secs(unit.duration_ns()),
-                secs(alone),
-                cores
-            ),
-            if dependents.is_empty() {
-                "it is the last unit of the build".to_string()
-            } else {
-                format!("waiting on it: {}", dependents.join(", "))
-            },
-        ],
-        fix: Owner::of_package(Some(build), &unit.package).fix_for_code(format!(
-            "Split `{}` into crates that can compile in parallel (by feature area or layer), and move what its dependents need first into a small crate of its own.",
-            unit.target
-        )),
-        estimate_ns: (alone as f64 * (cores - 1) as f64 / cores as f64 * front_end) as u64,
-        cpu_ns: None,
-        estimate_basis: format!(
-            "its time alone × (1 − 1/{cores}) × the share of its CPU before code generation ({:.0}%): a split over {cores} cores parallelizes the front end; LLVM already spreads code generation over codegen units",
-            front_end * 100.0
-        ),
-    })
+    let facts = Facts::SerializingCrate {
+        target: unit.target.clone(),
+        unit: unit.display_name(),
+        unit_ns: unit.duration_ns(),
+        alone_ns: alone,
+        wall_ns: wall,
+        cores: cores as usize,
+        dependents,
+        front_end_share: front_end,
+    };
+    // A split over the cores parallelizes the front end; LLVM already spreads code
+    // generation over codegen units.
+    let estimate = (alone as f64 * (cores - 1) as f64 / cores as f64 * front_end) as u64;
+    let owner = Owner::of_package(Some(build), &unit.package);
+    Some(Finding::new(facts, Some(unit.target.clone()), estimate).owned_by(owner))
 }
 
 /// Build scripts and proc-macro crates on the critical path.
@@ -250,38 +231,28 @@ pub(super) fn critical_path_units(build: BuildEvidence) -> Vec<Finding> {
         if saving < MATTERS_NS / 2 || (on_path as f64) < 0.15 * wall as f64 {
             continue;
         }
-        let names: Vec<String> = steps
-            .iter()
-            .map(|(u, ns, _)| format!("{} {}", u.display_name(), secs(*ns)))
-            .collect();
         let worst = steps.iter().max_by_key(|s| s.1).expect("non-empty");
-        let (cause, what, fix) = if kind == UnitKind::ProcMacro {
-            (
-                Cause::ProcMacroCrateOnCriticalPath,
-                "proc-macro crates",
-                "Proc-macro crates and their dependencies (syn, quote) must finish before any crate using them starts: trim the macro's dependencies (syn features), or move the users off the critical path.",
-            )
+        let package = worst.0.package.clone();
+        let timed = steps
+            .iter()
+            .map(|(u, ns, _)| Timed::new(u.display_name(), *ns))
+            .collect();
+        let facts = if kind == UnitKind::ProcMacro {
+            Facts::ProcMacroCrateOnCriticalPath {
+                package: package.clone(),
+                on_path_ns: on_path,
+                steps: timed,
+            }
         } else {
-            (
-                Cause::BuildScriptOnCriticalPath,
-                "build scripts",
-                "Everything that depends on the package waits for its build script: make it do less (cache generated files, skip work with `cargo:rerun-if-changed`), or move generated code into a crate of its own that rarely rebuilds.",
-            )
+            Facts::BuildScriptOnCriticalPath {
+                package: package.clone(),
+                on_path_ns: on_path,
+                steps: timed,
+            }
         };
-        out.push(Finding {
-            cause,
-            title: format!(
-                "{what} on the critical path: {} of the wall time (`{}`)",
-                secs(on_path),
-                worst.0.package
-            ),
-            crate_name: Some(worst.0.package.clone()),
-            evidence: vec![format!("on the path: {}", names.join(", "))],
-            fix: Owner::of_package(Some(build), &worst.0.package).fix_for_code(fix.to_string()),
-            estimate_ns: saving,
-            cpu_ns: None,
-            estimate_basis: "how much shorter the longest dependency chain gets if the slowest of them took no time".to_string(),
-        });
+        // How much shorter the longest chain gets if the slowest of them took no time.
+        let owner = Owner::of_package(Some(build), &package);
+        out.push(Finding::new(facts, Some(package), saving).owned_by(owner));
     }
     out
 }

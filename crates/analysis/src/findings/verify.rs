@@ -6,6 +6,8 @@
 use serde::Serialize;
 
 use super::{Cause, Explanation, Finding};
+#[cfg(test)]
+use super::{Facts, Timed};
 use crate::experiment::ExperimentRecord;
 use crate::stats::{median, Comparison};
 
@@ -13,7 +15,7 @@ use crate::stats::{median, Comparison};
 /// is a change to code or to the dependency graph, which no setting tries.
 pub fn settings_to_try(finding: &Finding, installed_linkers: &[String]) -> Vec<(String, String)> {
     let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
-    match finding.cause {
+    match finding.cause() {
         Cause::LlvmDominates => vec![pair("debug", "line-tables-only"), pair("debug", "0")],
         Cause::Linking => {
             let mut settings = vec![pair("debug", "line-tables-only")];
@@ -30,7 +32,8 @@ pub fn settings_to_try(finding: &Finding, installed_linkers: &[String]) -> Vec<(
 /// One finding's estimate against what its setting measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verification {
-    pub finding: String,
+    /// The finding's place in the explanation's findings.
+    pub finding: usize,
     pub cause: Cause,
     /// The finding's estimate: wall time it could save.
     pub estimate_ns: u64,
@@ -44,7 +47,34 @@ pub struct Verification {
     /// With-setting / baseline, with its 95% interval.
     pub comparison: Option<Comparison>,
     /// What the measurement says of the estimate.
-    pub verdict: String,
+    pub verdict: VerificationVerdict,
+}
+
+/// What a measurement says of a finding's estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum VerificationVerdict {
+    /// The fix is a change to code: an experiment tries build settings only.
+    CodeChange,
+    NotMeasured,
+    /// The setting never reached rustc.
+    NotApplied,
+    /// No significant difference.
+    NoDifference,
+    /// The setting made the build slower.
+    Slower,
+    /// The saving is within half to twice the estimate: `ratio` of it.
+    Confirmed {
+        ratio: f64,
+    },
+    /// More than twice the estimate.
+    FasterThanEstimated {
+        ratio: f64,
+    },
+    /// Less than half the estimate.
+    SmallerThanEstimated {
+        ratio: f64,
+    },
 }
 
 /// The findings of `explanation` against the experiment that tried their settings
@@ -63,19 +93,19 @@ pub fn verifications(
     };
     let base_ns = baseline.and_then(|b| median_of(&b.wall_ns));
     let mut out = Vec::new();
-    for finding in &explanation.findings {
+    for (index, finding) in explanation.findings.iter().enumerate() {
         let settings = settings_to_try(finding, installed_linkers);
         if settings.is_empty() {
             out.push(Verification {
-                finding: finding.title.clone(),
-                cause: finding.cause,
+                finding: index,
+                cause: finding.cause(),
                 estimate_ns: finding.estimate_ns,
                 setting: None,
                 baseline_ns: None,
                 with_setting_ns: None,
                 saving_ns: None,
                 comparison: None,
-                verdict: "a code change: not tried (an experiment tries build settings)".into(),
+                verdict: VerificationVerdict::CodeChange,
             });
             continue;
         }
@@ -94,32 +124,25 @@ pub fn verifications(
                 _ => None,
             };
             let verdict = match (saving, comparison) {
-                _ if variant.is_none() => "not measured".to_string(),
-                _ if not_applied => "the setting did not reach rustc: no verdict".to_string(),
-                (Some(_), Some(c)) if !c.significant => {
-                    "no significant difference: the estimate did not hold".to_string()
-                }
-                (Some(s), Some(_)) if s <= 0 => {
-                    "slower: the estimate did not hold; do not apply this setting".to_string()
-                }
+                _ if variant.is_none() => VerificationVerdict::NotMeasured,
+                _ if not_applied => VerificationVerdict::NotApplied,
+                (Some(_), Some(c)) if !c.significant => VerificationVerdict::NoDifference,
+                (Some(s), Some(_)) if s <= 0 => VerificationVerdict::Slower,
                 (Some(s), Some(_)) => {
                     let ratio = s as f64 / finding.estimate_ns.max(1) as f64;
                     if (0.5..=2.0).contains(&ratio) {
-                        format!("confirmed: measured {:.0}% of the estimate", ratio * 100.0)
+                        VerificationVerdict::Confirmed { ratio }
                     } else if ratio > 2.0 {
-                        format!("faster than estimated ({:.1}x the estimate)", ratio)
+                        VerificationVerdict::FasterThanEstimated { ratio }
                     } else {
-                        format!(
-                            "a smaller saving than estimated ({:.0}% of it)",
-                            ratio * 100.0
-                        )
+                        VerificationVerdict::SmallerThanEstimated { ratio }
                     }
                 }
-                _ => "not measured".to_string(),
+                _ => VerificationVerdict::NotMeasured,
             };
             out.push(Verification {
-                finding: finding.title.clone(),
-                cause: finding.cause,
+                finding: index,
+                cause: finding.cause(),
                 estimate_ns: finding.estimate_ns,
                 setting: Some(name),
                 baseline_ns: base_ns,
@@ -138,17 +161,8 @@ mod tests {
     use super::*;
     use crate::experiment::{ExperimentVariant, Recommendation};
 
-    fn finding(cause: Cause, estimate_ms: u64) -> Finding {
-        Finding {
-            cause,
-            title: format!("{cause:?}"),
-            crate_name: None,
-            evidence: Vec::new(),
-            fix: String::new(),
-            estimate_ns: estimate_ms * 1_000_000,
-            cpu_ns: None,
-            estimate_basis: String::new(),
-        }
+    fn finding(facts: Facts, estimate_ms: u64) -> Finding {
+        Finding::new(facts, None, estimate_ms * 1_000_000)
     }
 
     fn variant(
@@ -186,9 +200,31 @@ mod tests {
             wall: None,
             schedule: None,
             findings: vec![
-                finding(Cause::IncrementalOverhead, 260),
-                finding(Cause::Linking, 110),
-                finding(Cause::Monomorphization, 500),
+                finding(
+                    Facts::IncrementalOverhead {
+                        incremental_ns: 0,
+                        total_ns: 0,
+                        largest: Timed::new("app", 0),
+                    },
+                    260,
+                ),
+                finding(
+                    Facts::Linking {
+                        unit: "bin \"app\"".into(),
+                        link_ns: 0,
+                        wall_ns: 0,
+                        installed_linkers: Vec::new(),
+                    },
+                    110,
+                ),
+                finding(
+                    Facts::DuplicateDependency {
+                        package: "rand".into(),
+                        versions: vec!["0.6.5".into(), "0.8.5".into()],
+                        copies: Vec::new(),
+                    },
+                    500,
+                ),
             ],
         };
         let cmp = |ratio: f64, significant: bool| {
@@ -223,13 +259,16 @@ mod tests {
         let v = verifications(&explanation, Some(&experiment), &[]);
         // incremental=false measured 2.18x slower: the estimate did not hold.
         assert_eq!(v[0].setting.as_deref(), Some("incremental=false"));
-        assert!(v[0].verdict.starts_with("slower"), "{}", v[0].verdict);
+        assert_eq!(v[0].verdict, VerificationVerdict::Slower);
         assert_eq!(v[0].saving_ns, Some(-1_790_000_000));
         // Less debug info for a link-heavy rebuild: 70 ms of an estimated 110 ms.
         assert_eq!(v[1].setting.as_deref(), Some("debug=line-tables-only"));
-        assert!(v[1].verdict.starts_with("confirmed"), "{}", v[1].verdict);
-        // A code change is said to be one.
+        let VerificationVerdict::Confirmed { ratio } = v[1].verdict else {
+            panic!("{:?}", v[1].verdict)
+        };
+        assert!((ratio - 70.0 / 110.0).abs() < 0.01, "{ratio}");
+        // A change to the dependency graph is said to be one.
         assert_eq!(v[2].setting, None);
-        assert!(v[2].verdict.contains("code change"));
+        assert_eq!(v[2].verdict, VerificationVerdict::CodeChange);
     }
 }
