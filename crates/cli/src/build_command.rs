@@ -38,7 +38,7 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     if !last.success {
         // rustc's diagnostics went by as cargo shows them; a build that did not finish has
         // no schedule, critical path or verdict to tell.
-        if args.json {
+        if args.format().is_for_machines() {
             print(&(serde_json::to_string_pretty(&BuildDocument::new(&records))? + "\n"))?;
         }
         eprintln!("error: {}", build_failure_line(last, &workspace_root));
@@ -46,8 +46,12 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
             last.exit_code.unwrap_or(101).clamp(1, 255) as u8
         ));
     }
-    let reported = write_reports(&records, &args.history, args.quiet || args.json);
-    let text = match args.json {
+    let reported = write_reports(
+        &records,
+        &args.history,
+        args.quiet || args.format().is_for_machines(),
+    );
+    let text = match args.format().is_for_machines() {
         true => serde_json::to_string_pretty(&BuildDocument::new(&records))? + "\n",
         false => render_build_summary(&records, &explanations_of(&records, reported), style),
     };
@@ -93,7 +97,7 @@ fn each_member(
         }
         members.push((member.name.clone(), path, records));
     }
-    if args.json {
+    if args.format().is_for_machines() {
         let members: Vec<EditedMember> = members
             .iter()
             .map(|(package, path, runs)| EditedMember::new(package, path, runs))

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use buildscope_analysis::{what_grew, RunRecord};
 use buildscope_output::{
-    check_bmf, check_junit, check_markdown, render_check, CheckDocument, CheckView, OutputFile,
-    Style, STEP_SUMMARY_LIMIT,
+    check_bmf, check_junit, check_markdown, CheckResult, CheckView, OutputFile, Style,
+    STEP_SUMMARY_LIMIT,
 };
 use buildscope_workflow::{
     baseline_from_file, baseline_from_history, baseline_from_run, confirm, parse_thresholds,
@@ -20,7 +20,7 @@ use buildscope_workflow::{
 use crate::cli::CheckArgs;
 use crate::measuring::run_plan;
 use crate::resolve::{build_plan, lock_for_measuring, open_store, resolve_target};
-use crate::terminal::{print, threads};
+use crate::terminal::{print_document, threads};
 
 /// Exit status of a check that found a regression.
 const EXIT_REGRESSION: u8 = 1;
@@ -62,13 +62,11 @@ pub(crate) fn check(args: CheckArgs, style: &Style) -> Result<ExitCode> {
         current,
     );
     write_outputs(&args, &view, last)?;
-    if args.build.json {
-        print(&(serde_json::to_string_pretty(&CheckDocument::new(&view, &records))? + "\n"))?;
-    } else if args.markdown {
-        print(&check_markdown(&view, usize::MAX))?;
-    } else {
-        print(&render_check(&view, style))?;
-    }
+    let result = CheckResult {
+        view: &view,
+        runs: &records,
+    };
+    print_document(&result, args.format(), style)?;
     Ok(match outcome.failed {
         true => ExitCode::from(EXIT_REGRESSION),
         false => ExitCode::SUCCESS,

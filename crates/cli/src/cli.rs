@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use buildscope_output::Format;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -1134,4 +1135,32 @@ impl BuildArgs {
             }
         })
     }
+}
+
+/// Each command's output format, from its flags.
+macro_rules! output_format {
+    ($($args:ty => |$a:ident| ($json:expr, $markdown:expr, $csv:expr);)*) => {
+        $(impl $args {
+            pub fn format(&self) -> Format {
+                let $a = self;
+                Format::from_flags($json, $markdown, $csv)
+            }
+        })*
+    };
+}
+
+output_format! {
+    ExplainArgs => |a| (a.json, a.markdown, false);
+    ExperimentArgs => |a| (a.build.json, a.markdown, false);
+    CheckArgs => |a| (a.build.json, a.markdown, false);
+    QueriesArgs => |a| (a.json, false, a.csv);
+    SqlArgs => |a| (a.json, false, a.csv);
+    SummarizeArgs => |a| (a.json, false, a.csv);
+    TopArgs => |a| (a.json, false, false);
+    RunsArgs => |a| (a.json, false, false);
+    WhyArgs => |a| (a.json, false, false);
+    CompareArgs => |a| (a.json, false, false);
+    DiffArgs => |a| (a.json, false, false);
+    ScaleArgs => |a| (a.json, false, false);
+    BuildArgs => |a| (a.json, false, false);
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use buildscope_output::{
-    export_events, render_rows, rows_csv, ExportError, ExportFormat, OutputFile, Style,
+    export_events, render_rows, rows_csv, ExportError, ExportFormat, Format, OutputFile, Style,
 };
 use buildscope_store::{EventsDb, SqlError, SqlValue};
 
@@ -55,7 +55,8 @@ pub(crate) fn sql(args: SqlArgs, threads: usize, style: &Style) -> Result<ExitCo
         e => anyhow::Error::from(e),
     })?;
     let result = db.query(statement)?;
-    let text = if args.json {
+    let format = args.format();
+    let text = if format == Format::Json {
         let objects: Vec<serde_json::Map<String, serde_json::Value>> = result
             .rows
             .iter()
@@ -78,7 +79,7 @@ pub(crate) fn sql(args: SqlArgs, threads: usize, style: &Style) -> Result<ExitCo
             .iter()
             .map(|row| row.iter().map(SqlValue::to_string).collect())
             .collect();
-        if args.csv {
+        if format == Format::Csv {
             rows_csv(&result.columns, &rows)
         } else {
             let numeric: Vec<bool> = (0..result.columns.len())

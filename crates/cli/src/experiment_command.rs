@@ -8,14 +8,14 @@ use anyhow::{bail, Result};
 use buildscope_analysis::ExperimentRecord;
 use buildscope_analysis::Scenario;
 use buildscope_measure::{experiment_id, now_ns, rustc_version, summarize_experiment, BuildPlan};
-use buildscope_output::{render_experiment, Style};
+use buildscope_output::{ExperimentResult, Style};
 use buildscope_workflow::{experiment_plan, record_experiment, Varying};
 
 use crate::cli::ExperimentArgs;
 use crate::measuring::measure_with_progress;
 use crate::pages::write_experiment_report;
 use crate::resolve::{build_plan, lock_for_measuring, open_store};
-use crate::terminal::{cores, print};
+use crate::terminal::{cores, print_document};
 
 pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode> {
     if args.vary.is_empty() && args.preset.is_none() {
@@ -49,7 +49,7 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
     let store = open_store(&args.build.history)?;
     let measured = measure_with_progress(
         &plan,
-        args.build.quiet || args.build.json || args.markdown,
+        args.build.quiet || args.format().is_for_machines(),
         Some(&store),
     )?;
     let host = rustc_version().host;
@@ -61,12 +61,7 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         args.apply,
     )?;
     keep(&experiment, &args, &plan.base, started_at_ns)?;
-    let text = if args.build.json {
-        serde_json::to_string_pretty(&experiment)? + "\n"
-    } else {
-        render_experiment(&experiment, args.markdown, style)
-    };
-    print(&text)?;
+    print_document(&ExperimentResult(&experiment), args.format(), style)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -101,7 +96,7 @@ fn keep(
     let page = folder.join("report.html");
     match write_experiment_report(experiment, &args.build.history, &page, cores()) {
         Err(e) => eprintln!("warning: no report of the experiment: {e:#}"),
-        Ok(()) if !args.build.quiet && !args.build.json && !args.markdown => {
+        Ok(()) if !args.build.quiet && !args.format().is_for_machines() => {
             eprintln!("report: {}", page.display())
         }
         Ok(()) => {}

@@ -6,16 +6,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use buildscope_analysis::{verifications, Explanation, RunRecord, Verification};
 use buildscope_measure::{explain_run, installed_linkers, rustc_version, summarize_experiment};
-use buildscope_output::{
-    explanation_markdown, render_explanation, render_verification, run_heading,
-    verification_markdown, ExplainDocument, Style,
-};
+use buildscope_output::{ExplainResult, Style};
 use buildscope_workflow::{settings_to_verify, verification_plan};
 
 use crate::cli::ExplainArgs;
 use crate::measuring::measure_with_progress;
 use crate::resolve::{lock_for_measuring, plan_for_run, resolve_target};
-use crate::terminal::print;
+use crate::terminal::print_document;
 
 pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Result<ExitCode> {
     let (record, profile_paths) =
@@ -29,23 +26,13 @@ pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Resul
         }
         (_, false) => None,
     };
-    let text = if args.json {
-        let doc = ExplainDocument::new(&explanation, verified.as_deref());
-        serde_json::to_string_pretty(&doc)? + "\n"
-    } else if args.markdown {
-        let mut text = explanation_markdown(&explanation, args.top);
-        if let Some(verified) = &verified {
-            text.push_str(&verification_markdown(&explanation, verified));
-        }
-        text
-    } else if let Some(verified) = &verified {
-        render_explanation(&explanation, args.top, style)
-            + &render_verification(&explanation, verified, style)
-    } else {
-        let heading = record.as_ref().map(run_heading).unwrap_or_default();
-        heading + &render_explanation(&explanation, args.top, style)
+    let result = ExplainResult {
+        explanation: &explanation,
+        verified: verified.as_deref(),
+        run: record.as_ref(),
+        top: args.top,
     };
-    print(&text)?;
+    print_document(&result, args.format(), style)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -65,7 +52,7 @@ fn verify(
     let scenario = base.scenario.describe_in(&base.workspace_root);
     let _lock = lock_for_measuring(&base, args.no_wait)?;
     let plan = verification_plan(base, &settings, &linkers, args.runs as usize)?;
-    if !args.json && !args.markdown {
+    if !args.format().is_for_machines() {
         eprintln!(
             "buildscope: verifying with {} variants × {} rounds ({scenario})…",
             plan.variants.len(),
@@ -73,7 +60,7 @@ fn verify(
         );
     }
     // Not into the history: `latest` stays the run that was explained.
-    let measured = measure_with_progress(&plan, args.json || args.markdown, None)?;
+    let measured = measure_with_progress(&plan, args.format().is_for_machines(), None)?;
     let host = rustc_version().host;
     let experiment =
         summarize_experiment(&plan, measured, &workspace.member_names(), &host, false)?;

@@ -7,15 +7,15 @@ use anyhow::{Context, Result};
 use buildscope_analysis::{compare_units, largest_measures, measure_unit, series_verdicts};
 use buildscope_measure::{explain_run, load_run_dir, rustc_version, this_machine};
 use buildscope_output::{
-    export_history, render_compare, render_experiments, render_no_runs_on, render_runs,
-    render_trend, trend_json, trend_title, CompareDocument, ExperimentLine, ExperimentsDocument,
-    ExportedRun, RunsDocument, Style, TrendRow, TrendView,
+    export_history, machines_differ, render_experiments, render_trend, trend_json, trend_title,
+    CompareResult, ExperimentLine, ExperimentsDocument, ExportedRun, RunsResult, Style, TrendRow,
+    TrendView,
 };
 use buildscope_store::{RunRow, Store};
 
 use crate::cli::{CompareArgs, RunsArgs};
 use crate::resolve::{open_store, workspace_here};
-use crate::terminal::{cores, print, row_limit};
+use crate::terminal::{cores, print, print_document, row_limit};
 use buildscope_workflow::comparable_series;
 
 pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
@@ -42,13 +42,12 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
     if let Some(output) = &args.output {
         return export(&store, &runs, output);
     }
-    if args.json {
-        print(&(serde_json::to_string_pretty(&RunsDocument::new(&runs))? + "\n"))?;
-    } else if let (true, Some(machine)) = (runs.is_empty(), machine_filter(&args)) {
-        print(&render_no_runs_on(&machine))?;
-    } else {
-        print(&render_runs(&runs, style))?;
-    }
+    let machine = machine_filter(&args);
+    let result = RunsResult {
+        runs: &runs,
+        machine: machine.as_deref(),
+    };
+    print_document(&result, args.format(), style)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -134,7 +133,7 @@ fn trend(
         run_ids: series.iter().map(|(r, _)| r.id.clone()).collect(),
         rows,
     };
-    if args.json {
+    if args.format().is_for_machines() {
         print(&(serde_json::to_string_pretty(&trend_json(&view))? + "\n"))?;
     } else {
         print(&render_trend(&view, style))?;
@@ -150,7 +149,7 @@ fn experiments(
     style: &Style,
 ) -> Result<ExitCode> {
     let experiments = store.experiments(workspace, args.limit)?;
-    if args.json {
+    if args.format().is_for_machines() {
         let documents: Vec<serde_json::Value> = experiments
             .iter()
             .map(|e| {
@@ -184,30 +183,17 @@ pub(crate) fn compare(args: CompareArgs, style: &Style) -> Result<ExitCode> {
     let workspace = workspace_here(args.manifest_path.as_deref()).map(|w| w.root);
     let (a, a_units) = store.run(&args.a, workspace.as_deref())?;
     let (b, b_units) = store.run(&args.b, workspace.as_deref())?;
-    if a.machine != b.machine {
-        eprintln!(
-            "warning: {} and {} were measured on different machines or settings ({} / {}): their times need not compare",
-            a.id,
-            b.id,
-            if a.machine.is_empty() { "unrecorded" } else { &a.machine },
-            if b.machine.is_empty() { "unrecorded" } else { &b.machine }
-        );
+    if let Some(warning) = machines_differ(&a, &b) {
+        eprint!("{warning}");
     }
-    let mut changes = compare_units(&a_units, &b_units);
-    if args.json {
-        if let Some(top) = row_limit(args.top, true) {
-            changes.truncate(top);
-        }
-        let doc = CompareDocument::new(&a, &b, &changes);
-        print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
-    } else {
-        print(&render_compare(
-            &a,
-            &b,
-            &changes,
-            row_limit(args.top, false),
-            style,
-        ))?;
-    }
+    let changes = compare_units(&a_units, &b_units);
+    let format = args.format();
+    let result = CompareResult {
+        a: &a,
+        b: &b,
+        changes: &changes,
+        top: row_limit(args.top, format.is_for_machines()),
+    };
+    print_document(&result, format, style)?;
     Ok(ExitCode::SUCCESS)
 }

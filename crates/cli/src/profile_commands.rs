@@ -11,22 +11,21 @@ use buildscope_analysis::{
 };
 use buildscope_measure::{read_folded, SAMPLES_FILE};
 use buildscope_output::{
-    inputs_title, queries_csv, queries_html, render_diff, render_per_crate, render_queries,
-    render_summary, render_top, summary_csv, write_collapsed, write_flamegraph, write_trace,
-    FlamegraphError, FlamegraphOptions, OutputFile, StacksSource, Style, SummaryView, TraceError,
-    TraceOptions, DEFAULT_SPLIT_PAGES,
+    inputs_title, queries_html, write_collapsed, write_flamegraph, write_trace, DiffResult,
+    FlamegraphError, FlamegraphOptions, OutputFile, QueriesResult, StacksSource, Style,
+    SummaryResult, SummaryView, TopResult, TraceError, TraceOptions, DEFAULT_SPLIT_PAGES,
 };
 
 use crate::cli::{
     DiffArgs, FlamegraphArgs, QueriesArgs, SortBy, SummarizeArgs, TopArgs, TopSort, TraceArgs,
 };
 use crate::resolve::resolve_target;
-use crate::terminal::{print, row_limit};
+use crate::terminal::{print_document, row_limit};
 
 pub(crate) fn summarize(args: SummarizeArgs, jobs: usize, style: &Style) -> Result<()> {
-    let mut summary = summarize_inputs(&args.paths, jobs)?;
+    let summary = summarize_inputs(&args.paths, jobs)?;
     let view = SummaryView {
-        top: row_limit(args.top, args.json || args.csv),
+        top: row_limit(args.top, args.format().is_for_machines()),
         min_percent: args.min_percent,
         sort: match args.sort {
             SortBy::Self_ => SortKey::SelfTime,
@@ -35,39 +34,12 @@ pub(crate) fn summarize(args: SummarizeArgs, jobs: usize, style: &Style) -> Resu
             SortBy::Hits => SortKey::CacheHits,
         },
     };
-    let text = if args.json {
-        summary.rows = view.apply(&summary.rows, summary.total_cpu_time_ns).0;
-        let mut json = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
-        json.push('\n');
-        json
-    } else if args.csv && args.per_crate {
-        let rows: Vec<_> = summary
-            .crates
-            .iter()
-            .map(|c| view.apply(&c.rows, c.total_cpu_time_ns).0)
-            .collect();
-        let sections: Vec<_> = summary
-            .crates
-            .iter()
-            .zip(&rows)
-            .map(|(c, rows)| {
-                (
-                    Some(c.crate_name.as_str()),
-                    rows.as_slice(),
-                    c.total_cpu_time_ns,
-                )
-            })
-            .collect();
-        summary_csv(&sections)
-    } else if args.csv {
-        let (rows, _) = view.apply(&summary.rows, summary.total_cpu_time_ns);
-        summary_csv(&[(None, &rows, summary.total_cpu_time_ns)])
-    } else if args.per_crate {
-        render_per_crate(&summary, &view, style)
-    } else {
-        render_summary(&summary, &view, style)
+    let result = SummaryResult {
+        summary: &summary,
+        view: &view,
+        per_crate: args.per_crate,
     };
-    print(&text)
+    print_document(&result, args.format(), style)
 }
 
 pub(crate) fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result<()> {
@@ -76,18 +48,13 @@ pub(crate) fn diff_command(args: DiffArgs, jobs: usize, style: &Style) -> Result
     // two cores but needed twice the memory).
     let base = summarize_inputs(std::slice::from_ref(&args.base), jobs)?;
     let new = summarize_inputs(std::slice::from_ref(&args.new), jobs)?;
-    let mut result = diff(&base, &new, &args.exclude);
-    let text = if args.json {
-        if let Some(top) = row_limit(args.top, true) {
-            result.rows.truncate(top);
-        }
-        let mut json = serde_json::to_string_pretty(&result).context("encoding the diff")?;
-        json.push('\n');
-        json
-    } else {
-        render_diff(&result, row_limit(args.top, false), style)
+    let result = diff(&base, &new, &args.exclude);
+    let format = args.format();
+    let shown = DiffResult {
+        diff: &result,
+        top: row_limit(args.top, format.is_for_machines()),
     };
-    print(&text)
+    print_document(&shown, format, style)
 }
 
 pub(crate) fn trace(args: TraceArgs) -> Result<()> {
@@ -209,14 +176,11 @@ pub(crate) fn queries(args: QueriesArgs, threads: usize, style: &Style) -> Resul
         let nodes: usize = trees.profiles.iter().map(|p| p.nodes.len()).sum();
         eprintln!("wrote {}: {} nodes", path.display(), nodes);
     }
-    let text = if args.json {
-        serde_json::to_string_pretty(&trees)? + "\n"
-    } else if args.csv {
-        queries_csv(&trees)
-    } else {
-        render_queries(&trees, args.top, style)
+    let result = QueriesResult {
+        trees: &trees,
+        top: args.top,
     };
-    print(&text)
+    print_document(&result, args.format(), style)
 }
 
 pub(crate) fn top(args: TopArgs, threads: usize, style: &Style) -> Result<()> {
@@ -227,10 +191,9 @@ pub(crate) fn top(args: TopArgs, threads: usize, style: &Style) -> Result<()> {
     };
     let found =
         top_invocations_of_files(&set.files, threads, args.top, rank, args.label.as_deref())?;
-    let text = if args.json {
-        serde_json::to_string_pretty(&buildscope_output::TopDocument::new(&found))? + "\n"
-    } else {
-        render_top(&found, args.full, style)
+    let result = TopResult {
+        invocations: &found,
+        full: args.full,
     };
-    print(&text)
+    print_document(&result, args.format(), style)
 }

@@ -33,7 +33,7 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
         sample: args.sample,
     };
     let bar = progress_bar(
-        args.quiet || args.json,
+        args.quiet || args.format().is_for_machines(),
         sizes.len() as u64,
         "{spinner} [{bar:30}] {pos}/{len} sizes  {wide_msg}",
     );
@@ -54,11 +54,11 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
     );
     if let Some(path) = &args.output {
         write_scale_page(&view, path)?;
-        if !args.json {
+        if !args.format().is_for_machines() {
             eprintln!("wrote {}", path.display());
         }
     }
-    let text = match args.json {
+    let text = match args.format().is_for_machines() {
         true => serde_json::to_string_pretty(&view)? + "\n",
         false => render_scale(&view, style),
     };

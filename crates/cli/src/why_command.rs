@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use buildscope_analysis::{reason_chain, rebuild_roots, Unit};
-use buildscope_output::{render_why, Style, WhyDocument};
+use buildscope_output::{Style, WhyResult};
 
 use crate::cli::WhyArgs;
 use crate::resolve::resolve_target;
-use crate::terminal::print;
+use crate::terminal::print_document;
 
 pub(crate) fn why(args: WhyArgs, style: &Style) -> Result<ExitCode> {
     let is_run = |w: &str| {
@@ -56,12 +56,12 @@ pub(crate) fn why(args: WhyArgs, style: &Style) -> Result<ExitCode> {
         .map(|u| (*u, reason_chain(&record.units, reasons, u.id)))
         .collect();
     let roots = rebuild_roots(&record.units, reasons, record.totals.cores);
-    let text = if args.json {
-        serde_json::to_string_pretty(&WhyDocument::new(&record, &chains, roots))? + "\n"
-    } else {
-        let roots = package.is_none().then_some(roots.as_slice());
-        render_why(&record, &chains, roots, style)
+    let result = WhyResult {
+        run: &record,
+        chains: &chains,
+        roots: &roots,
+        show_roots: package.is_none(),
     };
-    print(&text)?;
+    print_document(&result, args.format(), style)?;
     Ok(ExitCode::SUCCESS)
 }

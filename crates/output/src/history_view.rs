@@ -94,6 +94,27 @@ pub fn render_experiments(experiments: &[ExperimentLine], style: &Style) -> Stri
     out
 }
 
+/// A warning when two runs were measured on different machines or settings; `None` when
+/// they compare.
+pub fn machines_differ(a: &RunRow, b: &RunRow) -> Option<String> {
+    let shown = |m: &str| {
+        if m.is_empty() {
+            "unrecorded".to_string()
+        } else {
+            m.to_string()
+        }
+    };
+    (a.machine != b.machine).then(|| {
+        format!(
+            "warning: {} and {} were measured on different machines or settings ({} / {}): their times need not compare\n",
+            a.id,
+            b.id,
+            shown(&a.machine),
+            shown(&b.machine)
+        )
+    })
+}
+
 pub fn render_compare(
     base: &RunRow,
     new: &RunRow,

@@ -10,6 +10,7 @@ mod build_view;
 mod check_view;
 mod csv;
 mod documents;
+mod emit;
 mod experiment_view;
 mod explain_view;
 mod export;
@@ -44,6 +45,10 @@ pub use documents::{
     EditEachMemberDocument, EditedMember, ExperimentsDocument, ExplainDocument, FindingDocument,
     RunsDocument, TopDocument, VerificationDocument, WallSpread, WhyDocument, WhyStep, WhyUnit,
 };
+pub use emit::{
+    emit, CheckResult, CompareResult, DiffResult, Document, EmitError, ExperimentResult,
+    ExplainResult, Format, QueriesResult, RunsResult, SummaryResult, TopResult, WhyResult,
+};
 pub use experiment_view::render_experiment;
 pub use explain_view::{
     explanation_markdown, render_explanation, render_top_findings, render_verification,
@@ -58,8 +63,8 @@ pub use flamegraph::{
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
 pub use history_export::{export_history, history_export_paths, ExportedRun};
 pub use history_view::{
-    render_compare, render_experiments, render_no_runs_on, render_runs, render_trend, sparkline,
-    trend_json, trend_title, ExperimentLine, TrendRow, TrendView,
+    machines_differ, render_compare, render_experiments, render_no_runs_on, render_runs,
+    render_trend, sparkline, trend_json, trend_title, ExperimentLine, TrendRow, TrendView,
 };
 pub use output_file::{OutputFile, OutputFileError};
 pub use queries_view::{pathological_text, queries_csv, queries_html, render_queries};

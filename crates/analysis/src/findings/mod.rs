@@ -369,13 +369,13 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
     let wall = build.totals.wall_ns;
     // (crate, cut, part, whether the cut is CPU time to convert to the unit's wall time).
     let cuts: Vec<(String, u64, Part, bool)> = match finding.cause() {
-        Cause::PathologicalTraitSolving
-        | Cause::PathologicalItem
-        | Cause::ProcMacroExpansion => finding
-            .crate_name
-            .iter()
-            .map(|c| (c.clone(), finding.estimate_ns, Part::FrontEnd, true))
-            .collect(),
+        Cause::PathologicalTraitSolving | Cause::PathologicalItem | Cause::ProcMacroExpansion => {
+            finding
+                .crate_name
+                .iter()
+                .map(|c| (c.clone(), finding.estimate_ns, Part::FrontEnd, true))
+                .collect()
+        }
         Cause::Monomorphization | Cause::IncrementalOverhead => finding
             .crate_name
             .iter()
