@@ -206,6 +206,15 @@ impl Threshold {
         }
     }
 
+    /// Whether the threshold names this one measure rather than a group it is in.
+    fn names_exactly(&self, name: &str) -> bool {
+        match self.measure.strip_prefix("unit:") {
+            Some(package) => package != "*",
+            None if self.measure.starts_with("phase:") => self.measure == name,
+            None => true,
+        }
+    }
+
     fn crossed_by(&self, baseline: f64, current: f64) -> bool {
         let change = current - baseline;
         match self.limit {
@@ -532,8 +541,11 @@ pub fn check(
                 .iter()
                 .filter(|m| threshold.matches(&m.measure))
                 .filter(|m| {
-                    // `unit:*` skips units too small to matter; a named unit is always checked.
-                    threshold.measure != "unit:*"
+                    // A threshold over many measures (`unit:*`, `phase:core`, `phase:*`) skips
+                    // those too small to matter, whose percentages are noise (a 2 ms phase
+                    // that takes 20 ms next time is +1000%); one named exactly is always
+                    // checked.
+                    threshold.names_exactly(&m.measure)
                         || match (m.baseline, baseline_wall) {
                             (Some(b), Some(wall)) => b >= UNIT_SHARE_OF_WALL * wall,
                             _ => false,
@@ -714,6 +726,20 @@ mod tests {
             false,
         );
         assert_eq!(outcome.thresholds[0].crossed, vec!["unit:tiny".to_string()]);
+        // A crate's phases as a group skip a 2 ms phase that took 23 ms the next time.
+        let base = measures(&[("wall", 5e8), ("phase:core:Linking", 2e6)]);
+        let now = measures(&[("wall", 5e8), ("phase:core:Linking", 2.3e7)]);
+        let judged = |threshold: &str| {
+            check(
+                std::slice::from_ref(&now),
+                std::slice::from_ref(&base),
+                &thresholds(&[threshold]),
+                BaselineKind::Named,
+                false,
+            )
+        };
+        assert!(!judged("phase:core>1000%").failed);
+        assert!(judged("phase:core:Linking>1000%").failed, "named exactly");
     }
 
     #[test]

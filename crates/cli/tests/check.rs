@@ -361,6 +361,8 @@ fn bad_thresholds_and_baselines_exit_2_with_one_line() {
 
 #[test]
 fn a_broken_change_names_the_compilers_first_error() {
+    // It builds: not while another test times its builds.
+    let _serial = one_at_a_time();
     let root = project("buildscope-check-broken-", 2);
     let db = root.join("history.sqlite");
     write_file(
