@@ -160,7 +160,8 @@ struct Graph<'a> {
 
 impl<'a> Graph<'a> {
     fn new(units: &'a [Unit], members: &[String]) -> Graph<'a> {
-        let index: HashMap<usize, usize> = units.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+        let index: HashMap<usize, usize> =
+            units.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
         let is_member: Vec<bool> = units.iter().map(|u| members.contains(&u.package)).collect();
         let member_units: Vec<usize> = (0..units.len()).filter(|&i| is_member[i]).collect();
         let mut graph = Graph {
@@ -272,9 +273,11 @@ fn kind_of_edge(from: UnitKind) -> DependencyKind {
     }
 }
 
+/// (member, package, version, kind)
+type LineKey = (String, String, String, DependencyKind);
+
 fn found_lines(graph: &Graph, manifests: Option<&Manifests>) -> Vec<FoundLine> {
-    let mut lines: BTreeMap<(String, String, String, DependencyKind), HashSet<(usize, usize)>> =
-        BTreeMap::new();
+    let mut lines: BTreeMap<LineKey, HashSet<(usize, usize)>> = BTreeMap::new();
     for &i in &graph.member_units {
         let from = &graph.units[i];
         for dep in &from.deps {
@@ -457,7 +460,7 @@ fn shared_pairs(
             });
         }
     }
-    out.sort_by(|a, b| b.price.unit_ns.cmp(&a.price.unit_ns));
+    out.sort_by_key(|s| std::cmp::Reverse(s.price.unit_ns));
     out
 }
 
@@ -588,6 +591,16 @@ fn feature_lines(
             if removed.is_empty() {
                 continue;
             }
+            // Name only what leaves the build (an optional dependency something else
+            // also uses stays).
+            let gone: HashSet<&str> = removed
+                .iter()
+                .map(|&i| graph.units[i].package.as_str())
+                .collect();
+            let only_this: Vec<String> = only_this
+                .into_iter()
+                .filter(|d| gone.contains(optional[d].to.as_str()))
+                .collect();
             out.push(FeatureLine {
                 member: line.member.clone(),
                 package: line.package.clone(),
@@ -598,7 +611,7 @@ fn feature_lines(
             });
         }
     }
-    out.sort_by(|a, b| b.price.wall_saving_ns.cmp(&a.price.wall_saving_ns));
+    out.sort_by_key(|f| std::cmp::Reverse(f.price.wall_saving_ns));
     out
 }
 
@@ -669,7 +682,10 @@ mod tests {
             .map(|l| (l.package.as_str(), l.kind))
             .collect();
         assert!(kinds.contains(&("cc", DependencyKind::Build)), "{kinds:?}");
-        assert!(kinds.contains(&("libc", DependencyKind::Normal)), "{kinds:?}");
+        assert!(
+            kinds.contains(&("libc", DependencyKind::Normal)),
+            "{kinds:?}"
+        );
         assert_eq!(bill.lines.len(), 2, "{kinds:?}");
     }
 
@@ -708,7 +724,10 @@ mod tests {
         let bill = bill(&units, &["app".to_string()], Some(&manifests), 2, 700 * MS);
         assert_eq!(bill.features.len(), 1, "{:?}", bill.features);
         let f = &bill.features[0];
-        assert_eq!((f.package.as_str(), f.feature.as_str()), ("json", "default"));
+        assert_eq!(
+            (f.package.as_str(), f.feature.as_str()),
+            ("json", "default")
+        );
         assert_eq!(f.enables, vec!["indexmap".to_string()]);
         assert_eq!(f.price.units, 1);
         assert_eq!(f.price.wall_saving_ns, 400 * MS);

@@ -9,6 +9,7 @@
 //! terminals, colours, JSON files the user writes, or how cargo is run.
 
 mod amounts;
+mod bill;
 mod diff;
 mod events;
 mod experiment;
@@ -29,6 +30,10 @@ mod timeline;
 mod top;
 
 pub use amounts::{human_duration, three_digits};
+pub use bill::{
+    bill, line_name, Bill, BillLine, DeclaredDependency, DependencyKind, FeatureLine, FeatureTable,
+    Manifests, PackageTime, Price, SharedCost,
+};
 pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
 pub use events::{for_each_event_row, kind_name, EventRow, EVENT_COLUMNS};
 pub use experiment::{

@@ -285,6 +285,12 @@ pub struct ExplainArgs {
     /// How many findings to show.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub top: usize,
+    /// Show the whole bill for the members' Cargo.toml: every dependency line with what
+    /// only it brings into the build (crates, unit time, the wall time the run's schedule
+    /// saves without them), the features that turn on optional dependencies, and what
+    /// pairs of lines bring in together. Without it, the lines worth 1% of the wall time.
+    #[arg(long)]
+    pub bill: bool,
     /// Print the explanation as JSON (findings ordered by estimated saving).
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,

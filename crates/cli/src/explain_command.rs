@@ -31,6 +31,7 @@ pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Resul
         verified: verified.as_deref(),
         run: record.as_ref(),
         top: args.top,
+        whole_bill: args.bill,
     };
     print_document(&result, args.format(), style)?;
     Ok(ExitCode::SUCCESS)

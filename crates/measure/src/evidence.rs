@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use buildscope_analysis::{
     evidence_needed, explain, is_item_query, map_profiles, setting_differences, summarize_files,
     top_invocations_by, BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation,
-    Invocation, ProfileSummary, RankBy, RunRecord, Scenario, SettingDifference,
+    Invocation, Manifests, ProfileSummary, RankBy, RunRecord, Scenario, SettingDifference,
 };
 use buildscope_profile::ProfileError;
 
 use crate::{
-    installed_linkers, llvm_lines, local_packages, target_selection, BuildError, LocalPackages,
+    installed_linkers, llvm_lines, local_packages, manifests, target_selection, BuildError,
+    LocalPackages,
 };
 
 /// Item-level invocations kept per profile: enough to find the one that dominates.
@@ -44,6 +45,8 @@ pub struct Evidence {
     local: LocalPackages,
     /// How the run's settings differ from the build before it into its target directory.
     setting_changes: Vec<SettingDifference>,
+    /// What the manifests declare, for the bill.
+    manifests: Option<Manifests>,
 }
 
 /// A build explained, and the evidence it was explained from.
@@ -159,6 +162,7 @@ fn gather(
                 ))
             })
             .unwrap_or_default(),
+        manifests: record.and_then(|r| manifests(&r.workspace_root)),
     })
 }
 
@@ -226,6 +230,7 @@ fn explain_from(
         setting_changes: &evidence.setting_changes,
         warm_up: r.warm_up,
         cached_units: &r.cached_units,
+        manifests: evidence.manifests.as_ref(),
     });
     let mut input = ExplainInput {
         profiles: &evidence.summaries,

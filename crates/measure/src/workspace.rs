@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use buildscope_analysis::{DeclaredDependency, DependencyKind, FeatureTable, Manifests};
+
 use crate::BuildError;
 
 /// A workspace as `cargo metadata --no-deps` describes it.
@@ -124,6 +126,91 @@ pub fn local_packages(root: &Path) -> LocalPackages {
         members: workspace.member_names(),
         path_dependencies,
     }
+}
+
+/// What the manifests of the workspace at `root` and of every package in its build declare:
+/// each dependency line resolved to the package it names, and each package's features.
+/// Read offline, from the lock file as it is now (a manifest edited since the run shows as
+/// it is now); `None` when cargo cannot say.
+pub fn manifests(root: &Path) -> Option<Manifests> {
+    let workspace = Workspace::load(&cargo(), Some(&root.join("Cargo.toml"))).ok()?;
+    // This platform's dependencies only; offline first, then online for the sources of
+    // packages the build never downloaded (dev-dependencies): never a new Cargo.lock.
+    let host = crate::rustc_version().host;
+    let read = |offline: bool| {
+        let mut options = vec![
+            "--filter-platform".to_string(),
+            host.clone(),
+            "--locked".to_string(),
+        ];
+        if offline {
+            options.push("--offline".to_string());
+        }
+        cargo_metadata::MetadataCommand::new()
+            .cargo_path(cargo())
+            .manifest_path(workspace.root.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", workspace.state_dir().join("metadata"))
+            .other_options(options)
+            .exec()
+    };
+    let metadata = read(true).or_else(|_| read(false)).ok()?;
+    Some(manifests_of(&metadata))
+}
+
+fn manifests_of(metadata: &cargo_metadata::Metadata) -> Manifests {
+    use cargo_metadata::DependencyKind as Kind;
+    let by_id: std::collections::HashMap<_, _> =
+        metadata.packages.iter().map(|p| (&p.id, p)).collect();
+    let mut manifests = Manifests::default();
+    let Some(resolve) = &metadata.resolve else {
+        return manifests;
+    };
+    for node in &resolve.nodes {
+        let Some(from) = by_id.get(&node.id) else {
+            continue;
+        };
+        manifests.features.push(FeatureTable {
+            package: from.name.to_string(),
+            version: from.version.to_string(),
+            features: from.features.clone().into_iter().collect(),
+            enabled: node.features.iter().map(|f| f.to_string()).collect(),
+        });
+        for dep in &node.deps {
+            let Some(to) = by_id.get(&dep.pkg) else {
+                continue;
+            };
+            for info in &dep.dep_kinds {
+                let kind = match info.kind {
+                    Kind::Normal => DependencyKind::Normal,
+                    Kind::Build => DependencyKind::Build,
+                    Kind::Development => DependencyKind::Dev,
+                    _ => continue,
+                };
+                let target = info.target.as_ref().map(|t| t.to_string());
+                // The manifest's line: same package, table and platform, a requirement the
+                // resolved version meets.
+                let line = from.dependencies.iter().find(|d| {
+                    d.name == to.name.as_str()
+                        && d.kind == info.kind
+                        && d.target.as_ref().map(|t| t.to_string()) == target
+                        && d.req.matches(&to.version)
+                });
+                manifests.dependencies.push(DeclaredDependency {
+                    from: from.name.to_string(),
+                    from_version: from.version.to_string(),
+                    to: to.name.to_string(),
+                    to_version: to.version.to_string(),
+                    kind,
+                    target,
+                    optional: line.is_some_and(|d| d.optional),
+                    default_features: line.is_none_or(|d| d.uses_default_features),
+                    features: line.map(|d| d.features.clone()).unwrap_or_default(),
+                    rename: line.and_then(|d| d.rename.clone()),
+                });
+            }
+        }
+    }
+    manifests
 }
 
 /// Whether the workspace uses any package from outside it: without one, `deps-opt-level`

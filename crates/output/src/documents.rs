@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use buildscope_analysis::{
-    Cause, Comparison, CratePhases, Explanation, Facts, Finding, Invocation, Owner, PhaseTimes,
-    RebuildReason, RebuildRoot, RunRecord, RunRow, ScheduleSummary, Spread, Unit, UnitChange,
-    Verification, VerificationVerdict, WallBreakdown, EXPLAIN_SCHEMA,
+    Bill, Cause, Comparison, CratePhases, Explanation, Facts, Finding, Invocation, Owner,
+    PhaseTimes, RebuildReason, RebuildRoot, RunRecord, RunRow, ScheduleSummary, Spread, Unit,
+    UnitChange, Verification, VerificationVerdict, WallBreakdown, EXPLAIN_SCHEMA,
 };
 
 use crate::finding_text::{describe_reason, finding_text, verdict_text};
@@ -322,6 +322,9 @@ pub struct ExplainDocument<'a> {
     pub schedule: &'a Option<ScheduleSummary>,
     /// Ordered by `estimate_ns`, largest first.
     pub findings: Vec<FindingDocument<'a>>,
+    /// What each member's dependency lines and features cost (a cold build's record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill: &'a Option<Bill>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Vec<VerificationDocument<'a>>>,
 }
@@ -335,6 +338,7 @@ impl<'a> ExplainDocument<'a> {
             wall: &e.wall,
             schedule: &e.schedule,
             findings: e.findings.iter().map(FindingDocument::new).collect(),
+            bill: &e.bill,
             verification: verified.map(|v| {
                 v.iter()
                     .map(|v| VerificationDocument::new(v, &e.findings))

@@ -10,6 +10,7 @@ use buildscope_analysis::{
 };
 use serde::Serialize;
 
+use crate::bill_view::{bill_markdown, render_bill};
 use crate::check_view::{check_markdown, render_check, CheckDocument, CheckView};
 use crate::csv::summary_csv;
 use crate::documents::{
@@ -111,6 +112,8 @@ pub struct ExplainResult<'a> {
     /// The run explained, for the text's heading.
     pub run: Option<&'a RunRecord>,
     pub top: usize,
+    /// Every line of the bill, not only those worth a row.
+    pub whole_bill: bool,
 }
 
 impl Document for ExplainResult<'_> {
@@ -120,6 +123,9 @@ impl Document for ExplainResult<'_> {
             _ => String::new(),
         };
         let mut text = heading + &render_explanation(self.explanation, self.top, style);
+        if let Some(bill) = &self.explanation.bill {
+            text.push_str(&render_bill(bill, self.whole_bill, style));
+        }
         if let Some(verified) = self.verified {
             text.push_str(&render_verification(self.explanation, verified, style));
         }
@@ -132,6 +138,9 @@ impl Document for ExplainResult<'_> {
 
     fn markdown(&self) -> Option<String> {
         let mut text = explanation_markdown(self.explanation, self.top);
+        if let Some(bill) = &self.explanation.bill {
+            text.push_str(&bill_markdown(bill));
+        }
         if let Some(verified) = self.verified {
             text.push_str(&verification_markdown(self.explanation, verified));
         }

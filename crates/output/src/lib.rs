@@ -6,6 +6,7 @@
 //! decides nothing about terminals itself: the caller says whether to use colour and how
 //! wide to be.
 
+mod bill_view;
 mod build_view;
 mod check_view;
 mod csv;
@@ -31,6 +32,7 @@ mod top_view;
 mod trace;
 mod views;
 
+pub use bill_view::{bill_markdown, floor as finding_floor, render_bill};
 pub use build_view::{
     render_build, render_build_summary, render_member_edits, render_rebuild_roots,
     render_run_footer, wall_spread, BuildView, MemberEdit,

@@ -137,6 +137,7 @@ mod tests {
             setting_changes: &[],
             warm_up: None,
             cached_units: &[],
+            manifests: None,
         })
         .expect("a finding");
         assert_eq!(finding.crate_name.as_deref(), Some("cli"));

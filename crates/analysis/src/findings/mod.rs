@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use crate::bill::{Bill, Manifests};
 use crate::phases::{phase_of, phase_times, Phase, PhaseTimes};
 use crate::rebuild::UnitReason;
 use crate::schedule::{schedule_summary, wall_saving, ScheduleSummary, UnitTime};
@@ -139,6 +140,9 @@ pub struct BuildEvidence<'a> {
     pub warm_up: Option<WarmUp>,
     /// Units a compiler cache served (not compiled): no finding names them as a cause.
     pub cached_units: &'a [usize],
+    /// What the manifests declare (`cargo metadata`), when known: the bill's kinds and
+    /// features.
+    pub manifests: Option<&'a Manifests>,
 }
 
 /// Everything explain reasons over; profiles or a build record may be missing.
@@ -178,6 +182,8 @@ pub struct Explanation {
     pub schedule: Option<ScheduleSummary>,
     /// Ordered by `estimate_ns`, largest first.
     pub findings: Vec<Finding>,
+    /// What each member's dependency lines and features cost (from the run record).
+    pub bill: Option<Bill>,
 }
 
 /// Where the wall-clock time of a build went, from its units.
@@ -339,6 +345,19 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             .then(a.cause().cmp(&b.cause()))
             .then(a.crate_name.cmp(&b.crate_name))
     });
+    // A rebuild compiles no dependency: the bill is a cold build's.
+    let bill = input
+        .build
+        .filter(|b| !b.members.is_empty() && !b.hot)
+        .map(|b| {
+            crate::bill::bill(
+                b.units,
+                b.members,
+                b.manifests,
+                b.totals.cores,
+                b.totals.wall_ns,
+            )
+        });
     Explanation {
         schema: EXPLAIN_SCHEMA,
         phases,
@@ -346,6 +365,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         wall,
         schedule,
         findings,
+        bill,
     }
 }
 
@@ -541,6 +561,7 @@ mod tests {
                 setting_changes: &[],
                 warm_up: None,
                 cached_units: &[],
+                manifests: None,
             }
         }
     }

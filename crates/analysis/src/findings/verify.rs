@@ -199,6 +199,7 @@ mod tests {
             crates: Vec::new(),
             wall: None,
             schedule: None,
+            bill: None,
             findings: vec![
                 finding(
                     Facts::IncrementalOverhead {

@@ -1,0 +1,140 @@
+//! The bill for a Cargo.toml, on a real workspace built by the real cargo: two members,
+//! dependencies from a local registry of path packages outside the workspace (no network):
+//! one only `app` uses, one both use, a default feature that turns on an optional
+//! dependency, and a build-dependency of `app`'s build script.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+mod common;
+use common::{buildscope_in, generate_lockfile, scratch_dir, write};
+
+fn package(root: &Path, name: &str, deps: &str, features: &str, lib: &str) {
+    write(
+        &root.join(name).join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{deps}\n{features}"
+        ),
+    );
+    write(&root.join(name).join("src/lib.rs"), lib);
+}
+
+/// Code that takes rustc a moment: `count` small generic-free functions.
+fn code(prefix: &str, count: usize) -> String {
+    common::busy_functions(prefix, count)
+}
+
+#[test]
+fn every_line_and_default_feature_is_priced_and_shared_crates_are_shared() {
+    let root = scratch_dir("buildscope-bill-");
+    let deps = root.join("deps");
+    package(&deps, "heavy", "", "", &code("h", 300));
+    package(&deps, "shared", "", "", &code("s", 100));
+    package(&deps, "extra", "", "", &code("e", 200));
+    package(
+        &deps,
+        "fancy",
+        "extra = { path = \"../extra\", optional = true }",
+        "[features]\ndefault = [\"pretty\"]\npretty = [\"dep:extra\"]\n",
+        "pub fn f() -> u32 { 1 }\n",
+    );
+    package(&deps, "codegen", "", "", &code("c", 50));
+    let ws = root.join("ws");
+    write(
+        &ws.join("Cargo.toml"),
+        "[workspace]\nresolver = \"2\"\nmembers = [\"app\", \"cli\"]\n",
+    );
+    write(
+        &ws.join("app/Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nheavy = { path = \"../../deps/heavy\" }\nshared = { path = \"../../deps/shared\" }\n\
+         fancy = { path = \"../../deps/fancy\" }\n\n\
+         [build-dependencies]\ncodegen = { path = \"../../deps/codegen\" }\n",
+    );
+    write(
+        &ws.join("app/src/lib.rs"),
+        "pub fn app() -> u64 { heavy::h1(3) + shared::s1(2) + fancy::f() as u64 }\n",
+    );
+    write(
+        &ws.join("app/build.rs"),
+        "fn main() { let _ = codegen::c1(2); println!(\"cargo:rerun-if-changed=build.rs\"); }\n",
+    );
+    write(
+        &ws.join("cli/Cargo.toml"),
+        "[package]\nname = \"cli\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nshared = { path = \"../../deps/shared\" }\n",
+    );
+    write(
+        &ws.join("cli/src/main.rs"),
+        "fn main() { println!(\"{}\", shared::s2(5)); }\n",
+    );
+    generate_lockfile(&ws);
+    let db = root.join("history.sqlite");
+    let built = buildscope_in(&ws, &db, &["build", "--cold", "-q"]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let out = buildscope_in(&ws, &db, &["explain", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bill = &doc["bill"];
+    let line = |member: &str, package: &str| -> &Value {
+        bill["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["member"] == member && l["package"] == package)
+            .unwrap_or_else(|| panic!("no {member} → {package} in {bill:#}"))
+    };
+    // Only app uses heavy: the line is heavy's own unit, and the replay saves wall time.
+    let heavy = line("app", "heavy");
+    assert_eq!(heavy["kind"], "normal");
+    assert_eq!(heavy["price"]["units"], 1, "{heavy:#}");
+    assert!(heavy["price"]["unit_ns"].as_u64().unwrap() > 0);
+    assert!(
+        heavy["price"]["wall_saving_ns"].as_u64().unwrap() > 0,
+        "{heavy:#}"
+    );
+    // Both members use shared: neither line alone removes it, and the pair shows it.
+    for member in ["app", "cli"] {
+        let shared = line(member, "shared");
+        assert_eq!(shared["price"]["units"], 0, "{shared:#}");
+        assert_eq!(shared["shared_units"], 1, "{shared:#}");
+    }
+    let pairs = bill["shared"].as_array().unwrap();
+    assert!(
+        pairs.iter().any(|p| {
+            p["lines"].to_string().contains("app → shared")
+                && p["lines"].to_string().contains("cli → shared")
+                && p["price"]["packages"][0]["package"] == "shared"
+        }),
+        "{pairs:#?}"
+    );
+    // The build script's dependency is a build line.
+    assert_eq!(line("app", "codegen")["kind"], "build");
+    // fancy's default features turn on extra: priced and named as the default.
+    let features = bill["features"].as_array().unwrap();
+    let fancy = features
+        .iter()
+        .find(|f| f["package"] == "fancy")
+        .unwrap_or_else(|| panic!("{features:#?}"));
+    assert_eq!(fancy["feature"], "default");
+    assert_eq!(fancy["enables"], serde_json::json!(["extra"]));
+    assert_eq!(fancy["price"]["units"], 1);
+    // The text shows the bill; the heavy line is in it.
+    let text = buildscope_in(&ws, &db, &["explain", "--bill"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("The bill for your Cargo.toml"), "{text}");
+    assert!(text.contains("app → heavy"), "{text}");
+    assert!(
+        text.contains("app → fancy: default features turn on `extra`"),
+        "{text}"
+    );
+}
