@@ -40,10 +40,10 @@ pub use experiment::{
     AppliedChange, ExperimentRecord, ExperimentVariant, Recommendation, EXPERIMENT_SCHEMA,
 };
 pub use findings::{
-    evidence_needed, explain, is_item_query, settings_to_try, verifications, wall_breakdown,
-    BuildEvidence, Cascade, Cause, CratePhases, EvidenceNeeded, ExplainInput, Explanation, Facts,
-    Finding, FunctionLines, GenericCopies, Owner, QueryCall, Replay, RerunCause, Timed,
-    Verification, VerificationVerdict, WallBreakdown, EXPLAIN_SCHEMA,
+    evidence_needed, explain, floor_ns, is_item_query, settings_to_try, verifications,
+    wall_breakdown, BuildEvidence, Cascade, Cause, CratePhases, EvidenceNeeded, ExplainInput,
+    Explanation, Facts, Finding, FunctionLines, GenericCopies, Owner, QueryCall, Replay,
+    RerunCause, Timed, Verification, VerificationVerdict, WallBreakdown, EXPLAIN_SCHEMA,
 };
 pub use inputs::{phase_measures_in, summarize_inputs, InputError};
 pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as PHASE_RULES};

@@ -19,10 +19,7 @@ pub(crate) fn worth_a_row(wall_saving_ns: u64, wall_ns: u64) -> bool {
     wall_saving_ns >= floor(wall_ns)
 }
 
-/// The least saving worth a maintainer's change: 20 ms or 1% of the wall time.
-pub fn floor(wall_ns: u64) -> u64 {
-    (wall_ns / 100).max(20_000_000)
-}
+use buildscope_analysis::floor_ns as floor;
 
 fn kind(k: DependencyKind) -> &'static str {
     match k {

@@ -32,7 +32,7 @@ mod top_view;
 mod trace;
 mod views;
 
-pub use bill_view::{bill_markdown, floor as finding_floor, render_bill};
+pub use bill_view::{bill_markdown, render_bill};
 pub use build_view::{
     render_build, render_build_summary, render_member_edits, render_rebuild_roots,
     render_run_footer, wall_spread, BuildView, MemberEdit,

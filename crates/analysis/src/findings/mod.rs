@@ -255,6 +255,14 @@ pub fn is_item_query(label: &str) -> bool {
     )
 }
 
+/// The least saving worth a maintainer's change, and so a finding: 20 ms, or 1% of the
+/// time measured (the scenario's wall time; the profiles' CPU time without a run), whichever
+/// is more. A true finding below it ("could save up to 876 µs" on a 22 s build) is noise to
+/// the reader.
+pub fn floor_ns(measured_ns: u64) -> u64 {
+    (measured_ns / 100).max(20_000_000)
+}
+
 /// A share below this is not worth a finding (of a crate's CPU time).
 const DOMINATES: f64 = 0.2;
 /// Time below this is not worth a finding.
@@ -334,6 +342,12 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             in_wall_time(finding, build, &crates);
         }
     }
+    let measured = match (input.build, &phases) {
+        (Some(build), _) => build.totals.wall_ns,
+        (None, Some(phases)) => phases.build_ns(),
+        (None, None) => 0,
+    };
+    findings.retain(|f| f.estimate_ns >= floor_ns(measured));
     // Largest saving first; of two alike (within a tenth), specific evidence (one item,
     // one crate, one unit) before a rule of thumb.
     findings.sort_by(|a, b| {
@@ -696,6 +710,38 @@ mod tests {
             finding(Cause::DuplicateDependency, "big", 40_000 * MS),
         );
         assert_eq!(f.estimate_ns, 1000 * MS);
+    }
+
+    #[test]
+    fn a_finding_under_the_floor_is_not_printed() {
+        assert_eq!(floor_ns(500 * MS), 20 * MS);
+        assert_eq!(floor_ns(10_000 * MS), 100 * MS);
+        // Two copies of `dup` of 30 ms each, then the member; the build's length varies.
+        let explained = |wall_ms: u64| {
+            let mut units = vec![
+                lib_unit(0, "dup", 0, 30 * MS, &[]),
+                lib_unit(1, "dup", 0, 30 * MS, &[]),
+                lib_unit(2, "app", 30 * MS, wall_ms * MS, &[0, 1]),
+            ];
+            units[1].version = "2.0.0".into();
+            let run = Run::of(units, 2);
+            let members = ["app".to_string()];
+            let input = ExplainInput {
+                profiles: &[],
+                item_invocations: &[],
+                proc_macro_invocations: &[],
+                instance_invocations: &[],
+                llvm_lines: &[],
+                build: Some(run.evidence(&members)),
+            };
+            explain(&input)
+                .findings
+                .iter()
+                .filter(|f| f.cause() == Cause::DuplicateDependency)
+                .count()
+        };
+        assert_eq!(explained(1_000), 1, "30 ms of a 1 s build");
+        assert_eq!(explained(10_000), 0, "30 ms of a 10 s build");
     }
 
     #[test]
