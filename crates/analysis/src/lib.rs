@@ -42,7 +42,7 @@ pub use experiment::{
 pub use findings::{
     evidence_needed, explain, floor_ns, is_item_query, settings_to_try, verifications,
     wall_breakdown, BuildEvidence, Cascade, Cause, CratePhases, EvidenceNeeded, ExplainInput,
-    Explanation, Facts, Finding, FunctionLines, GenericCopies, Owner, QueryCall, Replay,
+    Explanation, Facts, Finding, FunctionLines, GenericCopies, OlderCopy, Owner, QueryCall, Replay,
     RerunCause, Timed, Verification, VerificationVerdict, WallBreakdown, EXPLAIN_SCHEMA,
 };
 pub use inputs::{phase_measures_in, summarize_inputs, InputError};

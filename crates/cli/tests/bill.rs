@@ -1,7 +1,8 @@
 //! The bill for a Cargo.toml, on a real workspace built by the real cargo: two members,
 //! dependencies from a local registry of path packages outside the workspace (no network):
 //! one only `app` uses, one both use, a default feature that turns on an optional
-//! dependency, and a build-dependency of `app`'s build script.
+//! dependency, a build-dependency of `app`'s build script, and a crate its code and its
+//! build script both use with other features (compiled twice).
 
 use std::path::Path;
 
@@ -40,6 +41,14 @@ fn every_line_and_default_feature_is_priced_and_shared_crates_are_shared() {
         "pub fn f() -> u32 { 1 }\n",
     );
     package(&deps, "codegen", "", "", &code("c", 50));
+    // Used by app's code and by its build script with another feature: two copies.
+    package(
+        &deps,
+        "tables",
+        "",
+        "[features]\nwide = []\n",
+        &(code("t", 250) + "#[cfg(feature = \"wide\")] pub fn wide() {}\n"),
+    );
     let ws = root.join("ws");
     write(
         &ws.join("Cargo.toml"),
@@ -49,16 +58,17 @@ fn every_line_and_default_feature_is_priced_and_shared_crates_are_shared() {
         &ws.join("app/Cargo.toml"),
         "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
          [dependencies]\nheavy = { path = \"../../deps/heavy\" }\nshared = { path = \"../../deps/shared\" }\n\
-         fancy = { path = \"../../deps/fancy\" }\n\n\
-         [build-dependencies]\ncodegen = { path = \"../../deps/codegen\" }\n",
+         fancy = { path = \"../../deps/fancy\" }\ntables = { path = \"../../deps/tables\" }\n\n\
+         [build-dependencies]\ncodegen = { path = \"../../deps/codegen\" }\n\
+         tables = { path = \"../../deps/tables\", features = [\"wide\"] }\n",
     );
     write(
         &ws.join("app/src/lib.rs"),
-        "pub fn app() -> u64 { heavy::h1(3) + shared::s1(2) + fancy::f() as u64 }\n",
+        "pub fn app() -> u64 { heavy::h1(3) + shared::s1(2) + fancy::f() as u64 + tables::t2(1) }\n",
     );
     write(
         &ws.join("app/build.rs"),
-        "fn main() { let _ = codegen::c1(2); println!(\"cargo:rerun-if-changed=build.rs\"); }\n",
+        "fn main() { let _ = codegen::c1(2) + tables::t1(1); tables::wide(); println!(\"cargo:rerun-if-changed=build.rs\"); }\n",
     );
     write(
         &ws.join("cli/Cargo.toml"),
@@ -128,6 +138,26 @@ fn every_line_and_default_feature_is_priced_and_shared_crates_are_shared() {
     assert_eq!(fancy["feature"], "default");
     assert_eq!(fancy["enables"], serde_json::json!(["extra"]));
     assert_eq!(fancy["price"]["units"], 1);
+    // tables is compiled twice, the second time for app's build script: one finding that
+    // says so, its saving replayed wall time.
+    let findings = doc["findings"].as_array().unwrap();
+    let host = findings
+        .iter()
+        .find(|f| f["cause"] == "host-copies")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(
+        host["title"].as_str().unwrap().contains(
+            "`tables` compiled a second time, at the same version, for the build script of app"
+        ),
+        "{host:#}"
+    );
+    assert!(
+        host["estimate_basis"]
+            .as_str()
+            .unwrap()
+            .starts_with("wall time"),
+        "{host:#}"
+    );
     // The text shows the bill; the heavy line is in it.
     let text = buildscope_in(&ws, &db, &["explain", "--bill"]);
     let text = String::from_utf8_lossy(&text.stdout);

@@ -34,9 +34,6 @@ fn line_label(l: &BillLine) -> String {
     if l.optional {
         label.push_str(" (optional)");
     }
-    if let Some(target) = &l.target {
-        let _ = write!(label, " [{target}]");
-    }
     label
 }
 
@@ -108,8 +105,11 @@ pub fn render_bill(bill: &Bill, all: bool, style: &Style) -> String {
     for l in &shown {
         out.push_str(&wrap(
             &format!(
-                "· {}: {}{}",
+                "· {}{}: {}{}",
                 line_name(&l.member, &l.package),
+                l.target
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" (only for {t})")),
                 brings(&l.price, 4),
                 if l.shared_units > 0 {
                     format!(

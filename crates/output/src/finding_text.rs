@@ -365,20 +365,55 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
             )
         }
         Facts::DuplicateDependency {
-            package,
-            versions,
+            puller,
+            puller_version,
+            puller_is_member,
+            path,
             copies,
         } => {
-            let why = if versions.len() > 1 {
-                format!("versions {}", versions.join(", "))
+            let who = if *puller_is_member {
+                format!("`{puller}`")
             } else {
-                "one version with differing features or profiles".to_string()
+                format!("`{puller}` {puller_version}")
             };
+            let listed: Vec<String> = copies
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {} ({} here too) {}",
+                        c.package,
+                        c.version,
+                        c.newest,
+                        secs(c.ns)
+                    )
+                })
+                .collect();
             (
-                format!("`{package}` is compiled {} times ({why})", copies.len()),
-                vec![timed_list(copies)],
+                format!(
+                    "{who} pulls in older copies of {} crate(s) the build also compiles at newer versions",
+                    copies.len()
+                ),
+                vec![
+                    format!("how: {}", path.join(" → ")),
+                    format!("the older copies: {}", listed.join(", ")),
+                ],
             )
         }
+        Facts::HostCopies { users, copies } => (
+            format!(
+                "{} compiled a second time, at the same version, for {}",
+                quoted_names(copies),
+                join_words(users)
+            ),
+            vec![
+                format!("the second copies: {}", timed_list(copies)),
+                "build scripts and proc macros run on the host, and cargo compiles what they use \
+                 apart from your code's copy when the features it resolves for them differ, or \
+                 their profile does (`[profile.*.build-override]`: in release builds they are not \
+                 optimised)"
+                    .to_string(),
+            ],
+        ),
         Facts::DependencyOfOneMember {
             member,
             dependencies,
@@ -521,6 +556,46 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
     }
 }
 
+/// `` `a`, `b` and `c` `` from `name version` entries.
+fn quoted_names(items: &[Timed]) -> String {
+    let names: Vec<String> = items
+        .iter()
+        .map(|t| format!("`{}`", t.name.split(' ').next().unwrap_or(&t.name)))
+        .collect();
+    join_words(&names)
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_words(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The older copy the puller asks for directly (the path's end), else the largest.
+fn asked_for<'a>(
+    path: &[String],
+    copies: &'a [buildscope_analysis::OlderCopy],
+) -> Option<&'a buildscope_analysis::OlderCopy> {
+    let last = path.last();
+    copies
+        .iter()
+        .find(|c| last == Some(&format!("{} {}", c.package, c.version)))
+        .or(copies.first())
+}
+
+/// `` `rand` 0.6.5 where the rest of the build has 0.8.5 ``.
+fn first_copy(path: &[String], copies: &[buildscope_analysis::OlderCopy]) -> String {
+    asked_for(path, copies).map_or(String::new(), |c| {
+        format!(
+            "`{}` {} where the rest of the build has {}",
+            c.package, c.version, c.newest
+        )
+    })
+}
+
 fn describe_copies(g: &GenericCopies) -> String {
     match &g.default_method_of {
         Some(t) => format!(
@@ -566,8 +641,34 @@ fn code_fix(facts: &Facts) -> String {
         Facts::ProcMacroCrateOnCriticalPath { .. } => "Proc-macro crates and their dependencies (syn, quote) must finish before any crate using them starts: trim the macro's dependencies (syn features), or move the users off the critical path.".to_string(),
         Facts::BuildScriptOnCriticalPath { .. } => "Everything that depends on the package waits for its build script: make it do less (cache generated files, skip work with `cargo:rerun-if-changed`), or move generated code into a crate of its own that rarely rebuilds.".to_string(),
         Facts::ProcMacroExpansion { .. } => "Proc-macro output is never cached: move the derived types into a crate that rarely changes, derive only what is used (e.g. `Serialize` without `Deserialize`), or replace derives on many small types with a hand-written impl for a generic wrapper.".to_string(),
-        Facts::DuplicateDependency { package, .. } => format!(
-            "See why with `cargo tree -d -p {package}` (versions) or `cargo tree -e features -i {package}`; align the versions or features so it builds once."
+        Facts::DuplicateDependency {
+            puller,
+            puller_is_member: true,
+            path,
+            copies,
+            ..
+        } => format!(
+            "`{puller}`'s Cargo.toml asks for {}: raise the requirement to the version the rest of the build uses, so that one copy is compiled (`cargo tree -d` lists the duplicates and who asks for each).",
+            first_copy(path, copies)
+        ),
+        Facts::DuplicateDependency {
+            puller,
+            puller_version,
+            path,
+            copies,
+            ..
+        } => format!(
+            "`{puller}` {puller_version} asks for {}: a newer release of `{puller}` may ask for the version the rest of the build uses (`cargo update -p {puller}`, or raise its requirement in your Cargo.toml); otherwise consider an alternative to it. `cargo tree -i {}` shows every path to the old copy.",
+            first_copy(path, copies),
+            asked_for(path, copies)
+                .map_or(String::new(), |c| format!("{}@{}", c.package, c.version))
+        ),
+        Facts::HostCopies { copies, .. } => format!(
+            "Give the build-dependency the features your code's copy has (or turn off the default features the build script does not need) so that cargo builds one copy; `cargo tree -e features -i {} --target all` shows each copy's features. If the build script needs little of it, drop the dependency from the build script.",
+            copies
+                .first()
+                .and_then(|c| c.name.split(' ').next())
+                .unwrap_or_default()
         ),
         Facts::DependencyOfOneMember { member, .. } => format!(
             "Builds that do not need `{member}` still compile these: put them behind an optional feature of `{member}`, or leave `{member}` out of `default-members` so that `cargo build` skips it unless asked."
@@ -662,7 +763,8 @@ fn basis(facts: &Facts) -> String {
             share * 100.0
         ),
         Facts::ProcMacroExpansion { .. } => "half the expansion time (deriving only what is used)".to_string(),
-        Facts::DuplicateDependency { .. } => "the time of every copy but the longest".to_string(),
+        Facts::DuplicateDependency { .. } => "wall time: the run's schedule replayed without the older copies".to_string(),
+        Facts::HostCopies { .. } => "wall time: the run's schedule replayed without the second copies".to_string(),
         Facts::DependencyOfOneMember { .. } => "the compile time of those packages, saved by every build that leaves the member out".to_string(),
         Facts::BuildScriptReruns { .. } => "wall time: the run's schedule replayed without the build script's \
             run (what rebuilt after it may have rebuilt for the edit anyway)".to_string(),

@@ -1,39 +1,290 @@
 //! The dependency graph: a dependency compiled more than once, dependencies only one
 //! member needs.
 
-use super::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// A package compiled more than once.
+use super::*;
+use crate::schedule::wall_saving_without;
+
+/// Crates compiled more than once, one finding per cause: older versions grouped by the
+/// package that asks for them, and same-version copies made for build scripts and proc
+/// macros grouped by what uses them. Each saves the wall time of the run replayed without
+/// the extra copies.
 pub(super) fn duplicate_dependencies(build: BuildEvidence) -> Vec<Finding> {
-    let mut by_package: std::collections::BTreeMap<&str, Vec<&Unit>> = Default::default();
+    let graph = DependencyGraph::new(build);
+    let mut out = older_copies(build, &graph);
+    out.extend(host_copies(build, &graph));
+    out
+}
+
+/// The units as a graph both ways, and which are compiled for the host only.
+struct DependencyGraph<'a> {
+    by_id: HashMap<usize, &'a Unit>,
+    dependents: HashMap<usize, Vec<usize>>,
+    /// Units only build scripts and proc macros reach (not the members' own code).
+    host_only: HashSet<usize>,
+}
+
+impl<'a> DependencyGraph<'a> {
+    fn new(build: BuildEvidence<'a>) -> DependencyGraph<'a> {
+        let by_id: HashMap<usize, &Unit> = build.units.iter().map(|u| (u.id, u)).collect();
+        let mut dependents: HashMap<usize, Vec<usize>> = HashMap::new();
+        for u in build.units {
+            for d in &u.deps {
+                dependents.entry(*d).or_default().push(u.id);
+            }
+        }
+        // What the members' code reaches without going through a build script or a proc
+        // macro; everything else a build script or proc macro uses is the host's.
+        let is_host_root =
+            |u: &Unit| matches!(u.kind, UnitKind::BuildScriptCompile | UnitKind::ProcMacro);
+        let mut target: HashSet<usize> = HashSet::new();
+        let mut stack: Vec<usize> = build
+            .units
+            .iter()
+            .filter(|u| build.members.contains(&u.package) && !is_host_root(u))
+            .map(|u| u.id)
+            .collect();
+        while let Some(id) = stack.pop() {
+            let Some(u) = by_id.get(&id) else { continue };
+            if is_host_root(u) || !target.insert(id) {
+                continue;
+            }
+            stack.extend(u.deps.iter().copied());
+        }
+        let host_only = build
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Lib && !target.contains(&u.id))
+            .map(|u| u.id)
+            .collect();
+        DependencyGraph {
+            by_id,
+            dependents,
+            host_only,
+        }
+    }
+
+    /// The units above `start` that are not in `within`, going up through those that are.
+    fn first_outside(&self, start: usize, within: &HashSet<usize>) -> BTreeSet<usize> {
+        let mut found = BTreeSet::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![start];
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            for &up in self.dependents.get(&id).into_iter().flatten() {
+                if within.contains(&up) {
+                    stack.push(up);
+                } else {
+                    found.insert(up);
+                }
+            }
+        }
+        found
+    }
+
+    /// Packages from a member's unit down to `to`, by the shortest chain of dependencies.
+    fn path_to(&self, build: BuildEvidence, to: usize) -> Vec<String> {
+        let mut parent: HashMap<usize, usize> = HashMap::new();
+        let mut queue: std::collections::VecDeque<usize> = build
+            .units
+            .iter()
+            .filter(|u| build.members.contains(&u.package))
+            .map(|u| u.id)
+            .collect();
+        let mut seen: HashSet<usize> = queue.iter().copied().collect();
+        while let Some(id) = queue.pop_front() {
+            if id == to {
+                break;
+            }
+            for &d in self
+                .by_id
+                .get(&id)
+                .map(|u| u.deps.as_slice())
+                .unwrap_or(&[])
+            {
+                if seen.insert(d) {
+                    parent.insert(d, id);
+                    queue.push_back(d);
+                }
+            }
+        }
+        let mut chain = vec![to];
+        while let Some(&p) = parent.get(chain.last().expect("non-empty")) {
+            chain.push(p);
+        }
+        chain.reverse();
+        let mut names: Vec<String> = Vec::new();
+        for id in chain {
+            let Some(u) = self.by_id.get(&id) else {
+                continue;
+            };
+            // A member by its name; a dependency by name and version; a build script's run
+            // or compile is its package's.
+            let name = if build.members.contains(&u.package) {
+                u.package.clone()
+            } else {
+                format!("{} {}", u.package, u.version)
+            };
+            if names.last() != Some(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+}
+
+/// `1.10.2` above `1.9.0`: versions compared number by number.
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(['.', '-', '+'])
+        .map(|p| p.parse().unwrap_or(0))
+        .collect()
+}
+
+fn older_copies(build: BuildEvidence, graph: &DependencyGraph) -> Vec<Finding> {
+    let mut by_package: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
     for u in build.units.iter().filter(|u| u.kind == UnitKind::Lib) {
         by_package.entry(u.package.as_str()).or_default().push(u);
     }
+    // Every copy at a version below its package's newest.
+    let mut newest_of: HashMap<usize, String> = HashMap::new();
+    for units in by_package.values() {
+        let newest = units
+            .iter()
+            .map(|u| u.version.as_str())
+            .max_by_key(|v| version_key(v))
+            .unwrap_or_default();
+        for u in units.iter().filter(|u| u.version != newest) {
+            newest_of.insert(u.id, newest.to_string());
+        }
+    }
+    // An older copy's build script (compiled and run) goes with it.
+    let older_versions: HashSet<(&str, &str)> = newest_of
+        .keys()
+        .filter_map(|id| graph.by_id.get(id))
+        .map(|u| (u.package.as_str(), u.version.as_str()))
+        .collect();
+    let older: HashSet<usize> = build
+        .units
+        .iter()
+        .filter(|u| older_versions.contains(&(u.package.as_str(), u.version.as_str())))
+        .map(|u| u.id)
+        .collect();
+    // Grouped by the package that asks for them.
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for &id in newest_of.keys() {
+        for puller in graph.first_outside(id, &older) {
+            let Some(p) = graph.by_id.get(&puller) else {
+                continue;
+            };
+            groups
+                .entry((p.package.clone(), p.version.clone()))
+                .or_default()
+                .push(id);
+        }
+    }
     let mut out = Vec::new();
-    for (package, units) in by_package {
-        if units.len() < 2 {
-            continue;
-        }
-        let mut versions: Vec<&str> = units.iter().map(|u| u.version.as_str()).collect();
-        versions.sort_unstable();
-        versions.dedup();
-        let extra: u64 = {
-            let mut times: Vec<u64> = units.iter().map(|u| u.duration_ns()).collect();
-            times.sort_unstable();
-            times[..times.len() - 1].iter().sum()
-        };
-        if extra < MATTERS_NS / 5 {
-            continue;
-        }
+    for ((puller, puller_version), mut ids) in groups {
+        ids.sort_unstable();
+        ids.dedup();
+        // The older copies this puller brings in, and what only reaches them through it.
+        let mut copies: Vec<OlderCopy> = ids
+            .iter()
+            .filter_map(|id| graph.by_id.get(id))
+            .map(|u| OlderCopy {
+                package: u.package.clone(),
+                version: u.version.clone(),
+                newest: newest_of[&u.id].clone(),
+                ns: u.duration_ns(),
+            })
+            .collect();
+        copies.sort_by(|a, b| b.ns.cmp(&a.ns).then(a.package.cmp(&b.package)));
+        // The first older copy on the way down from the puller.
+        let first = ids
+            .iter()
+            .copied()
+            .find(|id| {
+                graph.dependents.get(id).into_iter().flatten().any(|up| {
+                    graph
+                        .by_id
+                        .get(up)
+                        .is_some_and(|u| u.package == puller && u.version == puller_version)
+                })
+            })
+            .unwrap_or(ids[0]);
+        let versions: HashSet<(&str, &str)> = copies
+            .iter()
+            .map(|c| (c.package.as_str(), c.version.as_str()))
+            .collect();
+        let with_scripts: Vec<usize> = build
+            .units
+            .iter()
+            .filter(|u| versions.contains(&(u.package.as_str(), u.version.as_str())))
+            .map(|u| u.id)
+            .collect();
+        let saving = wall_saving_without(build.units, &with_scripts, build.totals.cores);
         let facts = Facts::DuplicateDependency {
-            package: package.to_string(),
-            versions: versions.iter().map(|v| v.to_string()).collect(),
-            copies: units
-                .iter()
-                .map(|u| Timed::new(u.display_name(), u.duration_ns()))
-                .collect(),
+            puller_is_member: build.members.contains(&puller),
+            path: graph.path_to(build, first),
+            puller: puller.clone(),
+            puller_version,
+            copies,
         };
-        out.push(Finding::new(facts, Some(package.to_string()), extra));
+        out.push(Finding::new(facts, Some(puller), saving));
+    }
+    out
+}
+
+fn host_copies(build: BuildEvidence, graph: &DependencyGraph) -> Vec<Finding> {
+    // Same-version copies: a package and version with more than one library unit, of
+    // which some are the host's.
+    let mut by_version: BTreeMap<(&str, &str), Vec<&Unit>> = BTreeMap::new();
+    for u in build.units.iter().filter(|u| u.kind == UnitKind::Lib) {
+        by_version
+            .entry((u.package.as_str(), u.version.as_str()))
+            .or_default()
+            .push(u);
+    }
+    let extra: HashSet<usize> = by_version
+        .values()
+        .filter(|units| units.len() > 1 && units.iter().any(|u| !graph.host_only.contains(&u.id)))
+        .flat_map(|units| units.iter().filter(|u| graph.host_only.contains(&u.id)))
+        .map(|u| u.id)
+        .collect();
+    // Grouped by what uses them: the build scripts and proc macros above them.
+    let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+    for &id in &extra {
+        let users: BTreeSet<String> = graph
+            .first_outside(id, &graph.host_only)
+            .into_iter()
+            .filter_map(|up| graph.by_id.get(&up))
+            .map(|u| match u.kind {
+                UnitKind::BuildScriptCompile => format!("the build script of {}", u.package),
+                UnitKind::ProcMacro => format!("the proc macro {}", u.package),
+                _ => u.package.clone(),
+            })
+            .collect();
+        groups
+            .entry(users.into_iter().collect())
+            .or_default()
+            .push(id);
+    }
+    let mut out = Vec::new();
+    for (users, mut ids) in groups {
+        ids.sort_unstable();
+        let mut copies: Vec<Timed> = ids
+            .iter()
+            .filter_map(|id| graph.by_id.get(id))
+            .map(|u| Timed::new(format!("{} {}", u.package, u.version), u.duration_ns()))
+            .collect();
+        copies.sort_by(|a, b| b.ns.cmp(&a.ns).then(a.name.cmp(&b.name)));
+        let saving = wall_saving_without(build.units, &ids, build.totals.cores);
+        let first = copies.first().map(|c| c.name.clone());
+        let facts = Facts::HostCopies { users, copies };
+        out.push(Finding::new(facts, first, saving));
     }
     out
 }
@@ -108,6 +359,78 @@ mod tests {
     use super::*;
 
     use crate::timeline::tests::unit as lib_unit;
+
+    #[test]
+    fn older_copies_are_one_finding_naming_the_package_that_asks_for_them() {
+        const MS: u64 = 1_000_000;
+        let unit = |id, package: &str, version: &str, deps: &[usize], ms: u64| {
+            let mut u = lib_unit(id, package, 0, ms * MS, deps);
+            u.version = version.into();
+            u
+        };
+        // app → stat 1.0.0 → rand 0.6.0 → rand_core 0.3.0; app → rand 0.8.0 → rand_core 0.6.0.
+        let mut units = vec![
+            unit(0, "rand_core", "0.3.0", &[], 100),
+            unit(1, "rand", "0.6.0", &[0], 300),
+            unit(2, "stat", "1.0.0", &[1], 200),
+            unit(3, "rand_core", "0.6.0", &[], 100),
+            unit(4, "rand", "0.8.0", &[3], 300),
+            unit(5, "app", "0.1.0", &[2, 4], 100),
+        ];
+        // Sequential on one core: every unit saved is wall time saved.
+        let mut t = 0;
+        for u in &mut units {
+            let d = u.duration_ns();
+            u.start_ns = t;
+            u.end_ns = t + d;
+            t += d;
+        }
+        let totals = crate::timeline::build_totals(&units, t, 1);
+        let path = crate::timeline::critical_path(&units, t);
+        let members = vec!["app".to_string()];
+        let build = BuildEvidence {
+            units: &units,
+            totals: &totals,
+            critical_path: &path,
+            hot: false,
+            installed_linkers: &[],
+            members: &members,
+            path_dependencies: &[],
+            rebuild_reasons: None,
+            setting_changes: &[],
+            warm_up: None,
+            cached_units: &[],
+            manifests: None,
+        };
+        let found = duplicate_dependencies(build);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let Facts::DuplicateDependency {
+            puller,
+            path,
+            copies,
+            puller_is_member,
+            ..
+        } = &found[0].facts
+        else {
+            panic!("{found:?}")
+        };
+        assert_eq!(puller, "stat");
+        assert!(!puller_is_member);
+        assert_eq!(path, &["app", "stat 1.0.0", "rand 0.6.0"]);
+        let names: Vec<(&str, &str, &str)> = copies
+            .iter()
+            .map(|c| (c.package.as_str(), c.version.as_str(), c.newest.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("rand", "0.6.0", "0.8.0"), ("rand_core", "0.3.0", "0.6.0")]
+        );
+        assert_eq!(
+            found[0].estimate_ns,
+            400 * MS,
+            "both older copies, replayed"
+        );
+    }
 
     #[test]
     fn dependencies_only_one_member_needs_are_found() {

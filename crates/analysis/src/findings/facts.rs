@@ -42,6 +42,15 @@ pub struct GenericCopies {
     pub default_method_of: Option<String>,
 }
 
+/// An older copy of a crate, beside the newest version the build also compiles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OlderCopy {
+    pub package: String,
+    pub version: String,
+    pub newest: String,
+    pub ns: u64,
+}
+
 /// Units rebuilt after a root, for evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cascade {
@@ -158,10 +167,26 @@ pub enum Facts {
         /// share of the crate's code the macros generate.
         generated_share: Option<f64>,
     },
+    /// Older copies of crates the build also compiles at a newer version, all pulled in
+    /// by one package.
     DuplicateDependency {
-        package: String,
-        /// Distinct versions (one: the same version with other features or profiles).
-        versions: Vec<String>,
+        /// The package that asks for the older versions (the first, going up from them,
+        /// that is not itself an older copy).
+        puller: String,
+        puller_version: String,
+        /// The puller is a workspace member: the requirement is in the user's Cargo.toml.
+        puller_is_member: bool,
+        /// From a member down to the first older copy: `hyperfine`, `statistical 1.0.0`,
+        /// `rand 0.6.5`.
+        path: Vec<String>,
+        copies: Vec<OlderCopy>,
+    },
+    /// Crates compiled a second time at the same version for build scripts or proc macros
+    /// (the host), apart from the copy the members' code uses.
+    HostCopies {
+        /// What uses the host copies: `the build script of app`, `the proc macro serde_derive`.
+        users: Vec<String>,
+        /// The host copies (`name version`) and their time.
         copies: Vec<Timed>,
     },
     DependencyOfOneMember {
@@ -219,6 +244,7 @@ impl Facts {
             Facts::ProcMacroCrateOnCriticalPath { .. } => Cause::ProcMacroCrateOnCriticalPath,
             Facts::ProcMacroExpansion { .. } => Cause::ProcMacroExpansion,
             Facts::DuplicateDependency { .. } => Cause::DuplicateDependency,
+            Facts::HostCopies { .. } => Cause::HostCopies,
             Facts::DependencyOfOneMember { .. } => Cause::DependencyOfOneMember,
             Facts::BuildScriptReruns { .. } => Cause::BuildScriptReruns,
             Facts::ChangingEnvironmentVariable { .. } => Cause::ChangingEnvironmentVariable,

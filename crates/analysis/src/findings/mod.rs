@@ -28,7 +28,7 @@ mod verify;
 
 use backend::{incremental_overhead, linking, llvm_dominates};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
-pub use facts::{Cascade, Facts, GenericCopies, QueryCall, Replay, RerunCause, Timed};
+pub use facts::{Cascade, Facts, GenericCopies, OlderCopy, QueryCall, Replay, RerunCause, Timed};
 use generics::monomorphization;
 use items::pathological_item;
 use macros::proc_macro_expansion;
@@ -54,6 +54,8 @@ pub enum Cause {
     ProcMacroExpansion,
     IncrementalOverhead,
     DuplicateDependency,
+    /// The same version of crates compiled again for build scripts or proc macros.
+    HostCopies,
     DependencyOfOneMember,
     /// A build script cargo reruns on every rebuild.
     BuildScriptReruns,
@@ -640,8 +642,10 @@ mod tests {
                 inference: false,
             },
             Cause::DuplicateDependency => Facts::DuplicateDependency {
-                package: krate.into(),
-                versions: Vec::new(),
+                puller: krate.into(),
+                puller_version: "1.0.0".into(),
+                puller_is_member: false,
+                path: Vec::new(),
                 copies: Vec::new(),
             },
             other => unimplemented!("{other:?}"),

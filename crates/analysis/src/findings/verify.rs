@@ -220,8 +220,10 @@ mod tests {
                 ),
                 finding(
                     Facts::DuplicateDependency {
-                        package: "rand".into(),
-                        versions: vec!["0.6.5".into(), "0.8.5".into()],
+                        puller: "statistical".into(),
+                        puller_version: "1.0.0".into(),
+                        puller_is_member: false,
+                        path: Vec::new(),
                         copies: Vec::new(),
                     },
                     500,
