@@ -167,4 +167,35 @@ fn every_line_and_default_feature_is_priced_and_shared_crates_are_shared() {
         text.contains("app → fancy: default features turn on `extra`"),
         "{text}"
     );
+    // The report has the bill as a section of its own.
+    let page = root.join("report.html");
+    let report = buildscope_in(
+        &ws,
+        &db,
+        &["report", "latest", "-o", page.to_str().unwrap()],
+    );
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    if let Some(browser) = common::chromium() {
+        let (dom, log) = common::headless(
+            &browser,
+            &["--dump-dom"],
+            &format!("file://{}", page.display()),
+        );
+        common::assert_no_console_errors(&log);
+        let section = &dom[dom.find("id=\"bill\"").expect("a bill section")..];
+        let section = &section[..section.find("</section>").unwrap()];
+        assert!(
+            !section.starts_with("id=\"bill\" aria-labelledby=\"bill-h\" hidden"),
+            "{section}"
+        );
+        assert!(section.contains("app → heavy 0.1.0"), "{section}");
+        assert!(
+            section.contains("default features turn on extra"),
+            "{section}"
+        );
+    }
 }

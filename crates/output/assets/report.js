@@ -112,6 +112,29 @@
   });
   if (!ex.findings || ex.findings.length === 0) { findings.appendChild(el("li", {}, "No finding: nothing stands out.")); }
 
+  // ---------------------------------------------------------------- the bill
+  // Each member's dependency lines, priced by what only they bring into this cold build.
+  var bill = ex.bill;
+  var billLines = bill ? bill.lines.filter(function (l) { return l.price.units > 0; }) : [];
+  if (bill && (billLines.length || bill.features.length)) {
+    document.getElementById("bill").hidden = false;
+    document.getElementById("bill-link").hidden = false;
+    document.getElementById("bill-about").textContent = "What each dependency line alone brings into this build: " + dur(bill.dependency_ns) + " of unit time in dependencies, " + dur(bill.wall_ns) + " wall. The wall saving is the run's schedule replayed without what only that line brings in; what two lines bring in together is neither's.";
+    table(document.getElementById("bill-table"), [
+      { title: "Line", get: function (l) { return l.member + " → " + l.package + " " + l.version + (l.target ? " (" + l.target + ")" : ""); } },
+      { title: "Kind", get: function (l) { return l.kind; } },
+      { title: "Brings in only it", get: function (l) { return l.price.packages.slice(0, 4).map(function (p) { return p.package; }).join(", ") + (l.price.packages.length > 4 ? " and " + (l.price.packages.length - 4) + " more" : ""); } },
+      { title: "Crates", get: function (l) { return l.price.units; }, cls: "num" },
+      { title: "Unit time", get: function (l) { return l.price.unit_ns; }, show: function (l) { return dur(l.price.unit_ns); }, cls: "num" },
+      { title: "Wall saving", get: function (l) { return l.price.wall_saving_ns; }, show: function (l) { return dur(l.price.wall_saving_ns); }, cls: "num" }
+    ], billLines);
+    var featureList = document.getElementById("bill-features");
+    bill.features.forEach(function (f) {
+      var what = f.feature === "default" ? "default features turn on " : "feature `" + f.feature + "` turns on ";
+      featureList.appendChild(el("li", {}, f.member + " → " + f.package + ": " + what + f.enables.join(", ") + " (" + f.price.units + " crates, " + dur(f.price.unit_ns) + " of unit time): turning " + (f.feature === "default" ? "them" : "it") + " off saves " + dur(f.price.wall_saving_ns) + " of wall time"));
+    });
+  }
+
   // ---------------------------------------------------------------- timeline
   var gantt = document.getElementById("gantt");
   var units = run ? run.units.slice() : [];
