@@ -199,3 +199,65 @@ fn every_line_and_default_feature_is_priced_and_shared_crates_are_shared() {
         );
     }
 }
+
+#[test]
+fn a_slow_sys_build_script_names_the_feature_that_brings_it_in() {
+    let root = scratch_dir("buildscope-bill-sys-");
+    let deps = root.join("deps");
+    // A `-sys` crate whose build script takes a while (as building a C library does).
+    package(&deps, "fake-sys", "", "", "pub fn native() -> u32 { 7 }\n");
+    write(
+        &deps.join("fake-sys/build.rs"),
+        "fn main() { std::thread::sleep(std::time::Duration::from_millis(2500)); \
+         println!(\"cargo:rerun-if-changed=build.rs\"); }\n",
+    );
+    package(
+        &deps,
+        "wrapper",
+        "fake-sys = { path = \"../fake-sys\", optional = true }",
+        "[features]\nnative = [\"dep:fake-sys\"]\n",
+        "pub fn w() -> u32 { 1 }\n",
+    );
+    let ws = root.join("ws");
+    write(
+        &ws.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nwrapper = { path = \"../deps/wrapper\", features = [\"native\"] }\n\n[workspace]\n",
+    );
+    write(
+        &ws.join("src/main.rs"),
+        "fn main() { println!(\"{}\", wrapper::w()); }\n",
+    );
+    generate_lockfile(&ws);
+    let db = root.join("history.sqlite");
+    let built = buildscope_in(&ws, &db, &["build", "--cold", "-q"]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let out = buildscope_in(&ws, &db, &["explain", "--json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    let script = findings
+        .iter()
+        .find(|f| f["cause"] == "build-script-on-critical-path")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(script["crate"], "fake-sys", "{script:#}");
+    assert_eq!(
+        script["facts"]["brought_in_by"], "app → wrapper (its feature `native`)",
+        "{script:#}"
+    );
+    let fix = script["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("app → wrapper (its feature `native`), which alone brings it in"),
+        "{fix}"
+    );
+    assert!(fix.contains("installed on the system"), "{fix}");
+    assert!(!fix.contains("its code is not yours"), "{fix}");
+    let evidence = script["evidence"].to_string();
+    assert!(
+        evidence.contains("app → wrapper 0.1.0 → fake-sys 0.1.0"),
+        "{evidence}"
+    );
+}

@@ -316,11 +316,15 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
             package,
             on_path_ns,
             steps,
+            path,
+            brought_in_by,
         }
         | Facts::ProcMacroCrateOnCriticalPath {
             package,
             on_path_ns,
             steps,
+            path,
+            brought_in_by,
         } => {
             let what = if matches!(facts, Facts::ProcMacroCrateOnCriticalPath { .. }) {
                 "proc-macro crates"
@@ -332,7 +336,16 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
                     "{what} on the critical path: {} of the wall time (`{package}`)",
                     secs(*on_path_ns)
                 ),
-                vec![format!("on the path: {}", timed_list(steps))],
+                {
+                    let mut evidence = vec![format!("on the path: {}", timed_list(steps))];
+                    if path.len() > 1 {
+                        evidence.push(format!("in the build through: {}", path.join(" → ")));
+                    }
+                    if let Some(line) = brought_in_by {
+                        evidence.push(format!("only {line} brings it into the build"));
+                    }
+                    evidence
+                },
             )
         }
         Facts::ProcMacroExpansion {
@@ -639,6 +652,12 @@ fn code_fix(facts: &Facts) -> String {
             "Split `{target}` into crates that can compile in parallel (by feature area or layer), and move what its dependents need first into a small crate of its own."
         ),
         Facts::ProcMacroCrateOnCriticalPath { .. } => "Proc-macro crates and their dependencies (syn, quote) must finish before any crate using them starts: trim the macro's dependencies (syn features), or move the users off the critical path.".to_string(),
+        Facts::BuildScriptOnCriticalPath { package, brought_in_by, .. } if package.ends_with("-sys") => format!(
+            "`{package}` builds a native library in its build script, and everything above it waits. What you control: {}many `-sys` crates link the library installed on the system instead of building it (through pkg-config, or the environment variable their documentation names: see `{package}`'s README); and in CI a compiler cache for C (`CC=\"sccache cc\"`, or sccache as `RUSTC_WRAPPER`) keeps the compiled library between builds.",
+            brought_in_by
+                .as_ref()
+                .map_or(String::new(), |l| format!("{l}, which alone brings it in (turn it off if you can do without it); "))
+        ),
         Facts::BuildScriptOnCriticalPath { .. } => "Everything that depends on the package waits for its build script: make it do less (cache generated files, skip work with `cargo:rerun-if-changed`), or move generated code into a crate of its own that rarely rebuilds.".to_string(),
         Facts::ProcMacroExpansion { .. } => "Proc-macro output is never cached: move the derived types into a crate that rarely changes, derive only what is used (e.g. `Serialize` without `Deserialize`), or replace derives on many small types with a hand-written impl for a generic wrapper.".to_string(),
         Facts::DuplicateDependency {

@@ -18,7 +18,7 @@ pub(super) fn duplicate_dependencies(build: BuildEvidence) -> Vec<Finding> {
 }
 
 /// The units as a graph both ways, and which are compiled for the host only.
-struct DependencyGraph<'a> {
+pub(super) struct DependencyGraph<'a> {
     by_id: HashMap<usize, &'a Unit>,
     dependents: HashMap<usize, Vec<usize>>,
     /// Units only build scripts and proc macros reach (not the members' own code).
@@ -26,7 +26,7 @@ struct DependencyGraph<'a> {
 }
 
 impl<'a> DependencyGraph<'a> {
-    fn new(build: BuildEvidence<'a>) -> DependencyGraph<'a> {
+    pub(super) fn new(build: BuildEvidence<'a>) -> DependencyGraph<'a> {
         let by_id: HashMap<usize, &Unit> = build.units.iter().map(|u| (u.id, u)).collect();
         let mut dependents: HashMap<usize, Vec<usize>> = HashMap::new();
         for u in build.units {
@@ -86,7 +86,7 @@ impl<'a> DependencyGraph<'a> {
     }
 
     /// Packages from a member's unit down to `to`, by the shortest chain of dependencies.
-    fn path_to(&self, build: BuildEvidence, to: usize) -> Vec<String> {
+    pub(super) fn path_to(&self, build: BuildEvidence, to: usize) -> Vec<String> {
         let mut parent: HashMap<usize, usize> = HashMap::new();
         let mut queue: std::collections::VecDeque<usize> = build
             .units

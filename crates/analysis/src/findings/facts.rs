@@ -148,11 +148,21 @@ pub enum Facts {
         package: String,
         on_path_ns: u64,
         steps: Vec<Timed>,
+        /// From a member down to the package.
+        path: Vec<String>,
+        /// The member's dependency line or feature that alone brings it into the build,
+        /// when one does (from the bill).
+        brought_in_by: Option<String>,
     },
     ProcMacroCrateOnCriticalPath {
         package: String,
         on_path_ns: u64,
         steps: Vec<Timed>,
+        /// From a member down to the package.
+        path: Vec<String>,
+        /// The member's dependency line or feature that alone brings it into the build,
+        /// when one does (from the bill).
+        brought_in_by: Option<String>,
     },
     ProcMacroExpansion {
         krate: String,

@@ -374,6 +374,11 @@ pub fn explain(input: &ExplainInput) -> Explanation {
                 b.totals.wall_ns,
             )
         });
+    if let Some(bill) = &bill {
+        for finding in &mut findings {
+            name_the_line(finding, bill);
+        }
+    }
     Explanation {
         schema: EXPLAIN_SCHEMA,
         phases,
@@ -383,6 +388,46 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         findings,
         bill,
     }
+}
+
+/// A build script or proc-macro crate on the critical path: the member's line or feature
+/// that alone brings its package into the build, the user's lever (a feature before a line:
+/// it is the smaller change).
+fn name_the_line(finding: &mut Finding, bill: &Bill) {
+    let (Facts::BuildScriptOnCriticalPath {
+        package,
+        brought_in_by,
+        ..
+    }
+    | Facts::ProcMacroCrateOnCriticalPath {
+        package,
+        brought_in_by,
+        ..
+    }) = &mut finding.facts
+    else {
+        return;
+    };
+    let brings = |price: &crate::bill::Price| price.packages.iter().any(|p| p.package == *package);
+    *brought_in_by = bill
+        .features
+        .iter()
+        .find(|f| brings(&f.price))
+        .map(|f| {
+            let feature = match f.feature.as_str() {
+                "default" => "its default features".to_string(),
+                other => format!("its feature `{other}`"),
+            };
+            format!(
+                "{} ({feature})",
+                crate::bill::line_name(&f.member, &f.package)
+            )
+        })
+        .or_else(|| {
+            bill.lines
+                .iter()
+                .find(|l| brings(&l.price))
+                .map(|l| crate::bill::line_name(&l.member, &l.package))
+        });
 }
 
 /// A finding whose estimate is a general rule rather than this build's own evidence.

@@ -237,22 +237,34 @@ pub(super) fn critical_path_units(build: BuildEvidence) -> Vec<Finding> {
             .iter()
             .map(|(u, ns, _)| Timed::new(u.display_name(), *ns))
             .collect();
+        let path = super::dependencies::DependencyGraph::new(build).path_to(build, worst.0.id);
         let facts = if kind == UnitKind::ProcMacro {
             Facts::ProcMacroCrateOnCriticalPath {
                 package: package.clone(),
                 on_path_ns: on_path,
                 steps: timed,
+                path,
+                brought_in_by: None,
             }
         } else {
             Facts::BuildScriptOnCriticalPath {
                 package: package.clone(),
                 on_path_ns: on_path,
                 steps: timed,
+                path,
+                brought_in_by: None,
             }
         };
         // How much shorter the longest chain gets if the slowest of them took no time.
         let owner = Owner::of_package(Some(build), &package);
-        out.push(Finding::new(facts, Some(package), saving).owned_by(owner));
+        let finding = Finding::new(facts, Some(package.clone()), saving);
+        // A `-sys` crate's fix names what its user controls (the line that brings it in,
+        // the system's library, a cache) whoever owns it.
+        out.push(if package.ends_with("-sys") {
+            finding
+        } else {
+            finding.owned_by(owner)
+        });
     }
     out
 }
