@@ -765,15 +765,16 @@ mod tests {
     fn a_finding_under_the_floor_is_not_printed() {
         assert_eq!(floor_ns(500 * MS), 20 * MS);
         assert_eq!(floor_ns(10_000 * MS), 100 * MS);
-        // Two copies of `dup` of 30 ms each, then the member; the build's length varies.
+        // Two versions of `dup` of 30 ms each, one after the other on one core, then the
+        // member; the build's length varies.
         let explained = |wall_ms: u64| {
             let mut units = vec![
                 lib_unit(0, "dup", 0, 30 * MS, &[]),
-                lib_unit(1, "dup", 0, 30 * MS, &[]),
-                lib_unit(2, "app", 30 * MS, wall_ms * MS, &[0, 1]),
+                lib_unit(1, "dup", 30 * MS, 60 * MS, &[]),
+                lib_unit(2, "app", 60 * MS, wall_ms * MS, &[0, 1]),
             ];
             units[1].version = "2.0.0".into();
-            let run = Run::of(units, 2);
+            let run = Run::of(units, 1);
             let members = ["app".to_string()];
             let input = ExplainInput {
                 profiles: &[],
