@@ -5,12 +5,14 @@ scratch project that depends on each brings the crate's whole source with its pu
 Cargo.lock), each built cold with `--self-profile-crates` and once hot (a one-line edit in
 its main source file), then explained.
 
-    bench/real-projects.sh [--work DIR] [--only NAME ...] [--hot-only]
+    bench/real-projects.sh [--work DIR] [--only NAME ...] [--hot-only | --bill]
 
 Prints, per project and scenario: the measured wall time, the replayed schedule's wall
 time, and the top three findings with their estimated wall-time saving; for the hot
-builds, the roots of the rebuild and how many units had no known reason. The review of each
-finding (correct? actionable?) is a person's, in bench/RESULTS.md.
+builds, the roots of the rebuild and how many units had no known reason. With --bill, one
+cold build each (no self-profiles) and its bill: the five costliest dependency lines, the
+features that turn on optional dependencies, and every dependency finding. The review of
+each finding (correct? actionable?) is a person's, in bench/RESULTS.md.
 """
 import argparse
 import json
@@ -29,7 +31,19 @@ PROJECTS = [
     ("fd-find", "10.2.0"),
     ("tokei", "12.1.2"),
     ("cargo-llvm-lines", "0.4.42"),
+    # A cold build with C compiled by build scripts (oniguruma, libgit2 with its default
+    # features), and many derives.
+    ("bat", "0.24.0"),
 ]
+
+# Findings about the dependency graph, printed in full by --bill.
+DEPENDENCY_CAUSES = {
+    "duplicate-dependency",
+    "host-copies",
+    "dependency-of-one-member",
+    "build-script-on-critical-path",
+    "proc-macro-crate-on-critical-path",
+}
 
 
 def fetch(work, package, version):
@@ -101,11 +115,38 @@ def summary(ours, project, db, scenario):
     }
 
 
+def bill_summary(ours, project, db):
+    """The bill's top five lines and features, and every dependency finding, of the latest
+    (cold) run, as Markdown."""
+    ex = json.loads(buildscope(ours, project, db, ["explain", "--json"]))
+    bill = ex.get("bill") or {"lines": [], "features": [], "wall_ns": 0, "dependency_ns": 0}
+    out = [f"cold build {bill['wall_ns'] / 1e9:.1f} s wall, {bill['dependency_ns'] / 1e9:.1f} s of unit time in dependencies", ""]
+    out.append("| line | kind | only it brings in | unit time | wall saving |")
+    out.append("|---|---|---|---|---|")
+    for line in [l for l in bill["lines"] if l["price"]["units"] > 0][:5]:
+        p = line["price"]
+        brings = ", ".join(x["package"] for x in p["packages"][:4]) + (f" and {len(p['packages']) - 4} more" if len(p["packages"]) > 4 else "")
+        out.append(f"| {line['member']} → {line['package']} {line['version']} | {line['kind']} | {brings} | "
+                   f"{p['unit_ns'] / 1e9:.2f} s | {p['wall_saving_ns'] / 1e9:.2f} s |")
+    for f in bill["features"][:5]:
+        out.append(f"\nfeature: {f['member']} → {f['package']} `{f['feature']}` turns on {', '.join(f['enables'])}: "
+                   f"{f['price']['unit_ns'] / 1e9:.2f} s of unit time, {f['price']['wall_saving_ns'] / 1e9:.2f} s wall")
+    findings = [f for f in ex["findings"] if f["cause"] in DEPENDENCY_CAUSES]
+    out.append("")
+    out.append(f"dependency findings ({len(findings)}):")
+    for f in findings:
+        out.append(f"- {f['title']} — {f['estimate_ns'] / 1e9:.2f} s wall. Fix: {f['fix']}")
+    out.append(f"top three findings: {[f['title'] for f in ex['findings'][:3]]}")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "real-projects"))
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--hot-only", action="store_true", help="skip the cold builds")
+    ap.add_argument("--bill", action="store_true",
+                    help="cold builds without self-profiles: the bill and the dependency findings")
     args = ap.parse_args()
     run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT)
     ours = os.path.join(ROOT, "target", "release", "buildscope")
@@ -118,6 +159,10 @@ def main():
         db = os.path.join(args.work, f"{package}.sqlite")
         source = main_source(project)
         print(f"== {package} {version} (edit: {source})", flush=True)
+        if args.bill:
+            buildscope(ours, project, db, ["build", "--cold", "-q"])
+            print(bill_summary(ours, project, db), flush=True)
+            continue
         if not args.hot_only:
             buildscope(ours, project, db, ["build", "--cold", "--self-profile-crates", "-q"])
             results.append((package, version, summary(ours, project, db, "cold")))

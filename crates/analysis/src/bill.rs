@@ -119,8 +119,12 @@ pub struct FeatureLine {
     pub member: String,
     pub package: String,
     pub version: String,
-    /// The feature the line asks for (`default` for the default features).
+    /// The feature the line asks for (`default` for the default features); when `package`
+    /// is the member itself, one of the member's own features.
     pub feature: String,
+    /// A member's own feature its default features turn on.
+    #[serde(default)]
+    pub in_default: bool,
     /// The optional dependencies it turns on that nothing else does.
     pub enables: Vec<String>,
     pub price: Price,
@@ -245,10 +249,13 @@ impl<'a> Graph<'a> {
             units: removed.len(),
             unit_ns,
             cpu_ns,
+            // Never more than the work removed: a greedy schedule replayed without some
+            // units can reorder the rest and end sooner by more than their time, which no
+            // one would believe of a manifest line.
             wall_saving_ns: if ids.is_empty() {
                 0
             } else {
-                wall_saving_without(self.units, &ids, cores)
+                wall_saving_without(self.units, &ids, cores).min(unit_ns)
             },
             packages,
         }
@@ -387,9 +394,13 @@ pub fn bill(
         closures.push(closure);
     }
     let shared = shared_pairs(&graph, &found, &lines, &closures, cores);
-    let features = manifests
+    let mut features = manifests
         .map(|m| feature_lines(&graph, &found, m, cores))
         .unwrap_or_default();
+    if let Some(m) = manifests {
+        features.extend(member_feature_lines(&graph, members, m, cores));
+        features.sort_by_key(|f| std::cmp::Reverse(f.price.wall_saving_ns));
+    }
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by(|&a, &b| {
         let key = |l: &BillLine| (l.price.wall_saving_ns, l.price.unit_ns);
@@ -451,11 +462,13 @@ fn shared_pairs(
             if together.is_empty() {
                 continue;
             }
+            let name = |l: &BillLine| match l.kind {
+                DependencyKind::Normal => line_name(&l.member, &l.package),
+                DependencyKind::Build => format!("{} (build)", line_name(&l.member, &l.package)),
+                DependencyKind::Dev => format!("{} (dev)", line_name(&l.member, &l.package)),
+            };
             out.push(SharedCost {
-                lines: [
-                    line_name(&lines[a].member, &lines[a].package),
-                    line_name(&lines[b].member, &lines[b].package),
-                ],
+                lines: [name(&lines[a]), name(&lines[b])],
                 price: graph.price(&together, cores),
             });
         }
@@ -494,6 +507,111 @@ fn activated(table: &FeatureTable, start: &[String]) -> (BTreeSet<String>, BTree
         }
     }
     (features, deps)
+}
+
+/// The members' own features that turn on their optional dependencies (`use-jemalloc =
+/// ["dep:jemallocator"]`), priced: the member's line to them cut.
+fn member_feature_lines(
+    graph: &Graph,
+    members: &[String],
+    manifests: &Manifests,
+    cores: usize,
+) -> Vec<FeatureLine> {
+    let mut out = Vec::new();
+    for table in manifests
+        .features
+        .iter()
+        .filter(|t| members.contains(&t.package))
+    {
+        let optional: HashMap<String, &DeclaredDependency> = manifests
+            .dependencies
+            .iter()
+            .filter(|d| d.from == table.package && d.from_version == table.version && d.optional)
+            .map(|d| (d.rename.clone().unwrap_or_else(|| d.to.clone()), d))
+            .collect();
+        if optional.is_empty() {
+            continue;
+        }
+        for feature in &table.enabled {
+            // An optional dependency's implicit feature (`jemallocator = ["dep:jemallocator"]`)
+            // is the dependency itself, not a decision: the features that list it are.
+            let implicit = optional.contains_key(feature)
+                && table
+                    .features
+                    .get(feature)
+                    .is_none_or(|v| *v == [format!("dep:{feature}")]);
+            if implicit {
+                continue;
+            }
+            // What the other enabled features turn on: not this one, nor what it implies,
+            // nor what implies it (turning it off takes it out of those lists, `default`'s
+            // among them).
+            let implied = activated(table, std::slice::from_ref(feature)).0;
+            let others: Vec<String> = table
+                .enabled
+                .iter()
+                .filter(|f| {
+                    !implied.contains(*f)
+                        && !activated(table, std::slice::from_ref(*f))
+                            .0
+                            .contains(feature)
+                })
+                .cloned()
+                .collect();
+            let (_, this_deps) = activated(table, std::slice::from_ref(feature));
+            let (_, other_deps) = activated(table, &others);
+            let only_this: Vec<&String> = this_deps
+                .iter()
+                .filter(|d| !other_deps.contains(*d) && optional.contains_key(*d))
+                .collect();
+            if only_this.is_empty() {
+                continue;
+            }
+            let mut cut = HashSet::new();
+            for &i in &graph.member_units {
+                let from = &graph.units[i];
+                if from.package != table.package {
+                    continue;
+                }
+                for dep in &from.deps {
+                    let Some(&j) = graph.index.get(dep) else {
+                        continue;
+                    };
+                    let to = &graph.units[j];
+                    if only_this.iter().any(|d| {
+                        optional[*d].to == to.package && optional[*d].to_version == to.version
+                    }) {
+                        cut.insert((i, j));
+                    }
+                }
+            }
+            let removed = graph.removed_by(&cut);
+            if removed.is_empty() {
+                continue;
+            }
+            let gone: HashSet<&str> = removed
+                .iter()
+                .map(|&i| graph.units[i].package.as_str())
+                .collect();
+            out.push(FeatureLine {
+                member: table.package.clone(),
+                package: table.package.clone(),
+                version: table.version.clone(),
+                feature: feature.clone(),
+                in_default: activated(table, &["default".to_string()])
+                    .0
+                    .contains(feature)
+                    && feature != "default",
+                enables: only_this
+                    .into_iter()
+                    .filter(|d| gone.contains(optional[*d].to.as_str()))
+                    .cloned()
+                    .collect(),
+                price: graph.price(&removed, cores),
+            });
+        }
+    }
+    out
 }
 
 /// Features members' lines ask for that bring optional dependencies in, priced.
@@ -605,6 +723,7 @@ fn feature_lines(
                 member: line.member.clone(),
                 package: line.package.clone(),
                 version: line.version.clone(),
+                in_default: false,
                 feature,
                 enables: only_this,
                 price: graph.price(&removed, cores),
@@ -687,6 +806,54 @@ mod tests {
             "{kinds:?}"
         );
         assert_eq!(bill.lines.len(), 2, "{kinds:?}");
+    }
+
+    #[test]
+    fn a_members_own_feature_is_priced_by_the_optional_dependency_it_turns_on() {
+        // app's `default = ["fast-alloc"]`, `fast-alloc = ["dep:jemalloc"]`.
+        let units = vec![
+            unit(0, "jemalloc", 0, 900 * MS, &[]),
+            unit(1, "app", 900 * MS, 1000 * MS, &[0]),
+        ];
+        let manifests = Manifests {
+            dependencies: vec![DeclaredDependency {
+                from: "app".into(),
+                from_version: "0.1.0".into(),
+                to: "jemalloc".into(),
+                to_version: "0.1.0".into(),
+                kind: DependencyKind::Normal,
+                target: None,
+                optional: true,
+                default_features: true,
+                features: Vec::new(),
+                rename: None,
+            }],
+            features: vec![FeatureTable {
+                package: "app".into(),
+                version: "0.1.0".into(),
+                features: BTreeMap::from([
+                    ("default".to_string(), vec!["fast-alloc".to_string()]),
+                    ("fast-alloc".to_string(), vec!["dep:jemalloc".to_string()]),
+                ]),
+                enabled: vec!["default".into(), "fast-alloc".into()],
+            }],
+        };
+        let bill = bill(&units, &["app".to_string()], Some(&manifests), 2, 1000 * MS);
+        let named: Vec<(&str, &str)> = bill
+            .features
+            .iter()
+            .map(|f| (f.package.as_str(), f.feature.as_str()))
+            .collect();
+        assert!(named.contains(&("app", "fast-alloc")), "{named:?}");
+        assert!(named.contains(&("app", "default")), "{named:?}");
+        let f = bill
+            .features
+            .iter()
+            .find(|f| f.feature == "fast-alloc")
+            .unwrap();
+        assert_eq!(f.enables, vec!["jemalloc".to_string()]);
+        assert_eq!(f.price.wall_saving_ns, 900 * MS);
+        assert!(bill.lines[0].optional, "{:?}", bill.lines);
     }
 
     #[test]

@@ -38,6 +38,20 @@ fn line_label(l: &BillLine) -> String {
 }
 
 fn feature_label(f: &FeatureLine) -> String {
+    if f.member == f.package {
+        return match f.feature.as_str() {
+            "default" => format!("{}'s default features", f.member),
+            own => format!(
+                "{}'s own feature `{own}`{}",
+                f.member,
+                if f.in_default {
+                    " (a default feature)"
+                } else {
+                    ""
+                }
+            ),
+        };
+    }
     let feature = if f.feature == "default" {
         "default features".to_string()
     } else {
@@ -107,9 +121,10 @@ pub fn render_bill(bill: &Bill, all: bool, style: &Style) -> String {
             &format!(
                 "· {}{}: {}{}",
                 line_name(&l.member, &l.package),
-                l.target
-                    .as_ref()
-                    .map_or(String::new(), |t| format!(" (only for {t})")),
+                l.target.as_ref().map_or(String::new(), |t| format!(
+                    " (only for {})",
+                    crate::format::shorten_middle(t, 48)
+                )),
                 brings(&l.price, 4),
                 if l.shared_units > 0 {
                     format!(

@@ -383,6 +383,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
             puller_is_member,
             path,
             copies,
+            ..
         } => {
             let who = if *puller_is_member {
                 format!("`{puller}`")
@@ -675,10 +676,25 @@ fn code_fix(facts: &Facts) -> String {
             puller_version,
             path,
             copies,
+            brought_in_by,
             ..
         } => format!(
-            "`{puller}` {puller_version} asks for {}: a newer release of `{puller}` may ask for the version the rest of the build uses (`cargo update -p {puller}`, or raise its requirement in your Cargo.toml); otherwise consider an alternative to it. `cargo tree -i {}` shows every path to the old copy.",
+            "`{puller}` {puller_version} asks for {}: a newer release of `{puller}` may ask for the version the rest of the build uses (`cargo update -p {puller}`{}); {}. `cargo tree -i {}` shows every path to the old copy.",
             first_copy(path, copies),
+            // Its requirement is in the user's Cargo.toml only when the member uses it directly.
+            if path.len() == 3 {
+                ", or raise its requirement in your Cargo.toml"
+            } else {
+                ""
+            },
+            match brought_in_by {
+                Some(line) => format!("otherwise {line}, which alone brings `{puller}` into the build, is what you control"),
+                None if path.len() > 3 => format!(
+                    "otherwise the dependency that brings it in, `{}`, is what you control: a release of it that moved on, or an alternative",
+                    path[1].split(' ').next().unwrap_or(&path[1])
+                ),
+                None => format!("otherwise consider an alternative to `{puller}`"),
+            },
             asked_for(path, copies)
                 .map_or(String::new(), |c| format!("{}@{}", c.package, c.version))
         ),

@@ -232,6 +232,7 @@ fn older_copies(build: BuildEvidence, graph: &DependencyGraph) -> Vec<Finding> {
             puller: puller.clone(),
             puller_version,
             copies,
+            brought_in_by: None,
         };
         out.push(Finding::new(facts, Some(puller), saving));
     }

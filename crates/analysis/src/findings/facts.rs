@@ -190,6 +190,8 @@ pub enum Facts {
         /// `rand 0.6.5`.
         path: Vec<String>,
         copies: Vec<OlderCopy>,
+        /// The member's line or feature that alone brings the puller in (from the bill).
+        brought_in_by: Option<String>,
     },
     /// Crates compiled a second time at the same version for build scripts or proc macros
     /// (the host), apart from the copy the members' code uses.

@@ -403,24 +403,42 @@ fn name_the_line(finding: &mut Finding, bill: &Bill) {
         package,
         brought_in_by,
         ..
+    }
+    | Facts::DuplicateDependency {
+        puller: package,
+        brought_in_by,
+        ..
     }) = &mut finding.facts
     else {
         return;
     };
     let brings = |price: &crate::bill::Price| price.packages.iter().any(|p| p.package == *package);
-    *brought_in_by = bill
+    // The most specific lever first: a named feature, then default features, then a line.
+    let feature = bill
         .features
         .iter()
-        .find(|f| brings(&f.price))
-        .map(|f| {
-            let feature = match f.feature.as_str() {
-                "default" => "its default features".to_string(),
-                other => format!("its feature `{other}`"),
-            };
-            format!(
-                "{} ({feature})",
+        .filter(|f| brings(&f.price))
+        .min_by_key(|f| (f.feature == "default", f.price.units));
+    *brought_in_by = feature
+        .map(|f| match (f.member == f.package, f.feature.as_str()) {
+            (true, "default") => format!("`{}`'s default features", f.member),
+            (true, own) => format!(
+                "`{}`'s own feature `{own}`{}",
+                f.member,
+                if f.in_default {
+                    " (a default feature)"
+                } else {
+                    ""
+                }
+            ),
+            (false, "default") => format!(
+                "{} (its default features)",
                 crate::bill::line_name(&f.member, &f.package)
-            )
+            ),
+            (false, other) => format!(
+                "{} (its feature `{other}`)",
+                crate::bill::line_name(&f.member, &f.package)
+            ),
         })
         .or_else(|| {
             bill.lines
@@ -692,6 +710,7 @@ mod tests {
                 puller_is_member: false,
                 path: Vec::new(),
                 copies: Vec::new(),
+                brought_in_by: None,
             },
             other => unimplemented!("{other:?}"),
         };

@@ -225,6 +225,7 @@ mod tests {
                         puller_is_member: false,
                         path: Vec::new(),
                         copies: Vec::new(),
+                        brought_in_by: None,
                     },
                     500,
                 ),
