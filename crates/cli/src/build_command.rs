@@ -1,5 +1,7 @@
 //! `buildscope build`: wires cargo metadata, the build plan, progress and the report.
 
+use crate::terminal::say;
+use buildscope_output::Status;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -41,7 +43,7 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
         if args.format().is_for_machines() {
             print(&(serde_json::to_string_pretty(&BuildDocument::new(&records))? + "\n"))?;
         }
-        eprintln!("error: {}", build_failure_line(last, &workspace_root));
+        say(Status::Error(&build_failure_line(last, &workspace_root)));
         return Ok(ExitCode::from(
             last.exit_code.unwrap_or(101).clamp(1, 255) as u8
         ));
@@ -57,7 +59,7 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
     };
     print(&text)?;
     if let Err(not_recorded) = recorded {
-        eprintln!("error: {not_recorded}");
+        say(Status::Error(&not_recorded.to_string()));
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
@@ -81,11 +83,10 @@ fn each_member(
             edited_package: Some(member.name.clone()),
             ..plan.clone()
         };
-        eprintln!(
-            "buildscope: measuring an edit in {} ({})",
-            member.name,
-            path.display()
-        );
+        say(Status::MeasuringEdit {
+            member: &member.name,
+            path: &path,
+        });
         let records = run_plan(&plan, args.quiet)?;
         record_runs(store, &records)?;
         if let Some(failed) = records.iter().find(|r| !r.success) {
@@ -126,12 +127,15 @@ fn write_reports(
         .map(|record| match report_for_run(record, history, cores()) {
             Ok((path, explanation)) => {
                 if !quiet {
-                    eprintln!("Report: {}", path.display());
+                    say(Status::Report(&path));
                 }
                 Some(explanation)
             }
             Err(e) => {
-                eprintln!("warning: no report for run {}: {e:#}", record.id);
+                say(Status::NoReport {
+                    run: &record.id,
+                    error: &format!("{e:#}"),
+                });
                 None
             }
         })

@@ -1,5 +1,7 @@
 //! `buildscope db`: the history database itself — migrate, copy, import.
 
+use crate::terminal::say;
+use buildscope_output::Status;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -15,21 +17,21 @@ pub(crate) fn db(args: DbArgs) -> Result<ExitCode> {
     match args.command {
         DbCommand::Migrate { history } => {
             let store = open_store(&history)?;
-            eprintln!(
-                "{}: schema version {}, up to date",
-                store.location(),
-                store.schema_version()?
-            );
+            say(Status::SchemaUpToDate {
+                location: &store.location(),
+                version: store.schema_version()?,
+            });
         }
         DbCommand::Copy { from, to } => {
             let source = Store::open(&Location::parse(&from)?)?;
             let target = Store::open(&Location::parse(&to)?)?;
             let (runs, experiments) = source.copy_into(&target)?;
-            eprintln!(
-                "copied {runs} runs and {experiments} experiments from {} to {}",
-                source.location(),
-                target.location()
-            );
+            say(Status::Copied {
+                runs,
+                experiments,
+                from: &source.location(),
+                to: &target.location(),
+            });
         }
         DbCommand::Import { runs, history } => {
             let store = open_store(&history)?;
@@ -37,7 +39,10 @@ pub(crate) fn db(args: DbArgs) -> Result<ExitCode> {
                 let record = read_record(path)?;
                 record_run(&store, &record)
                     .with_context(|| format!("{}: not added to the history", path.display()))?;
-                eprintln!("added run {} to {}", record.id, store.location());
+                say(Status::AddedRun {
+                    id: &record.id,
+                    location: &store.location(),
+                });
             }
         }
     }

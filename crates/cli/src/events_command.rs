@@ -1,5 +1,7 @@
 //! `export` and `sql`: the flat event table for other tools, and SQL over it.
 
+use crate::terminal::say;
+use buildscope_output::{Contents, Status};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,13 +35,13 @@ pub(crate) fn export(args: ExportArgs) -> Result<ExitCode> {
         e => anyhow::anyhow!("{}: {e}", args.output.display()),
     })?;
     output.commit()?;
-    eprintln!(
-        "wrote {}: {} rows from {} profile{}",
-        args.output.display(),
-        rows,
-        set.files.len(),
-        if set.files.len() == 1 { "" } else { "s" }
-    );
+    say(Status::WroteWith(
+        &args.output,
+        Contents::EventRows {
+            rows,
+            profiles: set.files.len(),
+        },
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

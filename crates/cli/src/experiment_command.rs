@@ -2,6 +2,8 @@
 //! (buildscope-measure) measures the variants interleaved and proves each took effect; this
 //! module wires the arguments, the progress bar, the history and the page.
 
+use crate::terminal::say;
+use buildscope_output::Status;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -43,7 +45,7 @@ pub(crate) fn experiment(args: ExperimentArgs, style: &Style) -> Result<ExitCode
         },
     )?;
     if let Some(note) = note.filter(|_| !args.build.quiet) {
-        eprintln!("buildscope: {note}");
+        say(Status::Note(&note));
     }
     let started_at_ns = now_ns();
     let store = open_store(&args.build.history)?;
@@ -85,7 +87,7 @@ fn keep(
         )?)
     });
     if let Err(e) = recorded {
-        eprintln!("warning: the experiment was not added to the history: {e:#}");
+        say(Status::ExperimentNotRecorded(&format!("{e:#}")));
     }
     let folder = base.state_dir.join("experiment-runs").join(&id);
     std::fs::create_dir_all(&folder)?;
@@ -95,9 +97,9 @@ fn keep(
     )?;
     let page = folder.join("report.html");
     match write_experiment_report(experiment, &args.build.history, &page, cores()) {
-        Err(e) => eprintln!("warning: no report of the experiment: {e:#}"),
+        Err(e) => say(Status::NoExperimentReport(&format!("{e:#}"))),
         Ok(()) if !args.build.quiet && !args.format().is_for_machines() => {
-            eprintln!("report: {}", page.display())
+            say(Status::ExperimentReport(&page))
         }
         Ok(()) => {}
     }

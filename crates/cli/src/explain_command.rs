@@ -1,6 +1,8 @@
 //! `explain`: the run or profiles named, explained (buildscope-measure gathers the evidence,
 //! buildscope-analysis finds the causes), as text, Markdown or JSON.
 
+use crate::terminal::say;
+use buildscope_output::Status;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -54,11 +56,11 @@ fn verify(
     let _lock = lock_for_measuring(&base, args.no_wait)?;
     let plan = verification_plan(base, &settings, &linkers, args.runs as usize)?;
     if !args.format().is_for_machines() {
-        eprintln!(
-            "buildscope: verifying with {} variants × {} rounds ({scenario})…",
-            plan.variants.len(),
-            args.runs,
-        );
+        say(Status::Verifying {
+            variants: plan.variants.len(),
+            rounds: args.runs,
+            scenario: &scenario,
+        });
     }
     // Not into the history: `latest` stays the run that was explained.
     let measured = measure_with_progress(&plan, args.format().is_for_machines(), None)?;

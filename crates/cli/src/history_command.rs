@@ -1,5 +1,7 @@
 //! `buildscope runs` and `buildscope compare`: the history, listed and compared.
 
+use crate::terminal::say;
+use buildscope_output::{Contents, Status};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -72,7 +74,7 @@ fn export(store: &Store, runs: &[RunRow], output: &Path) -> Result<ExitCode> {
         })
         .collect::<Result<Vec<_>>>()?;
     for (path, rows) in export_history(&exported, output)? {
-        eprintln!("wrote {} ({rows} rows)", path.display());
+        say(Status::WroteWith(&path, Contents::Rows(rows)));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -55,7 +55,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            crate::terminal::say(buildscope_output::Status::Error(&one_line(&e)));
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }

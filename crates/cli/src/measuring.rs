@@ -2,6 +2,8 @@
 //! each measured build recorded in the history as soon as it is made (`experiment`,
 //! `explain --verify`).
 
+use crate::terminal::say;
+use buildscope_output::{Activity, Status};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,7 +14,6 @@ use buildscope_measure::{
     compiling_now, execute, measure_variants, BuildPlan, ExperimentPlan, ExperimentProgress, Phase,
     Progress, VariantRuns,
 };
-use buildscope_output::human_duration;
 use buildscope_store::Store;
 use indicatif::ProgressBar;
 
@@ -34,7 +35,7 @@ pub(crate) fn measure_with_progress(
         plan,
         |progress| match progress {
             ExperimentProgress::FirstBuild { variant } => {
-                bar.set_message(format!("first build: {variant}"))
+                bar.set_message(Activity::FirstBuild(variant).to_string())
             }
             ExperimentProgress::Build {
                 round,
@@ -42,21 +43,23 @@ pub(crate) fn measure_with_progress(
                 variant,
                 time_left_ns,
             } => {
-                // The estimate first: a long variant name is what the terminal cuts.
-                let left = time_left_ns
-                    .map(|ns| format!("about {} left, ", human_duration(ns)))
-                    .unwrap_or_default();
-                bar.set_message(format!("{left}round {round}/{rounds}: {variant}"));
+                let message = Activity::Round {
+                    round,
+                    rounds,
+                    variant,
+                    time_left_ns,
+                };
+                bar.set_message(message.to_string());
             }
             ExperimentProgress::Built => bar.inc(1),
         },
         |record| {
             if let Some(store) = history {
                 if let Err(e) = record_run(store, record) {
-                    eprintln!(
-                        "warning: the run was not added to the history ({e:#}); it is kept in {}: add it later with `buildscope db import {0}`",
-                        record.run_dir.display()
-                    );
+                    say(Status::RunNotRecorded {
+                        error: &format!("{e:#}"),
+                        run_dir: &record.run_dir,
+                    });
                 }
             }
         },
@@ -81,7 +84,7 @@ pub(crate) fn run_plan(
                 if let Some(dir) = dir {
                     let now = compiling_now(&dir);
                     if !now.is_empty() {
-                        bar.set_message(format!("compiling {}", now.join(", ")));
+                        bar.set_message(Activity::Compiling(&now).to_string());
                     }
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));
@@ -94,12 +97,13 @@ pub(crate) fn run_plan(
             bar.reset();
             bar.set_length(0);
             bar.set_message("");
-            bar.set_prefix(match phase {
-                Phase::Cleaning => "cleaning".to_string(),
-                Phase::WarmUp { run } => format!("warm-up {run}"),
-                Phase::Measuring { run, of } if *of > 1 => format!("run {run}/{of}"),
-                Phase::Measuring { .. } => "building".to_string(),
-            });
+            let doing = match phase {
+                Phase::Cleaning => Activity::Cleaning,
+                Phase::WarmUp { run } => Activity::WarmUp(*run),
+                Phase::Measuring { run, of } if *of > 1 => Activity::Run { run: *run, of: *of },
+                Phase::Measuring { .. } => Activity::Building,
+            };
+            bar.set_prefix(doing.to_string());
         },
         |progress| match progress {
             Progress::Started { total, run_dir } => {

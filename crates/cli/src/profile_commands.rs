@@ -1,6 +1,8 @@
 //! The commands that read self-profiles: summarize, diff, trace, flamegraph, queries, top.
 //! Each reads its inputs, calls the analysis and hands the result to output.
 
+use crate::terminal::say;
+use buildscope_output::{Contents, Status};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -127,7 +129,13 @@ pub(crate) fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
             write_collapsed(&stacks, &mut std::io::BufWriter::new(output.file()))
                 .with_context(|| format!("{}: cannot write", path.display()))?;
             output.commit()?;
-            eprintln!("wrote {}: {} stacks", path.display(), stacks.stacks.len());
+            say(Status::WroteWith(
+                path,
+                Contents::Stacks {
+                    stacks: stacks.stacks.len(),
+                    source: None,
+                },
+            ));
         }
     }
     let svg_path = match (&args.output, &args.collapsed) {
@@ -149,11 +157,13 @@ pub(crate) fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
         e => anyhow::anyhow!("{}: {e}", svg_path.display()),
     })?;
     output.commit()?;
-    eprintln!(
-        "wrote {}: {} stacks, {source}",
-        svg_path.display(),
-        stacks.stacks.len(),
-    );
+    say(Status::WroteWith(
+        &svg_path,
+        Contents::Stacks {
+            stacks: stacks.stacks.len(),
+            source: Some(&source.to_string()),
+        },
+    ));
     Ok(())
 }
 
@@ -174,7 +184,7 @@ pub(crate) fn queries(args: QueriesArgs, threads: usize, style: &Style) -> Resul
             .with_context(|| format!("{}: cannot write", path.display()))?;
         output.commit()?;
         let nodes: usize = trees.profiles.iter().map(|p| p.nodes.len()).sum();
-        eprintln!("wrote {}: {} nodes", path.display(), nodes);
+        say(Status::WroteWith(path, Contents::Nodes(nodes)));
     }
     let result = QueriesResult {
         trees: &trees,

@@ -1,6 +1,8 @@
 //! `buildscope report`: the page of a run (or profiles), optionally against another run,
 //! or of an experiment from the history.
 
+use crate::terminal::say;
+use buildscope_output::Status;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,7 +56,7 @@ pub(crate) fn report(args: ReportArgs, threads: usize) -> Result<ExitCode> {
         &output,
         threads,
     )?;
-    eprintln!("wrote {}", output.display());
+    say(Status::Wrote(&output));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -75,6 +77,6 @@ fn experiment_report(args: &ReportArgs, name: &str, threads: usize) -> Result<Ex
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("experiment-{}.html", row.id)));
     write_experiment_report(&experiment, &args.history, &output, threads)?;
-    eprintln!("wrote {}", output.display());
+    say(Status::Wrote(&output));
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,8 @@
 //! workspace goes through here, so every one of them first undoes an edit that a killed
 //! run left behind, and none of them does it under a live run.
 
+use crate::terminal::say;
+use buildscope_output::Status;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -118,11 +120,7 @@ pub(crate) fn plan_for_run(record: &RunRecord, runs: u32) -> Result<(BuildPlan, 
 pub(crate) fn lock_for_measuring(plan: &BuildPlan, no_wait: bool) -> Result<WorkspaceLock> {
     let (lock, restored) = lock_workspace(&plan.state_dir, !no_wait, |busy| {
         let LockWait::Busy { pid } = busy;
-        eprintln!(
-            "buildscope: waiting for another buildscope run{} measuring this workspace \
-             (--no-wait to fail instead)",
-            pid.map(|p| format!(" (process {p})")).unwrap_or_default()
-        );
+        say(Status::WaitingForLock(*pid));
     })?;
     say_restored(restored);
     Ok(lock)
@@ -141,16 +139,13 @@ pub(crate) fn workspace_here(manifest_path: Option<&Path>) -> Option<Workspace> 
 fn restore_interrupted(state_dir: &Path) {
     match recover_if_idle(state_dir) {
         Ok(restored) => say_restored(restored),
-        Err(e) => eprintln!("warning: {e}"),
+        Err(e) => say(Status::Warning(&e.to_string())),
     }
 }
 
 fn say_restored(restored: Option<PathBuf>) {
     if let Some(path) = restored {
-        eprintln!(
-            "buildscope: restored {} (an earlier run was interrupted during its --edit)",
-            path.display()
-        );
+        say(Status::Restored(&path));
     }
 }
 

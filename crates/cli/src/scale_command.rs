@@ -1,6 +1,8 @@
 //! `buildscope scale`: a generated project at several sizes, built and measured, and how
 //! each measure grows.
 
+use crate::terminal::say;
+use buildscope_output::Status;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -38,7 +40,7 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
         "{spinner} [{bar:30}] {pos}/{len} sizes  {wide_msg}",
     );
     let scaled = scale_sizes(&plan, |size| {
-        bar.set_message(format!("n={size}"));
+        bar.set_message(buildscope_output::Activity::Size(size).to_string());
         bar.inc(1);
     });
     bar.finish_and_clear();
@@ -55,7 +57,7 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
     if let Some(path) = &args.output {
         write_scale_page(&view, path)?;
         if !args.format().is_for_machines() {
-            eprintln!("wrote {}", path.display());
+            say(Status::Wrote(path));
         }
     }
     let text = match args.format().is_for_machines() {

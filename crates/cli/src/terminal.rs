@@ -4,13 +4,18 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
-use buildscope_output::{emit, Document, Format, Style};
+use buildscope_output::{emit, Document, Format, Status, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ColorChoice;
 
 /// Rows shown in the terminal when `--top` is not given.
 pub(crate) const DEFAULT_TERMINAL_ROWS: usize = 30;
+
+/// A note on stderr, worded by output.
+pub(crate) fn say(status: Status) {
+    eprintln!("{status}");
+}
 
 /// A command's result in the format asked for, on stdout.
 pub(crate) fn print_document(document: &dyn Document, format: Format, style: &Style) -> Result<()> {

@@ -26,6 +26,7 @@ mod report;
 mod report_assembly;
 mod rows_view;
 mod scale_view;
+mod status;
 mod style;
 mod table;
 mod top_view;
@@ -77,6 +78,7 @@ pub use report::{
 pub use report_assembly::{phase_deltas, report_title, write_report, ReportError, ReportInputs};
 pub use rows_view::{render_rows, rows_csv};
 pub use scale_view::{render_scale, write_scale_page, ScaleView, SCALE_SCHEMA};
+pub use status::{Activity, Contents, Status};
 pub use style::Style;
 pub use table::{Align, Table};
 pub use top_view::render_top;
