@@ -103,24 +103,7 @@ fn sampled_stacks(args: &FlamegraphArgs) -> Result<FoldedStacks> {
 }
 
 pub(crate) fn flamegraph(args: FlamegraphArgs, threads: usize) -> Result<()> {
-    let (stacks, source) = if args.samples {
-        let stacks = sampled_stacks(&args)?;
-        let source = StacksSource::Sampled {
-            cpu_ns: stacks.total_ns(),
-        };
-        (stacks, source)
-    } else {
-        let set = buildscope_profile::find_profiles(&args.paths)?;
-        let options = StackOptions {
-            per_thread: args.per_thread,
-        };
-        let stacks = collapse_files(&set.files, threads, options)?;
-        let source = StacksSource::SelfProfiles {
-            self_ns: stacks.total_ns(),
-            profiles: set.files.len(),
-        };
-        (stacks, source)
-    };
+    let (stacks, source) = stacks_of(&args, threads)?;
     if let Some(path) = &args.collapsed {
         if path.as_os_str() == "-" {
             write_collapsed(&stacks, &mut std::io::stdout().lock())?;
@@ -206,4 +189,26 @@ pub(crate) fn top(args: TopArgs, threads: usize, style: &Style) -> Result<()> {
         full: args.full,
     };
     print_document(&result, args.format(), style)
+}
+
+/// The stacks to draw: sampled, or from the self-profiles; and where they came from.
+fn stacks_of(args: &FlamegraphArgs, threads: usize) -> Result<(FoldedStacks, StacksSource)> {
+    Ok(if args.samples {
+        let stacks = sampled_stacks(args)?;
+        let source = StacksSource::Sampled {
+            cpu_ns: stacks.total_ns(),
+        };
+        (stacks, source)
+    } else {
+        let set = buildscope_profile::find_profiles(&args.paths)?;
+        let options = StackOptions {
+            per_thread: args.per_thread,
+        };
+        let stacks = collapse_files(&set.files, threads, options)?;
+        let source = StacksSource::SelfProfiles {
+            self_ns: stacks.total_ns(),
+            profiles: set.files.len(),
+        };
+        (stacks, source)
+    })
 }
