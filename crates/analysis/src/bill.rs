@@ -51,6 +51,19 @@ pub struct DeclaredDependency {
     /// package's feature table uses for it when optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rename: Option<String>,
+    /// The crate name the code uses (`extern crate` / paths): the rename, else the
+    /// library's name, `-` as `_`.
+    #[serde(default)]
+    pub crate_name: String,
+}
+
+/// A member's dependency line rustc's `unused_crate_dependencies` lint found unused in every
+/// target that could use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnusedDependency {
+    pub member: String,
+    pub package: String,
+    pub kind: DependencyKind,
 }
 
 fn yes() -> bool {
@@ -111,6 +124,9 @@ pub struct BillLine {
     /// their time.
     pub shared_units: usize,
     pub shared_ns: u64,
+    /// rustc found the dependency unused (`explain --unused`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unused: bool,
 }
 
 /// A feature a member's line turns on that brings optional dependencies into the build.
@@ -390,6 +406,7 @@ pub fn bill(
             price,
             shared_units: shared.len(),
             shared_ns: shared.iter().map(|&i| units[i].duration_ns()).sum(),
+            unused: false,
         });
         closures.push(closure);
     }
@@ -419,6 +436,15 @@ pub fn bill(
             .filter(|&i| !graph.is_member[i] && graph.reachable[i])
             .map(|i| units[i].duration_ns())
             .sum(),
+    }
+}
+
+/// Marks the lines rustc found unused.
+pub fn mark_unused(bill: &mut Bill, unused: &[UnusedDependency]) {
+    for line in &mut bill.lines {
+        line.unused = unused
+            .iter()
+            .any(|u| u.member == line.member && u.package == line.package && u.kind == line.kind);
     }
 }
 
@@ -827,6 +853,7 @@ mod tests {
                 default_features: true,
                 features: Vec::new(),
                 rename: None,
+                crate_name: "jemalloc".into(),
             }],
             features: vec![FeatureTable {
                 package: "app".into(),
@@ -875,6 +902,7 @@ mod tests {
             default_features: true,
             features: Vec::new(),
             rename: None,
+            crate_name: to.into(),
         };
         let manifests = Manifests {
             dependencies: vec![line("app", "json", false), line("json", "indexmap", true)],

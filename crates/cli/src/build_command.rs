@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use buildscope_analysis::{Explanation, RunRecord, Scenario};
-use buildscope_measure::{explain_run, BuildPlan, Workspace};
+use buildscope_measure::{explain_run, BuildPlan, ExplainExtras, Workspace};
 use buildscope_output::{
     build_failure_line, render_build_summary, render_member_edits, BuildDocument,
     EditEachMemberDocument, EditedMember, MemberEdit, Style,
@@ -153,9 +153,14 @@ fn explanations_of(
         .zip(reported)
         .map(|(record, reported)| match reported {
             Some(e) => Ok(e),
-            None => explain_run(Some(record), &record.profile_dirs(), cores(), false)
-                .map(|e| e.explanation)
-                .map_err(|e| e.to_string()),
+            None => explain_run(
+                Some(record),
+                &record.profile_dirs(),
+                cores(),
+                ExplainExtras::default(),
+            )
+            .map(|e| e.explanation)
+            .map_err(|e| e.to_string()),
         })
         .collect()
 }

@@ -291,6 +291,11 @@ pub struct ExplainArgs {
     /// pairs of lines bring in together. Without it, the lines worth 1% of the wall time.
     #[arg(long)]
     pub bill: bool,
+    /// Look for dependency lines the members do not use: one `cargo check` of every
+    /// target with rustc's `unused_crate_dependencies` lint (in target/buildscope, your
+    /// target/ untouched), each unused line marked in the bill and priced as a finding.
+    #[arg(long)]
+    pub unused: bool,
     /// Print the explanation as JSON (findings ordered by estimated saving).
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use buildscope_analysis::{verifications, Explanation, RunRecord, Verification};
-use buildscope_measure::{explain_run, installed_linkers, rustc_version, summarize_experiment};
+use buildscope_measure::{
+    explain_run, installed_linkers, rustc_version, summarize_experiment, ExplainExtras,
+};
 use buildscope_output::{ExplainResult, Style};
 use buildscope_workflow::{settings_to_verify, verification_plan};
 
@@ -19,8 +21,16 @@ use crate::terminal::print_document;
 pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Result<ExitCode> {
     let (record, profile_paths) =
         resolve_target(&args.target, &args.history, args.manifest_path.as_deref())?;
-    let explanation =
-        explain_run(record.as_ref(), &profile_paths, threads, args.llvm_lines)?.explanation;
+    let explanation = explain_run(
+        record.as_ref(),
+        &profile_paths,
+        threads,
+        ExplainExtras {
+            llvm_lines: args.llvm_lines,
+            unused: args.unused,
+        },
+    )?
+    .explanation;
     let verified = match (&record, args.verify) {
         (Some(record), true) => Some(verify(record, &explanation, &args)?),
         (None, true) => {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use buildscope_analysis::{compare_units, largest_measures, measure_unit, series_verdicts};
-use buildscope_measure::{explain_run, load_run_dir, rustc_version, this_machine};
+use buildscope_measure::{explain_run, load_run_dir, rustc_version, this_machine, ExplainExtras};
 use buildscope_output::{
     export_history, machines_differ, render_experiments, render_trend, trend_json, trend_title,
     CompareResult, ExperimentLine, ExperimentsDocument, ExportedRun, RunsResult, Style, TrendRow,
@@ -63,7 +63,7 @@ fn export(store: &Store, runs: &[RunRow], output: &Path) -> Result<ExitCode> {
             let explained = load_run_dir(&row.run_dir)
                 .ok()
                 .and_then(|(record, profiles)| {
-                    explain_run(Some(&record), &profiles, cores(), false).ok()
+                    explain_run(Some(&record), &profiles, cores(), ExplainExtras::default()).ok()
                 });
             Ok(ExportedRun {
                 row: row.clone(),

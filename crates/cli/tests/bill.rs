@@ -261,3 +261,76 @@ fn a_slow_sys_build_script_names_the_feature_that_brings_it_in() {
         "{evidence}"
     );
 }
+
+#[test]
+fn an_unused_line_is_found_and_priced_and_one_only_the_binary_uses_is_not() {
+    let root = scratch_dir("buildscope-bill-unused-");
+    let deps = root.join("deps");
+    package(&deps, "spare", "", "", &code("p", 200));
+    package(&deps, "onlybin", "", "", "pub fn b() -> u32 { 2 }\n");
+    package(&deps, "renamed-dep", "", "", "pub fn r() -> u32 { 3 }\n");
+    let ws = root.join("ws");
+    write(
+        &ws.join("Cargo.toml"),
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nspare = { path = \"../deps/spare\" }\nonlybin = { path = \"../deps/onlybin\" }\n\
+         short = { package = \"renamed-dep\", path = \"../deps/renamed-dep\" }\n\n[workspace]\n",
+    );
+    write(&ws.join("src/lib.rs"), "pub fn t() -> u32 { short::r() }\n");
+    write(
+        &ws.join("src/main.rs"),
+        "fn main() { println!(\"{}\", tool::t() + onlybin::b()); }\n",
+    );
+    generate_lockfile(&ws);
+    let before = std::fs::read(ws.join("Cargo.toml")).unwrap();
+    let db = root.join("history.sqlite");
+    let built = buildscope_in(&ws, &db, &["build", "--cold", "-q"]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let out = buildscope_in(&ws, &db, &["explain", "--unused", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unused: Vec<&str> = doc["bill"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["unused"] == true)
+        .map(|l| l["package"].as_str().unwrap())
+        .collect();
+    // spare is unused; onlybin is the binary's, renamed-dep is used as `short`.
+    assert_eq!(unused, ["spare"], "{:#}", doc["bill"]);
+    // spare is the largest dependency, on the way to `tool`: removing it saves wall time.
+    let finding = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["cause"] == "unused-dependency")
+        .unwrap_or_else(|| panic!("{:#}", doc["findings"]));
+    assert_eq!(finding["facts"]["package"], "spare");
+    assert!(finding["estimate_ns"].as_u64().unwrap() > 0, "{finding:#}");
+    assert!(
+        finding["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("Remove `spare`"),
+        "{finding:#}"
+    );
+    // The check ran in buildscope's own folder: the project's target/ has no check
+    // artifacts and its manifest is as it was.
+    assert!(ws.join("target/buildscope/unused-check").is_dir());
+    assert!(
+        !ws.join("target/debug").exists(),
+        "cargo's own target/debug untouched"
+    );
+    assert_eq!(std::fs::read(ws.join("Cargo.toml")).unwrap(), before);
+    let text = buildscope_in(&ws, &db, &["explain", "--unused"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("tool → spare 0.1.0 (unused)"), "{text}");
+}

@@ -11,12 +11,13 @@ use buildscope_analysis::{
     evidence_needed, explain, is_item_query, map_profiles, setting_differences, summarize_files,
     top_invocations_by, BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation,
     Invocation, Manifests, ProfileSummary, RankBy, RunRecord, Scenario, SettingDifference,
+    UnusedDependency,
 };
 use buildscope_profile::ProfileError;
 
 use crate::{
-    installed_linkers, llvm_lines, local_packages, manifests, target_selection, BuildError,
-    LocalPackages,
+    installed_linkers, llvm_lines, local_packages, manifests, target_selection,
+    unused_dependencies, BuildError, LocalPackages,
 };
 
 /// Item-level invocations kept per profile: enough to find the one that dominates.
@@ -47,6 +48,17 @@ pub struct Evidence {
     setting_changes: Vec<SettingDifference>,
     /// What the manifests declare, for the bill.
     manifests: Option<Manifests>,
+    /// The members' dependency lines rustc found unused, when looked for.
+    unused: Option<Vec<UnusedDependency>>,
+}
+
+/// Evidence that costs a build of its own, gathered only when asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExplainExtras {
+    /// Build the crates a monomorphization finding names once more for their LLVM IR lines.
+    pub llvm_lines: bool,
+    /// A `cargo check` of the workspace with rustc's `unused_crate_dependencies` lint.
+    pub unused: bool,
 }
 
 /// A build explained, and the evidence it was explained from.
@@ -62,10 +74,13 @@ pub fn explain_run(
     record: Option<&RunRecord>,
     profile_paths: &[PathBuf],
     threads: usize,
-    with_llvm_lines: bool,
+    extras: ExplainExtras,
 ) -> Result<Explained, ExplainError> {
-    let evidence = gather(record, profile_paths, threads)?;
-    let explanation = explain_from(record, &evidence, with_llvm_lines)?;
+    let mut evidence = gather(record, profile_paths, threads)?;
+    if let (true, Some(record), Some(manifests)) = (extras.unused, record, &evidence.manifests) {
+        evidence.unused = Some(unused_dependencies(&record.workspace_root, manifests)?);
+    }
+    let explanation = explain_from(record, &evidence, extras.llvm_lines)?;
     Ok(Explained {
         evidence,
         explanation,
@@ -163,6 +178,7 @@ fn gather(
             })
             .unwrap_or_default(),
         manifests: record.and_then(|r| manifests(&r.workspace_root)),
+        unused: None,
     })
 }
 
@@ -231,6 +247,7 @@ fn explain_from(
         warm_up: r.warm_up,
         cached_units: &r.cached_units,
         manifests: evidence.manifests.as_ref(),
+        unused: evidence.unused.as_deref(),
     });
     let mut input = ExplainInput {
         profiles: &evidence.summaries,

@@ -24,13 +24,14 @@ mod sample_join;
 mod sampling;
 mod scale;
 mod scenario;
+mod unused;
 mod user_wrappers;
 mod workspace;
 mod wrapper;
 
 pub use cargo_data::{TimingUnit, UnitGraph};
 pub use error::BuildError;
-pub use evidence::{explain_run, load_run_dir, Evidence, ExplainError, Explained};
+pub use evidence::{explain_run, load_run_dir, Evidence, ExplainError, ExplainExtras, Explained};
 pub(crate) use experiment::{binaries_size, failed_checks, parse_vary};
 pub use experiment::{
     installed_toolchains, preset, setting, slug, variants, Available, FlagCheck, Setting,
@@ -55,6 +56,7 @@ pub(crate) use run::{execute_then, prime};
 pub use sampling::{read_folded, SAMPLES_FILE};
 pub use scale::{measure_sizes, Generator, ScalePlan, ScaledSize, Shape, SHAPES};
 pub use scenario::{interrupted, touch, Edit};
+pub use unused::unused_dependencies;
 pub use workspace::{
     cargo, cargo_profile, installed_linkers, rustc_version, LocalPackages, Member, RustcVersion,
     Workspace,

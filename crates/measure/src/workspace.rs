@@ -206,11 +206,32 @@ fn manifests_of(metadata: &cargo_metadata::Metadata) -> Manifests {
                     default_features: line.is_none_or(|d| d.uses_default_features),
                     features: line.map(|d| d.features.clone()).unwrap_or_default(),
                     rename: line.and_then(|d| d.rename.clone()),
+                    crate_name: line
+                        .and_then(|d| d.rename.clone())
+                        .or_else(|| lib_name(to))
+                        .unwrap_or_else(|| to.name.to_string())
+                        .replace('-', "_"),
                 });
             }
         }
     }
     manifests
+}
+
+/// The name of a package's library (`md-5`'s is `md5`), if it has one.
+fn lib_name(package: &cargo_metadata::Package) -> Option<String> {
+    package
+        .targets
+        .iter()
+        .find(|t| {
+            t.kind.iter().any(|k| {
+                matches!(
+                    k.to_string().as_str(),
+                    "lib" | "rlib" | "dylib" | "proc-macro" | "cdylib" | "staticlib"
+                )
+            })
+        })
+        .map(|t| t.name.clone())
 }
 
 /// Whether the workspace uses any package from outside it: without one, `deps-opt-level`

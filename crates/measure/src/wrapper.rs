@@ -28,6 +28,9 @@ pub const ENV_LINK_SHIM: &str = "BUILDSCOPE_LINK_SHIM";
 /// Where the selected crates' rustc samples go (`perf record` runs rustc), and the perf.
 pub const ENV_SAMPLE_DIR: &str = "BUILDSCOPE_SAMPLE_DIR";
 pub const ENV_PERF: &str = "BUILDSCOPE_PERF";
+/// Set (to 1) by the unused-dependency pass: the workspace's own crates are compiled with
+/// rustc's `unused_crate_dependencies` lint on.
+pub const ENV_LINT_UNUSED: &str = "BUILDSCOPE_LINT_UNUSED";
 /// For `buildscope` started by rustc as the linker: the real linker to run.
 const ENV_LINKER_REAL: &str = "BUILDSCOPE_LINKER_REAL";
 /// For `buildscope` started by rustc as the linker: where to write the link's times.
@@ -267,6 +270,14 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
             .env(ENV_LINKER_REAL, real)
             .env(ENV_LINK_RECORD, record);
     }
+    // The unused-dependency pass: the lint on for the workspace's own crates (cargo caps
+    // lints of dependencies anyway).
+    if std::env::var_os(ENV_LINT_UNUSED).is_some_and(|v| v == "1")
+        && std::env::var_os("CARGO_PRIMARY_PACKAGE").is_some()
+        && !invocation.query
+    {
+        command.args(["-W", "unused-crate-dependencies"]);
+    }
     // Our own variables stay out of rustc's environment (build scripts run by cargo never
     // see them either: cargo sets them only for the wrapper).
     for var in [
@@ -278,6 +289,7 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         ENV_INNER_WRAPPER,
         ENV_SAMPLE_DIR,
         ENV_PERF,
+        ENV_LINT_UNUSED,
     ] {
         command.env_remove(var);
     }

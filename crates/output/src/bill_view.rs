@@ -34,6 +34,9 @@ fn line_label(l: &BillLine) -> String {
     if l.optional {
         label.push_str(" (optional)");
     }
+    if l.unused {
+        label.push_str(" (unused)");
+    }
     label
 }
 
@@ -78,7 +81,11 @@ fn brings(price: &Price, at_most: usize) -> String {
 /// The bill: its heading, a table of lines, their features, and the folded tail; every
 /// line and the shared pairs when `all`. Empty when nothing in it costs anything.
 pub fn render_bill(bill: &Bill, all: bool, style: &Style) -> String {
-    let priced: Vec<&BillLine> = bill.lines.iter().filter(|l| l.price.units > 0).collect();
+    let priced: Vec<&BillLine> = bill
+        .lines
+        .iter()
+        .filter(|l| l.price.units > 0 || l.unused)
+        .collect();
     if priced.is_empty() && bill.features.is_empty() {
         return String::new();
     }
@@ -93,7 +100,7 @@ pub fn render_bill(bill: &Bill, all: bool, style: &Style) -> String {
     let shown: Vec<&BillLine> = priced
         .iter()
         .copied()
-        .filter(|l| all || worth_a_row(l.price.wall_saving_ns, bill.wall_ns))
+        .filter(|l| all || l.unused || worth_a_row(l.price.wall_saving_ns, bill.wall_ns))
         .take(if all { usize::MAX } else { TOP_LINES })
         .collect();
     let mut table = Table::new(&[

@@ -428,6 +428,29 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
                     .to_string(),
             ],
         ),
+        Facts::UnusedDependency {
+            member,
+            package,
+            kind,
+            crates,
+            unit_ns,
+        } => (
+            format!("`{member}` does not use its dependency `{package}`"),
+            vec![
+                format!(
+                    "rustc's `unused_crate_dependencies` lint finds it unused in every target of `{member}` that is given it ({} dependency)",
+                    match kind {
+                        buildscope_analysis::DependencyKind::Normal => "a normal",
+                        buildscope_analysis::DependencyKind::Build => "a build",
+                        buildscope_analysis::DependencyKind::Dev => "a dev",
+                    }
+                ),
+                format!(
+                    "the line alone brings {crates} crate(s) into the build, {} of unit time",
+                    secs(*unit_ns)
+                ),
+            ],
+        ),
         Facts::DependencyOfOneMember {
             member,
             dependencies,
@@ -705,6 +728,9 @@ fn code_fix(facts: &Facts) -> String {
                 .and_then(|c| c.name.split(' ').next())
                 .unwrap_or_default()
         ),
+        Facts::UnusedDependency { member, package, .. } => format!(
+            "Remove `{package}` from `{member}`'s Cargo.toml (if only a feature or a macro of it is used through another crate, or a target not built here needs it, the lint cannot see that: build once more after removing it)."
+        ),
         Facts::DependencyOfOneMember { member, .. } => format!(
             "Builds that do not need `{member}` still compile these: put them behind an optional feature of `{member}`, or leave `{member}` out of `default-members` so that `cargo build` skips it unless asked."
         ),
@@ -800,6 +826,7 @@ fn basis(facts: &Facts) -> String {
         Facts::ProcMacroExpansion { .. } => "half the expansion time (deriving only what is used)".to_string(),
         Facts::DuplicateDependency { .. } => "wall time: the run's schedule replayed without the older copies".to_string(),
         Facts::HostCopies { .. } => "wall time: the run's schedule replayed without the second copies".to_string(),
+        Facts::UnusedDependency { .. } => "wall time: the run's schedule replayed without what only this line brings in".to_string(),
         Facts::DependencyOfOneMember { .. } => "the compile time of those packages, saved by every build that leaves the member out".to_string(),
         Facts::BuildScriptReruns { .. } => "wall time: the run's schedule replayed without the build script's \
             run (what rebuilt after it may have rebuilt for the edit anyway)".to_string(),

@@ -9,7 +9,7 @@ use buildscope_analysis::{
     compare_units, largest_measures, rebuild_roots, series_verdicts, ExperimentRecord, Explanation,
     RunRecord, Spread, Verdict,
 };
-use buildscope_measure::{cargo_profile, explain_run, rustc_version};
+use buildscope_measure::{cargo_profile, explain_run, rustc_version, ExplainExtras};
 use buildscope_output::{
     phase_deltas, report_title, write_report, ReportCompare, ReportHistory, ReportHistoryRun,
     ReportInputs, ReportRun, ReportSeries,
@@ -37,12 +37,17 @@ pub fn write_run_report(
     threads: usize,
 ) -> Result<Explanation, WorkflowError> {
     // One reading of the profiles serves the findings and the summarize tables.
-    let explained = explain_run(record, profile_paths, threads, false)?;
+    let explained = explain_run(record, profile_paths, threads, ExplainExtras::default())?;
     let explanation = explained.explanation;
     let compare = match (record, baseline) {
         (Some(new), Some(base)) => {
             let old = base.run;
-            let before = explain_run(Some(old), &old.profile_dirs(), threads, false)?;
+            let before = explain_run(
+                Some(old),
+                &old.profile_dirs(),
+                threads,
+                ExplainExtras::default(),
+            )?;
             Some(ReportCompare {
                 base_id: old.id.clone(),
                 base_wall_ns: old.totals.wall_ns,

@@ -402,6 +402,7 @@ mod tests {
             warm_up: None,
             cached_units: &[],
             manifests: None,
+            unused: None,
         };
         let found = duplicate_dependencies(build);
         assert_eq!(found.len(), 1, "{found:#?}");
@@ -462,6 +463,7 @@ mod tests {
             warm_up: None,
             cached_units: &[],
             manifests: None,
+            unused: None,
         })
         .expect("a finding");
         assert_eq!(finding.crate_name.as_deref(), Some("cli"));

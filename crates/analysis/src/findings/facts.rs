@@ -201,6 +201,16 @@ pub enum Facts {
         /// The host copies (`name version`) and their time.
         copies: Vec<Timed>,
     },
+    /// A member's dependency line rustc's `unused_crate_dependencies` lint finds unused in
+    /// every target that could use it.
+    UnusedDependency {
+        member: String,
+        package: String,
+        kind: crate::bill::DependencyKind,
+        /// What removing the line removes from the build.
+        crates: usize,
+        unit_ns: u64,
+    },
     DependencyOfOneMember {
         member: String,
         /// The packages only it uses, largest first.
@@ -258,6 +268,7 @@ impl Facts {
             Facts::DuplicateDependency { .. } => Cause::DuplicateDependency,
             Facts::HostCopies { .. } => Cause::HostCopies,
             Facts::DependencyOfOneMember { .. } => Cause::DependencyOfOneMember,
+            Facts::UnusedDependency { .. } => Cause::UnusedDependency,
             Facts::BuildScriptReruns { .. } => Cause::BuildScriptReruns,
             Facts::ChangingEnvironmentVariable { .. } => Cause::ChangingEnvironmentVariable,
             Facts::EditCascade { .. } => Cause::EditCascade,

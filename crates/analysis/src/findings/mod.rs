@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::bill::{Bill, Manifests};
+use crate::bill::{Bill, Manifests, UnusedDependency};
 use crate::phases::{phase_of, phase_times, Phase, PhaseTimes};
 use crate::rebuild::UnitReason;
 use crate::schedule::{schedule_summary, wall_saving, ScheduleSummary, UnitTime};
@@ -57,6 +57,8 @@ pub enum Cause {
     /// The same version of crates compiled again for build scripts or proc macros.
     HostCopies,
     DependencyOfOneMember,
+    /// A dependency line rustc finds unused.
+    UnusedDependency,
     /// A build script cargo reruns on every rebuild.
     BuildScriptReruns,
     /// An environment variable a crate depends on changed between builds.
@@ -145,6 +147,8 @@ pub struct BuildEvidence<'a> {
     /// What the manifests declare (`cargo metadata`), when known: the bill's kinds and
     /// features.
     pub manifests: Option<&'a Manifests>,
+    /// The members' dependency lines rustc found unused, when looked for.
+    pub unused: Option<&'a [UnusedDependency]>,
 }
 
 /// Everything explain reasons over; profiles or a build record may be missing.
@@ -362,7 +366,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             .then(a.crate_name.cmp(&b.crate_name))
     });
     // A rebuild compiles no dependency: the bill is a cold build's.
-    let bill = input
+    let mut bill = input
         .build
         .filter(|b| !b.members.is_empty() && !b.hot)
         .map(|b| {
@@ -374,6 +378,12 @@ pub fn explain(input: &ExplainInput) -> Explanation {
                 b.totals.wall_ns,
             )
         });
+    if let (Some(bill), Some(unused)) = (&mut bill, input.build.and_then(|b| b.unused)) {
+        crate::bill::mark_unused(bill, unused);
+        findings.extend(unused_lines(bill));
+        findings.retain(|f| f.estimate_ns >= floor_ns(measured));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.estimate_ns));
+    }
     if let Some(bill) = &bill {
         for finding in &mut findings {
             name_the_line(finding, bill);
@@ -388,6 +398,24 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         findings,
         bill,
     }
+}
+
+/// An unused dependency line, priced by what removing it saves.
+fn unused_lines(bill: &Bill) -> Vec<Finding> {
+    bill.lines
+        .iter()
+        .filter(|l| l.unused)
+        .map(|l| {
+            let facts = Facts::UnusedDependency {
+                member: l.member.clone(),
+                package: l.package.clone(),
+                kind: l.kind,
+                crates: l.price.units,
+                unit_ns: l.price.unit_ns,
+            };
+            Finding::new(facts, Some(l.package.clone()), l.price.wall_saving_ns)
+        })
+        .collect()
 }
 
 /// A build script or proc-macro crate on the critical path: the member's line or feature
@@ -641,6 +669,7 @@ mod tests {
                 warm_up: None,
                 cached_units: &[],
                 manifests: None,
+                unused: None,
             }
         }
     }
