@@ -439,6 +439,115 @@ pub fn bill(
     }
 }
 
+/// A change to one member's Cargo.toml.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "edit", rename_all = "kebab-case")]
+pub enum ManifestEdit {
+    /// The dependency line gone.
+    RemoveDependency {
+        member: String,
+        package: String,
+        kind: DependencyKind,
+    },
+    /// One of the member's own features out of its `default` list.
+    RemoveDefaultFeature { member: String, feature: String },
+    /// `default-features = false` on the member's line to the package.
+    NoDefaultFeatures { member: String, package: String },
+    /// A feature out of the `features` list of the member's line to the package.
+    RemoveFeature {
+        member: String,
+        package: String,
+        feature: String,
+    },
+}
+
+impl ManifestEdit {
+    pub fn member(&self) -> &str {
+        match self {
+            ManifestEdit::RemoveDependency { member, .. }
+            | ManifestEdit::RemoveDefaultFeature { member, .. }
+            | ManifestEdit::NoDefaultFeatures { member, .. }
+            | ManifestEdit::RemoveFeature { member, .. } => member,
+        }
+    }
+}
+
+/// A change the bill suggests, with what it estimates the change saves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lever {
+    pub edit: ManifestEdit,
+    /// Wall time the bill's replay says the change saves.
+    pub estimate_ns: u64,
+}
+
+/// A lever tried by removal on scratch copies of the workspace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeverProof {
+    pub lever: Lever,
+    /// Median cold-build wall times of the copy as it is and of the changed copy.
+    pub baseline_ns: Option<u64>,
+    pub with_change_ns: Option<u64>,
+    /// The changed copy does not build: its first error (the line or feature is needed).
+    pub failure: Option<String>,
+}
+
+impl LeverProof {
+    /// Baseline minus with-change (negative: slower).
+    pub fn saving_ns(&self) -> Option<i64> {
+        Some(self.baseline_ns? as i64 - self.with_change_ns? as i64)
+    }
+}
+
+/// The bill's changes worth trying, largest estimate first, at most `limit`: unused lines,
+/// then features (a member's own default features, a dependency's default features or
+/// one of its features), each worth at least `floor_ns` of wall time.
+pub fn levers(bill: &Bill, floor_ns: u64, limit: usize) -> Vec<Lever> {
+    let mut out: Vec<Lever> = bill
+        .lines
+        .iter()
+        .filter(|l| l.unused)
+        .map(|l| Lever {
+            edit: ManifestEdit::RemoveDependency {
+                member: l.member.clone(),
+                package: l.package.clone(),
+                kind: l.kind,
+            },
+            estimate_ns: l.price.wall_saving_ns,
+        })
+        .collect();
+    out.extend(
+        bill.features
+            .iter()
+            .filter(|f| f.price.wall_saving_ns >= floor_ns)
+            .filter_map(|f| {
+                let edit = match (f.member == f.package, f.feature.as_str()) {
+                    (true, "default") => return None,
+                    (true, own) if f.in_default => ManifestEdit::RemoveDefaultFeature {
+                        member: f.member.clone(),
+                        feature: own.to_string(),
+                    },
+                    (true, _) => return None,
+                    (false, "default") => ManifestEdit::NoDefaultFeatures {
+                        member: f.member.clone(),
+                        package: f.package.clone(),
+                    },
+                    (false, feature) => ManifestEdit::RemoveFeature {
+                        member: f.member.clone(),
+                        package: f.package.clone(),
+                        feature: feature.to_string(),
+                    },
+                };
+                Some(Lever {
+                    edit,
+                    estimate_ns: f.price.wall_saving_ns,
+                })
+            }),
+    );
+    out.sort_by_key(|l| std::cmp::Reverse(l.estimate_ns));
+    out.truncate(limit);
+    out
+}
+
 /// Marks the lines rustc found unused.
 pub fn mark_unused(bill: &mut Bill, unused: &[UnusedDependency]) {
     for line in &mut bill.lines {

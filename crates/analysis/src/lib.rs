@@ -31,8 +31,9 @@ mod top;
 
 pub use amounts::{human_duration, three_digits};
 pub use bill::{
-    bill, line_name, mark_unused, Bill, BillLine, DeclaredDependency, DependencyKind, FeatureLine,
-    FeatureTable, Manifests, PackageTime, Price, SharedCost, UnusedDependency,
+    bill, levers, line_name, mark_unused, Bill, BillLine, DeclaredDependency, DependencyKind,
+    FeatureLine, FeatureTable, Lever, LeverProof, ManifestEdit, Manifests, PackageTime, Price,
+    SharedCost, UnusedDependency,
 };
 pub use diff::{diff, ArtifactSizeChange, Change, CrateChange, Diff, DiffRow, DIFF_SCHEMA};
 pub use events::{for_each_event_row, kind_name, EventRow, EVENT_COLUMNS};

@@ -11,7 +11,7 @@ use buildscope_measure::{
     explain_run, installed_linkers, rustc_version, summarize_experiment, ExplainExtras,
 };
 use buildscope_output::{ExplainResult, Style};
-use buildscope_workflow::{settings_to_verify, verification_plan};
+use buildscope_workflow::{prove_levers, settings_to_verify, verification_plan};
 
 use crate::cli::ExplainArgs;
 use crate::measuring::measure_with_progress;
@@ -38,15 +38,50 @@ pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Resul
         }
         (_, false) => None,
     };
+    let proofs = match (&record, args.verify) {
+        (Some(record), true) => prove(record, &explanation, &args)?,
+        _ => Vec::new(),
+    };
     let result = ExplainResult {
         explanation: &explanation,
         verified: verified.as_deref(),
         run: record.as_ref(),
         top: args.top,
         whole_bill: args.bill,
+        proofs: &proofs,
     };
     print_document(&result, args.format(), style)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bill's largest Cargo.toml changes, each tried by removal on scratch copies (a cold
+/// run with a bill only).
+fn prove(
+    record: &RunRecord,
+    explanation: &Explanation,
+    args: &ExplainArgs,
+) -> Result<Vec<buildscope_analysis::LeverProof>> {
+    const LEVERS: usize = 3;
+    let floor = buildscope_analysis::floor_ns(record.totals.wall_ns);
+    let levers = explanation
+        .bill
+        .as_ref()
+        .map_or(0, |b| buildscope_analysis::levers(b, floor, LEVERS).len());
+    if levers == 0 {
+        return Ok(Vec::new());
+    }
+    if !args.format().is_for_machines() {
+        say(Status::ProvingLevers {
+            levers,
+            rounds: args.runs as usize,
+        });
+    }
+    Ok(prove_levers(
+        record,
+        explanation,
+        args.runs as usize,
+        LEVERS,
+    )?)
 }
 
 /// Measures the settings the findings' fixes name, one at a time against the project as

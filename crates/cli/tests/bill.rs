@@ -269,14 +269,22 @@ fn an_unused_line_is_found_and_priced_and_one_only_the_binary_uses_is_not() {
     package(&deps, "spare", "", "", &code("p", 200));
     package(&deps, "onlybin", "", "", "pub fn b() -> u32 { 2 }\n");
     package(&deps, "renamed-dep", "", "", "pub fn r() -> u32 { 3 }\n");
+    // Behind tool's own default feature `fast`, and used by its code without a cfg: the
+    // feature cannot go.
+    package(&deps, "turbo", "", "", &code("u", 200));
     let ws = root.join("ws");
     write(
         &ws.join("Cargo.toml"),
         "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
          [dependencies]\nspare = { path = \"../deps/spare\" }\nonlybin = { path = \"../deps/onlybin\" }\n\
-         short = { package = \"renamed-dep\", path = \"../deps/renamed-dep\" }\n\n[workspace]\n",
+         short = { package = \"renamed-dep\", path = \"../deps/renamed-dep\" }\n\
+         turbo = { path = \"../deps/turbo\", optional = true }\n\n\
+         [features]\ndefault = [\"fast\"]\nfast = [\"dep:turbo\"]\n\n[workspace]\n",
     );
-    write(&ws.join("src/lib.rs"), "pub fn t() -> u32 { short::r() }\n");
+    write(
+        &ws.join("src/lib.rs"),
+        "pub fn t() -> u32 { short::r() + turbo::u1(1) as u32 }\n",
+    );
     write(
         &ws.join("src/main.rs"),
         "fn main() { println!(\"{}\", tool::t() + onlybin::b()); }\n",
@@ -284,7 +292,8 @@ fn an_unused_line_is_found_and_priced_and_one_only_the_binary_uses_is_not() {
     generate_lockfile(&ws);
     let before = std::fs::read(ws.join("Cargo.toml")).unwrap();
     let db = root.join("history.sqlite");
-    let built = buildscope_in(&ws, &db, &["build", "--cold", "-q"]);
+    // One job: each dependency's time is wall time, so every lever is worth its proof.
+    let built = buildscope_in(&ws, &db, &["build", "--cold", "-q", "-j", "1"]);
     assert!(
         built.status.success(),
         "{}",
@@ -333,4 +342,45 @@ fn an_unused_line_is_found_and_priced_and_one_only_the_binary_uses_is_not() {
     let text = buildscope_in(&ws, &db, &["explain", "--unused"]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("tool → spare 0.1.0 (unused)"), "{text}");
+    // Proof by removal: scratch copies, the project's files untouched.
+    let sources = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        ["Cargo.toml", "Cargo.lock", "src/lib.rs", "src/main.rs"]
+            .iter()
+            .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap()))
+            .collect()
+    };
+    let untouched = sources(&ws);
+    let out = buildscope_in(
+        &ws,
+        &db,
+        &["explain", "--unused", "--verify", "--runs", "1", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sources(&ws), untouched, "the workspace is byte-identical");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let proofs = doc["proofs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    let spare = proofs
+        .iter()
+        .find(|p| p["change"] == "remove `spare` from tool's [dependencies]")
+        .unwrap_or_else(|| panic!("{proofs:#?}"));
+    assert!(spare["baseline_ns"].as_u64().unwrap() > 0, "{spare:#}");
+    assert!(spare["with_change_ns"].as_u64().unwrap() > 0, "{spare:#}");
+    assert!(spare["failure"].is_null(), "{spare:#}");
+    let fast = proofs
+        .iter()
+        .find(|p| p["change"] == "take `fast` out of tool's default features")
+        .unwrap_or_else(|| panic!("{proofs:#?}"));
+    assert!(
+        fast["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("does not build without it: needed"),
+        "{fast:#}"
+    );
 }

@@ -327,6 +327,31 @@ pub struct ExplainDocument<'a> {
     pub bill: &'a Option<Bill>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Vec<VerificationDocument<'a>>>,
+    /// `--verify` on a cold run: the bill's Cargo.toml changes tried by removal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proofs: Option<Vec<LeverProofDocument<'a>>>,
+}
+
+/// One Cargo.toml change tried by removal: the change, its estimate, what was measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeverProofDocument<'a> {
+    pub change: String,
+    #[serde(flatten)]
+    pub proof: &'a buildscope_analysis::LeverProof,
+    pub saving_ns: Option<i64>,
+    pub verdict: String,
+}
+
+impl<'a> LeverProofDocument<'a> {
+    pub fn new(proof: &'a buildscope_analysis::LeverProof) -> LeverProofDocument<'a> {
+        let (change, verdict) = crate::explain_view::lever_proof_text(proof);
+        LeverProofDocument {
+            change,
+            proof,
+            saving_ns: proof.saving_ns(),
+            verdict,
+        }
+    }
 }
 
 impl<'a> ExplainDocument<'a> {
@@ -339,6 +364,7 @@ impl<'a> ExplainDocument<'a> {
             schedule: &e.schedule,
             findings: e.findings.iter().map(FindingDocument::new).collect(),
             bill: &e.bill,
+            proofs: None,
             verification: verified.map(|v| {
                 v.iter()
                     .map(|v| VerificationDocument::new(v, &e.findings))

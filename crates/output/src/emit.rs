@@ -5,8 +5,8 @@
 //! command's result is one `impl Document`.
 
 use buildscope_analysis::{
-    Diff, ExperimentRecord, Explanation, Invocation, QueryTrees, RebuildReason, RebuildRoot,
-    RunRecord, RunRow, Summary, Unit, UnitChange, Verification,
+    Diff, ExperimentRecord, Explanation, Invocation, LeverProof, QueryTrees, RebuildReason,
+    RebuildRoot, RunRecord, RunRow, Summary, Unit, UnitChange, Verification,
 };
 use serde::Serialize;
 
@@ -14,12 +14,13 @@ use crate::bill_view::{bill_markdown, render_bill};
 use crate::check_view::{check_markdown, render_check, CheckDocument, CheckView};
 use crate::csv::summary_csv;
 use crate::documents::{
-    render_why, run_heading, CompareDocument, ExplainDocument, RunsDocument, TopDocument,
-    WhyDocument,
+    render_why, run_heading, CompareDocument, ExplainDocument, LeverProofDocument, RunsDocument,
+    TopDocument, WhyDocument,
 };
 use crate::experiment_view::render_experiment;
 use crate::explain_view::{
-    explanation_markdown, render_explanation, render_verification, verification_markdown,
+    explanation_markdown, render_explanation, render_lever_proofs, render_verification,
+    verification_markdown,
 };
 use crate::history_view::{render_compare, render_no_runs_on, render_runs};
 use crate::queries_view::{queries_csv, render_queries};
@@ -114,6 +115,8 @@ pub struct ExplainResult<'a> {
     pub top: usize,
     /// Every line of the bill, not only those worth a row.
     pub whole_bill: bool,
+    /// `--verify` on a cold run: the bill's levers tried by removal.
+    pub proofs: &'a [LeverProof],
 }
 
 impl Document for ExplainResult<'_> {
@@ -129,11 +132,15 @@ impl Document for ExplainResult<'_> {
         if let Some(verified) = self.verified {
             text.push_str(&render_verification(self.explanation, verified, style));
         }
+        text.push_str(&render_lever_proofs(self.proofs, style));
         text
     }
 
     fn json(&self) -> Result<String, serde_json::Error> {
-        pretty(&ExplainDocument::new(self.explanation, self.verified))
+        let mut document = ExplainDocument::new(self.explanation, self.verified);
+        document.proofs = (!self.proofs.is_empty())
+            .then(|| self.proofs.iter().map(LeverProofDocument::new).collect());
+        pretty(&document)
     }
 
     fn markdown(&self) -> Option<String> {

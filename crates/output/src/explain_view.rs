@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use buildscope_analysis::{Explanation, Phase, Verification};
+use buildscope_analysis::{
+    DependencyKind, Explanation, LeverProof, ManifestEdit, Phase, Verification,
+};
 
 use crate::finding_text::{finding_text, verdict_text};
 use crate::format::{human_duration, wrap};
@@ -310,6 +312,93 @@ fn title_of(e: &Explanation, index: usize) -> String {
         .get(index)
         .map(|f| finding_text(f).title)
         .unwrap_or_default()
+}
+
+/// A manifest change in words.
+fn describe_edit(edit: &ManifestEdit) -> String {
+    match edit {
+        ManifestEdit::RemoveDependency {
+            member,
+            package,
+            kind,
+        } => format!(
+            "remove `{package}` from {member}'s [{}]",
+            match kind {
+                DependencyKind::Normal => "dependencies",
+                DependencyKind::Build => "build-dependencies",
+                DependencyKind::Dev => "dev-dependencies",
+            }
+        ),
+        ManifestEdit::RemoveDefaultFeature { member, feature } => {
+            format!("take `{feature}` out of {member}'s default features")
+        }
+        ManifestEdit::NoDefaultFeatures { member, package } => {
+            format!("`default-features = false` on {member} → {package}")
+        }
+        ManifestEdit::RemoveFeature {
+            member,
+            package,
+            feature,
+        } => format!("drop feature `{feature}` from {member} → {package}"),
+    }
+}
+
+/// What removal measured of a lever's estimate.
+fn lever_verdict(p: &LeverProof) -> String {
+    if let Some(error) = &p.failure {
+        return format!("does not build without it: needed ({error})");
+    }
+    match p.saving_ns() {
+        None => "not measured".to_string(),
+        Some(s) if s <= 0 => "no saving measured".to_string(),
+        Some(s) => {
+            let ratio = s as f64 / p.lever.estimate_ns.max(1) as f64;
+            if (0.5..=2.0).contains(&ratio) {
+                format!("confirmed: measured {:.0}% of the estimate", ratio * 100.0)
+            } else if ratio > 2.0 {
+                format!("more than estimated ({ratio:.1}x)")
+            } else {
+                format!("less than estimated ({:.0}% of it)", ratio * 100.0)
+            }
+        }
+    }
+}
+
+/// `explain --verify` on a cold run: each Cargo.toml change tried by removal.
+pub fn render_lever_proofs(proofs: &[LeverProof], style: &Style) -> String {
+    if proofs.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n{}\n",
+        style.bold("Proved by removal (scratch copies of the workspace as it is and changed, cold builds):")
+    );
+    let mut table = Table::new(&[
+        ("Change", Align::Left),
+        ("Estimate", Align::Right),
+        ("Measured saving", Align::Right),
+    ])
+    .shrink_column(0);
+    for p in proofs {
+        table.push(vec![
+            describe_edit(&p.lever.edit),
+            human_duration(p.lever.estimate_ns),
+            p.saving_ns().map_or("-".to_string(), signed_saving),
+        ]);
+    }
+    out.push_str(&table.render(style));
+    for p in proofs {
+        out.push_str(&wrap(
+            &format!("· {}: {}", describe_edit(&p.lever.edit), lever_verdict(p)),
+            style.width,
+        ));
+    }
+    out
+}
+
+/// Each proof's change and verdict in words, for JSON.
+pub fn lever_proof_text(p: &LeverProof) -> (String, String) {
+    (describe_edit(&p.lever.edit), lever_verdict(p))
 }
 
 /// A saving, or a loss with a minus sign.

@@ -25,6 +25,11 @@ pub enum Status<'a> {
         rounds: u32,
         scenario: &'a str,
     },
+    /// `explain --verify` trying the bill's levers on scratch copies.
+    ProvingLevers {
+        levers: usize,
+        rounds: usize,
+    },
     /// Another run holds the workspace.
     WaitingForLock(Option<u32>),
     NoReport {
@@ -168,6 +173,10 @@ impl fmt::Display for Status<'_> {
             } => write!(
                 f,
                 "buildscope: verifying with {variants} variants × {rounds} rounds ({scenario})…"
+            ),
+            Status::ProvingLevers { levers, rounds } => write!(
+                f,
+                "buildscope: trying {levers} Cargo.toml change(s) on scratch copies of the workspace, {rounds} cold build(s) each way…"
             ),
             Status::WaitingForLock(pid) => write!(
                 f,

@@ -100,3 +100,46 @@ pub fn verification_plan(
         base, profile, variants, rounds, None, true,
     ))
 }
+
+/// Proof by removal for `explain --verify` on a cold run: the bill's largest levers (unused
+/// lines, features), each tried on scratch copies of the workspace (as it is, and
+/// changed), built cold `rounds` times each, alternating. The user's files are only read.
+pub fn prove_levers(
+    record: &buildscope_analysis::RunRecord,
+    explanation: &Explanation,
+    rounds: usize,
+    limit: usize,
+) -> Result<Vec<buildscope_analysis::LeverProof>, WorkflowError> {
+    let Some(bill) = &explanation.bill else {
+        return Ok(Vec::new());
+    };
+    let floor = buildscope_analysis::floor_ns(record.totals.wall_ns);
+    let workspace = buildscope_measure::Workspace::load(
+        &buildscope_measure::cargo(),
+        Some(&record.workspace_root.join("Cargo.toml")),
+    )?;
+    let scratch = workspace.state_dir().join("verify-manifest");
+    let median = |walls: &[u64]| {
+        let walls: Vec<f64> = walls.iter().map(|&w| w as f64).collect();
+        buildscope_analysis::median(&walls).map(|m| m as u64)
+    };
+    let mut proofs = Vec::new();
+    for lever in buildscope_analysis::levers(bill, floor, limit) {
+        let runs = buildscope_measure::prove_manifest_edit(
+            &record.workspace_root,
+            &record.command,
+            &record.cargo_args,
+            &lever.edit,
+            rounds.max(1),
+            &scratch,
+        )?;
+        proofs.push(buildscope_analysis::LeverProof {
+            baseline_ns: median(&runs.baseline_ns),
+            with_change_ns: median(&runs.with_change_ns),
+            failure: runs.failure,
+            lever,
+        });
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(proofs)
+}
