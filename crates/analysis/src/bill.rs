@@ -141,6 +141,8 @@ pub struct FeatureLine {
     /// A member's own feature its default features turn on.
     #[serde(default)]
     pub in_default: bool,
+    /// The table of the member's line the feature is asked for in.
+    pub kind: DependencyKind,
     /// The optional dependencies it turns on that nothing else does.
     pub enables: Vec<String>,
     pub price: Price,
@@ -452,11 +454,16 @@ pub enum ManifestEdit {
     /// One of the member's own features out of its `default` list.
     RemoveDefaultFeature { member: String, feature: String },
     /// `default-features = false` on the member's line to the package.
-    NoDefaultFeatures { member: String, package: String },
+    NoDefaultFeatures {
+        member: String,
+        package: String,
+        kind: DependencyKind,
+    },
     /// A feature out of the `features` list of the member's line to the package.
     RemoveFeature {
         member: String,
         package: String,
+        kind: DependencyKind,
         feature: String,
     },
 }
@@ -489,6 +496,9 @@ pub struct LeverProof {
     pub with_change_ns: Option<u64>,
     /// The changed copy does not build: its first error (the line or feature is needed).
     pub failure: Option<String>,
+    /// Why the change could not be tried (the manifest is not as the bill read it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_tried: Option<String>,
 }
 
 impl LeverProof {
@@ -530,10 +540,12 @@ pub fn levers(bill: &Bill, floor_ns: u64, limit: usize) -> Vec<Lever> {
                     (false, "default") => ManifestEdit::NoDefaultFeatures {
                         member: f.member.clone(),
                         package: f.package.clone(),
+                        kind: f.kind,
                     },
                     (false, feature) => ManifestEdit::RemoveFeature {
                         member: f.member.clone(),
                         package: f.package.clone(),
+                        kind: f.kind,
                         feature: feature.to_string(),
                     },
                 };
@@ -732,6 +744,7 @@ fn member_feature_lines(
                 member: table.package.clone(),
                 package: table.package.clone(),
                 version: table.version.clone(),
+                kind: DependencyKind::Normal,
                 feature: feature.clone(),
                 in_default: activated(table, &["default".to_string()])
                     .0
@@ -859,6 +872,7 @@ fn feature_lines(
                 package: line.package.clone(),
                 version: line.version.clone(),
                 in_default: false,
+                kind: line.kind,
                 feature,
                 enables: only_this,
                 price: graph.price(&removed, cores),

@@ -275,12 +275,12 @@ fn apply(manifest: &Path, edit: &ManifestEdit) -> Result<(), BuildError> {
             default.retain(|v| v.as_str() != Some(feature));
             default.fmt();
         }
-        ManifestEdit::NoDefaultFeatures { package, .. }
-        | ManifestEdit::RemoveFeature { package, .. } => {
+        ManifestEdit::NoDefaultFeatures { package, kind, .. }
+        | ManifestEdit::RemoveFeature { package, kind, .. } => {
             let table = doc
-                .get_mut("dependencies")
+                .get_mut(table_of(*kind))
                 .and_then(|t| t.as_table_like_mut())
-                .ok_or_else(|| missing("[dependencies]"))?;
+                .ok_or_else(|| missing(table_of(*kind)))?;
             let key = line_key(table, package).ok_or_else(|| missing(package))?;
             let item = table.get_mut(&key).expect("found above");
             // `foo = "1"` becomes `foo = { version = "1" }` to take a key.
@@ -345,10 +345,12 @@ mod tests {
             ManifestEdit::NoDefaultFeatures {
                 member: "app".into(),
                 package: "serde".into(),
+                kind: DependencyKind::Normal,
             },
             ManifestEdit::RemoveFeature {
                 member: "app".into(),
                 package: "long-name".into(),
+                kind: DependencyKind::Normal,
                 feature: "a".into(),
             },
         ];

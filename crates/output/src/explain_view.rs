@@ -332,19 +332,40 @@ fn describe_edit(edit: &ManifestEdit) -> String {
         ManifestEdit::RemoveDefaultFeature { member, feature } => {
             format!("take `{feature}` out of {member}'s default features")
         }
-        ManifestEdit::NoDefaultFeatures { member, package } => {
-            format!("`default-features = false` on {member} → {package}")
-        }
+        ManifestEdit::NoDefaultFeatures {
+            member,
+            package,
+            kind,
+        } => format!(
+            "`default-features = false` on {member} → {package}{}",
+            table_suffix(*kind)
+        ),
         ManifestEdit::RemoveFeature {
             member,
             package,
+            kind,
             feature,
-        } => format!("drop feature `{feature}` from {member} → {package}"),
+        } => format!(
+            "drop feature `{feature}` from {member} → {package}{}",
+            table_suffix(*kind)
+        ),
+    }
+}
+
+/// ` (build-dependency)` for a line not in `[dependencies]`.
+fn table_suffix(kind: DependencyKind) -> &'static str {
+    match kind {
+        DependencyKind::Normal => "",
+        DependencyKind::Build => " (build-dependency)",
+        DependencyKind::Dev => " (dev-dependency)",
     }
 }
 
 /// What removal measured of a lever's estimate.
 fn lever_verdict(p: &LeverProof) -> String {
+    if let Some(reason) = &p.not_tried {
+        return format!("not tried: {reason}");
+    }
     if let Some(error) = &p.failure {
         return format!("does not build without it: needed ({error})");
     }

@@ -125,18 +125,27 @@ pub fn prove_levers(
     };
     let mut proofs = Vec::new();
     for lever in buildscope_analysis::levers(bill, floor, limit) {
-        let runs = buildscope_measure::prove_manifest_edit(
+        let tried = buildscope_measure::prove_manifest_edit(
             &record.workspace_root,
             &record.command,
             &record.cargo_args,
             &lever.edit,
             rounds.max(1),
             &scratch,
-        )?;
+        );
+        let (runs, not_tried) = match tried {
+            Ok(runs) => (runs, None),
+            // The manifest is not as the bill read it: this change cannot be tried.
+            Err(buildscope_measure::BuildError::UserFile(reason)) => {
+                (Default::default(), Some(reason))
+            }
+            Err(e) => return Err(e.into()),
+        };
         proofs.push(buildscope_analysis::LeverProof {
             baseline_ns: median(&runs.baseline_ns),
             with_change_ns: median(&runs.with_change_ns),
             failure: runs.failure,
+            not_tried,
             lever,
         });
     }
