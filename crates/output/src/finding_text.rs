@@ -729,7 +729,7 @@ fn code_fix(facts: &Facts) -> String {
                 .unwrap_or_default()
         ),
         Facts::UnusedDependency { member, package, .. } => format!(
-            "Remove `{package}` from `{member}`'s Cargo.toml (if only a feature or a macro of it is used through another crate, or a target not built here needs it, the lint cannot see that: build once more after removing it)."
+            "Remove `{package}` from `{member}`'s Cargo.toml; if code for another platform uses it (`#[cfg(windows)]`, …), move the line to that platform's table (`[target.'cfg(windows)'.dependencies]`) so this platform's builds skip it. The lint sees only the targets built here: `explain --verify` builds without the line to prove it."
         ),
         Facts::DependencyOfOneMember { member, .. } => format!(
             "Builds that do not need `{member}` still compile these: put them behind an optional feature of `{member}`, or leave `{member}` out of `default-members` so that `cargo build` skips it unless asked."
