@@ -28,6 +28,17 @@ pub enum DependencyKind {
     Dev,
 }
 
+impl DependencyKind {
+    /// The manifest table its lines are in.
+    pub fn table(self) -> &'static str {
+        match self {
+            DependencyKind::Normal => "dependencies",
+            DependencyKind::Build => "build-dependencies",
+            DependencyKind::Dev => "dev-dependencies",
+        }
+    }
+}
+
 /// One dependency line of one package's manifest, resolved to the package it names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeclaredDependency {
@@ -217,6 +228,25 @@ impl<'a> Graph<'a> {
             }
         }
         seen
+    }
+
+    /// The edges (by position) from units `from` accepts to units `to` accepts.
+    fn edges(
+        &self,
+        from: impl Fn(&Unit) -> bool,
+        to: impl Fn(&Unit) -> bool,
+    ) -> HashSet<(usize, usize)> {
+        let mut edges = HashSet::new();
+        for (i, u) in self.units.iter().enumerate().filter(|(_, u)| from(u)) {
+            for dep in &u.deps {
+                if let Some(&j) = self.index.get(dep) {
+                    if to(&self.units[j]) {
+                        edges.insert((i, j));
+                    }
+                }
+            }
+        }
+        edges
     }
 
     /// Units the build would no longer run without the `cut` edges.
@@ -714,24 +744,15 @@ fn member_feature_lines(
             if only_this.is_empty() {
                 continue;
             }
-            let mut cut = HashSet::new();
-            for &i in &graph.member_units {
-                let from = &graph.units[i];
-                if from.package != table.package {
-                    continue;
-                }
-                for dep in &from.deps {
-                    let Some(&j) = graph.index.get(dep) else {
-                        continue;
-                    };
-                    let to = &graph.units[j];
-                    if only_this.iter().any(|d| {
-                        optional[*d].to == to.package && optional[*d].to_version == to.version
-                    }) {
-                        cut.insert((i, j));
-                    }
-                }
-            }
+            // The member's edges to the optional dependencies only this feature turns on.
+            let cut = graph.edges(
+                |u| u.package == table.package,
+                |u| {
+                    only_this.iter().any(|d| {
+                        optional[*d].to == u.package && optional[*d].to_version == u.version
+                    })
+                },
+            );
             let removed = graph.removed_by(&cut);
             if removed.is_empty() {
                 continue;
@@ -835,24 +856,15 @@ fn feature_lines(
                 .map(|d| (optional[d].to.as_str(), optional[d].to_version.as_str()))
                 .collect();
             // Cut the dependency's units' edges to the optional packages.
-            let mut cut = HashSet::new();
-            for (i, u) in graph.units.iter().enumerate() {
-                if u.package != line.package || u.version != line.version {
-                    continue;
-                }
-                for dep in &u.deps {
-                    let Some(&j) = graph.index.get(dep) else {
-                        continue;
-                    };
-                    let to = &graph.units[j];
-                    if targets
+            // The dependency's edges to the optional packages.
+            let cut = graph.edges(
+                |u| u.package == line.package && u.version == line.version,
+                |u| {
+                    targets
                         .iter()
-                        .any(|(p, v)| *p == to.package && *v == to.version)
-                    {
-                        cut.insert((i, j));
-                    }
-                }
-            }
+                        .any(|(p, v)| *p == u.package && *v == u.version)
+                },
+            );
             let removed = graph.removed_by(&cut);
             if removed.is_empty() {
                 continue;

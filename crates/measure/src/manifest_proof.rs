@@ -251,11 +251,7 @@ fn apply(manifest: &Path, edit: &ManifestEdit) -> Result<(), BuildError> {
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e| BuildError::UserFile(format!("{}: {e}", manifest.display())))?;
-    let table_of = |kind: DependencyKind| match kind {
-        DependencyKind::Normal => "dependencies",
-        DependencyKind::Build => "build-dependencies",
-        DependencyKind::Dev => "dev-dependencies",
-    };
+    let table_of = |kind: DependencyKind| kind.table();
     let missing = |what: &str| BuildError::UserFile(format!("{}: no {what}", manifest.display()));
     match edit {
         ManifestEdit::RemoveDependency { package, kind, .. } => {

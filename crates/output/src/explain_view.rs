@@ -321,14 +321,7 @@ fn describe_edit(edit: &ManifestEdit) -> String {
             member,
             package,
             kind,
-        } => format!(
-            "remove `{package}` from {member}'s [{}]",
-            match kind {
-                DependencyKind::Normal => "dependencies",
-                DependencyKind::Build => "build-dependencies",
-                DependencyKind::Dev => "dev-dependencies",
-            }
-        ),
+        } => format!("remove `{package}` from {member}'s [{}]", kind.table()),
         ManifestEdit::RemoveDefaultFeature { member, feature } => {
             format!("take `{feature}` out of {member}'s default features")
         }
