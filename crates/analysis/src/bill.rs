@@ -480,6 +480,9 @@ pub enum ManifestEdit {
         member: String,
         package: String,
         kind: DependencyKind,
+        /// `[target.'cfg(..)'.dependencies]`: the platform table the line is in.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
     },
     /// One of the member's own features out of its `default` list.
     RemoveDefaultFeature { member: String, feature: String },
@@ -545,12 +548,13 @@ pub fn levers(bill: &Bill, floor_ns: u64, limit: usize) -> Vec<Lever> {
     let mut out: Vec<Lever> = bill
         .lines
         .iter()
-        .filter(|l| l.unused)
+        .filter(|l| l.unused && l.price.wall_saving_ns >= floor_ns)
         .map(|l| Lever {
             edit: ManifestEdit::RemoveDependency {
                 member: l.member.clone(),
                 package: l.package.clone(),
                 kind: l.kind,
+                target: l.target.clone(),
             },
             estimate_ns: l.price.wall_saving_ns,
         })

@@ -254,11 +254,21 @@ fn apply(manifest: &Path, edit: &ManifestEdit) -> Result<(), BuildError> {
     let table_of = |kind: DependencyKind| kind.table();
     let missing = |what: &str| BuildError::UserFile(format!("{}: no {what}", manifest.display()));
     match edit {
-        ManifestEdit::RemoveDependency { package, kind, .. } => {
-            let table = doc
-                .get_mut(table_of(*kind))
-                .and_then(|t| t.as_table_like_mut())
-                .ok_or_else(|| missing(table_of(*kind)))?;
+        ManifestEdit::RemoveDependency {
+            package,
+            kind,
+            target,
+            ..
+        } => {
+            let table = match target {
+                Some(platform) => doc
+                    .get_mut("target")
+                    .and_then(|t| t.get_mut(platform))
+                    .and_then(|p| p.get_mut(table_of(*kind))),
+                None => doc.get_mut(table_of(*kind)),
+            }
+            .and_then(|t| t.as_table_like_mut())
+            .ok_or_else(|| missing(table_of(*kind)))?;
             let key = line_key(table, package).ok_or_else(|| missing(package))?;
             table.remove(&key);
         }
@@ -366,11 +376,31 @@ mod tests {
                 member: "app".into(),
                 package: "long-name".into(),
                 kind: DependencyKind::Normal,
+                target: None,
             },
         )
         .unwrap();
         let text = std::fs::read_to_string(&manifest).unwrap();
         assert!(!text.contains("long-name"), "{text}");
         assert!(text.contains("serde"), "{text}");
+        // A platform's table.
+        std::fs::write(
+            &manifest,
+            text + "\n[target.'cfg(unix)'.dependencies]\nlibc = \"0.2\"\nnix = \"0.29\"\n",
+        )
+        .unwrap();
+        apply(
+            &manifest,
+            &ManifestEdit::RemoveDependency {
+                member: "app".into(),
+                package: "libc".into(),
+                kind: DependencyKind::Normal,
+                target: Some("cfg(unix)".into()),
+            },
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        assert!(!text.contains("libc"), "{text}");
+        assert!(text.contains("nix = \"0.29\""), "{text}");
     }
 }

@@ -321,7 +321,14 @@ fn describe_edit(edit: &ManifestEdit) -> String {
             member,
             package,
             kind,
-        } => format!("remove `{package}` from {member}'s [{}]", kind.table()),
+            target,
+        } => match target {
+            Some(platform) => format!(
+                "remove `{package}` from {member}'s [target.'{platform}'.{}]",
+                kind.table()
+            ),
+            None => format!("remove `{package}` from {member}'s [{}]", kind.table()),
+        },
         ManifestEdit::RemoveDefaultFeature { member, feature } => {
             format!("take `{feature}` out of {member}'s default features")
         }
