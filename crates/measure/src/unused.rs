@@ -129,34 +129,40 @@ pub fn unused_dependencies(
         path: PathBuf::from("buildscope's own executable"),
         source: e,
     })?;
-    let mut command = Command::new(cargo());
-    command
-        .args([
-            "check",
-            "--workspace",
-            "--all-targets",
-            "--message-format=json",
-            "--quiet",
-        ])
-        .current_dir(&workspace.root)
-        .env(
-            "CARGO_TARGET_DIR",
-            workspace.state_dir().join("unused-check"),
-        )
-        .env("RUSTC_WRAPPER", &wrapper)
-        .env(ENV_WRAPPER, "1")
-        .env(ENV_LINT_UNUSED, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    match std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty()) {
-        Some(inner) => command.env(ENV_INNER_WRAPPER, inner),
-        None => command.env_remove(ENV_INNER_WRAPPER),
+    // Every target; if that does not build (benches on `#![feature(test)]` need nightly),
+    // every target but the benches, and then no dev-dependency is called unused (a bench
+    // may be what uses it).
+    let check = |targets: &[&str]| -> Result<std::process::Output, BuildError> {
+        let mut command = Command::new(cargo());
+        command
+            .args(["check", "--workspace", "--message-format=json", "--quiet"])
+            .args(targets)
+            .current_dir(&workspace.root)
+            .env(
+                "CARGO_TARGET_DIR",
+                workspace.state_dir().join("unused-check"),
+            )
+            .env("RUSTC_WRAPPER", &wrapper)
+            .env(ENV_WRAPPER, "1")
+            .env(ENV_LINT_UNUSED, "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        match std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty()) {
+            Some(inner) => command.env(ENV_INNER_WRAPPER, inner),
+            None => command.env_remove(ENV_INNER_WRAPPER),
+        };
+        command.output().map_err(|e| BuildError::Io {
+            what: "running".into(),
+            path: cargo(),
+            source: e,
+        })
     };
-    let output = command.output().map_err(|e| BuildError::Io {
-        what: "running".into(),
-        path: cargo(),
-        source: e,
-    })?;
+    let mut benches_checked = true;
+    let mut output = check(&["--all-targets"])?;
+    if !output.status.success() {
+        benches_checked = false;
+        output = check(&["--lib", "--bins", "--tests", "--examples"])?;
+    }
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let first = stderr
@@ -179,6 +185,7 @@ pub fn unused_dependencies(
     let mut unused: Vec<UnusedDependency> = manifests
         .dependencies
         .iter()
+        .filter(|d| benches_checked || d.kind != DependencyKind::Dev)
         .filter_map(|d| {
             let manifest = manifest_of.get(d.from.as_str())?;
             compilations

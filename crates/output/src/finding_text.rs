@@ -827,7 +827,7 @@ fn basis(facts: &Facts) -> String {
         Facts::DuplicateDependency { .. } => "wall time: the run's schedule replayed without the older copies".to_string(),
         Facts::HostCopies { .. } => "wall time: the run's schedule replayed without the second copies".to_string(),
         Facts::UnusedDependency { .. } => "wall time: the run's schedule replayed without what only this line brings in".to_string(),
-        Facts::DependencyOfOneMember { .. } => "the compile time of those packages, saved by every build that leaves the member out".to_string(),
+        Facts::DependencyOfOneMember { .. } => "wall time: the run's schedule replayed without those packages, saved by every build that leaves the member out".to_string(),
         Facts::BuildScriptReruns { .. } => "wall time: the run's schedule replayed without the build script's \
             run (what rebuilt after it may have rebuilt for the edit anyway)".to_string(),
         Facts::ChangingEnvironmentVariable { .. } => "wall time: the run's schedule replayed without the units the change \
