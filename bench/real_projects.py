@@ -5,7 +5,7 @@ scratch project that depends on each brings the crate's whole source with its pu
 Cargo.lock), each built cold with `--self-profile-crates` and once hot (a one-line edit in
 its main source file), then explained.
 
-    bench/real-projects.sh [--work DIR] [--only NAME ...] [--hot-only | --bill]
+    bench/real-projects.sh [--work DIR] [--only NAME ...] [--hot-only | --bill [--checkout DIR ...]]
 
 Prints, per project and scenario: the measured wall time, the replayed schedule's wall
 time, and the top three findings with their estimated wall-time saving; for the hot
@@ -147,6 +147,9 @@ def main():
     ap.add_argument("--hot-only", action="store_true", help="skip the cold builds")
     ap.add_argument("--bill", action="store_true",
                     help="cold builds without self-profiles: the bill and the dependency findings")
+    ap.add_argument("--checkout", action="append", default=[], metavar="DIR",
+                    help="with --bill: also a multi-crate workspace checked out at DIR (built with "
+                         "--workspace), e.g. ripgrep's repository at tag 14.1.1 (ten packages)")
     args = ap.parse_args()
     run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT)
     ours = os.path.join(ROOT, "target", "release", "buildscope")
@@ -170,6 +173,12 @@ def main():
         hot = summary(ours, project, db, f"hot: edit {source}")
         hot["rebuild"] = rebuild_summary(ours, project, db)
         results.append((package, version, hot))
+    for checkout in args.checkout if args.bill else []:
+        name = os.path.basename(os.path.normpath(checkout))
+        db = os.path.join(args.work, f"{name}-workspace.sqlite")
+        print(f"== {name} (a workspace checkout, --workspace)", flush=True)
+        buildscope(ours, checkout, db, ["build", "--cold", "-q", "--workspace"])
+        print(bill_summary(ours, checkout, db), flush=True)
     print()
     print("| project | scenario | measured wall | replayed wall | work / cores | longest chain | top findings (estimated wall saving) |")
     print("|---|---|---|---|---|---|---|")
