@@ -177,7 +177,10 @@ fn gather(
                 ))
             })
             .unwrap_or_default(),
-        manifests: record.and_then(|r| manifests(&r.workspace_root)),
+        // The bill is a cold build's: a rebuild does not ask cargo about the manifests.
+        manifests: record
+            .filter(|r| !matches!(r.scenario, Scenario::Touch { .. } | Scenario::Edit { .. }))
+            .and_then(|r| manifests(&r.workspace_root)),
         unused: None,
     })
 }

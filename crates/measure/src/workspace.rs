@@ -150,6 +150,10 @@ pub fn manifests(root: &Path) -> Option<Manifests> {
             .cargo_path(cargo())
             .manifest_path(workspace.root.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", workspace.state_dir().join("metadata"))
+            // Online only to fetch what the build never downloaded: one try, a short wait,
+            // so an offline machine's explain does not stall on it.
+            .env("CARGO_NET_RETRY", "0")
+            .env("CARGO_HTTP_TIMEOUT", "10")
             .other_options(options)
             .exec()
     };
