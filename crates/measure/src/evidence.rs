@@ -10,14 +10,13 @@ use std::path::{Path, PathBuf};
 use buildscope_analysis::{
     evidence_needed, explain, is_item_query, map_profiles, setting_differences, summarize_files,
     top_invocations_by, BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation,
-    Invocation, Manifests, ProfileSummary, RankBy, RunRecord, Scenario, SettingDifference,
-    UnusedDependency,
+    Invocation, Manifests, ProfileSummary, RankBy, RunRecord, SettingDifference, UnusedDependency,
 };
 use buildscope_profile::ProfileError;
 
 use crate::{
-    installed_linkers, llvm_lines, local_packages, manifests, target_selection,
-    unused_dependencies, BuildError, LocalPackages,
+    installed_linkers, llvm_lines, local_packages, target_selection, unused_dependencies,
+    BuildError, LocalPackages,
 };
 
 /// Item-level invocations kept per profile: enough to find the one that dominates.
@@ -159,6 +158,10 @@ fn gather(
             items.append(&mut lists[0]);
         }
     }
+    // The bill is a cold build's: a rebuild does not ask cargo about the manifests.
+    let (local, manifests) = record
+        .map(|r| local_packages(&r.workspace_root, !r.scenario.is_hot()))
+        .unwrap_or_default();
     Ok(Evidence {
         files,
         summaries,
@@ -166,9 +169,7 @@ fn gather(
         macros,
         instances,
         linkers: installed_linkers(),
-        local: record
-            .map(|r| local_packages(&r.workspace_root))
-            .unwrap_or_default(),
+        local,
         setting_changes: record
             .and_then(|r| {
                 Some(setting_differences(
@@ -177,10 +178,7 @@ fn gather(
                 ))
             })
             .unwrap_or_default(),
-        // The bill is a cold build's: a rebuild does not ask cargo about the manifests.
-        manifests: record
-            .filter(|r| !matches!(r.scenario, Scenario::Touch { .. } | Scenario::Edit { .. }))
-            .and_then(|r| manifests(&r.workspace_root)),
+        manifests,
         unused: None,
     })
 }
@@ -241,7 +239,7 @@ fn explain_from(
         units: &r.units,
         totals: &r.totals,
         critical_path: &r.critical_path,
-        hot: matches!(r.scenario, Scenario::Touch { .. } | Scenario::Edit { .. }),
+        hot: r.scenario.is_hot(),
         installed_linkers: &evidence.linkers,
         members: &evidence.local.members,
         path_dependencies: &evidence.local.path_dependencies,

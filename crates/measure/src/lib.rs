@@ -63,7 +63,7 @@ pub use workspace::{
     cargo, cargo_profile, installed_linkers, rustc_version, LocalPackages, Member, RustcVersion,
     Workspace,
 };
-pub(crate) use workspace::{has_dependencies, local_packages, manifests};
+pub(crate) use workspace::{has_dependencies, local_packages};
 pub use wrapper::{
     compiling_now, invoked_as_linker, invoked_as_wrapper, now_ns, run_linker_shim, run_wrapper,
 };

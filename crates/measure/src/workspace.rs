@@ -107,35 +107,42 @@ pub struct LocalPackages {
     pub path_dependencies: Vec<String>,
 }
 
-/// The members and path dependencies of the workspace at `root`: one `cargo metadata` for
-/// the members, one with the graph resolved (offline) for the rest.
-pub fn local_packages(root: &Path) -> LocalPackages {
+/// The members and path dependencies of the workspace at `root`, and with `with_manifests`
+/// what the manifests of every package in its build declare (each dependency line resolved
+/// to the package it names, each package's features): one `cargo metadata` for the members,
+/// one with the graph resolved for the rest. The manifests are read as they are now (one
+/// edited since the run shows as edited); `None` when cargo cannot say.
+pub fn local_packages(root: &Path, with_manifests: bool) -> (LocalPackages, Option<Manifests>) {
     let Ok(workspace) = Workspace::load(&cargo(), Some(&root.join("Cargo.toml"))) else {
-        return LocalPackages::default();
+        return (LocalPackages::default(), None);
     };
-    let path_dependencies = resolved_metadata(&workspace, true)
-        .map(|m| {
-            m.packages
-                .iter()
-                .filter(|p| p.source.is_none() && !m.workspace_members.contains(&p.id))
-                .map(|p| p.name.to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    LocalPackages {
+    let platform = with_manifests
+        .then(|| platform_metadata(&workspace))
+        .flatten();
+    let path_dependencies_of = |m: &cargo_metadata::Metadata| -> Vec<String> {
+        m.packages
+            .iter()
+            .filter(|p| p.source.is_none() && !m.workspace_members.contains(&p.id))
+            .map(|p| p.name.to_string())
+            .collect()
+    };
+    let path_dependencies = match &platform {
+        Some(metadata) => path_dependencies_of(metadata),
+        None => resolved_metadata(&workspace, true)
+            .map(|m| path_dependencies_of(&m))
+            .unwrap_or_default(),
+    };
+    let local = LocalPackages {
         members: workspace.member_names(),
         path_dependencies,
-    }
+    };
+    (local, platform.as_ref().map(manifests_of))
 }
 
-/// What the manifests of the workspace at `root` and of every package in its build declare:
-/// each dependency line resolved to the package it names, and each package's features.
-/// Read offline, from the lock file as it is now (a manifest edited since the run shows as
-/// it is now); `None` when cargo cannot say.
-pub fn manifests(root: &Path) -> Option<Manifests> {
-    let workspace = Workspace::load(&cargo(), Some(&root.join("Cargo.toml"))).ok()?;
-    // This platform's dependencies only; offline first, then online for the sources of
-    // packages the build never downloaded (dev-dependencies): never a new Cargo.lock.
+/// The resolved graph for this platform: offline first, then online for the sources of
+/// packages the build never downloaded (dev-dependencies); `--locked`, never a new
+/// Cargo.lock.
+fn platform_metadata(workspace: &Workspace) -> Option<cargo_metadata::Metadata> {
     let host = crate::rustc_version().host;
     let read = |offline: bool| {
         let mut options = vec![
@@ -157,8 +164,7 @@ pub fn manifests(root: &Path) -> Option<Manifests> {
             .other_options(options)
             .exec()
     };
-    let metadata = read(true).or_else(|_| read(false)).ok()?;
-    Some(manifests_of(&metadata))
+    read(true).or_else(|_| read(false)).ok()
 }
 
 fn manifests_of(metadata: &cargo_metadata::Metadata) -> Manifests {
