@@ -417,6 +417,7 @@ pub fn bill(
     };
     let mut lines = Vec::new();
     let mut closures = Vec::new();
+    let mut removed_sets = Vec::new();
     for line in &found {
         let removed = graph.removed_by(&line.edges);
         let price = graph.price(&removed, cores);
@@ -441,8 +442,9 @@ pub fn bill(
             unused: false,
         });
         closures.push(closure);
+        removed_sets.push(removed_set);
     }
-    let shared = shared_pairs(&graph, &found, &lines, &closures, cores);
+    let shared = shared_pairs(&graph, &found, &lines, &closures, &removed_sets, cores);
     let mut features = manifests
         .map(|m| feature_lines(&graph, &found, m, cores))
         .unwrap_or_default();
@@ -614,6 +616,7 @@ fn shared_pairs(
     found: &[FoundLine],
     lines: &[BillLine],
     closures: &[BTreeSet<usize>],
+    removed: &[HashSet<usize>],
     cores: usize,
 ) -> Vec<SharedCost> {
     // The lines with the most shared time; a pair's replay costs one schedule simulation.
@@ -630,15 +633,11 @@ fn shared_pairs(
             }
             let cut: HashSet<(usize, usize)> =
                 found[a].edges.union(&found[b].edges).copied().collect();
-            let own: HashSet<usize> = graph
-                .removed_by(&found[a].edges)
-                .into_iter()
-                .chain(graph.removed_by(&found[b].edges))
-                .collect();
+            // What removing both removes beyond what each removes alone.
             let together: Vec<usize> = graph
                 .removed_by(&cut)
                 .into_iter()
-                .filter(|i| !own.contains(i))
+                .filter(|i| !removed[a].contains(i) && !removed[b].contains(i))
                 .collect();
             if together.is_empty() {
                 continue;

@@ -18,7 +18,7 @@ pub(super) fn duplicate_dependencies(build: BuildEvidence) -> Vec<Finding> {
 }
 
 /// The units as a graph both ways, and which are compiled for the host only.
-pub(super) struct DependencyGraph<'a> {
+struct DependencyGraph<'a> {
     by_id: HashMap<usize, &'a Unit>,
     dependents: HashMap<usize, Vec<usize>>,
     /// Units only build scripts and proc macros reach (not the members' own code).
@@ -26,7 +26,7 @@ pub(super) struct DependencyGraph<'a> {
 }
 
 impl<'a> DependencyGraph<'a> {
-    pub(super) fn new(build: BuildEvidence<'a>) -> DependencyGraph<'a> {
+    fn new(build: BuildEvidence<'a>) -> DependencyGraph<'a> {
         let by_id: HashMap<usize, &Unit> = build.units.iter().map(|u| (u.id, u)).collect();
         let mut dependents: HashMap<usize, Vec<usize>> = HashMap::new();
         for u in build.units {
@@ -84,56 +84,52 @@ impl<'a> DependencyGraph<'a> {
         }
         found
     }
+}
 
-    /// Packages from a member's unit down to `to`, by the shortest chain of dependencies.
-    pub(super) fn path_to(&self, build: BuildEvidence, to: usize) -> Vec<String> {
-        let mut parent: HashMap<usize, usize> = HashMap::new();
-        let mut queue: std::collections::VecDeque<usize> = build
-            .units
-            .iter()
-            .filter(|u| build.members.contains(&u.package))
-            .map(|u| u.id)
-            .collect();
-        let mut seen: HashSet<usize> = queue.iter().copied().collect();
-        while let Some(id) = queue.pop_front() {
-            if id == to {
-                break;
-            }
-            for &d in self
-                .by_id
-                .get(&id)
-                .map(|u| u.deps.as_slice())
-                .unwrap_or(&[])
-            {
-                if seen.insert(d) {
-                    parent.insert(d, id);
-                    queue.push_back(d);
-                }
+/// Packages from a member's unit down to `to`, by the shortest chain of dependencies.
+pub(super) fn path_from_members(build: BuildEvidence, to: usize) -> Vec<String> {
+    let by_id: HashMap<usize, &Unit> = build.units.iter().map(|u| (u.id, u)).collect();
+    let mut parent: HashMap<usize, usize> = HashMap::new();
+    let mut queue: std::collections::VecDeque<usize> = build
+        .units
+        .iter()
+        .filter(|u| build.members.contains(&u.package))
+        .map(|u| u.id)
+        .collect();
+    let mut seen: HashSet<usize> = queue.iter().copied().collect();
+    while let Some(id) = queue.pop_front() {
+        if id == to {
+            break;
+        }
+        for &d in by_id.get(&id).map(|u| u.deps.as_slice()).unwrap_or(&[]) {
+            if seen.insert(d) {
+                parent.insert(d, id);
+                queue.push_back(d);
             }
         }
-        let mut chain = vec![to];
-        while let Some(&p) = parent.get(chain.last().expect("non-empty")) {
-            chain.push(p);
-        }
-        chain.reverse();
-        let mut names: Vec<String> = Vec::new();
-        for id in chain {
-            let Some(u) = self.by_id.get(&id) else {
-                continue;
-            };
-            // A member by its name; a dependency by name and version; a build script's run
-            // or compile is its package's.
-            let name = if build.members.contains(&u.package) {
-                u.package.clone()
-            } else {
-                format!("{} {}", u.package, u.version)
-            };
-            if names.last() != Some(&name) {
-                names.push(name);
-            }
-        }
-        names
     }
+    let mut chain = vec![to];
+    while let Some(&p) = parent.get(chain.last().expect("non-empty")) {
+        chain.push(p);
+    }
+    chain.reverse();
+    let mut names: Vec<String> = Vec::new();
+    for id in chain {
+        let Some(u) = by_id.get(&id) else {
+            continue;
+        };
+        // A member by its name; a dependency by name and version; a build script's run
+        // or compile is its package's.
+        let name = if build.members.contains(&u.package) {
+            u.package.clone()
+        } else {
+            format!("{} {}", u.package, u.version)
+        };
+        if names.last() != Some(&name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// `1.10.2` above `1.9.0`: versions compared number by number.
@@ -228,7 +224,7 @@ fn older_copies(build: BuildEvidence, graph: &DependencyGraph) -> Vec<Finding> {
         let saving = wall_saving_without(build.units, &with_scripts, build.totals.cores);
         let facts = Facts::DuplicateDependency {
             puller_is_member: build.members.contains(&puller),
-            path: graph.path_to(build, first),
+            path: path_from_members(build, first),
             puller: puller.clone(),
             puller_version,
             copies,

@@ -343,6 +343,23 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         findings.extend(dependencies_of_one_member(build));
         findings.extend(rebuild_findings(build));
     }
+    // A rebuild compiles no dependency: the bill is a cold build's.
+    let mut bill = input
+        .build
+        .filter(|b| !b.members.is_empty() && !b.hot)
+        .map(|b| {
+            crate::bill::bill(
+                b.units,
+                b.members,
+                b.manifests,
+                b.totals.cores,
+                b.totals.wall_ns,
+            )
+        });
+    if let (Some(bill), Some(unused)) = (&mut bill, input.build.and_then(|b| b.unused)) {
+        crate::bill::mark_unused(bill, unused);
+        findings.extend(unused_lines(bill));
+    }
     if let Some(build) = input.build {
         for finding in &mut findings {
             in_wall_time(finding, build, &crates);
@@ -365,25 +382,6 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             .then(a.cause().cmp(&b.cause()))
             .then(a.crate_name.cmp(&b.crate_name))
     });
-    // A rebuild compiles no dependency: the bill is a cold build's.
-    let mut bill = input
-        .build
-        .filter(|b| !b.members.is_empty() && !b.hot)
-        .map(|b| {
-            crate::bill::bill(
-                b.units,
-                b.members,
-                b.manifests,
-                b.totals.cores,
-                b.totals.wall_ns,
-            )
-        });
-    if let (Some(bill), Some(unused)) = (&mut bill, input.build.and_then(|b| b.unused)) {
-        crate::bill::mark_unused(bill, unused);
-        findings.extend(unused_lines(bill));
-        findings.retain(|f| f.estimate_ns >= floor_ns(measured));
-        findings.sort_by_key(|f| std::cmp::Reverse(f.estimate_ns));
-    }
     if let Some(bill) = &bill {
         for finding in &mut findings {
             name_the_line(finding, bill);

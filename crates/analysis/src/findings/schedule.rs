@@ -237,7 +237,7 @@ pub(super) fn critical_path_units(build: BuildEvidence) -> Vec<Finding> {
             .iter()
             .map(|(u, ns, _)| Timed::new(u.display_name(), *ns))
             .collect();
-        let path = super::dependencies::DependencyGraph::new(build).path_to(build, worst.0.id);
+        let path = super::dependencies::path_from_members(build, worst.0.id);
         let facts = if kind == UnitKind::ProcMacro {
             Facts::ProcMacroCrateOnCriticalPath {
                 package: package.clone(),
