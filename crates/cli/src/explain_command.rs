@@ -11,7 +11,7 @@ use buildscope_measure::{
     explain_run, installed_linkers, rustc_version, summarize_experiment, ExplainExtras,
 };
 use buildscope_output::{ExplainResult, Style};
-use buildscope_workflow::{prove_levers, settings_to_verify, verification_plan};
+use buildscope_workflow::{levers_to_prove, prove_levers, settings_to_verify, verification_plan};
 
 use crate::cli::ExplainArgs;
 use crate::measuring::measure_with_progress;
@@ -61,27 +61,17 @@ fn prove(
     explanation: &Explanation,
     args: &ExplainArgs,
 ) -> Result<Vec<buildscope_analysis::LeverProof>> {
-    const LEVERS: usize = 3;
-    let floor = buildscope_analysis::floor_ns(record.totals.wall_ns);
-    let levers = explanation
-        .bill
-        .as_ref()
-        .map_or(0, |b| buildscope_analysis::levers(b, floor, LEVERS).len());
-    if levers == 0 {
+    let levers = levers_to_prove(record, explanation);
+    if levers.is_empty() {
         return Ok(Vec::new());
     }
     if !args.format().is_for_machines() {
         say(Status::ProvingLevers {
-            levers,
+            levers: levers.len(),
             rounds: args.runs as usize,
         });
     }
-    Ok(prove_levers(
-        record,
-        explanation,
-        args.runs as usize,
-        LEVERS,
-    )?)
+    Ok(prove_levers(record, levers, args.runs as usize)?)
 }
 
 /// Measures the settings the findings' fixes name, one at a time against the project as

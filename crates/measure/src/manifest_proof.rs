@@ -59,18 +59,23 @@ pub fn prove_manifest_edit(
     // One untimed build first: the first cold build after a while pays for what the
     // machine has not cached yet (rustc's own files, the registry's sources), which would
     // count against whichever copy went first.
-    let warm_up = Command::new(cargo())
-        .arg(command)
-        .args(cargo_args)
-        .arg("--quiet")
-        .current_dir(&base)
-        .env("CARGO_TARGET_DIR", base.join("target"))
-        .env_remove("RUSTC_WRAPPER")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
+    // The command as the run measured it, in one copy, into that copy's own target dir.
+    let build_in = |dir: &Path| {
+        let mut cargo_build = Command::new(cargo());
+        cargo_build
+            .arg(command)
+            .args(cargo_args)
+            .arg("--quiet")
+            .current_dir(dir)
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .env_remove("RUSTC_WRAPPER")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cargo_build
+    };
+    build_in(&base)
+        .output()
         .map_err(io("running cargo in", &base))?;
-    let _ = warm_up;
     for round in 0..rounds {
         // Alternating which goes first, so neither always builds on a warmer machine.
         let order = if round % 2 == 0 {
@@ -82,15 +87,7 @@ pub fn prove_manifest_edit(
             let target = dir.join("target");
             let _ = std::fs::remove_dir_all(&target);
             let started = Instant::now();
-            let out = Command::new(cargo())
-                .arg(command)
-                .args(cargo_args)
-                .arg("--quiet")
-                .current_dir(dir)
-                .env("CARGO_TARGET_DIR", &target)
-                .env_remove("RUSTC_WRAPPER")
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
+            let out = build_in(dir)
                 .output()
                 .map_err(io("running cargo in", dir))?;
             let ns = started.elapsed().as_nanos() as u64;

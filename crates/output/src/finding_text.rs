@@ -4,8 +4,8 @@
 //! summary, the history export) reads these, so a figure reads alike everywhere.
 
 use buildscope_analysis::{
-    Cascade, Facts, Finding, GenericCopies, Owner, QueryCall, RebuildReason, RerunCause,
-    SettingDifference, Timed, VerificationVerdict,
+    percent_of, Cascade, Facts, Finding, GenericCopies, Owner, QueryCall, RebuildReason,
+    RerunCause, SettingDifference, Timed, VerificationVerdict,
 };
 
 use crate::format::{human_duration, shorten_middle};
@@ -58,10 +58,6 @@ fn secs(ns: u64) -> String {
     human_duration(ns)
 }
 
-fn percent(part: u64, whole: u64) -> f64 {
-    part as f64 * 100.0 / whole.max(1) as f64
-}
-
 fn timed_list(items: &[Timed]) -> String {
     items
         .iter()
@@ -101,7 +97,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
                 "one `{}` took {} ({:.0}% of {krate}'s {} of CPU): {}",
                 obligation.query,
                 secs(obligation.ns),
-                percent(obligation.ns, *crate_ns),
+                percent_of(obligation.ns, *crate_ns),
                 secs(*crate_ns),
                 call(obligation, 160)
             )];
@@ -144,7 +140,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
                     "`{}` of {name} took {} ({:.0}% of the crate's {} of CPU)",
                     item.query,
                     secs(item.ns),
-                    percent(item.ns, *crate_ns),
+                    percent_of(item.ns, *crate_ns),
                     secs(*crate_ns)
                 ),
                 format!(
@@ -179,7 +175,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
                     attributed - top.copies,
                     secs(*mono_ns),
                     secs(*llvm_ns),
-                    percent(mono_ns + llvm_ns, *crate_ns),
+                    percent_of(mono_ns + llvm_ns, *crate_ns),
                     secs(*crate_ns)
                 ),
             ];
@@ -229,7 +225,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
         } => (
             format!(
                 "LLVM takes {:.0}% of the compile time",
-                percent(optimization_ns + codegen_ns, *total_ns)
+                percent_of(optimization_ns + codegen_ns, *total_ns)
             ),
             vec![
                 format!(
@@ -248,7 +244,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
         } => (
             format!(
                 "incremental bookkeeping is {:.0}% of this rebuild",
-                percent(*incremental_ns, *total_ns)
+                percent_of(*incremental_ns, *total_ns)
             ),
             vec![format!(
                 "loading, hashing, encoding and copying incremental state: {} of {} CPU, most in {} ({})",
@@ -266,7 +262,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
         } => (
             format!(
                 "linking is {:.0}% of this rebuild ({unit})",
-                percent(*link_ns, *wall_ns)
+                percent_of(*link_ns, *wall_ns)
             ),
             vec![
                 format!(
@@ -297,7 +293,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
             format!(
                 "`{target}` serializes the build: it compiles alone for {} ({:.0}% of the wall time)",
                 secs(*alone_ns),
-                percent(*alone_ns, *wall_ns)
+                percent_of(*alone_ns, *wall_ns)
             ),
             vec![
                 format!(
@@ -468,7 +464,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
                     format!("only `{member}` uses: {}", timed_list(&shown)),
                     format!(
                         "{:.0}% of the build's summed unit time",
-                        percent(*exclusive_ns, *total_ns)
+                        percent_of(*exclusive_ns, *total_ns)
                     ),
                 ],
             )

@@ -101,19 +101,26 @@ pub fn verification_plan(
     ))
 }
 
-/// Proof by removal for `explain --verify` on a cold run: the bill's largest levers (unused
-/// lines, features), each tried on scratch copies of the workspace (as it is, and
+/// The Cargo.toml changes `explain --verify` proves on a cold run: the bill's largest
+/// levers (unused lines, features) worth the floor, at most three (each costs cold builds).
+pub fn levers_to_prove(
+    record: &buildscope_analysis::RunRecord,
+    explanation: &Explanation,
+) -> Vec<buildscope_analysis::Lever> {
+    const AT_MOST: usize = 3;
+    let floor = buildscope_analysis::floor_ns(record.totals.wall_ns);
+    explanation.bill.as_ref().map_or_else(Vec::new, |bill| {
+        buildscope_analysis::levers(bill, floor, AT_MOST)
+    })
+}
+
+/// Proof by removal: each lever tried on scratch copies of the workspace (as it is, and
 /// changed), built cold `rounds` times each, alternating. The user's files are only read.
 pub fn prove_levers(
     record: &buildscope_analysis::RunRecord,
-    explanation: &Explanation,
+    levers: Vec<buildscope_analysis::Lever>,
     rounds: usize,
-    limit: usize,
 ) -> Result<Vec<buildscope_analysis::LeverProof>, WorkflowError> {
-    let Some(bill) = &explanation.bill else {
-        return Ok(Vec::new());
-    };
-    let floor = buildscope_analysis::floor_ns(record.totals.wall_ns);
     let workspace = buildscope_measure::Workspace::load(
         &buildscope_measure::cargo(),
         Some(&record.workspace_root.join("Cargo.toml")),
@@ -124,7 +131,7 @@ pub fn prove_levers(
         buildscope_analysis::median(&walls).map(|m| m as u64)
     };
     let mut proofs = Vec::new();
-    for lever in buildscope_analysis::levers(bill, floor, limit) {
+    for lever in levers {
         let tried = buildscope_measure::prove_manifest_edit(
             &record.workspace_root,
             &record.command,

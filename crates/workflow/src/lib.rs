@@ -16,7 +16,8 @@ pub use check::{
     parse_thresholds, records_in_file, Baseline,
 };
 pub use experiment::{
-    available_here, experiment_plan, prove_levers, settings_to_verify, verification_plan, Varying,
+    available_here, experiment_plan, levers_to_prove, prove_levers, settings_to_verify,
+    verification_plan, Varying,
 };
 pub use recording::{
     comparable_series, plan_spread, record_experiment, record_run, record_runs, share_run_folders,
