@@ -905,6 +905,41 @@ mod tests {
 
     const MS: u64 = 1_000_000;
 
+    /// A normal line `from → to`, both at 0.1.0, default features on.
+    fn line(from: &str, to: &str, optional: bool) -> DeclaredDependency {
+        DeclaredDependency {
+            from: from.into(),
+            from_version: "0.1.0".into(),
+            to: to.into(),
+            to_version: "0.1.0".into(),
+            kind: DependencyKind::Normal,
+            target: None,
+            optional,
+            default_features: true,
+            features: Vec::new(),
+            rename: None,
+            crate_name: to.into(),
+        }
+    }
+
+    /// `package` 0.1.0's `[features]` (each feature with what it lists), all `enabled`.
+    fn table(package: &str, features: &[(&str, &[&str])], enabled: &[&str]) -> FeatureTable {
+        FeatureTable {
+            package: package.into(),
+            version: "0.1.0".into(),
+            features: features
+                .iter()
+                .map(|(f, listed)| {
+                    (
+                        f.to_string(),
+                        listed.iter().map(|l| l.to_string()).collect(),
+                    )
+                })
+                .collect(),
+            enabled: enabled.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
     /// `app` and `cli` (members); `clap` only `cli` uses (with `clap_derive`), `serde`
     /// both use, `rand` only `app` uses; `rand` is optional in `app`'s `fast` feature of
     /// `helper`... (no: features have a test of their own).
@@ -980,28 +1015,15 @@ mod tests {
             unit(1, "app", 900 * MS, 1000 * MS, &[0]),
         ];
         let manifests = Manifests {
-            dependencies: vec![DeclaredDependency {
-                from: "app".into(),
-                from_version: "0.1.0".into(),
-                to: "jemalloc".into(),
-                to_version: "0.1.0".into(),
-                kind: DependencyKind::Normal,
-                target: None,
-                optional: true,
-                default_features: true,
-                features: Vec::new(),
-                rename: None,
-                crate_name: "jemalloc".into(),
-            }],
-            features: vec![FeatureTable {
-                package: "app".into(),
-                version: "0.1.0".into(),
-                features: BTreeMap::from([
-                    ("default".to_string(), vec!["fast-alloc".to_string()]),
-                    ("fast-alloc".to_string(), vec!["dep:jemalloc".to_string()]),
-                ]),
-                enabled: vec!["default".into(), "fast-alloc".into()],
-            }],
+            dependencies: vec![line("app", "jemalloc", true)],
+            features: vec![table(
+                "app",
+                &[
+                    ("default", &["fast-alloc"]),
+                    ("fast-alloc", &["dep:jemalloc"]),
+                ],
+                &["default", "fast-alloc"],
+            )],
         };
         let bill = bill(&units, &["app".to_string()], Some(&manifests), 2, 1000 * MS);
         let named: Vec<(&str, &str)> = bill
@@ -1029,30 +1051,13 @@ mod tests {
             unit(1, "json", 400 * MS, 600 * MS, &[0]),
             unit(2, "app", 600 * MS, 700 * MS, &[1]),
         ];
-        let line = |from: &str, to: &str, optional: bool| DeclaredDependency {
-            from: from.into(),
-            from_version: "0.1.0".into(),
-            to: to.into(),
-            to_version: "0.1.0".into(),
-            kind: DependencyKind::Normal,
-            target: None,
-            optional,
-            default_features: true,
-            features: Vec::new(),
-            rename: None,
-            crate_name: to.into(),
-        };
         let manifests = Manifests {
             dependencies: vec![line("app", "json", false), line("json", "indexmap", true)],
-            features: vec![FeatureTable {
-                package: "json".into(),
-                version: "0.1.0".into(),
-                features: BTreeMap::from([
-                    ("default".to_string(), vec!["order".to_string()]),
-                    ("order".to_string(), vec!["dep:indexmap".to_string()]),
-                ]),
-                enabled: vec!["default".into(), "order".into()],
-            }],
+            features: vec![table(
+                "json",
+                &[("default", &["order"]), ("order", &["dep:indexmap"])],
+                &["default", "order"],
+            )],
         };
         let bill = bill(&units, &["app".to_string()], Some(&manifests), 2, 700 * MS);
         assert_eq!(bill.features.len(), 1, "{:?}", bill.features);

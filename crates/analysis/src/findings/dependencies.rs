@@ -364,6 +364,7 @@ pub(super) fn dependencies_of_one_member(build: BuildEvidence) -> Option<Finding
 mod tests {
     use super::*;
 
+    use crate::findings::tests::Run;
     use crate::timeline::tests::unit as lib_unit;
 
     #[test]
@@ -391,24 +392,9 @@ mod tests {
             u.end_ns = t + d;
             t += d;
         }
-        let totals = crate::timeline::build_totals(&units, t, 1);
-        let path = crate::timeline::critical_path(&units, t);
+        let run = Run::of(units, 1);
         let members = vec!["app".to_string()];
-        let build = BuildEvidence {
-            units: &units,
-            totals: &totals,
-            critical_path: &path,
-            hot: false,
-            installed_linkers: &[],
-            members: &members,
-            path_dependencies: &[],
-            rebuild_reasons: None,
-            setting_changes: &[],
-            warm_up: None,
-            cached_units: &[],
-            manifests: None,
-            unused: None,
-        };
+        let build = run.evidence(&members);
         let found = duplicate_dependencies(build);
         assert_eq!(found.len(), 1, "{found:#?}");
         let Facts::DuplicateDependency {
@@ -452,25 +438,9 @@ mod tests {
             unit(3, "cli", vec![0, 2], 200),
             unit(4, "server", vec![0], 200),
         ];
-        let totals = crate::timeline::build_totals(&units, 2_000_000_000, 2);
-        let path = crate::timeline::critical_path(&units, 2_000_000_000);
+        let run = Run::of(units, 2);
         let members = vec!["cli".to_string(), "server".to_string()];
-        let finding = dependencies_of_one_member(BuildEvidence {
-            units: &units,
-            totals: &totals,
-            critical_path: &path,
-            hot: false,
-            installed_linkers: &[],
-            members: &members,
-            path_dependencies: &[],
-            rebuild_reasons: None,
-            setting_changes: &[],
-            warm_up: None,
-            cached_units: &[],
-            manifests: None,
-            unused: None,
-        })
-        .expect("a finding");
+        let finding = dependencies_of_one_member(run.evidence(&members)).expect("a finding");
         assert_eq!(finding.crate_name.as_deref(), Some("cli"));
         let Facts::DependencyOfOneMember {
             dependencies,

@@ -636,15 +636,16 @@ mod tests {
 
     const MS: u64 = 1_000_000;
 
-    /// A run of `units` on `cores`, its wall time the last unit's end.
-    struct Run {
+    /// A run of `units` on `cores`, its wall time the last unit's end (the detectors'
+    /// tests build theirs with it too).
+    pub(super) struct Run {
         units: Vec<Unit>,
         totals: BuildTotals,
         path: CriticalPath,
     }
 
     impl Run {
-        fn of(units: Vec<Unit>, cores: usize) -> Run {
+        pub(super) fn of(units: Vec<Unit>, cores: usize) -> Run {
             let wall = units.iter().map(|u| u.end_ns).max().unwrap_or(0);
             Run {
                 totals: crate::timeline::build_totals(&units, wall, cores),
@@ -653,7 +654,7 @@ mod tests {
             }
         }
 
-        fn evidence<'a>(&'a self, members: &'a [String]) -> BuildEvidence<'a> {
+        pub(super) fn evidence<'a>(&'a self, members: &'a [String]) -> BuildEvidence<'a> {
             BuildEvidence {
                 units: &self.units,
                 totals: &self.totals,
