@@ -21,6 +21,32 @@ fn package(root: &Path, name: &str, deps: &str, features: &str, lib: &str) {
     write(&root.join(name).join("src/lib.rs"), lib);
 }
 
+/// `buildscope ARGS` in `ws` with the history `db`, succeeding; its JSON.
+fn json_of(ws: &Path, db: &Path, args: &[&str]) -> Value {
+    let out = buildscope_in(ws, db, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A cold build of `ws` (with `extra` cargo arguments) into the history `db`.
+fn build_cold(ws: &Path, db: &Path, extra: &[&str]) {
+    let args: Vec<&str> = ["build", "--cold", "-q"]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    let built = buildscope_in(ws, db, &args);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
 /// Code that takes rustc a moment: `count` small generic-free functions.
 fn code(prefix: &str, count: usize) -> String {
     common::busy_functions(prefix, count)
@@ -81,19 +107,8 @@ fn every_line_and_default_feature_is_priced_and_shared_crates_are_shared() {
     );
     generate_lockfile(&ws);
     let db = root.join("history.sqlite");
-    let built = buildscope_in(&ws, &db, &["build", "--cold", "-q"]);
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let out = buildscope_in(&ws, &db, &["explain", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    build_cold(&ws, &db, &[]);
+    let doc = json_of(&ws, &db, &["explain", "--json"]);
     let bill = &doc["bill"];
     let line = |member: &str, package: &str| -> &Value {
         bill["lines"]
@@ -230,14 +245,8 @@ fn a_slow_sys_build_script_names_the_feature_that_brings_it_in() {
     );
     generate_lockfile(&ws);
     let db = root.join("history.sqlite");
-    let built = buildscope_in(&ws, &db, &["build", "--cold", "-q"]);
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let out = buildscope_in(&ws, &db, &["explain", "--json"]);
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    build_cold(&ws, &db, &[]);
+    let doc = json_of(&ws, &db, &["explain", "--json"]);
     let findings = doc["findings"].as_array().unwrap();
     let script = findings
         .iter()
@@ -293,19 +302,8 @@ fn an_unused_line_is_found_and_priced_and_one_only_the_binary_uses_is_not() {
     let before = std::fs::read(ws.join("Cargo.toml")).unwrap();
     let db = root.join("history.sqlite");
     // One job: each dependency's time is wall time, so every lever is worth its proof.
-    let built = buildscope_in(&ws, &db, &["build", "--cold", "-q", "-j", "1"]);
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let out = buildscope_in(&ws, &db, &["explain", "--unused", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    build_cold(&ws, &db, &["-j", "1"]);
+    let doc = json_of(&ws, &db, &["explain", "--unused", "--json"]);
     let unused: Vec<&str> = doc["bill"]["lines"]
         .as_array()
         .unwrap()
@@ -350,18 +348,12 @@ fn an_unused_line_is_found_and_priced_and_one_only_the_binary_uses_is_not() {
             .collect()
     };
     let untouched = sources(&ws);
-    let out = buildscope_in(
+    let doc = json_of(
         &ws,
         &db,
         &["explain", "--unused", "--verify", "--runs", "1", "--json"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(sources(&ws), untouched, "the workspace is byte-identical");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let proofs = doc["proofs"]
         .as_array()
         .unwrap_or_else(|| panic!("{doc:#}"));
