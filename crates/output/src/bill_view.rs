@@ -90,8 +90,8 @@ pub fn render_bill(bill: &Bill, all: bool, style: &Style) -> String {
         return String::new();
     }
     let mut out = format!(
-        "\n{}\n",
-        style.bold(&format!(
+        "\n{}",
+        style.bold_heading(&format!(
             "The bill for your Cargo.toml: what each dependency line alone brings into this build ({} of unit time in dependencies, {} wall)",
             human_duration(bill.dependency_ns),
             human_duration(bill.wall_ns)

@@ -391,8 +391,10 @@ pub fn render_lever_proofs(proofs: &[LeverProof], style: &Style) -> String {
         return String::new();
     }
     let mut out = format!(
-        "\n{}\n",
-        style.bold("Proved by removal (scratch copies of the workspace as it is and changed, cold builds):")
+        "\n{}",
+        style.bold_heading(
+            "Proved by removal (scratch copies of the workspace as it is and changed, cold builds):"
+        )
     );
     let mut table = Table::new(&[
         ("Change", Align::Left),

@@ -15,6 +15,14 @@ impl Style {
         }
     }
 
+    /// A heading: wrapped to the width, each line bold (so a terminal never splits one).
+    pub fn bold_heading(&self, text: &str) -> String {
+        crate::format::wrap(text, self.width)
+            .lines()
+            .map(|l| self.bold(l) + "\n")
+            .collect()
+    }
+
     pub fn bold(&self, text: &str) -> String {
         self.paint("1", text)
     }
