@@ -706,7 +706,9 @@ fn code_fix(facts: &Facts) -> String {
             } else {
                 ""
             },
-            match brought_in_by {
+            // A line of the member's own names the puller itself when the member uses it
+            // directly: then the alternative is the lever.
+            match brought_in_by.as_ref().filter(|_| path.len() > 3) {
                 Some(line) => format!("otherwise {line}, which alone brings `{puller}` into the build, is what you control"),
                 None if path.len() > 3 => format!(
                     "otherwise the dependency that brings it in, `{}`, is what you control: a release of it that moved on, or an alternative",
