@@ -7,6 +7,9 @@ its main source file), then explained.
 
     bench/real-projects.sh [--work DIR] [--only NAME ...] [--hot-only | --bill [--checkout DIR ...]]
 
+With --bill, the multi-crate workspaces (WORKSPACES) are cloned from their repositories at
+pinned tags and built with --workspace too.
+
 Prints, per project and scenario: the measured wall time, the replayed schedule's wall
 time, and the top three findings with their estimated wall-time saving; for the hot
 builds, the roots of the rebuild and how many units had no known reason. With --bill, one
@@ -34,6 +37,15 @@ PROJECTS = [
     # A cold build with C compiled by build scripts (oniguruma, libgit2 with its default
     # features), and many derives.
     ("bat", "0.24.0"),
+    # Derives throughout its own code (clap, serde, strum, snafu) and its dependencies'.
+    ("just", "1.36.0"),
+]
+
+# (name, repository, tag): multi-crate workspaces, from their repositories (crates.io has
+# each member alone, not the workspace), built with --workspace by --bill.
+WORKSPACES = [
+    # The root package and nine members under crates/.
+    ("ripgrep", "https://github.com/BurntSushi/ripgrep", "14.1.1"),
 ]
 
 # Findings about the dependency graph, printed in full by --bill.
@@ -69,6 +81,14 @@ def fetch(work, package, version):
             f.write("\n[workspace]\n")
     shutil.rmtree(scratch)
     return project
+
+
+def fetch_workspace(work, name, repository, tag):
+    """The workspace `name` at `tag`, cloned once into `work`."""
+    checkout = os.path.join(work, f"{name}-workspace-{tag}")
+    if not os.path.exists(os.path.join(checkout, "Cargo.toml")):
+        run(["git", "clone", "--quiet", "--depth", "1", "--branch", tag, repository, checkout], cwd=work)
+    return checkout
 
 
 def main_source(project):
@@ -148,8 +168,9 @@ def main():
     ap.add_argument("--bill", action="store_true",
                     help="cold builds without self-profiles: the bill and the dependency findings")
     ap.add_argument("--checkout", action="append", default=[], metavar="DIR",
-                    help="with --bill: also a multi-crate workspace checked out at DIR (built with "
-                         "--workspace), e.g. ripgrep's repository at tag 14.1.1 (ten packages)")
+                    help="with --bill: also the multi-crate workspace checked out at DIR (built "
+                         "with --workspace); the pinned WORKSPACES are cloned unless --only "
+                         "leaves them out")
     args = ap.parse_args()
     run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT)
     ours = os.path.join(ROOT, "target", "release", "buildscope")
@@ -173,7 +194,12 @@ def main():
         hot = summary(ours, project, db, f"hot: edit {source}")
         hot["rebuild"] = rebuild_summary(ours, project, db)
         results.append((package, version, hot))
-    for checkout in args.checkout if args.bill else []:
+    checkouts = list(args.checkout)
+    if args.bill:
+        checkouts += [fetch_workspace(args.work, name, repository, tag)
+                      for name, repository, tag in WORKSPACES
+                      if not args.only or name in args.only]
+    for checkout in checkouts if args.bill else []:
         name = os.path.basename(os.path.normpath(checkout))
         db = os.path.join(args.work, f"{name}-workspace.sqlite")
         print(f"== {name} (a workspace checkout, --workspace)", flush=True)
