@@ -242,20 +242,35 @@ pub enum Scenario {
     Cold,
     /// After a warm-up build and a new mtime on `path`.
     Touch { path: PathBuf },
-    /// After a warm-up build and a one-line change inside a function body of `path`.
-    Edit { path: PathBuf },
+    /// After a warm-up build and a one-line change inside each of the first `functions`
+    /// function bodies of `path` (one in a record made before edit sizes).
+    Edit {
+        path: PathBuf,
+        #[serde(default = "one_function", skip_serializing_if = "is_one_function")]
+        functions: u32,
+    },
+}
+
+fn one_function() -> u32 {
+    1
+}
+
+fn is_one_function(functions: &u32) -> bool {
+    *functions == 1
 }
 
 impl Scenario {
-    /// The key runs are compared by: `as-is`, `cold`, `touch:PATH`, `edit:PATH`, the path
-    /// relative to `root` where it is inside it. Never reworded: the history matches it.
+    /// The key runs are compared by: `as-is`, `cold`, `touch:PATH`, `edit:PATH` (one
+    /// function) or `edit-N:PATH` (N functions), the path relative to `root` where it is
+    /// inside it. Never reworded: the history matches it.
     pub fn key_in(&self, root: &Path) -> String {
         let short = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
         match self {
             Scenario::AsIs => "as-is".to_string(),
             Scenario::Cold => "cold".to_string(),
             Scenario::Touch { path } => format!("touch:{}", short(path)),
-            Scenario::Edit { path } => format!("edit:{}", short(path)),
+            Scenario::Edit { path, functions: 1 } => format!("edit:{}", short(path)),
+            Scenario::Edit { path, functions } => format!("edit-{functions}:{}", short(path)),
         }
     }
 
@@ -265,7 +280,17 @@ impl Scenario {
             None if key == "as-is" => Some(Scenario::AsIs),
             None if key == "cold" => Some(Scenario::Cold),
             Some(("touch", path)) => Some(Scenario::Touch { path: path.into() }),
-            Some(("edit", path)) => Some(Scenario::Edit { path: path.into() }),
+            Some(("edit", path)) => Some(Scenario::Edit {
+                path: path.into(),
+                functions: 1,
+            }),
+            Some((edit, path)) => {
+                let functions = edit.strip_prefix("edit-")?.parse().ok()?;
+                Some(Scenario::Edit {
+                    path: path.into(),
+                    functions,
+                })
+            }
             _ => None,
         }
     }
@@ -278,7 +303,10 @@ impl Scenario {
             Scenario::AsIs => "as is".to_string(),
             Scenario::Cold => "cold".to_string(),
             Scenario::Touch { path } => format!("hot: touch {}", short(path)),
-            Scenario::Edit { path } => format!("hot: edit {}", short(path)),
+            Scenario::Edit { path, functions: 1 } => format!("hot: edit {}", short(path)),
+            Scenario::Edit { path, functions } => {
+                format!("hot: edit {functions} functions of {}", short(path))
+            }
         }
     }
 
@@ -428,8 +456,16 @@ mod tests {
             (
                 Scenario::Edit {
                     path: "/elsewhere/lib.rs".into(),
+                    functions: 1,
                 },
                 "edit:/elsewhere/lib.rs",
+            ),
+            (
+                Scenario::Edit {
+                    path: "/w/src/lib.rs".into(),
+                    functions: 8,
+                },
+                "edit-8:src/lib.rs",
             ),
         ] {
             assert_eq!(scenario.key_in(root), key);
@@ -437,6 +473,10 @@ mod tests {
             assert_eq!(back.key_in(root), key);
         }
         assert_eq!(Scenario::from_key("hot: touch src/main.rs"), None);
+        assert_eq!(Scenario::from_key("edit-x:src/lib.rs"), None);
+        // A record from before edit sizes reads as an edit of one function.
+        let old: Scenario = serde_json::from_str(r#"{"kind":"edit","path":"src/lib.rs"}"#).unwrap();
+        assert_eq!(old.key_in(root), "edit:src/lib.rs");
     }
 
     #[test]

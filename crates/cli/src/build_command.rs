@@ -79,7 +79,10 @@ fn each_member(
             continue;
         };
         let plan = BuildPlan {
-            scenario: Scenario::Edit { path: path.clone() },
+            scenario: Scenario::Edit {
+                path: path.clone(),
+                functions: args.edit_size,
+            },
             edited_package: Some(member.name.clone()),
             ..plan.clone()
         };

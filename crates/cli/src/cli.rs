@@ -971,6 +971,11 @@ pub struct BuildArgs {
     /// measure the rebuild, restore the file byte for byte.
     #[arg(long, value_name = "PATH")]
     pub edit: Option<PathBuf>,
+    /// With --edit (or --edit-each-member): change the first N function bodies of the file
+    /// instead of one, to see how the rebuild grows with the size of a change (codegen
+    /// redoes every codegen unit an edited function is in).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub edit_size: u32,
     /// Hot builds, one per workspace member: edit the member's main source file (lib.rs or
     /// main.rs), measure the rebuild, restore; then a table of the rebuild cost of each.
     #[arg(long, conflicts_with_all = ["cold", "touch", "edit"])]

@@ -34,9 +34,13 @@ pub(crate) fn build_plan(args: &BuildArgs) -> Result<(BuildPlan, Workspace)> {
         },
         Some(ScenarioSpec::Edit(path)) => Scenario::Edit {
             path: absolute(&path)?,
+            functions: args.edit_size,
         },
         None => Scenario::AsIs,
     };
+    if args.edit_size > 1 && !args.edit_each_member && !matches!(scenario, Scenario::Edit { .. }) {
+        bail!("--edit-size: changes function bodies of the file --edit PATH names; give --edit");
+    }
     let edited_package = workspace.edited_package(&scenario);
     let self_profile = match (&args.self_profile, &args.self_profile_crates) {
         (true, _) => Some(vec!["*".to_string()]),

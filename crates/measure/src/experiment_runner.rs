@@ -406,7 +406,10 @@ fn scenario_args(base: &BuildPlan) -> String {
     let short = |p: &Path| p.strip_prefix(&base.cwd).unwrap_or(p).display().to_string();
     match &base.scenario {
         Scenario::Touch { path } => format!("--touch {}", short(path)),
-        Scenario::Edit { path } => format!("--edit {}", short(path)),
+        Scenario::Edit { path, functions: 1 } => format!("--edit {}", short(path)),
+        Scenario::Edit { path, functions } => {
+            format!("--edit {} --edit-size {functions}", short(path))
+        }
         Scenario::Cold | Scenario::AsIs => "--cold".to_string(),
     }
 }

@@ -177,8 +177,8 @@ pub fn execute_then(
                 after?;
                 measured?
             }
-            Scenario::Edit { path } => {
-                let edit = Edit::apply(path, &plan.journal_dir())?;
+            Scenario::Edit { path, functions } => {
+                let edit = Edit::apply_to(path, *functions, &plan.journal_dir())?;
                 let measured = one_build(plan, &run_dir, perf.as_deref(), &mut on_progress);
                 binary_size = binary_size_of(plan);
                 let after = after_successful(&measured, &mut after_build);

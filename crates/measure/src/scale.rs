@@ -285,7 +285,10 @@ fn measure_size(plan: &ScalePlan, size: u64, dir: &Path) -> Result<Vec<RunRecord
         target_dir: dir.join("target").join("scale"),
         state_dir,
         scenario: if plan.hot {
-            Scenario::Edit { path: source }
+            Scenario::Edit {
+                path: source,
+                functions: 1,
+            }
         } else {
             Scenario::Cold
         },

@@ -37,14 +37,17 @@ fn io_error(what: &str, path: &Path, source: std::io::Error) -> BuildError {
 /// The statement an edit inserts: real code, so codegen sees a change, and silent.
 const EDIT_LINE: &str = "let _buildscope_edit: u8 = 0;";
 
-/// Where in `source` a statement can go at the start of a function body: just after the
-/// `{` of the first `fn` with a body. Comments, strings and char literals are skipped.
-pub fn function_body_insertion_point(source: &str) -> Option<usize> {
+/// Where in `source` a statement can go at the start of each of the first `count` function
+/// bodies, in order (fewer when the file has fewer): just after the `{` of each `fn` with a
+/// body. Comments, strings and char literals are skipped. An edit of that many functions,
+/// each of which codegen sees changed.
+pub fn function_body_insertion_points(source: &str, count: usize) -> Vec<usize> {
     let bytes = source.as_bytes();
+    let mut points = Vec::new();
     let mut i = 0;
     let mut seen_fn = false;
     let mut paren_depth = 0usize;
-    while i < bytes.len() {
+    while i < bytes.len() && points.len() < count {
         let rest = &source[i..];
         if rest.starts_with("//") {
             i += rest.find('\n').unwrap_or(rest.len());
@@ -80,12 +83,15 @@ pub fn function_body_insertion_point(source: &str) -> Option<usize> {
             b'(' if seen_fn => paren_depth += 1,
             b')' if seen_fn => paren_depth = paren_depth.saturating_sub(1),
             b';' if seen_fn && paren_depth == 0 => seen_fn = false, // a declaration only
-            b'{' if seen_fn && paren_depth == 0 => return Some(i + 1),
+            b'{' if seen_fn && paren_depth == 0 => {
+                points.push(i + 1);
+                seen_fn = false;
+            }
             _ => {}
         }
         i += 1;
     }
-    None
+    points
 }
 
 /// The journal of an edit in progress: enough to put the file back exactly.
@@ -112,6 +118,20 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// `text` with the edit's statement inserted at each of `points` (ascending byte offsets).
+fn with_edit_lines(text: &str, points: &[usize]) -> String {
+    let mut edited = String::with_capacity(text.len() + points.len() * (EDIT_LINE.len() + 1));
+    let mut from = 0;
+    for &at in points {
+        edited.push_str(&text[from..at]);
+        edited.push(' ');
+        edited.push_str(EDIT_LINE);
+        from = at;
+    }
+    edited.push_str(&text[from..]);
+    edited
+}
+
 /// A one-line edit in place. Dropping it restores the file byte for byte, with its mtime.
 pub struct Edit {
     journal_path: PathBuf,
@@ -123,37 +143,51 @@ impl Edit {
     /// Journals, then edits `path`. `journal_dir` must survive the process (it is read by
     /// [`recover`] at the next start).
     pub fn apply(path: &Path, journal_dir: &Path) -> Result<Edit, BuildError> {
-        Edit::journaled(path, journal_dir, true)
+        Edit::journaled(path, journal_dir, Some(1))
+    }
+
+    /// Journals, then edits the first `functions` function bodies of `path` (an error
+    /// when it has fewer).
+    pub fn apply_to(path: &Path, functions: u32, journal_dir: &Path) -> Result<Edit, BuildError> {
+        Edit::journaled(path, journal_dir, Some(functions.max(1) as usize))
     }
 
     /// Journals, then sets `path`'s mtime to now (its bytes stay as they are). Dropping it
     /// puts the old mtime back, so the user's own build does not see the file as changed.
     pub fn touch(path: &Path, journal_dir: &Path) -> Result<Edit, BuildError> {
-        Edit::journaled(path, journal_dir, false)
+        Edit::journaled(path, journal_dir, None)
     }
 
-    fn journaled(path: &Path, journal_dir: &Path, change_bytes: bool) -> Result<Edit, BuildError> {
+    /// `functions`: how many function bodies to edit (`None`: the mtime only).
+    fn journaled(
+        path: &Path,
+        journal_dir: &Path,
+        functions: Option<usize>,
+    ) -> Result<Edit, BuildError> {
         let original = std::fs::read(path).map_err(|e| io_error("reading", path, e))?;
         // The edited text, worked out before anything is written.
-        let edited = if change_bytes {
+        let edited = if let Some(functions) = functions {
             let text = std::str::from_utf8(&original).map_err(|_| {
                 BuildError::Edit(format!(
                     "{}: not UTF-8 text, cannot edit it",
                     path.display()
                 ))
             })?;
-            let at = function_body_insertion_point(text).ok_or_else(|| {
-                BuildError::Edit(format!(
+            let points = function_body_insertion_points(text, functions);
+            if points.is_empty() {
+                return Err(BuildError::Edit(format!(
                     "{}: no function body to edit (use --touch for an mtime-only change)",
                     path.display()
-                ))
-            })?;
-            let mut edited = String::with_capacity(text.len() + EDIT_LINE.len() + 2);
-            edited.push_str(&text[..at]);
-            edited.push(' ');
-            edited.push_str(EDIT_LINE);
-            edited.push_str(&text[at..]);
-            Some(edited)
+                )));
+            }
+            if points.len() < functions {
+                return Err(BuildError::Edit(format!(
+                    "{}: has {} function bodies, fewer than the {functions} to edit (--edit-size)",
+                    path.display(),
+                    points.len()
+                )));
+            }
+            Some(with_edit_lines(text, &points))
         } else {
             None
         };
@@ -299,11 +333,50 @@ mod tests {
     fn edits_go_inside_the_first_function_body() {
         let src = "// fn not_this() {}\nconst S: &str = \"fn nope() {\";\ntrait T { fn decl(&self); }\n\
                    pub fn area<T: Into<f64>>(w: T, h: T) -> f64 where T: Copy {\n    w.into() * h.into()\n}\n";
-        let at = function_body_insertion_point(src).unwrap();
+        let at = function_body_insertion_points(src, 1)[0];
         assert!(src[..at].ends_with("where T: Copy {"), "{}", &src[..at]);
-        assert_eq!(function_body_insertion_point("struct S;\n"), None);
+        assert!(function_body_insertion_points("struct S;\n", 1).is_empty());
         let with_char = "fn f() -> char { '{' }";
-        assert_eq!(function_body_insertion_point(with_char), Some(16));
+        assert_eq!(function_body_insertion_points(with_char, 1), [16]);
+    }
+
+    #[test]
+    fn an_edit_of_n_functions_changes_each_of_the_first_n_bodies() {
+        let src =
+            "fn a() {}\ntrait T { fn decl(); fn b(&self) { } }\nfn c(x: (u8, u8)) -> u8 { x.0 }\n";
+        let points = function_body_insertion_points(src, 5);
+        assert_eq!(points.len(), 3, "a, b and c; not the declaration");
+        let edited = with_edit_lines(src, &points[..2]);
+        assert_eq!(edited.matches(EDIT_LINE).count(), 2);
+        assert!(edited.contains(&format!("fn b(&self) {{ {EDIT_LINE}")));
+        assert!(edited.ends_with("fn c(x: (u8, u8)) -> u8 { x.0 }\n"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lib.rs");
+        std::fs::write(&file, src).unwrap();
+        let journal = dir.path().join("journal");
+        std::fs::create_dir_all(&journal).unwrap();
+        let err = Edit::apply_to(&file, 4, &journal).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("has 3 function bodies, fewer than the 4"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            src,
+            "nothing written"
+        );
+        let edit = Edit::apply_to(&file, 3, &journal).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file)
+                .unwrap()
+                .matches(EDIT_LINE)
+                .count(),
+            3
+        );
+        edit.restore().unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), src);
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl Workspace {
     /// The member an `--edit` scenario edits (the one whose folder holds its file).
     pub fn edited_package(&self, scenario: &buildscope_analysis::Scenario) -> Option<String> {
         match scenario {
-            buildscope_analysis::Scenario::Edit { path } => self.package_of(path),
+            buildscope_analysis::Scenario::Edit { path, .. } => self.package_of(path),
             _ => None,
         }
     }

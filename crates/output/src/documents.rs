@@ -325,6 +325,10 @@ pub struct ExplainDocument<'a> {
     /// What each member's dependency lines and features cost (a cold build's record).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bill: &'a Option<Bill>,
+    /// The scenario's wall time by cost centre, each with the findings acting on it or a
+    /// note that no lever is known (from a run record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_centres: Option<crate::CostCentresDocument<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Vec<VerificationDocument<'a>>>,
     /// `--verify` on a cold run: the bill's Cargo.toml changes tried by removal.
@@ -364,6 +368,7 @@ impl<'a> ExplainDocument<'a> {
             schedule: &e.schedule,
             findings: e.findings.iter().map(FindingDocument::new).collect(),
             bill: &e.bill,
+            cost_centres: e.cost_centres.as_ref().map(crate::CostCentresDocument::new),
             proofs: None,
             verification: verified.map(|v| {
                 v.iter()

@@ -126,6 +126,9 @@ impl Document for ExplainResult<'_> {
             _ => String::new(),
         };
         let mut text = heading + &render_explanation(self.explanation, self.top, style);
+        if let Some(centres) = &self.explanation.cost_centres {
+            text.push_str(&crate::render_cost_centres(centres, self.top, style));
+        }
         if let Some(bill) = &self.explanation.bill {
             text.push_str(&render_bill(bill, self.whole_bill, style));
         }
@@ -145,6 +148,9 @@ impl Document for ExplainResult<'_> {
 
     fn markdown(&self) -> Option<String> {
         let mut text = explanation_markdown(self.explanation, self.top);
+        if let Some(centres) = &self.explanation.cost_centres {
+            text.push_str(&crate::cost_centres_markdown(centres));
+        }
         if let Some(bill) = &self.explanation.bill {
             text.push_str(&bill_markdown(bill));
         }

@@ -9,6 +9,7 @@
 mod bill_view;
 mod build_view;
 mod check_view;
+mod cost_centre_view;
 mod csv;
 mod documents;
 mod emit;
@@ -41,6 +42,9 @@ pub use build_view::{
 pub use check_view::{
     check_bmf, check_junit, check_markdown, check_verdict, render_check, CheckDocument, CheckView,
     STEP_SUMMARY_LIMIT,
+};
+pub use cost_centre_view::{
+    centre_title, cost_centres_markdown, no_lever_note, render_cost_centres, CostCentresDocument,
 };
 pub use csv::summary_csv;
 pub use documents::{

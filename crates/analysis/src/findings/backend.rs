@@ -13,7 +13,15 @@ pub(super) fn llvm_dominates(
     // Over the crates given (those no more specific finding explains).
     let llvm: u64 = crates.iter().map(|c| llvm_of(&c.phases)).sum();
     let total = phases.build_ns();
-    if llvm < MATTERS_NS || (llvm as f64) < 0.4 * total as f64 {
+    // In a rebuild, LLVM is one cost centre among a few: named from a twentieth of the
+    // time (the floor drops what would save too little); in a cold build, when it dominates.
+    let hot = build.is_some_and(|b| b.hot);
+    let enough = if hot {
+        (llvm as f64) >= CENTRE_SHARE * total as f64
+    } else {
+        llvm >= MATTERS_NS && (llvm as f64) >= 0.4 * total as f64
+    };
+    if !enough {
         return None;
     }
     let mut by_crate: Vec<(&str, u64)> = crates
@@ -27,7 +35,6 @@ pub(super) fn llvm_dominates(
         .collect();
     by_crate.sort_by_key(|c| std::cmp::Reverse(c.1));
     let first = by_crate.first().map(|(c, _)| c.to_string());
-    let _ = build;
     let facts = Facts::LlvmDominates {
         optimization_ns: phases.of(Phase::LlvmOptimization),
         codegen_ns: phases.of(Phase::LlvmCodegen),
@@ -49,7 +56,9 @@ pub(super) fn incremental_overhead(
     let hot = build.is_some_and(|b| b.hot);
     let incr = phases.of(Phase::Incremental);
     let total = phases.build_ns();
-    if !hot || incr < MATTERS_NS || (incr as f64) < 0.25 * total as f64 {
+    // A cost centre of a rebuild from a twentieth of its time (the floor drops what would
+    // save too little).
+    if !hot || (incr as f64) < CENTRE_SHARE * total as f64 {
         return None;
     }
     let worst = crates
@@ -73,7 +82,7 @@ pub(super) fn incremental_overhead(
 pub(super) fn linking(build: BuildEvidence) -> Option<Finding> {
     let link = build.totals.final_link_ns.unwrap_or(0);
     let wall = build.totals.wall_ns;
-    if !build.hot || link < MATTERS_NS / 2 || (link as f64) < 0.2 * wall as f64 {
+    if !build.hot || (link as f64) < CENTRE_SHARE * wall as f64 {
         return None;
     }
     let last = build.units.iter().max_by_key(|u| u.end_ns)?;

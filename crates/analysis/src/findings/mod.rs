@@ -17,6 +17,7 @@ use crate::timeline::{BuildTotals, CriticalPath, Unit, UnitKind};
 use crate::top::Invocation;
 
 mod backend;
+mod cost_centres;
 mod dependencies;
 mod facts;
 mod generics;
@@ -27,6 +28,7 @@ mod schedule;
 mod verify;
 
 use backend::{incremental_overhead, linking, llvm_dominates};
+pub use cost_centres::{cost_centres, Centre, CostCentre, CostCentres, CENTRE_SHARE};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
 pub use facts::{Cascade, Facts, GenericCopies, OlderCopy, QueryCall, Replay, RerunCause, Timed};
 use generics::monomorphization;
@@ -190,6 +192,9 @@ pub struct Explanation {
     pub findings: Vec<Finding>,
     /// What each member's dependency lines and features cost (from the run record).
     pub bill: Option<Bill>,
+    /// The scenario's wall time by cost centre, each tied to the findings that act on it
+    /// (from the run record).
+    pub cost_centres: Option<CostCentres>,
 }
 
 /// Where the wall-clock time of a build went, from its units.
@@ -370,7 +375,10 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         (None, Some(phases)) => phases.build_ns(),
         (None, None) => 0,
     };
-    findings.retain(|f| f.estimate_ns >= floor_ns(measured));
+    // What falls under the floor still tells a cost centre that its lever is too small here.
+    let (mut findings, under_floor): (Vec<Finding>, Vec<Finding>) = findings
+        .into_iter()
+        .partition(|f| f.estimate_ns >= floor_ns(measured));
     // Largest saving first; of two alike (within a tenth), specific evidence (one item,
     // one crate, one unit) before a rule of thumb.
     findings.sort_by(|a, b| {
@@ -387,6 +395,11 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             name_the_line(finding, bill);
         }
     }
+    let cost_centres = input.build.map(|build| {
+        let mut centres = cost_centres(build, &crates);
+        cost_centres::attach_findings(&mut centres, &findings, &under_floor);
+        centres
+    });
     Explanation {
         schema: EXPLAIN_SCHEMA,
         phases,
@@ -395,6 +408,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         schedule,
         findings,
         bill,
+        cost_centres,
     }
 }
 
@@ -546,6 +560,8 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
     };
     let mut times: Vec<UnitTime> = build.units.iter().map(UnitTime::of).collect();
     let mut touched = false;
+    // What the fix removes from the units: no replay may save more wall time than that.
+    let mut removed = 0u64;
     for (krate, cut, part, is_cpu) in cuts {
         let units: Vec<usize> = (0..build.units.len())
             .filter(|&i| build.units[i].compiles_crate(&krate))
@@ -561,6 +577,7 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
                 let cpu = unit.cpu_ns.unwrap_or(duration).max(duration);
                 unit_cut = (unit_cut as f64 * duration as f64 / cpu.max(1) as f64) as u64;
             }
+            removed += unit_cut;
             times[i] = match part {
                 Part::FrontEnd => times[i].without_front_end(unit_cut),
                 Part::BackEnd => times[i].without_back_end(unit_cut),
@@ -569,7 +586,9 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
         }
     }
     let saving = if touched {
-        wall_saving(build.units, &times, build.totals.cores).min(wall)
+        wall_saving(build.units, &times, build.totals.cores)
+            .min(wall)
+            .min(removed)
     } else {
         0
     };

@@ -200,6 +200,7 @@ mod tests {
             wall: None,
             schedule: None,
             bill: None,
+            cost_centres: None,
             findings: vec![
                 finding(
                     Facts::IncrementalOverhead {

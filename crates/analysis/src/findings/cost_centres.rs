@@ -1,0 +1,241 @@
+//! Cost centres: the scenario's wall time split into what a Rust developer recognises (per
+//! rebuilt unit: its front-end phases, incremental bookkeeping, codegen, linking; build
+//! script runs; cargo's own time), each tied to the findings whose fix reduces it.
+//!
+//! A second of wall time is shared among the units running then (as the wall table does),
+//! and a unit's share is split by its profile's phases; a unit that was not profiled is one
+//! centre. Every centre of [`CENTRE_SHARE`] of the wall or more is worth a sentence: the
+//! findings that act on it, or that buildscope knows no lever for it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::schedule::{profile_of, wall_shares};
+use super::*;
+
+/// A cost centre this share of the wall time or more is named in explain, with its levers
+/// or the lack of them.
+pub const CENTRE_SHARE: f64 = 0.05;
+
+/// Centres under this share of the wall are folded into `rest_ns`.
+const LISTED_SHARE: f64 = 0.01;
+
+/// What part of the build a cost centre is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Centre {
+    Expansion,
+    NameResolution,
+    TypeChecking,
+    TraitSolving,
+    BorrowChecking,
+    Mir,
+    /// Reading and writing crate metadata.
+    Metadata,
+    /// Hashing, loading and saving the dependency graph, copying artifacts from the cache.
+    Incremental,
+    /// Monomorphization and LLVM.
+    Codegen,
+    Linking,
+    /// Compiler work under labels buildscope does not know.
+    OtherCompilerWork,
+    /// A unit that was not profiled, whole.
+    Compiling,
+    BuildScriptRun,
+    /// No unit running: cargo's own work (fingerprints, scheduling, waiting on jobs).
+    Cargo,
+}
+
+impl Centre {
+    fn of_phase(phase: Phase) -> Option<Centre> {
+        Some(match phase {
+            Phase::ParsingAndExpansion => Centre::Expansion,
+            Phase::NameResolution => Centre::NameResolution,
+            Phase::TypeChecking => Centre::TypeChecking,
+            Phase::TraitSolving => Centre::TraitSolving,
+            Phase::BorrowChecking => Centre::BorrowChecking,
+            Phase::Mir => Centre::Mir,
+            Phase::Monomorphization | Phase::LlvmOptimization | Phase::LlvmCodegen | Phase::Lto => {
+                Centre::Codegen
+            }
+            Phase::Linking => Centre::Linking,
+            Phase::CrateMetadata => Centre::Metadata,
+            Phase::Incremental => Centre::Incremental,
+            Phase::Other => Centre::OtherCompilerWork,
+            Phase::ProfilerOverhead => return None,
+        })
+    }
+
+    /// The causes whose findings' fixes reduce this centre.
+    fn acted_on_by(self) -> &'static [Cause] {
+        match self {
+            Centre::Expansion => &[Cause::ProcMacroExpansion, Cause::PathologicalItem],
+            Centre::NameResolution | Centre::Mir | Centre::Metadata => {
+                &[Cause::PathologicalItem, Cause::SerializingCrate]
+            }
+            Centre::TypeChecking | Centre::TraitSolving | Centre::BorrowChecking => &[
+                Cause::PathologicalTraitSolving,
+                Cause::PathologicalItem,
+                Cause::SerializingCrate,
+            ],
+            Centre::Incremental => &[Cause::IncrementalOverhead],
+            Centre::Codegen => &[Cause::Monomorphization, Cause::LlvmDominates],
+            Centre::Linking => &[Cause::Linking],
+            Centre::OtherCompilerWork => &[],
+            Centre::Compiling => &[
+                Cause::SerializingCrate,
+                Cause::EditCascade,
+                Cause::ChangingEnvironmentVariable,
+                Cause::SettingsThrash,
+            ],
+            Centre::BuildScriptRun => &[
+                Cause::BuildScriptReruns,
+                Cause::BuildScriptOnCriticalPath,
+                Cause::ChangingEnvironmentVariable,
+            ],
+            Centre::Cargo => &[],
+        }
+    }
+}
+
+/// One cost centre of the scenario's wall time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostCentre {
+    pub centre: Centre,
+    /// The unit (`core v0.1.0`, `app v0.1.0 (bin "app")`); `None` for cargo's own time.
+    pub unit: Option<String>,
+    /// Its crate (`core`), as findings name it.
+    #[serde(rename = "crate")]
+    pub crate_name: Option<String>,
+    /// Its share of the wall time.
+    pub wall_ns: u64,
+    /// The findings (indexes into the explanation's, ranked) whose fix reduces it.
+    pub findings: Vec<usize>,
+    /// With no finding: the largest saving a lever acting on it was estimated at, under the
+    /// floor of a finding (`None`: no detector had a lever for it).
+    pub under_floor_ns: Option<u64>,
+}
+
+/// The scenario's wall time by cost centre.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostCentres {
+    pub wall_ns: u64,
+    /// Centres of at least 1% of the wall time, largest first.
+    pub centres: Vec<CostCentre>,
+    /// The wall time of the smaller centres.
+    pub rest_ns: u64,
+}
+
+impl CostCentres {
+    /// The centres worth a sentence: [`CENTRE_SHARE`] of the wall or more.
+    pub fn named(&self) -> impl Iterator<Item = &CostCentre> {
+        self.centres.iter().filter(|c| self.is_named(c))
+    }
+
+    /// Whether a centre is worth a sentence.
+    pub fn is_named(&self, centre: &CostCentre) -> bool {
+        centre.wall_ns as f64 >= self.wall_ns as f64 * CENTRE_SHARE
+    }
+}
+
+/// The build's wall time by cost centre (findings not yet attached).
+pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres {
+    let wall = build.totals.wall_ns;
+    let (shares, idle, _) = wall_shares(build.units, wall, build.totals.cores);
+    let mut by_centre: BTreeMap<(Option<String>, Option<String>, Centre), f64> = BTreeMap::new();
+    for unit in build.units {
+        let share = shares.get(&unit.id).copied().unwrap_or(0.0);
+        if share <= 0.0 {
+            continue;
+        }
+        let name = Some(unit.display_name());
+        let krate = Some(unit.target.replace('-', "_"));
+        let profiled = profile_of(unit, crates).filter(|c| c.phases.build_ns() > 0);
+        match (unit.kind, profiled) {
+            (UnitKind::BuildScriptRun, _) => {
+                *by_centre
+                    .entry((name, krate, Centre::BuildScriptRun))
+                    .or_default() += share
+            }
+            (_, Some(profile)) => {
+                let counted: Vec<(Centre, u64)> = profile
+                    .phases
+                    .phases
+                    .iter()
+                    .filter_map(|p| Centre::of_phase(p.phase).map(|c| (c, p.self_ns)))
+                    .collect();
+                let total: u64 = counted.iter().map(|(_, ns)| ns).sum();
+                for (centre, ns) in counted {
+                    *by_centre
+                        .entry((name.clone(), krate.clone(), centre))
+                        .or_default() += share * ns as f64 / total.max(1) as f64;
+                }
+            }
+            (_, None) => {
+                *by_centre
+                    .entry((name, krate, Centre::Compiling))
+                    .or_default() += share
+            }
+        }
+    }
+    if idle > 0 {
+        by_centre.insert((None, None, Centre::Cargo), idle as f64);
+    }
+    let least = (wall as f64 * LISTED_SHARE) as u64;
+    let mut centres = Vec::new();
+    let mut rest_ns = 0;
+    for ((unit, crate_name, centre), ns) in by_centre {
+        let wall_ns = ns.round() as u64;
+        if wall_ns >= least && wall_ns > 0 {
+            centres.push(CostCentre {
+                centre,
+                unit,
+                crate_name,
+                wall_ns,
+                findings: Vec::new(),
+                under_floor_ns: None,
+            });
+        } else {
+            rest_ns += wall_ns;
+        }
+    }
+    centres.sort_by(|a, b| b.wall_ns.cmp(&a.wall_ns).then(a.centre.cmp(&b.centre)));
+    CostCentres {
+        wall_ns: wall,
+        centres,
+        rest_ns,
+    }
+}
+
+/// Ties each centre to the findings (ranked) whose fix reduces it: a finding of a cause
+/// that acts on the centre, about the centre's crate or about no crate in particular. A
+/// centre with none keeps the largest estimate of those under the floor.
+pub fn attach_findings(centres: &mut CostCentres, findings: &[Finding], under_floor: &[Finding]) {
+    for centre in &mut centres.centres {
+        let acts = |f: &&Finding| {
+            centre.centre.acted_on_by().contains(&f.cause())
+                && acts_on_crate(f, centre.crate_name.as_deref())
+        };
+        centre.findings = findings
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| acts(f))
+            .map(|(i, _)| i)
+            .collect();
+        if centre.findings.is_empty() {
+            centre.under_floor_ns = under_floor.iter().filter(acts).map(|f| f.estimate_ns).max();
+        }
+    }
+}
+
+/// Whether a finding is about the centre's crate. LLVM's finding is about every crate's
+/// code generation; linking's names the linked target.
+fn acts_on_crate(finding: &Finding, krate: Option<&str>) -> bool {
+    match (finding.cause(), finding.crate_name.as_deref(), krate) {
+        (Cause::LlvmDominates, _, _) => true,
+        (_, None, _) => true,
+        (_, Some(f), Some(c)) => f.replace('-', "_") == c,
+        (_, Some(_), None) => false,
+    }
+}

@@ -1,0 +1,204 @@
+//! Cost centres in words: what each is, and the findings that act on it or the one line
+//! saying buildscope knows no lever for it.
+
+use std::fmt::Write as _;
+
+use buildscope_analysis::{floor_ns, Centre, CostCentre, CostCentres};
+use serde::Serialize;
+
+use crate::format::{human_duration, wrap};
+use crate::style::Style;
+use crate::table::{Align, Table};
+
+/// What a centre is, in a developer's words: `core: incremental bookkeeping`.
+pub fn centre_title(c: &CostCentre) -> String {
+    let what = match c.centre {
+        Centre::Expansion => "parsing and macro expansion",
+        Centre::NameResolution => "name resolution and HIR",
+        Centre::TypeChecking => "type checking and lints",
+        Centre::TraitSolving => "trait solving",
+        Centre::BorrowChecking => "borrow checking",
+        Centre::Mir => "MIR building and const eval",
+        Centre::Metadata => "crate metadata",
+        Centre::Incremental => "incremental bookkeeping",
+        Centre::Codegen => "codegen (monomorphization and LLVM)",
+        Centre::Linking => "linking",
+        Centre::OtherCompilerWork => "other compiler work",
+        Centre::Compiling => "compiling (not profiled)",
+        Centre::BuildScriptRun => "running its build script",
+        Centre::Cargo => return "cargo's own work (no unit running)".to_string(),
+    };
+    match &c.crate_name {
+        Some(krate) => format!("{krate}: {what}"),
+        None => what.to_string(),
+    }
+}
+
+/// Why a centre has no finding: what it is, and that buildscope knows no lever for it here
+/// (or that its lever saves less than a finding's floor).
+pub fn no_lever_note(c: &CostCentre, wall_ns: u64) -> String {
+    let floor = human_duration(floor_ns(wall_ns));
+    if let Some(estimate) = c.under_floor_ns {
+        return format!(
+            "its best lever would save {}, under the {floor} a finding must save",
+            human_duration(estimate)
+        );
+    }
+    match c.centre {
+        Centre::Cargo => "cargo checking fingerprints, scheduling and writing outputs between units: no lever known".into(),
+        Centre::Compiling => "this unit was not profiled: build with `--self-profile-crates` to split it into phases and find its levers".into(),
+        Centre::BuildScriptRun => "its build script ran: `buildscope why` says what made cargo run it again".into(),
+        Centre::OtherCompilerWork => "compiler work under labels buildscope does not classify (`buildscope summarize` lists them): no lever known".into(),
+        Centre::Expansion | Centre::NameResolution => "redone for the whole crate on every edit of it (not incremental): a smaller crate does less, but buildscope does not price a split yet; no macro or derive stands out: no lever known".into(),
+        Centre::Metadata => "reading the metadata of the crates it uses and writing its own for its dependents; it grows with the dependencies in scope and the public items: no lever known".into(),
+        Centre::TypeChecking | Centre::TraitSolving | Centre::BorrowChecking | Centre::Mir => format!("redone for the items the edit changed and what depends on them; no single item would save {floor}: no lever known"),
+        Centre::Incremental => "hashing, loading and saving the crate's incremental state: no detector found a lever worth a finding here".into(),
+        Centre::Codegen => "monomorphization and LLVM for the code the edit changed: no detector found a lever worth a finding here".into(),
+        Centre::Linking => "the final link: no detector found a lever worth a finding here".into(),
+    }
+}
+
+/// The centres worth a sentence, as `explain --json` gives them (`cost_centres`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CostCentresDocument<'a> {
+    pub wall_ns: u64,
+    /// Every centre of at least 1% of the wall time, largest first.
+    pub centres: Vec<CostCentreDocument<'a>>,
+    /// The wall time of the smaller centres.
+    pub rest_ns: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CostCentreDocument<'a> {
+    #[serde(flatten)]
+    pub centre: &'a CostCentre,
+    pub title: String,
+    /// Its share of the wall time, 0–1.
+    pub share: f64,
+    /// Worth a sentence: 5% of the wall or more.
+    pub named: bool,
+    /// When no finding acts on it: what it is and that no lever is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_lever: Option<String>,
+}
+
+impl<'a> CostCentresDocument<'a> {
+    pub fn new(centres: &'a CostCentres) -> CostCentresDocument<'a> {
+        CostCentresDocument {
+            wall_ns: centres.wall_ns,
+            centres: centres
+                .centres
+                .iter()
+                .map(|c| CostCentreDocument {
+                    centre: c,
+                    title: centre_title(c),
+                    share: c.wall_ns as f64 / centres.wall_ns.max(1) as f64,
+                    named: centres.is_named(c),
+                    no_lever: c
+                        .findings
+                        .is_empty()
+                        .then(|| no_lever_note(c, centres.wall_ns)),
+                })
+                .collect(),
+            rest_ns: centres.rest_ns,
+        }
+    }
+}
+
+/// The findings acting on a centre, by rank: `finding 1, 3`.
+fn finding_ranks(c: &CostCentre) -> String {
+    let ranks: Vec<String> = c.findings.iter().map(|i| (i + 1).to_string()).collect();
+    format!(
+        "finding{} {}",
+        if ranks.len() > 1 { "s" } else { "" },
+        ranks.join(", ")
+    )
+}
+
+/// The table of centres of 5% of the wall or more, each with its findings or its note.
+pub fn render_cost_centres(centres: &CostCentres, top: usize, style: &Style) -> String {
+    let named: Vec<&CostCentre> = centres.named().collect();
+    if named.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n");
+    let mut table = Table::new(&[
+        ("Where the wall time goes (cost centres)", Align::Left),
+        ("Time", Align::Right),
+        ("Share", Align::Right),
+        ("Lever", Align::Left),
+    ]);
+    let mut notes = Vec::new();
+    for c in &named {
+        let lever = if c.findings.is_empty() {
+            notes.push(format!(
+                "· {}: {}",
+                centre_title(c),
+                no_lever_note(c, centres.wall_ns)
+            ));
+            if c.under_floor_ns.is_some() {
+                "under the floor".to_string()
+            } else {
+                "none known".to_string()
+            }
+        } else if c.findings.iter().all(|&i| i >= top) {
+            format!("{} (--top {})", finding_ranks(c), c.findings[0] + 1)
+        } else {
+            finding_ranks(c)
+        };
+        table.push(vec![
+            centre_title(c),
+            human_duration(c.wall_ns),
+            format!(
+                "{:.1}%",
+                c.wall_ns as f64 * 100.0 / centres.wall_ns.max(1) as f64
+            ),
+            lever,
+        ]);
+    }
+    out.push_str(&table.render(style));
+    for note in notes {
+        out.push_str(&style.dim(&wrap(&note, style.width)));
+    }
+    let smaller: u64 = centres
+        .centres
+        .iter()
+        .skip(named.len())
+        .map(|c| c.wall_ns)
+        .sum::<u64>()
+        + centres.rest_ns;
+    if smaller > 0 {
+        out.push_str(&style.dim(&wrap(
+            &format!(
+                "The other centres, each under 5% of the wall: {} together.",
+                human_duration(smaller)
+            ),
+            style.width,
+        )));
+    }
+    out
+}
+
+/// The same as Markdown.
+pub fn cost_centres_markdown(centres: &CostCentres) -> String {
+    let mut out = String::from(
+        "### Where the wall time goes (cost centres)\n\n| Cost centre | Time | Share | Lever |\n|---|---:|---:|---|\n",
+    );
+    for c in centres.named() {
+        let lever = if c.findings.is_empty() {
+            format!("none known: {}", no_lever_note(c, centres.wall_ns))
+        } else {
+            finding_ranks(c)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1}% | {} |",
+            centre_title(c),
+            human_duration(c.wall_ns),
+            c.wall_ns as f64 * 100.0 / centres.wall_ns.max(1) as f64,
+            lever
+        );
+    }
+    out.push('\n');
+    out
+}
