@@ -145,9 +145,24 @@ pub fn execute_then(
                 on_phase(&Phase::Cleaning);
                 clean(plan, &plan.packages)?;
             }
-            Scenario::Touch { .. } | Scenario::Edit { .. } => {
+            Scenario::Touch { path } | Scenario::Edit { path, .. } => {
                 on_phase(&Phase::WarmUp { run });
-                let warm = one_build(plan, &scratch_dir(plan, "warm-up"), None, &mut |_| {})?;
+                // The crates a hot build recompiles (the changed one and what depends on
+                // it) must hold incremental state made with this plan's profiling flags,
+                // which cargo's fingerprint does not see: rustc would throw state made
+                // without them away and compile those crates whole. A new mtime makes the
+                // warm-up rebuild them with these flags (the old mtime is put back).
+                let stale = last_wrapper_flags(plan) != Some(wrapper_flags(plan));
+                let touched = if stale {
+                    Some(Edit::touch(path, &plan.journal_dir())?)
+                } else {
+                    None
+                };
+                let warm = one_build(plan, &scratch_dir(plan, "warm-up"), None, &mut |_| {});
+                if let Some(touched) = touched {
+                    touched.restore()?;
+                }
+                let warm = warm?;
                 remove_dir(&scratch_dir(plan, "warm-up"));
                 if !warm.success {
                     return Err(BuildError::BuildFailed(format!(
@@ -156,6 +171,7 @@ pub fn execute_then(
                     )));
                 }
                 remember_settings(plan, &settings_of(plan, &warm));
+                remember_wrapper_flags(plan);
                 warm_up = warm_up_of(&warm);
             }
         }
@@ -216,6 +232,7 @@ pub fn execute_then(
         let settings = settings_of(plan, &measurement);
         if measurement.success {
             remember_settings(plan, &settings);
+            remember_wrapper_flags(plan);
         }
         let previous = previous_settings.take().filter(|p| *p != settings);
         let reasons_from = Some(measurement.reasons_from.to_string());
@@ -300,6 +317,7 @@ pub fn prime(plan: &BuildPlan) -> Result<Vec<crate::UnitRecord>, BuildError> {
     remove_dir(&dir);
     let built = built?;
     if built.success {
+        remember_wrapper_flags(plan);
         Ok(crate::read_records(&kept).0)
     } else {
         Err(BuildError::BuildFailed(format!(
@@ -383,6 +401,38 @@ fn settings_file(plan: &BuildPlan) -> PathBuf {
     plan.state_dir
         .join("settings")
         .join(format!("{hash:016x}.json"))
+}
+
+/// What the wrapper adds to rustc's command lines in this plan's builds (self-profiling,
+/// for which crates, which events): cargo's fingerprint does not see it.
+fn wrapper_flags(plan: &BuildPlan) -> String {
+    match &plan.self_profile {
+        None => "none".to_string(),
+        Some(p) => format!(
+            "self-profile {} events {}",
+            p.crates.join(","),
+            p.events.as_deref().unwrap_or("default")
+        ),
+    }
+}
+
+fn wrapper_flags_file(plan: &BuildPlan) -> PathBuf {
+    settings_file(plan).with_extension("wrapper")
+}
+
+/// The wrapper's flags of the last build into the plan's target directory (`None`: no build
+/// recorded them).
+fn last_wrapper_flags(plan: &BuildPlan) -> Option<String> {
+    std::fs::read_to_string(wrapper_flags_file(plan)).ok()
+}
+
+/// Best effort: without it the next hot run's warm-up rebuilds the changed crate once more.
+fn remember_wrapper_flags(plan: &BuildPlan) {
+    let path = wrapper_flags_file(plan);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(path, wrapper_flags(plan));
 }
 
 fn last_settings(plan: &BuildPlan) -> Option<BuildSettings> {
