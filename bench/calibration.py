@@ -133,12 +133,52 @@ def linking(fixed):
     }, extra
 
 
+def split(shape):
+    """A crate edited in the loop, and its twin split in two halves: the half the edit does
+    not touch moved into a crate below it (re-exported, so the binary is unchanged)."""
+    def items(m):
+        if shape == "items":
+            return "".join(
+                f"    pub fn f{i}(x: u64) -> u64 {{ x.wrapping_mul({i}).rotate_left({m % 7}) ^ {m} }}\n"
+                for i in range(60))
+        return "".join(
+            f"    #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]\n"
+            f"    pub struct S{i} {{ pub a: u64, pub b: String, pub c: Vec<u32> }}\n"
+            f"    impl S{i} {{ pub fn weight(&self) -> u64 {{ self.a + self.b.len() as u64 + self.c.len() as u64 * {m} }} }}\n"
+            for i in range(12))
+
+    modules = 60 if shape == "items" else 80
+
+    def mods(r):
+        return "".join(f"pub mod m{m} {{\n{items(m)}}}\n" for m in r)
+
+    last = modules - 1
+    use = (f"core::m0::f0(3) + core::m{last}::f1(2)" if shape == "items"
+           else f"core::m0::S0::default().weight() + core::m{last}::S1::default().weight()")
+
+    def make(fixed):
+        crates = {}
+        if fixed:
+            half = modules // 2
+            crates["stable"] = (manifest("stable"), {"src/lib.rs": mods(range(half, modules))})
+            crates["core"] = (manifest("core", ["stable"]), {"src/lib.rs": mods(range(half)) + "pub use stable::*;\n"})
+        else:
+            crates["core"] = (manifest("core"), {"src/lib.rs": mods(range(modules))})
+        crates["app"] = (manifest("app", ["core"]), {"src/main.rs": f"fn main() {{ println!(\"{{}}\", {use}); }}\n"})
+        return crates
+    return make
+
+
 # name: (project maker, scenario arguments, the cause the top finding should name)
 CASES = {
     "monomorphization": (mono, ["--cold"], "monomorphization"),
     "build-script": (build_script, ["--cold"], "build-script-on-critical-path"),
     "serializing-crate": (chain, ["--cold"], "serializing-crate"),
     "linking": (linking, ["--offline", "--touch", "service/src/main.rs"], "linking"),
+    # The edit loop: a crate of many small functions, and one of many derived types, each
+    # against its twin split in two halves (the edit in the upper one).
+    "split-items": (split("items"), ["--edit", "core/src/lib.rs"], "whole-crate-rework"),
+    "split-derives": (split("derives"), ["--edit", "core/src/lib.rs"], "whole-crate-rework"),
 }
 
 

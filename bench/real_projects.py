@@ -11,7 +11,8 @@ With --bill, the multi-crate workspaces (WORKSPACES) are cloned from their repos
 pinned tags and built with --workspace too.
 
 Prints, per project and scenario: the measured wall time, the replayed schedule's wall
-time, and the top three findings with their estimated wall-time saving; for the hot
+time, the top three findings with their estimated wall-time saving, and the cost centres
+of 5% of the wall or more with the findings acting on each (or its no-lever line); for the hot
 builds, the roots of the rebuild and how many units had no known reason. With --bill, one
 cold build each (no self-profiles) and its bill: the five costliest dependency lines, the
 features that turn on optional dependencies, and every dependency finding. The review of
@@ -125,8 +126,16 @@ def summary(ours, project, db, scenario):
     for f in ex["findings"][:3]:
         cpu = f" ({f['cpu_ns'] / 1e9:.2f} s CPU)" if f.get("cpu_ns") is not None else ""
         rows.append(f"{f['title']} — {f['estimate_ns'] / 1e9:.2f} s wall{cpu}")
+    centres = []
+    for c in (ex.get("cost_centres") or {}).get("centres", []):
+        if not c["named"]:
+            continue
+        lever = (", ".join(f"finding {i + 1} ({ex['findings'][i]['cause']})" for i in c["findings"])
+                 or f"no lever: {c.get('no_lever', '')}")
+        centres.append(f"{c['title']} {c['wall_ns'] / 1e9:.2f} s ({100 * c['share']:.0f}%): {lever}")
     return {
         "scenario": scenario,
+        "centres": centres,
         "measured": s.get("measured_wall_ns", 0) / 1e9,
         "simulated": s.get("simulated_wall_ns", 0) / 1e9,
         "work_bound": s.get("work_bound_ns", 0) / 1e9,
@@ -213,6 +222,11 @@ def main():
         print(f"| {package} {version} | {r['scenario']} | {r['measured']:.2f} s | {r['simulated']:.2f} s "
               f"({100 * (r['simulated'] - r['measured']) / max(r['measured'], 1e-9):+.0f}%) | "
               f"{r['work_bound']:.2f} s | {r['chain_bound']:.2f} s | {findings} |")
+    print()
+    print("| project | scenario | cost centres of 5% or more: what acts on each |")
+    print("|---|---|---|")
+    for package, version, r in results:
+        print(f"| {package} {version} | {r['scenario']} | {'<br>'.join(r['centres']) or '-'} |")
     rebuilds = [(p, v, r) for p, v, r in results if "rebuild" in r]
     if rebuilds:
         print()

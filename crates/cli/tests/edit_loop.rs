@@ -131,7 +131,7 @@ fn every_large_cost_centre_of_a_rebuild_gets_a_finding_or_a_no_lever_line() {
         .map(|i| &findings[i.as_u64().unwrap() as usize])
         .collect();
     assert!(
-        acting.iter().any(|f| f["cause"] == "incremental-overhead"),
+        acting.iter().any(|f| f["cause"] == "whole-crate-rework"),
         "{incremental:#}"
     );
     let linking = centre(&explained, "app", "linking").expect("app's link");

@@ -28,8 +28,8 @@ pub fn centre_title(c: &CostCentre) -> String {
         Centre::BuildScriptRun => "running its build script",
         Centre::Cargo => return "cargo's own work (no unit running)".to_string(),
     };
-    match &c.crate_name {
-        Some(krate) => format!("{krate}: {what}"),
+    match &c.name {
+        Some(name) => format!("{name}: {what}"),
         None => what.to_string(),
     }
 }

@@ -70,16 +70,29 @@ impl Centre {
     /// The causes whose findings' fixes reduce this centre.
     fn acted_on_by(self) -> &'static [Cause] {
         match self {
-            Centre::Expansion => &[Cause::ProcMacroExpansion, Cause::PathologicalItem],
-            Centre::NameResolution | Centre::Mir | Centre::Metadata => {
-                &[Cause::PathologicalItem, Cause::SerializingCrate]
-            }
-            Centre::TypeChecking | Centre::TraitSolving | Centre::BorrowChecking => &[
+            Centre::Expansion => &[
+                Cause::ProcMacroExpansion,
+                Cause::PathologicalItem,
+                Cause::WholeCrateRework,
+            ],
+            Centre::NameResolution | Centre::Metadata => &[
+                Cause::PathologicalItem,
+                Cause::SerializingCrate,
+                Cause::WholeCrateRework,
+            ],
+            Centre::Mir => &[Cause::PathologicalItem, Cause::SerializingCrate],
+            Centre::TypeChecking => &[
+                Cause::PathologicalTraitSolving,
+                Cause::PathologicalItem,
+                Cause::SerializingCrate,
+                Cause::WholeCrateRework,
+            ],
+            Centre::TraitSolving | Centre::BorrowChecking => &[
                 Cause::PathologicalTraitSolving,
                 Cause::PathologicalItem,
                 Cause::SerializingCrate,
             ],
-            Centre::Incremental => &[Cause::IncrementalOverhead],
+            Centre::Incremental => &[Cause::WholeCrateRework],
             Centre::Codegen => &[Cause::Monomorphization, Cause::LlvmDominates],
             Centre::Linking => &[Cause::Linking],
             Centre::OtherCompilerWork => &[],
@@ -108,6 +121,9 @@ pub struct CostCentre {
     /// Its crate (`core`), as findings name it.
     #[serde(rename = "crate")]
     pub crate_name: Option<String>,
+    /// How to call it: the crate, with its kind when a library of the same name is built too
+    /// (`tokei (bin)`); `None` for cargo's own time.
+    pub name: Option<String>,
     /// Its share of the wall time.
     pub wall_ns: u64,
     /// The findings (indexes into the explanation's, ranked) whose fix reduces it.
@@ -143,20 +159,33 @@ impl CostCentres {
 pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres {
     let wall = build.totals.wall_ns;
     let (shares, idle, _) = wall_shares(build.units, wall, build.totals.cores);
-    let mut by_centre: BTreeMap<(Option<String>, Option<String>, Centre), f64> = BTreeMap::new();
+    type Key = (Option<String>, Option<String>, Option<String>, Centre);
+    let mut by_centre: BTreeMap<Key, f64> = BTreeMap::new();
     for unit in build.units {
         let share = shares.get(&unit.id).copied().unwrap_or(0.0);
         if share <= 0.0 {
             continue;
         }
-        let name = Some(unit.display_name());
-        let krate = Some(unit.target.replace('-', "_"));
+        let unit_name = Some(unit.display_name());
+        let crate_name = unit.target.replace('-', "_");
+        let library_too = unit.kind != UnitKind::Lib
+            && build
+                .units
+                .iter()
+                .any(|u| u.kind == UnitKind::Lib && u.target.replace('-', "_") == crate_name);
+        let name = Some(if library_too {
+            format!("{crate_name} ({})", unit.kind.as_str())
+        } else {
+            crate_name.clone()
+        });
+        let krate = Some(crate_name);
+        let key = |centre| (unit_name.clone(), krate.clone(), name.clone(), centre);
+        // Profiles are per crate name: a library and a binary of one package share one.
+        // A library does not link, so its share is split over the other phases.
         let profiled = profile_of(unit, crates).filter(|c| c.phases.build_ns() > 0);
         match (unit.kind, profiled) {
             (UnitKind::BuildScriptRun, _) => {
-                *by_centre
-                    .entry((name, krate, Centre::BuildScriptRun))
-                    .or_default() += share
+                *by_centre.entry(key(Centre::BuildScriptRun)).or_default() += share
             }
             (_, Some(profile)) => {
                 let counted: Vec<(Centre, u64)> = profile
@@ -164,34 +193,31 @@ pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres
                     .phases
                     .iter()
                     .filter_map(|p| Centre::of_phase(p.phase).map(|c| (c, p.self_ns)))
+                    .filter(|(c, _)| !(unit.kind == UnitKind::Lib && *c == Centre::Linking))
                     .collect();
                 let total: u64 = counted.iter().map(|(_, ns)| ns).sum();
                 for (centre, ns) in counted {
-                    *by_centre
-                        .entry((name.clone(), krate.clone(), centre))
-                        .or_default() += share * ns as f64 / total.max(1) as f64;
+                    *by_centre.entry(key(centre)).or_default() +=
+                        share * ns as f64 / total.max(1) as f64;
                 }
             }
-            (_, None) => {
-                *by_centre
-                    .entry((name, krate, Centre::Compiling))
-                    .or_default() += share
-            }
+            (_, None) => *by_centre.entry(key(Centre::Compiling)).or_default() += share,
         }
     }
     if idle > 0 {
-        by_centre.insert((None, None, Centre::Cargo), idle as f64);
+        by_centre.insert((None, None, None, Centre::Cargo), idle as f64);
     }
     let least = (wall as f64 * LISTED_SHARE) as u64;
     let mut centres = Vec::new();
     let mut rest_ns = 0;
-    for ((unit, crate_name, centre), ns) in by_centre {
+    for ((unit, crate_name, name, centre), ns) in by_centre {
         let wall_ns = ns.round() as u64;
         if wall_ns >= least && wall_ns > 0 {
             centres.push(CostCentre {
                 centre,
                 unit,
                 crate_name,
+                name,
                 wall_ns,
                 findings: Vec::new(),
                 under_floor_ns: None,

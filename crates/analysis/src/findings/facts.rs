@@ -119,10 +119,17 @@ pub enum Facts {
         /// The crates with the most LLVM time (first three).
         largest: Vec<Timed>,
     },
-    IncrementalOverhead {
-        incremental_ns: u64,
+    /// The work a crate redoes whole on every edit of it: parsing and expansion, name
+    /// resolution, lints, metadata, incremental bookkeeping.
+    WholeCrateRework {
+        #[serde(rename = "crate")]
+        krate: String,
+        /// Each part, by phase title.
+        parts: Vec<Timed>,
+        /// The crate's CPU time in this build.
+        crate_ns: u64,
+        /// All profiled crates' CPU time in this build.
         total_ns: u64,
-        largest: Timed,
     },
     Linking {
         /// The unit linked last (`bin "rg"`).
@@ -259,7 +266,7 @@ impl Facts {
             Facts::PathologicalItem { .. } => Cause::PathologicalItem,
             Facts::Monomorphization { .. } => Cause::Monomorphization,
             Facts::LlvmDominates { .. } => Cause::LlvmDominates,
-            Facts::IncrementalOverhead { .. } => Cause::IncrementalOverhead,
+            Facts::WholeCrateRework { .. } => Cause::WholeCrateRework,
             Facts::Linking { .. } => Cause::Linking,
             Facts::SerializingCrate { .. } => Cause::SerializingCrate,
             Facts::BuildScriptOnCriticalPath { .. } => Cause::BuildScriptOnCriticalPath,

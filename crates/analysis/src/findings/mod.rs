@@ -27,7 +27,7 @@ mod rebuilds;
 mod schedule;
 mod verify;
 
-use backend::{incremental_overhead, linking, llvm_dominates};
+use backend::{linking, llvm_dominates, whole_crate_rework};
 pub use cost_centres::{cost_centres, Centre, CostCentre, CostCentres, CENTRE_SHARE};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
 pub use facts::{Cascade, Facts, GenericCopies, OlderCopy, QueryCall, Replay, RerunCause, Timed};
@@ -54,7 +54,8 @@ pub enum Cause {
     BuildScriptOnCriticalPath,
     ProcMacroCrateOnCriticalPath,
     ProcMacroExpansion,
-    IncrementalOverhead,
+    /// Work an edited crate redoes whole on every edit (a split would halve it).
+    WholeCrateRework,
     DuplicateDependency,
     /// The same version of crates compiled again for build scripts or proc macros.
     HostCopies,
@@ -330,7 +331,14 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             .cloned()
             .collect();
         findings.extend(llvm_dominates(phases, &rest, input.build));
-        findings.extend(incremental_overhead(phases, &crates, input.build));
+        findings.extend(
+            whole_crate_rework(phases, &crates, input.build)
+                .map(|f| {
+                    let owner = Owner::of(input.build, f.crate_name.as_deref().unwrap_or(""));
+                    f.owned_by(owner)
+                })
+                .filter(|f| matches!(f.code_owner, Some(Owner::Member) | Some(Owner::Unknown))),
+        );
     }
     findings.extend(proc_macro_expansion(
         input.proc_macro_invocations,
@@ -490,7 +498,7 @@ fn name_the_line(finding: &mut Finding, bill: &Bill) {
 
 /// A finding whose estimate is a general rule rather than this build's own evidence.
 fn is_rule_of_thumb(f: &Finding) -> bool {
-    matches!(f.cause(), Cause::LlvmDominates | Cause::IncrementalOverhead)
+    matches!(f.cause(), Cause::LlvmDominates | Cause::WholeCrateRework)
 }
 
 /// Which part of a unit a fix shortens: before its metadata is ready (dependents that
@@ -508,14 +516,15 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
     let wall = build.totals.wall_ns;
     // (crate, cut, part, whether the cut is CPU time to convert to the unit's wall time).
     let cuts: Vec<(String, u64, Part, bool)> = match finding.cause() {
-        Cause::PathologicalTraitSolving | Cause::PathologicalItem | Cause::ProcMacroExpansion => {
-            finding
-                .crate_name
-                .iter()
-                .map(|c| (c.clone(), finding.estimate_ns, Part::FrontEnd, true))
-                .collect()
-        }
-        Cause::Monomorphization | Cause::IncrementalOverhead => finding
+        Cause::PathologicalTraitSolving
+        | Cause::PathologicalItem
+        | Cause::ProcMacroExpansion
+        | Cause::WholeCrateRework => finding
+            .crate_name
+            .iter()
+            .map(|c| (c.clone(), finding.estimate_ns, Part::FrontEnd, true))
+            .collect(),
+        Cause::Monomorphization => finding
             .crate_name
             .iter()
             .map(|c| (c.clone(), finding.estimate_ns, Part::BackEnd, true))

@@ -24,7 +24,6 @@ pub fn settings_to_try(finding: &Finding, installed_linkers: &[String]) -> Vec<(
             }
             settings
         }
-        Cause::IncrementalOverhead => vec![pair("incremental", "false")],
         _ => Vec::new(),
     }
 }
@@ -203,10 +202,11 @@ mod tests {
             cost_centres: None,
             findings: vec![
                 finding(
-                    Facts::IncrementalOverhead {
-                        incremental_ns: 0,
+                    Facts::WholeCrateRework {
+                        krate: "app".into(),
+                        parts: vec![Timed::new("Incremental bookkeeping", 0)],
+                        crate_ns: 0,
                         total_ns: 0,
-                        largest: Timed::new("app", 0),
                     },
                     260,
                 ),
@@ -248,11 +248,7 @@ mod tests {
             run: None,
             variants: vec![
                 variant(&[], &[1500, 1510, 1490], None),
-                variant(
-                    &[("incremental", "false")],
-                    &[3290, 3300, 3280],
-                    cmp(2.18, true),
-                ),
+                variant(&[("linker", "mold")], &[3290, 3300, 3280], cmp(2.18, true)),
                 variant(
                     &[("debug", "line-tables-only")],
                     &[1430, 1420, 1440],
@@ -261,19 +257,22 @@ mod tests {
             ],
             recommendation: Recommendation::default(),
         };
-        let v = verifications(&explanation, Some(&experiment), &[]);
-        // incremental=false measured 2.18x slower: the estimate did not hold.
-        assert_eq!(v[0].setting.as_deref(), Some("incremental=false"));
-        assert_eq!(v[0].verdict, VerificationVerdict::Slower);
-        assert_eq!(v[0].saving_ns, Some(-1_790_000_000));
+        let v = verifications(&explanation, Some(&experiment), &["mold".to_string()]);
+        // A split is a code change: said to be one, not tried.
+        assert_eq!(v[0].setting, None);
+        assert_eq!(v[0].verdict, VerificationVerdict::CodeChange);
         // Less debug info for a link-heavy rebuild: 70 ms of an estimated 110 ms.
         assert_eq!(v[1].setting.as_deref(), Some("debug=line-tables-only"));
         let VerificationVerdict::Confirmed { ratio } = v[1].verdict else {
             panic!("{:?}", v[1].verdict)
         };
         assert!((ratio - 70.0 / 110.0).abs() < 0.01, "{ratio}");
+        // mold measured 2.18x slower: the estimate did not hold.
+        assert_eq!(v[2].setting.as_deref(), Some("linker=mold"));
+        assert_eq!(v[2].verdict, VerificationVerdict::Slower);
+        assert_eq!(v[2].saving_ns, Some(-1_790_000_000));
         // A change to the dependency graph is said to be one.
-        assert_eq!(v[2].setting, None);
-        assert_eq!(v[2].verdict, VerificationVerdict::CodeChange);
+        assert_eq!(v[3].setting, None);
+        assert_eq!(v[3].verdict, VerificationVerdict::CodeChange);
     }
 }
