@@ -11,17 +11,19 @@ use buildscope_measure::{
     explain_run, installed_linkers, rustc_version, summarize_experiment, ExplainExtras,
 };
 use buildscope_output::{ExplainResult, Style};
-use buildscope_workflow::{levers_to_prove, prove_levers, settings_to_verify, verification_plan};
+use buildscope_workflow::{
+    levers_to_prove, plan_spread, prove_levers, settings_to_verify, verification_plan,
+};
 
 use crate::cli::ExplainArgs;
 use crate::measuring::measure_with_progress;
-use crate::resolve::{lock_for_measuring, plan_for_run, resolve_target};
+use crate::resolve::{lock_for_measuring, open_store, plan_for_run, resolve_target};
 use crate::terminal::print_document;
 
 pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Result<ExitCode> {
     let (record, profile_paths) =
         resolve_target(&args.target, &args.history, args.manifest_path.as_deref())?;
-    let explanation = explain_run(
+    let mut explanation = explain_run(
         record.as_ref(),
         &profile_paths,
         threads,
@@ -31,6 +33,10 @@ pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Resul
         },
     )?
     .explanation;
+    explanation.runs_spread = record.as_ref().and_then(|record| {
+        let store = open_store(&args.history).ok()?;
+        plan_spread(&store, record)
+    });
     let verified = match (&record, args.verify) {
         (Some(record), true) => Some(verify(record, &explanation, &args)?),
         (None, true) => {

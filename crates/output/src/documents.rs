@@ -329,6 +329,10 @@ pub struct ExplainDocument<'a> {
     /// note that no lever is known (from a run record).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_centres: Option<crate::CostCentresDocument<'a>>,
+    /// The wall times of the runs measured with this one (`build --runs N`), when several:
+    /// an estimate below `max - min` is within their noise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_spread: Option<buildscope_analysis::Spread>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Vec<VerificationDocument<'a>>>,
     /// `--verify` on a cold run: the bill's Cargo.toml changes tried by removal.
@@ -369,6 +373,7 @@ impl<'a> ExplainDocument<'a> {
             findings: e.findings.iter().map(FindingDocument::new).collect(),
             bill: &e.bill,
             cost_centres: e.cost_centres.as_ref().map(crate::CostCentresDocument::new),
+            runs_spread: e.runs_spread,
             proofs: None,
             verification: verified.map(|v| {
                 v.iter()

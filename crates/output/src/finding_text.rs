@@ -972,6 +972,14 @@ fn setting_fix(change: &SettingDifference) -> String {
     }
 }
 
+/// `Name resolution and HIR` → `name resolution and HIR`.
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or(String::new(), |first| {
+        first.to_lowercase().chain(chars).collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1023,12 +1031,4 @@ mod tests {
         );
         assert_eq!(evidence[1], "linkers on this machine: mold");
     }
-}
-
-/// `Name resolution and HIR` → `name resolution and HIR`.
-fn lower_first(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or(String::new(), |first| {
-        first.to_lowercase().chain(chars).collect()
-    })
 }

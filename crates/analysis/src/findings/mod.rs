@@ -196,6 +196,10 @@ pub struct Explanation {
     /// The scenario's wall time by cost centre, each tied to the findings that act on it
     /// (from the run record).
     pub cost_centres: Option<CostCentres>,
+    /// The wall times of the runs measured with this one (`--runs N`), when there were
+    /// several: a saving smaller than their spread is within the noise. Set by the caller,
+    /// which knows the history.
+    pub runs_spread: Option<crate::stats::Spread>,
 }
 
 /// Where the wall-clock time of a build went, from its units.
@@ -417,6 +421,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         findings,
         bill,
         cost_centres,
+        runs_spread: None,
     }
 }
 

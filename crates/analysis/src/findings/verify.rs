@@ -200,6 +200,7 @@ mod tests {
             schedule: None,
             bill: None,
             cost_centres: None,
+            runs_spread: None,
             findings: vec![
                 finding(
                     Facts::WholeCrateRework {
