@@ -64,7 +64,12 @@
       tbody.textContent = "";
       shown.forEach(function (r) {
         var row = el("tr");
-        columns.forEach(function (c) { row.appendChild(el("td", c.cls ? { "class": c.cls } : {}, c.show ? c.show(r) : String(c.get(r)))); });
+        columns.forEach(function (c) {
+          var shown = c.show ? c.show(r) : String(c.get(r));
+          var cell = el("td", c.cls ? { "class": c.cls } : {}, shown instanceof Node ? undefined : shown);
+          if (shown instanceof Node) { cell.appendChild(shown); }
+          row.appendChild(cell);
+        });
         tbody.appendChild(row);
       });
     }
@@ -111,6 +116,25 @@
     findings.appendChild(li);
   });
   if (!ex.findings || ex.findings.length === 0) { findings.appendChild(el("li", {}, "No finding: nothing stands out.")); }
+
+  // ---------------------------------------------------------------- cost centres
+  // The wall time per unit and phase; each centre of 5% or more with the findings acting
+  // on it, or what it is and that no lever is known.
+  var centres = ex.cost_centres;
+  var named = centres ? centres.centres.filter(function (c) { return c.named; }) : [];
+  if (named.length) {
+    document.getElementById("centres").hidden = false;
+    document.getElementById("centres-link").hidden = false;
+    var rest = centres.wall_ns - named.reduce(function (s, c) { return s + c.wall_ns; }, 0);
+    document.getElementById("centres-about").textContent = "Each second of the " + dur(centres.wall_ns) + " wall time shared among the units running then, a unit's share split by its profile's phases. The centres of 5% or more; the others add up to " + dur(Math.max(rest, 0)) + ".";
+    table(document.getElementById("centres-table"), [
+      { title: "Cost centre", get: function (c) { return c.title; } },
+      { title: "Time", get: function (c) { return c.wall_ns; }, show: function (c) { return dur(c.wall_ns); }, cls: "num" },
+      { title: "Share", get: function (c) { return c.share; }, show: function (c) { return (100 * c.share).toFixed(1) + "%"; }, cls: "num" },
+      { title: "", get: function (c) { return c.share; }, show: function (c) { return el("span", { "class": "share-bar", style: "width:" + Math.round(200 * c.share) + "px" }); } },
+      { title: "Lever", get: function (c) { return c.findings.length ? "finding " + c.findings.map(function (i) { return i + 1; }).join(", ") + ": " + c.findings.map(function (i) { return ex.findings[i].title; }).join("; ") : "none known: " + c.no_lever; } }
+    ], named);
+  }
 
   // ---------------------------------------------------------------- the bill
   // Each member's dependency lines, priced by what only they bring into this cold build.

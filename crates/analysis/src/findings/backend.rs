@@ -71,7 +71,22 @@ pub(super) fn whole_crate_rework(
     if !build.is_some_and(|b| b.hot) {
         return None;
     }
-    let whole = |c: &CratePhases| -> u64 { WHOLE_CRATE.iter().map(|p| c.phases.of(*p)).sum() };
+    // Metadata is written by a library only, and grows with it; what a binary spends there
+    // is reading its dependencies' metadata, which each part of a split would read again.
+    let units = build.map_or(&[][..], |b| b.units);
+    let is_library = |krate: &str| {
+        units
+            .iter()
+            .any(|u| u.kind == UnitKind::Lib && u.compiles_crate(krate))
+    };
+    let counted = |c: &CratePhases, p: Phase| -> u64 {
+        if p == Phase::CrateMetadata && !is_library(&c.crate_name) {
+            0
+        } else {
+            c.phases.of(p)
+        }
+    };
+    let whole = |c: &CratePhases| -> u64 { WHOLE_CRATE.iter().map(|p| counted(c, *p)).sum() };
     let worst = crates.iter().max_by_key(|c| whole(c))?;
     let rework = whole(worst);
     let total = phases.build_ns();
@@ -84,7 +99,7 @@ pub(super) fn whole_crate_rework(
         krate: worst.crate_name.clone(),
         parts: WHOLE_CRATE
             .iter()
-            .map(|p| Timed::new(p.title(), worst.phases.of(*p)))
+            .map(|p| Timed::new(p.title(), counted(worst, *p)))
             .collect(),
         crate_ns: worst.phases.build_ns(),
         total_ns: total,

@@ -242,6 +242,7 @@ pub fn attach_findings(centres: &mut CostCentres, findings: &[Finding], under_fl
         let acts = |f: &&Finding| {
             centre.centre.acted_on_by().contains(&f.cause())
                 && acts_on_crate(f, centre.crate_name.as_deref())
+                && counts_the_phase(f, centre.centre)
         };
         centre.findings = findings
             .iter()
@@ -263,5 +264,19 @@ fn acts_on_crate(finding: &Finding, krate: Option<&str>) -> bool {
         (_, None, _) => true,
         (_, Some(f), Some(c)) => f.replace('-', "_") == c,
         (_, Some(_), None) => false,
+    }
+}
+
+/// Whether a finding that names the parts it would save counts this centre among them (a
+/// binary's metadata is not part of the work a split saves).
+fn counts_the_phase(finding: &Finding, centre: Centre) -> bool {
+    match &finding.facts {
+        Facts::WholeCrateRework { parts, .. } => parts.iter().any(|p| {
+            p.ns > 0
+                && Phase::ALL
+                    .iter()
+                    .any(|ph| ph.title() == p.name && Centre::of_phase(*ph) == Some(centre))
+        }),
+        _ => true,
     }
 }
