@@ -166,6 +166,15 @@ fn the_report_of_a_real_build_opens_in_chromium() {
     assert!(dom.contains("data-ready=\"1\""));
     assert!(dom.contains("Against run "), "the compare section");
     assert!(dom.contains("By phase (CPU)"), "per-phase deltas");
+    // The rebuild's cost centres, each with its lever or none known.
+    assert!(
+        dom.contains("<section id=\"centres\" aria-labelledby=\"centres-h\">")
+            && dom.contains("class=\"share-bar\"")
+            && (dom.contains("finding 1")
+                || dom.contains("none known")
+                || dom.contains("under the floor")),
+        "the cost-centre section"
+    );
     assert!(
         dom.contains("Run-to-run spread after"),
         "the spread of --runs 2"

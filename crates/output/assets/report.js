@@ -34,7 +34,7 @@
     var thead = el("thead"), tr = el("tr");
     var state = { col: -1, desc: true };
     columns.forEach(function (c, i) {
-      var th = el("th", { scope: "col" });
+      var th = el("th", c.cls ? { scope: "col", "class": c.cls } : { scope: "col" });
       var b = el("button", { type: "button" }, c.title);
       b.addEventListener("click", function () {
         state.desc = state.col === i ? !state.desc : true;
@@ -129,10 +129,10 @@
     document.getElementById("centres-about").textContent = "Each second of the " + dur(centres.wall_ns) + " wall time shared among the units running then, a unit's share split by its profile's phases. The centres of 5% or more; the others add up to " + dur(Math.max(rest, 0)) + ".";
     table(document.getElementById("centres-table"), [
       { title: "Cost centre", get: function (c) { return c.title; } },
-      { title: "Time", get: function (c) { return c.wall_ns; }, show: function (c) { return dur(c.wall_ns); }, cls: "num" },
+      { title: "Time", get: function (c) { return c.wall_ns; }, show: function (c) { return dur(c.wall_ns); }, cls: "num nowrap" },
       { title: "Share", get: function (c) { return c.share; }, show: function (c) { return (100 * c.share).toFixed(1) + "%"; }, cls: "num" },
-      { title: "", get: function (c) { return c.share; }, show: function (c) { return el("span", { "class": "share-bar", style: "width:" + Math.round(200 * c.share) + "px" }); } },
-      { title: "Lever", get: function (c) { return c.findings.length ? "finding " + c.findings.map(function (i) { return i + 1; }).join(", ") + ": " + c.findings.map(function (i) { return ex.findings[i].title; }).join("; ") : "none known: " + c.no_lever; } }
+      { title: "", get: function (c) { return c.share; }, show: function (c) { return el("span", { "class": "share-bar", style: "width:" + Math.round(200 * c.share) + "px" }); }, cls: "bar" },
+      { title: "Lever", cls: "text", get: function (c) { return c.findings.length ? "finding " + c.findings.map(function (i) { return i + 1; }).join(", ") + ": " + c.findings.map(function (i) { return ex.findings[i].title; }).join("; ") : (c.under_floor_ns !== null && c.under_floor_ns !== undefined ? "under the floor: " : "none known: ") + c.no_lever; } }
     ], named);
   }
 
