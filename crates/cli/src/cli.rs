@@ -124,10 +124,15 @@ Built-in generators (--shape), what each stresses:
 Or any generator: --generator 'CMD' with {n} for the size and {dir} for the folder it must
 write a cargo project into (without {dir}, CMD runs inside that folder).
 
+Or your own project and the size of a change: --edit PATH rebuilds this workspace after an
+edit of the first n function bodies of PATH (restored after each build), so you see how the
+rebuild's codegen and wall time grow with the number of functions a change touches.
+
 Examples:
   buildscope scale --shape iterator-chain --sizes 20,40,60,80
   buildscope scale --shape derives=serde::Serialize --sizes 250,500,1000,2000 --runs 3
-  buildscope scale --generator 'python3 gen.py {n} {dir}' --sizes 1000,2000,4000,8000 --json";
+  buildscope scale --generator 'python3 gen.py {n} {dir}' --sizes 1000,2000,4000,8000 --json
+  buildscope scale --edit src/lib.rs --sizes 1,4,16,64";
 
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
@@ -135,13 +140,18 @@ pub struct ScaleArgs {
     #[arg(
         long,
         value_name = "SHAPE",
-        required_unless_present = "generator",
-        conflicts_with = "generator"
+        required_unless_present_any = ["generator", "edit"],
+        conflicts_with_all = ["generator", "edit"]
     )]
     pub shape: Option<String>,
     /// A command that writes the project for size {n} into {dir}.
-    #[arg(long, value_name = "CMD")]
+    #[arg(long, value_name = "CMD", conflicts_with = "edit")]
     pub generator: Option<String>,
+    /// No generator: this workspace, rebuilt after an edit of the first N function bodies
+    /// of PATH for each size N (how a rebuild grows with the size of a change); the file is
+    /// restored after each build, the builds go to a target directory of their own.
+    #[arg(long, value_name = "PATH")]
+    pub edit: Option<PathBuf>,
     /// The sizes to build (at least three for a fit).
     #[arg(long, value_name = "N,N,...", value_delimiter = ',', required = true)]
     pub sizes: Vec<u64>,

@@ -16,7 +16,13 @@ use crate::cli::ScaleArgs;
 use crate::terminal::{cores, print, progress_bar};
 
 pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
-    let generator = generator_of(args.shape.as_deref(), args.generator.as_deref())?;
+    let generator = generator_of(
+        args.shape.as_deref(),
+        args.generator.as_deref(),
+        args.edit.as_deref(),
+    )?;
+    // Sizes of an edit are rebuilds after it.
+    let hot = args.hot || args.edit.is_some();
     let sizes = sizes_to_fit(&args.sizes)?;
     let here = std::env::current_dir().unwrap_or_default();
     let plan = ScalePlan {
@@ -24,7 +30,7 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
         generator: generator.clone(),
         sizes: sizes.clone(),
         runs: args.runs as usize,
-        hot: args.hot,
+        hot,
         work: (args.work.clone()).unwrap_or_else(|| default_work_dir(&generator, &here)),
         cores: cores(),
         env: args
@@ -46,14 +52,7 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
     bar.finish_and_clear();
     let Scaled { measures, failures } = scaled?;
     let runs = args.runs as usize;
-    let view = ScaleView::new(
-        &generator.describe(),
-        args.hot,
-        sizes,
-        runs,
-        measures,
-        failures,
-    );
+    let view = ScaleView::new(&generator.describe(), hot, sizes, runs, measures, failures);
     if let Some(path) = &args.output {
         write_scale_page(&view, path)?;
         if !args.format().is_for_machines() {

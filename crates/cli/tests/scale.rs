@@ -266,3 +266,50 @@ fn sampling_shows_the_functions_inside_rustc_and_llvm() {
         "{err}"
     );
 }
+
+#[test]
+fn the_size_of_an_edit_is_swept_on_the_users_own_project() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // A library of 40 modules with one function each: in a dev build each module is a
+    // codegen unit of its own, so an edit of n functions redoes n units' codegen.
+    let dir = scratch_dir("buildscope-scale-edits-");
+    let modules: String = (0..40)
+        .map(|m| {
+            format!(
+                "pub mod s{m} {{ pub fn g(x: u64) -> u64 {{ let v: Vec<u64> = (0..x).map(|i| i * {m} + 1).collect(); v.iter().sum::<u64>() }} }}\n"
+            )
+        })
+        .collect();
+    common::write(
+        &dir.join("Cargo.toml"),
+        "[package]\nname = \"edited\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    common::write(&dir.join("src/lib.rs"), &modules);
+    let doc = doc(&scale(&dir, &["--edit", "src/lib.rs", "--sizes", "1,8,32"]));
+    assert_eq!(doc["scenario"], "hot: after an edit", "{doc:#}");
+    assert_eq!(doc["generator"], "edits of lib.rs");
+    let codegen = measure(&doc, "phase:LLVM code generation");
+    let at = |i: usize| -> f64 {
+        codegen["points"][i]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum::<f64>()
+    };
+    assert!(at(2) > 4.0 * at(0), "32 functions vs 1: {codegen:#}");
+    // The user's project as it was: the file restored, their own target directory unused.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("src/lib.rs")).unwrap(),
+        modules
+    );
+    assert!(!dir.join("target/debug").exists());
+    // More functions than the file has: the size says so, the others are still measured.
+    let out = scale(&dir, &["--edit", "src/lib.rs", "--sizes", "1,2,41"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("fewer than the 41"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

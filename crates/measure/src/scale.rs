@@ -161,6 +161,10 @@ pub enum Generator {
     /// A shell command; `{n}` is the size and `{dir}` the folder to write the project into
     /// (without `{dir}`, the command runs in that folder).
     Command(String),
+    /// Nothing generated: the user's own workspace, with the first n function bodies of
+    /// this file (absolute) edited, one hot build per size: how a rebuild grows with the
+    /// size of a change.
+    EditsOf(PathBuf),
 }
 
 impl Generator {
@@ -168,11 +172,21 @@ impl Generator {
         match self {
             Generator::Builtin(shape) => shape.name(),
             Generator::Command(command) => command.clone(),
+            Generator::EditsOf(path) => format!(
+                "edits of {}",
+                path.file_name()
+                    .map_or(path.as_os_str(), |n| n)
+                    .to_string_lossy()
+            ),
         }
     }
 
-    /// Writes the project for size `n` into `dir` (emptied first).
+    /// Writes the project for size `n` into `dir` (emptied first); nothing for
+    /// [`Generator::EditsOf`], whose project is the user's.
     pub fn generate(&self, n: u64, dir: &Path) -> Result<(), String> {
+        if let Generator::EditsOf(_) = self {
+            return Ok(());
+        }
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         match self {
@@ -188,6 +202,7 @@ impl Generator {
                 )?;
                 write(dir.join("src/lib.rs"), shape.source(n))
             }
+            Generator::EditsOf(_) => Ok(()),
             Generator::Command(command) => {
                 let line = command
                     .replace("{n}", &n.to_string())
@@ -267,6 +282,9 @@ pub fn measure_sizes(plan: &ScalePlan, mut on_size: impl FnMut(u64)) -> Vec<Scal
 }
 
 fn measure_size(plan: &ScalePlan, size: u64, dir: &Path) -> Result<Vec<RunRecord>, String> {
+    if let Generator::EditsOf(path) = &plan.generator {
+        return measure_edit_size(plan, path, size);
+    }
     plan.generator.generate(size, dir)?;
     let workspace = crate::Workspace::load(&plan.cargo, Some(&dir.join("Cargo.toml")))
         .map_err(|e| format!("the generated project: {e}"))?;
@@ -299,6 +317,49 @@ fn measure_size(plan: &ScalePlan, size: u64, dir: &Path) -> Result<Vec<RunRecord
         }),
         packages: Vec::new(),
         edited_package: plan.hot.then(|| workspace.member_names().remove(0)),
+        cores: plan.cores,
+        journal_dir: None,
+        env: plan.env.clone(),
+        show_diagnostics: false,
+        cargo_timings: false,
+        cargo_log: false,
+        sample: plan.sample,
+    };
+    let records = execute(&build, |_| {}, |_| {}).map_err(|e: BuildError| e.to_string())?;
+    if let Some(failed) = records.iter().find(|r| !r.success) {
+        return Err(format!("the build failed: {}", failed.first_error()));
+    }
+    Ok(records)
+}
+
+/// One size of [`Generator::EditsOf`]: the user's workspace rebuilt after an edit of the
+/// file's first `size` function bodies (restored after each run), in a target directory of
+/// its own under `plan.work` (the user's own builds stay as they are).
+fn measure_edit_size(plan: &ScalePlan, path: &Path, size: u64) -> Result<Vec<RunRecord>, String> {
+    let functions = u32::try_from(size).map_err(|_| format!("{size}: too many functions"))?;
+    let workspace = crate::Workspace::load(&plan.cargo, None)
+        .map_err(|e| format!("the workspace around {}: {e}", path.display()))?;
+    let scenario = Scenario::Edit {
+        path: path.to_path_buf(),
+        functions,
+    };
+    let edited_package = workspace.edited_package(&scenario);
+    let build = BuildPlan {
+        cargo: plan.cargo.clone(),
+        command: "build".into(),
+        cargo_args: Vec::new(),
+        cwd: workspace.root.clone(),
+        workspace_root: workspace.root.clone(),
+        target_dir: plan.work.join("target"),
+        state_dir: plan.work.join("state"),
+        scenario,
+        runs: plan.runs.max(1),
+        self_profile: Some(SelfProfile {
+            crates: edited_package.iter().cloned().collect(),
+            events: None,
+        }),
+        packages: Vec::new(),
+        edited_package,
         cores: plan.cores,
         journal_dir: None,
         env: plan.env.clone(),

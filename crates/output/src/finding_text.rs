@@ -241,6 +241,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
             krate,
             parts,
             crate_ns,
+            claimed_by_macros_ns,
             total_ns,
         } => {
             let rework: u64 = parts.iter().map(|p| p.ns).sum();
@@ -262,7 +263,13 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
                         secs(*crate_ns)
                     ),
                     "incremental compilation reuses type checking, MIR and codegen of what the edit did not change, not these: they grow with the crate, not with the edit".to_string(),
-                ],
+                ]
+                .into_iter()
+                .chain((*claimed_by_macros_ns > 0).then(|| format!(
+                    "{} of it is the macros' expansion and the code they generate, which the proc-macro finding claims: not counted here",
+                    secs(*claimed_by_macros_ns)
+                )))
+                .collect(),
             )
         }
         Facts::Linking {

@@ -15,11 +15,17 @@ use crate::WorkflowError;
 /// Queries fitted beside the phases: those with the most self time at the largest size.
 const TOP_QUERIES: usize = 8;
 
-/// The generator `--shape` or `--generator` names.
+/// The generator `--shape`, `--generator` or `--edit` names.
 pub fn generator_of(
     shape: Option<&str>,
     command: Option<&str>,
+    edit: Option<&Path>,
 ) -> Result<Generator, WorkflowError> {
+    if let Some(path) = edit {
+        let absolute = std::fs::canonicalize(path)
+            .map_err(|e| WorkflowError::BadArgument(format!("--edit {}: {e}", path.display())))?;
+        return Ok(Generator::EditsOf(absolute));
+    }
     match (shape, command) {
         (Some(shape), _) => Shape::parse(shape).map(Generator::Builtin).ok_or_else(|| {
             WorkflowError::BadArgument(format!(
@@ -29,7 +35,7 @@ pub fn generator_of(
         }),
         (None, Some(command)) => Ok(Generator::Command(command.to_string())),
         (None, None) => Err(WorkflowError::BadArgument(
-            "--shape or --generator: what makes the project for a size".into(),
+            "--shape, --generator or --edit: what makes the project for a size".into(),
         )),
     }
 }

@@ -63,10 +63,14 @@ const WHOLE_CRATE: [Phase; 5] = [
 /// edit in one, redoes half of it. Measured on two planted crates (3,600 functions; 960
 /// structs with six derives each): the splits saved 139 ms and 1.52 s where half the
 /// whole-crate work was 141 ms and 1.49 s (bench/RESULTS.md).
+///
+/// Time a proc-macro finding already claims for a crate (`claimed`, CPU) is taken off: its
+/// fix (derived types moved out) is a split too, and the same seconds are not promised twice.
 pub(super) fn whole_crate_rework(
     phases: &PhaseTimes,
     crates: &[CratePhases],
     build: Option<BuildEvidence>,
+    claimed: &[(String, u64)],
 ) -> Option<Finding> {
     if !build.is_some_and(|b| b.hot) {
         return None;
@@ -86,9 +90,17 @@ pub(super) fn whole_crate_rework(
             c.phases.of(p)
         }
     };
-    let whole = |c: &CratePhases| -> u64 { WHOLE_CRATE.iter().map(|p| counted(c, *p)).sum() };
-    let worst = crates.iter().max_by_key(|c| whole(c))?;
-    let rework = whole(worst);
+    let unclaimed = |c: &CratePhases| -> u64 {
+        let whole: u64 = WHOLE_CRATE.iter().map(|p| counted(c, *p)).sum();
+        let by_macros: u64 = claimed
+            .iter()
+            .filter(|(k, _)| *k == c.crate_name)
+            .map(|(_, ns)| ns)
+            .sum();
+        whole.saturating_sub(by_macros)
+    };
+    let worst = crates.iter().max_by_key(|c| unclaimed(c))?;
+    let rework = unclaimed(worst);
     let total = phases.build_ns();
     // A cost centre of a rebuild from a twentieth of its time (the floor drops what would
     // save too little).
@@ -102,6 +114,11 @@ pub(super) fn whole_crate_rework(
             .map(|p| Timed::new(p.title(), counted(worst, *p)))
             .collect(),
         crate_ns: worst.phases.build_ns(),
+        claimed_by_macros_ns: claimed
+            .iter()
+            .filter(|(k, _)| *k == worst.crate_name)
+            .map(|(_, ns)| ns)
+            .sum(),
         total_ns: total,
     };
     Some(Finding::new(

@@ -128,6 +128,9 @@ pub enum Facts {
         parts: Vec<Timed>,
         /// The crate's CPU time in this build.
         crate_ns: u64,
+        /// Of the parts, what a proc-macro finding about the crate already claims (not
+        /// counted in this estimate).
+        claimed_by_macros_ns: u64,
         /// All profiled crates' CPU time in this build.
         total_ns: u64,
     },

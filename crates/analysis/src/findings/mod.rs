@@ -322,6 +322,12 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             &owner,
         ));
     }
+    // Before the whole-crate work: the time a macro's finding explains is not claimed again.
+    findings.extend(proc_macro_expansion(
+        input.proc_macro_invocations,
+        &crates,
+        input.build,
+    ));
     if let Some(phases) = &phases {
         // Time a monomorphization finding explains is not claimed again.
         let explained: Vec<&str> = findings
@@ -336,7 +342,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             .collect();
         findings.extend(llvm_dominates(phases, &rest, input.build));
         findings.extend(
-            whole_crate_rework(phases, &crates, input.build)
+            whole_crate_rework(phases, &crates, input.build, &claimed_by_macros(&findings))
                 .map(|f| {
                     let owner = Owner::of(input.build, f.crate_name.as_deref().unwrap_or(""));
                     f.owned_by(owner)
@@ -344,11 +350,6 @@ pub fn explain(input: &ExplainInput) -> Explanation {
                 .filter(|f| matches!(f.code_owner, Some(Owner::Member) | Some(Owner::Unknown))),
         );
     }
-    findings.extend(proc_macro_expansion(
-        input.proc_macro_invocations,
-        &crates,
-        input.build,
-    ));
     if let Some(build) = input.build {
         findings.extend(linking(build));
         // In a rebuild only the edited crates compile: idle cores are not the cause.
@@ -423,6 +424,15 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         cost_centres,
         runs_spread: None,
     }
+}
+
+/// The CPU time proc-macro findings claim, by crate (estimates are still CPU time here).
+fn claimed_by_macros(findings: &[Finding]) -> Vec<(String, u64)> {
+    findings
+        .iter()
+        .filter(|f| f.cause() == Cause::ProcMacroExpansion)
+        .filter_map(|f| f.crate_name.clone().map(|c| (c, f.estimate_ns)))
+        .collect()
 }
 
 /// An unused dependency line, priced by what removing it saves.

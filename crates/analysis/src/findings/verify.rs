@@ -207,6 +207,7 @@ mod tests {
                         krate: "app".into(),
                         parts: vec![Timed::new("Incremental bookkeeping", 0)],
                         crate_ns: 0,
+                        claimed_by_macros_ns: 0,
                         total_ns: 0,
                     },
                     260,
