@@ -5,12 +5,18 @@ findings need the summaries plus the longest item queries, proc-macro expansions
 in one run.
 
     bench/explain_vs_summarize.py [--runs 5] [--types 50] [--events all] [--work DIR] [--also PATH]
+    bench/explain_vs_summarize.py --run RUN_DIR [--runs 5] [--also PATH]
 
 The profile: one crate with a generic function instantiated for `--types` types (the
 explain tests' monomorphization project, larger), compiled by rustc with
 `-Zself-profile-events=--events` (RUSTC_BOOTSTRAP=1 for that rustc only). `--also` times
 another buildscope binary's explain on the same profile (an older build, say). Prints
 medians and the ratio explain / summarize.
+
+With --run, the profiles are a whole build's instead: a run folder of `buildscope build
+--cold --self-profile` (e.g. hyperfine 1.19.0 from bench/real-projects.sh: 95 profiles,
+1.3 GB), explained as a run (the findings, the schedule, the bill) against `summarize` of
+its profiles.
 """
 import argparse
 import glob
@@ -73,25 +79,30 @@ def main():
     ap.add_argument("--events", default="all")
     ap.add_argument("--work")
     ap.add_argument("--also", help="another buildscope binary whose explain to time")
+    ap.add_argument("--run", help="a run folder of a whole build with --self-profile")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT, check=True)
     ours = os.path.join(ROOT, "target", "release", "buildscope")
     work = args.work or tempfile.mkdtemp(prefix="buildscope-explain-bench-")
     os.makedirs(work, exist_ok=True)
-    profiles = make_profile(work, args.types, args.events)
+    target = profiles = os.path.join(args.run, "profiles") if args.run else make_profile(work, args.types, args.events)
+    if args.run:
+        target = args.run
     size = sum(os.path.getsize(p) for p in glob.glob(os.path.join(profiles, "*")))
     cmds = {
         "summarize": [ours, "summarize", profiles],
-        "explain": [ours, "explain", profiles],
+        "explain": [ours, "explain", target],
     }
     if args.also:
-        cmds["explain (--also)"] = [args.also, "explain", profiles]
+        cmds["explain (--also)"] = [args.also, "explain", target]
     times = {name: [] for name in cmds}
     for i in range(args.runs):
         for name in (list(cmds) if i % 2 == 0 else list(reversed(cmds))):
             times[name].append(run(cmds[name])[0])
-    print(f"one crate, a generic function for {args.types} types, -Zself-profile-events={args.events}: "
-          f"{size / 1e6:.1f} MB of profiles; medians of {args.runs} alternating runs; {os.cpu_count()} CPUs")
+    what = (f"the run {args.run}" if args.run
+            else f"one crate, a generic function for {args.types} types, -Zself-profile-events={args.events}")
+    print(f"{what}: {len(glob.glob(os.path.join(profiles, '*')))} profiles, {size / 1e6:.1f} MB; "
+          f"medians of {args.runs} alternating runs; {os.cpu_count()} CPUs")
     base = statistics.median(times["summarize"])
     for name, xs in times.items():
         med = statistics.median(xs)

@@ -88,6 +88,6 @@ pub use timeline::{
     Unit, UnitChange, UnitKind,
 };
 pub use top::{
-    top_invocations, top_invocations_by, top_invocations_of_files, top_invocations_where,
-    Invocation, RankBy,
+    summarize_with_invocations, top_invocations, top_invocations_by, top_invocations_of_files,
+    top_invocations_where, Invocation, LabelFilter, RankBy,
 };

@@ -114,48 +114,64 @@ impl ThreadState {
 /// count. One deliberate difference: `time` does not count an interval again when an
 /// interval of the same label encloses it on the same thread (recursive invocations).
 pub fn summarize_profile(profile: &mut Profile) -> Result<ProfileSummary, ProfileError> {
-    let mut acc: Vec<Accumulator> = Vec::new();
-    let mut threads: FxHashMap<u32, ThreadState> = FxHashMap::default();
-    let mut artifact_sizes: FxHashMap<LabelId, u64> = FxHashMap::default();
-    let mut unresolved_events = 0u64;
-    let mut wall: Option<(u64, u64)> = None;
+    let mut builder = SummaryBuilder::default();
+    profile.for_each_event_rev(|event| builder.visit(event))?;
+    Ok(builder.finish(profile))
+}
 
-    fn slot(acc: &mut Vec<Accumulator>, label: LabelId) -> &mut Accumulator {
-        let i = label.0 as usize;
-        if i >= acc.len() {
-            acc.resize(i + 1, Accumulator::default());
-        }
-        &mut acc[i]
+/// [`summarize_profile`]'s walk, one event at a time (last to first), so that another walk
+/// can share the decoding of the same events ([`crate::summarize_with_invocations`]).
+#[derive(Default)]
+pub struct SummaryBuilder {
+    acc: Vec<Accumulator>,
+    threads: FxHashMap<u32, ThreadState>,
+    artifact_sizes: FxHashMap<LabelId, u64>,
+    unresolved_events: u64,
+    wall: Option<(u64, u64)>,
+}
+
+fn slot(acc: &mut Vec<Accumulator>, label: LabelId) -> &mut Accumulator {
+    let i = label.0 as usize;
+    if i >= acc.len() {
+        acc.resize(i + 1, Accumulator::default());
     }
+    &mut acc[i]
+}
 
-    profile.for_each_event_rev(|event| {
+impl SummaryBuilder {
+    /// One event, in reverse file order.
+    pub fn visit(&mut self, event: &buildscope_profile::Event) {
+        let acc = &mut self.acc;
         if event.label == UNRESOLVED_LABEL {
-            unresolved_events += 1;
+            self.unresolved_events += 1;
         }
         match event.payload {
             Payload::Instant(_) => {
                 if event.kind == EventKind::QueryCacheHit {
-                    let a = slot(&mut acc, event.label);
+                    let a = slot(acc, event.label);
                     if !a.saw_hit_count {
                         a.cache_hits += 1;
                     }
                 }
             }
             Payload::Integer(value) => match event.kind {
-                EventKind::ArtifactSize => *artifact_sizes.entry(event.label).or_default() += value,
+                EventKind::ArtifactSize => {
+                    *self.artifact_sizes.entry(event.label).or_default() += value
+                }
                 EventKind::QueryCacheHitCount => {
-                    let a = slot(&mut acc, event.label);
+                    let a = slot(acc, event.label);
                     a.cache_hits += value;
                     a.saw_hit_count = true;
                 }
                 _ => {}
             },
             Payload::Interval { start, end } => {
-                wall = Some(match wall {
+                self.wall = Some(match self.wall {
                     None => (start, end),
                     Some((s, e)) => (s.min(start), e.max(end)),
                 });
-                let thread = threads
+                let thread = self
+                    .threads
                     .entry(event.thread_id)
                     .or_insert_with(|| ThreadState {
                         start,
@@ -176,7 +192,7 @@ pub fn summarize_profile(profile: &mut Profile) -> Result<ProfileSummary, Profil
                 }
                 let duration = (end - start) as i64;
                 if let Some(parent) = thread.stack.last() {
-                    let p = slot(&mut acc, parent.label);
+                    let p = slot(acc, parent.label);
                     p.self_time -= duration;
                     match parent.kind {
                         EventKind::IncrementalResultHashing => p.incr_hashing -= duration,
@@ -190,7 +206,7 @@ pub fn summarize_profile(profile: &mut Profile) -> Result<ProfileSummary, Profil
                     *open += 1;
                     *open == 1
                 };
-                let a = slot(&mut acc, event.label);
+                let a = slot(acc, event.label);
                 a.self_time += duration;
                 if outermost {
                     a.time += duration;
@@ -211,46 +227,55 @@ pub fn summarize_profile(profile: &mut Profile) -> Result<ProfileSummary, Profil
                 });
             }
         }
-    })?;
+    }
 
-    let rows = acc
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| {
-            a.self_time != 0 || a.time != 0 || a.count != 0 || a.cache_hits != 0 || a.blocked != 0
-        })
-        .map(|(i, a)| LabelStats {
-            label: profile.label(LabelId(i as u32)).to_string(),
-            self_time_ns: a.self_time.max(0) as u64,
-            time_ns: a.time.max(0) as u64,
-            count: a.count,
-            cache_hits: a.cache_hits,
-            blocked_time_ns: a.blocked.max(0) as u64,
-            incremental_load_time_ns: a.incr_load.max(0) as u64,
-            incremental_hashing_time_ns: a.incr_hashing.max(0) as u64,
-        })
-        .collect();
-    let mut artifact_sizes: Vec<ArtifactSize> = artifact_sizes
-        .into_iter()
-        .map(|(label, bytes)| ArtifactSize {
-            label: profile.label(label).to_string(),
-            bytes,
-        })
-        .collect();
-    artifact_sizes.sort_by(|a, b| a.label.cmp(&b.label));
-    let start_time = profile.metadata().start_time;
-    Ok(ProfileSummary {
-        path: profile.path().to_path_buf(),
-        crate_name: profile.crate_name().to_string(),
-        process_id: profile.metadata().process_id,
-        event_count: profile.event_count(),
-        unresolved_events,
-        total_cpu_time_ns: threads.values().map(|t| t.end - t.start).sum(),
-        wall_start_ns: wall.map(|(s, _)| start_time.saturating_add(s)),
-        wall_end_ns: wall.map(|(_, e)| start_time.saturating_add(e)),
-        rows,
-        artifact_sizes,
-    })
+    /// The summary of the events visited.
+    pub fn finish(self, profile: &Profile) -> ProfileSummary {
+        let rows = self
+            .acc
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                a.self_time != 0
+                    || a.time != 0
+                    || a.count != 0
+                    || a.cache_hits != 0
+                    || a.blocked != 0
+            })
+            .map(|(i, a)| LabelStats {
+                label: profile.label(LabelId(i as u32)).to_string(),
+                self_time_ns: a.self_time.max(0) as u64,
+                time_ns: a.time.max(0) as u64,
+                count: a.count,
+                cache_hits: a.cache_hits,
+                blocked_time_ns: a.blocked.max(0) as u64,
+                incremental_load_time_ns: a.incr_load.max(0) as u64,
+                incremental_hashing_time_ns: a.incr_hashing.max(0) as u64,
+            })
+            .collect();
+        let mut artifact_sizes: Vec<ArtifactSize> = self
+            .artifact_sizes
+            .into_iter()
+            .map(|(label, bytes)| ArtifactSize {
+                label: profile.label(label).to_string(),
+                bytes,
+            })
+            .collect();
+        artifact_sizes.sort_by(|a, b| a.label.cmp(&b.label));
+        let start_time = profile.metadata().start_time;
+        ProfileSummary {
+            path: profile.path().to_path_buf(),
+            crate_name: profile.crate_name().to_string(),
+            process_id: profile.metadata().process_id,
+            event_count: profile.event_count(),
+            unresolved_events: self.unresolved_events,
+            total_cpu_time_ns: self.threads.values().map(|t| t.end - t.start).sum(),
+            wall_start_ns: self.wall.map(|(s, _)| start_time.saturating_add(s)),
+            wall_end_ns: self.wall.map(|(_, e)| start_time.saturating_add(e)),
+            rows,
+            artifact_sizes,
+        }
+    }
 }
 
 /// Opens and summarizes many profiles on up to `jobs` threads. Results keep the order of

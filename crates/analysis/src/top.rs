@@ -2,7 +2,9 @@
 //! `evaluate_obligation` among 31,000 that took 40 s, with the arguments rustc recorded.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use rustc_hash::FxHashMap;
 use std::path::PathBuf;
 
 use buildscope_profile::{EventKind, LabelId, Payload, Profile, ProfileError};
@@ -100,26 +102,119 @@ pub fn top_invocations_by(
     rank: RankBy,
     lists: &[(LabelFilter, usize)],
 ) -> Result<Vec<Vec<Invocation>>, ProfileError> {
-    // Per label id: which lists take it (a bit each), once known.
-    let mut accepts: Vec<Option<u64>> = Vec::new();
-    assert!(lists.len() <= 64, "at most 64 lists");
-    let mut kinds: Vec<EventKind> = Vec::new();
-    let mut heaps: Vec<BinaryHeap<Reverse<Candidate>>> =
-        lists.iter().map(|_| BinaryHeap::new()).collect();
-    let mut order = 0u64;
-    let mut offer = |frame: Frame, mask: u64, heaps: &mut [BinaryHeap<Reverse<Candidate>>]| {
+    let mut collector = TopCollector::new(rank, lists);
+    if collector.wants_events() {
+        profile.for_each_batch_rev(|profile, events| {
+            for event in events {
+                collector.visit(profile, event);
+            }
+        })?;
+    }
+    Ok(collector.finish(profile, &vec![true; lists.len()]))
+}
+
+/// [`top_invocations_by`]'s walk, one event at a time (last to first), so that another walk
+/// can share the decoding of the same events ([`crate::summarize_with_invocations`]).
+pub struct TopCollector<'a> {
+    lists: &'a [(LabelFilter<'a>, usize)],
+    /// Per label id: which lists take it (a bit each), once known.
+    accepts: Vec<Option<u64>>,
+    /// Open intervals per thread, each with the lists its label goes to.
+    stacks: FxHashMap<u32, Vec<(Frame, u64)>>,
+    ranked: Ranked<'a>,
+}
+
+/// The running top lists.
+struct Ranked<'a> {
+    rank: RankBy,
+    lists: &'a [(LabelFilter<'a>, usize)],
+    kinds: Vec<EventKind>,
+    heaps: Vec<BinaryHeap<Reverse<Candidate>>>,
+    order: u64,
+}
+
+impl<'a> TopCollector<'a> {
+    pub fn new(rank: RankBy, lists: &'a [(LabelFilter<'a>, usize)]) -> TopCollector<'a> {
+        assert!(lists.len() <= 64, "at most 64 lists");
+        TopCollector {
+            lists,
+            accepts: Vec::new(),
+            stacks: FxHashMap::default(),
+            ranked: Ranked {
+                rank,
+                lists,
+                kinds: Vec::new(),
+                heaps: lists.iter().map(|_| BinaryHeap::new()).collect(),
+                order: 0,
+            },
+        }
+    }
+
+    /// Whether any list takes anything (a walk for none is not needed).
+    pub fn wants_events(&self) -> bool {
+        self.lists.iter().any(|(_, n)| *n > 0)
+    }
+
+    /// One event, in reverse file order, with its profile at hand for its label.
+    pub fn visit(&mut self, profile: &Profile, event: &buildscope_profile::Event) {
+        let Payload::Interval { start, end } = event.payload else {
+            return;
+        };
+        let label = event.label.0 as usize;
+        if label >= self.accepts.len() {
+            self.accepts.resize(label + 1, None);
+        }
+        let lists = self.lists;
+        let mask = *self.accepts[label].get_or_insert_with(|| {
+            let text = profile.label(event.label);
+            lists
+                .iter()
+                .enumerate()
+                .filter(|(_, (keep, n))| *n > 0 && keep(text))
+                .fold(0u64, |mask, (i, _)| mask | 1 << i)
+        });
+        let stack = self.stacks.entry(event.thread_id).or_default();
+        while let Some((top, _)) = stack.last() {
+            if top.start <= start && end <= top.end {
+                break;
+            }
+            let (frame, mask) = stack.pop().expect("non-empty");
+            if mask != 0 {
+                self.ranked.offer(frame, mask);
+            }
+        }
+        if let Some((parent, _)) = stack.last_mut() {
+            parent.children += end - start;
+        }
+        stack.push((
+            Frame {
+                start,
+                end,
+                children: 0,
+                label: event.label,
+                kind: event.kind,
+                thread: event.thread_id,
+                event_id: event.event_id,
+            },
+            mask,
+        ));
+    }
+}
+
+impl Ranked<'_> {
+    fn offer(&mut self, frame: Frame, mask: u64) {
         let duration = frame.end - frame.start;
         let self_time = duration.saturating_sub(frame.children);
-        let key = match rank {
+        let key = match self.rank {
             RankBy::Duration => duration,
             RankBy::SelfTime => self_time,
         };
-        order += 1;
-        for (list, heap) in heaps.iter_mut().enumerate() {
+        self.order += 1;
+        for (list, heap) in self.heaps.iter_mut().enumerate() {
             if mask & (1 << list) == 0 {
                 continue;
             }
-            let n = lists[list].1;
+            let n = self.lists[list].1;
             if heap.len() >= n {
                 match heap.peek() {
                     Some(Reverse(smallest)) if smallest.key < key => {
@@ -128,16 +223,16 @@ pub fn top_invocations_by(
                     _ => continue,
                 }
             }
-            let kind_index = match kinds.iter().position(|k| *k == frame.kind) {
+            let kind_index = match self.kinds.iter().position(|k| *k == frame.kind) {
                 Some(i) => i,
                 None => {
-                    kinds.push(frame.kind);
-                    kinds.len() - 1
+                    self.kinds.push(frame.kind);
+                    self.kinds.len() - 1
                 }
             } as u16;
             heap.push(Reverse(Candidate {
                 key,
-                order: Reverse(order),
+                order: Reverse(self.order),
                 duration,
                 self_time,
                 start: frame.start,
@@ -147,85 +242,70 @@ pub fn top_invocations_by(
                 kind_index,
             }));
         }
-    };
-
-    // Open intervals per thread, each with the lists its label goes to.
-    let mut stacks: HashMap<u32, Vec<(Frame, u64)>> = HashMap::new();
-    if lists.iter().any(|(_, n)| *n > 0) {
-        profile.for_each_batch_rev(|profile, events| {
-            for event in events {
-                let Payload::Interval { start, end } = event.payload else {
-                    continue;
-                };
-                let label = event.label.0 as usize;
-                if label >= accepts.len() {
-                    accepts.resize(label + 1, None);
-                }
-                let mask = *accepts[label].get_or_insert_with(|| {
-                    let text = profile.label(event.label);
-                    lists
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, (keep, n))| *n > 0 && keep(text))
-                        .fold(0u64, |mask, (i, _)| mask | 1 << i)
-                });
-                let stack = stacks.entry(event.thread_id).or_default();
-                while let Some((top, _)) = stack.last() {
-                    if top.start <= start && end <= top.end {
-                        break;
-                    }
-                    let (frame, mask) = stack.pop().expect("non-empty");
-                    if mask != 0 {
-                        offer(frame, mask, &mut heaps);
-                    }
-                }
-                if let Some((parent, _)) = stack.last_mut() {
-                    parent.children += end - start;
-                }
-                stack.push((
-                    Frame {
-                        start,
-                        end,
-                        children: 0,
-                        label: event.label,
-                        kind: event.kind,
-                        thread: event.thread_id,
-                        event_id: event.event_id,
-                    },
-                    mask,
-                ));
-            }
-        })?;
     }
-    for (_, stack) in stacks.drain() {
-        for (frame, mask) in stack.into_iter().rev() {
-            if mask != 0 {
-                offer(frame, mask, &mut heaps);
+}
+
+impl TopCollector<'_> {
+    /// Each list, largest first; a list `keep` turns down is empty (its arguments are never
+    /// decoded).
+    pub fn finish(mut self, profile: &Profile, keep: &[bool]) -> Vec<Vec<Invocation>> {
+        for (_, stack) in self.stacks.drain() {
+            for (frame, mask) in stack.into_iter().rev() {
+                if mask != 0 {
+                    self.ranked.offer(frame, mask);
+                }
             }
         }
+        let kinds = self.ranked.kinds;
+        self.ranked
+            .heaps
+            .into_iter()
+            .enumerate()
+            .map(|(list, heap)| {
+                if !keep.get(list).copied().unwrap_or(false) {
+                    return Vec::new();
+                }
+                let mut found: Vec<Candidate> = heap.into_iter().map(|Reverse(c)| c).collect();
+                found.sort_by(|a, b| b.cmp(a));
+                found
+                    .into_iter()
+                    .map(|c| Invocation {
+                        label: profile.label(c.label).to_string(),
+                        kind: kind_name(profile, kinds[c.kind_index as usize]).to_string(),
+                        crate_name: profile.crate_name().to_string(),
+                        thread_id: c.thread,
+                        start_ns: c.start,
+                        duration_ns: c.duration,
+                        self_time_ns: c.self_time,
+                        args: profile.event_args(c.event_id).unwrap_or_default(),
+                        profile: profile.path().to_path_buf(),
+                    })
+                    .collect()
+            })
+            .collect()
     }
+}
 
-    Ok(heaps
-        .into_iter()
-        .map(|heap| {
-            let mut found: Vec<Candidate> = heap.into_iter().map(|Reverse(c)| c).collect();
-            found.sort_by(|a, b| b.cmp(a));
-            found
-                .into_iter()
-                .map(|c| Invocation {
-                    label: profile.label(c.label).to_string(),
-                    kind: kind_name(profile, kinds[c.kind_index as usize]).to_string(),
-                    crate_name: profile.crate_name().to_string(),
-                    thread_id: c.thread,
-                    start_ns: c.start,
-                    duration_ns: c.duration,
-                    self_time_ns: c.self_time,
-                    args: profile.event_args(c.event_id).unwrap_or_default(),
-                    profile: profile.path().to_path_buf(),
-                })
-                .collect()
-        })
-        .collect())
+/// One walk over a profile for its summary and its top lists together (the events decoded
+/// once); `keep` says, from the summary, which lists are worth their arguments.
+pub fn summarize_with_invocations(
+    profile: &mut Profile,
+    rank: RankBy,
+    lists: &[(LabelFilter, usize)],
+    keep: impl FnOnce(&crate::ProfileSummary) -> Vec<bool>,
+) -> Result<(crate::ProfileSummary, Vec<Vec<Invocation>>), ProfileError> {
+    let mut summary = crate::summary::SummaryBuilder::default();
+    let mut collector = TopCollector::new(rank, lists);
+    profile.for_each_batch_rev(|profile, events| {
+        for event in events {
+            summary.visit(event);
+            collector.visit(profile, event);
+        }
+    })?;
+    let summary = summary.finish(profile);
+    let keep = keep(&summary);
+    let lists = collector.finish(profile, &keep);
+    Ok((summary, lists))
 }
 
 /// The top invocations over many profiles (on up to `jobs` threads), largest first.

@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use buildscope_analysis::{
-    evidence_needed, explain, is_item_query, map_profiles, setting_differences, summarize_files,
-    top_invocations_by, BuildEvidence, Cause, EvidenceNeeded, ExplainInput, Explanation,
-    Invocation, Manifests, ProfileSummary, RankBy, RunRecord, SettingDifference, UnusedDependency,
+    evidence_needed, explain, is_item_query, map_profiles, setting_differences,
+    summarize_with_invocations, BuildEvidence, Cause, ExplainInput, Explanation, Invocation,
+    LabelFilter, Manifests, ProfileSummary, RankBy, RunRecord, SettingDifference, UnusedDependency,
 };
 use buildscope_profile::ProfileError;
 
@@ -120,43 +120,29 @@ fn gather(
     } else {
         buildscope_profile::find_profiles(profile_paths)?.files
     };
-    let everything = EvidenceNeeded {
-        items: true,
-        proc_macros: true,
-        instances: true,
-    };
-    // With cores to spare (fewer profiles than threads), the evidence walk runs beside the
-    // summaries on the whole of each profile, and what no finding needs is dropped after;
-    // otherwise the summaries first say which profiles need which evidence.
-    let (summaries, per_file) = if files.len() < threads {
-        let all: Vec<EvidenceNeeded> = files.iter().map(|_| everything).collect();
-        let (summaries, per_file) = std::thread::scope(|scope| {
-            let evidence = scope.spawn(|| invocation_lists(&files, &all, (threads / 2).max(1)));
-            let summaries = summarize_files(&files, (threads / 2).max(1));
-            (
-                summaries,
-                evidence.join().expect("the evidence walk panicked"),
-            )
-        });
-        (summaries?, per_file?)
-    } else {
-        let summaries = summarize_files(&files, threads)?;
-        let needed: Vec<_> = summaries.iter().map(evidence_needed).collect();
-        let per_file = invocation_lists(&files, &needed, threads)?;
-        (summaries, per_file)
-    };
+    // One walk over each profile for its summary and its evidence together (the events
+    // decoded once); the evidence a finding could use is kept, the rest dropped before its
+    // arguments are decoded.
+    let is_macro = |l: &str| l == "expand_proc_macro";
+    let is_instance = |l: &str| l == "symbol_name";
+    let walked = map_profiles(&files, threads, |profile| {
+        let lists: [(LabelFilter, usize); 3] = [
+            (&is_item_query, ITEMS_PER_PROFILE),
+            (&is_macro, usize::MAX),
+            (&is_instance, usize::MAX),
+        ];
+        summarize_with_invocations(profile, RankBy::Duration, &lists, |summary| {
+            let need = evidence_needed(summary);
+            vec![need.items, need.proc_macros, need.instances]
+        })
+    })?;
     let (mut items, mut macros, mut instances) = (Vec::new(), Vec::new(), Vec::new());
-    for (mut lists, summary) in per_file.into_iter().zip(&summaries) {
-        let need = evidence_needed(summary);
-        if need.instances {
-            instances.append(&mut lists[2]);
-        }
-        if need.proc_macros {
-            macros.append(&mut lists[1]);
-        }
-        if need.items {
-            items.append(&mut lists[0]);
-        }
+    let mut summaries = Vec::with_capacity(walked.len());
+    for (summary, mut found) in walked {
+        instances.append(&mut found[2]);
+        macros.append(&mut found[1]);
+        items.append(&mut found[0]);
+        summaries.push(summary);
     }
     // The bill is a cold build's: a rebuild does not ask cargo about the manifests.
     let (local, manifests) = record
@@ -181,53 +167,6 @@ fn gather(
         manifests,
         unused: None,
     })
-}
-
-/// Per file, in one walk over it: its longest item-level invocations, its proc-macro
-/// expansions and its `symbol_name` instances, each only where `needed` says (empty
-/// lists otherwise, and no walk for a file that needs nothing).
-fn invocation_lists(
-    files: &[PathBuf],
-    needed: &[EvidenceNeeded],
-    threads: usize,
-) -> Result<Vec<Vec<Vec<Invocation>>>, ProfileError> {
-    let is_macro = |l: &str| l == "expand_proc_macro";
-    let is_instance = |l: &str| l == "symbol_name";
-    let limit = |wanted: bool, n: usize| if wanted { n } else { 0 };
-    let work: Vec<(PathBuf, EvidenceNeeded)> =
-        files.iter().cloned().zip(needed.iter().copied()).collect();
-    let walked: Vec<PathBuf> = work
-        .iter()
-        .filter(|(_, n)| n.items || n.proc_macros || n.instances)
-        .map(|(f, _)| f.clone())
-        .collect();
-    let mut lists = map_profiles(&walked, threads, |profile| {
-        let need = work
-            .iter()
-            .find(|(f, _)| f.as_path() == profile.path())
-            .map(|(_, n)| *n)
-            .expect("a walked file was asked for");
-        top_invocations_by(
-            profile,
-            RankBy::Duration,
-            &[
-                (&is_item_query, limit(need.items, ITEMS_PER_PROFILE)),
-                (&is_macro, limit(need.proc_macros, usize::MAX)),
-                (&is_instance, limit(need.instances, usize::MAX)),
-            ],
-        )
-    })?
-    .into_iter();
-    Ok(work
-        .iter()
-        .map(|(_, n)| {
-            if n.items || n.proc_macros || n.instances {
-                lists.next().expect("one result per walked file")
-            } else {
-                vec![Vec::new(), Vec::new(), Vec::new()]
-            }
-        })
-        .collect())
 }
 
 fn explain_from(
