@@ -293,43 +293,26 @@ fn measure_size(plan: &ScalePlan, size: u64, dir: &Path) -> Result<Vec<RunRecord
         .iter()
         .find_map(|m| m.root_source.clone())
         .ok_or("the generated project has no library or binary to edit")?;
-    let state_dir = dir.join("target").join("buildscope");
-    let build = BuildPlan {
-        cargo: plan.cargo.clone(),
-        command: "build".into(),
-        cargo_args: Vec::new(),
-        cwd: dir.to_path_buf(),
-        workspace_root: workspace.root.clone(),
-        target_dir: dir.join("target").join("scale"),
-        state_dir,
-        scenario: if plan.hot {
-            Scenario::Edit {
-                path: source,
-                functions: 1,
-            }
-        } else {
-            Scenario::Cold
-        },
-        runs: plan.runs.max(1),
-        self_profile: Some(SelfProfile {
-            crates: workspace.member_names(),
-            events: None,
-        }),
-        packages: Vec::new(),
-        edited_package: plan.hot.then(|| workspace.member_names().remove(0)),
-        cores: plan.cores,
-        journal_dir: None,
-        env: plan.env.clone(),
-        show_diagnostics: false,
-        cargo_timings: false,
-        cargo_log: false,
-        sample: plan.sample,
+    let scenario = if plan.hot {
+        Scenario::Edit {
+            path: source,
+            functions: 1,
+        }
+    } else {
+        Scenario::Cold
     };
-    let records = execute(&build, |_| {}, |_| {}).map_err(|e: BuildError| e.to_string())?;
-    if let Some(failed) = records.iter().find(|r| !r.success) {
-        return Err(format!("the build failed: {}", failed.first_error()));
-    }
-    Ok(records)
+    let edited = plan.hot.then(|| workspace.member_names().remove(0));
+    measured(
+        SizeBuild {
+            root: dir,
+            target_dir: dir.join("target").join("scale"),
+            state_dir: dir.join("target").join("buildscope"),
+            scenario,
+            profiled: workspace.member_names(),
+            edited,
+        }
+        .plan(plan, &workspace),
+    )
 }
 
 /// One size of [`Generator::EditsOf`]: the user's workspace rebuilt after an edit of the
@@ -343,31 +326,61 @@ fn measure_edit_size(plan: &ScalePlan, path: &Path, size: u64) -> Result<Vec<Run
         path: path.to_path_buf(),
         functions,
     };
-    let edited_package = workspace.edited_package(&scenario);
-    let build = BuildPlan {
-        cargo: plan.cargo.clone(),
-        command: "build".into(),
-        cargo_args: Vec::new(),
-        cwd: workspace.root.clone(),
-        workspace_root: workspace.root.clone(),
-        target_dir: plan.work.join("target"),
-        state_dir: plan.work.join("state"),
-        scenario,
-        runs: plan.runs.max(1),
-        self_profile: Some(SelfProfile {
-            crates: edited_package.iter().cloned().collect(),
-            events: None,
-        }),
-        packages: Vec::new(),
-        edited_package,
-        cores: plan.cores,
-        journal_dir: None,
-        env: plan.env.clone(),
-        show_diagnostics: false,
-        cargo_timings: false,
-        cargo_log: false,
-        sample: plan.sample,
-    };
+    let edited = workspace.edited_package(&scenario);
+    measured(
+        SizeBuild {
+            root: &workspace.root,
+            target_dir: plan.work.join("target"),
+            state_dir: plan.work.join("state"),
+            scenario,
+            profiled: edited.iter().cloned().collect(),
+            edited,
+        }
+        .plan(plan, &workspace),
+    )
+}
+
+/// What differs between the builds of a size: where, which scenario, what is profiled.
+struct SizeBuild<'a> {
+    root: &'a Path,
+    target_dir: PathBuf,
+    state_dir: PathBuf,
+    scenario: Scenario,
+    profiled: Vec<String>,
+    edited: Option<String>,
+}
+
+impl SizeBuild<'_> {
+    fn plan(self, plan: &ScalePlan, workspace: &crate::Workspace) -> BuildPlan {
+        BuildPlan {
+            cargo: plan.cargo.clone(),
+            command: "build".into(),
+            cargo_args: Vec::new(),
+            cwd: self.root.to_path_buf(),
+            workspace_root: workspace.root.clone(),
+            target_dir: self.target_dir,
+            state_dir: self.state_dir,
+            scenario: self.scenario,
+            runs: plan.runs.max(1),
+            self_profile: Some(SelfProfile {
+                crates: self.profiled,
+                events: None,
+            }),
+            packages: Vec::new(),
+            edited_package: self.edited,
+            cores: plan.cores,
+            journal_dir: None,
+            env: plan.env.clone(),
+            show_diagnostics: false,
+            cargo_timings: false,
+            cargo_log: false,
+            sample: plan.sample,
+        }
+    }
+}
+
+/// The records of a size's builds, or why they failed.
+fn measured(build: BuildPlan) -> Result<Vec<RunRecord>, String> {
     let records = execute(&build, |_| {}, |_| {}).map_err(|e: BuildError| e.to_string())?;
     if let Some(failed) = records.iter().find(|r| !r.success) {
         return Err(format!("the build failed: {}", failed.first_error()));
