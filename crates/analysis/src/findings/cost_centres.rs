@@ -280,3 +280,119 @@ fn counts_the_phase(finding: &Finding, centre: Centre) -> bool {
         _ => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::Run;
+    use super::*;
+    use crate::timeline::tests::unit as lib_unit;
+
+    const MS: u64 = 1_000_000;
+
+    fn crate_phases(name: &str, rows: &[(&str, u64)]) -> CratePhases {
+        let rows: Vec<crate::summary::LabelStats> = rows
+            .iter()
+            .map(|(label, ms)| crate::summary::LabelStats {
+                label: label.to_string(),
+                self_time_ns: ms * MS,
+                time_ns: ms * MS,
+                count: 1,
+                ..Default::default()
+            })
+            .collect();
+        CratePhases {
+            crate_name: name.into(),
+            phases: phase_times(&rows),
+        }
+    }
+
+    #[test]
+    fn a_rebuild_splits_into_centres_tied_to_the_findings_that_count_them() {
+        // A library `tool` 0..300 ms, then its binary `tool` 300..400 ms, one core busy at
+        // a time; 400..500 ms no unit (cargo). One profile for the crate name (as rustc's
+        // profiles are per crate): incremental, metadata, linking.
+        let units = vec![
+            lib_unit(0, "tool", 0, 300 * MS, &[]),
+            Unit {
+                kind: UnitKind::Bin,
+                ..lib_unit(1, "tool", 300 * MS, 400 * MS, &[0])
+            },
+            lib_unit(2, "end", 500 * MS, 500 * MS, &[1]),
+        ];
+        let crates = [crate_phases(
+            "tool",
+            &[
+                ("incr_comp_encode_dep_graph", 200),
+                ("metadata_decode_entry_fn_sig", 100),
+                ("link_binary", 100),
+            ],
+        )];
+        let run = Run::of(units, 2);
+        let members = ["tool".to_string()];
+        let mut evidence = run.evidence(&members);
+        evidence.hot = true;
+        let mut centres = cost_centres(evidence, &crates);
+        assert_eq!(centres.wall_ns, 500 * MS);
+        let of = |centres: &CostCentres, name: &str, centre: Centre| {
+            centres
+                .centres
+                .iter()
+                .find(|c| c.name.as_deref() == Some(name) && c.centre == centre)
+                .map(|c| c.wall_ns / MS)
+        };
+        // The library links nothing: its 300 ms split over incremental and metadata (2:1).
+        assert_eq!(of(&centres, "tool", Centre::Linking), None);
+        assert_eq!(of(&centres, "tool", Centre::Incremental), Some(200));
+        assert_eq!(of(&centres, "tool", Centre::Metadata), Some(100));
+        // The binary's 100 ms over all three (2:1:1), named apart from the library.
+        assert_eq!(of(&centres, "tool (bin)", Centre::Linking), Some(25));
+        assert_eq!(of(&centres, "tool (bin)", Centre::Incremental), Some(50));
+        let cargo = centres.centres.iter().find(|c| c.centre == Centre::Cargo);
+        assert_eq!(cargo.map(|c| c.wall_ns / MS), Some(100));
+        let total: u64 = centres.centres.iter().map(|c| c.wall_ns).sum::<u64>() + centres.rest_ns;
+        assert!(total.abs_diff(500 * MS) < MS, "{total}");
+
+        // A split finding that counts incremental but not metadata (a binary's); one under
+        // the floor for linking.
+        let split = Finding::new(
+            Facts::WholeCrateRework {
+                krate: "tool".into(),
+                parts: vec![
+                    Timed::new(Phase::Incremental.title(), 200 * MS),
+                    Timed::new(Phase::CrateMetadata.title(), 0),
+                ],
+                crate_ns: 400 * MS,
+                claimed_by_macros_ns: 0,
+                total_ns: 400 * MS,
+            },
+            Some("tool".into()),
+            100 * MS,
+        );
+        let link = Finding::new(
+            Facts::Linking {
+                unit: "tool (bin)".into(),
+                link_ns: 30 * MS,
+                wall_ns: 500 * MS,
+                installed_linkers: Vec::new(),
+            },
+            Some("tool".into()),
+            10 * MS,
+        );
+        attach_findings(&mut centres, &[split], &[link]);
+        let find = |name: &str, centre: Centre| {
+            centres
+                .centres
+                .iter()
+                .find(|c| c.name.as_deref() == Some(name) && c.centre == centre)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(find("tool", Centre::Incremental).findings, vec![0]);
+        assert!(find("tool", Centre::Metadata).findings.is_empty());
+        assert_eq!(find("tool", Centre::Metadata).under_floor_ns, None);
+        let linking = find("tool (bin)", Centre::Linking);
+        assert!(linking.findings.is_empty());
+        assert_eq!(linking.under_floor_ns, Some(10 * MS));
+        assert_eq!(centres.named().count(), centres.centres.len());
+    }
+}
