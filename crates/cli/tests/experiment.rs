@@ -482,10 +482,22 @@ fn the_fast_dev_preset_finds_the_winner_and_apply_writes_it_with_a_backup() {
     let backup = root.join("Cargo.toml.buildscope-backup");
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), manifest);
     let applied = recommendation["applied"].as_array().unwrap();
-    assert!(applied[0]["diff"]
+    let cargo_change = applied
+        .iter()
+        .find(|a| a["path"].as_str().unwrap().ends_with("Cargo.toml"))
+        .expect("Cargo.toml among the files applied");
+    assert!(cargo_change["diff"]
         .as_str()
         .unwrap()
         .contains("-incremental = false # tried once\n+incremental = true # tried once\n"));
+    // Another winner of the preset on a noisy machine (the linker, which goes to
+    // .cargo/config.toml) is written too, and said to be; nothing else of theirs changes.
+    let written: Vec<PathBuf> = applied
+        .iter()
+        .flat_map(|a| [a["path"].as_str(), a["backup"].as_str()])
+        .flatten()
+        .map(|p| root.join(p))
+        .collect();
     let mut after = snapshot(&root);
     after.remove(&backup);
     after.insert(root.join("Cargo.toml"), manifest.into_bytes());
@@ -493,10 +505,11 @@ fn the_fast_dev_preset_finds_the_winner_and_apply_writes_it_with_a_backup() {
         .keys()
         .chain(before.keys())
         .filter(|p| after.get(*p) != before.get(*p))
+        .filter(|p| !written.contains(p))
         .collect();
     assert!(
         changed.is_empty(),
-        "only Cargo.toml changed, not {changed:?}"
+        "only the files the recommendation applied changed, not {changed:?}"
     );
 }
 
