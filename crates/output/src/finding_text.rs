@@ -244,7 +244,7 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
             claimed_by_macros_ns,
             total_ns,
         } => {
-            let rework: u64 = parts.iter().map(|p| p.ns).sum();
+            let rework: u64 = parts.iter().map(|p| p.self_ns).sum();
             (
                 format!(
                     "`{krate}` redoes {} of work on the whole crate on every edit ({:.0}% of this rebuild's compile time)",
@@ -256,8 +256,8 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
                         "{} of its {} CPU",
                         parts
                             .iter()
-                            .filter(|p| p.ns > 0)
-                            .map(|p| format!("{} {}", lower_first(&p.name), secs(p.ns)))
+                            .filter(|p| p.self_ns > 0)
+                            .map(|p| format!("{} {}", lower_first(p.title), secs(p.self_ns)))
                             .collect::<Vec<_>>()
                             .join(", "),
                         secs(*crate_ns)

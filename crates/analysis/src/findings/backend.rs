@@ -111,7 +111,11 @@ pub(super) fn whole_crate_rework(
         krate: worst.crate_name.clone(),
         parts: WHOLE_CRATE
             .iter()
-            .map(|p| Timed::new(p.title(), counted(worst, *p)))
+            .map(|p| PhaseTime {
+                phase: *p,
+                title: p.title(),
+                self_ns: counted(worst, *p),
+            })
             .collect(),
         crate_ns: worst.phases.build_ns(),
         claimed_by_macros_ns: claimed

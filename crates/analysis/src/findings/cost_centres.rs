@@ -271,12 +271,9 @@ fn acts_on_crate(finding: &Finding, krate: Option<&str>) -> bool {
 /// binary's metadata is not part of the work a split saves).
 fn counts_the_phase(finding: &Finding, centre: Centre) -> bool {
     match &finding.facts {
-        Facts::WholeCrateRework { parts, .. } => parts.iter().any(|p| {
-            p.ns > 0
-                && Phase::ALL
-                    .iter()
-                    .any(|ph| ph.title() == p.name && Centre::of_phase(*ph) == Some(centre))
-        }),
+        Facts::WholeCrateRework { parts, .. } => parts
+            .iter()
+            .any(|p| p.self_ns > 0 && Centre::of_phase(p.phase) == Some(centre)),
         _ => true,
     }
 }
@@ -357,10 +354,13 @@ mod tests {
         let split = Finding::new(
             Facts::WholeCrateRework {
                 krate: "tool".into(),
-                parts: vec![
-                    Timed::new(Phase::Incremental.title(), 200 * MS),
-                    Timed::new(Phase::CrateMetadata.title(), 0),
-                ],
+                parts: [(Phase::Incremental, 200 * MS), (Phase::CrateMetadata, 0)]
+                    .map(|(phase, self_ns)| PhaseTime {
+                        phase,
+                        title: phase.title(),
+                        self_ns,
+                    })
+                    .to_vec(),
                 crate_ns: 400 * MS,
                 claimed_by_macros_ns: 0,
                 total_ns: 400 * MS,

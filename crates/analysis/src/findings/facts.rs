@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::Cause;
+use crate::phases::PhaseTime;
 use crate::settings::SettingDifference;
 
 /// A crate, a unit or a package with the time it took.
@@ -124,8 +125,8 @@ pub enum Facts {
     WholeCrateRework {
         #[serde(rename = "crate")]
         krate: String,
-        /// Each part, by phase title.
-        parts: Vec<Timed>,
+        /// Each part, by phase.
+        parts: Vec<PhaseTime>,
         /// The crate's CPU time in this build.
         crate_ns: u64,
         /// Of the parts, what a proc-macro finding about the crate already claims (not

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::bill::{Bill, Manifests, UnusedDependency};
-use crate::phases::{phase_of, phase_times, Phase, PhaseTimes};
+use crate::phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes};
 use crate::rebuild::UnitReason;
 use crate::schedule::{schedule_summary, wall_saving, ScheduleSummary, UnitTime};
 use crate::settings::{SettingDifference, WarmUp};

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{Cause, Explanation, Finding};
 #[cfg(test)]
-use super::{Facts, Timed};
+use super::Facts;
 use crate::experiment::ExperimentRecord;
 use crate::stats::{median, Comparison};
 
@@ -205,7 +205,7 @@ mod tests {
                 finding(
                     Facts::WholeCrateRework {
                         krate: "app".into(),
-                        parts: vec![Timed::new("Incremental bookkeeping", 0)],
+                        parts: Vec::new(),
                         crate_ns: 0,
                         claimed_by_macros_ns: 0,
                         total_ns: 0,
