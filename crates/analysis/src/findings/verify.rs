@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 
-use super::{Cause, Explanation, Finding};
 #[cfg(test)]
 use super::Facts;
+use super::{Cause, Explanation, Finding};
 use crate::experiment::ExperimentRecord;
 use crate::stats::{median, Comparison};
 
