@@ -428,11 +428,7 @@ fn last_wrapper_flags(plan: &BuildPlan) -> Option<String> {
 
 /// Best effort: without it the next hot run's warm-up rebuilds the changed crate once more.
 fn remember_wrapper_flags(plan: &BuildPlan) {
-    let path = wrapper_flags_file(plan);
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let _ = std::fs::write(path, wrapper_flags(plan));
+    remember(&wrapper_flags_file(plan), wrapper_flags(plan).as_bytes());
 }
 
 fn last_settings(plan: &BuildPlan) -> Option<BuildSettings> {
@@ -442,13 +438,17 @@ fn last_settings(plan: &BuildPlan) -> Option<BuildSettings> {
 
 /// Best effort: without it a later run only misses naming a change of settings.
 fn remember_settings(plan: &BuildPlan, settings: &BuildSettings) {
-    let path = settings_file(plan);
+    if let Ok(json) = serde_json::to_vec_pretty(settings) {
+        remember(&settings_file(plan), &json);
+    }
+}
+
+/// Writes a file of the state folder, its folder made first; best effort (see the callers).
+fn remember(path: &Path, contents: &[u8]) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    if let Ok(json) = serde_json::to_vec_pretty(settings) {
-        let _ = std::fs::write(path, json);
-    }
+    let _ = std::fs::write(path, contents);
 }
 
 fn after_successful(

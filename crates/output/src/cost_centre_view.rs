@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use buildscope_analysis::{floor_ns, Centre, CostCentre, CostCentres};
+use buildscope_analysis::{floor_ns, percent_of, Centre, CostCentre, CostCentres};
 use serde::Serialize;
 
 use crate::format::{human_duration, wrap};
@@ -149,10 +149,7 @@ pub fn render_cost_centres(centres: &CostCentres, top: usize, style: &Style) -> 
         table.push(vec![
             centre_title(c),
             human_duration(c.wall_ns),
-            format!(
-                "{:.1}%",
-                c.wall_ns as f64 * 100.0 / centres.wall_ns.max(1) as f64
-            ),
+            format!("{:.1}%", percent_of(c.wall_ns, centres.wall_ns)),
             lever,
         ]);
     }
@@ -195,7 +192,7 @@ pub fn cost_centres_markdown(centres: &CostCentres) -> String {
             "| {} | {} | {:.1}% | {} |",
             centre_title(c),
             human_duration(c.wall_ns),
-            c.wall_ns as f64 * 100.0 / centres.wall_ns.max(1) as f64,
+            percent_of(c.wall_ns, centres.wall_ns),
             lever
         );
     }
