@@ -77,6 +77,9 @@ pub struct Unit {
     /// Time in the linker, for units rustc linked (binaries, tests, proc macros).
     #[serde(default)]
     pub link_ns: Option<u64>,
+    /// The linker that linked it (`rust-lld`, `mold`, `GNU ld`), when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linker: Option<String>,
     /// Units this one waited for, by id.
     pub deps: Vec<usize>,
     /// Dependencies it needed only the metadata of (pipelining), by id; a subset of `deps`.
@@ -421,6 +424,7 @@ pub(crate) mod tests {
     /// A library unit `name` that ran from `start` to `end` (also the findings tests').
     pub(crate) fn unit(id: usize, name: &str, start: u64, end: u64, deps: &[usize]) -> Unit {
         Unit {
+            linker: None,
             id,
             package: name.to_string(),
             version: "0.1.0".to_string(),

@@ -672,6 +672,7 @@ mod tests {
     #[test]
     fn checks_read_the_recorded_flags() {
         let record = |flags: &[&str]| UnitRecord {
+            linker: None,
             pid: 1,
             package: None,
             version: None,

@@ -750,6 +750,7 @@ fn join_units(
                 .filter(|id| pipelined && kinds.get(id) == Some(&UnitKind::Lib))
                 .collect();
             Unit {
+                linker: d.record.and_then(|r| r.linker.clone()),
                 id: d.id,
                 package: d.package.clone(),
                 version: d.version.clone(),

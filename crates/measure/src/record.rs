@@ -33,6 +33,9 @@ pub struct UnitRecord {
     pub link_start_ns: Option<u64>,
     #[serde(default)]
     pub link_end_ns: Option<u64>,
+    /// Which linker did the work: `rust-lld`, `mold`, `GNU ld`, ...
+    #[serde(default)]
+    pub linker: Option<String>,
     /// The `-C`/`-Z` options cargo gave rustc (`-C debuginfo=2`), before buildscope added
     /// its own.
     #[serde(default)]

@@ -3,7 +3,7 @@
 //! byte for byte. Around it, it records the unit (times, CPU, peak memory) and, when asked,
 //! turns the self-profiler on for the crates selected.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -46,6 +46,9 @@ pub fn invoked_as_linker() -> bool {
 struct LinkTimes {
     start_ns: u64,
     end_ns: u64,
+    /// Which linker did the work (see [`linker_in_use`]).
+    #[serde(default)]
+    linker: Option<String>,
 }
 
 /// Started by rustc as `-C linker`: runs the real linker with the same arguments and
@@ -64,7 +67,11 @@ pub fn run_linker_shim(args: &[OsString]) -> i32 {
     match status {
         Ok(status) => {
             if let Some(path) = record {
-                let times = LinkTimes { start_ns, end_ns };
+                let times = LinkTimes {
+                    start_ns,
+                    end_ns,
+                    linker: Some(linker_in_use(&real, args)),
+                };
                 let _ = std::fs::write(&path, serde_json::to_vec(&times).unwrap_or_default());
             }
             exit_code_of(status)
@@ -75,6 +82,50 @@ pub fn run_linker_shim(args: &[OsString]) -> i32 {
                 Path::new(&real).display()
             );
             101
+        }
+    }
+}
+
+/// The linker that did the work, from the driver rustc ran and the arguments it gave it:
+/// `rust-lld` (rustc's bundled lld, the default on x86_64 Linux since Rust 1.90), `lld`,
+/// `mold`, `gold`, `GNU ld` (a C compiler driver's default), or the program's own name when
+/// rustc ran a linker directly. The linking finding's levers depend on it.
+fn linker_in_use(real: &OsStr, args: &[OsString]) -> String {
+    let mut fuse_ld: Option<String> = None;
+    let mut bundled = false;
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        if let Some(ld) = arg.strip_prefix("-fuse-ld=") {
+            fuse_ld = Some(ld.to_string());
+        } else if let Some(path) = arg.strip_prefix("--ld-path=") {
+            fuse_ld = Some(path.to_string());
+        } else if arg.starts_with("-B") && arg.contains("gcc-ld") {
+            bundled = true;
+        }
+    }
+    let program = |path: &str| {
+        Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.to_string())
+    };
+    match fuse_ld.as_deref() {
+        Some("lld") if bundled => "rust-lld".to_string(),
+        Some("bfd") => "GNU ld".to_string(),
+        Some(ld) => {
+            let name = program(ld);
+            name.strip_prefix("ld.").unwrap_or(&name).to_string()
+        }
+        None => {
+            let name = program(&real.to_string_lossy());
+            let driver = ["cc", "gcc", "c++", "g++", "clang", "clang++"]
+                .iter()
+                .any(|d| name == *d || name.ends_with(&format!("-{d}")));
+            if driver {
+                "GNU ld".to_string()
+            } else {
+                name
+            }
         }
     }
 }
@@ -371,6 +422,7 @@ pub fn run_wrapper(args: &[OsString]) -> i32 {
         self_profiled,
         link_start_ns: link.as_ref().map(|l| l.start_ns),
         link_end_ns: link.as_ref().map(|l| l.end_ns),
+        linker: link.as_ref().and_then(|l| l.linker.clone()),
         codegen_flags: invocation.codegen_flags,
         rustc: Some(rustc.to_string_lossy().into_owned()),
     };
@@ -522,6 +574,31 @@ mod tests {
         assert!(inspect(&os(&["-vV"])).query);
         assert!(inspect(&os(&["-", "--crate-name", "___", "--print=file-names"])).query);
         assert!(inspect(&os(&["--crate-name", "t", "--test", "src/lib.rs"])).test);
+    }
+
+    #[test]
+    fn the_linker_in_use_is_read_from_the_driver_and_its_arguments() {
+        let cc = OsStr::new("cc");
+        let bundled = os(&[
+            "-fuse-ld=lld",
+            "-B/home/u/.rustup/toolchains/x/lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld",
+            "-o",
+            "app",
+        ]);
+        assert_eq!(linker_in_use(cc, &bundled), "rust-lld");
+        assert_eq!(linker_in_use(cc, &os(&["-fuse-ld=lld"])), "lld");
+        assert_eq!(linker_in_use(cc, &os(&["-fuse-ld=mold"])), "mold");
+        assert_eq!(
+            linker_in_use(cc, &os(&["--ld-path=/usr/bin/ld.mold"])),
+            "mold"
+        );
+        assert_eq!(linker_in_use(cc, &os(&["-fuse-ld=bfd"])), "GNU ld");
+        assert_eq!(linker_in_use(cc, &os(&["-o", "app"])), "GNU ld");
+        assert_eq!(
+            linker_in_use(OsStr::new("/usr/bin/x86_64-linux-gnu-gcc"), &[]),
+            "GNU ld"
+        );
+        assert_eq!(linker_in_use(OsStr::new("/opt/ld.lld"), &[]), "ld.lld");
     }
 
     #[test]

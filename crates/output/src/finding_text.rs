@@ -4,8 +4,8 @@
 //! summary, the history export) reads these, so a figure reads alike everywhere.
 
 use buildscope_analysis::{
-    percent_of, Cascade, Facts, Finding, GenericCopies, Owner, QueryCall, RebuildReason,
-    RerunCause, SettingDifference, Timed, VerificationVerdict,
+    is_slow_linker, percent_of, Cascade, Facts, Finding, GenericCopies, Owner, QueryCall,
+    RebuildReason, RerunCause, SettingDifference, Timed, VerificationVerdict,
 };
 
 use crate::format::{human_duration, shorten_middle};
@@ -277,27 +277,33 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
             link_ns,
             wall_ns,
             installed_linkers,
-        } => (
-            format!(
-                "linking is {:.0}% of this rebuild ({unit})",
-                percent_of(*link_ns, *wall_ns)
-            ),
-            vec![
+            linker,
+        } => {
+            let mut evidence = vec![format!(
+                "the final link took {} of {} wall{}",
+                secs(*link_ns),
+                secs(*wall_ns),
+                linker
+                    .as_deref()
+                    .map(|l| format!(", linked by {l}"))
+                    .unwrap_or_default()
+            )];
+            evidence.push(format!(
+                "linkers on this machine: {}",
+                if installed_linkers.is_empty() {
+                    "none found besides rustc's bundled rust-lld".to_string()
+                } else {
+                    installed_linkers.join(", ")
+                }
+            ));
+            (
                 format!(
-                    "the final link took {} of {} wall",
-                    secs(*link_ns),
-                    secs(*wall_ns)
+                    "linking is {:.0}% of this rebuild ({unit})",
+                    percent_of(*link_ns, *wall_ns)
                 ),
-                format!(
-                    "linkers on this machine: {}",
-                    if installed_linkers.is_empty() {
-                        "none found besides rustc's bundled rust-lld".to_string()
-                    } else {
-                        installed_linkers.join(", ")
-                    }
-                ),
-            ],
-        ),
+                evidence,
+            )
+        }
         Facts::SerializingCrate {
             target,
             unit,
@@ -687,7 +693,11 @@ fn code_fix(facts: &Facts) -> String {
         Facts::WholeCrateRework { krate, .. } => format!(
             "Split `{krate}`: move what rarely changes (types and their derives, traits, generic helpers, whole modules the edits do not touch) into a crate it depends on. An edit then redoes this work for its own part only; an edit in the lower crate rebuilds both, so split along what changes least."
         ),
-        Facts::Linking { .. } => "Since Rust 1.90 x86_64 Linux links with the bundled rust-lld by default; if this build uses GNU ld (`-C linker-features=-lld`) or a custom linker, try `-C link-arg=-fuse-ld=mold`; otherwise emit less debug info (`debug = \"line-tables-only\"`, or `split-debuginfo = \"unpacked\"`), which shrinks what the linker copies.".to_string(),
+        Facts::Linking { linker: Some(l), .. } if is_slow_linker(l) => format!("This link ran {l}: link with rust-lld (bundled with rustc and its default on x86_64 Linux since 1.90: drop `-C linker-features=-lld` or the `linker` setting that chose {l}) or mold (`-C link-arg=-fuse-ld=mold`); emitting less debug info (`debug = \"line-tables-only\"`) shrinks what any linker copies."),
+        Facts::Linking { linker, .. } => {
+            let which = linker.as_deref().unwrap_or("rustc's default linker");
+            format!("Emit less debug info (`[profile.dev] debug = \"line-tables-only\"`, or `split-debuginfo = \"unpacked\"`), which shrinks what the linker copies. The linker itself is not the lever here: this link ran {which}, and mold measured no faster than rust-lld.")
+        }
         Facts::SerializingCrate { target, .. } => format!(
             "Split `{target}` into crates that can compile in parallel (by feature area or layer), and move what its dependents need first into a small crate of its own."
         ),
@@ -831,6 +841,7 @@ fn basis(facts: &Facts) -> String {
         ),
         Facts::LlvmDominates { .. } => "a third of the LLVM time: what less debug info typically removes from code generation".to_string(),
         Facts::WholeCrateRework { .. } => "half the whole-crate work: a split in two halves, the edit in one (two planted crates split so saved 139 ms and 1.52 s where this estimated 141 ms and 1.49 s)".to_string(),
+        Facts::Linking { linker: Some(l), .. } if is_slow_linker(l) => format!("two thirds of the final link: what rust-lld (77%) and mold (52%) took off a link by GNU ld measured; less debug info, a third, is the smaller lever here"),
         Facts::Linking { .. } => "a third of the final link: what less debug info took off the links measured so far (24–56%)".to_string(),
         Facts::SerializingCrate { cores, front_end_share, .. } => format!(
             "its time alone × (1 − 1/{cores}) × the share of its CPU before code generation ({:.0}%): a split over {cores} cores parallelizes the front end; LLVM already spreads code generation over codegen units",
@@ -1025,6 +1036,7 @@ mod tests {
             link_ns: 450_000_000,
             wall_ns: 1_500_000_000,
             installed_linkers: vec!["mold".into()],
+            linker: None,
         };
         let (title, evidence) = title_and_evidence(&facts);
         assert_eq!(title, "linking is 30% of this rebuild (bin \"app\")");

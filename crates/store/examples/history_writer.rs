@@ -30,6 +30,7 @@ fn main() {
         // Each unit names its run and writer: rows mixed between runs would show.
         let unit_rows: Vec<Unit> = (0..units)
             .map(|u| Unit {
+                linker: None,
                 id: u,
                 package: format!("{id}/unit{u}"),
                 version: "1.0.0".into(),

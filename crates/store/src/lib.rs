@@ -604,6 +604,7 @@ fn experiment_from_row(row: &[Value]) -> ExperimentRow {
 
 fn unit_from_row(row: &[Value]) -> Unit {
     Unit {
+        linker: None,
         id: row[0].int() as usize,
         package: row[1].text(),
         version: row[2].text(),
@@ -627,6 +628,7 @@ pub(crate) mod tests {
 
     fn unit(id: usize, package: &str, start: u64, end: u64) -> Unit {
         Unit {
+            linker: None,
             id,
             package: package.into(),
             version: "1.0.0".into(),

@@ -144,8 +144,55 @@ pub(super) fn linking(build: BuildEvidence) -> Option<Finding> {
         link_ns: link,
         wall_ns: wall,
         installed_linkers: build.installed_linkers.to_vec(),
+        linker: last.linker.clone(),
     };
-    // A third: `debug = "line-tables-only"` took 24–56% off the final link of four hot
-    // rebuilds measured (ripgrep, hyperfine, the linking test project; bench/RESULTS.md).
-    Some(Finding::new(facts, Some(last.target.clone()), link / 3))
+    // Less debug info: a third. `debug = "line-tables-only"` took 24–56% off the final link
+    // of four hot rebuilds measured (ripgrep, hyperfine, the linking test project).
+    // Another linker: two thirds, when the link ran GNU ld or gold (rust-lld took 77% off
+    // it, mold 52%, on the linking test project). bench/RESULTS.md.
+    let less_debug_info = link / 3;
+    let other_linker = if last.linker.as_deref().is_some_and(is_slow_linker) {
+        link * 2 / 3
+    } else {
+        0
+    };
+    Some(Finding::new(
+        facts,
+        Some(last.target.clone()),
+        less_debug_info.max(other_linker),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::tests::Run;
+    use crate::timeline::tests::unit as lib_unit;
+
+    const MS: u64 = 1_000_000;
+
+    /// A rebuild of 1 s whose binary links for 300 ms with `linker`.
+    fn linked_by(linker: &str) -> Finding {
+        let units = vec![Unit {
+            kind: UnitKind::Bin,
+            link_ns: Some(300 * MS),
+            linker: Some(linker.into()),
+            ..lib_unit(0, "app", 0, 1000 * MS, &[])
+        }];
+        let run = Run::of(units, 2);
+        let mut evidence = run.evidence(&[]);
+        evidence.hot = true;
+        linking(evidence).expect("30% of the rebuild is linking")
+    }
+
+    #[test]
+    fn the_linking_estimate_follows_the_linker_that_ran() {
+        // rust-lld: less debug info is the lever, a third of the link.
+        assert_eq!(linked_by("rust-lld").estimate_ns, 100 * MS);
+        assert_eq!(linked_by("mold").estimate_ns, 100 * MS);
+        // GNU ld: another linker takes two thirds.
+        let gnu = linked_by("GNU ld");
+        assert_eq!(gnu.estimate_ns, 200 * MS);
+        assert!(matches!(&gnu.facts, Facts::Linking { linker: Some(l), .. } if l == "GNU ld"));
+    }
 }

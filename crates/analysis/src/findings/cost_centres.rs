@@ -374,6 +374,7 @@ mod tests {
                 link_ns: 30 * MS,
                 wall_ns: 500 * MS,
                 installed_linkers: Vec::new(),
+                linker: None,
             },
             Some("tool".into()),
             10 * MS,

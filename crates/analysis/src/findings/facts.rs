@@ -141,6 +141,8 @@ pub enum Facts {
         link_ns: u64,
         wall_ns: u64,
         installed_linkers: Vec<String>,
+        /// The linker the final link ran (`rust-lld`, `GNU ld`, `mold`), when measured.
+        linker: Option<String>,
     },
     SerializingCrate {
         target: String,
@@ -261,6 +263,12 @@ pub enum Facts {
         /// The estimate is the warm-up build's wall time (it compiled the other copies).
         from_warm_up: bool,
     },
+}
+
+/// Linkers a switch away from pays off: rust-lld linked the linking test project's binary
+/// in a quarter of GNU ld's time, mold in half (bench/RESULTS.md).
+pub fn is_slow_linker(linker: &str) -> bool {
+    matches!(linker, "GNU ld" | "gold" | "ld" | "ld.bfd" | "bfd")
 }
 
 impl Facts {

@@ -30,7 +30,9 @@ mod verify;
 use backend::{linking, llvm_dominates, whole_crate_rework};
 pub use cost_centres::{cost_centres, Centre, CostCentre, CostCentres, CENTRE_SHARE};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
-pub use facts::{Cascade, Facts, GenericCopies, OlderCopy, QueryCall, Replay, RerunCause, Timed};
+pub use facts::{
+    is_slow_linker, Cascade, Facts, GenericCopies, OlderCopy, QueryCall, Replay, RerunCause, Timed,
+};
 use generics::monomorphization;
 use items::pathological_item;
 use macros::proc_macro_expansion;
@@ -673,7 +675,7 @@ impl Owner {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::timeline::tests::unit as lib_unit;
 

@@ -218,6 +218,7 @@ mod tests {
                         link_ns: 0,
                         wall_ns: 0,
                         installed_linkers: Vec::new(),
+                        linker: None,
                     },
                     110,
                 ),
