@@ -841,7 +841,7 @@ fn basis(facts: &Facts) -> String {
         ),
         Facts::LlvmDominates { .. } => "a third of the LLVM time: what less debug info typically removes from code generation".to_string(),
         Facts::WholeCrateRework { .. } => "half the whole-crate work: a split in two halves, the edit in one (two planted crates split so saved 139 ms and 1.52 s where this estimated 141 ms and 1.49 s)".to_string(),
-        Facts::Linking { linker: Some(l), .. } if is_slow_linker(l) => format!("two thirds of the final link: what rust-lld (77%) and mold (52%) took off a link by GNU ld measured; less debug info, a third, is the smaller lever here"),
+        Facts::Linking { linker: Some(l), .. } if is_slow_linker(l) => "two thirds of the final link: what rust-lld (77%) and mold (52%) took off a link by GNU ld measured; less debug info, a third, is the smaller lever here".to_string(),
         Facts::Linking { .. } => "a third of the final link: what less debug info took off the links measured so far (24–56%)".to_string(),
         Facts::SerializingCrate { cores, front_end_share, .. } => format!(
             "its time alone × (1 − 1/{cores}) × the share of its CPU before code generation ({:.0}%): a split over {cores} cores parallelizes the front end; LLVM already spreads code generation over codegen units",
