@@ -491,6 +491,24 @@ fn the_link_of_a_binary_with_real_dependencies_dominates_its_hot_rebuild() {
     let top = top_finding(&explanation);
     assert_eq!(top["cause"], "linking", "{}", describe(&explanation));
     assert_eq!(top["crate"], "service");
+    // The linker shim names the linker that ran (rust-lld is rustc's default on x86_64
+    // Linux, GNU ld elsewhere), and the finding carries it.
+    let linked = record["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["package"] == "service" && u["kind"] == "bin")
+        .unwrap();
+    let linker = linked["linker"].as_str().expect("the linker that ran");
+    assert!(
+        ["rust-lld", "GNU ld", "lld", "mold"].contains(&linker),
+        "{linker}"
+    );
+    assert!(
+        describe(&explanation).contains(&format!("linked by {linker}"))
+            || top.to_string().contains(linker),
+        "{top}"
+    );
     // Agrees with the run record: the claim is at most the final link's time.
     let link = record["totals"]["final_link_ns"].as_u64().unwrap();
     assert!(top["estimate_ns"].as_u64().unwrap() <= link);

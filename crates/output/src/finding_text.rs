@@ -237,6 +237,21 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
                 format!("most in: {}", timed_list(largest)),
             ],
         ),
+        Facts::IncrementalInColdBuild {
+            crates,
+            incremental_ns,
+            total_ns,
+        } => (
+            format!(
+                "incremental compilation's bookkeeping takes {} of this build from scratch ({:.0}% of its compile time)",
+                secs(*incremental_ns),
+                percent_of(*incremental_ns, *total_ns)
+            ),
+            vec![
+                format!("by crate: {}", timed_list(crates)),
+                "hashing every query's result and saving the dependency graph and work products, for a next build that reuses them".to_string(),
+            ],
+        ),
         Facts::WholeCrateRework {
             krate,
             parts,
@@ -690,6 +705,7 @@ fn code_fix(facts: &Facts) -> String {
             None => "Make each of these a thin generic wrapper around a non-generic inner function (`fn f<T: AsRef<str>>(x: T) { fn inner(x: &str) { … } inner(x.as_ref()) }`), or take `&dyn Trait` where the call is not hot; `cargo llvm-lines` shows the lines each copy costs.".to_string(),
         },
         Facts::LlvmDominates { .. } => "In dev builds, emit less debug info (`[profile.dev] debug = \"line-tables-only\"` or `debug = 0` for dependencies), keep `opt-level = 0` for your own crates, and check `codegen-units`; rebuild with each setting to measure it.".to_string(),
+        Facts::IncrementalInColdBuild { .. } => "A build from scratch (CI, a release build, a fresh clone) never reuses its incremental state: build with `CARGO_INCREMENTAL=0` there, or set `incremental = false` in the profile such builds use. Keep it on in the edit loop, where it pays for itself.".to_string(),
         Facts::WholeCrateRework { krate, .. } => format!(
             "Split `{krate}`: move what rarely changes (types and their derives, traits, generic helpers, whole modules the edits do not touch) into a crate it depends on. An edit then redoes this work for its own part only; an edit in the lower crate rebuilds both, so split along what changes least."
         ),
@@ -840,6 +856,7 @@ fn basis(facts: &Facts) -> String {
             top.function, top.copies, top.copies
         ),
         Facts::LlvmDominates { .. } => "a third of the LLVM time: what less debug info typically removes from code generation".to_string(),
+        Facts::IncrementalInColdBuild { .. } => "the bookkeeping itself (hashing, the dependency graph, work products); the dependency tracking inside every query, which incremental off also removes, is not separated in the profile and not counted".to_string(),
         Facts::WholeCrateRework { .. } => "half the whole-crate work: a split in two halves, the edit in one (two planted crates split so saved 139 ms and 1.52 s where this estimated 141 ms and 1.49 s)".to_string(),
         Facts::Linking { linker: Some(l), .. } if is_slow_linker(l) => "two thirds of the final link: what rust-lld (77%) and mold (52%) took off a link by GNU ld measured; less debug info, a third, is the smaller lever here".to_string(),
         Facts::Linking { .. } => "a third of the final link: what less debug info took off the links measured so far (24–56%)".to_string(),

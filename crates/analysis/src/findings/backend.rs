@@ -132,6 +132,41 @@ pub(super) fn whole_crate_rework(
     ))
 }
 
+/// In a build from scratch, the incremental bookkeeping of the crates cargo compiles
+/// incrementally (workspace members and path dependencies, in profiles with `incremental`
+/// on): hashing every query's result, saving the dependency graph and the work products,
+/// for a next build that, in CI or a release build, never comes. Named from a twentieth of
+/// the profiled time. The estimate is the bookkeeping alone: the dependency tracking inside
+/// every query, also gone with incremental off, is not separated in the profile.
+pub(super) fn incremental_in_cold_build(
+    phases: &PhaseTimes,
+    crates: &[CratePhases],
+    build: Option<BuildEvidence>,
+) -> Option<Finding> {
+    if build.is_none_or(|b| b.hot) {
+        return None;
+    }
+    let mut kept: Vec<Timed> = crates
+        .iter()
+        .map(|c| Timed::new(c.crate_name.as_str(), c.phases.of(Phase::Incremental)))
+        .filter(|t| t.ns > 0)
+        .collect();
+    kept.sort_by_key(|t| std::cmp::Reverse(t.ns));
+    let incremental: u64 = kept.iter().map(|t| t.ns).sum();
+    let total = phases.build_ns();
+    if incremental < MATTERS_NS || (incremental as f64) < CENTRE_SHARE * total as f64 {
+        return None;
+    }
+    let only = (kept.len() == 1).then(|| kept[0].name.clone());
+    kept.truncate(3);
+    let facts = Facts::IncrementalInColdBuild {
+        crates: kept,
+        incremental_ns: incremental,
+        total_ns: total,
+    };
+    Some(Finding::new(facts, only, incremental))
+}
+
 pub(super) fn linking(build: BuildEvidence) -> Option<Finding> {
     let link = build.totals.final_link_ns.unwrap_or(0);
     let wall = build.totals.wall_ns;
@@ -183,6 +218,39 @@ mod tests {
         let mut evidence = run.evidence(&[]);
         evidence.hot = true;
         linking(evidence).expect("30% of the rebuild is linking")
+    }
+
+    fn row(label: &str, ns: u64) -> crate::summary::LabelStats {
+        crate::summary::LabelStats {
+            label: label.into(),
+            self_time_ns: ns,
+            time_ns: ns,
+            count: 1,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_build_from_scratch_is_told_its_incremental_bookkeeping() {
+        let units = vec![lib_unit(0, "core", 0, 1000 * MS, &[])];
+        let run = Run::of(units, 2);
+        let crates = [CratePhases {
+            crate_name: "core".into(),
+            phases: crate::phases::phase_times(&[
+                row("typeck", 700 * MS),
+                row("incr_comp_encode_dep_graph", 300 * MS),
+            ]),
+        }];
+        let phases = crates[0].phases.clone();
+        let cold = run.evidence(&[]);
+        let found = incremental_in_cold_build(&phases, &crates, Some(cold)).unwrap();
+        assert_eq!(found.estimate_ns, 300 * MS);
+        assert_eq!(found.crate_name.as_deref(), Some("core"));
+        // A rebuild reuses that state: not a finding there.
+        let hot = BuildEvidence { hot: true, ..cold };
+        assert!(incremental_in_cold_build(&phases, &crates, Some(hot)).is_none());
+        // Nor from profiles alone (cold or hot unknown).
+        assert!(incremental_in_cold_build(&phases, &crates, None).is_none());
     }
 
     #[test]

@@ -92,7 +92,7 @@ impl Centre {
                 Cause::PathologicalItem,
                 Cause::SerializingCrate,
             ],
-            Centre::Incremental => &[Cause::WholeCrateRework],
+            Centre::Incremental => &[Cause::WholeCrateRework, Cause::IncrementalInColdBuild],
             Centre::Codegen => &[Cause::Monomorphization, Cause::LlvmDominates],
             Centre::Linking => &[Cause::Linking],
             Centre::OtherCompilerWork => &[],

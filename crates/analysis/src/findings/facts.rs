@@ -135,6 +135,15 @@ pub enum Facts {
         /// All profiled crates' CPU time in this build.
         total_ns: u64,
     },
+    /// Incremental compilation's bookkeeping in a build from scratch, which never reuses it.
+    IncrementalInColdBuild {
+        /// The crates that kept incremental state, most bookkeeping first.
+        crates: Vec<Timed>,
+        /// Their bookkeeping together (CPU).
+        incremental_ns: u64,
+        /// All profiled crates' CPU time in this build.
+        total_ns: u64,
+    },
     Linking {
         /// The unit linked last (`bin "rg"`).
         unit: String,
@@ -279,6 +288,7 @@ impl Facts {
             Facts::Monomorphization { .. } => Cause::Monomorphization,
             Facts::LlvmDominates { .. } => Cause::LlvmDominates,
             Facts::WholeCrateRework { .. } => Cause::WholeCrateRework,
+            Facts::IncrementalInColdBuild { .. } => Cause::IncrementalInColdBuild,
             Facts::Linking { .. } => Cause::Linking,
             Facts::SerializingCrate { .. } => Cause::SerializingCrate,
             Facts::BuildScriptOnCriticalPath { .. } => Cause::BuildScriptOnCriticalPath,

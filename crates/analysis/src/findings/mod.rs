@@ -27,7 +27,7 @@ mod rebuilds;
 mod schedule;
 mod verify;
 
-use backend::{linking, llvm_dominates, whole_crate_rework};
+use backend::{incremental_in_cold_build, linking, llvm_dominates, whole_crate_rework};
 pub use cost_centres::{cost_centres, Centre, CostCentre, CostCentres, CENTRE_SHARE};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
 pub use facts::{
@@ -58,6 +58,8 @@ pub enum Cause {
     ProcMacroExpansion,
     /// Work an edited crate redoes whole on every edit (a split would halve it).
     WholeCrateRework,
+    /// Incremental state written in a build from scratch (CI, release) that never reuses it.
+    IncrementalInColdBuild,
     DuplicateDependency,
     /// The same version of crates compiled again for build scripts or proc macros.
     HostCopies,
@@ -343,6 +345,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             .cloned()
             .collect();
         findings.extend(llvm_dominates(phases, &rest, input.build));
+        findings.extend(incremental_in_cold_build(phases, &crates, input.build));
         findings.extend(
             whole_crate_rework(phases, &crates, input.build, &claimed_by_macros(&findings))
                 .map(|f| {
@@ -545,6 +548,15 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
             .crate_name
             .iter()
             .map(|c| (c.clone(), finding.estimate_ns, Part::BackEnd, true))
+            .collect(),
+        // Every crate's bookkeeping.
+        Cause::IncrementalInColdBuild => crates
+            .iter()
+            .map(|c| {
+                let bookkeeping = c.phases.of(Phase::Incremental);
+                (c.crate_name.clone(), bookkeeping, Part::BackEnd, true)
+            })
+            .filter(|cut| cut.1 > 0)
             .collect(),
         // A third of every crate's LLVM time.
         Cause::LlvmDominates => crates

@@ -17,6 +17,7 @@ pub fn settings_to_try(finding: &Finding, installed_linkers: &[String]) -> Vec<(
     let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
     match finding.cause() {
         Cause::LlvmDominates => vec![pair("debug", "line-tables-only"), pair("debug", "0")],
+        Cause::IncrementalInColdBuild => vec![pair("incremental", "false")],
         Cause::Linking => {
             let mut settings = vec![pair("debug", "line-tables-only")];
             if installed_linkers.iter().any(|l| l == "mold") {
