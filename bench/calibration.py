@@ -133,6 +133,120 @@ def linking(fixed):
     }, extra
 
 
+def mono_hash(fixed):
+    """A second generic shape: counting and grouping through a HashMap, for 40 key types."""
+    types = 40
+    if fixed:
+        group = (
+            "pub fn group<K: Hash + Eq + Debug + Clone>(keys: &[K]) -> String {\n"
+            "    group_text(keys.iter().map(|k| format!(\"{k:?}\")).collect())\n"
+            "}\n"
+            "fn group_text(texts: Vec<String>) -> String {\n"
+            "    let mut counts: HashMap<String, usize> = HashMap::new();\n"
+            "    for t in &texts { *counts.entry(t.clone()).or_insert(0) += 1; }\n"
+            "    let mut rows: Vec<(String, usize)> = counts.into_iter().collect();\n"
+            "    rows.sort();\n"
+            "    let firsts: HashSet<&String> = texts.iter().collect();\n"
+            "    format!(\"{rows:?} {}\", firsts.len())\n"
+            "}\n"
+        )
+    else:
+        group = (
+            "pub fn group<K: Hash + Eq + Debug + Clone>(keys: &[K]) -> String {\n"
+            "    let mut counts: HashMap<K, usize> = HashMap::new();\n"
+            "    for k in keys { *counts.entry(k.clone()).or_insert(0) += 1; }\n"
+            "    let mut rows: Vec<(String, usize)> = counts.iter().map(|(k, n)| (format!(\"{k:?}\"), *n)).collect();\n"
+            "    rows.sort();\n"
+            "    let firsts: HashSet<K> = keys.iter().cloned().collect();\n"
+            "    let mut seen: Vec<K> = firsts.into_iter().collect();\n"
+            "    seen.retain(|k| counts.contains_key(k));\n"
+            "    format!(\"{rows:?} {}\", seen.len())\n"
+            "}\n"
+        )
+    lib = "use std::collections::{HashMap, HashSet};\nuse std::fmt::Debug;\nuse std::hash::Hash;\n" + group
+    lib += "".join(f"#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)] pub struct Key{i}(pub u64, pub String);\n" for i in range(types))
+    lib += "pub fn all() -> Vec<String> { vec![\n" + "".join(f"    group(&[Key{i}::default(), Key{i}(1, \"x\".into())]),\n" for i in range(types)) + "] }\n"
+    return {
+        "stats": (manifest("stats"), {"src/lib.rs": lib}),
+        "cli": (manifest("cli", ["stats"]), {"src/main.rs": "fn main() { println!(\"{}\", stats::all().len()); }\n"}),
+    }
+
+
+def gnu_ld(make):
+    """A project whose links run GNU ld (rustc's default opted out in .cargo/config.toml, as
+    on a toolchain before 1.90 or another host); its twin links with rustc's default."""
+    def made(fixed):
+        crates, extra = make(False)
+        if not fixed:
+            crates = dict(crates)
+            crates[".cargo"] = (None, {"config.toml": '[build]\nrustflags = ["-Clinker-features=-lld"]\n'})
+        return crates, extra
+    return made
+
+
+def cli_tool(fixed):
+    """A second linked binary: argument parsing with clap's derive, regex, serde_json."""
+    return {
+        "tool": (manifest("tool") + 'clap = { version = "4", features = ["derive"] }\nregex = "1"\nserde_json = "1"\n', {
+            "src/main.rs": "use clap::Parser;\n"
+                           "#[derive(Parser)] struct Args { #[arg(long, default_value = \"a+b\")] pattern: String, text: Option<String> }\n"
+                           "fn main() {\n"
+                           "    let args = Args::parse_from([\"tool\", \"aab\"]);\n"
+                           "    let re = regex::Regex::new(&args.pattern).unwrap();\n"
+                           "    let text = args.text.unwrap_or_default();\n"
+                           "    println!(\"{}\", serde_json::json!({ \"match\": re.is_match(&text) }));\n"
+                           "}\n",
+        }),
+    }, ""
+
+
+def incremental_off(make):
+    """A build from scratch with cargo's default (incremental for the workspace's crates)
+    against its twin with `incremental = false`."""
+    def made(fixed):
+        crates = make(False)
+        return crates, ('[profile.dev]\nincremental = false\n' if fixed else "")
+    return made
+
+
+def codegen_units(make):
+    """A release build from scratch whose profile sets `codegen-units = 1`, against its twin
+    with cargo's release default (16)."""
+    def made(fixed):
+        made = make(False)
+        crates = made[0] if isinstance(made, tuple) else made
+        return crates, ("" if fixed else "[profile.release]\ncodegen-units = 1\n")
+    return made
+
+
+def derives_moved(macro):
+    """A crate edited in the loop that also defines types with proc-macro derives; its twin
+    has the types in a crate below it (the edit in the functions that stay)."""
+    def types(lo, hi):
+        if macro == "serde":
+            return "".join(
+                f"#[derive(serde::Serialize, serde::Deserialize)] pub struct Rec{i} {{ pub id: u64, pub name: String, pub tags: Vec<String>, pub score: Option<f64> }}\n"
+                for i in range(lo, hi))
+        return "".join(
+            f"#[derive(Debug, thiserror::Error)] pub enum Err{i} {{ #[error(\"not found: {{0}}\")] NotFound(String), #[error(\"bad input at {{line}}:{{col}}\")] Bad {{ line: u32, col: u32 }}, #[error(transparent)] Io(#[from] std::io::Error) }}\n"
+            for i in range(lo, hi))
+    n = 120 if macro == "serde" else 200
+    dep = 'serde = { version = "1", features = ["derive"] }\n' if macro == "serde" else 'thiserror = "2"\n'
+    logic = "".join(f"pub fn step{i}(x: u64) -> u64 {{ x.wrapping_mul({i + 3}).rotate_left({i % 13}) }}\n" for i in range(200))
+    use = "core::step0(1) + std::mem::size_of::<core::" + ("Rec0>() as u64" if macro == "serde" else "Err0>() as u64")
+
+    def make(fixed):
+        crates = {}
+        if fixed:
+            crates["model"] = (manifest("model") + dep, {"src/lib.rs": types(0, n)})
+            crates["core"] = (manifest("core", ["model"]), {"src/lib.rs": logic + "pub use model::*;\n"})
+        else:
+            crates["core"] = (manifest("core") + dep, {"src/lib.rs": logic + types(0, n)})
+        crates["app"] = (manifest("app", ["core"]), {"src/main.rs": f"fn main() {{ println!(\"{{}}\", {use}); }}\n"})
+        return crates
+    return make
+
+
 def split(shape):
     """A crate edited in the loop, and its twin split in two halves: the half the edit does
     not touch moved into a crate below it (re-exported, so the binary is unchanged)."""
@@ -179,19 +293,38 @@ CASES = {
     # against its twin split in two halves (the edit in the upper one).
     "split-items": (split("items"), ["--edit", "core/src/lib.rs"], "whole-crate-rework"),
     "split-derives": (split("derives"), ["--edit", "core/src/lib.rs"], "whole-crate-rework"),
+    # A second generic shape.
+    "monomorphization-hash": (mono_hash, ["--cold"], "monomorphization"),
+    # Links by GNU ld against rustc's default (rust-lld): two binaries.
+    "linker-service": (gnu_ld(linking), ["--offline", "--touch", "service/src/main.rs"], "linking"),
+    "linker-tool": (gnu_ld(cli_tool), ["--offline", "--touch", "tool/src/main.rs"], "linking"),
+    # A debug-info point on the second binary (rust-lld).
+    "debug-info-tool": (lambda fixed: (cli_tool(fixed)[0], '[profile.dev]\ndebug = "line-tables-only"\n' if fixed else ""),
+                        ["--offline", "--touch", "tool/src/main.rs"], "linking"),
+    # Incremental state in builds from scratch.
+    "incremental-items": (incremental_off(split("items")), ["--cold"], "incremental-in-cold-build"),
+    "incremental-derives": (incremental_off(split("derives")), ["--cold"], "incremental-in-cold-build"),
+    # A release profile's codegen-units = 1.
+    "codegen-units-items": (codegen_units(split("items")), ["--cold", "--release"], "few-codegen-units"),
+    "codegen-units-generic": (codegen_units(mono), ["--cold", "--release"], "few-codegen-units"),
+    # Proc-macro derives moved out of the edited crate.
+    "derives-moved-serde": (derives_moved("serde"), ["--offline", "--edit", "core/src/lib.rs"], "proc-macro-expansion"),
+    "derives-moved-thiserror": (derives_moved("thiserror"), ["--offline", "--edit", "core/src/lib.rs"], "proc-macro-expansion"),
 }
 
 
 def write_workspace(root, crates, workspace_extra=""):
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(root)
-    members = ", ".join(f'"{m}"' for m in crates)
+    # Names starting with a dot are folders of files, not members (`.cargo`).
+    members = ", ".join(f'"{m}"' for m in crates if not m.startswith("."))
     with open(os.path.join(root, "Cargo.toml"), "w") as f:
         f.write(f'[workspace]\nresolver = "2"\nmembers = [{members}]\n{workspace_extra}')
     for name, (toml, files) in crates.items():
         os.makedirs(os.path.join(root, name), exist_ok=True)
-        with open(os.path.join(root, name, "Cargo.toml"), "w") as f:
-            f.write(toml)
+        if toml is not None:
+            with open(os.path.join(root, name, "Cargo.toml"), "w") as f:
+                f.write(toml)
         for path, text in files.items():
             full = os.path.join(root, name, path)
             os.makedirs(os.path.dirname(full), exist_ok=True)

@@ -121,10 +121,7 @@ pub fn profile_phase_measures(profiles: &[crate::ProfileSummary]) -> Vec<(String
     let crates: Vec<crate::findings::CratePhases> = crate::merge(profiles)
         .crates
         .iter()
-        .map(|c| crate::findings::CratePhases {
-            crate_name: c.crate_name.clone(),
-            phases: crate::phase_times(&c.rows),
-        })
+        .map(|c| crate::findings::CratePhases::of(&c.crate_name, &c.rows))
         .collect();
     phase_measures(&crates)
 }

@@ -80,6 +80,9 @@ pub struct Unit {
     /// The linker that linked it (`rust-lld`, `mold`, `GNU ld`), when measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linker: Option<String>,
+    /// `-C codegen-units` when the profile set it (cargo passes it only then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codegen_units: Option<u32>,
     /// Units this one waited for, by id.
     pub deps: Vec<usize>,
     /// Dependencies it needed only the metadata of (pipelining), by id; a subset of `deps`.
@@ -425,6 +428,7 @@ pub(crate) mod tests {
     pub(crate) fn unit(id: usize, name: &str, start: u64, end: u64, deps: &[usize]) -> Unit {
         Unit {
             linker: None,
+            codegen_units: None,
             id,
             package: name.to_string(),
             version: "0.1.0".to_string(),

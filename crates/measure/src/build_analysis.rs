@@ -234,6 +234,7 @@ mod tests {
     fn unit(id: usize, package: &str, target: &str, kind: UnitKind) -> Unit {
         Unit {
             linker: None,
+            codegen_units: None,
             id,
             package: package.into(),
             version: "0.1.0".into(),

@@ -751,6 +751,11 @@ fn join_units(
                 .collect();
             Unit {
                 linker: d.record.and_then(|r| r.linker.clone()),
+                codegen_units: d.record.and_then(|r| {
+                    r.codegen_flags
+                        .iter()
+                        .find_map(|f| f.strip_prefix("-C codegen-units=")?.parse().ok())
+                }),
                 id: d.id,
                 package: d.package.clone(),
                 version: d.version.clone(),

@@ -237,6 +237,21 @@ fn title_and_evidence(facts: &Facts) -> (String, Vec<String>) {
                 format!("most in: {}", timed_list(largest)),
             ],
         ),
+        Facts::FewCodegenUnits {
+            krate,
+            codegen_units,
+            llvm_ns,
+            cores,
+        } => (
+            format!(
+                "`{krate}`'s code generation runs on {} ({} of LLVM work; this machine has {cores} cores)",
+                if *codegen_units == 1 { "one thread".to_string() } else { format!("{codegen_units} threads") },
+                secs(*llvm_ns)
+            ),
+            vec![format!(
+                "the profile sets `codegen-units = {codegen_units}`: rustc splits the crate's code into at most that many LLVM modules, one thread each"
+            )],
+        ),
         Facts::IncrementalInColdBuild {
             crates,
             incremental_ns,
@@ -705,6 +720,7 @@ fn code_fix(facts: &Facts) -> String {
             None => "Make each of these a thin generic wrapper around a non-generic inner function (`fn f<T: AsRef<str>>(x: T) { fn inner(x: &str) { … } inner(x.as_ref()) }`), or take `&dyn Trait` where the call is not hot; `cargo llvm-lines` shows the lines each copy costs.".to_string(),
         },
         Facts::LlvmDominates { .. } => "In dev builds, emit less debug info (`[profile.dev] debug = \"line-tables-only\"` or `debug = 0` for dependencies), keep `opt-level = 0` for your own crates, and check `codegen-units`; rebuild with each setting to measure it.".to_string(),
+        Facts::FewCodegenUnits { codegen_units, .. } => format!("`codegen-units = {codegen_units}` trades build time for the program's speed (more inlining across the crate). Where that matters, keep it in a profile for the builds you ship (`[profile.dist]` with `inherits = \"release\"`) and build the rest with the default (16 in release), which spreads LLVM over the cores."),
         Facts::IncrementalInColdBuild { .. } => "A build from scratch (CI, a release build, a fresh clone) never reuses its incremental state: build with `CARGO_INCREMENTAL=0` there, or set `incremental = false` in the profile such builds use. Keep it on in the edit loop, where it pays for itself.".to_string(),
         Facts::WholeCrateRework { krate, .. } => format!(
             "Split `{krate}`: move what rarely changes (types and their derives, traits, generic helpers, whole modules the edits do not touch) into a crate it depends on. An edit then redoes this work for its own part only; an edit in the lower crate rebuilds both, so split along what changes least."
@@ -856,7 +872,8 @@ fn basis(facts: &Facts) -> String {
             top.function, top.copies, top.copies
         ),
         Facts::LlvmDominates { .. } => "a third of the LLVM time: what less debug info typically removes from code generation".to_string(),
-        Facts::IncrementalInColdBuild { .. } => "the bookkeeping itself (hashing, the dependency graph, work products); the dependency tracking inside every query, which incremental off also removes, is not separated in the profile and not counted".to_string(),
+        Facts::FewCodegenUnits { codegen_units, cores, .. } => format!("the crate's LLVM time × (1 − {codegen_units}/{}): the share that {} threads would take off", (*cores).min(16), (*cores).min(16)),
+        Facts::IncrementalInColdBuild { .. } => "twice the bookkeeping (hashing, the dependency graph, work products): the dependency tracking inside every query, which incremental off also removes, is not a separate event in the profile; turning incremental off saved 2.5x and 2.7x the bookkeeping of two planted builds".to_string(),
         Facts::WholeCrateRework { .. } => "half the whole-crate work: a split in two halves, the edit in one (two planted crates split so saved 139 ms and 1.52 s where this estimated 141 ms and 1.49 s)".to_string(),
         Facts::Linking { linker: Some(l), .. } if is_slow_linker(l) => "two thirds of the final link: what rust-lld (77%) and mold (52%) took off a link by GNU ld measured; less debug info, a third, is the smaller lever here".to_string(),
         Facts::Linking { .. } => "a third of the final link: what less debug info took off the links measured so far (24–56%)".to_string(),
@@ -866,7 +883,7 @@ fn basis(facts: &Facts) -> String {
         ),
         Facts::BuildScriptOnCriticalPath { .. } | Facts::ProcMacroCrateOnCriticalPath { .. } => "how much shorter the longest dependency chain gets if the slowest of them took no time".to_string(),
         Facts::ProcMacroExpansion { generated_share: Some(share), .. } => format!(
-            "expansion time, plus the crate's name resolution, type checking and incremental time × {:.0}% (expansion's share of its parse-and-expand time, standing for the share of its code the macros generate), at most the crate's CPU: what moving the derived types into a crate that rarely changes saves on each rebuild",
+            "expansion time, plus the crate's work after expansion (resolution, type and borrow checking, MIR, code generation, incremental) × {:.0}% (expansion's share of its parse-and-expand time, standing for the share of its code the macros generate), at most the crate's CPU: what moving the derived types into a crate that rarely changes saves on each rebuild",
             share * 100.0
         ),
         Facts::ProcMacroExpansion { .. } => "half the expansion time (deriving only what is used)".to_string(),

@@ -31,6 +31,7 @@ fn main() {
         let unit_rows: Vec<Unit> = (0..units)
             .map(|u| Unit {
                 linker: None,
+                codegen_units: None,
                 id: u,
                 package: format!("{id}/unit{u}"),
                 version: "1.0.0".into(),

@@ -605,6 +605,7 @@ fn experiment_from_row(row: &[Value]) -> ExperimentRow {
 fn unit_from_row(row: &[Value]) -> Unit {
     Unit {
         linker: None,
+        codegen_units: None,
         id: row[0].int() as usize,
         package: row[1].text(),
         version: row[2].text(),
@@ -629,6 +630,7 @@ pub(crate) mod tests {
     fn unit(id: usize, package: &str, start: u64, end: u64) -> Unit {
         Unit {
             linker: None,
+            codegen_units: None,
             id,
             package: package.into(),
             version: "1.0.0".into(),

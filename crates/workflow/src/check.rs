@@ -205,6 +205,7 @@ mod tests {
     fn run(id: &str, wall_ns: u64) -> RunRecord {
         let units = vec![Unit {
             linker: None,
+            codegen_units: None,
             id: 0,
             package: "app".into(),
             version: "0.1.0".into(),

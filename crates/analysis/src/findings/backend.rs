@@ -136,8 +136,10 @@ pub(super) fn whole_crate_rework(
 /// incrementally (workspace members and path dependencies, in profiles with `incremental`
 /// on): hashing every query's result, saving the dependency graph and the work products,
 /// for a next build that, in CI or a release build, never comes. Named from a twentieth of
-/// the profiled time. The estimate is the bookkeeping alone: the dependency tracking inside
-/// every query, also gone with incremental off, is not separated in the profile.
+/// the profiled time. The estimate is twice the bookkeeping: the dependency tracking inside
+/// every query, also gone with incremental off, is not a separate event in the profile, and
+/// turning incremental off saved 2.5x and 2.7x the bookkeeping of two planted builds
+/// (bench/RESULTS.md).
 pub(super) fn incremental_in_cold_build(
     phases: &PhaseTimes,
     crates: &[CratePhases],
@@ -164,7 +166,47 @@ pub(super) fn incremental_in_cold_build(
         incremental_ns: incremental,
         total_ns: total,
     };
-    Some(Finding::new(facts, only, incremental))
+    Some(Finding::new(facts, only, incremental * 2))
+}
+
+/// A crate whose profile set `codegen-units` below the threads its code generation could
+/// use: LLVM's work on its code runs on that many threads while the others wait. The
+/// estimate is its LLVM time × (1 − units / min(cores, 16)), cargo's release default being
+/// 16 (a crate under fat LTO is left out: its final optimisation runs on one thread
+/// whatever the setting).
+pub(super) fn few_codegen_units(
+    crates: &[CratePhases],
+    build: Option<BuildEvidence>,
+) -> Option<Finding> {
+    let build = build?;
+    let threads = build.totals.cores.min(16) as u64;
+    let units = build.units;
+    let mut best: Option<(u64, &CratePhases, u32)> = None;
+    for c in crates {
+        let Some(setting) = units
+            .iter()
+            .filter(|u| u.compiles_crate(&c.crate_name))
+            .find_map(|u| u.codegen_units)
+        else {
+            continue;
+        };
+        if setting as u64 >= threads || c.phases.of(Phase::Lto) > 0 {
+            continue;
+        }
+        let llvm = c.phases.of(Phase::LlvmOptimization) + c.phases.of(Phase::LlvmCodegen);
+        let saving = (llvm as f64 * (1.0 - setting as f64 / threads as f64)) as u64;
+        if saving >= MATTERS_NS && best.is_none_or(|(b, _, _)| saving > b) {
+            best = Some((saving, c, setting));
+        }
+    }
+    let (saving, c, setting) = best?;
+    let facts = Facts::FewCodegenUnits {
+        krate: c.crate_name.clone(),
+        codegen_units: setting,
+        llvm_ns: c.phases.of(Phase::LlvmOptimization) + c.phases.of(Phase::LlvmCodegen),
+        cores: build.totals.cores,
+    };
+    Some(Finding::new(facts, Some(c.crate_name.clone()), saving))
 }
 
 pub(super) fn linking(build: BuildEvidence) -> Option<Finding> {
@@ -234,23 +276,48 @@ mod tests {
     fn a_build_from_scratch_is_told_its_incremental_bookkeeping() {
         let units = vec![lib_unit(0, "core", 0, 1000 * MS, &[])];
         let run = Run::of(units, 2);
-        let crates = [CratePhases {
-            crate_name: "core".into(),
-            phases: crate::phases::phase_times(&[
+        let crates = [CratePhases::of(
+            "core",
+            &[
                 row("typeck", 700 * MS),
                 row("incr_comp_encode_dep_graph", 300 * MS),
-            ]),
-        }];
+            ],
+        )];
         let phases = crates[0].phases.clone();
         let cold = run.evidence(&[]);
         let found = incremental_in_cold_build(&phases, &crates, Some(cold)).unwrap();
-        assert_eq!(found.estimate_ns, 300 * MS);
+        assert_eq!(found.estimate_ns, 600 * MS);
         assert_eq!(found.crate_name.as_deref(), Some("core"));
         // A rebuild reuses that state: not a finding there.
         let hot = BuildEvidence { hot: true, ..cold };
         assert!(incremental_in_cold_build(&phases, &crates, Some(hot)).is_none());
         // Nor from profiles alone (cold or hot unknown).
         assert!(incremental_in_cold_build(&phases, &crates, None).is_none());
+    }
+
+    #[test]
+    fn one_codegen_unit_on_two_cores_is_half_its_llvm_time() {
+        let units = vec![Unit {
+            codegen_units: Some(1),
+            ..lib_unit(0, "core", 0, 1000 * MS, &[])
+        }];
+        let run = Run::of(units, 2);
+        let crates = [CratePhases::of(
+            "core",
+            &[
+                row("typeck", 200 * MS),
+                row("LLVM_module_codegen_emit_obj", 800 * MS),
+            ],
+        )];
+        let found = few_codegen_units(&crates, Some(run.evidence(&[]))).unwrap();
+        assert_eq!(found.estimate_ns, 400 * MS);
+        // As many units as cores: nothing to gain.
+        let units = vec![Unit {
+            codegen_units: Some(2),
+            ..lib_unit(0, "core", 0, 1000 * MS, &[])
+        }];
+        let run = Run::of(units, 2);
+        assert!(few_codegen_units(&crates, Some(run.evidence(&[]))).is_none());
     }
 
     #[test]

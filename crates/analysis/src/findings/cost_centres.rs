@@ -93,7 +93,11 @@ impl Centre {
                 Cause::SerializingCrate,
             ],
             Centre::Incremental => &[Cause::WholeCrateRework, Cause::IncrementalInColdBuild],
-            Centre::Codegen => &[Cause::Monomorphization, Cause::LlvmDominates],
+            Centre::Codegen => &[
+                Cause::Monomorphization,
+                Cause::LlvmDominates,
+                Cause::FewCodegenUnits,
+            ],
             Centre::Linking => &[Cause::Linking],
             Centre::OtherCompilerWork => &[],
             Centre::Compiling => &[
@@ -297,10 +301,7 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        CratePhases {
-            crate_name: name.into(),
-            phases: phase_times(&rows),
-        }
+        CratePhases::of(name, &rows)
     }
 
     #[test]

@@ -135,6 +135,15 @@ pub enum Facts {
         /// All profiled crates' CPU time in this build.
         total_ns: u64,
     },
+    /// A profile's `codegen-units` below the threads code generation could use.
+    FewCodegenUnits {
+        #[serde(rename = "crate")]
+        krate: String,
+        codegen_units: u32,
+        /// The crate's LLVM optimisation and code generation (CPU).
+        llvm_ns: u64,
+        cores: usize,
+    },
     /// Incremental compilation's bookkeeping in a build from scratch, which never reuses it.
     IncrementalInColdBuild {
         /// The crates that kept incremental state, most bookkeeping first.
@@ -289,6 +298,7 @@ impl Facts {
             Facts::LlvmDominates { .. } => Cause::LlvmDominates,
             Facts::WholeCrateRework { .. } => Cause::WholeCrateRework,
             Facts::IncrementalInColdBuild { .. } => Cause::IncrementalInColdBuild,
+            Facts::FewCodegenUnits { .. } => Cause::FewCodegenUnits,
             Facts::Linking { .. } => Cause::Linking,
             Facts::SerializingCrate { .. } => Cause::SerializingCrate,
             Facts::BuildScriptOnCriticalPath { .. } => Cause::BuildScriptOnCriticalPath,

@@ -27,7 +27,9 @@ mod rebuilds;
 mod schedule;
 mod verify;
 
-use backend::{incremental_in_cold_build, linking, llvm_dominates, whole_crate_rework};
+use backend::{
+    few_codegen_units, incremental_in_cold_build, linking, llvm_dominates, whole_crate_rework,
+};
 pub use cost_centres::{cost_centres, Centre, CostCentre, CostCentres, CENTRE_SHARE};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
 pub use facts::{
@@ -60,6 +62,8 @@ pub enum Cause {
     WholeCrateRework,
     /// Incremental state written in a build from scratch (CI, release) that never reuses it.
     IncrementalInColdBuild,
+    /// A profile's `codegen-units` leaves cores idle during a crate's code generation.
+    FewCodegenUnits,
     DuplicateDependency,
     /// The same version of crates compiled again for build scripts or proc macros.
     HostCopies,
@@ -180,6 +184,24 @@ pub struct CratePhases {
     #[serde(rename = "crate")]
     pub crate_name: String,
     pub phases: PhaseTimes,
+    /// The LLVM modules rustc generated code for (its codegen units, with a binary's
+    /// allocator shim): how many threads its code generation could use.
+    pub codegen_modules: u64,
+}
+
+impl CratePhases {
+    /// One crate's phases from its profile's rows.
+    pub fn of(crate_name: &str, rows: &[crate::summary::LabelStats]) -> CratePhases {
+        CratePhases {
+            crate_name: crate_name.to_string(),
+            phases: phase_times(rows),
+            codegen_modules: rows
+                .iter()
+                .filter(|r| r.label == "LLVM_module_codegen_emit_obj")
+                .map(|r| r.count)
+                .sum(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -296,10 +318,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
         .map(|m| {
             m.crates
                 .iter()
-                .map(|c| CratePhases {
-                    crate_name: c.crate_name.clone(),
-                    phases: phase_times(&c.rows),
-                })
+                .map(|c| CratePhases::of(&c.crate_name, &c.rows))
                 .collect()
         })
         .unwrap_or_default();
@@ -346,6 +365,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             .collect();
         findings.extend(llvm_dominates(phases, &rest, input.build));
         findings.extend(incremental_in_cold_build(phases, &crates, input.build));
+        findings.extend(few_codegen_units(&crates, input.build));
         findings.extend(
             whole_crate_rework(phases, &crates, input.build, &claimed_by_macros(&findings))
                 .map(|f| {
@@ -549,12 +569,18 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
             .iter()
             .map(|c| (c.clone(), finding.estimate_ns, Part::BackEnd, true))
             .collect(),
+        // LLVM on as many threads as codegen units: its CPU time is the unit's wall time.
+        Cause::FewCodegenUnits => finding
+            .crate_name
+            .iter()
+            .map(|c| (c.clone(), finding.estimate_ns, Part::BackEnd, false))
+            .collect(),
         // Every crate's bookkeeping.
         Cause::IncrementalInColdBuild => crates
             .iter()
             .map(|c| {
                 let bookkeeping = c.phases.of(Phase::Incremental);
-                (c.crate_name.clone(), bookkeeping, Part::BackEnd, true)
+                (c.crate_name.clone(), bookkeeping * 2, Part::BackEnd, true)
             })
             .filter(|cut| cut.1 > 0)
             .collect(),
@@ -813,10 +839,12 @@ pub(super) mod tests {
             CratePhases {
                 crate_name: "big".into(),
                 phases: phases_with(600, 400),
+                codegen_modules: 0,
             },
             CratePhases {
                 crate_name: "small".into(),
                 phases: phases_with(200, 200),
+                codegen_modules: 0,
             },
         ];
         let members = vec!["big".to_string(), "small".to_string()];

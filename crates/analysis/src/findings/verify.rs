@@ -18,6 +18,7 @@ pub fn settings_to_try(finding: &Finding, installed_linkers: &[String]) -> Vec<(
     match finding.cause() {
         Cause::LlvmDominates => vec![pair("debug", "line-tables-only"), pair("debug", "0")],
         Cause::IncrementalInColdBuild => vec![pair("incremental", "false")],
+        Cause::FewCodegenUnits => vec![pair("codegen-units", "16")],
         Cause::Linking => {
             let mut settings = vec![pair("debug", "line-tables-only")];
             if installed_linkers.iter().any(|l| l == "mold") {
