@@ -36,12 +36,16 @@ pub enum Phase {
     Incremental,
     /// The profiler's own cost (`self_profile_alloc_query_strings`).
     ProfilerOverhead,
+    /// rustc's threads waiting for LLVM's: the coordinator's `LLVM_passes` span and the
+    /// main thread's `finish_ongoing_codegen`, which cover the workers' events in time.
+    /// Not work: counting it would count code generation twice.
+    WaitingForCodegen,
     /// Labels no rule knows: reported, never dropped.
     Other,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 15] = [
+    pub const ALL: [Phase; 16] = [
         Phase::ParsingAndExpansion,
         Phase::NameResolution,
         Phase::TypeChecking,
@@ -56,8 +60,15 @@ impl Phase {
         Phase::CrateMetadata,
         Phase::Incremental,
         Phase::ProfilerOverhead,
+        Phase::WaitingForCodegen,
         Phase::Other,
     ];
+
+    /// Whether time in this phase is the compiler's work (not the profiler's, nor a thread
+    /// waiting for others).
+    pub fn is_work(self) -> bool {
+        !matches!(self, Phase::ProfilerOverhead | Phase::WaitingForCodegen)
+    }
 
     pub fn title(self) -> &'static str {
         match self {
@@ -75,6 +86,7 @@ impl Phase {
             Phase::CrateMetadata => "Crate metadata (reading and writing)",
             Phase::Incremental => "Incremental bookkeeping",
             Phase::ProfilerOverhead => "Profiler overhead (not part of the build)",
+            Phase::WaitingForCodegen => "Waiting for LLVM's threads (not work)",
             Phase::Other => "Other (labels buildscope does not know)",
         }
     }
@@ -144,6 +156,9 @@ pub const RULES: &[(Match, Phase)] = &[
     (Prefix("link"), Linking),
     (Exact("run_linker"), Linking),
     (Exact("write_allocator_module"), Linking),
+    // Threads waiting for LLVM's worker threads: spans over the workers' own events.
+    (Exact("LLVM_passes"), WaitingForCodegen),
+    (Exact("finish_ongoing_codegen"), WaitingForCodegen),
     // LLVM: LTO, code generation, optimisation (pass names come with `-Zself-profile-events=llvm`).
     (Contains("lto"), Lto),
     (Contains("LTO"), Lto),
@@ -346,8 +361,7 @@ pub const RULES: &[(Match, Phase)] = &[
     (Exact("codegen_unit"), Monomorphization),
     (Exact("first_method_vtable_slot"), Monomorphization),
     (Exact("erase_and_anonymize_regions_ty"), Monomorphization),
-    (Exact("finish_ongoing_codegen"), LlvmCodegen),
-    (Exact("join_worker_thread"), LlvmCodegen),
+    (Exact("join_worker_thread"), WaitingForCodegen),
     (Exact("backend_optimization_level"), LlvmCodegen),
     (Exact("global_backend_features"), LlvmCodegen),
     (Exact("rust_target_features"), LlvmCodegen),
@@ -476,7 +490,7 @@ impl PhaseTimes {
 
     /// CPU time of the build itself: the total without the profiler's overhead.
     pub fn build_ns(&self) -> u64 {
-        self.total_ns - self.of(Phase::ProfilerOverhead)
+        self.total_ns - self.of(Phase::ProfilerOverhead) - self.of(Phase::WaitingForCodegen)
     }
 }
 
@@ -536,7 +550,7 @@ mod tests {
             ("mir_pass_elaborate_drops", Mir),
             ("items_of_instance", Monomorphization),
             ("codegen_module", Monomorphization),
-            ("LLVM_passes", LlvmOptimization),
+            ("LLVM_passes", WaitingForCodegen),
             ("LLVM_module_optimize", LlvmOptimization),
             ("ModuleToFunctionPassAdaptor", LlvmOptimization),
             ("PassManager<Function>", LlvmOptimization),

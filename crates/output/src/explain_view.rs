@@ -83,11 +83,7 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
             ("Time", Align::Right),
             ("Share", Align::Right),
         ]);
-        for p in phases
-            .phases
-            .iter()
-            .filter(|p| p.phase != Phase::ProfilerOverhead)
-        {
+        for p in phases.phases.iter().filter(|p| p.phase.is_work()) {
             table.push(vec![
                 p.title.to_string(),
                 human_duration(p.self_ns),
@@ -96,14 +92,25 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
         }
         out.push_str(&table.render(style));
         let overhead = phases.of(Phase::ProfilerOverhead);
-        if overhead > 0 {
+        let waiting = phases.of(Phase::WaitingForCodegen);
+        if overhead > 0 || waiting > 0 {
+            let mut left_out = Vec::new();
+            if overhead > 0 {
+                left_out.push(format!(
+                    "{} of profiler overhead (self_profile_alloc_query_strings)",
+                    human_duration(overhead)
+                ));
+            }
+            if waiting > 0 {
+                left_out.push(format!(
+                    "{} of rustc's threads waiting for LLVM's (LLVM_passes, finish_ongoing_codegen)",
+                    human_duration(waiting)
+                ));
+            }
             let _ = writeln!(
                 out,
                 "{}",
-                style.dim(&format!(
-                    "Left out: {} of profiler overhead (self_profile_alloc_query_strings).",
-                    human_duration(overhead)
-                ))
+                style.dim(&format!("Left out: {}.", left_out.join("; ")))
             );
         }
         if !phases.unknown_labels.is_empty() {
@@ -237,11 +244,7 @@ pub fn explanation_markdown(e: &Explanation, top: usize) -> String {
     if let Some(phases) = &e.phases {
         let build = phases.build_ns().max(1);
         out.push_str("| Phase (CPU) | Time | Share |\n|---|---:|---:|\n");
-        for p in phases
-            .phases
-            .iter()
-            .filter(|p| p.phase != Phase::ProfilerOverhead)
-        {
+        for p in phases.phases.iter().filter(|p| p.phase.is_work()) {
             let _ = writeln!(
                 out,
                 "| {} | {} | {:.1}% |",

@@ -184,7 +184,7 @@ pub fn phase_deltas(
     };
     Phase::ALL
         .iter()
-        .filter(|&&p| p != Phase::ProfilerOverhead)
+        .filter(|p| p.is_work())
         .map(|&p| (p.title().to_string(), before.of(p), after.of(p)))
         .filter(|(_, a, b)| *a > 0 || *b > 0)
         .collect()

@@ -63,7 +63,7 @@ impl Centre {
             Phase::CrateMetadata => Centre::Metadata,
             Phase::Incremental => Centre::Incremental,
             Phase::Other => Centre::OtherCompilerWork,
-            Phase::ProfilerOverhead => return None,
+            Phase::ProfilerOverhead | Phase::WaitingForCodegen => return None,
         })
     }
 

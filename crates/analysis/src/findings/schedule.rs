@@ -56,12 +56,7 @@ pub fn wall_breakdown(build: BuildEvidence, crates: &[CratePhases]) -> WallBreak
             }
             (_, Some(c)) => {
                 let total = c.phases.build_ns() as f64;
-                for p in c
-                    .phases
-                    .phases
-                    .iter()
-                    .filter(|p| p.phase != Phase::ProfilerOverhead)
-                {
+                for p in c.phases.phases.iter().filter(|p| p.phase.is_work()) {
                     *by_what.entry(p.title.to_string()).or_default() +=
                         share * p.self_ns as f64 / total;
                 }
