@@ -44,8 +44,9 @@ pub use findings::{
     cost_centres, evidence_needed, explain, floor_ns, is_item_query, is_slow_linker,
     settings_to_try, verifications, wall_breakdown, BuildEvidence, Cascade, Cause, Centre,
     CostCentre, CostCentres, CratePhases, EvidenceNeeded, ExplainInput, Explanation, Facts,
-    Finding, FunctionLines, GenericCopies, OlderCopy, Owner, QueryCall, Replay, RerunCause, Timed,
-    Verification, VerificationVerdict, WallBreakdown, CENTRE_SHARE, EXPLAIN_SCHEMA,
+    Finding, FunctionLines, GenericCopies, OlderCopy, Owner, QueryCall, Replay, RerunCause,
+    ScaledTo, Timed, Unprofiled, Verification, VerificationVerdict, WallBreakdown, CENTRE_SHARE,
+    EXPLAIN_SCHEMA,
 };
 pub use inputs::{phase_measures_in, summarize_inputs, InputError};
 pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as PHASE_RULES};

@@ -12,7 +12,8 @@ use buildscope_measure::{
 };
 use buildscope_output::{ExplainResult, Style};
 use buildscope_workflow::{
-    levers_to_prove, plan_spread, prove_levers, settings_to_verify, verification_plan,
+    levers_to_prove, plan_spread, prove_levers, settings_to_verify, unprofiled_twin,
+    verification_plan,
 };
 
 use crate::cli::ExplainArgs;
@@ -23,6 +24,11 @@ use crate::terminal::print_document;
 pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Result<ExitCode> {
     let (record, profile_paths) =
         resolve_target(&args.target, &args.history, args.manifest_path.as_deref())?;
+    let store = record.as_ref().and_then(|_| open_store(&args.history).ok());
+    let unprofiled = match (&store, &record) {
+        (Some(store), Some(record)) => unprofiled_twin(store, record),
+        _ => None,
+    };
     let mut explanation = explain_run(
         record.as_ref(),
         &profile_paths,
@@ -30,13 +36,14 @@ pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Resul
         ExplainExtras {
             llvm_lines: args.llvm_lines,
             unused: args.unused,
+            unprofiled,
         },
     )?
     .explanation;
-    explanation.runs_spread = record.as_ref().and_then(|record| {
-        let store = open_store(&args.history).ok()?;
-        plan_spread(&store, record)
-    });
+    explanation.runs_spread = match (&store, &record) {
+        (Some(store), Some(record)) => plan_spread(store, record),
+        _ => None,
+    };
     let verified = match (&record, args.verify) {
         (Some(record), true) => Some(verify(record, &explanation, &args)?),
         (None, true) => {

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use buildscope_analysis::{
     evidence_needed, explain, is_item_query, map_profiles, setting_differences,
     summarize_with_invocations, BuildEvidence, Cause, ExplainInput, Explanation, Invocation,
-    LabelFilter, Manifests, ProfileSummary, RankBy, RunRecord, SettingDifference, UnusedDependency,
+    LabelFilter, Manifests, ProfileSummary, RankBy, RunRecord, SettingDifference, Unprofiled,
+    UnusedDependency,
 };
 use buildscope_profile::ProfileError;
 
@@ -52,12 +53,14 @@ pub struct Evidence {
 }
 
 /// Evidence that costs a build of its own, gathered only when asked.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ExplainExtras {
     /// Build the crates a monomorphization finding names once more for their LLVM IR lines.
     pub llvm_lines: bool,
     /// A `cargo check` of the workspace with rustc's `unused_crate_dependencies` lint.
     pub unused: bool,
+    /// A run of the same scenario without the profiler, to scale the estimates to.
+    pub unprofiled: Option<RunRecord>,
 }
 
 /// A build explained, and the evidence it was explained from.
@@ -79,7 +82,12 @@ pub fn explain_run(
     if let (true, Some(record), Some(manifests)) = (extras.unused, record, &evidence.manifests) {
         evidence.unused = Some(unused_dependencies(&record.workspace_root, manifests)?);
     }
-    let explanation = explain_from(record, &evidence, extras.llvm_lines)?;
+    let explanation = explain_from(
+        record,
+        &evidence,
+        extras.llvm_lines,
+        extras.unprofiled.as_ref(),
+    )?;
     Ok(Explained {
         evidence,
         explanation,
@@ -173,6 +181,7 @@ fn explain_from(
     record: Option<&RunRecord>,
     evidence: &Evidence,
     with_llvm_lines: bool,
+    unprofiled: Option<&RunRecord>,
 ) -> Result<Explanation, ExplainError> {
     let build = record.map(|r| BuildEvidence {
         units: &r.units,
@@ -188,6 +197,11 @@ fn explain_from(
         cached_units: &r.cached_units,
         manifests: evidence.manifests.as_ref(),
         unused: evidence.unused.as_deref(),
+        unprofiled: unprofiled.map(|u| Unprofiled {
+            run_id: &u.id,
+            units: &u.units,
+            wall_ns: u.totals.wall_ns,
+        }),
     });
     let mut input = ExplainInput {
         profiles: &evidence.summaries,

@@ -333,6 +333,10 @@ pub struct ExplainDocument<'a> {
     /// an estimate below `max - min` is within their noise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runs_spread: Option<buildscope_analysis::Spread>,
+    /// The run without the profiler (same scenario and settings) the estimates were
+    /// replayed on, when the history had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaled_to: &'a Option<buildscope_analysis::ScaledTo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Vec<VerificationDocument<'a>>>,
     /// `--verify` on a cold run: the bill's Cargo.toml changes tried by removal.
@@ -374,6 +378,7 @@ impl<'a> ExplainDocument<'a> {
             bill: &e.bill,
             cost_centres: e.cost_centres.as_ref().map(crate::CostCentresDocument::new),
             runs_spread: e.runs_spread,
+            scaled_to: &e.scaled_to,
             proofs: None,
             verification: verified.map(|v| {
                 v.iter()

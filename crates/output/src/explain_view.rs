@@ -18,6 +18,15 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
     if e.findings.is_empty() {
         out.push_str("No finding: nothing in this build stands out (see the phases below).\n");
     }
+    if let Some(scaled) = &e.scaled_to {
+        let note = format!(
+            "Estimates are for the build without the profiler: replayed on run {} of the same scenario ({} wall; this profiled run {}).",
+            scaled.run_id,
+            human_duration(scaled.wall_ns),
+            human_duration(scaled.profiled_wall_ns)
+        );
+        let _ = writeln!(out, "{}\n", style.dim(&wrap(&note, style.width)));
+    }
     for (rank, f) in e.findings.iter().take(top).enumerate() {
         let text = finding_text(f);
         let indent = "   ";

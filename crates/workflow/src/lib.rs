@@ -21,7 +21,7 @@ pub use experiment::{
 };
 pub use recording::{
     comparable_series, plan_spread, record_experiment, record_run, record_runs, share_run_folders,
-    NotRecorded,
+    unprofiled_twin, NotRecorded,
 };
 pub use report::{write_run_report, ReportBaseline};
 pub use scale::{default_work_dir, generator_of, scale, scale_measures_of, sizes_to_fit, Scaled};

@@ -146,3 +146,22 @@ pub fn plan_spread(store: &Store, run: &RunRecord) -> Option<Spread> {
         .collect();
     Spread::of(&walls).filter(|s| s.n >= 2)
 }
+
+/// The newest successful run of `run`'s workspace, scenario and settings made without the
+/// profiler or the sampler (its folder still holding its record): what a profiled run's
+/// estimates are scaled to, since self-profiling slows query-heavy crates (2.3x on a
+/// planted crate of generic functions). `None` for a run made without the profiler.
+pub fn unprofiled_twin(store: &Store, run: &RunRecord) -> Option<RunRecord> {
+    run.profile_dir.as_ref()?;
+    let scenario = run.scenario_key();
+    let settings = run.comparability();
+    store
+        .runs(Some(&run.workspace_root), 200)
+        .ok()?
+        .into_iter()
+        .filter(|r| r.id != run.id && r.success && r.scenario == scenario && r.machine == settings)
+        .find_map(|r| {
+            let (record, _) = buildscope_measure::load_run_dir(&r.run_dir).ok()?;
+            (record.profile_dir.is_none() && record.samples.is_none()).then_some(record)
+        })
+}

@@ -37,7 +37,20 @@ pub fn write_run_report(
     threads: usize,
 ) -> Result<Explanation, WorkflowError> {
     // One reading of the profiles serves the findings and the summarize tables.
-    let explained = explain_run(record, profile_paths, threads, ExplainExtras::default())?;
+    // Estimates scaled to a run without the profiler, as `explain` scales them.
+    let unprofiled = match (history, record) {
+        (Some(store), Some(record)) => crate::unprofiled_twin(store, record),
+        _ => None,
+    };
+    let explained = explain_run(
+        record,
+        profile_paths,
+        threads,
+        ExplainExtras {
+            unprofiled,
+            ..ExplainExtras::default()
+        },
+    )?;
     let explanation = explained.explanation;
     let compare = match (record, baseline) {
         (Some(new), Some(base)) => {

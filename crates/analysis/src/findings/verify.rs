@@ -203,6 +203,7 @@ mod tests {
             bill: None,
             cost_centres: None,
             runs_spread: None,
+            scaled_to: None,
             findings: vec![
                 finding(
                     Facts::WholeCrateRework {
