@@ -128,22 +128,37 @@ fn gather(
     } else {
         buildscope_profile::find_profiles(profile_paths)?.files
     };
+    // The bill is a cold build's: a rebuild does not ask cargo about the manifests. Cargo
+    // answers (`cargo metadata`) while the profiles are read.
+    let ask_cargo = || {
+        record
+            .map(|r| local_packages(&r.workspace_root, !r.scenario.is_hot()))
+            .unwrap_or_default()
+    };
     // One walk over each profile for its summary and its evidence together (the events
     // decoded once); the evidence a finding could use is kept, the rest dropped before its
     // arguments are decoded.
     let is_macro = |l: &str| l == "expand_proc_macro";
     let is_instance = |l: &str| l == "symbol_name";
-    let walked = map_profiles(&files, threads, |profile| {
-        let lists: [(LabelFilter, usize); 3] = [
-            (&is_item_query, ITEMS_PER_PROFILE),
-            (&is_macro, usize::MAX),
-            (&is_instance, usize::MAX),
-        ];
-        summarize_with_invocations(profile, RankBy::Duration, &lists, |summary| {
-            let need = evidence_needed(summary);
-            vec![need.items, need.proc_macros, need.instances]
+    let walk = || {
+        map_profiles(&files, threads, |profile| {
+            let lists: [(LabelFilter, usize); 3] = [
+                (&is_item_query, ITEMS_PER_PROFILE),
+                (&is_macro, usize::MAX),
+                (&is_instance, usize::MAX),
+            ];
+            summarize_with_invocations(profile, RankBy::Duration, &lists, |summary| {
+                let need = evidence_needed(summary);
+                vec![need.items, need.proc_macros, need.instances]
+            })
         })
-    })?;
+    };
+    let (walked, (local, manifests)) = std::thread::scope(|scope| {
+        let cargo = scope.spawn(ask_cargo);
+        let walked = walk();
+        (walked, cargo.join().unwrap_or_default())
+    });
+    let walked = walked?;
     let (mut items, mut macros, mut instances) = (Vec::new(), Vec::new(), Vec::new());
     let mut summaries = Vec::with_capacity(walked.len());
     for (summary, mut found) in walked {
@@ -152,10 +167,6 @@ fn gather(
         items.append(&mut found[0]);
         summaries.push(summary);
     }
-    // The bill is a cold build's: a rebuild does not ask cargo about the manifests.
-    let (local, manifests) = record
-        .map(|r| local_packages(&r.workspace_root, !r.scenario.is_hot()))
-        .unwrap_or_default();
     Ok(Evidence {
         files,
         summaries,

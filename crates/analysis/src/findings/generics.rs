@@ -109,7 +109,9 @@ fn type_paths(args: &str) -> Vec<&str> {
         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
         .map(|t| t.trim_matches(':'))
         .filter(|t| {
-            let last = t.rsplit("::").next().unwrap_or(t);
+            // A char pattern (paths here hold no single `:`): a `&str` pattern built a
+            // substring searcher per token, 3% of explain on a whole build's profiles.
+            let last = t.rsplit(':').next().unwrap_or(t);
             last.starts_with(|c: char| c.is_ascii_uppercase()) && !NOT_TYPES.contains(&last)
         })
         .collect();
