@@ -207,6 +207,38 @@ fn two_runs_of_one_rebuild_give_the_same_top_findings_with_their_spread() {
         words.contains("the 3 runs' wall times spread over"),
         "{text}"
     );
+    // Without a run of the scenario made without the profiler, nothing is scaled.
+    assert!(
+        explained["scaled_to"].is_null(),
+        "{}",
+        explained["scaled_to"]
+    );
+
+    // A rebuild without the profiler, then one with it: the estimates are replayed on the
+    // first, and never exceed its wall time.
+    let plain = json_of(
+        root,
+        &db,
+        &["build", "-q", "--json", "--edit", "core/src/lib.rs"],
+    );
+    hot_edit(root, &db, &[]);
+    let explained = json_of(root, &db, &["explain", "--json"]);
+    let scaled = &explained["scaled_to"];
+    assert_eq!(scaled["run_id"], plain["runs"][0]["id"], "{scaled}");
+    let plain_wall = plain["runs"][0]["totals"]["wall_ns"].as_u64().unwrap();
+    assert_eq!(scaled["wall_ns"].as_u64(), Some(plain_wall));
+    for f in explained["findings"].as_array().unwrap() {
+        assert!(f["estimate_ns"].as_u64().unwrap() <= plain_wall, "{f:#}");
+    }
+    let text = buildscope_in(root, &db, &["explain"]);
+    let words = String::from_utf8_lossy(&text.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        words.contains("Estimates are for the build without the profiler"),
+        "{words}"
+    );
 }
 
 #[test]
