@@ -16,9 +16,9 @@ use crate::table::{Align, Table};
 pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String {
     let mut out = String::new();
     if e.findings.is_empty() {
-        out.push_str("No finding: nothing in this build stands out (see the phases below).\n");
+        out.push_str("No finding: nothing in this build stands out (see the phases below).\n\n");
     }
-    if let Some(scaled) = &e.scaled_to {
+    if let Some(scaled) = e.scaled_to.as_ref().filter(|_| !e.findings.is_empty()) {
         let note = format!(
             "Estimates are for the build without the profiler: replayed on run {} of the same scenario ({} wall; this profiled run {}).",
             scaled.run_id,
