@@ -25,7 +25,7 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
             human_duration(scaled.wall_ns),
             human_duration(scaled.profiled_wall_ns)
         );
-        let _ = writeln!(out, "{}\n", style.dim(&wrap(&note, style.width)));
+        let _ = writeln!(out, "{}\n", style.dim(wrap(&note, style.width).trim_end()));
     }
     for (rank, f) in e.findings.iter().take(top).enumerate() {
         let text = finding_text(f);
@@ -112,7 +112,7 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
             }
             if waiting > 0 {
                 left_out.push(format!(
-                    "{} of rustc's threads waiting for LLVM's (LLVM_passes, finish_ongoing_codegen)",
+                    "{} of rustc's threads waiting for LLVM's (LLVM_passes, finish_ongoing_codegen, codegen_crate's own time)",
                     human_duration(waiting)
                 ));
             }
