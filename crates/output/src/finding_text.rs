@@ -883,7 +883,7 @@ fn basis(facts: &Facts) -> String {
         ),
         Facts::BuildScriptOnCriticalPath { .. } | Facts::ProcMacroCrateOnCriticalPath { .. } => "how much shorter the longest dependency chain gets if the slowest of them took no time".to_string(),
         Facts::ProcMacroExpansion { generated_share: Some(share), .. } => format!(
-            "expansion time, plus the crate's work after expansion (resolution, type and borrow checking, MIR, code generation, incremental) × {:.0}% (expansion's share of its parse-and-expand time, standing for the share of its code the macros generate), at most the crate's CPU: what moving the derived types into a crate that rarely changes saves on each rebuild",
+            "expansion time, plus the crate's work after expansion (resolution, type and borrow checking, MIR, code generation, incremental) × {:.0}% (the macros' share of its parse-and-expand time, their expansion and the parsing of what the derives produced, standing for the share of its code they generate), at most the crate's CPU: what moving the derived types into a crate that rarely changes saves on each rebuild",
             share * 100.0
         ),
         Facts::ProcMacroExpansion { .. } => "half the expansion time (deriving only what is used)".to_string(),

@@ -208,6 +208,9 @@ pub struct CratePhases {
     /// The LLVM modules rustc generated code for (its codegen units, with a binary's
     /// allocator shim): how many threads its code generation could use.
     pub codegen_modules: u64,
+    /// Parsing what derive macros produced (`expand_derive_proc_macro_outer`'s own time):
+    /// the derives' cost beyond running the macros.
+    pub derive_output_ns: u64,
 }
 
 impl CratePhases {
@@ -220,6 +223,11 @@ impl CratePhases {
                 .iter()
                 .filter(|r| r.label == "LLVM_module_codegen_emit_obj")
                 .map(|r| r.count)
+                .sum(),
+            derive_output_ns: rows
+                .iter()
+                .filter(|r| r.label == "expand_derive_proc_macro_outer")
+                .map(|r| r.self_time_ns)
                 .sum(),
         }
     }
@@ -892,6 +900,7 @@ pub(super) mod tests {
             crate_name: "big".into(),
             phases: phases_with(600, 400),
             codegen_modules: 0,
+            derive_output_ns: 0,
         }];
         let mut finding = finding(Cause::PathologicalItem, "big", 300 * MS);
         let members = ["big".to_string()];
@@ -919,11 +928,13 @@ pub(super) mod tests {
                 crate_name: "big".into(),
                 phases: phases_with(600, 400),
                 codegen_modules: 0,
+                derive_output_ns: 0,
             },
             CratePhases {
                 crate_name: "small".into(),
                 phases: phases_with(200, 200),
                 codegen_modules: 0,
+                derive_output_ns: 0,
             },
         ];
         let members = vec!["big".to_string(), "small".to_string()];
