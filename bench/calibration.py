@@ -75,12 +75,19 @@ def mono(fixed):
             "    format!(\"{out} {defaults} {max:?} {:?}\", sorted.first())\n"
             "}\n"
         )
-    lib = "use std::collections::BTreeMap;\nuse std::fmt::Debug;\n" + render
-    lib += "".join(f"#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)] pub struct Ty{i}(pub u64, pub String);\n" for i in range(types))
-    lib += "pub fn all() -> Vec<String> { vec![\n" + "".join(f"    render(&[Ty{i}::default(), Ty{i}(1, \"x\".into())]),\n" for i in range(types)) + "] }\n"
+    return generic_project("report", "use std::collections::BTreeMap;\nuse std::fmt::Debug;\n" + render,
+                           "Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord", "Ty", "render", types)
+
+
+def generic_project(krate, code, derives, ty, function, types):
+    """A library with a generic `function` called for `types` types named `ty`N, and a binary
+    using it."""
+    lib = code
+    lib += "".join(f"#[derive({derives})] pub struct {ty}{i}(pub u64, pub String);\n" for i in range(types))
+    lib += "pub fn all() -> Vec<String> { vec![\n" + "".join(f"    {function}(&[{ty}{i}::default(), {ty}{i}(1, \"x\".into())]),\n" for i in range(types)) + "] }\n"
     return {
-        "report": (manifest("report"), {"src/lib.rs": lib}),
-        "cli": (manifest("cli", ["report"]), {"src/main.rs": "fn main() { println!(\"{}\", report::all().len()); }\n"}),
+        krate: (manifest(krate), {"src/lib.rs": lib}),
+        "cli": (manifest("cli", [krate]), {"src/main.rs": f"fn main() {{ println!(\"{{}}\", {krate}::all().len()); }}\n"}),
     }
 
 
@@ -164,13 +171,8 @@ def mono_hash(fixed):
             "    format!(\"{rows:?} {}\", seen.len())\n"
             "}\n"
         )
-    lib = "use std::collections::{HashMap, HashSet};\nuse std::fmt::Debug;\nuse std::hash::Hash;\n" + group
-    lib += "".join(f"#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)] pub struct Key{i}(pub u64, pub String);\n" for i in range(types))
-    lib += "pub fn all() -> Vec<String> { vec![\n" + "".join(f"    group(&[Key{i}::default(), Key{i}(1, \"x\".into())]),\n" for i in range(types)) + "] }\n"
-    return {
-        "stats": (manifest("stats"), {"src/lib.rs": lib}),
-        "cli": (manifest("cli", ["stats"]), {"src/main.rs": "fn main() { println!(\"{}\", stats::all().len()); }\n"}),
-    }
+    return generic_project("stats", "use std::collections::{HashMap, HashSet};\nuse std::fmt::Debug;\nuse std::hash::Hash;\n" + group,
+                           "Debug, Clone, PartialEq, Eq, Hash, Default", "Key", "group", types)
 
 
 def gnu_ld(make):

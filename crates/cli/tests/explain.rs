@@ -53,6 +53,16 @@ fn measure_and_explain_with(root: &Path, build_args: &[&str]) -> (Value, Value) 
     (record, explanation)
 }
 
+/// The run record's unit of `package` of kind `kind` (`lib`, `bin`, `build-script-run`).
+fn unit_of<'a>(record: &'a Value, package: &str, kind: &str) -> &'a Value {
+    record["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["package"] == package && u["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} unit of {package}"))
+}
+
 fn top_finding(explanation: &Value) -> &Value {
     let findings = explanation["findings"].as_array().unwrap();
     assert!(!findings.is_empty(), "no findings: {explanation:#}");
@@ -302,12 +312,7 @@ fn a_slow_build_script_on_the_critical_path_is_named() {
     assert_eq!(top["crate"], "codegen");
     // Agrees with the run record: the script's run is a unit of at least 2.5 s, and the
     // saving claimed is at most the wall time.
-    let run = record["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["package"] == "codegen" && u["kind"] == "build-script-run")
-        .unwrap();
+    let run = unit_of(&record, "codegen", "build-script-run");
     let ran = run["end_ns"].as_u64().unwrap() - run["start_ns"].as_u64().unwrap();
     assert!(ran >= 2_500_000_000, "{ran}");
     let estimate = top["estimate_ns"].as_u64().unwrap();
@@ -364,12 +369,7 @@ fn a_chain_ending_in_one_big_crate_serializes_the_build() {
     assert_eq!(top["crate"], "big");
     // Agrees with the run record: big is on the critical path and ran at least as long
     // as the saving claimed.
-    let big = record["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["package"] == "big" && u["kind"] == "lib")
-        .unwrap();
+    let big = unit_of(&record, "big", "lib");
     let ran = big["end_ns"].as_u64().unwrap() - big["start_ns"].as_u64().unwrap();
     assert!(top["estimate_ns"].as_u64().unwrap() <= ran);
     let on_path: Vec<u64> = record["critical_path"]["steps"]
@@ -493,12 +493,7 @@ fn the_link_of_a_binary_with_real_dependencies_dominates_its_hot_rebuild() {
     assert_eq!(top["crate"], "service");
     // The linker shim names the linker that ran (rust-lld is rustc's default on x86_64
     // Linux, GNU ld elsewhere), and the finding carries it.
-    let linked = record["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["package"] == "service" && u["kind"] == "bin")
-        .unwrap();
+    let linked = unit_of(&record, "service", "bin");
     let linker = linked["linker"].as_str().expect("the linker that ran");
     assert!(
         ["rust-lld", "GNU ld", "lld", "mold"].contains(&linker),
