@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{buildscope_in, busy_functions, manifest, workspace};
+use common::{buildscope_in, busy_functions, manifest, unit_of, workspace};
 use serde_json::Value;
 
 /// Measures a cold, self-profiled build and explains it; returns (run record, explanation).
@@ -51,16 +51,6 @@ fn measure_and_explain_with(root: &Path, build_args: &[&str]) -> (Value, Value) 
         "{classified} vs {wall_ns}"
     );
     (record, explanation)
-}
-
-/// The run record's unit of `package` of kind `kind` (`lib`, `bin`, `build-script-run`).
-fn unit_of<'a>(record: &'a Value, package: &str, kind: &str) -> &'a Value {
-    record["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["package"] == package && u["kind"] == kind)
-        .unwrap_or_else(|| panic!("no {kind} unit of {package}"))
 }
 
 fn top_finding(explanation: &Value) -> &Value {

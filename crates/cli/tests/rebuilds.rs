@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 mod common;
-use common::{buildscope_in, manifest, workspace};
+use common::{buildscope_in, manifest, unit_of, workspace};
 
 fn json_of(out: &Output) -> Value {
     assert!(
@@ -76,15 +76,6 @@ fn reasons(run: &Value) -> Vec<Value> {
         .as_array()
         .expect("reasons recorded")
         .clone()
-}
-
-fn unit_of<'a>(run: &'a Value, package: &str, kind: &str) -> &'a Value {
-    run["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["package"] == package && u["kind"] == kind)
-        .unwrap_or_else(|| panic!("no {package} {kind} unit in {}", run["units"]))
 }
 
 fn reason_of(run: &Value, unit: &Value) -> Value {

@@ -365,3 +365,13 @@ pub fn assert_no_console_errors(log: &str) {
         assert!(lines.is_empty(), "console errors: {lines:?}");
     }
 }
+
+/// A run record's unit of `package` of kind `kind` (`lib`, `bin`, `build-script-run`).
+pub fn unit_of<'a>(run: &'a serde_json::Value, package: &str, kind: &str) -> &'a serde_json::Value {
+    run["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["package"] == package && u["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {package} {kind} unit in {}", run["units"]))
+}
