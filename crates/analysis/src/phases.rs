@@ -492,6 +492,11 @@ impl PhaseTimes {
             .map_or(0, |p| p.self_ns)
     }
 
+    /// LLVM's optimisation and code generation together (not LTO).
+    pub fn llvm_ns(&self) -> u64 {
+        self.of(Phase::LlvmOptimization) + self.of(Phase::LlvmCodegen)
+    }
+
     /// CPU time of the build itself: the total without the profiler's overhead.
     pub fn build_ns(&self) -> u64 {
         self.total_ns - self.of(Phase::ProfilerOverhead) - self.of(Phase::WaitingForCodegen)

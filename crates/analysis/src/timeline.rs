@@ -96,6 +96,12 @@ impl Unit {
         self.kind != UnitKind::BuildScriptRun && self.target.replace('-', "_") == crate_name
     }
 
+    /// What names the unit in any build of its workspace: package, target and kind (its
+    /// version may differ: an upgrade is still the same unit).
+    pub fn identity(&self) -> (&str, &str, UnitKind) {
+        (&self.package, &self.target, self.kind)
+    }
+
     pub fn duration_ns(&self) -> u64 {
         self.end_ns.saturating_sub(self.start_ns)
     }
@@ -386,15 +392,12 @@ impl UnitChange {
 /// package) and sorts them by the size of their change, largest first.
 pub fn compare_units(base: &[Unit], new: &[Unit]) -> Vec<UnitChange> {
     use std::collections::BTreeMap;
-    let mut pairs: BTreeMap<(String, String, &'static str), UnitChange> = BTreeMap::new();
+    let mut pairs: BTreeMap<(&str, &str, &'static str), UnitChange> = BTreeMap::new();
     for (units, is_new) in [(base, false), (new, true)] {
         for unit in units {
+            let (package, target, kind) = unit.identity();
             let change = pairs
-                .entry((
-                    unit.package.clone(),
-                    unit.target.clone(),
-                    unit.kind.as_str(),
-                ))
+                .entry((package, target, kind.as_str()))
                 .or_insert_with(|| UnitChange {
                     package: unit.package.clone(),
                     target: unit.target.clone(),

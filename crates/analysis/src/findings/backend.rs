@@ -9,9 +9,8 @@ pub(super) fn llvm_dominates(
     crates: &[CratePhases],
     build: Option<BuildEvidence>,
 ) -> Option<Finding> {
-    let llvm_of = |p: &PhaseTimes| p.of(Phase::LlvmOptimization) + p.of(Phase::LlvmCodegen);
     // Over the crates given (those no more specific finding explains).
-    let llvm: u64 = crates.iter().map(|c| llvm_of(&c.phases)).sum();
+    let llvm: u64 = crates.iter().map(|c| c.phases.llvm_ns()).sum();
     let total = phases.build_ns();
     // In a rebuild, LLVM is one cost centre among a few: named from a twentieth of the
     // time (the floor drops what would save too little); in a cold build, when it dominates.
@@ -26,12 +25,7 @@ pub(super) fn llvm_dominates(
     }
     let mut by_crate: Vec<(&str, u64)> = crates
         .iter()
-        .map(|c| {
-            (
-                c.crate_name.as_str(),
-                c.phases.of(Phase::LlvmOptimization) + c.phases.of(Phase::LlvmCodegen),
-            )
-        })
+        .map(|c| (c.crate_name.as_str(), c.phases.llvm_ns()))
         .collect();
     by_crate.sort_by_key(|c| std::cmp::Reverse(c.1));
     let first = by_crate.first().map(|(c, _)| c.to_string());
@@ -132,6 +126,9 @@ pub(super) fn whole_crate_rework(
     ))
 }
 
+/// What turning incremental off saves, per unit of the bookkeeping the profile shows.
+pub(super) const INCREMENTAL_OFF_SAVES: u64 = 2;
+
 /// In a build from scratch, the incremental bookkeeping of the crates cargo compiles
 /// incrementally (workspace members and path dependencies, in profiles with `incremental`
 /// on): hashing every query's result, saving the dependency graph and the work products,
@@ -166,7 +163,11 @@ pub(super) fn incremental_in_cold_build(
         incremental_ns: incremental,
         total_ns: total,
     };
-    Some(Finding::new(facts, only, incremental * 2))
+    Some(Finding::new(
+        facts,
+        only,
+        incremental * INCREMENTAL_OFF_SAVES,
+    ))
 }
 
 /// A crate whose profile set `codegen-units` below the threads its code generation could
@@ -181,7 +182,8 @@ pub(super) fn few_codegen_units(
     let build = build?;
     let threads = build.totals.cores.min(16) as u64;
     let units = build.units;
-    let mut best: Option<(u64, &CratePhases, u32)> = None;
+    // (saving, crate, its setting, its LLVM time)
+    let mut best: Option<(u64, &CratePhases, u32, u64)> = None;
     for c in crates {
         let Some(setting) = units
             .iter()
@@ -193,17 +195,17 @@ pub(super) fn few_codegen_units(
         if setting as u64 >= threads || c.phases.of(Phase::Lto) > 0 {
             continue;
         }
-        let llvm = c.phases.of(Phase::LlvmOptimization) + c.phases.of(Phase::LlvmCodegen);
+        let llvm = c.phases.llvm_ns();
         let saving = (llvm as f64 * (1.0 - setting as f64 / threads as f64)) as u64;
-        if saving >= MATTERS_NS && best.is_none_or(|(b, _, _)| saving > b) {
-            best = Some((saving, c, setting));
+        if saving >= MATTERS_NS && best.is_none_or(|(b, ..)| saving > b) {
+            best = Some((saving, c, setting, llvm));
         }
     }
-    let (saving, c, setting) = best?;
+    let (saving, c, setting, llvm) = best?;
     let facts = Facts::FewCodegenUnits {
         krate: c.crate_name.clone(),
         codegen_units: setting,
-        llvm_ns: c.phases.of(Phase::LlvmOptimization) + c.phases.of(Phase::LlvmCodegen),
+        llvm_ns: llvm,
         cores: build.totals.cores,
     };
     Some(Finding::new(facts, Some(c.crate_name.clone()), saving))

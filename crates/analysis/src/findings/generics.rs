@@ -237,7 +237,7 @@ pub(super) fn monomorphization(
 ) -> Option<Finding> {
     let crate_ns = krate.phases.build_ns();
     let mono = krate.phases.of(Phase::Monomorphization);
-    let llvm = krate.phases.of(Phase::LlvmOptimization) + krate.phases.of(Phase::LlvmCodegen);
+    let llvm = krate.phases.llvm_ns();
     if mono + llvm < MATTERS_NS || ((mono + llvm) as f64) < 0.4 * crate_ns as f64 {
         return None;
     }

@@ -29,6 +29,7 @@ mod verify;
 
 use backend::{
     few_codegen_units, incremental_in_cold_build, linking, llvm_dominates, whole_crate_rework,
+    INCREMENTAL_OFF_SAVES,
 };
 pub use cost_centres::{cost_centres, Centre, CostCentre, CostCentres, CENTRE_SHARE};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
@@ -205,9 +206,6 @@ pub struct CratePhases {
     #[serde(rename = "crate")]
     pub crate_name: String,
     pub phases: PhaseTimes,
-    /// The LLVM modules rustc generated code for (its codegen units, with a binary's
-    /// allocator shim): how many threads its code generation could use.
-    pub codegen_modules: u64,
     /// Parsing what derive macros produced (`expand_derive_proc_macro_outer`'s own time):
     /// the derives' cost beyond running the macros.
     pub derive_output_ns: u64,
@@ -219,11 +217,6 @@ impl CratePhases {
         CratePhases {
             crate_name: crate_name.to_string(),
             phases: phase_times(rows),
-            codegen_modules: rows
-                .iter()
-                .filter(|r| r.label == "LLVM_module_codegen_emit_obj")
-                .map(|r| r.count)
-                .sum(),
             derive_output_ns: rows
                 .iter()
                 .filter(|r| r.label == "expand_derive_proc_macro_outer")
@@ -301,9 +294,7 @@ pub struct EvidenceNeeded {
 pub fn evidence_needed(profile: &ProfileSummary) -> EvidenceNeeded {
     let phases = phase_times(&profile.rows);
     let build = phases.build_ns();
-    let mono_llvm = phases.of(Phase::Monomorphization)
-        + phases.of(Phase::LlvmOptimization)
-        + phases.of(Phase::LlvmCodegen);
+    let mono_llvm = phases.of(Phase::Monomorphization) + phases.llvm_ns();
     let expansion = profile
         .rows
         .iter()
@@ -618,8 +609,8 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
         Cause::IncrementalInColdBuild => crates
             .iter()
             .map(|c| {
-                let bookkeeping = c.phases.of(Phase::Incremental);
-                (c.crate_name.clone(), bookkeeping * 2, Part::BackEnd, true)
+                let cost = c.phases.of(Phase::Incremental) * INCREMENTAL_OFF_SAVES;
+                (c.crate_name.clone(), cost, Part::BackEnd, true)
             })
             .filter(|cut| cut.1 > 0)
             .collect(),
@@ -627,8 +618,12 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
         Cause::LlvmDominates => crates
             .iter()
             .map(|c| {
-                let llvm = c.phases.of(Phase::LlvmOptimization) + c.phases.of(Phase::LlvmCodegen);
-                (c.crate_name.clone(), llvm / 3, Part::BackEnd, true)
+                (
+                    c.crate_name.clone(),
+                    c.phases.llvm_ns() / 3,
+                    Part::BackEnd,
+                    true,
+                )
             })
             .collect(),
         Cause::Linking => finding
@@ -689,9 +684,10 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
             }
             // The same unit in the replayed run.
             let j = if build.unprofiled.is_some() {
-                match replayed.iter().position(|r| {
-                    r.package == unit.package && r.target == unit.target && r.kind == unit.kind
-                }) {
+                match replayed
+                    .iter()
+                    .position(|r| r.identity() == unit.identity())
+                {
                     Some(j) => j,
                     None => continue,
                 }
@@ -899,7 +895,6 @@ pub(super) mod tests {
         let crates = vec![CratePhases {
             crate_name: "big".into(),
             phases: phases_with(600, 400),
-            codegen_modules: 0,
             derive_output_ns: 0,
         }];
         let mut finding = finding(Cause::PathologicalItem, "big", 300 * MS);
@@ -927,13 +922,11 @@ pub(super) mod tests {
             CratePhases {
                 crate_name: "big".into(),
                 phases: phases_with(600, 400),
-                codegen_modules: 0,
                 derive_output_ns: 0,
             },
             CratePhases {
                 crate_name: "small".into(),
                 phases: phases_with(200, 200),
-                codegen_modules: 0,
                 derive_output_ns: 0,
             },
         ];

@@ -173,8 +173,7 @@ pub(super) fn serializing_crate(build: BuildEvidence, crates: &[CratePhases]) ->
         .find(|c| c.crate_name == crate_name)
         .map_or(1.0, |c| {
             let back_end = c.phases.of(Phase::Monomorphization)
-                + c.phases.of(Phase::LlvmOptimization)
-                + c.phases.of(Phase::LlvmCodegen)
+                + c.phases.llvm_ns()
                 + c.phases.of(Phase::Lto)
                 + c.phases.of(Phase::Linking);
             1.0 - back_end as f64 / c.phases.build_ns().max(1) as f64
