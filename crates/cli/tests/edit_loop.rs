@@ -236,7 +236,7 @@ fn two_runs_of_one_rebuild_give_the_same_top_findings_with_their_spread() {
         .collect::<Vec<_>>()
         .join(" ");
     assert!(
-        words.contains("Estimates are for the build without the profiler"),
+        words.contains("Estimates from the profiles are for the build without the profiler"),
         "{words}"
     );
 }

@@ -100,6 +100,9 @@
       card("on " + sched.on_cores.map(function (c) { return c[0]; }).join(" / ") + " cores", sched.on_cores.map(function (c) { return dur(c[1]); }).join(" / "));
     }
   }
+  if (ex.scaled_to) {
+    card("estimates scaled to", "run " + ex.scaled_to.run_id + " without the profiler (" + dur(ex.scaled_to.wall_ns) + "; profiled " + dur(ex.scaled_to.profiled_wall_ns) + ")");
+  }
   var findings = document.getElementById("findings");
   (ex.findings || []).slice(0, 3).forEach(function (f) {
     var li = el("li");

@@ -36,8 +36,14 @@ pub fn centre_title(c: &CostCentre) -> String {
 
 /// Why a centre has no finding: what it is, and that buildscope knows no lever for it here
 /// (or that its lever saves less than a finding's floor).
-pub fn no_lever_note(c: &CostCentre, wall_ns: u64) -> String {
-    let floor = human_duration(floor_ns(wall_ns));
+pub fn no_lever_note(c: &CostCentre, centres: &CostCentres) -> String {
+    let floor = human_duration(floor_ns(centres.wall_ns));
+    // What the centre's work covers: in a rebuild, what the edit changed; from scratch, all.
+    let covers = if centres.hot {
+        "the items the edit changed and what depends on them"
+    } else {
+        "the whole crate, as every build from scratch does"
+    };
     if let Some(estimate) = c.under_floor_ns {
         return format!(
             "its best lever would save {}, under the {floor} a finding must save",
@@ -49,11 +55,11 @@ pub fn no_lever_note(c: &CostCentre, wall_ns: u64) -> String {
         Centre::Compiling => "this unit was not profiled: build with `--self-profile-crates` to split it into phases and find its levers".into(),
         Centre::BuildScriptRun => "its build script ran: `buildscope why` says what made cargo run it again".into(),
         Centre::OtherCompilerWork => "compiler work under labels buildscope does not classify (`buildscope summarize` lists them): no lever known".into(),
-        Centre::Expansion | Centre::NameResolution => "redone for the whole crate on every edit of it (not incremental): a smaller crate does less, but buildscope does not price a split yet; no macro or derive stands out: no lever known".into(),
+        Centre::Expansion | Centre::NameResolution => "done for the whole crate, and again on every edit of it (not incremental); no macro or derive stands out: no lever known".into(),
         Centre::Metadata => "reading the metadata of the crates it uses and writing its own for its dependents; it grows with the dependencies in scope and the public items: no lever known".into(),
-        Centre::TypeChecking | Centre::TraitSolving | Centre::BorrowChecking | Centre::Mir => format!("redone for the items the edit changed and what depends on them; no single item would save {floor}: no lever known"),
+        Centre::TypeChecking | Centre::TraitSolving | Centre::BorrowChecking | Centre::Mir => format!("done for {covers}; no single item would save {floor}: no lever known"),
         Centre::Incremental => "hashing, loading and saving the crate's incremental state: no detector found a lever worth a finding here".into(),
-        Centre::Codegen => "monomorphization and LLVM for the code the edit changed: no detector found a lever worth a finding here".into(),
+        Centre::Codegen => format!("monomorphization and LLVM for {covers}: no detector found a lever worth a finding here"),
         Centre::Linking => "the final link: no detector found a lever worth a finding here".into(),
     }
 }
@@ -94,10 +100,7 @@ impl<'a> CostCentresDocument<'a> {
                     title: centre_title(c),
                     share: c.wall_ns as f64 / centres.wall_ns.max(1) as f64,
                     named: centres.is_named(c),
-                    no_lever: c
-                        .findings
-                        .is_empty()
-                        .then(|| no_lever_note(c, centres.wall_ns)),
+                    no_lever: c.findings.is_empty().then(|| no_lever_note(c, centres)),
                 })
                 .collect(),
             rest_ns: centres.rest_ns,
@@ -134,7 +137,7 @@ pub fn render_cost_centres(centres: &CostCentres, top: usize, style: &Style) -> 
             notes.push(format!(
                 "· {}: {}",
                 centre_title(c),
-                no_lever_note(c, centres.wall_ns)
+                no_lever_note(c, centres)
             ));
             if c.under_floor_ns.is_some() {
                 "under the floor".to_string()
@@ -183,7 +186,7 @@ pub fn cost_centres_markdown(centres: &CostCentres) -> String {
     );
     for c in centres.named() {
         let lever = if c.findings.is_empty() {
-            format!("none known: {}", no_lever_note(c, centres.wall_ns))
+            format!("none known: {}", no_lever_note(c, centres))
         } else {
             finding_ranks(c)
         };

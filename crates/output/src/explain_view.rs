@@ -18,9 +18,13 @@ pub fn render_explanation(e: &Explanation, top: usize, style: &Style) -> String 
     if e.findings.is_empty() {
         out.push_str("No finding: nothing in this build stands out (see the phases below).\n\n");
     }
-    if let Some(scaled) = e.scaled_to.as_ref().filter(|_| !e.findings.is_empty()) {
+    if let Some(scaled) = e.scaled_to.as_ref().filter(|_| {
+        e.findings
+            .iter()
+            .any(|f| f.replay.as_ref().is_some_and(|r| r.unprofiled))
+    }) {
         let note = format!(
-            "Estimates are for the build without the profiler: replayed on run {} of the same scenario ({} wall; this profiled run {}).",
+            "Estimates from the profiles are for the build without the profiler: replayed on run {} of the same scenario ({} wall; this profiled run {}).",
             scaled.run_id,
             human_duration(scaled.wall_ns),
             human_duration(scaled.profiled_wall_ns)

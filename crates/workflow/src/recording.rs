@@ -159,7 +159,14 @@ pub fn unprofiled_twin(store: &Store, run: &RunRecord) -> Option<RunRecord> {
         .runs(Some(&run.workspace_root), 200)
         .ok()?
         .into_iter()
-        .filter(|r| r.id != run.id && r.success && r.scenario == scenario && r.machine == settings)
+        // The same cargo command too: an experiment's variants pass settings as `--config`.
+        .filter(|r| {
+            r.id != run.id
+                && r.success
+                && r.scenario == scenario
+                && r.machine == settings
+                && r.cargo_args == run.cargo_args
+        })
         .find_map(|r| {
             let (record, _) = buildscope_measure::load_run_dir(&r.run_dir).ok()?;
             (record.profile_dir.is_none() && record.samples.is_none()).then_some(record)

@@ -141,6 +141,8 @@ pub struct CostCentre {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CostCentres {
     pub wall_ns: u64,
+    /// A rebuild after a touch or an edit (what a centre redoes depends on it).
+    pub hot: bool,
     /// Centres of at least 1% of the wall time, largest first.
     pub centres: Vec<CostCentre>,
     /// The wall time of the smaller centres.
@@ -232,6 +234,7 @@ pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres
     }
     centres.sort_by(|a, b| b.wall_ns.cmp(&a.wall_ns).then(a.centre.cmp(&b.centre)));
     CostCentres {
+        hot: build.hot,
         wall_ns: wall,
         centres,
         rest_ns,

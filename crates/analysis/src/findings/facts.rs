@@ -16,6 +16,16 @@ pub struct Timed {
     pub ns: u64,
 }
 
+/// Crates without a profile whose time in a phase is taken at the profiled crates' share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Extrapolated {
+    pub crates: usize,
+    /// Their CPU time, measured.
+    pub cpu_ns: u64,
+    /// Their time in the phase, extrapolated.
+    pub llvm_ns: u64,
+}
+
 impl Timed {
     pub fn new(name: impl Into<String>, ns: u64) -> Timed {
         Timed {
@@ -119,6 +129,9 @@ pub enum Facts {
         total_ns: u64,
         /// The crates with the most LLVM time (first three).
         largest: Vec<Timed>,
+        /// The crates without a profile, their LLVM time taken at the profiled crates'
+        /// share of work (counted in the estimate).
+        unprofiled: Option<Extrapolated>,
     },
     /// The work a crate redoes whole on every edit of it: parsing and expansion, name
     /// resolution, lints, metadata, incremental bookkeeping.
@@ -152,6 +165,11 @@ pub enum Facts {
         incremental_ns: u64,
         /// All profiled crates' CPU time in this build.
         total_ns: u64,
+        /// Code generation spent on codegen units beyond those a build without incremental
+        /// makes (CPU, estimated).
+        partitioning_ns: u64,
+        /// The crate cut into the most codegen units, and how many.
+        most_codegen_units: Option<(String, u64)>,
     },
     Linking {
         /// The unit linked last (`bin "rg"`).
@@ -324,4 +342,6 @@ pub struct Replay {
     pub shortened: Option<String>,
     /// The cut was CPU time, converted at each unit's own CPU-to-wall ratio.
     pub cpu: bool,
+    /// Replayed on a run of the same scenario made without the profiler.
+    pub unprofiled: bool,
 }

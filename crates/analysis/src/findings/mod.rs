@@ -28,13 +28,14 @@ mod schedule;
 mod verify;
 
 use backend::{
-    few_codegen_units, incremental_in_cold_build, linking, llvm_dominates, whole_crate_rework,
-    INCREMENTAL_OFF_SAVES,
+    codegen_setting, few_codegen_units, incremental_in_cold_build, incremental_off_saving, linking,
+    llvm_dominates, unprofiled_units, whole_crate_rework,
 };
 pub use cost_centres::{cost_centres, Centre, CostCentre, CostCentres, CENTRE_SHARE};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
 pub use facts::{
-    is_slow_linker, Cascade, Facts, GenericCopies, OlderCopy, QueryCall, Replay, RerunCause, Timed,
+    is_slow_linker, Cascade, Extrapolated, Facts, GenericCopies, OlderCopy, QueryCall, Replay,
+    RerunCause, Timed,
 };
 use generics::monomorphization;
 use items::pathological_item;
@@ -209,6 +210,8 @@ pub struct CratePhases {
     /// Parsing what derive macros produced (`expand_derive_proc_macro_outer`'s own time):
     /// the derives' cost beyond running the macros.
     pub derive_output_ns: u64,
+    /// The codegen units rustc cut the crate's code into (`codegen_module` events).
+    pub codegen_units_made: u64,
 }
 
 impl CratePhases {
@@ -221,6 +224,11 @@ impl CratePhases {
                 .iter()
                 .filter(|r| r.label == "expand_derive_proc_macro_outer")
                 .map(|r| r.self_time_ns)
+                .sum(),
+            codegen_units_made: rows
+                .iter()
+                .filter(|r| r.label == "codegen_module")
+                .map(|r| r.count)
                 .sum(),
         }
     }
@@ -385,7 +393,7 @@ pub fn explain(input: &ExplainInput) -> Explanation {
             .filter(|c| !explained.contains(&c.crate_name.as_str()))
             .cloned()
             .collect();
-        findings.extend(llvm_dominates(phases, &rest, input.build));
+        findings.extend(llvm_dominates(phases, &crates, &rest, input.build));
         findings.extend(incremental_in_cold_build(phases, &crates, input.build));
         findings.extend(few_codegen_units(&crates, input.build));
         findings.extend(
@@ -609,23 +617,31 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
         Cause::IncrementalInColdBuild => crates
             .iter()
             .map(|c| {
-                let cost = c.phases.of(Phase::Incremental) * INCREMENTAL_OFF_SAVES;
-                (c.crate_name.clone(), cost, Part::BackEnd, true)
+                let saving = incremental_off_saving(c, codegen_setting(build.units, c));
+                (c.crate_name.clone(), saving.total(), Part::BackEnd, true)
             })
             .filter(|cut| cut.1 > 0)
             .collect(),
-        // A third of every crate's LLVM time.
-        Cause::LlvmDominates => crates
-            .iter()
-            .map(|c| {
-                (
-                    c.crate_name.clone(),
-                    c.phases.llvm_ns() / 3,
-                    Part::BackEnd,
-                    true,
-                )
-            })
-            .collect(),
+        // A third of every crate's LLVM time, the crates without a profile at the
+        // profiled crates' share of their CPU.
+        Cause::LlvmDominates => {
+            let share = match &finding.facts {
+                Facts::LlvmDominates {
+                    unprofiled: Some(u),
+                    ..
+                } => u.llvm_ns as f64 / u.cpu_ns.max(1) as f64,
+                _ => 0.0,
+            };
+            let unprofiled = unprofiled_units(build, crates)
+                .into_iter()
+                .map(|t| (t.name, (t.ns as f64 * share) as u64));
+            crates
+                .iter()
+                .map(|c| (c.crate_name.clone(), c.phases.llvm_ns()))
+                .chain(unprofiled)
+                .map(|(krate, llvm)| (krate, llvm / 3, Part::BackEnd, true))
+                .collect()
+        }
         Cause::Linking => finding
             .crate_name
             .iter()
@@ -723,6 +739,7 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
             .clone()
             .filter(|_| finding.cause() != Cause::LlvmDominates),
         cpu: is_cpu,
+        unprofiled: build.unprofiled.is_some(),
     });
     finding.estimate_ns = saving;
 }
@@ -896,6 +913,7 @@ pub(super) mod tests {
             crate_name: "big".into(),
             phases: phases_with(600, 400),
             derive_output_ns: 0,
+            codegen_units_made: 0,
         }];
         let mut finding = finding(Cause::PathologicalItem, "big", 300 * MS);
         let members = ["big".to_string()];
@@ -923,11 +941,13 @@ pub(super) mod tests {
                 crate_name: "big".into(),
                 phases: phases_with(600, 400),
                 derive_output_ns: 0,
+                codegen_units_made: 0,
             },
             CratePhases {
                 crate_name: "small".into(),
                 phases: phases_with(200, 200),
                 derive_output_ns: 0,
+                codegen_units_made: 0,
             },
         ];
         let members = vec!["big".to_string(), "small".to_string()];
@@ -954,7 +974,8 @@ pub(super) mod tests {
             f.replay,
             Some(Replay {
                 shortened: Some("big".into()),
-                cpu: true
+                cpu: true,
+                unprofiled: false,
             })
         );
         // A claim of more CPU than the build's wall time is held to the wall time.
