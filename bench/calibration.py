@@ -342,9 +342,12 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "calibration"))
     ap.add_argument("--only", nargs="*")
+    ap.add_argument("--buildscope", help="a buildscope binary to calibrate (default: build this tree's)")
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT, check=True)
-    ours = os.path.join(ROOT, "target", "release", "buildscope")
+    ours = args.buildscope
+    if ours is None:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT, check=True)
+        ours = os.path.join(ROOT, "target", "release", "buildscope")
     rows = []
     for name, (make, scenario, cause) in CASES.items():
         if args.only and name not in args.only:

@@ -66,8 +66,8 @@ pub use regression::{
     CHECK_SCHEMA, DEFAULT_THRESHOLDS, FENCE_IQRS, MIN_HISTORY,
 };
 pub use run::{
-    command_line, scenario_text_of, BuildFailure, Machine, RunRecord, RunRow, Scenario, WrapperUse,
-    RUN_SCHEMA,
+    command_line, scenario_text_of, BuildFailure, FolderState, Machine, RunRecord, RunRow,
+    Scenario, WrapperUse, RUN_SCHEMA,
 };
 pub use scaling::{fit_growth, scale_headline, Fit, Growth, ScaleMeasure, SizePoint};
 pub use schedule::{

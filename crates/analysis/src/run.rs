@@ -437,6 +437,31 @@ pub mod ids {
     }
 }
 
+/// What is left of a run's folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum FolderState {
+    /// Its raw profiles are there (`raw_bytes`, 0 for a run made without them).
+    Whole { raw_bytes: u64, kept_bytes: u64 },
+    /// Its raw profiles were pruned; the record and derived data remain.
+    Pruned { kept_bytes: u64 },
+    /// The folder is gone (`cargo clean`, or deleted by hand): the history keeps its row.
+    Gone,
+}
+
+impl FolderState {
+    pub fn bytes(self) -> u64 {
+        match self {
+            FolderState::Whole {
+                raw_bytes,
+                kept_bytes,
+            } => raw_bytes + kept_bytes,
+            FolderState::Pruned { kept_bytes } => kept_bytes,
+            FolderState::Gone => 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

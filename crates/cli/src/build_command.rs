@@ -15,6 +15,7 @@ use buildscope_store::Store;
 use buildscope_workflow::{record_runs, share_run_folders};
 
 use crate::cli::{BuildArgs, HistoryArgs};
+use crate::gc_command::apply_budget;
 use crate::measuring::run_plan;
 use crate::pages::report_for_run;
 use crate::resolve::{build_plan, lock_for_measuring, open_store};
@@ -58,6 +59,13 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
         false => render_build_summary(&records, &explanations_of(&records, reported), style),
     };
     print(&text)?;
+    let made: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    apply_budget(
+        &plan.state_dir,
+        args.keep_profiles,
+        args.max_profile_size.as_deref(),
+        &made,
+    )?;
     if let Err(not_recorded) = recorded {
         say(Status::Error(&not_recorded.to_string()));
         return Ok(ExitCode::from(2));

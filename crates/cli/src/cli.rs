@@ -92,6 +92,10 @@ pub enum Command {
     /// the history's comparable runs or a baseline, and exit 1 on a regression (for CI).
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// Keep run folders within their budget: prune the raw self-profiles of older runs
+    /// (their records, reports and summaries stay).
+    #[command(after_help = GC_HELP)]
+    Gc(GcArgs),
     /// The history database itself: migrate it, copy it into another (a developer's SQLite
     /// file into the team's PostgreSQL), import runs a failed write left in their folders.
     #[command(after_help = DB_HELP)]
@@ -800,6 +804,36 @@ pub struct WhyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+    /// Say what would be pruned; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The workspace whose run folders to prune [default: the one around the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// When a buildscope run is measuring this workspace, fail at once instead of waiting
+    /// for it to finish.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Print what was pruned as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How many runs keep their raw self-profiles, and how much disk they may take.
+#[derive(Debug, Args, Clone, Default)]
+pub struct BudgetArgs {
+    /// Keep the raw profiles of the newest N profiled runs [default: $BUILDSCOPE_KEEP_PROFILES, or 10].
+    #[arg(long = "keep", value_name = "N")]
+    pub keep: Option<usize>,
+    /// Keep at most SIZE of raw profiles (2GiB, 500MiB) [default: $BUILDSCOPE_MAX_PROFILE_SIZE, or 2GiB].
+    #[arg(long = "max-size", value_name = "SIZE")]
+    pub max_size: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The earlier run.
     pub a: String,
@@ -817,6 +851,20 @@ pub struct CompareArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+const GC_HELP: &str = "\
+A run folder (target/buildscope/runs/<id>) keeps the run's record, its report and the
+summaries explain needs, and its raw self-profiles with the Chrome trace made from them:
+hundreds of MB for a whole build. The raw profiles are kept for the newest profiled runs
+within a budget (the last 10, at most 2 GiB, per workspace); every measuring command applies
+it at its end in one line, and gc applies it now. explain, report, compare, check and runs
+work on a pruned run; trace, flamegraph, queries, top, export and sql need its raw profiles.
+A team's copy outside target/ is build --store-profiles DIR's, never pruned here.
+
+Examples:
+  buildscope gc --dry-run              what the budget would prune now
+  buildscope gc --keep 3 --max-size 1GiB
+  buildscope build --self-profile-crates --keep-profiles 1   (the run just made is always kept)";
 
 const BUILD_HELP: &str = "\
 Runs cargo in a target directory of its own (target/buildscope/target), with buildscope as
@@ -1026,6 +1074,15 @@ pub struct BuildArgs {
     /// directory the team shares — and record that location in the history.
     #[arg(long, value_name = "DIR")]
     pub store_profiles: Option<PathBuf>,
+    /// At the end, keep the raw profiles of the newest N profiled runs of this workspace
+    /// (older runs keep their records and summaries; `buildscope gc --help`) [default:
+    /// $BUILDSCOPE_KEEP_PROFILES, or 10].
+    #[arg(long, value_name = "N")]
+    pub keep_profiles: Option<usize>,
+    /// At the end, keep at most SIZE of raw profiles in this workspace [default:
+    /// $BUILDSCOPE_MAX_PROFILE_SIZE, or 2GiB].
+    #[arg(long, value_name = "SIZE")]
+    pub max_profile_size: Option<String>,
     /// Take the rebuild reasons from cargo's unstable build-analysis log
     /// (`-Zbuild-analysis`, on stable via RUSTC_BOOTSTRAP=1 for this build only; cargo
     /// writes it under $CARGO_HOME/log, where `cargo report rebuilds` reads it too). It
@@ -1184,6 +1241,7 @@ output_format! {
     SummarizeArgs => |a| (a.json, false, a.csv);
     TopArgs => |a| (a.json, false, false);
     RunsArgs => |a| (a.json, false, false);
+    GcArgs => |a| (a.json, false, false);
     WhyArgs => |a| (a.json, false, false);
     CompareArgs => |a| (a.json, false, false);
     DiffArgs => |a| (a.json, false, false);

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use buildscope_analysis::{verifications, Explanation, RunRecord, Verification};
 use buildscope_measure::{
-    explain_run, installed_linkers, rustc_version, summarize_experiment, ExplainExtras,
+    explain_run, installed_linkers, rustc_version, summarize_experiment, EvidenceSource,
+    ExplainExtras,
 };
 use buildscope_output::{ExplainResult, Style};
 use buildscope_workflow::{
@@ -29,7 +30,7 @@ pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Resul
         (Some(store), Some(record)) => unprofiled_twin(store, record),
         _ => None,
     };
-    let mut explanation = explain_run(
+    let explained = explain_run(
         record.as_ref(),
         &profile_paths,
         threads,
@@ -38,8 +39,13 @@ pub(crate) fn explain(args: ExplainArgs, threads: usize, style: &Style) -> Resul
             unused: args.unused,
             unprofiled,
         },
-    )?
-    .explanation;
+    )?;
+    if explained.evidence.source == EvidenceSource::Saved {
+        say(Status::Note(
+            "this run's raw profiles were pruned by the retention budget (`buildscope gc --help`): explained from the summaries saved with it; trace, flamegraph, queries and top need the raw profiles",
+        ));
+    }
+    let mut explanation = explained.explanation;
     explanation.runs_spread = match (&store, &record) {
         (Some(store), Some(record)) => plan_spread(store, record),
         _ => None,

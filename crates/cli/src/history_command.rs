@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use buildscope_analysis::{compare_units, largest_measures, measure_unit, series_verdicts};
-use buildscope_measure::{explain_run, load_run_dir, rustc_version, this_machine, ExplainExtras};
+use buildscope_measure::{
+    explain_run, folder_state, load_run_dir, rustc_version, this_machine, ExplainExtras,
+};
 use buildscope_output::{
     export_history, machines_differ, render_experiments, render_trend, trend_json, trend_title,
     CompareResult, ExperimentLine, ExperimentsDocument, ExportedRun, RunsResult, Style, TrendRow,
@@ -45,8 +47,10 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
         return export(&store, &runs, output);
     }
     let machine = machine_filter(&args);
+    let folders: Vec<_> = runs.iter().map(|r| folder_state(&r.run_dir)).collect();
     let result = RunsResult {
         runs: &runs,
+        folders: &folders,
         machine: machine.as_deref(),
     };
     print_document(&result, args.format(), style)?;

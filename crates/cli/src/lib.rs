@@ -14,6 +14,7 @@ mod db_command;
 mod events_command;
 mod experiment_command;
 mod explain_command;
+mod gc_command;
 mod history_command;
 mod profile_commands;
 mod report_command;
@@ -105,6 +106,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Runs(args) => history_command::runs(args, &style),
         Command::Compare(args) => history_command::compare(args, &style),
         Command::Why(args) => why_command::why(args, &style),
+        Command::Gc(args) => gc_command::gc(args, &style),
         Command::Check(args) => check_command::check(args, &style),
         Command::Db(args) => db_command::db(args),
         Command::Scale(args) => scale_command::scale(args, &style),

@@ -215,6 +215,13 @@ pub(crate) fn resolve_target(
             format!("{name}: not a path, and not a run in the history")
         }
     })?;
+    if !run.run_dir.join("run.json").is_file() {
+        bail!(
+            "run {}: its folder {} is gone (deleted, e.g. by `cargo clean`); the history keeps its totals and units, so `buildscope runs`, `compare` and `check` still use it",
+            run.id,
+            run.run_dir.display()
+        );
+    }
     let (record, profiles) = load_run_dir(&run.run_dir)?;
     Ok((Some(record), profiles))
 }

@@ -33,8 +33,99 @@ pub enum ExplainError {
     RunRecord { path: PathBuf, reason: String },
 }
 
+/// Beside a run's record: what its raw profiles gave explain, so that explain and the
+/// report work after the raw profiles are pruned (`buildscope gc`).
+pub const SAVED_EVIDENCE: &str = "evidence.json";
+
+/// Where a build's profile evidence came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceSource {
+    /// The raw self-profiles.
+    RawProfiles,
+    /// The summaries saved before the raw profiles were pruned.
+    Saved,
+    /// No profiles: the run record alone.
+    None,
+}
+
+/// The part of [`Evidence`] read from the raw profiles, as saved.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedEvidence {
+    schema: String,
+    /// The profile files' names.
+    files: Vec<String>,
+    summaries: Vec<ProfileSummary>,
+    items: Vec<Invocation>,
+    macros: Vec<Invocation>,
+    instances: Vec<Invocation>,
+}
+
+const SAVED_SCHEMA: &str = "buildscope.evidence/1";
+
+/// Saves what the profiles gave explain beside the run's record (once: a saved file is
+/// left as it is). Returns its size.
+pub fn save_evidence(run_dir: &Path, evidence: &Evidence) -> Result<u64, BuildError> {
+    let path = run_dir.join(SAVED_EVIDENCE);
+    if evidence.source != EvidenceSource::RawProfiles {
+        return Ok(0);
+    }
+    if let Ok(meta) = std::fs::metadata(&path) {
+        return Ok(meta.len());
+    }
+    let saved = SavedEvidence {
+        schema: SAVED_SCHEMA.into(),
+        files: evidence
+            .files
+            .iter()
+            .map(|f| {
+                f.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect(),
+        summaries: evidence.summaries.clone(),
+        items: evidence.items.clone(),
+        macros: evidence.macros.clone(),
+        instances: evidence.instances.clone(),
+    };
+    let text = serde_json::to_string(&saved).map_err(|e| BuildError::CargoOutput(e.to_string()))?;
+    // Written whole or not at all: a reader never sees half a file.
+    let partial = run_dir.join(format!("{SAVED_EVIDENCE}.partial"));
+    let io = |what: &str, path: &Path| {
+        let (what, path) = (what.to_string(), path.to_path_buf());
+        move |source| BuildError::Io { what, path, source }
+    };
+    std::fs::write(&partial, &text).map_err(io("writing", &partial))?;
+    std::fs::rename(&partial, &path).map_err(io("writing", &path))?;
+    Ok(text.len() as u64)
+}
+
+/// Saves a run's evidence from its raw profiles if it is not saved yet (a run made before
+/// builds saved it): what pruning needs first.
+pub fn ensure_saved_evidence(run_dir: &Path, threads: usize) -> Result<(), ExplainError> {
+    if run_dir.join(SAVED_EVIDENCE).is_file() {
+        return Ok(());
+    }
+    let (record, profiles) = load_run_dir(run_dir)?;
+    if profiles.is_empty() {
+        return Ok(());
+    }
+    let evidence = gather(Some(&record), &profiles, threads, false)?;
+    save_evidence(run_dir, &evidence)?;
+    Ok(())
+}
+
+fn load_saved(run_dir: &Path) -> Option<SavedEvidence> {
+    let text = std::fs::read_to_string(run_dir.join(SAVED_EVIDENCE)).ok()?;
+    let saved: SavedEvidence = serde_json::from_str(&text).ok()?;
+    (saved.schema == SAVED_SCHEMA).then_some(saved)
+}
+
 /// What explaining a build read from its profiles and the machine.
 pub struct Evidence {
+    /// Where the profile evidence came from.
+    pub source: EvidenceSource,
     /// The profile files found under the paths given.
     pub files: Vec<PathBuf>,
     /// One per file, in the same order.
@@ -78,7 +169,7 @@ pub fn explain_run(
     threads: usize,
     extras: ExplainExtras,
 ) -> Result<Explained, ExplainError> {
-    let mut evidence = gather(record, profile_paths, threads)?;
+    let mut evidence = gather(record, profile_paths, threads, true)?;
     if let (true, Some(record), Some(manifests)) = (extras.unused, record, &evidence.manifests) {
         evidence.unused = Some(unused_dependencies(&record.workspace_root, manifests)?);
     }
@@ -122,7 +213,34 @@ fn gather(
     record: Option<&RunRecord>,
     profile_paths: &[PathBuf],
     threads: usize,
+    ask_cargo: bool,
 ) -> Result<Evidence, ExplainError> {
+    // A run whose raw profiles were pruned: what they gave, as saved.
+    let pruned = record.filter(|r| {
+        r.profile_dir.as_ref().is_some_and(|d| !d.exists())
+            && profile_paths.iter().all(|p| !p.exists())
+    });
+    if let Some(saved) = pruned.and_then(|r| load_saved(&r.run_dir)) {
+        let record = pruned.expect("checked above");
+        let (local, manifests) = if ask_cargo {
+            local_packages(&record.workspace_root, !record.scenario.is_hot())
+        } else {
+            Default::default()
+        };
+        return Ok(Evidence {
+            source: EvidenceSource::Saved,
+            files: saved.files.iter().map(PathBuf::from).collect(),
+            summaries: saved.summaries,
+            items: saved.items,
+            macros: saved.macros,
+            instances: saved.instances,
+            linkers: installed_linkers(),
+            local,
+            setting_changes: setting_changes_of(Some(record)),
+            manifests,
+            unused: None,
+        });
+    }
     let files = if profile_paths.is_empty() {
         Vec::new()
     } else {
@@ -132,6 +250,7 @@ fn gather(
     // answers (`cargo metadata`) while the profiles are read.
     let ask_cargo = || {
         record
+            .filter(|_| ask_cargo)
             .map(|r| local_packages(&r.workspace_root, !r.scenario.is_hot()))
             .unwrap_or_default()
     };
@@ -168,6 +287,11 @@ fn gather(
         summaries.push(summary);
     }
     Ok(Evidence {
+        source: if files.is_empty() {
+            EvidenceSource::None
+        } else {
+            EvidenceSource::RawProfiles
+        },
         files,
         summaries,
         items,
@@ -175,17 +299,21 @@ fn gather(
         instances,
         linkers: installed_linkers(),
         local,
-        setting_changes: record
-            .and_then(|r| {
-                Some(setting_differences(
-                    r.previous_settings.as_ref()?,
-                    r.settings.as_ref()?,
-                ))
-            })
-            .unwrap_or_default(),
+        setting_changes: setting_changes_of(record),
         manifests,
         unused: None,
     })
+}
+
+fn setting_changes_of(record: Option<&RunRecord>) -> Vec<SettingDifference> {
+    record
+        .and_then(|r| {
+            Some(setting_differences(
+                r.previous_settings.as_ref()?,
+                r.settings.as_ref()?,
+            ))
+        })
+        .unwrap_or_default()
 }
 
 fn explain_from(

@@ -20,6 +20,7 @@ mod measure;
 mod owner;
 mod recommend;
 mod record;
+mod retention;
 mod run;
 mod sample_join;
 mod sampling;
@@ -32,7 +33,10 @@ mod wrapper;
 
 pub use cargo_data::{TimingUnit, UnitGraph};
 pub use error::BuildError;
-pub use evidence::{explain_run, load_run_dir, Evidence, ExplainError, ExplainExtras, Explained};
+pub use evidence::{
+    ensure_saved_evidence, explain_run, load_run_dir, save_evidence, Evidence, EvidenceSource,
+    ExplainError, ExplainExtras, Explained, SAVED_EVIDENCE,
+};
 pub(crate) use experiment::{binaries_size, failed_checks, parse_vary};
 pub use experiment::{
     installed_toolchains, preset, setting, slug, variants, Available, FlagCheck, Setting,
@@ -53,6 +57,10 @@ pub(crate) use recommend::winning_settings;
 pub use recommend::{apply, snippet, AppliedFile, Snippet};
 pub(crate) use record::read_records;
 pub use record::UnitRecord;
+pub use retention::{
+    folder_state, parse_size, plan_pruning, prune, run_folders, size_of, Budget, Pruning,
+    RunFolder, KEEP_VARIABLE, MAX_SIZE_VARIABLE, PRUNED_MARK,
+};
 pub use run::{execute, experiment_id, BuildPlan, Phase};
 pub(crate) use run::{execute_then, prime};
 pub use sampling::{read_folded, SAMPLES_FILE};

@@ -425,6 +425,7 @@
   // ---------------------------------------------------------------- crates
   var list = document.getElementById("crate-list");
   if (!data.crates.length) { list.appendChild(el("p", { "class": "dim" }, "No self-profiles: measure with buildscope build --self-profile-crates.")); }
+  if (data.raw_profiles_pruned) { list.appendChild(el("p", { "class": "dim" }, "This run's raw profiles were pruned by the retention budget (buildscope gc): its phases and findings come from the summaries saved with it; the flame graphs, heaviest invocations and trace need the raw profiles.")); }
   data.crates.forEach(function (c, index) {
     var d = el("details", { "class": "crate", "data-crate": c.name });
     d.appendChild(el("summary", {}, c.name + " — " + dur(c.cpu_ns) + " of CPU"));

@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use buildscope_analysis::{
-    Bill, Cause, Comparison, CratePhases, Explanation, Facts, Finding, Invocation, Owner,
-    PhaseTimes, RebuildReason, RebuildRoot, RunRecord, RunRow, ScheduleSummary, Spread, Unit,
-    UnitChange, Verification, VerificationVerdict, WallBreakdown, EXPLAIN_SCHEMA,
+    Bill, Cause, Comparison, CratePhases, Explanation, Facts, Finding, FolderState, Invocation,
+    Owner, PhaseTimes, RebuildReason, RebuildRoot, RunRecord, RunRow, ScheduleSummary, Spread,
+    Unit, UnitChange, Verification, VerificationVerdict, WallBreakdown, EXPLAIN_SCHEMA,
 };
 
 use crate::finding_text::{describe_reason, finding_text, verdict_text};
@@ -96,14 +96,31 @@ impl<'a> EditEachMemberDocument<'a> {
 #[derive(Debug, Serialize)]
 pub struct RunsDocument<'a> {
     pub schema: &'static str,
-    pub runs: &'a [RunRow],
+    pub runs: Vec<RunWithFolder<'a>>,
+}
+
+/// A run as `runs --json` lists it: its row, and what is left of its folder.
+#[derive(Debug, Serialize)]
+pub struct RunWithFolder<'a> {
+    #[serde(flatten)]
+    pub row: &'a RunRow,
+    /// `whole` (`raw_bytes`: its raw profiles and trace; `kept_bytes`: the rest), `pruned`
+    /// (raw profiles removed by the budget) or `gone` (the folder was deleted).
+    pub folder: Option<FolderState>,
 }
 
 impl<'a> RunsDocument<'a> {
-    pub fn new(runs: &'a [RunRow]) -> RunsDocument<'a> {
+    pub fn new(runs: &'a [RunRow], folders: &'a [FolderState]) -> RunsDocument<'a> {
         RunsDocument {
             schema: "buildscope.runs/1",
-            runs,
+            runs: runs
+                .iter()
+                .enumerate()
+                .map(|(i, row)| RunWithFolder {
+                    row,
+                    folder: folders.get(i).copied(),
+                })
+                .collect(),
         }
     }
 }

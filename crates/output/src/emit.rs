@@ -5,8 +5,8 @@
 //! command's result is one `impl Document`.
 
 use buildscope_analysis::{
-    Diff, ExperimentRecord, Explanation, Invocation, LeverProof, QueryTrees, RebuildReason,
-    RebuildRoot, RunRecord, RunRow, Summary, Unit, UnitChange, Verification,
+    Diff, ExperimentRecord, Explanation, FolderState, Invocation, LeverProof, QueryTrees,
+    RebuildReason, RebuildRoot, RunRecord, RunRow, Summary, Unit, UnitChange, Verification,
 };
 use serde::Serialize;
 
@@ -318,6 +318,8 @@ impl Document for WhyResult<'_> {
 /// `buildscope runs`; `machine` when the list was filtered by one.
 pub struct RunsResult<'a> {
     pub runs: &'a [RunRow],
+    /// What is left of each run's folder, in the same order.
+    pub folders: &'a [FolderState],
     pub machine: Option<&'a str>,
 }
 
@@ -325,12 +327,12 @@ impl Document for RunsResult<'_> {
     fn text(&self, style: &Style) -> String {
         match (self.runs.is_empty(), self.machine) {
             (true, Some(machine)) => render_no_runs_on(machine),
-            _ => render_runs(self.runs, style),
+            _ => render_runs(self.runs, self.folders, style),
         }
     }
 
     fn json(&self) -> Result<String, serde_json::Error> {
-        pretty(&RunsDocument::new(self.runs))
+        pretty(&RunsDocument::new(self.runs, self.folders))
     }
 }
 

@@ -1,9 +1,11 @@
 //! The history screens: `runs` (a list), `runs --trend` (a sparkline per measure) and
 //! `compare` (two builds, unit by unit).
 
-use buildscope_analysis::{RunRow, UnitChange};
+use buildscope_analysis::{FolderState, RunRow, UnitChange};
 
-use crate::format::{human_amount, human_duration, human_signed_duration, human_signed_percent};
+use crate::format::{
+    human_amount, human_bytes, human_duration, human_signed_duration, human_signed_percent,
+};
 use crate::style::Style;
 use crate::table::{Align, Paint, Table};
 
@@ -17,7 +19,7 @@ pub fn trend_title(latest: &RunRow) -> String {
     format!("{} ({})", latest.command, latest.scenario_text)
 }
 
-pub fn render_runs(runs: &[RunRow], style: &Style) -> String {
+pub fn render_runs(runs: &[RunRow], folders: &[FolderState], style: &Style) -> String {
     if runs.is_empty() {
         return "No runs yet: `buildscope build` records one.\n".to_string();
     }
@@ -27,22 +29,48 @@ pub fn render_runs(runs: &[RunRow], style: &Style) -> String {
         ("CPU", Align::Right),
         ("Units", Align::Right),
         ("Result", Align::Left),
+        ("Folder", Align::Right),
         ("Command", Align::Left),
         ("Scenario", Align::Left),
     ])
-    .shrink_column(6);
-    for run in runs {
+    .shrink_column(7);
+    for (i, run) in runs.iter().enumerate() {
         table.push(vec![
             run.id.clone(),
             human_duration(run.wall_ns),
             human_duration(run.cpu_ns),
             run.units.to_string(),
             if run.success { "ok" } else { "failed" }.to_string(),
+            folders.get(i).map(folder_text).unwrap_or_default(),
             run.command.clone(),
             run.scenario_text.clone(),
         ]);
     }
     let mut out = table.render(style);
+    if !folders.is_empty() {
+        let total: u64 = folders.iter().map(|f| f.bytes()).sum();
+        let raw: u64 = folders
+            .iter()
+            .map(|f| match f {
+                FolderState::Whole { raw_bytes, .. } => *raw_bytes,
+                _ => 0,
+            })
+            .sum();
+        let gone = folders.iter().filter(|f| **f == FolderState::Gone).count();
+        let mut line = format!(
+            "Run folders listed: {} ({} of raw profiles; `buildscope gc` prunes them to the budget)",
+            human_bytes(total),
+            human_bytes(raw)
+        );
+        if gone > 0 {
+            line.push_str(&format!(
+                "; {gone} folder{} gone (deleted, e.g. by `cargo clean`): the history keeps {} totals and units",
+                if gone == 1 { "" } else { "s" },
+                if gone == 1 { "its" } else { "their" }
+            ));
+        }
+        out.push_str(&style.dim(&format!("{line}\n")));
+    }
     let mut workspaces: Vec<String> = runs
         .iter()
         .map(|r| r.workspace_root.display().to_string())
@@ -52,6 +80,18 @@ pub fn render_runs(runs: &[RunRow], style: &Style) -> String {
         out.push_str(&style.dim(&format!("Workspace: {}\n", workspaces[0])));
     }
     out
+}
+
+/// What is left of a run's folder, in a word and a size.
+fn folder_text(folder: &FolderState) -> String {
+    match folder {
+        FolderState::Whole {
+            raw_bytes,
+            kept_bytes,
+        } => human_bytes(raw_bytes + kept_bytes),
+        FolderState::Pruned { kept_bytes } => format!("pruned, {}", human_bytes(*kept_bytes)),
+        FolderState::Gone => "gone".to_string(),
+    }
 }
 
 /// An experiment as `runs --experiments` lists it.

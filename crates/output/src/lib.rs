@@ -25,6 +25,7 @@ mod output_file;
 mod queries_view;
 mod report;
 mod report_assembly;
+mod retention_view;
 mod rows_view;
 mod scale_view;
 mod status;
@@ -80,6 +81,7 @@ pub use report::{
     ReportHistoryRun, ReportRun, ReportSeries, REPORT_ROWS, REPORT_SCHEMA, REPORT_STACKS,
 };
 pub use report_assembly::{phase_deltas, report_title, write_report, ReportError, ReportInputs};
+pub use retention_view::{PrunedRun, Retention};
 pub use rows_view::{render_rows, rows_csv};
 pub use scale_view::{render_scale, write_scale_page, ScaleView, SCALE_SCHEMA};
 pub use status::{Activity, Contents, Status};

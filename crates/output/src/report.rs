@@ -33,6 +33,9 @@ pub struct ReportData<'a> {
     pub links: Vec<(String, String)>,
     /// The run among its comparable runs: the trend of its measures.
     pub history: Option<ReportHistory>,
+    /// The run's raw profiles were pruned (`buildscope gc`): no stacks, heaviest
+    /// invocations or trace.
+    pub raw_profiles_pruned: bool,
 }
 
 /// The comparable runs of a run (same command, scenario, machine and settings), oldest

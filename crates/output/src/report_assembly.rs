@@ -53,6 +53,9 @@ pub struct ReportInputs<'a> {
     pub explanation: &'a Explanation,
     /// The self-profiles and their summaries (one per file, in the same order).
     pub files: &'a [PathBuf],
+    /// The run's raw profiles were pruned: the summaries are the saved ones, and the views
+    /// that need the raw profiles (stacks, heaviest invocations, trace) are left out.
+    pub raw_profiles_pruned: bool,
     pub summaries: &'a [ProfileSummary],
     pub compare: Option<ReportCompare>,
     pub experiment: Option<&'a ExperimentRecord>,
@@ -97,6 +100,7 @@ pub fn write_report(
         experiment: inputs.experiment,
         links,
         history: inputs.history,
+        raw_profiles_pruned: inputs.raw_profiles_pruned,
     };
     let html = render_report(&data);
     let mut out = OutputFile::create(output)?;

@@ -17,6 +17,17 @@ pub struct ProfileSet {
 /// Expands each path: a file is taken as it is; a directory contributes every
 /// `*.mm_profdata` below it; a path that does not exist but whose `.mm_profdata` sibling
 /// does is taken as that file (measureme's tools take a file prefix).
+/// Beside a run's record when its raw profiles were pruned (buildscope's retention).
+pub const PRUNED_MARK: &str = "pruned.json";
+
+/// A run folder (or its `profiles` folder) whose raw profiles were pruned.
+fn was_pruned(path: &Path) -> bool {
+    path.join(PRUNED_MARK).is_file()
+        || path
+            .parent()
+            .is_some_and(|run| run.join(PRUNED_MARK).is_file())
+}
+
 pub fn find_profiles(paths: &[PathBuf]) -> Result<ProfileSet, ProfileError> {
     let mut files = Vec::new();
     for path in paths {
@@ -28,6 +39,9 @@ pub fn find_profiles(paths: &[PathBuf]) -> Result<ProfileSet, ProfileError> {
                     files.push(with_extension);
                     continue;
                 }
+                if was_pruned(path) {
+                    return Err(ProfileError::Pruned { path: path.clone() });
+                }
                 return Err(ProfileError::io(path, e));
             }
             Err(e) => return Err(ProfileError::io(path, e)),
@@ -36,6 +50,9 @@ pub fn find_profiles(paths: &[PathBuf]) -> Result<ProfileSet, ProfileError> {
             let before = files.len();
             walk(path, 0, &mut files)?;
             if files.len() == before {
+                if was_pruned(path) {
+                    return Err(ProfileError::Pruned { path: path.clone() });
+                }
                 return Err(ProfileError::NoProfiles { path: path.clone() });
             }
         } else {

@@ -30,6 +30,9 @@ pub enum ProfileError {
     MissingStream { path: PathBuf, stream: &'static str },
     #[error("{path}: no .mm_profdata files in this directory")]
     NoProfiles { path: PathBuf },
+    /// A run's raw profiles, pruned by the retention budget.
+    #[error("{path}: this run's raw profiles were pruned by the retention budget (`buildscope gc --help`); explain and report still work on the run")]
+    Pruned { path: PathBuf },
 }
 
 impl ProfileError {

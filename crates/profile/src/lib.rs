@@ -26,7 +26,7 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use container::{read_container, RAW_EVENT_SIZE};
-pub use discover::{find_profiles, ProfileSet};
+pub use discover::{find_profiles, ProfileSet, PRUNED_MARK};
 pub use error::ProfileError;
 pub use strings::ArgAddr;
 use strings::StringTable;

@@ -9,6 +9,7 @@ mod check;
 mod experiment;
 mod recording;
 mod report;
+mod retention;
 mod scale;
 
 pub use check::{
@@ -24,6 +25,7 @@ pub use recording::{
     unprofiled_twin, NotRecorded,
 };
 pub use report::{write_run_report, ReportBaseline};
+pub use retention::{collect, Collected};
 pub use scale::{default_work_dir, generator_of, scale, scale_measures_of, sizes_to_fit, Scaled};
 
 use std::path::PathBuf;

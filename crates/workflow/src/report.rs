@@ -9,7 +9,9 @@ use buildscope_analysis::{
     compare_units, largest_measures, rebuild_roots, series_verdicts, ExperimentRecord, Explanation,
     RunRecord, Spread, Verdict,
 };
-use buildscope_measure::{cargo_profile, explain_run, rustc_version, ExplainExtras};
+use buildscope_measure::{
+    cargo_profile, explain_run, rustc_version, save_evidence, EvidenceSource, ExplainExtras,
+};
 use buildscope_output::{
     phase_deltas, report_title, write_report, ReportCompare, ReportHistory, ReportHistoryRun,
     ReportInputs, ReportRun, ReportSeries,
@@ -51,6 +53,11 @@ pub fn write_run_report(
             ..ExplainExtras::default()
         },
     )?;
+    // What the profiles gave is saved beside the record, for when they are pruned.
+    if let Some(r) = record {
+        save_evidence(&r.run_dir, &explained.evidence)?;
+    }
+    let pruned = explained.evidence.source == EvidenceSource::Saved;
     let explanation = explained.explanation;
     let compare = match (record, baseline) {
         (Some(new), Some(base)) => {
@@ -100,7 +107,13 @@ pub fn write_run_report(
         }),
         run_dir: record.map(|r| r.run_dir.as_path()),
         explanation: &explanation,
-        files: &explained.evidence.files,
+        // A pruned run's stacks, heaviest invocations and trace need the raw profiles.
+        files: if pruned {
+            &[]
+        } else {
+            &explained.evidence.files
+        },
+        raw_profiles_pruned: pruned,
         summaries: &explained.evidence.summaries,
         compare,
         experiment,
