@@ -18,6 +18,7 @@ use buildscope_workflow::{
 };
 
 use crate::cli::CheckArgs;
+use crate::gc_command::apply_budget;
 use crate::measuring::run_plan;
 use crate::resolve::{build_plan, lock_for_measuring, open_store, resolve_target};
 use crate::terminal::{print_document, threads};
@@ -110,6 +111,13 @@ fn measure(args: &CheckArgs, runs: Option<usize>) -> Result<Vec<RunRecord>> {
     let _lock = lock_for_measuring(&plan, args.build.no_wait)?;
     let records = run_plan(&plan, args.build.quiet)?;
     record_runs(&store, &records)?;
+    let made: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    apply_budget(
+        &plan.state_dir,
+        args.build.keep_profiles,
+        args.build.max_profile_size.as_deref(),
+        &made,
+    )?;
     Ok(records)
 }
 

@@ -220,6 +220,18 @@ pub enum DbCommand {
         #[arg(long, value_name = "PATH|URL")]
         to: String,
     },
+    /// Remove the runs and experiments older than a duration (with their units and
+    /// measures): the history's own retention. Their run folders are left alone.
+    Prune {
+        /// How old a run must be to go: 90d, 12w, 36h.
+        #[arg(long, value_name = "AGE", required = true)]
+        older_than: String,
+        /// Say how many would go; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        history: HistoryArgs,
+    },
     /// Add runs to the history from their folders (their run.json): a run measured while
     /// the history could not be written.
     Import {

@@ -217,7 +217,7 @@ pub(crate) fn resolve_target(
     })?;
     if !run.run_dir.join("run.json").is_file() {
         bail!(
-            "run {}: its folder {} is gone (deleted, e.g. by `cargo clean`); the history keeps its totals and units, so `buildscope runs`, `compare` and `check` still use it",
+            "run {}: its folder {} is gone (deleted, e.g. by `cargo clean`); the history keeps its totals and units: `buildscope runs` and `compare` still show it, and `check` still counts it in a baseline",
             run.id,
             run.run_dir.display()
         );

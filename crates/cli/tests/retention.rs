@@ -218,6 +218,34 @@ fn a_dry_run_removes_nothing_and_a_deleted_folder_is_reported() {
             second["id"].as_str().unwrap(),
         ],
     ));
+
+    // The history's own retention: nothing is a day old; everything is older than now.
+    let said = stderr(&ok(buildscope_in(
+        &root,
+        &db,
+        &["db", "prune", "--older-than", "1d"],
+    )));
+    assert!(said.contains("removed 0 runs"), "{said}");
+    let said = stderr(&ok(buildscope_in(
+        &root,
+        &db,
+        &["db", "prune", "--older-than", "0h", "--dry-run"],
+    )));
+    assert!(said.contains("would remove 2 runs"), "{said}");
+    ok(buildscope_in(
+        &root,
+        &db,
+        &["db", "prune", "--older-than", "0h"],
+    ));
+    let runs = json(&ok(buildscope_in(&root, &db, &["runs", "--json"])));
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 0, "{runs}");
+    let out = buildscope_in(&root, &db, &["db", "prune", "--older-than", "soon"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--older-than soon"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -498,6 +498,43 @@ impl Store {
     }
 
     /// Every run id, oldest first (for copying a history).
+    /// How many runs and experiments started before `cutoff_ns` (what a prune removes).
+    pub fn count_older_than(&self, cutoff_ns: u64) -> Result<(usize, usize), StoreError> {
+        let count = |table: &str| -> Result<usize, StoreError> {
+            let rows = self.query(
+                &format!("SELECT COUNT(*) FROM {table} WHERE started_at_ns < $1"),
+                &[cutoff_ns.into()],
+            )?;
+            Ok(rows.first().map_or(0, |r| r[0].int() as usize))
+        };
+        Ok((count("runs")?, count("experiments")?))
+    }
+
+    /// Removes the runs (with their units and measures) and experiments that started
+    /// before `cutoff_ns`, in one transaction: `buildscope db prune --older-than`.
+    pub fn prune_older_than(&self, cutoff_ns: u64) -> Result<(usize, usize), StoreError> {
+        let counted = self.count_older_than(cutoff_ns)?;
+        let statements: Vec<Statement> =
+            vec![
+            (
+                "DELETE FROM measures WHERE run_id IN
+                    (SELECT id FROM runs WHERE started_at_ns < $1)",
+                vec![cutoff_ns.into()],
+            ),
+            (
+                "DELETE FROM units WHERE run_id IN (SELECT id FROM runs WHERE started_at_ns < $1)",
+                vec![cutoff_ns.into()],
+            ),
+            ("DELETE FROM runs WHERE started_at_ns < $1", vec![cutoff_ns.into()]),
+            (
+                "DELETE FROM experiments WHERE started_at_ns < $1",
+                vec![cutoff_ns.into()],
+            ),
+        ];
+        self.sql().transaction(&statements)?;
+        Ok(counted)
+    }
+
     pub fn run_ids(&self) -> Result<Vec<String>, StoreError> {
         Ok(self
             .query("SELECT id FROM runs ORDER BY started_at_ns, id", &[])?
