@@ -21,6 +21,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import add_binary_argument, buildscope_binary  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -96,12 +99,9 @@ def main():
     ap.add_argument("--crates", type=int, default=1000)
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "bench-big-workspace"))
-    ap.add_argument("--buildscope", help="a buildscope binary (default: build this tree's)")
+    add_binary_argument(ap)
     args = ap.parse_args()
-    ours = args.buildscope
-    if ours is None:
-        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT, check=True)
-        ours = os.path.join(ROOT, "target", "release", "buildscope")
+    ours = buildscope_binary(args.buildscope)
     project = os.path.join(args.work, "workspace")
     members, edges = generate(project, args.crates)
     env = {k: v for k, v in os.environ.items() if k not in ("CARGO_TARGET_DIR", "RUSTC_WRAPPER", "RUSTFLAGS")}

@@ -22,6 +22,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from experiment_vs_hyperfine import ROOT  # noqa: E402
 from real_projects import buildscope as buildscope_in  # noqa: E402
+from benchlib import add_binary_argument, buildscope_binary  # noqa: E402
 
 
 def buildscope(ours, root, args):
@@ -342,12 +343,9 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "calibration"))
     ap.add_argument("--only", nargs="*")
-    ap.add_argument("--buildscope", help="a buildscope binary to calibrate (default: build this tree's)")
+    add_binary_argument(ap)
     args = ap.parse_args()
-    ours = args.buildscope
-    if ours is None:
-        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT, check=True)
-        ours = os.path.join(ROOT, "target", "release", "buildscope")
+    ours = buildscope_binary(args.buildscope)
     rows = []
     for name, (make, scenario, cause) in CASES.items():
         if args.only and name not in args.only:

@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from experiment_vs_hyperfine import ROOT, run  # noqa: E402
 from real_projects import buildscope, fetch, main_source  # noqa: E402
+from benchlib import add_binary_argument, buildscope_binary  # noqa: E402
 
 
 def du(path):
@@ -43,12 +44,9 @@ def main():
     ap.add_argument("--keep", type=int, default=10)
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "real-projects"))
     ap.add_argument("--edit", help="the file each run edits (default: the main source file)")
-    ap.add_argument("--buildscope", help="a buildscope binary (default: build this tree's)")
+    add_binary_argument(ap)
     args = ap.parse_args()
-    ours = args.buildscope
-    if ours is None:
-        run(["cargo", "build", "--release", "-q", "-p", "buildscope"], ROOT)
-        ours = os.path.join(ROOT, "target", "release", "buildscope")
+    ours = buildscope_binary(args.buildscope)
     os.makedirs(args.work, exist_ok=True)
     project = fetch(args.work, args.project, args.version)
     runs_dir = os.path.join(project, "target", "buildscope", "runs")
@@ -83,7 +81,7 @@ def main():
     print(f"\n`gc --keep 2`: pruned {len(out['pruned'])} runs, freed {mib(sum(p['freed_bytes'] for p in out['pruned']))} in {took:.2f} s; run folders now {mib(du(runs_dir))}")
     # explain on the oldest (pruned) run still works.
     runs = json.loads(buildscope(ours, project, db, ["runs", "--json", "--limit", "1000"]))["runs"]
-    oldest = runs[-1]
+    oldest = [r for r in runs if r["folder"] and r["folder"]["state"] == "pruned"][-1]
     start = time.monotonic()
     ex = json.loads(buildscope(ours, project, db, ["explain", "--json", oldest["id"]]))
     took = time.monotonic() - start

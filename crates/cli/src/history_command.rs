@@ -34,13 +34,7 @@ pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
         return trend(&store, workspace.as_deref(), &args, style);
     }
     let runs = match machine_filter(&args) {
-        // Filtered here: the machine column is free text in both engines.
-        Some(machine) => store
-            .runs(workspace.as_deref(), usize::MAX >> 1)?
-            .into_iter()
-            .filter(|r| r.machine.contains(&machine))
-            .take(args.limit)
-            .collect(),
+        Some(machine) => store.runs_on(workspace.as_deref(), &machine, args.limit)?,
         None => store.runs(workspace.as_deref(), args.limit)?,
     };
     if let Some(output) = &args.output {

@@ -43,9 +43,14 @@ impl Retention {
     /// The one line a measuring command ends with.
     pub fn line(&self) -> String {
         let kept = format!(
-            "Run folders: {} ({} runs keep raw profiles, {}; budget {} runs, {})",
+            "Run folders: {} ({} run{} raw profiles, {}; budget {} runs, {})",
             human_bytes(self.total_bytes),
             self.kept_runs,
+            if self.kept_runs == 1 {
+                " keeps"
+            } else {
+                "s keep"
+            },
             human_bytes(self.kept_bytes),
             self.keep,
             human_bytes(self.max_bytes)
@@ -92,8 +97,9 @@ impl Document for Retention {
             ));
         }
         out.push_str(&style.dim(&format!(
-            "Kept: {} runs with raw profiles ({}), budget {} runs and {} (--keep, --max-size, or ${} and ${}); all run folders {}.\n",
+            "Kept: {} run{} with raw profiles ({}), budget {} runs and {} (--keep, --max-size, or ${} and ${}); all run folders {}.\n",
             self.kept_runs,
+            if self.kept_runs == 1 { "" } else { "s" },
             human_bytes(self.kept_bytes),
             self.keep,
             human_bytes(self.max_bytes),

@@ -325,6 +325,43 @@ impl Store {
         self.sql().transaction(&statements)
     }
 
+    /// The newest runs first whose machine column contains `machine`, of one workspace or
+    /// of all: filtered by the database, so a long history is never read whole.
+    pub fn runs_on(
+        &self,
+        workspace: Option<&Path>,
+        machine: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRow>, StoreError> {
+        // LIKE with the pattern's own wildcards escaped; SQLite's LIKE ignores ASCII case,
+        // so the exact match is checked again here.
+        let escaped: String = machine
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let rows = self.query(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM runs
+                 WHERE (CAST($1 AS TEXT) IS NULL OR workspace_root = CAST($1 AS TEXT))
+                   AND machine LIKE $2 ESCAPE '\\'
+                 ORDER BY started_at_ns DESC, id DESC LIMIT $3"
+            ),
+            &[
+                workspace_value(workspace),
+                format!("%{escaped}%").into(),
+                limit_value(limit),
+            ],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| run_from_row(r))
+            .filter(|r| r.machine.contains(machine))
+            .collect())
+    }
+
     /// The newest runs first, of one workspace or of all.
     pub fn runs(&self, workspace: Option<&Path>, limit: usize) -> Result<Vec<RunRow>, StoreError> {
         let rows = self.query(
@@ -485,11 +522,21 @@ impl Store {
                 .nth(skip)
                 .ok_or_else(missing);
         }
-        let all = self.experiments(workspace, usize::MAX >> 1)?;
-        if let Some(exact) = all.iter().find(|e| e.id == name) {
+        // By id, or a unique prefix of one, in the database: the history is never read whole.
+        let rows = self.query(
+            &format!(
+                "SELECT {EXPERIMENT_COLUMNS} FROM experiments
+                 WHERE (CAST($1 AS TEXT) IS NULL OR workspace_root = CAST($1 AS TEXT))
+                   AND substr(id, 1, length(CAST($2 AS TEXT))) = CAST($2 AS TEXT)
+                 ORDER BY (id = CAST($2 AS TEXT)) DESC, id LIMIT 2"
+            ),
+            &[workspace_value(workspace), name.into()],
+        )?;
+        let found: Vec<ExperimentRow> = rows.iter().map(|r| experiment_from_row(r)).collect();
+        if let Some(exact) = found.iter().find(|e| e.id == name) {
             return Ok(exact.clone());
         }
-        let mut matches = all.into_iter().filter(|e| e.id.starts_with(name));
+        let mut matches = found.into_iter();
         match (matches.next(), matches.next()) {
             (Some(one), None) => Ok(one),
             (None, _) => Err(missing()),
@@ -497,7 +544,6 @@ impl Store {
         }
     }
 
-    /// Every run id, oldest first (for copying a history).
     /// How many runs and experiments started before `cutoff_ns` (what a prune removes).
     pub fn count_older_than(&self, cutoff_ns: u64) -> Result<(usize, usize), StoreError> {
         let count = |table: &str| -> Result<usize, StoreError> {
@@ -535,6 +581,7 @@ impl Store {
         Ok(counted)
     }
 
+    /// Every run id, oldest first (for copying a history).
     pub fn run_ids(&self) -> Result<Vec<String>, StoreError> {
         Ok(self
             .query("SELECT id FROM runs ORDER BY started_at_ns, id", &[])?
