@@ -176,7 +176,8 @@ def main():
                 db_path = os.path.join(work, "history.sqlite")
                 location = db_path
             else:
-                cluster = os.path.join(work, "pg")
+                # Its own directory: the server's user must reach it (the scratch one is private).
+                cluster = tempfile.mkdtemp(prefix="buildscope-pg-scale-")
                 location = subprocess.run([os.path.join(ROOT, "scripts", "pg-throwaway.sh"), "start", cluster, "55498"],
                                           check=True, stdout=subprocess.PIPE).stdout.decode().strip()
                 psql_url = location
@@ -185,8 +186,9 @@ def main():
             # buildscope makes the schema; the engine fills it.
             subprocess.run([ours, "runs"], env=env, cwd=workspace, check=True, stdout=subprocess.PIPE)
             took_fill = fill(engine, location, args.runs, args.units, workspace, psql_url, db_path)
-            newest = f"2026{args.runs // 100000 + 1:04d}-{(args.runs - 1) % 100000:06d}-bench-{args.runs - 1}"
-            older = f"2026{(args.runs - 6) // 100000 + 1:04d}-{(args.runs - 6) % 100000:06d}-bench-{args.runs - 6}"
+            def run_id(i):
+                return f"2026{i // 100000 + 1:04d}-{i % 100000:06d}-bench-{i}"
+            newest, older = run_id(args.runs - 1), run_id(args.runs - 6)
             row = [engine, f"{took_fill:.0f} s"]
             # One more run written, as a build writes it: a real build of the workspace
             # (into a history of its own), its folder added with `db import`.
