@@ -527,10 +527,14 @@ impl Store {
             &format!(
                 "SELECT {EXPERIMENT_COLUMNS} FROM experiments
                  WHERE (CAST($1 AS TEXT) IS NULL OR workspace_root = CAST($1 AS TEXT))
-                   AND substr(id, 1, length(CAST($2 AS TEXT))) = CAST($2 AS TEXT)
+                   AND id >= CAST($2 AS TEXT) AND id < CAST($3 AS TEXT)
                  ORDER BY (id = CAST($2 AS TEXT)) DESC, id LIMIT 2"
             ),
-            &[workspace_value(workspace), name.into()],
+            &[
+                workspace_value(workspace),
+                name.into(),
+                format!("{name}\u{10FFFF}").into(),
+            ],
         )?;
         let found: Vec<ExperimentRow> = rows.iter().map(|r| experiment_from_row(r)).collect();
         if let Some(exact) = found.iter().find(|e| e.id == name) {
@@ -611,11 +615,19 @@ impl Store {
                 .map(|r| r.id.clone())
                 .ok_or_else(|| StoreError::NoSuchRun(name.to_string()));
         }
+        // An exact id first (and it wins over longer ids it prefixes); then a prefix, as a
+        // range of the primary key (ids compare bytewise in both engines), never a scan of
+        // the whole history.
+        if !self
+            .query("SELECT id FROM runs WHERE id = $1", &[name.into()])?
+            .is_empty()
+        {
+            return Ok(name.to_string());
+        }
         let ids: Vec<String> = self
             .query(
-                "SELECT id FROM runs WHERE substr(id, 1, length(CAST($1 AS TEXT))) = CAST($1 AS TEXT)
-                 ORDER BY id LIMIT 2",
-                &[name.into()],
+                "SELECT id FROM runs WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2",
+                &[name.into(), format!("{name}\u{10FFFF}").into()],
             )?
             .iter()
             .map(|r| r[0].text())
@@ -623,14 +635,7 @@ impl Store {
         match ids.as_slice() {
             [id] => Ok(id.clone()),
             [] => Err(StoreError::NoSuchRun(name.to_string())),
-            // An exact id wins over longer ids it prefixes.
-            _ if self
-                .query("SELECT id FROM runs WHERE id = $1", &[name.into()])?
-                .is_empty() =>
-            {
-                Err(StoreError::AmbiguousRun(name.to_string()))
-            }
-            _ => Ok(name.to_string()),
+            _ => Err(StoreError::AmbiguousRun(name.to_string())),
         }
     }
 }
