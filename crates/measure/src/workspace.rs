@@ -109,40 +109,47 @@ pub struct LocalPackages {
 
 /// The members and path dependencies of the workspace at `root`, and with `with_manifests`
 /// what the manifests of every package in its build declare (each dependency line resolved
-/// to the package it names, each package's features): one `cargo metadata` for the members,
-/// one with the graph resolved for the rest. The manifests are read as they are now (one
-/// edited since the run shows as edited); `None` when cargo cannot say.
+/// to the package it names, each package's features): one `cargo metadata` with the graph
+/// resolved (a second, without it, only when the graph cannot be resolved: the members
+/// then). The manifests are read as they are now (one edited since the run shows as
+/// edited); `None` when cargo cannot say.
 pub fn local_packages(root: &Path, with_manifests: bool) -> (LocalPackages, Option<Manifests>) {
-    let Ok(workspace) = Workspace::load(&cargo(), Some(&root.join("Cargo.toml"))) else {
-        return (LocalPackages::default(), None);
+    let resolved = if with_manifests {
+        platform_metadata(root)
+    } else {
+        resolved_metadata(root, true).ok()
     };
-    let platform = with_manifests
-        .then(|| platform_metadata(&workspace))
-        .flatten();
-    let path_dependencies_of = |m: &cargo_metadata::Metadata| -> Vec<String> {
-        m.packages
-            .iter()
-            .filter(|p| p.source.is_none() && !m.workspace_members.contains(&p.id))
-            .map(|p| p.name.to_string())
-            .collect()
-    };
-    let path_dependencies = match &platform {
-        Some(metadata) => path_dependencies_of(metadata),
-        None => resolved_metadata(&workspace, true)
-            .map(|m| path_dependencies_of(&m))
-            .unwrap_or_default(),
+    let Some(metadata) = resolved else {
+        let members = Workspace::load(&cargo(), Some(&root.join("Cargo.toml")))
+            .map(|w| w.member_names())
+            .unwrap_or_default();
+        let local = LocalPackages {
+            members,
+            path_dependencies: Vec::new(),
+        };
+        return (local, None);
     };
     let local = LocalPackages {
-        members: workspace.member_names(),
-        path_dependencies,
+        members: metadata
+            .workspace_packages()
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect(),
+        path_dependencies: metadata
+            .packages
+            .iter()
+            .filter(|p| p.source.is_none() && !metadata.workspace_members.contains(&p.id))
+            .map(|p| p.name.to_string())
+            .collect(),
     };
-    (local, platform.as_ref().map(manifests_of))
+    let manifests = with_manifests.then(|| manifests_of(&metadata));
+    (local, manifests)
 }
 
 /// The resolved graph for this platform: offline first, then online for the sources of
 /// packages the build never downloaded (dev-dependencies); `--locked`, never a new
 /// Cargo.lock.
-fn platform_metadata(workspace: &Workspace) -> Option<cargo_metadata::Metadata> {
+fn platform_metadata(root: &Path) -> Option<cargo_metadata::Metadata> {
     let host = crate::rustc_version().host;
     let read = |offline: bool| {
         let mut options = vec![
@@ -155,8 +162,8 @@ fn platform_metadata(workspace: &Workspace) -> Option<cargo_metadata::Metadata> 
         }
         cargo_metadata::MetadataCommand::new()
             .cargo_path(cargo())
-            .manifest_path(workspace.root.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", workspace.state_dir().join("metadata"))
+            .manifest_path(root.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", metadata_target_dir(root))
             // Online only to fetch what the build never downloaded: one try, a short wait,
             // so an offline machine's explain does not stall on it.
             .env("CARGO_NET_RETRY", "0")
@@ -247,30 +254,37 @@ fn lib_name(package: &cargo_metadata::Package) -> Option<String> {
 /// Whether the workspace uses any package from outside it: without one, `deps-opt-level`
 /// has nothing to change. When cargo cannot say, it is assumed to.
 pub fn has_dependencies(root: &Path) -> bool {
-    Workspace::load(&cargo(), Some(&root.join("Cargo.toml")))
-        .ok()
-        .and_then(|w| resolved_metadata(&w, false).ok())
+    resolved_metadata(root, false)
         .map(|m| m.packages.len() > m.workspace_members.len())
         .unwrap_or(true)
 }
 
-/// `cargo metadata` of `workspace` with the dependency graph resolved. Resolving asks rustc
-/// about itself, and cargo keeps the answer in the target directory: buildscope's own
-/// folder under it is given as the target directory, so the user's
-/// (`target/.rustc_info.json`) is never written.
+/// `cargo metadata` of the workspace at `root` with the dependency graph resolved.
 fn resolved_metadata(
-    workspace: &Workspace,
+    root: &Path,
     offline: bool,
 ) -> Result<cargo_metadata::Metadata, cargo_metadata::Error> {
     let mut command = cargo_metadata::MetadataCommand::new();
     command
         .cargo_path(cargo())
-        .manifest_path(workspace.root.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", workspace.state_dir().join("metadata"));
+        .manifest_path(root.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", metadata_target_dir(root));
     if offline {
         command.other_options(vec!["--offline".to_string()]);
     }
     command.exec()
+}
+
+/// Resolving a graph asks rustc about itself, and cargo keeps the answer in the target
+/// directory: a folder of buildscope's own per workspace (in the system's temporary
+/// directory) is given as the target directory, so the user's (`target/.rustc_info.json`)
+/// is never written, and no `cargo metadata --no-deps` is needed first to find where
+/// buildscope's state is.
+fn metadata_target_dir(root: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    root.hash(&mut hasher);
+    std::env::temp_dir().join(format!("buildscope-metadata-{:016x}", hasher.finish()))
 }
 
 fn edit_target(package: &cargo_metadata::Package) -> Option<PathBuf> {
