@@ -14,8 +14,8 @@ use buildscope_output::{
 use buildscope_store::Store;
 use buildscope_workflow::{record_runs, share_run_folders};
 
+use crate::budget::apply_budget;
 use crate::cli::{BuildArgs, HistoryArgs};
-use crate::gc_command::apply_budget;
 use crate::measuring::run_plan;
 use crate::pages::report_for_run;
 use crate::resolve::{build_plan, lock_for_measuring, open_store};

@@ -17,8 +17,8 @@ use buildscope_workflow::{
     record_runs, write_run_report, Baseline,
 };
 
+use crate::budget::apply_budget;
 use crate::cli::CheckArgs;
-use crate::gc_command::apply_budget;
 use crate::measuring::run_plan;
 use crate::resolve::{build_plan, lock_for_measuring, open_store, resolve_target};
 use crate::terminal::{print_document, threads};

@@ -2,6 +2,7 @@
 //! together; it holds no analysis and no rendering of its own.
 
 // Arguments, and the modules every command shares (none imports a command module).
+mod budget;
 mod cli;
 mod measuring;
 mod pages;
