@@ -1,6 +1,8 @@
 """What the bench scripts share."""
 import os
 import subprocess
+import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -15,3 +17,13 @@ def buildscope_binary(given):
         return given
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "buildscope"], cwd=ROOT, check=True)
     return os.path.join(ROOT, "target", "release", "buildscope")
+
+
+def timed(cmd, cwd, env):
+    """(wall seconds, stdout) of a command that must succeed (else its stderr's end, and exit)."""
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr.decode(errors='replace')[-3000:]}")
+    return wall, done.stdout

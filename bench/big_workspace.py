@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import add_binary_argument, buildscope_binary  # noqa: E402
+from benchlib import add_binary_argument, buildscope_binary, timed  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -83,15 +83,6 @@ def generate(root, crates, seed=1):
                 f.write('fn main() { println!("cargo:rustc-env=BUILT_BY=build.rs"); }\n')
     subprocess.run(["cargo", "generate-lockfile", "--offline", "--quiet"], cwd=root, check=True)
     return len(members), edges
-
-
-def timed(cmd, cwd, env):
-    start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr.decode(errors='replace')[-3000:]}")
-    return wall, done.stdout
 
 
 def main():

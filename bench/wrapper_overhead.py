@@ -14,9 +14,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib  # noqa: E402
 ROOT = os.path.dirname(HERE)
 
 MANIFEST = """[package]
@@ -46,12 +47,7 @@ url = "2"
 
 
 def timed(cmd, cwd, env):
-    start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr.decode(errors='replace')}")
-    return wall
+    return benchlib.timed(cmd, cwd, env)[0]
 
 
 def main():
