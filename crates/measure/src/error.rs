@@ -1,6 +1,6 @@
 //! What measuring a build can fail on.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -37,6 +37,12 @@ pub enum BuildError {
 }
 
 impl BuildError {
+    /// For `map_err`: an I/O failure while `what`-ing `path` (`"writing"`, `"creating"`).
+    pub(crate) fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> BuildError {
+        let (what, path) = (what.to_string(), path.to_path_buf());
+        move |source| BuildError::Io { what, path, source }
+    }
+
     /// The same error, its message led by `context` (`variant debug=0`): its kind kept.
     pub fn within(self, context: &str) -> BuildError {
         let lead = |message: String| format!("{context}: {message}");

@@ -92,12 +92,8 @@ pub fn save_evidence(run_dir: &Path, evidence: &Evidence) -> Result<u64, BuildEr
     let text = serde_json::to_string(&saved).map_err(|e| BuildError::CargoOutput(e.to_string()))?;
     // Written whole or not at all: a reader never sees half a file.
     let partial = run_dir.join(format!("{SAVED_EVIDENCE}.partial"));
-    let io = |what: &str, path: &Path| {
-        let (what, path) = (what.to_string(), path.to_path_buf());
-        move |source| BuildError::Io { what, path, source }
-    };
-    std::fs::write(&partial, &text).map_err(io("writing", &partial))?;
-    std::fs::rename(&partial, &path).map_err(io("writing", &path))?;
+    std::fs::write(&partial, &text).map_err(BuildError::io("writing", &partial))?;
+    std::fs::rename(&partial, &path).map_err(BuildError::io("writing", &path))?;
     Ok(text.len() as u64)
 }
 

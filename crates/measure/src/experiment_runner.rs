@@ -418,14 +418,13 @@ fn scenario_args(base: &BuildPlan) -> String {
 /// directory, environment and cargo arguments (`$BUILDSCOPE_CARGO_ARGS`, for a `cargo test`
 /// that must not rebuild under other settings). Returns its wall time.
 fn run_command(command: &str, plan: &BuildPlan, variant: &Variant) -> Result<u64, BuildError> {
-    let io = |what: &str, path: &Path| {
-        let (what, path) = (what.to_string(), path.to_path_buf());
-        move |source| BuildError::Io { what, path, source }
-    };
     let log = plan.state_dir.join("run-command.log");
-    std::fs::create_dir_all(&plan.state_dir).map_err(io("creating", &plan.state_dir))?;
-    let output = std::fs::File::create(&log).map_err(io("creating", &log))?;
-    let output_too = output.try_clone().map_err(io("opening", &log))?;
+    std::fs::create_dir_all(&plan.state_dir)
+        .map_err(BuildError::io("creating", &plan.state_dir))?;
+    let output = std::fs::File::create(&log).map_err(BuildError::io("creating", &log))?;
+    let output_too = output
+        .try_clone()
+        .map_err(BuildError::io("opening", &log))?;
     use std::os::unix::process::CommandExt;
     let started = std::time::Instant::now();
     // A group of its own, so that Ctrl-C can end all of it at once: a shell that was
@@ -443,7 +442,7 @@ fn run_command(command: &str, plan: &BuildPlan, variant: &Variant) -> Result<u64
         .stderr(output)
         .process_group(0)
         .spawn()
-        .map_err(io("running sh for --run in", &plan.cwd))?;
+        .map_err(BuildError::io("running sh for --run in", &plan.cwd))?;
     let group = child.id() as i32;
     // Waited for on a thread of its own, so the time is the command's to the nanosecond
     // while this thread watches for Ctrl-C.
@@ -469,7 +468,7 @@ fn run_command(command: &str, plan: &BuildPlan, variant: &Variant) -> Result<u64
     let status = waiter
         .join()
         .expect("the waiting thread ends")
-        .map_err(io("waiting for sh for --run in", &plan.cwd))?;
+        .map_err(BuildError::io("waiting for sh for --run in", &plan.cwd))?;
     // Ctrl-C reached the command too: say what happened.
     if interrupted() {
         return Err(BuildError::Interrupted);

@@ -85,11 +85,7 @@ fn lock_path(state_dir: &Path) -> PathBuf {
 }
 
 fn open_lock_file(state_dir: &Path) -> Result<File, BuildError> {
-    let io = |what: &str, path: &Path| {
-        let (what, path) = (what.to_string(), path.to_path_buf());
-        move |source| BuildError::Io { what, path, source }
-    };
-    std::fs::create_dir_all(state_dir).map_err(io("creating", state_dir))?;
+    std::fs::create_dir_all(state_dir).map_err(BuildError::io("creating", state_dir))?;
     let path = lock_path(state_dir);
     std::fs::OpenOptions::new()
         .read(true)
@@ -97,7 +93,7 @@ fn open_lock_file(state_dir: &Path) -> Result<File, BuildError> {
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(io("opening", &path))
+        .map_err(BuildError::io("opening", &path))
 }
 
 /// An exclusive flock; `false` when another holds it (or, blocking, when the wait failed).

@@ -34,15 +34,12 @@ pub fn prove_manifest_edit(
     scratch: &Path,
 ) -> Result<ProofRuns, BuildError> {
     let workspace = Workspace::load(&cargo(), Some(&root.join("Cargo.toml")))?;
-    let io = |what: &str, path: &Path| {
-        let (what, path) = (what.to_string(), path.to_path_buf());
-        move |source| BuildError::Io { what, path, source }
-    };
     let _ = std::fs::remove_dir_all(scratch);
     let base = scratch.join("as-is");
     let changed = scratch.join("changed");
     for copy in [&base, &changed] {
-        copy_sources(&workspace.root, copy).map_err(io("copying the workspace to", copy))?;
+        copy_sources(&workspace.root, copy)
+            .map_err(BuildError::io("copying the workspace to", copy))?;
         absolutize_path_dependencies(&workspace.root, copy)?;
     }
     let member = workspace
@@ -75,7 +72,7 @@ pub fn prove_manifest_edit(
     };
     build_in(&base)
         .output()
-        .map_err(io("running cargo in", &base))?;
+        .map_err(BuildError::io("running cargo in", &base))?;
     for round in 0..rounds {
         // Alternating which goes first, so neither always builds on a warmer machine.
         let order = if round % 2 == 0 {
@@ -89,7 +86,7 @@ pub fn prove_manifest_edit(
             let started = Instant::now();
             let out = build_in(dir)
                 .output()
-                .map_err(io("running cargo in", dir))?;
+                .map_err(BuildError::io("running cargo in", dir))?;
             let ns = started.elapsed().as_nanos() as u64;
             if !out.status.success() {
                 let stderr = String::from_utf8_lossy(&out.stderr);

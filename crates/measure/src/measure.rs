@@ -122,25 +122,16 @@ pub fn measure(
     request: &BuildRequest,
     mut progress: impl FnMut(Progress),
 ) -> Result<Measurement, BuildError> {
-    let io = |what: &str, path: &Path| {
-        let what = what.to_string();
-        let path = path.to_path_buf();
-        move |e: std::io::Error| BuildError::Io {
-            what,
-            path,
-            source: e,
-        }
-    };
     for sub in ["units", "logs", "active"] {
         let dir = request.run_dir.join(sub);
-        std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        std::fs::create_dir_all(&dir).map_err(BuildError::io("creating", &dir))?;
     }
     let profile_dir = request
         .self_profile
         .as_ref()
         .and(request.profile_dir.clone());
     if let Some(dir) = &profile_dir {
-        std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+        std::fs::create_dir_all(dir).map_err(BuildError::io("creating", dir))?;
     }
 
     let mut notes = Vec::new();
@@ -175,7 +166,7 @@ pub fn measure(
         .env(ENV_RUN_DIR, &request.run_dir)
         .env(
             "RUSTC_WRAPPER",
-            wrapper_program().map_err(io("locating", Path::new("buildscope")))?,
+            wrapper_program().map_err(BuildError::io("locating", Path::new("buildscope")))?,
         )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -212,7 +203,7 @@ pub fn measure(
     }
     match (&request.sample, &request.self_profile) {
         (Some((perf, dir)), Some(_)) => {
-            std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+            std::fs::create_dir_all(dir).map_err(BuildError::io("creating", dir))?;
             command.env(ENV_SAMPLE_DIR, dir).env(ENV_PERF, perf);
         }
         _ => {
@@ -221,7 +212,9 @@ pub fn measure(
     }
 
     let started_at_ns = now_ns();
-    let mut child = command.spawn().map_err(io("running", &request.cargo))?;
+    let mut child = command
+        .spawn()
+        .map_err(BuildError::io("running", &request.cargo))?;
     let stderr = child.stderr.take().expect("piped");
     let log_path = request.run_dir.join("logs").join("cargo.log");
     let log_for_thread = log_path.clone();
@@ -263,7 +256,9 @@ pub fn measure(
             _ => {}
         }
     }
-    let status = child.wait().map_err(io("waiting for", &request.cargo))?;
+    let status = child
+        .wait()
+        .map_err(BuildError::io("waiting for", &request.cargo))?;
     let end_ns = now_ns();
     // Markers of rustc processes that died with the build.
     let _ = std::fs::remove_dir_all(request.run_dir.join("active"));

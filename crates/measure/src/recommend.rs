@@ -326,27 +326,22 @@ pub fn apply(
     if let Some(name) = &edits.toolchain {
         plan("rust-toolchain.toml", &|doc| apply_toolchain(doc, name))?;
     }
-    let io = |what: &str, path: &Path| {
-        let what = what.to_string();
-        let path = path.to_path_buf();
-        move |source| BuildError::Io { what, path, source }
-    };
     let mut applied = Vec::new();
     for (path, before, after) in planned {
         let backup = if path.exists() {
             let backup = free_backup_name(&path);
-            std::fs::copy(&path, &backup).map_err(io("backing up", &path))?;
+            std::fs::copy(&path, &backup).map_err(BuildError::io("backing up", &path))?;
             Some(backup)
         } else {
             None
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+            std::fs::create_dir_all(dir).map_err(BuildError::io("creating", dir))?;
         }
         // Written under a temporary name and renamed: never a half-written Cargo.toml.
         let temporary = path.with_extension("toml.buildscope-tmp");
-        std::fs::write(&temporary, &after).map_err(io("writing", &temporary))?;
-        std::fs::rename(&temporary, &path).map_err(io("replacing", &path))?;
+        std::fs::write(&temporary, &after).map_err(BuildError::io("writing", &temporary))?;
+        std::fs::rename(&temporary, &path).map_err(BuildError::io("replacing", &path))?;
         applied.push(AppliedFile {
             path,
             before,

@@ -189,16 +189,12 @@ pub fn plan_pruning(folders: &[RunFolder], budget: Budget, protected: &[String])
 /// Removes a run's raw profiles and trace, leaving a mark that says so. The caller saves
 /// the derived evidence first.
 pub fn prune(folder: &RunFolder, now_ns: u64) -> Result<u64, BuildError> {
-    let io = |what: &str, path: &Path| {
-        let (what, path) = (what.to_string(), path.to_path_buf());
-        move |source| BuildError::Io { what, path, source }
-    };
     let freed = folder.raw_bytes();
     // The mark first: a prune interrupted half-way is still a pruned run, never a whole
     // one with profiles missing.
     let mark = folder.dir.join(PRUNED_MARK);
     let text = serde_json::json!({ "pruned_at_ns": now_ns, "freed_bytes": freed });
-    std::fs::write(&mark, format!("{text:#}\n")).map_err(io("writing", &mark))?;
+    std::fs::write(&mark, format!("{text:#}\n")).map_err(BuildError::io("writing", &mark))?;
     for name in RAW {
         let path = folder.dir.join(name);
         let removed = if path.is_dir() {
@@ -207,15 +203,10 @@ pub fn prune(folder: &RunFolder, now_ns: u64) -> Result<u64, BuildError> {
             std::fs::remove_file(&path)
         };
         match removed {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(BuildError::Io {
-                    what: "removing".into(),
-                    path,
-                    source,
-                })
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(BuildError::io("removing", &path)(e))
             }
+            _ => {}
         }
     }
     Ok(freed)

@@ -21,17 +21,9 @@ pub fn touch(path: &Path) -> Result<(), BuildError> {
     let file = std::fs::OpenOptions::new()
         .append(true)
         .open(path)
-        .map_err(|e| io_error("touching", path, e))?;
+        .map_err(BuildError::io("touching", path))?;
     file.set_modified(SystemTime::now())
-        .map_err(|e| io_error("touching", path, e))
-}
-
-fn io_error(what: &str, path: &Path, source: std::io::Error) -> BuildError {
-    BuildError::Io {
-        what: what.to_string(),
-        path: path.to_path_buf(),
-        source,
-    }
+        .map_err(BuildError::io("touching", path))
 }
 
 /// The statement an edit inserts: real code, so codegen sees a change, and silent.
@@ -164,7 +156,7 @@ impl Edit {
         journal_dir: &Path,
         functions: Option<usize>,
     ) -> Result<Edit, BuildError> {
-        let original = std::fs::read(path).map_err(|e| io_error("reading", path, e))?;
+        let original = std::fs::read(path).map_err(BuildError::io("reading", path))?;
         // The edited text, worked out before anything is written.
         let edited = if let Some(functions) = functions {
             let text = std::str::from_utf8(&original).map_err(|_| {
@@ -193,11 +185,11 @@ impl Edit {
         };
         let mtime_ns = std::fs::metadata(path)
             .and_then(|m| m.modified())
-            .map_err(|e| io_error("reading", path, e))?
+            .map_err(BuildError::io("reading", path))?
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        std::fs::create_dir_all(journal_dir).map_err(|e| io_error("creating", journal_dir, e))?;
+        std::fs::create_dir_all(journal_dir).map_err(BuildError::io("creating", journal_dir))?;
         let backup = journal_dir.join("edit-original.bak");
         let journal_path = journal_dir.join("edit-journal.json");
         if journal_path.exists() {
@@ -212,7 +204,7 @@ impl Edit {
         }
         write_synced(&backup, &original)?;
         let journal = Journal {
-            path: std::fs::canonicalize(path).map_err(|e| io_error("reading", path, e))?,
+            path: std::fs::canonicalize(path).map_err(BuildError::io("reading", path))?,
             backup,
             mtime_ns,
             owner: ProcessId::current(),
@@ -229,7 +221,7 @@ impl Edit {
         };
         match edited {
             Some(edited) => {
-                std::fs::write(path, edited).map_err(|e| io_error("editing", path, e))?
+                std::fs::write(path, edited).map_err(BuildError::io("editing", path))?
             }
             None => touch(path)?,
         }
@@ -266,23 +258,22 @@ impl Drop for Edit {
 
 fn restore_from(journal: &Journal) -> Result<(), BuildError> {
     let original =
-        std::fs::read(&journal.backup).map_err(|e| io_error("reading", &journal.backup, e))?;
-    std::fs::write(&journal.path, &original)
-        .map_err(|e| io_error("restoring", &journal.path, e))?;
+        std::fs::read(&journal.backup).map_err(BuildError::io("reading", &journal.backup))?;
+    std::fs::write(&journal.path, &original).map_err(BuildError::io("restoring", &journal.path))?;
     let mtime = SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(journal.mtime_ns as u64);
     std::fs::OpenOptions::new()
         .append(true)
         .open(&journal.path)
         .and_then(|f| f.set_modified(mtime))
-        .map_err(|e| io_error("restoring the mtime of", &journal.path, e))
+        .map_err(BuildError::io("restoring the mtime of", &journal.path))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     use std::io::Write;
-    let mut file = std::fs::File::create(path).map_err(|e| io_error("writing", path, e))?;
+    let mut file = std::fs::File::create(path).map_err(BuildError::io("writing", path))?;
     file.write_all(bytes)
         .and_then(|_| file.sync_all())
-        .map_err(|e| io_error("writing", path, e))
+        .map_err(BuildError::io("writing", path))
 }
 
 fn install_interrupt_handlers() {
