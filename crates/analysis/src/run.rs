@@ -450,6 +450,14 @@ pub enum FolderState {
 }
 
 impl FolderState {
+    /// Its raw profiles and trace (none once pruned or gone).
+    pub fn raw_bytes(self) -> u64 {
+        match self {
+            FolderState::Whole { raw_bytes, .. } => raw_bytes,
+            _ => 0,
+        }
+    }
+
     pub fn bytes(self) -> u64 {
         match self {
             FolderState::Whole {

@@ -211,18 +211,20 @@ fn gather(
     threads: usize,
     ask_cargo: bool,
 ) -> Result<Evidence, ExplainError> {
+    // The bill is a cold build's: a rebuild does not ask cargo about the manifests.
+    let ask_cargo = || {
+        record
+            .filter(|_| ask_cargo)
+            .map(|r| local_packages(&r.workspace_root, !r.scenario.is_hot()))
+            .unwrap_or_default()
+    };
     // A run whose raw profiles were pruned: what they gave, as saved.
     let pruned = record.filter(|r| {
         r.profile_dir.as_ref().is_some_and(|d| !d.exists())
             && profile_paths.iter().all(|p| !p.exists())
     });
     if let Some(saved) = pruned.and_then(|r| load_saved(&r.run_dir)) {
-        let record = pruned.expect("checked above");
-        let (local, manifests) = if ask_cargo {
-            local_packages(&record.workspace_root, !record.scenario.is_hot())
-        } else {
-            Default::default()
-        };
+        let (local, manifests) = ask_cargo();
         return Ok(Evidence {
             source: EvidenceSource::Saved,
             files: saved.files.iter().map(PathBuf::from).collect(),
@@ -232,7 +234,7 @@ fn gather(
             instances: saved.instances,
             linkers: installed_linkers(),
             local,
-            setting_changes: setting_changes_of(Some(record)),
+            setting_changes: setting_changes_of(record),
             manifests,
             unused: None,
         });
@@ -242,14 +244,7 @@ fn gather(
     } else {
         buildscope_profile::find_profiles(profile_paths)?.files
     };
-    // The bill is a cold build's: a rebuild does not ask cargo about the manifests. Cargo
-    // answers (`cargo metadata`) while the profiles are read.
-    let ask_cargo = || {
-        record
-            .filter(|_| ask_cargo)
-            .map(|r| local_packages(&r.workspace_root, !r.scenario.is_hot()))
-            .unwrap_or_default()
-    };
+    // Cargo answers (`cargo metadata`) while the profiles are read.
     // One walk over each profile for its summary and its evidence together (the events
     // decoded once); the evidence a finding could use is kept, the rest dropped before its
     // arguments are decoded.

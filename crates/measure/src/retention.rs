@@ -91,8 +91,16 @@ pub fn folder_state(dir: &Path) -> FolderState {
     if !dir.join("run.json").is_file() {
         return FolderState::Gone;
     }
-    let raw_bytes: u64 = RAW.iter().map(|name| size_of(&dir.join(name))).sum();
-    let kept_bytes = size_of(dir).saturating_sub(raw_bytes);
+    // Each entry walked once: the raw profiles are most of the folder.
+    let (mut raw_bytes, mut kept_bytes) = (0, 0);
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let bytes = size_of(&entry.path());
+        if RAW.iter().any(|name| entry.file_name() == *name) {
+            raw_bytes += bytes;
+        } else {
+            kept_bytes += bytes;
+        }
+    }
     if dir.join(PRUNED_MARK).is_file() {
         FolderState::Pruned { kept_bytes }
     } else {
@@ -113,10 +121,7 @@ pub struct RunFolder {
 
 impl RunFolder {
     pub fn raw_bytes(&self) -> u64 {
-        match self.state {
-            FolderState::Whole { raw_bytes, .. } => raw_bytes,
-            _ => 0,
-        }
+        self.state.raw_bytes()
     }
 }
 

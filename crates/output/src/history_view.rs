@@ -49,13 +49,7 @@ pub fn render_runs(runs: &[RunRow], folders: &[FolderState], style: &Style) -> S
     let mut out = table.render(style);
     if !folders.is_empty() {
         let total: u64 = folders.iter().map(|f| f.bytes()).sum();
-        let raw: u64 = folders
-            .iter()
-            .map(|f| match f {
-                FolderState::Whole { raw_bytes, .. } => *raw_bytes,
-                _ => 0,
-            })
-            .sum();
+        let raw: u64 = folders.iter().map(|f| f.raw_bytes()).sum();
         let gone = folders.iter().filter(|f| **f == FolderState::Gone).count();
         let mut line = format!(
             "Run folders listed: {} ({} of raw profiles; `buildscope gc` prunes them to the budget)",

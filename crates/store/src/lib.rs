@@ -533,7 +533,7 @@ impl Store {
             &[
                 workspace_value(workspace),
                 name.into(),
-                format!("{name}\u{10FFFF}").into(),
+                prefix_end(name).into(),
             ],
         )?;
         let found: Vec<ExperimentRow> = rows.iter().map(|r| experiment_from_row(r)).collect();
@@ -616,8 +616,7 @@ impl Store {
                 .ok_or_else(|| StoreError::NoSuchRun(name.to_string()));
         }
         // An exact id first (and it wins over longer ids it prefixes); then a prefix, as a
-        // range of the primary key (ids compare bytewise in both engines), never a scan of
-        // the whole history.
+        // range of the primary key, never a scan of the whole history.
         if !self
             .query("SELECT id FROM runs WHERE id = $1", &[name.into()])?
             .is_empty()
@@ -627,7 +626,7 @@ impl Store {
         let ids: Vec<String> = self
             .query(
                 "SELECT id FROM runs WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2",
-                &[name.into(), format!("{name}\u{10FFFF}").into()],
+                &[name.into(), prefix_end(name).into()],
             )?
             .iter()
             .map(|r| r[0].text())
@@ -642,6 +641,12 @@ impl Store {
 
 fn workspace_value(workspace: Option<&Path>) -> Value {
     workspace.map(|w| w.to_string_lossy().into_owned()).into()
+}
+
+/// The end of the key range of ids that start with `prefix`: ids compare bytewise in both
+/// engines (`COLLATE "C"` on PostgreSQL), and no character sorts after U+10FFFF.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
 }
 
 fn limit_value(limit: usize) -> Value {

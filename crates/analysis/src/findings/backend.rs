@@ -231,6 +231,18 @@ pub(super) fn codegen_setting(units: &[Unit], krate: &CratePhases) -> Option<u32
         .find_map(|u| u.codegen_units)
 }
 
+/// What turning incremental off saves in each crate compiled incrementally (only those
+/// keep incremental state): the finding's estimate and its replay both count these.
+pub(super) fn incremental_savings<'a>(
+    crates: &'a [CratePhases],
+    units: &'a [Unit],
+) -> impl Iterator<Item = (&'a CratePhases, IncrementalOff)> + 'a {
+    crates
+        .iter()
+        .filter(|c| c.phases.of(Phase::Incremental) > 0)
+        .map(move |c| (c, incremental_off_saving(c, codegen_setting(units, c))))
+}
+
 /// In a build from scratch, the incremental bookkeeping of the crates cargo compiles
 /// incrementally (workspace members and path dependencies, in profiles with `incremental`
 /// on): hashing every query's result, saving the dependency graph and the work products,
@@ -252,18 +264,7 @@ pub(super) fn incremental_in_cold_build(
         .collect();
     kept.sort_by_key(|t| std::cmp::Reverse(t.ns));
     let incremental: u64 = kept.iter().map(|t| t.ns).sum();
-    // Only crates that kept incremental state are compiled incrementally.
-    let incremental_crates = || {
-        crates
-            .iter()
-            .filter(|c| c.phases.of(Phase::Incremental) > 0)
-            .map(|c| {
-                (
-                    c,
-                    incremental_off_saving(c, codegen_setting(build.units, c)),
-                )
-            })
-    };
+    let incremental_crates = || incremental_savings(crates, build.units);
     let saving: u64 = incremental_crates().map(|(_, s)| s.total()).sum();
     let total = phases.build_ns();
     if saving < MATTERS_NS || (saving as f64) < CENTRE_SHARE * total as f64 {
@@ -272,7 +273,7 @@ pub(super) fn incremental_in_cold_build(
     let partitioned = incremental_crates()
         .filter(|(_, s)| s.partitioning_ns > 0)
         .max_by_key(|(c, _)| c.codegen_units_made)
-        .map(|(c, _)| Timed::new(c.crate_name.as_str(), c.codegen_units_made));
+        .map(|(c, _)| (c.crate_name.clone(), c.codegen_units_made));
     let only = (kept.len() == 1).then(|| kept[0].name.clone());
     kept.truncate(3);
     let facts = Facts::IncrementalInColdBuild {
@@ -280,7 +281,7 @@ pub(super) fn incremental_in_cold_build(
         incremental_ns: incremental,
         total_ns: total,
         partitioning_ns: incremental_crates().map(|(_, s)| s.partitioning_ns).sum(),
-        most_codegen_units: partitioned.map(|t| (t.name, t.ns)),
+        most_codegen_units: partitioned,
     };
     Some(Finding::new(facts, only, saving))
 }

@@ -28,8 +28,8 @@ mod schedule;
 mod verify;
 
 use backend::{
-    codegen_setting, few_codegen_units, incremental_in_cold_build, incremental_off_saving, linking,
-    llvm_dominates, unprofiled_units, whole_crate_rework,
+    few_codegen_units, incremental_in_cold_build, incremental_savings, linking, llvm_dominates,
+    unprofiled_units, whole_crate_rework,
 };
 pub use cost_centres::{cost_centres, Centre, CostCentre, CostCentres, CENTRE_SHARE};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
@@ -614,12 +614,8 @@ fn in_wall_time(finding: &mut Finding, build: BuildEvidence, crates: &[CratePhas
             .map(|c| (c.clone(), finding.estimate_ns, Part::BackEnd, false))
             .collect(),
         // Every crate's bookkeeping.
-        Cause::IncrementalInColdBuild => crates
-            .iter()
-            .map(|c| {
-                let saving = incremental_off_saving(c, codegen_setting(build.units, c));
-                (c.crate_name.clone(), saving.total(), Part::BackEnd, true)
-            })
+        Cause::IncrementalInColdBuild => incremental_savings(crates, build.units)
+            .map(|(c, saving)| (c.crate_name.clone(), saving.total(), Part::BackEnd, true))
             .filter(|cut| cut.1 > 0)
             .collect(),
         // A third of every crate's LLVM time, the crates without a profile at the
