@@ -4,22 +4,20 @@
 use std::path::Path;
 
 use anyhow::Result;
+use buildscope_analysis::RunRecord;
 use buildscope_measure::Budget;
 use buildscope_output::{PrunedRun, Retention, Status};
 use buildscope_workflow::{collect, Collected};
 
+use crate::cli::BuildArgs;
 use crate::terminal::{cores, say};
 
-/// At the end of a measuring command (the workspace's lock held): the budget applied, the
-/// runs it just made kept whatever their size, and one line said.
-pub(crate) fn apply_budget(
-    state_dir: &Path,
-    keep: Option<usize>,
-    max_size: Option<&str>,
-    made: &[String],
-) -> Result<()> {
-    let budget = Budget::from(keep, max_size)?;
-    let collected = collect(&state_dir.join("runs"), budget, made, false, cores())?;
+/// At the end of a measuring command (the workspace's lock held): the budget its flags
+/// set applied, the runs it just `made` kept whatever their size, and one line said.
+pub(crate) fn apply_budget(state_dir: &Path, args: &BuildArgs, made: &[RunRecord]) -> Result<()> {
+    let budget = Budget::from(args.keep_profiles, args.max_profile_size.as_deref())?;
+    let made: Vec<String> = made.iter().map(|r| r.id.clone()).collect();
+    let collected = collect(&state_dir.join("runs"), budget, &made, false, cores())?;
     let retention = retention_of(&collected);
     for (id, why) in &retention.skipped {
         say(Status::Warning(&format!(

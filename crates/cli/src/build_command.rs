@@ -59,13 +59,7 @@ pub(crate) fn build(args: BuildArgs, style: &Style) -> Result<ExitCode> {
         false => render_build_summary(&records, &explanations_of(&records, reported), style),
     };
     print(&text)?;
-    let made: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    apply_budget(
-        &plan.state_dir,
-        args.keep_profiles,
-        args.max_profile_size.as_deref(),
-        &made,
-    )?;
+    apply_budget(&plan.state_dir, &args, &records)?;
     if let Err(not_recorded) = recorded {
         say(Status::Error(&not_recorded.to_string()));
         return Ok(ExitCode::from(2));

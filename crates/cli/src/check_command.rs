@@ -111,13 +111,7 @@ fn measure(args: &CheckArgs, runs: Option<usize>) -> Result<Vec<RunRecord>> {
     let _lock = lock_for_measuring(&plan, args.build.no_wait)?;
     let records = run_plan(&plan, args.build.quiet)?;
     record_runs(&store, &records)?;
-    let made: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    apply_budget(
-        &plan.state_dir,
-        args.build.keep_profiles,
-        args.build.max_profile_size.as_deref(),
-        &made,
-    )?;
+    apply_budget(&plan.state_dir, &args.build, &records)?;
     Ok(records)
 }
 
