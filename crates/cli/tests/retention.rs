@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{buildscope_in, generate_lockfile, manifest, workspace};
+use common::{buildscope_in, generate_lockfile, manifest, stdout_json, workspace};
 use serde_json::Value;
 
 fn ok(out: Output) -> Output {
@@ -19,10 +19,6 @@ fn ok(out: Output) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
 fn stderr(out: &Output) -> String {
@@ -67,7 +63,7 @@ fn profiled_build(root: &Path, db: &Path, extra: &[&str]) -> Value {
         "core/src/lib.rs",
     ];
     args.extend_from_slice(extra);
-    json(&ok(buildscope_in(root, db, &args)))["runs"][0].clone()
+    stdout_json(&buildscope_in(root, db, &args))["runs"][0].clone()
 }
 
 fn folder(run: &Value) -> PathBuf {
@@ -81,7 +77,7 @@ fn explained(root: &Path, db: &Path, run: &Value) -> (Value, Vec<Value>, String)
         db,
         &["explain", "--json", run["id"].as_str().unwrap()],
     ));
-    let doc = json(&out);
+    let doc = stdout_json(&out);
     let causes = doc["findings"]
         .as_array()
         .unwrap()
@@ -118,7 +114,7 @@ fn older_runs_lose_their_raw_profiles_and_keep_their_explanation() {
         said.contains("pruned the raw profiles of 2 older runs"),
         "{said}"
     );
-    let runs = json(&ok(buildscope_in(&root, &db, &["runs", "--json"])));
+    let runs = stdout_json(&buildscope_in(&root, &db, &["runs", "--json"]));
     let third = runs["runs"][0].clone();
     assert!(
         folder(&third).join("profiles").is_dir(),
@@ -184,7 +180,7 @@ fn a_dry_run_removes_nothing_and_a_deleted_folder_is_reported() {
         &db,
         &["gc", "--dry-run", "--keep", "0", "--json"],
     ));
-    let planned = json(&out);
+    let planned = stdout_json(&out);
     assert_eq!(planned["pruned"].as_array().unwrap().len(), 2, "{planned}");
     for run in [&first, &second] {
         assert!(
@@ -237,7 +233,7 @@ fn a_dry_run_removes_nothing_and_a_deleted_folder_is_reported() {
         &db,
         &["db", "prune", "--older-than", "0h"],
     ));
-    let runs = json(&ok(buildscope_in(&root, &db, &["runs", "--json"])));
+    let runs = stdout_json(&buildscope_in(&root, &db, &["runs", "--json"]));
     assert_eq!(runs["runs"].as_array().unwrap().len(), 0, "{runs}");
     let out = buildscope_in(&root, &db, &["db", "prune", "--older-than", "soon"]);
     assert!(!out.status.success());
@@ -280,7 +276,7 @@ fn gc_next_to_a_build_loses_nothing() {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let runs = json(&ok(buildscope_in(&root, &db, &["runs", "--json"])));
+    let runs = stdout_json(&buildscope_in(&root, &db, &["runs", "--json"]));
     let runs = runs["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
     for run in runs {
