@@ -1,5 +1,6 @@
 //! Durations as people read them, in one formatter for every sentence buildscope writes:
-//! a finding's evidence and the table beside it say the same figure the same way.
+//! a finding's evidence and the table beside it say the same figure the same way; and
+//! amounts as people write them (`2GiB`, `500 ms`, `90d`) split for their parsers.
 
 /// `12 ns`, `4.56 µs`, `450 ms`, `1.23 s`, `2m 05s`: three significant digits below a minute.
 pub fn human_duration(ns: u64) -> String {
@@ -30,4 +31,15 @@ pub fn three_digits(v: f64) -> String {
     } else {
         format!("{v:.2}")
     }
+}
+
+/// An amount as written, `1.5 GB` or `90d`: its number and its unit (trimmed), split at the
+/// first character that is neither a digit nor a point.
+pub fn number_and_unit(text: &str) -> (&str, &str) {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    (number, unit.trim())
 }

@@ -29,7 +29,7 @@ mod summary;
 mod timeline;
 mod top;
 
-pub use amounts::{human_duration, three_digits};
+pub use amounts::{human_duration, number_and_unit, three_digits};
 pub use bill::{
     bill, levers, line_name, mark_unused, Bill, BillLine, DeclaredDependency, DependencyKind,
     FeatureLine, FeatureTable, Lever, LeverProof, ManifestEdit, Manifests, PackageTime, Price,

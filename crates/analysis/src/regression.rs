@@ -233,14 +233,11 @@ fn parse_limit(text: &str, unit: &str) -> Result<Limit, String> {
             Err("a percentage is 0 or more".into())
         };
     }
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(split);
+    let (number, suffix) = crate::number_and_unit(text);
     let value: f64 = number
         .parse()
         .map_err(|_| format!("`{text}` is not a percentage or an amount"))?;
-    let scale = match (unit, suffix.trim()) {
+    let scale = match (unit, suffix) {
         ("ns", "s") => 1e9,
         ("ns", "ms") => 1e6,
         ("ns", "us" | "µs") => 1e3,

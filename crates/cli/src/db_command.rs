@@ -86,11 +86,7 @@ fn read_record(path: &Path) -> Result<RunRecord> {
 
 /// `90d`, `12w`, `36h`: an age in nanoseconds.
 fn parse_age(text: &str) -> Result<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
+    let (number, unit) = buildscope_analysis::number_and_unit(text);
     let number: u64 = number
         .parse()
         .map_err(|_| anyhow::anyhow!("not an age (write it as 90d, 12w or 36h)"))?;

@@ -67,15 +67,11 @@ impl Budget {
 /// `2GiB`, `500M`, `1.5 GB`, `300000` (bytes): powers of 1024 whatever the spelling, as
 /// `du -h` counts.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
+    let (number, unit) = buildscope_analysis::number_and_unit(text);
     let number: f64 = number
         .parse()
         .map_err(|_| "not a size (write it as 2GiB, 500MiB or a number of bytes)".to_string())?;
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
