@@ -220,9 +220,7 @@ impl Edit {
             restored: false,
         };
         match edited {
-            Some(edited) => {
-                std::fs::write(path, edited).map_err(BuildError::io("editing", path))?
-            }
+            Some(edited) => replace_contents(&edit.journal.path, edited.as_bytes(), "editing")?,
             None => touch(path)?,
         }
         Ok(edit)
@@ -259,13 +257,43 @@ impl Drop for Edit {
 fn restore_from(journal: &Journal) -> Result<(), BuildError> {
     let original =
         std::fs::read(&journal.backup).map_err(BuildError::io("reading", &journal.backup))?;
-    std::fs::write(&journal.path, &original).map_err(BuildError::io("restoring", &journal.path))?;
+    replace_contents(&journal.path, &original, "restoring")?;
     let mtime = SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(journal.mtime_ns as u64);
     std::fs::OpenOptions::new()
         .append(true)
         .open(&journal.path)
         .and_then(|f| f.set_modified(mtime))
         .map_err(BuildError::io("restoring the mtime of", &journal.path))
+}
+
+/// Replaces `path`'s bytes in one step: a reader (cargo, rustc, the user's editor, a
+/// second buildscope) sees the old file or the new one, never an empty or half-written
+/// one, which an in-place truncate-and-write shows for a moment. The new bytes go to a
+/// file beside it with the same permissions, then are renamed over it. `path` is the
+/// canonical path, so a symlink's target is replaced, not the link.
+fn replace_contents(path: &Path, bytes: &[u8], doing: &'static str) -> Result<(), BuildError> {
+    let staged = staging_path(path);
+    let permissions = std::fs::metadata(path)
+        .map_err(BuildError::io(doing, path))?
+        .permissions();
+    write_synced(&staged, bytes)?;
+    let renamed =
+        std::fs::set_permissions(&staged, permissions).and_then(|_| std::fs::rename(&staged, path));
+    if let Err(e) = renamed {
+        let _ = std::fs::remove_file(&staged);
+        return Err(BuildError::io(doing, path)(e));
+    }
+    Ok(())
+}
+
+/// The file an edit or restore is staged in before the rename: beside the source, hidden,
+/// named for buildscope so that one left by a kill is recognisable (recovery removes it).
+fn staging_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.buildscope-staged"))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
@@ -417,5 +445,54 @@ mod tests {
         assert_eq!(restored, Some(std::fs::canonicalize(&file).unwrap()));
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "fn main() {}\n");
         assert_eq!(recover(&journal).unwrap(), None);
+    }
+
+    #[test]
+    fn an_edit_never_shows_a_reader_an_empty_file_and_keeps_permissions_and_links() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.rs");
+        let original = "pub fn f() -> u32 {\n    1\n}\n".repeat(2_000);
+        std::fs::write(&real, &original).unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("lib.rs");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let journal = dir.path().join("journal");
+        // A reader polling the file while it is edited and restored, as cargo or a second
+        // buildscope may: every read is the original or the edited text, whole.
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (stop, real) = (stop.clone(), real.clone());
+            std::thread::spawn(move || {
+                let mut partial = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let text = std::fs::read_to_string(&real).unwrap();
+                    if !text.ends_with("}\n") || text.len() < 20 {
+                        partial += 1;
+                    }
+                }
+                partial
+            })
+        };
+        for _ in 0..50 {
+            let edit = Edit::apply(&link, &journal).unwrap();
+            assert!(std::fs::read_to_string(&real).unwrap().contains(EDIT_LINE));
+            edit.restore().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(reader.join().unwrap(), 0, "a reader saw a partial file");
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), original);
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains("buildscope-staged"))
+            .collect();
+        assert!(left.is_empty(), "staged files left: {left:?}");
     }
 }
