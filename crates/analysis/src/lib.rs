@@ -16,6 +16,7 @@ mod experiment;
 mod findings;
 mod inputs;
 mod phases;
+mod program;
 mod query_tree;
 mod rebuild;
 mod regression;
@@ -50,6 +51,10 @@ pub use findings::{
 };
 pub use inputs::{phase_measures_in, summarize_inputs, InputError};
 pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as PHASE_RULES};
+pub use program::{
+    crate_of, crate_times, function_spreads, function_times, FunctionSpread, FunctionTime,
+    ProgramRun, FUNCTION_MEASURE_PREFIX, KEPT_FUNCTIONS, PROGRAM_COMMAND,
+};
 pub use query_tree::{
     query_tree, query_trees, Chain, Importance, ProfileQueries, QueryCount, QueryTrees, TreeNode,
     QUERIES_SCHEMA,

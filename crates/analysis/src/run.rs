@@ -80,12 +80,19 @@ pub struct RunRecord {
     /// whichever command recorded it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phase_measures: Vec<(String, f64)>,
+    /// A run of the user's own program (`buildscope profile`, command `program`) rather
+    /// than a build: its arguments, exit, peak memory and functions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<crate::ProgramRun>,
 }
 
 impl RunRecord {
     /// `cargo build --release`: what the run measured, as the user would type it.
     pub fn command_line(&self) -> String {
-        command_line(&self.command, &self.cargo_args)
+        match &self.program {
+            Some(program) => program.command_line(),
+            None => command_line(&self.command, &self.cargo_args),
+        }
     }
 
     /// The run's self-profile folder, if it was profiled and the folder is still there.
@@ -120,6 +127,7 @@ impl RunRecord {
             .map(|bytes| ("binary-size".to_string(), bytes as f64))
             .into_iter()
             .chain(self.phase_measures.iter().cloned())
+            .chain(self.program.iter().flat_map(|p| p.measures()))
             .collect()
     }
 
@@ -249,6 +257,9 @@ pub enum Scenario {
         #[serde(default = "one_function", skip_serializing_if = "is_one_function")]
         functions: u32,
     },
+    /// A run of the user's own program (`buildscope profile`): its command line, paths
+    /// inside the workspace relative to it. Runs compare only with runs of the same one.
+    Program { command_line: String },
 }
 
 fn one_function() -> u32 {
@@ -271,6 +282,7 @@ impl Scenario {
             Scenario::Touch { path } => format!("touch:{}", short(path)),
             Scenario::Edit { path, functions: 1 } => format!("edit:{}", short(path)),
             Scenario::Edit { path, functions } => format!("edit-{functions}:{}", short(path)),
+            Scenario::Program { command_line } => format!("program:{command_line}"),
         }
     }
 
@@ -280,6 +292,9 @@ impl Scenario {
             None if key == "as-is" => Some(Scenario::AsIs),
             None if key == "cold" => Some(Scenario::Cold),
             Some(("touch", path)) => Some(Scenario::Touch { path: path.into() }),
+            Some(("program", command_line)) => Some(Scenario::Program {
+                command_line: command_line.to_string(),
+            }),
             Some(("edit", path)) => Some(Scenario::Edit {
                 path: path.into(),
                 functions: 1,
@@ -307,6 +322,7 @@ impl Scenario {
             Scenario::Edit { path, functions } => {
                 format!("hot: edit {functions} functions of {}", short(path))
             }
+            Scenario::Program { command_line } => format!("program: {command_line}"),
         }
     }
 

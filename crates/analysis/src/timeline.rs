@@ -143,7 +143,7 @@ pub struct PathStep {
 }
 
 /// The chain of units that set the build's wall time, first unit first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CriticalPath {
     pub steps: Vec<PathStep>,
     /// Wall time not explained by the chain: waiting for a free job slot, or cargo's own

@@ -104,6 +104,10 @@ pub enum Command {
     /// every measure, phase and query grows (linear, n log n, superlinear).
     #[command(after_help = SCALE_HELP)]
     Scale(ScaleArgs),
+    /// Profile your own program: build it, run it under perf, and show where its time goes
+    /// (top functions, per crate, a flamegraph); every run goes into the history.
+    #[command(after_help = PROFILE_HELP)]
+    Profile(ProfileArgs),
 }
 
 const SCALE_HELP: &str = "\
@@ -124,6 +128,8 @@ Built-in generators (--shape), what each stresses:
   nested-closures     n closures nested in each other: inference through captures
   deep-types          a type nested n deep: trait solving on big types
   iterator-chain      n chained .map() adapters: types that grow with every step
+  call-graph          n functions calling each other (base, mid, leaf): an input for a
+                      program that compiles code (see --run)
 
 Or any generator: --generator 'CMD' with {n} for the size and {dir} for the folder it must
 write a cargo project into (without {dir}, CMD runs inside that folder).
@@ -185,6 +191,33 @@ pub struct ScaleArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 }
+
+const PROFILE_HELP: &str = "\
+Builds a binary of this workspace as `cargo build` would (the same --bin, --example,
+--release, --profile, -p and feature flags), with line-table debug info and frame pointers
+added for this build only, in buildscope's own target directory (target/buildscope/program);
+then runs it under `perf record -g` --runs times, with the arguments after `--`. Or profile
+any program already built: --command 'CMD ARGS'.
+
+Prints wall time, CPU time and peak memory (median and range over the runs), the functions
+with the most self time (demangled, grouped by crate) and writes an interactive flamegraph.
+Each run is recorded in the history (command `program`) with its folded stacks, so `runs`,
+`compare` and `check --run ID` work on programs as on builds: `check` compares each of the
+top functions' self time with earlier runs of the same command line and names the function
+that grew. The program's output goes to stdout.txt and stderr.txt in each run folder
+(--show-output to see it).
+
+Where perf may not sample (not installed, or kernel.perf_event_paranoid too high), the
+profile says why and reports the timings alone.
+
+Examples:
+  buildscope profile --release --bin tinyc -- inputs/big
+  buildscope profile --example profile_run --release --runs 3
+  buildscope profile --command './target/release/mycc big.src' --json
+  buildscope profile --release --stdin input.txt --runs 5
+
+Try it on the example shipped with buildscope:
+  cd example-program && buildscope profile --release -- ../example-program/src";
 
 const DB_HELP: &str = "\
 A history is a SQLite file (the default: $XDG_DATA_HOME/buildscope/history.sqlite) or a
@@ -964,6 +997,122 @@ pub enum SortBy {
     Time,
     Count,
     Hits,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Run this command line instead of building one (a program already built); quoted
+    /// like a shell would.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["release", "profile", "bins", "examples", "packages", "features", "all_features", "no_default_features", "manifest_path"])]
+    pub command: Option<String>,
+    /// Build with the release profile (cargo's --release).
+    #[arg(short = 'r', long, help_heading = "Cargo options")]
+    pub release: bool,
+    /// Build with this profile (cargo's --profile).
+    #[arg(long, value_name = "NAME", help_heading = "Cargo options")]
+    pub profile: Option<String>,
+    /// The binary to build and run.
+    #[arg(long = "bin", value_name = "NAME", help_heading = "Cargo options")]
+    pub bins: Vec<String>,
+    /// The example to build and run.
+    #[arg(long = "example", value_name = "NAME", help_heading = "Cargo options")]
+    pub examples: Vec<String>,
+    /// The package whose binary to build (cargo's -p).
+    #[arg(short = 'p', long = "package", value_name = "SPEC", help_heading = "Cargo options")]
+    pub packages: Vec<String>,
+    /// Features to activate (cargo's --features).
+    #[arg(short = 'F', long, value_name = "FEATURES", help_heading = "Cargo options")]
+    pub features: Vec<String>,
+    #[arg(long, help_heading = "Cargo options")]
+    pub all_features: bool,
+    #[arg(long, help_heading = "Cargo options")]
+    pub no_default_features: bool,
+    /// The Cargo.toml to build.
+    #[arg(long, value_name = "PATH", help_heading = "Cargo options")]
+    pub manifest_path: Option<PathBuf>,
+    #[arg(long, help_heading = "Cargo options")]
+    pub locked: bool,
+    #[arg(long, help_heading = "Cargo options")]
+    pub offline: bool,
+    #[arg(long, help_heading = "Cargo options")]
+    pub frozen: bool,
+
+    /// Run the program N times; figures are medians with their range.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: u32,
+    /// Feed this file to the program's stdin, on every run (else it reads buildscope's).
+    #[arg(long, value_name = "FILE")]
+    pub stdin: Option<PathBuf>,
+    /// Show the program's output instead of keeping it in the run folder.
+    #[arg(long)]
+    pub show_output: bool,
+    /// Time the runs without sampling them.
+    #[arg(long)]
+    pub no_sample: bool,
+    /// How many functions to list.
+    #[arg(long, value_name = "N", default_value_t = 15)]
+    pub top: usize,
+    /// Write the flamegraph here [default: flamegraph.svg in the last run's folder].
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the profile as JSON (schema buildscope.program/1).
+    #[arg(long)]
+    pub json: bool,
+    /// No progress spinner.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// The program's arguments (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+impl ProfileArgs {
+    /// The cargo profile the flags select.
+    pub fn cargo_profile(&self) -> String {
+        match (&self.profile, self.release) {
+            (Some(profile), _) => profile.clone(),
+            (None, true) => "release".into(),
+            (None, false) => "dev".into(),
+        }
+    }
+
+    /// The flags for `cargo build`, as given.
+    pub fn cargo_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut flag = |on: bool, name: &str| {
+            if on {
+                args.push(name.to_string());
+            }
+        };
+        flag(self.release, "--release");
+        flag(self.all_features, "--all-features");
+        flag(self.no_default_features, "--no-default-features");
+        flag(self.locked, "--locked");
+        flag(self.offline, "--offline");
+        flag(self.frozen, "--frozen");
+        let pairs = [
+            ("--profile", self.profile.iter().cloned().collect::<Vec<_>>()),
+            ("--bin", self.bins.clone()),
+            ("--example", self.examples.clone()),
+            ("-p", self.packages.clone()),
+            ("--features", self.features.clone()),
+            (
+                "--manifest-path",
+                self.manifest_path
+                    .iter()
+                    .map(|m| m.display().to_string())
+                    .collect(),
+            ),
+        ];
+        for (name, values) in pairs {
+            for value in values {
+                args.extend([name.to_string(), value]);
+            }
+        }
+        args
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

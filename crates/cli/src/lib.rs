@@ -18,6 +18,7 @@ mod explain_command;
 mod gc_command;
 mod history_command;
 mod profile_commands;
+mod program_command;
 mod report_command;
 mod scale_command;
 mod why_command;
@@ -40,6 +41,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     if buildscope_measure::invoked_as_linker() {
         let args: Vec<OsString> = args.into_iter().skip(1).collect();
         return ExitCode::from(buildscope_measure::run_linker_shim(&args).clamp(0, 255) as u8);
+    }
+    if buildscope_measure::invoked_as_timer() {
+        let args: Vec<OsString> = args.into_iter().skip(1).collect();
+        return ExitCode::from(buildscope_measure::run_timer(&args).clamp(0, 255) as u8);
     }
     if buildscope_measure::invoked_as_wrapper() {
         let args: Vec<OsString> = args.into_iter().skip(1).collect();
@@ -111,6 +116,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check_command::check(args, &style),
         Command::Db(args) => db_command::db(args),
         Command::Scale(args) => scale_command::scale(args, &style),
+        Command::Profile(args) => program_command::profile(args, &style),
     }
 }
 

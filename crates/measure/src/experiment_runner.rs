@@ -410,7 +410,8 @@ fn scenario_args(base: &BuildPlan) -> String {
         Scenario::Edit { path, functions } => {
             format!("--edit {} --edit-size {functions}", short(path))
         }
-        Scenario::Cold | Scenario::AsIs => "--cold".to_string(),
+        // A build plan is never a program's run; such a plan would be built as it comes.
+        Scenario::Cold | Scenario::AsIs | Scenario::Program { .. } => "--cold".to_string(),
     }
 }
 

@@ -18,6 +18,7 @@ mod machine;
 mod manifest_proof;
 mod measure;
 mod owner;
+mod program;
 mod recommend;
 mod record;
 mod retention;
@@ -54,6 +55,10 @@ pub use manifest_proof::{prove_manifest_edit, ProofRuns};
 pub use measure::{measure, BuildRequest, Measurement, Progress, SelfProfile};
 pub use owner::ProcessId;
 pub(crate) use recommend::winning_settings;
+pub use program::{
+    build_program, invoked_as_timer, profile_program, run_timer, CargoTarget, ProgramPhase,
+    ProgramPlan, split_command_line, STDERR_FILE, STDOUT_FILE, TIMED_OUTPUT_VARIABLE,
+};
 pub use recommend::{apply, snippet, AppliedFile, Snippet};
 pub(crate) use record::read_records;
 pub use record::UnitRecord;

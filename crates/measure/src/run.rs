@@ -140,7 +140,7 @@ pub fn execute_then(
     for run in 1..=plan.runs.max(1) {
         let mut warm_up = None;
         match &plan.scenario {
-            Scenario::AsIs => {}
+            Scenario::AsIs | Scenario::Program { .. } => {}
             Scenario::Cold => {
                 on_phase(&Phase::Cleaning);
                 clean(plan, &plan.packages)?;
@@ -278,6 +278,7 @@ pub fn execute_then(
             samples,
             binary_size_bytes: binary_size.filter(|_| measurement_success),
             phase_measures,
+            program: None,
         };
         let json = serde_json::to_vec_pretty(&record).expect("a run record serializes");
         let path = run_dir.join("run.json");
@@ -586,7 +587,7 @@ fn clean(plan: &BuildPlan, packages: &[String]) -> Result<(), BuildError> {
 /// by time. `<date>-<time>-<machine>-<pid>-<n>`, n counting the runs of this process (an
 /// experiment makes many runs a second); the machine because a team's history takes runs
 /// from many machines whose process ids collide.
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     ids::run_id(

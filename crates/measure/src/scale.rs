@@ -29,9 +29,13 @@ pub enum Shape {
     /// An iterator chain of n `.map()` calls: each adapter's type wraps the last, so type
     /// sizes (and the work on them) grow with n at every step.
     IteratorChain,
+    /// n functions calling each other in the proportions of a real program (7% base
+    /// functions, 28% mid ones calling two base ones, 65% leaves calling mid and base
+    /// ones): the input for a program that compiles code, such as the example `tinyc`.
+    CallGraph,
 }
 
-pub const SHAPES: [&str; 8] = [
+pub const SHAPES: [&str; 9] = [
     "functions",
     "generic-instances",
     "trait-impls",
@@ -40,6 +44,7 @@ pub const SHAPES: [&str; 8] = [
     "nested-closures",
     "deep-types",
     "iterator-chain",
+    "call-graph",
 ];
 
 impl Shape {
@@ -53,6 +58,7 @@ impl Shape {
             "nested-closures" => Shape::NestedClosures,
             "deep-types" => Shape::DeepTypes,
             "iterator-chain" => Shape::IteratorChain,
+            "call-graph" => Shape::CallGraph,
             other => {
                 let derive = other.strip_prefix("derives=")?;
                 if derive.is_empty() || !derive.chars().all(|c| c.is_alphanumeric() || c == '_') {
@@ -73,6 +79,7 @@ impl Shape {
             Shape::NestedClosures => "nested-closures".into(),
             Shape::DeepTypes => "deep-types".into(),
             Shape::IteratorChain => "iterator-chain".into(),
+            Shape::CallGraph => "call-graph".into(),
         }
     }
 
@@ -149,9 +156,39 @@ impl Shape {
                 }
                 out += ".sum() }\n";
             }
+            Shape::CallGraph => out += &call_graph(n),
         }
         out
     }
+}
+
+/// `n` functions in three tiers that call down: base (7%), mid (28%, two base calls),
+/// leaf (the rest, a mid call and a base call). Callees are picked by a fixed
+/// pseudo-random sequence, so a size always writes the same source.
+fn call_graph(n: usize) -> String {
+    let bases = (n * 7 / 100).max(1);
+    let mids = (n * 28 / 100).max(1);
+    let leaves = n.saturating_sub(bases + mids);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut pick = |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    };
+    let mut out = String::with_capacity(n * 80);
+    for i in 0..bases {
+        out += &format!("pub fn base_{i}(x: u64) -> u64 {{ x * 3 + {i} }}\n");
+    }
+    for i in 0..mids {
+        let (a, b) = (pick(bases), pick(bases));
+        out += &format!("pub fn mid_{i}(x: u64) -> u64 {{ base_{a}(x) + base_{b}(x + 1) }}\n");
+    }
+    for i in 0..leaves {
+        let (m, b) = (pick(mids), pick(bases));
+        out += &format!("pub fn leaf_{i}(x: u64) -> u64 {{ mid_{m}(x) * 2 + base_{b}(x) }}\n");
+    }
+    out
 }
 
 /// What makes the project for a size.

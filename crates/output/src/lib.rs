@@ -22,6 +22,7 @@ mod format;
 mod history_export;
 mod history_view;
 mod output_file;
+mod program_view;
 mod queries_view;
 mod report;
 mod report_assembly;
@@ -75,6 +76,7 @@ pub use history_view::{
     render_trend, sparkline, trend_json, trend_title, ExperimentLine, TrendRow, TrendView,
 };
 pub use output_file::{OutputFile, OutputFileError};
+pub use program_view::ProgramProfile;
 pub use queries_view::{pathological_text, queries_csv, queries_html, render_queries};
 pub use report::{
     crate_stacks, render_report, ReportCompare, ReportCrate, ReportData, ReportHistory,

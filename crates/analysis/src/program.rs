@@ -1,0 +1,282 @@
+//! A program's profile: what `buildscope profile` keeps of one run of the user's own
+//! program (the command line, its exit, peak memory, and the time of each function from
+//! the sampled stacks), and the figures drawn from it.
+//!
+//! Functions are named as the demangled symbols the samples hold (`tinyc::resolve::lookup`,
+//! `<alloc::vec::Vec<T> as Drop>::drop`); a function's crate is the first path segment of
+//! its name, or of the type in an `impl` (`alloc` above), so time can be summed per crate.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::stats::Spread;
+
+/// The `command` of a program run in the history (a build's is cargo's: `build`, `check`).
+pub const PROGRAM_COMMAND: &str = "program";
+
+/// The measure name of a function's self time in the history and in `check`.
+pub const FUNCTION_MEASURE_PREFIX: &str = "fn:";
+
+/// How many functions a run keeps (by self time), in its record and as history measures:
+/// enough for every function a regression check could name, few enough to store per run.
+pub const KEPT_FUNCTIONS: usize = 40;
+
+/// What one run of a program left, beside the run record's wall and CPU time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramRun {
+    /// The program and its arguments, as run.
+    pub argv: Vec<String>,
+    /// The cargo command that built it, when buildscope built it (`cargo build --release
+    /// --bin tinyc`); `None` for `--command`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_with: Option<String>,
+    /// Killed by this signal (the exit code is then `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    pub peak_rss_bytes: u64,
+    /// Sampled CPU time, ns: the samples' share of the measured CPU time.
+    pub sampled_ns: u64,
+    /// The functions with the most self time, most first ([`KEPT_FUNCTIONS`] of them).
+    pub functions: Vec<FunctionTime>,
+    /// Why the run was not sampled, when it was not (perf missing or not permitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_sampled: Option<String>,
+}
+
+/// A function's time in one run, ns: self (its own code, the leaf of a sample) and total
+/// (itself and everything it called; a recursive function counted once per sample).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionTime {
+    pub name: String,
+    #[serde(rename = "crate")]
+    pub krate: String,
+    pub self_ns: u64,
+    pub total_ns: u64,
+    /// The frame below it in most of its self-time samples: its caller, or, for a C
+    /// library function that keeps no frame pointer, its caller's caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+}
+
+/// Each function's self and total time in folded stacks (`frame;frame;… weight`, outermost
+/// first, as perf samples fold), the weights scaled so that they sum to `cpu_ns`: the
+/// samples' clock may be cycles or nanoseconds, the measured CPU time is what is quoted.
+/// Most self time first; ties by name, so a profile always lists the same way.
+pub fn function_times(stacks: &[(String, u64)], cpu_ns: u64) -> Vec<FunctionTime> {
+    let weight: u64 = stacks.iter().map(|(_, w)| w).sum();
+    if weight == 0 {
+        return Vec::new();
+    }
+    let scale = cpu_ns as f64 / weight as f64;
+    let mut times: HashMap<&str, (f64, f64)> = HashMap::new();
+    let mut callers: HashMap<&str, HashMap<&str, f64>> = HashMap::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (stack, w) in stacks {
+        let w = *w as f64 * scale;
+        let frames: Vec<&str> = stack.split(';').collect();
+        seen.clear();
+        for frame in &frames {
+            if !seen.contains(frame) {
+                seen.push(frame);
+                times.entry(frame).or_default().1 += w;
+            }
+        }
+        if let Some((leaf, below)) = frames.split_last() {
+            times.entry(leaf).or_default().0 += w;
+            if let Some(caller) = below.last() {
+                *callers.entry(leaf).or_default().entry(caller).or_default() += w;
+            }
+        }
+    }
+    let mut out: Vec<FunctionTime> = times
+        .into_iter()
+        .map(|(name, (self_ns, total_ns))| FunctionTime {
+            name: name.to_string(),
+            krate: crate_of(name),
+            self_ns: self_ns.round() as u64,
+            total_ns: total_ns.round() as u64,
+            within: callers.get(name).and_then(|c| {
+                c.iter()
+                    .max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0)))
+                    .map(|(caller, _)| caller.to_string())
+            }),
+        })
+        .collect();
+    out.sort_by(|a, b| b.self_ns.cmp(&a.self_ns).then_with(|| a.name.cmp(&b.name)));
+    out
+}
+
+/// The crate a demangled function belongs to: the first path segment, looking through
+/// `<` of an impl (`<alloc::vec::Vec<T> as Drop>::drop` → `alloc`) and `&`/`*` of a
+/// reference type; a symbol that is not a Rust path (`memcmp`, `[unknown]`,
+/// `[kernel.kallsyms]`) is its own group: `libc/system` for C names, `kernel`, `unknown`.
+pub fn crate_of(name: &str) -> String {
+    if name.starts_with("[k") || name.contains("[kernel") {
+        return "kernel".into();
+    }
+    if name.starts_with('[') {
+        return "unknown".into();
+    }
+    let trimmed = name.trim_start_matches(['<', '&', '*', ' ']);
+    let trimmed = trimmed
+        .strip_prefix("mut ")
+        .or_else(|| trimmed.strip_prefix("dyn "))
+        .unwrap_or(trimmed);
+    match trimmed.split_once("::") {
+        Some((first, _)) if is_identifier(first) => first.to_string(),
+        // `<[T] as core::fmt::Debug>::fmt`: the type is not a path, the trait is.
+        _ => match name.split_once(" as ") {
+            Some((_, bound)) => crate_of(bound),
+            None => "system".into(),
+        },
+    }
+}
+
+fn is_identifier(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// A function's self time over the runs of one profile, with its total's median.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionSpread {
+    pub name: String,
+    #[serde(rename = "crate")]
+    pub krate: String,
+    pub self_ns: Spread,
+    pub total_ns: Spread,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+}
+
+/// Each function's spread over `runs` (a function a run did not sample counts 0 there),
+/// most median self time first.
+pub fn function_spreads(runs: &[&[FunctionTime]]) -> Vec<FunctionSpread> {
+    type Series<'a> = (&'a FunctionTime, Vec<u64>, Vec<u64>);
+    let mut by_name: HashMap<&str, Series> = HashMap::new();
+    for (i, functions) in runs.iter().enumerate() {
+        for f in functions.iter() {
+            let entry = by_name
+                .entry(&f.name)
+                .or_insert_with(|| (f, vec![0; runs.len()], vec![0; runs.len()]));
+            entry.1[i] = f.self_ns;
+            entry.2[i] = f.total_ns;
+        }
+    }
+    let mut out: Vec<FunctionSpread> = by_name
+        .into_iter()
+        .filter_map(|(name, (first, selfs, totals))| {
+            Some(FunctionSpread {
+                name: name.to_string(),
+                krate: first.krate.clone(),
+                self_ns: Spread::of(&selfs)?,
+                total_ns: Spread::of(&totals)?,
+                within: first.within.clone(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.self_ns
+            .median
+            .cmp(&a.self_ns.median)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    out
+}
+
+/// Self time summed per crate, most first.
+pub fn crate_times(functions: &[FunctionTime]) -> Vec<(String, u64)> {
+    let mut by_crate: HashMap<&str, u64> = HashMap::new();
+    for f in functions {
+        *by_crate.entry(&f.krate).or_default() += f.self_ns;
+    }
+    let mut out: Vec<(String, u64)> = by_crate
+        .into_iter()
+        .map(|(k, ns)| (k.to_string(), ns))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+impl ProgramRun {
+    /// The measures the history keeps of a program run beyond wall and CPU time: peak
+    /// memory and each kept function's self time (`fn:<name>`), so that `check` compares
+    /// them run by run and names the function that grew.
+    pub fn measures(&self) -> Vec<(String, f64)> {
+        std::iter::once(("rss".to_string(), self.peak_rss_bytes as f64))
+            .chain(self.functions.iter().map(|f| {
+                (
+                    format!("{FUNCTION_MEASURE_PREFIX}{}", f.name),
+                    f.self_ns as f64,
+                )
+            }))
+            .collect()
+    }
+
+    /// The program's command line as one would type it.
+    pub fn command_line(&self) -> String {
+        self.argv
+            .iter()
+            .map(|a| {
+                if a.is_empty() || a.contains(char::is_whitespace) {
+                    format!("'{a}'")
+                } else {
+                    a.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_and_total_time_come_from_leaves_and_whole_stacks() {
+        let stacks = vec![
+            ("main;tinyc::resolve;tinyc::lookup".to_string(), 6),
+            ("main;tinyc::resolve".to_string(), 2),
+            ("main;tinyc::lex".to_string(), 2),
+            // Recursion counts once in the total.
+            ("main;f;f;f".to_string(), 10),
+        ];
+        let times = function_times(&stacks, 2_000);
+        let get = |n: &str| times.iter().find(|f| f.name == n).unwrap();
+        assert_eq!(get("tinyc::lookup").self_ns, 600);
+        assert_eq!(get("tinyc::resolve").total_ns, 800);
+        assert_eq!(get("tinyc::resolve").self_ns, 200);
+        assert_eq!(get("main").total_ns, 2_000);
+        assert_eq!(get("f").total_ns, 1_000);
+        assert_eq!(get("f").self_ns, 1_000);
+        assert_eq!(times[0].name, "f");
+        assert_eq!(get("tinyc::lookup").within.as_deref(), Some("tinyc::resolve"));
+        assert_eq!(get("main").within, None);
+    }
+
+    #[test]
+    fn crates_are_read_through_impls_and_references() {
+        assert_eq!(crate_of("tinyc::resolve::lookup"), "tinyc");
+        assert_eq!(crate_of("<alloc::vec::Vec<T> as core::ops::Drop>::drop"), "alloc");
+        assert_eq!(crate_of("<&mut serde_json::ser::Serializer<W> as x::Y>::f"), "serde_json");
+        assert_eq!(crate_of("__memcmp_evex_movbe"), "system");
+        assert_eq!(crate_of("[unknown]"), "unknown");
+        assert_eq!(crate_of("[kernel.kallsyms]"), "kernel");
+        assert_eq!(crate_of("<[T] as core::fmt::Debug>::fmt"), "core");
+    }
+
+    #[test]
+    fn a_function_missing_from_a_run_counts_zero_there() {
+        let a = [FunctionTime {
+            name: "f".into(),
+            krate: "x".into(),
+            self_ns: 10,
+            total_ns: 10,
+            within: None,
+        }];
+        let spreads = function_spreads(&[&a, &[], &a]);
+        assert_eq!(spreads[0].self_ns.min, 0);
+        assert_eq!(spreads[0].self_ns.median, 10);
+    }
+}

@@ -1,0 +1,145 @@
+//! `buildscope profile`: the user's own program built, run under perf, recorded, shown.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use buildscope_analysis::FoldedStacks;
+use buildscope_measure::{
+    cargo, profile_program, read_folded, split_command_line, CargoTarget, ProgramPhase,
+    ProgramPlan, Workspace,
+};
+use buildscope_output::{
+    write_flamegraph, Activity, Format, FlamegraphOptions, OutputFile, ProgramProfile, Status,
+    Style,
+};
+use buildscope_store::default_database_path;
+use buildscope_workflow::record_runs;
+
+use crate::cli::ProfileArgs;
+use crate::resolve::open_store;
+use crate::terminal::{print_document, progress_bar, say};
+
+pub(crate) fn profile(args: ProfileArgs, style: &Style) -> Result<ExitCode> {
+    let format = if args.json { Format::Json } else { Format::Text };
+    let plan = program_plan(&args)?;
+    // A history that cannot be opened fails before anything is built or run.
+    let store = open_store(&args.history)?;
+    let bar = progress_bar(
+        args.quiet || args.json,
+        0,
+        "{spinner} {prefix:>10.cyan.bold} {wide_msg}",
+    );
+    let records = profile_program(&plan, |phase| {
+        let doing = match phase {
+            ProgramPhase::Building => Activity::Building.to_string(),
+            ProgramPhase::Running { run, of } => Activity::Run {
+                run: *run as usize,
+                of: *of as usize,
+            }
+            .to_string(),
+            ProgramPhase::Folding { run } => format!("folding {run}"),
+        };
+        bar.set_prefix(doing);
+    });
+    bar.finish_and_clear();
+    let records = records?;
+    let recorded = record_runs(&store, &records);
+    let flamegraph = draw_flamegraph(&args, &records)?;
+    let view = ProgramProfile::of(&records, flamegraph, args.top);
+    print_document(&view, format, style)?;
+    if let Err(not_recorded) = recorded {
+        say(Status::Error(&not_recorded.to_string()));
+        return Ok(ExitCode::from(2));
+    }
+    Ok(match (view.exit_code, view.signal) {
+        (Some(0), _) => ExitCode::SUCCESS,
+        (Some(code), _) => ExitCode::from(code.clamp(1, 255) as u8),
+        (None, Some(signal)) => ExitCode::from((128 + signal).clamp(1, 255) as u8),
+        (None, None) => ExitCode::FAILURE,
+    })
+}
+
+/// What to build (or the command to run) and where the runs go: the workspace's
+/// target/buildscope when there is one, else beside the history.
+fn program_plan(args: &ProfileArgs) -> Result<ProgramPlan> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let (build, argv, workspace) = match &args.command {
+        Some(line) => {
+            let mut argv = split_command_line(line)?;
+            argv.extend(args.args.iter().cloned());
+            // A program run outside any cargo workspace is filed under the current folder.
+            let workspace = Workspace::load(&cargo(), None).ok();
+            (None, argv, workspace)
+        }
+        None => {
+            let workspace = Workspace::load(&cargo(), args.manifest_path.as_deref())?;
+            let target = CargoTarget {
+                dir: cwd.clone(),
+                cargo_args: args.cargo_args(),
+                profile: args.cargo_profile(),
+                target_dir: workspace.state_dir().join("program"),
+            };
+            (Some(target), args.args.clone(), Some(workspace))
+        }
+    };
+    let (workspace_root, runs_dir) = match workspace {
+        Some(w) => (w.root.clone(), w.state_dir().join("runs")),
+        None => {
+            let data = default_database_path()
+                .and_then(|p| p.parent().map(|d| d.join("programs")))
+                .context("no folder for the runs: set HOME or XDG_DATA_HOME")?;
+            (cwd.clone(), data)
+        }
+    };
+    if let Some(stdin) = &args.stdin {
+        std::fs::metadata(stdin).with_context(|| format!("--stdin {}", stdin.display()))?;
+    }
+    Ok(ProgramPlan {
+        workspace_root,
+        runs_dir,
+        build,
+        argv,
+        runs: args.runs,
+        stdin: args.stdin.clone(),
+        show_output: args.show_output,
+        sample: !args.no_sample,
+    })
+}
+
+/// The runs' folded stacks summed into one flamegraph: `-o FILE`, or flamegraph.svg in the
+/// last run's folder. `None` when nothing was sampled.
+fn draw_flamegraph(
+    args: &ProfileArgs,
+    records: &[buildscope_analysis::RunRecord],
+) -> Result<Option<PathBuf>> {
+    let mut summed: std::collections::BTreeMap<String, u64> = Default::default();
+    for path in records.iter().filter_map(|r| r.samples.as_ref()) {
+        let folded =
+            read_folded(path).with_context(|| format!("reading {}", path.display()))?;
+        for (stack, weight) in folded {
+            *summed.entry(stack).or_default() += weight;
+        }
+    }
+    let Some(last) = records.last() else {
+        return Ok(None);
+    };
+    if summed.is_empty() {
+        return Ok(None);
+    }
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| last.run_dir.join("flamegraph.svg"));
+    let stacks = FoldedStacks {
+        stacks: summed.into_iter().collect(),
+    };
+    let options = FlamegraphOptions {
+        title: format!("buildscope profile: {}", last.command_line()),
+        icicle: false,
+    };
+    let mut output = OutputFile::create(&path)?;
+    write_flamegraph(&stacks, &options, output.file())?;
+    output.commit()?;
+    Ok(Some(path))
+}
