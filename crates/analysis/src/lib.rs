@@ -68,7 +68,7 @@ pub use regression::{
     profile_phase_measures, run_measures, series_verdicts, unit_measure_name, what_grew,
     BaselineKind, BaselineSource, CheckOutcome, Confirmation, GrownUnit, Limit, MeasureCheck,
     Measures, NewUnit, NoiseFence, Threshold, ThresholdCheck, ThresholdError, Verdict, WhatGrew,
-    CHECK_SCHEMA, DEFAULT_THRESHOLDS, FENCE_IQRS, MIN_HISTORY,
+    CHECK_SCHEMA, DEFAULT_THRESHOLDS, FENCE_IQRS, MIN_HISTORY, PROGRAM_DEFAULT_THRESHOLDS,
 };
 pub use run::{
     command_line, scenario_text_of, BuildFailure, FolderState, Machine, RunRecord, RunRow,

@@ -27,6 +27,9 @@ pub const KEPT_FUNCTIONS: usize = 40;
 pub struct ProgramRun {
     /// The program and its arguments, as run.
     pub argv: Vec<String>,
+    /// The executable run (the first of `argv`, resolved).
+    #[serde(default)]
+    pub executable: std::path::PathBuf,
     /// The cargo command that built it, when buildscope built it (`cargo build --release
     /// --bin tinyc`); `None` for `--command`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -200,16 +203,28 @@ pub fn crate_times(functions: &[FunctionTime]) -> Vec<(String, u64)> {
 
 impl ProgramRun {
     /// The measures the history keeps of a program run beyond wall and CPU time: peak
-    /// memory and each kept function's self time (`fn:<name>`), so that `check` compares
-    /// them run by run and names the function that grew.
-    pub fn measures(&self) -> Vec<(String, f64)> {
+    /// memory, and for each kept function of at least 1% of the CPU time (`cpu_ns`) its
+    /// self time per unit of the rest of the program's (`fn:<name>`, a ratio), so that
+    /// `check` compares them run by run and names the function that grew.
+    ///
+    /// Why a ratio and not nanoseconds: a loaded or throttled machine slows every function
+    /// alike, which moves each one's time by tens of percent from run to run, but not its
+    /// time against the rest's; a function that got 15% slower moves that ratio by
+    /// exactly 15%, whatever its share (a share of the total would move by less).
+    pub fn measures(&self, cpu_ns: u64) -> Vec<(String, f64)> {
+        let sampled = self.sampled_ns.max(cpu_ns);
         std::iter::once(("rss".to_string(), self.peak_rss_bytes as f64))
-            .chain(self.functions.iter().map(|f| {
-                (
-                    format!("{FUNCTION_MEASURE_PREFIX}{}", f.name),
-                    f.self_ns as f64,
-                )
-            }))
+            .chain(
+                self.functions
+                    .iter()
+                    .filter(|f| f.self_ns * 100 >= sampled && f.self_ns < sampled)
+                    .map(|f| {
+                        (
+                            format!("{FUNCTION_MEASURE_PREFIX}{}", f.name),
+                            f.self_ns as f64 / (sampled - f.self_ns) as f64,
+                        )
+                    }),
+            )
             .collect()
     }
 
@@ -251,15 +266,24 @@ mod tests {
         assert_eq!(get("f").total_ns, 1_000);
         assert_eq!(get("f").self_ns, 1_000);
         assert_eq!(times[0].name, "f");
-        assert_eq!(get("tinyc::lookup").within.as_deref(), Some("tinyc::resolve"));
+        assert_eq!(
+            get("tinyc::lookup").within.as_deref(),
+            Some("tinyc::resolve")
+        );
         assert_eq!(get("main").within, None);
     }
 
     #[test]
     fn crates_are_read_through_impls_and_references() {
         assert_eq!(crate_of("tinyc::resolve::lookup"), "tinyc");
-        assert_eq!(crate_of("<alloc::vec::Vec<T> as core::ops::Drop>::drop"), "alloc");
-        assert_eq!(crate_of("<&mut serde_json::ser::Serializer<W> as x::Y>::f"), "serde_json");
+        assert_eq!(
+            crate_of("<alloc::vec::Vec<T> as core::ops::Drop>::drop"),
+            "alloc"
+        );
+        assert_eq!(
+            crate_of("<&mut serde_json::ser::Serializer<W> as x::Y>::f"),
+            "serde_json"
+        );
         assert_eq!(crate_of("__memcmp_evex_movbe"), "system");
         assert_eq!(crate_of("[unknown]"), "unknown");
         assert_eq!(crate_of("[kernel.kallsyms]"), "kernel");

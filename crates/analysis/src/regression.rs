@@ -35,14 +35,21 @@ pub const UNIT_SHARE_OF_WALL: f64 = 0.02;
 /// The thresholds a check applies when given none.
 pub const DEFAULT_THRESHOLDS: [&str; 3] = ["wall>10%", "cpu>10%", "unit:*>20%"];
 
+/// The thresholds a check of a program's run (`buildscope profile`) applies when given
+/// none: a program has functions where a build has units.
+pub const PROGRAM_DEFAULT_THRESHOLDS: [&str; 3] = ["wall>10%", "cpu>10%", "fn:*>10%"];
+
 /// The measures of one run, by name: `wall`, `cpu`, `rss`, `binary-size`, `unit:<name>`
 /// (times in ns, sizes in bytes).
 pub type Measures = BTreeMap<String, f64>;
 
-/// What a measure counts, for printing.
+/// What a measure counts, for printing: `bytes`, `ratio` (a program's function: its self
+/// time per unit of the rest's, see `ProgramRun::measures`), else `ns`.
 pub fn measure_unit(name: &str) -> &'static str {
     if name == "rss" || name == "binary-size" {
         "bytes"
+    } else if name.starts_with(crate::FUNCTION_MEASURE_PREFIX) {
+        "ratio"
     } else {
         "ns"
     }
@@ -161,9 +168,9 @@ impl Threshold {
                 .strip_prefix(prefix)
                 .is_some_and(|name| !name.trim().is_empty())
         };
-        if !known.contains(&measure) && !named("unit:") && !named("phase:") {
+        if !known.contains(&measure) && !named("unit:") && !named("phase:") && !named("fn:") {
             return Err(bad(
-                "the measure is one of wall, cpu, rss, binary-size, unit:<package>, unit:*, phase:<crate>:<phase>, phase:<phase> or phase:*",
+                "the measure is one of wall, cpu, rss, binary-size, unit:<package>, unit:*, phase:<crate>:<phase>, phase:<phase>, phase:*, fn:<function> or fn:*",
             ));
         }
         let limit = parse_limit(limit.trim(), measure_unit(measure)).map_err(|why| bad(&why))?;
@@ -194,6 +201,9 @@ impl Threshold {
                 || wanted == phase
                 || wanted == krate;
         }
+        if self.measure == "fn:*" {
+            return name.starts_with("fn:");
+        }
         match self.measure.strip_prefix("unit:") {
             Some("*") => name.starts_with("unit:"),
             Some(package) => name
@@ -208,7 +218,7 @@ impl Threshold {
         match self.measure.strip_prefix("unit:") {
             Some(package) => package != "*",
             None if self.measure.starts_with("phase:") => self.measure == name,
-            None => true,
+            None => self.measure != "fn:*",
         }
     }
 
@@ -253,6 +263,9 @@ fn parse_limit(text: &str, unit: &str) -> Result<Limit, String> {
             return Err(format!(
                 "`{other}` is not a unit of time (s, ms, us, ns), nor is it a percentage"
             ))
+        }
+        ("ratio", _) => {
+            return Err("a function's limit is a percentage (fn:NAME>10%)".to_string())
         }
         (_, other) => {
             return Err(format!(
@@ -541,6 +554,8 @@ pub fn check(
                     // checked.
                     threshold.names_exactly(&m.measure)
                         || match (m.baseline, baseline_wall) {
+                            // A function's ratio to the rest of its program.
+                            (Some(b), _) if m.unit == "ratio" => b >= UNIT_SHARE_OF_WALL,
                             (Some(b), Some(wall)) => b >= UNIT_SHARE_OF_WALL * wall,
                             _ => false,
                         }

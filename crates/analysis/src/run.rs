@@ -127,7 +127,11 @@ impl RunRecord {
             .map(|bytes| ("binary-size".to_string(), bytes as f64))
             .into_iter()
             .chain(self.phase_measures.iter().cloned())
-            .chain(self.program.iter().flat_map(|p| p.measures()))
+            .chain(
+                self.program
+                    .iter()
+                    .flat_map(|p| p.measures(self.totals.cpu_ns)),
+            )
             .collect()
     }
 

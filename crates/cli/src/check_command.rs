@@ -14,7 +14,7 @@ use buildscope_output::{
 };
 use buildscope_workflow::{
     baseline_from_file, baseline_from_history, baseline_from_run, confirm, parse_thresholds,
-    record_runs, write_run_report, Baseline,
+    record_runs, thresholds_or_defaults, write_run_report, Baseline,
 };
 
 use crate::budget::apply_budget;
@@ -33,8 +33,17 @@ pub(crate) fn check(args: CheckArgs, style: &Style) -> Result<ExitCode> {
     let records = current_runs(&args)?;
     let last = records.last().expect("at least one run");
     if !last.success {
-        bail!("the build failed: {}; nothing to check", last.first_error());
+        let what = if last.program.is_some() {
+            "program"
+        } else {
+            "build"
+        };
+        bail!(
+            "the {what} failed: {}; nothing to check",
+            last.first_error()
+        );
     }
+    let thresholds = thresholds_or_defaults(thresholds, &records);
     let baseline = match saved {
         Some(saved) => saved,
         None => history_baseline(&args, &records)?,

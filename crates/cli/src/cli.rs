@@ -201,10 +201,11 @@ any program already built: --command 'CMD ARGS'.
 
 Prints wall time, CPU time and peak memory (median and range over the runs), the functions
 with the most self time (demangled, grouped by crate) and writes an interactive flamegraph.
-Each run is recorded in the history (command `program`) with its folded stacks, so `runs`,
-`compare` and `check --run ID` work on programs as on builds: `check` compares each of the
-top functions' self time with earlier runs of the same command line and names the function
-that grew. The program's output goes to stdout.txt and stderr.txt in each run folder
+Each run is recorded in the history with its folded stacks, so `runs`, `compare` and
+`check --run ID` work on programs as on builds; `--check` checks at once. A check compares
+wall and CPU time and each function's self time against the rest of the program's (steady
+when the whole machine is slower, moved by exactly a function's own slowdown) with earlier
+runs of the same command line, and names the function that grew. The program's output goes to stdout.txt and stderr.txt in each run folder
 (--show-output to see it).
 
 Where perf may not sample (not installed, or kernel.perf_event_paranoid too high), the
@@ -215,6 +216,7 @@ Examples:
   buildscope profile --example profile_run --release --runs 3
   buildscope profile --command './target/release/mycc big.src' --json
   buildscope profile --release --stdin input.txt --runs 5
+  buildscope profile --release --check -- inputs/big      # in CI: fails when it got slower
 
 Try it on the example shipped with buildscope:
   cd example-program && buildscope profile --release -- ../example-program/src";
@@ -288,11 +290,14 @@ the check says so and passes, unless --strict (then thresholds alone decide). A 
 baseline (a run, or a run.json / `build --json` file kept from the main branch) is judged on
 its values, with a noise model when it holds 5 runs or more.
 
-Thresholds (repeat --fail-if; default: wall>10%, cpu>10% and unit:*>20%):
+Thresholds (repeat --fail-if; default: wall>10%, cpu>10% and unit:*>20%; for a program's
+run from `buildscope profile`: wall>10%, cpu>10% and fn:*>10%):
   wall>10%  wall>2s  cpu>15%  rss>10%  rss>200MB  binary-size>5%  binary-size>1MiB
   unit:serde_derive>20%   one package's units      unit:*>20%   any unit of 2%+ of the build
   phase:app:Trait solving>30%   one profiled crate's phase (CPU time; also phase:<phase>,
                                 phase:<crate>, phase:*) — from runs built with self-profiles
+  fn:tinyc::resolve::lookup>10%   a program's function (its self time against the rest of
+                                the program's CPU time; fn:* any of 2%+) — `buildscope profile`
 
 A crossing is confirmed before the check fails: the build is measured again (--confirm, 2
 times at most) and the median of all its runs judged; a slow outlier is not a regression.
@@ -1018,10 +1023,20 @@ pub struct ProfileArgs {
     #[arg(long = "example", value_name = "NAME", help_heading = "Cargo options")]
     pub examples: Vec<String>,
     /// The package whose binary to build (cargo's -p).
-    #[arg(short = 'p', long = "package", value_name = "SPEC", help_heading = "Cargo options")]
+    #[arg(
+        short = 'p',
+        long = "package",
+        value_name = "SPEC",
+        help_heading = "Cargo options"
+    )]
     pub packages: Vec<String>,
     /// Features to activate (cargo's --features).
-    #[arg(short = 'F', long, value_name = "FEATURES", help_heading = "Cargo options")]
+    #[arg(
+        short = 'F',
+        long,
+        value_name = "FEATURES",
+        help_heading = "Cargo options"
+    )]
     pub features: Vec<String>,
     #[arg(long, help_heading = "Cargo options")]
     pub all_features: bool,
@@ -1049,9 +1064,23 @@ pub struct ProfileArgs {
     /// Time the runs without sampling them.
     #[arg(long)]
     pub no_sample: bool,
+    /// Samples per second [default: perf's, 4000]; more make a short run's function times
+    /// steadier (the kernel caps it: /proc/sys/kernel/perf_event_max_sample_rate).
+    #[arg(long, value_name = "HZ", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub frequency: Option<u32>,
     /// How many functions to list.
     #[arg(long, value_name = "N", default_value_t = 15)]
     pub top: usize,
+    /// Then check the runs against earlier runs of the same command line in the history,
+    /// as `buildscope check` checks a build (thresholds wall>10%, cpu>10% and fn:*>10% by
+    /// default; a crossing is confirmed by running twice more): exit status 1 when the
+    /// program got slower, with the functions that grew named.
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: a threshold instead of the defaults (repeatable; `buildscope check
+    /// --help` lists them).
+    #[arg(long, value_name = "THRESHOLD", requires = "check")]
+    pub fail_if: Vec<String>,
     /// Write the flamegraph here [default: flamegraph.svg in the last run's folder].
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -1093,7 +1122,10 @@ impl ProfileArgs {
         flag(self.offline, "--offline");
         flag(self.frozen, "--frozen");
         let pairs = [
-            ("--profile", self.profile.iter().cloned().collect::<Vec<_>>()),
+            (
+                "--profile",
+                self.profile.iter().cloned().collect::<Vec<_>>(),
+            ),
             ("--bin", self.bins.clone()),
             ("--example", self.examples.clone()),
             ("-p", self.packages.clone()),

@@ -4,24 +4,30 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use buildscope_analysis::FoldedStacks;
+use buildscope_analysis::{what_grew, FoldedStacks, RunRecord};
 use buildscope_measure::{
     cargo, profile_program, read_folded, split_command_line, CargoTarget, ProgramPhase,
     ProgramPlan, Workspace,
 };
 use buildscope_output::{
-    write_flamegraph, Activity, Format, FlamegraphOptions, OutputFile, ProgramProfile, Status,
-    Style,
+    write_flamegraph, Activity, CheckResult, CheckView, Document, FlamegraphOptions, Format,
+    OutputFile, ProgramProfile, Status, Style,
 };
-use buildscope_store::default_database_path;
-use buildscope_workflow::record_runs;
+use buildscope_store::{default_database_path, Store};
+use buildscope_workflow::{
+    baseline_from_history, confirm, parse_thresholds, record_runs, thresholds_or_defaults,
+};
 
 use crate::cli::ProfileArgs;
 use crate::resolve::open_store;
-use crate::terminal::{print_document, progress_bar, say};
+use crate::terminal::{print, print_document, progress_bar, say};
 
 pub(crate) fn profile(args: ProfileArgs, style: &Style) -> Result<ExitCode> {
-    let format = if args.json { Format::Json } else { Format::Text };
+    let format = if args.json {
+        Format::Json
+    } else {
+        Format::Text
+    };
     let plan = program_plan(&args)?;
     // A history that cannot be opened fails before anything is built or run.
     let store = open_store(&args.history)?;
@@ -47,9 +53,19 @@ pub(crate) fn profile(args: ProfileArgs, style: &Style) -> Result<ExitCode> {
     let recorded = record_runs(&store, &records);
     let flamegraph = draw_flamegraph(&args, &records)?;
     let view = ProgramProfile::of(&records, flamegraph, args.top);
+    if args.check && view.succeeded() {
+        return check_program(&args, &plan, &store, view, records, style);
+    }
     print_document(&view, format, style)?;
     if let Err(not_recorded) = recorded {
         say(Status::Error(&not_recorded.to_string()));
+        return Ok(ExitCode::from(2));
+    }
+    // Asked for a profile and got timings only: said, and not a success for a script.
+    if let (Some(why), false) = (&view.not_sampled, args.no_sample) {
+        say(Status::Error(&format!(
+            "not sampled: {why} (--no-sample times the program alone)"
+        )));
         return Ok(ExitCode::from(2));
     }
     Ok(match (view.exit_code, view.signal) {
@@ -59,6 +75,66 @@ pub(crate) fn profile(args: ProfileArgs, style: &Style) -> Result<ExitCode> {
         (None, None) => ExitCode::FAILURE,
     })
 }
+
+/// `--check`: the runs judged against the history's earlier runs of the same command line,
+/// a crossing confirmed by up to two more runs (each recorded), as `check` does for builds.
+fn check_program(
+    args: &ProfileArgs,
+    plan: &ProgramPlan,
+    store: &Store,
+    view: ProgramProfile,
+    records: Vec<RunRecord>,
+    style: &Style,
+) -> Result<ExitCode> {
+    let thresholds = thresholds_or_defaults(parse_thresholds(&args.fail_if, None)?, &records);
+    let baseline = baseline_from_history(store, &records, CHECK_HISTORY_SIZE)?;
+    // Again without building: the program is the one just built.
+    let built = records
+        .first()
+        .and_then(|r| r.program.as_ref())
+        .and_then(|p| Some((p.executable.clone(), p.built_with.clone()?)));
+    let again = ProgramPlan {
+        runs: 1,
+        built,
+        ..plan.clone()
+    };
+    let (records, current, outcome, confirmation) =
+        confirm(records, &baseline, &thresholds, false, 2, || {
+            let more = profile_program(&again, |_| {})?;
+            record_runs(store, &more)?;
+            Ok::<_, anyhow::Error>(more)
+        })?;
+    let last = records.last().expect("at least one run");
+    let grew = what_grew(&outcome, last);
+    let check = CheckView::new(
+        &records,
+        &baseline.source,
+        &outcome,
+        confirmation,
+        &grew,
+        current,
+    );
+    let result = CheckResult {
+        view: &check,
+        runs: &records,
+    };
+    if args.json {
+        let both = serde_json::json!({
+            "profile": serde_json::from_str::<serde_json::Value>(&view.json()?)?,
+            "check": serde_json::from_str::<serde_json::Value>(&result.json()?)?,
+        });
+        print(&(serde_json::to_string_pretty(&both)? + "\n"))?;
+    } else {
+        print(&(view.text(style) + "\n" + &result.text(style)))?;
+    }
+    Ok(match outcome.failed {
+        true => ExitCode::from(1),
+        false => ExitCode::SUCCESS,
+    })
+}
+
+/// Comparable runs a `--check` baseline takes (as `check --history-size`'s default).
+const CHECK_HISTORY_SIZE: usize = 20;
 
 /// What to build (or the command to run) and where the runs go: the workspace's
 /// target/buildscope when there is one, else beside the history.
@@ -101,22 +177,20 @@ fn program_plan(args: &ProfileArgs) -> Result<ProgramPlan> {
         build,
         argv,
         runs: args.runs,
+        built: None,
         stdin: args.stdin.clone(),
         show_output: args.show_output,
         sample: !args.no_sample,
+        frequency: args.frequency,
     })
 }
 
 /// The runs' folded stacks summed into one flamegraph: `-o FILE`, or flamegraph.svg in the
 /// last run's folder. `None` when nothing was sampled.
-fn draw_flamegraph(
-    args: &ProfileArgs,
-    records: &[buildscope_analysis::RunRecord],
-) -> Result<Option<PathBuf>> {
+fn draw_flamegraph(args: &ProfileArgs, records: &[RunRecord]) -> Result<Option<PathBuf>> {
     let mut summed: std::collections::BTreeMap<String, u64> = Default::default();
     for path in records.iter().filter_map(|r| r.samples.as_ref()) {
-        let folded =
-            read_folded(path).with_context(|| format!("reading {}", path.display()))?;
+        let folded = read_folded(path).with_context(|| format!("reading {}", path.display()))?;
         for (stack, weight) in folded {
             *summed.entry(stack).or_default() += weight;
         }

@@ -54,11 +54,11 @@ pub use machine::this_machine;
 pub use manifest_proof::{prove_manifest_edit, ProofRuns};
 pub use measure::{measure, BuildRequest, Measurement, Progress, SelfProfile};
 pub use owner::ProcessId;
-pub(crate) use recommend::winning_settings;
 pub use program::{
-    build_program, invoked_as_timer, profile_program, run_timer, CargoTarget, ProgramPhase,
-    ProgramPlan, split_command_line, STDERR_FILE, STDOUT_FILE, TIMED_OUTPUT_VARIABLE,
+    build_program, invoked_as_timer, profile_program, run_timer, split_command_line, CargoTarget,
+    ProgramPhase, ProgramPlan, STDERR_FILE, STDOUT_FILE, TIMED_OUTPUT_VARIABLE,
 };
+pub(crate) use recommend::winning_settings;
 pub use recommend::{apply, snippet, AppliedFile, Snippet};
 pub(crate) use record::read_records;
 pub use record::UnitRecord;

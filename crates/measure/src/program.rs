@@ -15,8 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use buildscope_analysis::{
-    function_times, BuildTotals, CriticalPath, ProgramRun, RunRecord, Scenario,
-    KEPT_FUNCTIONS, PROGRAM_COMMAND, RUN_SCHEMA,
+    function_times, BuildTotals, CriticalPath, ProgramRun, RunRecord, Scenario, KEPT_FUNCTIONS,
+    PROGRAM_COMMAND, RUN_SCHEMA,
 };
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +52,9 @@ pub struct ProgramPlan {
     pub runs_dir: PathBuf,
     /// The program: built by cargo first, or already built (`--command`).
     pub build: Option<CargoTarget>,
+    /// `build` was done already (a check's confirming runs): the executable and the cargo
+    /// command that made it.
+    pub built: Option<(PathBuf, String)>,
     /// With `build`, the arguments after the executable; else the whole command line.
     pub argv: Vec<OsString>,
     pub runs: u32,
@@ -61,6 +64,9 @@ pub struct ProgramPlan {
     pub show_output: bool,
     /// Sample with perf (when it may).
     pub sample: bool,
+    /// Samples per second (perf's default, 4000, when `None`): more samples make a short
+    /// run's function times steadier.
+    pub frequency: Option<u32>,
 }
 
 /// Where a profile is.
@@ -98,7 +104,11 @@ pub fn run_timer(args: &[OsString]) -> i32 {
         eprintln!("buildscope: no program to time");
         return 2;
     };
-    match time_child(Command::new(program).args(rest).env_remove(TIMED_OUTPUT_VARIABLE)) {
+    match time_child(
+        Command::new(program)
+            .args(rest)
+            .env_remove(TIMED_OUTPUT_VARIABLE),
+    ) {
         Ok(timed) => {
             let json = serde_json::to_vec(&timed).expect("a timing serializes");
             if let Err(e) = std::fs::write(&out, json) {
@@ -168,7 +178,10 @@ pub fn build_program(target: &CargoTarget) -> Result<(PathBuf, String), BuildErr
         .args(&target.cargo_args)
         .arg("--message-format=json-render-diagnostics")
         .env("CARGO_TARGET_DIR", &target.target_dir)
-        .env(format!("CARGO_PROFILE_{profile_var}_DEBUG"), "line-tables-only")
+        .env(
+            format!("CARGO_PROFILE_{profile_var}_DEBUG"),
+            "line-tables-only",
+        )
         .env(format!("CARGO_PROFILE_{profile_var}_STRIP"), "false")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -180,7 +193,10 @@ pub fn build_program(target: &CargoTarget) -> Result<(PathBuf, String), BuildErr
             cargo.env("RUSTFLAGS", format!("{flags} -C force-frame-pointers=yes"));
         }
         Err(_) => {
-            cargo.args(["--config", "build.rustflags=[\"-C\", \"force-frame-pointers=yes\"]"]);
+            cargo.args([
+                "--config",
+                "build.rustflags=[\"-C\", \"force-frame-pointers=yes\"]",
+            ]);
         }
     }
     let mut child = cargo
@@ -195,7 +211,10 @@ pub fn build_program(target: &CargoTarget) -> Result<(PathBuf, String), BuildErr
         };
         if message["reason"] == "compiler-artifact" {
             if let Some(exe) = message["executable"].as_str() {
-                let name = message["target"]["name"].as_str().unwrap_or("?").to_string();
+                let name = message["target"]["name"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string();
                 executables.push((name, PathBuf::from(exe)));
             }
         }
@@ -235,8 +254,13 @@ pub fn profile_program(
 ) -> Result<Vec<RunRecord>, BuildError> {
     let (argv, built_with): (Vec<OsString>, Option<String>) = match &plan.build {
         Some(target) => {
-            on_phase(&ProgramPhase::Building);
-            let (exe, built_with) = build_program(target)?;
+            let (exe, built_with) = match &plan.built {
+                Some(built) => built.clone(),
+                None => {
+                    on_phase(&ProgramPhase::Building);
+                    build_program(target)?
+                }
+            };
             let argv = std::iter::once(exe.into_os_string())
                 .chain(plan.argv.iter().cloned())
                 .collect();
@@ -249,12 +273,23 @@ pub fn profile_program(
         .ok_or_else(|| BuildError::BadArgument("no program to run".into()))?;
     let program = resolve_program(Path::new(program))?;
     let (perf, not_sampled) = match plan.sample {
-        false => (None, Some("sampling was turned off (--no-sample)".to_string())),
+        false => (
+            None,
+            Some("sampling was turned off (--no-sample)".to_string()),
+        ),
         true => match crate::sampling::sampler() {
             Ok(perf) => (Some(perf), None),
             Err(why) => (None, Some(why)),
         },
     };
+    if perf.is_some() && has_symbol_table(&program) == Some(false) {
+        return Err(BuildError::BadArgument(format!(
+            "{}: no symbol table (stripped), so its samples could not be named; rebuild it \
+             with `strip = false` (`buildscope profile --bin NAME` does), or time it alone \
+             with --no-sample",
+            program.display()
+        )));
+    }
     let shown_argv = shown_argv(&argv, built_with.is_some(), &plan.workspace_root);
     let scenario = Scenario::Program {
         command_line: shown_argv.join(" "),
@@ -336,6 +371,7 @@ pub fn profile_program(
             phase_measures: Vec::new(),
             program: Some(ProgramRun {
                 argv: shown_argv.clone(),
+                executable: program.clone(),
                 built_with: built_with.clone(),
                 signal: timed.signal,
                 peak_rss_bytes: timed.peak_rss_bytes,
@@ -356,6 +392,32 @@ pub fn profile_program(
 }
 
 const PERF_DATA: &str = "perf.data";
+
+/// Whether an ELF executable has a symbol table (`.symtab`, which `strip` removes);
+/// `None` for what is not a 64-bit little-endian ELF file (a script, another format), which
+/// is not judged.
+pub fn has_symbol_table(path: &Path) -> Option<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    const SHT_SYMTAB: u32 = 2;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut header = [0u8; 64];
+    file.read_exact(&mut header).ok()?;
+    if &header[..4] != b"\x7fELF" || header[4] != 2 || header[5] != 1 {
+        return None;
+    }
+    let u16_at = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]) as usize;
+    let section_offset = u64::from_le_bytes(header[0x28..0x30].try_into().ok()?);
+    let (entry_size, count) = (u16_at(&header, 0x3a), u16_at(&header, 0x3c));
+    if entry_size < 8 || count == 0 {
+        return Some(false);
+    }
+    let mut sections = vec![0u8; entry_size * count];
+    file.seek(SeekFrom::Start(section_offset)).ok()?;
+    file.read_exact(&mut sections).ok()?;
+    Some(sections.chunks(entry_size).any(|section| {
+        u32::from_le_bytes([section[4], section[5], section[6], section[7]]) == SHT_SYMTAB
+    }))
+}
 
 /// The program as a path that runs: a name without a `/` is looked up on PATH, as a shell
 /// would, so that a missing program is one clear error before perf is involved.
@@ -425,9 +487,11 @@ fn run_once(
         Some(perf) => {
             let mut c = Command::new(perf);
             c.args(["record", "-q", "-g", "-o"])
-                .arg(run_dir.join(PERF_DATA))
-                .arg("--")
-                .arg(&me);
+                .arg(run_dir.join(PERF_DATA));
+            if let Some(hz) = plan.frequency {
+                c.arg("-F").arg(hz.to_string());
+            }
+            c.arg("--").arg(&me);
             c
         }
         None => Command::new(&me),
@@ -448,10 +512,7 @@ fn run_once(
             .stderr(std::fs::File::create(&err).map_err(BuildError::io("creating", &err))?);
     }
     let status = command.status().map_err(|e| {
-        BuildError::CommandFailed(format!(
-            "running {}: {e}",
-            perf.unwrap_or(&me).display()
-        ))
+        BuildError::CommandFailed(format!("running {}: {e}", perf.unwrap_or(&me).display()))
     })?;
     match std::fs::read(&timing) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
@@ -543,7 +604,9 @@ fn frame_name(frame: &str) -> String {
     }
     if symbol == "[unknown]" {
         return match Path::new(dso).file_name() {
-            Some(file) if !dso.starts_with('[') => format!("[unknown in {}]", file.to_string_lossy()),
+            Some(file) if !dso.starts_with('[') => {
+                format!("[unknown in {}]", file.to_string_lossy())
+            }
             _ => "[unknown]".into(),
         };
     }
@@ -616,7 +679,9 @@ pub fn split_command_line(line: &str) -> Result<Vec<OsString>, BuildError> {
     }
     words.extend(word.map(OsString::from));
     if words.is_empty() {
-        return Err(BuildError::BadArgument("--command: empty command line".into()));
+        return Err(BuildError::BadArgument(
+            "--command: empty command line".into(),
+        ));
     }
     Ok(words)
 }
@@ -650,9 +715,31 @@ mod tests {
                 .collect()
         };
         assert_eq!(words("  ./cc  big.src -O2 "), ["./cc", "big.src", "-O2"]);
-        assert_eq!(words("cc 'a b' \"c \\\"d\\\"\" e\\ f ''"), ["cc", "a b", "c \"d\"", "e f", ""]);
+        assert_eq!(
+            words("cc 'a b' \"c \\\"d\\\"\" e\\ f ''"),
+            ["cc", "a b", "c \"d\"", "e f", ""]
+        );
         assert!(split_command_line("cc 'open").is_err());
         assert!(split_command_line("   ").is_err());
+    }
+
+    #[test]
+    fn a_stripped_executable_is_told_from_one_with_symbols() {
+        let me = std::env::current_exe().unwrap();
+        assert_eq!(has_symbol_table(&me), Some(true));
+        let dir = tempfile::tempdir().unwrap();
+        let stripped = dir.path().join("stripped");
+        let status = Command::new("strip")
+            .arg("-o")
+            .arg(&stripped)
+            .arg(&me)
+            .status();
+        if status.is_ok_and(|s| s.success()) {
+            assert_eq!(has_symbol_table(&stripped), Some(false));
+        }
+        let script = dir.path().join("script.sh");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        assert_eq!(has_symbol_table(&script), None);
     }
 
     #[test]
@@ -669,7 +756,10 @@ mod tests {
             frame_name("exc_page_fault ([kernel.kallsyms])"),
             "exc_page_fault [kernel]"
         );
-        assert_eq!(frame_name("__memcmp_evex_movbe (/usr/lib/libc.so.6)"), "__memcmp_evex_movbe");
+        assert_eq!(
+            frame_name("__memcmp_evex_movbe (/usr/lib/libc.so.6)"),
+            "__memcmp_evex_movbe"
+        );
         assert_eq!(frame_name("[unknown] (/x/tinyc)"), "[unknown in tinyc]");
     }
 

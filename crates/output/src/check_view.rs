@@ -196,7 +196,7 @@ fn shown<'a>(view: &CheckView<'a>) -> Vec<&'a MeasureCheck> {
         .iter()
         .filter(|m| !m.measure.starts_with("unit:"))
         .filter(|m| {
-            !m.measure.starts_with("phase:")
+            !(m.measure.starts_with("phase:") || m.measure.starts_with("fn:"))
                 || matches!(m.verdict, Verdict::Regressed | Verdict::Improved)
                 || crossed.contains(&m.measure.as_str())
         })

@@ -107,7 +107,10 @@ fn half_range(s: &Spread) -> String {
     if s.median == 0 {
         return "-".into();
     }
-    format!("{:.0}%", (s.max - s.min) as f64 / 2.0 * 100.0 / s.median as f64)
+    format!(
+        "{:.0}%",
+        (s.max - s.min) as f64 / 2.0 * 100.0 / s.median as f64
+    )
 }
 
 fn percent(part: u64, whole: u64) -> String {
@@ -150,7 +153,9 @@ impl Document for ProgramProfile {
             }
         }
         if let Some(why) = &self.not_sampled {
-            out.push_str(&format!("Not sampled: {why}. The timings above stand alone.\n"));
+            out.push_str(&format!(
+                "Not sampled: {why}. The timings above stand alone.\n"
+            ));
             return out;
         }
         if self.functions.is_empty() {
@@ -189,7 +194,8 @@ impl Document for ProgramProfile {
         }
         out.push_str(&table.render(style));
         for f in self.functions.iter().take(self.top.min(5)) {
-            let hidden_caller = |within: &&String| f.krate == "system" && crate_of(within) != "system";
+            let hidden_caller =
+                |within: &&String| f.krate == "system" && crate_of(within) != "system";
             if let Some(within) = f.within.as_ref().filter(hidden_caller) {
                 out.push_str(&style.dim(&format!(
                     "{} runs within {within} (a C library function without frame pointers hides its direct caller)\n",

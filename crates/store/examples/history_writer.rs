@@ -81,6 +81,7 @@ fn main() {
             cached_units: vec![],
             samples: None,
             phase_measures: vec![],
+            program: None,
         };
         let started = Instant::now();
         store

@@ -855,6 +855,7 @@ pub(crate) mod tests {
                 ("phase:app:Trait solving".into(), 1.5e6),
                 ("phase:app:LLVM".into(), 2.5e6),
             ],
+            program: None,
         }
     }
 

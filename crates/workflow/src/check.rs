@@ -6,7 +6,7 @@ use std::path::Path;
 
 use buildscope_analysis::{
     check_regressions, phase_measures_in, run_measures, BaselineKind, BaselineSource, CheckOutcome,
-    Confirmation, Measures, RunRecord, Threshold, DEFAULT_THRESHOLDS,
+    Confirmation, Measures, RunRecord, Threshold, DEFAULT_THRESHOLDS, PROGRAM_DEFAULT_THRESHOLDS,
 };
 use buildscope_store::{RunRow, Store};
 
@@ -22,7 +22,8 @@ pub struct Baseline {
     pub source: BaselineSource,
 }
 
-/// `--fail-if` and `--fail-if-slower`, or the default thresholds when neither is given.
+/// `--fail-if` and `--fail-if-slower` (empty when neither is given: see
+/// [`thresholds_or_defaults`]).
 pub fn parse_thresholds(
     fail_if: &[String],
     fail_if_slower: Option<&str>,
@@ -39,13 +40,24 @@ pub fn parse_thresholds(
             ))
         })?);
     }
-    if thresholds.is_empty() {
-        thresholds = DEFAULT_THRESHOLDS
-            .iter()
-            .map(|t| Threshold::parse(t).expect("the defaults parse"))
-            .collect();
-    }
     Ok(thresholds)
+}
+
+/// The thresholds given, or the defaults for what `records` are: a program's runs
+/// (`fn:*`) or a build's (`unit:*`).
+pub fn thresholds_or_defaults(given: Vec<Threshold>, records: &[RunRecord]) -> Vec<Threshold> {
+    if !given.is_empty() {
+        return given;
+    }
+    let program = records.iter().any(|r| r.program.is_some());
+    let defaults: &[&str] = match program {
+        true => &PROGRAM_DEFAULT_THRESHOLDS,
+        false => &DEFAULT_THRESHOLDS,
+    };
+    defaults
+        .iter()
+        .map(|t| Threshold::parse(t).expect("the defaults parse"))
+        .collect()
 }
 
 /// A run's measures: wall, CPU, peak memory, binary size, each unit, and each profiled
@@ -253,6 +265,7 @@ mod tests {
             cached_units: vec![],
             samples: None,
             phase_measures: vec![("phase:app:LLVM".into(), 5.0e8)],
+            program: None,
         }
     }
 

@@ -14,7 +14,7 @@ mod scale;
 
 pub use check::{
     baseline_from_file, baseline_from_history, baseline_from_run, confirm, measures_of,
-    parse_thresholds, records_in_file, Baseline,
+    parse_thresholds, records_in_file, thresholds_or_defaults, Baseline,
 };
 pub use experiment::{
     available_here, experiment_plan, levers_to_prove, prove_levers, settings_to_verify,

@@ -1,0 +1,363 @@
+//! `buildscope profile`: real programs built by the tests (the example compiler shipped in
+//! the repository, and a two-function program), run under the real perf.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+/// The sampled tests run one at a time: on two cores, two perf runs at once would halve
+/// each other's samples and scatter their times.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The example compiler (`example-program/`) copied into a scratch project, so that its
+/// builds go to the scratch folder and never to the repository's.
+fn tinyc() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = common::scratch_dir("buildscope-program-tinyc-");
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../example-program");
+        for file in ["Cargo.toml", "Cargo.lock"] {
+            std::fs::copy(example.join(file), root.join(file)).unwrap();
+        }
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        for entry in std::fs::read_dir(example.join("src")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, root.join("src").join(path.file_name().unwrap())).unwrap();
+        }
+        // An input in the shape of the write-up: base, mid and leaf functions.
+        let mut source = String::new();
+        for i in 0..300 {
+            source += &format!("pub fn base_{i}(x: u64) -> u64 {{ x * 3 + {i} }}\n");
+        }
+        for i in 0..1200 {
+            source += &format!(
+                "pub fn mid_{i}(x: u64) -> u64 {{ base_{}(x) + base_{}(x + 1) }}\n",
+                i % 300,
+                (i * 7) % 300
+            );
+        }
+        for i in 0..2500 {
+            source += &format!(
+                "pub fn leaf_{i}(x: u64) -> u64 {{ mid_{}(x) * 2 + base_{}(x) }}\n",
+                (i * 13) % 1200,
+                i % 300
+            );
+        }
+        std::fs::create_dir_all(root.join("input")).unwrap();
+        std::fs::write(root.join("input/lib.rs"), source).unwrap();
+        root
+    })
+}
+
+fn profile(dir: &Path, args: &[&str]) -> Output {
+    common::buildscope_in(dir, &dir.join("history.sqlite"), args)
+}
+
+/// Whether perf may sample here; where it may not, CI must (it installs perf as root).
+fn sampling_refused(out: &Output) -> bool {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("not sampled:") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI samples for real: {stderr}"
+        );
+        return true;
+    }
+    false
+}
+
+#[test]
+fn a_profile_names_the_programs_own_functions_and_is_recorded() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = tinyc();
+    let out = profile(
+        root,
+        &[
+            "profile",
+            "--release",
+            "--runs",
+            "2",
+            "--json",
+            "-q",
+            "--",
+            "input",
+        ],
+    );
+    if sampling_refused(&out) {
+        return;
+    }
+    let doc = common::stdout_json(&out);
+    assert_eq!(doc["schema"], "buildscope.program/1");
+    assert_eq!(doc["command_line"], "tinyc input");
+    assert_eq!(doc["runs"].as_array().unwrap().len(), 2);
+    assert!(doc["wall_ns"]["median"].as_u64().unwrap() > 0);
+    assert!(doc["peak_rss_bytes"]["median"].as_u64().unwrap() > 1 << 20);
+    let names: Vec<&str> = doc["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    // Its passes, demangled and without hashes; the evaluator is the heaviest at this size.
+    assert!(names.contains(&"tinyc::lower::evaluate"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("tinyc::resolve::")),
+        "{names:?}"
+    );
+    let evaluate = doc["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "tinyc::lower::evaluate")
+        .unwrap();
+    assert_eq!(evaluate["crate"], "tinyc");
+    let crates: Vec<&str> = doc["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[0].as_str().unwrap())
+        .collect();
+    assert!(crates.contains(&"tinyc"), "{crates:?}");
+    // The folded stacks and the flamegraph hold the program's frames, rooted at main.
+    for folded in doc["folded"].as_array().unwrap() {
+        let text = std::fs::read_to_string(folded.as_str().unwrap()).unwrap();
+        assert!(
+            text.contains("tinyc::main;"),
+            "{}",
+            &text[..text.len().min(500)]
+        );
+        let run_dir = Path::new(folded.as_str().unwrap()).parent().unwrap();
+        assert!(
+            !run_dir.join("perf.data").exists(),
+            "the raw perf data is not kept"
+        );
+        assert!(std::fs::read_to_string(run_dir.join("stdout.txt"))
+            .unwrap()
+            .contains("4000 functions"));
+    }
+    let svg = std::fs::read_to_string(doc["flamegraph"].as_str().unwrap()).unwrap();
+    assert!(svg.contains("tinyc::lower::evaluate"));
+    // The profiled build went to buildscope's own target directory.
+    assert!(root.join("target/buildscope/program").is_dir());
+    assert!(!root.join("target/release").exists());
+    // In the history as program runs.
+    let runs = common::stdout_json(&profile(root, &["runs", "--json"]));
+    let listed = runs["runs"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .filter(|r| r["command"] == "tinyc input")
+            .count()
+            >= 2,
+        "{runs:#}"
+    );
+}
+
+#[test]
+fn bad_programs_get_one_line_and_a_non_zero_exit() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = common::scratch_dir("buildscope-program-bad-");
+    let one_line = |out: &Output, needle: &str| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        assert!(errors[0].contains(needle), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+    // A program that does not exist.
+    let out = profile(&dir, &["profile", "--command", "no-such-program-here --x"]);
+    assert_eq!(out.status.code(), Some(2));
+    one_line(&out, "no-such-program-here: no such program on PATH");
+    // An unclosed quote.
+    let out = profile(&dir, &["profile", "--command", "ls 'x"]);
+    assert_eq!(out.status.code(), Some(2));
+    one_line(&out, "unclosed");
+    // A program that fails: its status, and its own words.
+    let out = profile(
+        &dir,
+        &[
+            "profile",
+            "--no-sample",
+            "--command",
+            "sh -c 'echo broken input >&2; exit 3'",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("exited with status 3"), "{text}");
+    assert!(text.contains("broken input"), "{text}");
+    // perf refused (here: not on PATH): the timings, one line why, a non-zero exit.
+    let true_bin = which("true");
+    let empty = dir.join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_buildscope"))
+        .args(["profile", "--command", true_bin.to_str().unwrap()])
+        .current_dir(&dir)
+        .env("PATH", &empty)
+        .env("BUILDSCOPE_DB", dir.join("history.sqlite"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    one_line(&out, "not sampled: perf is not installed");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Wall "));
+    // A binary without symbols, when perf may sample.
+    let stripped = dir.join("stripped-true");
+    let made = std::process::Command::new("strip")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(&true_bin)
+        .status();
+    if made.is_ok_and(|s| s.success()) {
+        let out = profile(&dir, &["profile", "--command", stripped.to_str().unwrap()]);
+        if !sampling_refused(&out) {
+            assert_eq!(out.status.code(), Some(2));
+            one_line(&out, "no symbol table");
+        }
+    }
+}
+
+fn which(program: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} on PATH"))
+}
+
+/// A program with two busy functions whose work is read from stdin, so that one can be
+/// made slower without changing the command line the history compares by. They take
+/// turns in a hundred slices: a shared machine's slow spells (measured here: one of two
+/// functions run one after the other 10% slower for three runs in a row) then fall on
+/// both alike, and what the check sees is the function's own change.
+fn two_function_program() -> PathBuf {
+    let root = common::scratch_dir("buildscope-program-two-");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"twofn\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("src/main.rs"),
+        r#"use std::io::Read;
+#[inline(never)]
+fn mix_a(n: u64) -> u64 {
+    let mut x = 1u64;
+    for i in 0..n { x = x.wrapping_mul(6364136223846793005).wrapping_add(i); }
+    x
+}
+#[inline(never)]
+fn mix_b(n: u64) -> u64 {
+    let mut x = 7u64;
+    for i in 0..n { x = x.wrapping_mul(2862933555777941757).wrapping_add(i ^ 3); }
+    x
+}
+fn main() {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).unwrap();
+    let n: Vec<u64> = input.split_whitespace().map(|w| w.parse().unwrap()).collect();
+    let mut out = 0;
+    for _ in 0..100 {
+        out ^= mix_a(std::hint::black_box(n[0] / 100)) ^ mix_b(std::hint::black_box(n[1] / 100));
+    }
+    println!("{out}");
+}
+"#,
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = two_function_program();
+    let input = root.join("work.txt");
+    // About half a second in each function here (measured: 150M iterations took 130 ms
+    // for both); 20,000 samples a second keep each function's time against the rest's
+    // steady to a couple of percent, where 2,600 samples in all had moved it by 15%.
+    let iterations = 600_000_000u64;
+    std::fs::write(&input, format!("{iterations} {iterations}")).unwrap();
+    let run = |runs: &str| {
+        profile(
+            &root,
+            &[
+                "profile",
+                "--release",
+                "--frequency",
+                "20000",
+                "--stdin",
+                input.to_str().unwrap(),
+                "--runs",
+                runs,
+                "--json",
+                "-q",
+            ],
+        )
+    };
+    let first = run("10");
+    if sampling_refused(&first) {
+        return;
+    }
+    let doc = common::stdout_json(&first);
+    let names: Vec<&str> = doc["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(names[..2].contains(&"twofn::mix_a"), "{names:?}");
+    let check = || {
+        profile(
+            &root,
+            &[
+                "profile",
+                "--release",
+                "--frequency",
+                "20000",
+                "--stdin",
+                input.to_str().unwrap(),
+                "--check",
+                "--json",
+                "-q",
+            ],
+        )
+    };
+    // Unchanged: every check passes (a crossing by chance is measured again, twice at
+    // most, and the median judged, as a build's check does).
+    for attempt in 0..15 {
+        let out = check();
+        let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "unchanged program failed check {attempt}: {:#}",
+            outcome["check"]
+        );
+    }
+    // mix_a does 15% more work.
+    std::fs::write(
+        &input,
+        format!("{} {iterations}", iterations + iterations * 15 / 100),
+    )
+    .unwrap();
+    let out = check();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let crossed: Vec<String> = outcome["check"]["outcome"]["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["crossed"].as_array().unwrap().iter())
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(crossed, ["fn:twofn::mix_a"], "{outcome:#}");
+}
