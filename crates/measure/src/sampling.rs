@@ -11,15 +11,20 @@ use std::process::{Command, Stdio};
 /// The folded stacks of a run: `frame;frame;… count` per line.
 pub const SAMPLES_FILE: &str = "samples.folded";
 
-/// `perf`, when it may sample here; else why not, in one sentence.
-pub fn sampler() -> Result<PathBuf, String> {
-    let perf = std::env::var_os("PATH")
+/// `perf` on PATH, or the sentence saying it is not installed.
+pub(crate) fn sampler_path() -> Result<PathBuf, String> {
+    std::env::var_os("PATH")
         .and_then(|paths| {
             std::env::split_paths(&paths)
                 .map(|p| p.join("perf"))
                 .find(|p| p.is_file())
         })
-        .ok_or("perf is not installed (Debian: apt-get install linux-perf)")?;
+        .ok_or_else(|| "perf is not installed (Debian: apt-get install linux-perf)".to_string())
+}
+
+/// `perf`, when it may sample here; else why not, in one sentence.
+pub fn sampler() -> Result<PathBuf, String> {
+    let perf = sampler_path()?;
     let probe = tempfile::tempdir().map_err(|e| format!("a scratch folder for perf: {e}"))?;
     let output = Command::new(&perf)
         .args(["record", "-q", "-g", "-o"])
