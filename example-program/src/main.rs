@@ -9,6 +9,12 @@
 //! calls × functions. That is the planted cause a profile and a growth fit should find.
 //!
 //!     tinyc PATH [--repeat N]
+//!     tinyc --generated N [--repeat N]
+//!
+//! `--generated N` compiles a program of N functions made in memory, in the shape
+//! `buildscope scale --shape call-graph` writes (7% base functions, 28% mid ones calling
+//! two base ones, the rest leaves calling a mid and a base one): an input of any size
+//! without a file.
 //!
 //! Each pass is `#[inline(never)]` so that it is a frame of its own in every profile, as
 //! a real compiler's passes (large functions, called once) are anyway.
@@ -24,6 +30,7 @@ mod resolve;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut path = None;
+    let mut generated = None;
     let mut repeat = 1usize;
     let mut i = 0;
     while i < args.len() {
@@ -35,14 +42,25 @@ fn main() -> ExitCode {
                     None => return usage("--repeat needs a number"),
                 }
             }
+            "--generated" => {
+                i += 1;
+                match args.get(i).and_then(|n| n.parse().ok()) {
+                    Some(n) => generated = Some(n),
+                    None => return usage("--generated needs a number"),
+                }
+            }
             "-h" | "--help" => {
                 println!("usage: tinyc PATH [--repeat N]   (PATH: a .rs file or a folder of them)");
+                println!("       tinyc --generated N [--repeat N]   (N functions made in memory)");
                 return ExitCode::SUCCESS;
             }
             other if path.is_none() => path = Some(PathBuf::from(other)),
             other => return usage(&format!("unexpected argument `{other}`")),
         }
         i += 1;
+    }
+    if let Some(n) = generated {
+        return run(&[call_graph(n)], repeat);
     }
     let Some(path) = path else {
         return usage("no input given");
@@ -58,9 +76,14 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    run(&sources, repeat)
+}
+
+/// Compiles `sources` `repeat` times and prints what was compiled.
+fn run(sources: &[String], repeat: usize) -> ExitCode {
     let mut summary = String::new();
     for _ in 0..repeat.max(1) {
-        match compile(&sources) {
+        match compile(sources) {
             Ok(s) => summary = s,
             Err(e) => {
                 eprintln!("tinyc: {e}");
@@ -72,8 +95,36 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `n` functions in three tiers (the same sequence as buildscope's call-graph shape).
+#[inline(never)]
+fn call_graph(n: usize) -> String {
+    let bases = (n * 7 / 100).max(1);
+    let mids = (n * 28 / 100).max(1);
+    let leaves = n.saturating_sub(bases + mids);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut pick = |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    };
+    let mut out = String::with_capacity(n * 80);
+    for i in 0..bases {
+        out += &format!("pub fn base_{i}(x: u64) -> u64 {{ x * 3 + {i} }}\n");
+    }
+    for i in 0..mids {
+        let (a, b) = (pick(bases), pick(bases));
+        out += &format!("pub fn mid_{i}(x: u64) -> u64 {{ base_{a}(x) + base_{b}(x + 1) }}\n");
+    }
+    for i in 0..leaves {
+        let (m, b) = (pick(mids), pick(bases));
+        out += &format!("pub fn leaf_{i}(x: u64) -> u64 {{ mid_{m}(x) * 2 + base_{b}(x) }}\n");
+    }
+    out
+}
+
 fn usage(problem: &str) -> ExitCode {
-    eprintln!("tinyc: {problem}\nusage: tinyc PATH [--repeat N]");
+    eprintln!("tinyc: {problem}\nusage: tinyc PATH [--repeat N], or tinyc --generated N");
     ExitCode::from(2)
 }
 

@@ -218,8 +218,8 @@ Examples:
   buildscope profile --release --stdin input.txt --runs 5
   buildscope profile --release --check -- inputs/big      # in CI: fails when it got slower
 
-Try it on the example shipped with buildscope:
-  cd example-program && buildscope profile --release -- ../example-program/src";
+Try it on the example compiler shipped with buildscope (it makes its input in memory):
+  cd example-program && buildscope profile --release --runs 3 -- --generated 16000";
 
 const DB_HELP: &str = "\
 A history is a SQLite file (the default: $XDG_DATA_HOME/buildscope/history.sqlite) or a
