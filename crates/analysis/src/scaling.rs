@@ -172,15 +172,29 @@ pub fn scale_headline(measures: &[ScaleMeasure]) -> Option<String> {
             .and_then(SizePoint::median)
             .unwrap_or(0.0)
     };
-    let total: f64 = measures
+    // A build's phases and queries share its phases' total; a program's functions
+    // (`--run --sample`) its CPU time, and only the program's own crates' functions are
+    // candidates (the C library, the kernel and std grow with whatever calls them).
+    let phases: f64 = measures
         .iter()
         .filter(|m| m.measure.starts_with("phase:"))
         .map(largest)
         .sum();
+    let cpu = measures
+        .iter()
+        .find(|m| m.measure == "cpu")
+        .map_or(0.0, largest);
+    let share_of = |m: &ScaleMeasure| match m.measure.strip_prefix(crate::FUNCTION_MEASURE_PREFIX) {
+        Some(name) if is_programs_own(name) && cpu > 0.0 => Some(largest(m) / cpu),
+        Some(_) => None,
+        None if m.measure.starts_with("phase:") || m.measure.starts_with("query:") => {
+            (phases > 0.0).then(|| largest(m) / phases)
+        }
+        None => None,
+    };
     let (m, fit) = measures
         .iter()
-        .filter(|m| m.measure.starts_with("phase:") || m.measure.starts_with("query:"))
-        .filter(|m| total > 0.0 && largest(m) >= HEADLINE_SHARE * total)
+        .filter(|m| share_of(m).is_some_and(|share| share >= HEADLINE_SHARE))
         .filter_map(|m| m.fit.map(|f| (m, f)))
         .max_by(|a, b| a.1.exponent.total_cmp(&b.1.exponent))?;
     let with_values: Vec<&SizePoint> = m.points.iter().filter(|p| p.median().is_some()).collect();
@@ -188,15 +202,26 @@ pub fn scale_headline(measures: &[ScaleMeasure]) -> Option<String> {
     let grew = last.median()? / first.median()?.max(1.0);
     let input = last.size as f64 / first.size.max(1) as f64;
     Some(format!(
-        "`{}` grows as n^{:.2} ({}): ×{:.1} for ×{:.0} the input",
+        "`{}` grows as n^{:.2} [{:.2}, {:.2}] ({}): ×{:.1} for ×{:.0} the input",
         m.measure
             .trim_start_matches("phase:")
-            .trim_start_matches("query:"),
+            .trim_start_matches("query:")
+            .trim_start_matches(crate::FUNCTION_MEASURE_PREFIX),
         fit.exponent,
+        fit.interval.0,
+        fit.interval.1,
         fit.growth.describe(),
         grew,
         input
     ))
+}
+
+/// Whether a sampled function is the program's own code rather than the runtime's.
+fn is_programs_own(function: &str) -> bool {
+    !matches!(
+        crate::crate_of(function).as_str(),
+        "system" | "kernel" | "unknown" | "std" | "core" | "alloc" | "__rustc"
+    )
 }
 
 #[cfg(test)]

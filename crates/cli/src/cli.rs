@@ -134,6 +134,11 @@ Built-in generators (--shape), what each stresses:
 Or any generator: --generator 'CMD' with {n} for the size and {dir} for the folder it must
 write a cargo project into (without {dir}, CMD runs inside that folder).
 
+Or your own program and the size of its input: --run 'CMD' runs CMD at each size ({n} the
+size, {dir} the folder a --shape or --generator wrote, if any) as `buildscope profile`
+would; with --sample each of its functions is fitted, and the headline names the one that
+grows fastest (`tinyc::resolve::resolve grows as n^1.9 [1.8, 2.0]`).
+
 Or your own project and the size of a change: --edit PATH rebuilds this workspace after an
 edit of the first n function bodies of PATH (restored after each build), so you see how the
 rebuild's codegen and wall time grow with the number of functions a change touches.
@@ -142,7 +147,9 @@ Examples:
   buildscope scale --shape iterator-chain --sizes 20,40,60,80
   buildscope scale --shape derives=serde::Serialize --sizes 250,500,1000,2000 --runs 3
   buildscope scale --generator 'python3 gen.py {n} {dir}' --sizes 1000,2000,4000,8000 --json
-  buildscope scale --edit src/lib.rs --sizes 1,4,16,64";
+  buildscope scale --edit src/lib.rs --sizes 1,4,16,64
+  buildscope scale --run './target/release/tinyc --generated {n}' --sizes 4000,8000,16000,32000 --sample
+  buildscope scale --shape call-graph --run 'mycc {dir}/src' --sizes 10000,20000,40000 --sample";
 
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
@@ -150,7 +157,7 @@ pub struct ScaleArgs {
     #[arg(
         long,
         value_name = "SHAPE",
-        required_unless_present_any = ["generator", "edit"],
+        required_unless_present_any = ["generator", "edit", "run"],
         conflicts_with_all = ["generator", "edit"]
     )]
     pub shape: Option<String>,
@@ -162,6 +169,11 @@ pub struct ScaleArgs {
     /// restored after each build, the builds go to a target directory of their own.
     #[arg(long, value_name = "PATH")]
     pub edit: Option<PathBuf>,
+    /// Measure this command at each size instead of a cargo build: {n} is the size, {dir}
+    /// the folder the generator (if any) wrote. With --sample, each function's time is
+    /// fitted too, and the headline names the one that grows fastest.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["edit", "hot", "toolchain"])]
+    pub run: Option<String>,
     /// The sizes to build (at least three for a fit).
     #[arg(long, value_name = "N,N,...", value_delimiter = ',', required = true)]
     pub sizes: Vec<u64>,

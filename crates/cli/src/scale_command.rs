@@ -6,7 +6,7 @@ use buildscope_output::Status;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use buildscope_measure::{cargo, ScalePlan};
+use buildscope_measure::{cargo, Generator, ScalePlan};
 use buildscope_output::{render_scale, write_scale_page, ScaleView, Style};
 use buildscope_workflow::{
     default_work_dir, generator_of, scale as scale_sizes, sizes_to_fit, Scaled,
@@ -20,6 +20,7 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
         args.shape.as_deref(),
         args.generator.as_deref(),
         args.edit.as_deref(),
+        args.run.is_some(),
     )?;
     // Sizes of an edit are rebuilds after it.
     let hot = args.hot || args.edit.is_some();
@@ -31,7 +32,12 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
         sizes: sizes.clone(),
         runs: args.runs as usize,
         hot,
-        work: (args.work.clone()).unwrap_or_else(|| default_work_dir(&generator, &here)),
+        work: (args.work.clone()).unwrap_or_else(|| match (&generator, &args.run) {
+            (Generator::Nothing, Some(run)) => {
+                default_work_dir(&Generator::Command(run.clone()), &here)
+            }
+            _ => default_work_dir(&generator, &here),
+        }),
         cores: cores(),
         env: args
             .toolchain
@@ -39,6 +45,7 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
             .map(|t| ("RUSTUP_TOOLCHAIN".to_string(), t.clone()))
             .collect(),
         sample: args.sample,
+        run: args.run.clone(),
     };
     let bar = progress_bar(
         args.quiet || args.format().is_for_machines(),
@@ -52,7 +59,11 @@ pub(crate) fn scale(args: ScaleArgs, style: &Style) -> Result<ExitCode> {
     bar.finish_and_clear();
     let Scaled { measures, failures } = scaled?;
     let runs = args.runs as usize;
-    let view = ScaleView::new(&generator.describe(), hot, sizes, runs, measures, failures);
+    let described = match &args.run {
+        Some(run) => format!("{run} ({})", generator.describe()),
+        None => generator.describe(),
+    };
+    let view = ScaleView::new(&described, hot, sizes, runs, measures, failures);
     if let Some(path) = &args.output {
         write_scale_page(&view, path)?;
         if !args.format().is_for_machines() {

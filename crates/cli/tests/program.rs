@@ -361,3 +361,84 @@ fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
         .collect();
     assert_eq!(crossed, ["fn:twofn::mix_a"], "{outcome:#}");
 }
+
+/// The example compiler built once by `buildscope profile` (line tables, frame pointers).
+fn tinyc_executable() -> PathBuf {
+    let root = tinyc();
+    let out = profile(
+        root,
+        &["profile", "--release", "--no-sample", "-q", "--", "--help"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    root.join("target/buildscope/program/release/tinyc")
+}
+
+#[test]
+fn scale_run_finds_the_planted_quadratic_pass_and_the_linear_ones() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tinyc = tinyc_executable();
+    let root = common::scratch_dir("buildscope-program-scale-");
+    let command = format!("{} --generated {{n}}", tinyc.display());
+    let out = profile(
+        &root,
+        &[
+            "scale",
+            "--run",
+            &command,
+            "--sizes",
+            "4000,8000,16000,32000",
+            "--runs",
+            "2",
+            "--sample",
+            "--json",
+            "-q",
+        ],
+    );
+    let doc = common::stdout_json(&out);
+    let measure = |name: &str| {
+        doc["measures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["measure"] == name)
+            .cloned()
+    };
+    // The timings are there sampled or not.
+    assert!(
+        measure("wall").is_some() && measure("rss").is_some(),
+        "{doc:#}"
+    );
+    assert!(
+        measure("units").is_none(),
+        "a program has no units: {doc:#}"
+    );
+    let Some(resolve) = measure("fn:tinyc::resolve::resolve") else {
+        // Not sampled here (perf missing or refused): CI samples for real.
+        assert!(std::env::var_os("CI").is_none(), "{doc:#}");
+        return;
+    };
+    // The planted pass: calls × functions, its interval above linear.
+    let low = resolve["fit"]["interval"][0].as_f64().unwrap();
+    assert!(low > 1.2, "resolve grows superlinearly: {resolve:#}");
+    let headline = doc["headline"].as_str().unwrap_or_default();
+    assert!(
+        headline.starts_with("`tinyc::resolve::"),
+        "the headline names the quadratic pass: {headline}"
+    );
+    // The evaluator, the largest linear pass, fits as linear.
+    let evaluate = measure("fn:tinyc::lower::evaluate").expect("evaluate fitted");
+    let (lo, hi) = (
+        evaluate["fit"]["interval"][0].as_f64().unwrap(),
+        evaluate["fit"]["interval"][1].as_f64().unwrap(),
+    );
+    let growth = evaluate["fit"]["growth"].as_str().unwrap();
+    assert!(
+        matches!(growth, "linear" | "n-log-n") || (lo <= 1.0 && 1.0 <= hi),
+        "evaluate is linear: {evaluate:#}"
+    );
+    assert!(hi < 1.5, "evaluate is not superlinear: {evaluate:#}");
+}

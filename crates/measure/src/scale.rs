@@ -202,6 +202,8 @@ pub enum Generator {
     /// this file (absolute) edited, one hot build per size: how a rebuild grows with the
     /// size of a change.
     EditsOf(PathBuf),
+    /// Nothing generated: `--run`'s command makes its own input from `{n}`.
+    Nothing,
 }
 
 impl Generator {
@@ -215,6 +217,7 @@ impl Generator {
                     .map_or(path.as_os_str(), |n| n)
                     .to_string_lossy()
             ),
+            Generator::Nothing => "no generator".into(),
         }
     }
 
@@ -239,7 +242,7 @@ impl Generator {
                 )?;
                 write(dir.join("src/lib.rs"), shape.source(n))
             }
-            Generator::EditsOf(_) => Ok(()),
+            Generator::EditsOf(_) | Generator::Nothing => Ok(()),
             Generator::Command(command) => {
                 let line = command
                     .replace("{n}", &n.to_string())
@@ -255,12 +258,6 @@ impl Generator {
                         "`{line}` failed ({}): {}",
                         output.status,
                         stderr.lines().last().unwrap_or("").trim()
-                    ));
-                }
-                if !dir.join("Cargo.toml").is_file() {
-                    return Err(format!(
-                        "`{line}` wrote no Cargo.toml into {}",
-                        dir.display()
                     ));
                 }
                 Ok(())
@@ -290,8 +287,12 @@ pub struct ScalePlan {
     pub work: PathBuf,
     pub cores: usize,
     pub env: Vec<(String, String)>,
-    /// Sample the generated crates' rustc with perf.
+    /// Sample the generated crates' rustc with perf (with `run`: the command).
     pub sample: bool,
+    /// Measure this command instead of a cargo build (`{n}` the size, `{dir}` the folder
+    /// the generator wrote): a program's growth with its input (`buildscope profile`'s
+    /// runs, per function when sampled).
+    pub run: Option<String>,
 }
 
 /// Generates, builds and measures each size; a size that fails is reported and the others
@@ -323,6 +324,16 @@ fn measure_size(plan: &ScalePlan, size: u64, dir: &Path) -> Result<Vec<RunRecord
         return measure_edit_size(plan, path, size);
     }
     plan.generator.generate(size, dir)?;
+    if let Some(command) = &plan.run {
+        return measure_command(plan, command, size, dir);
+    }
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(format!(
+            "`{}` wrote no Cargo.toml into {}",
+            plan.generator.describe(),
+            dir.display()
+        ));
+    }
     let workspace = crate::Workspace::load(&plan.cargo, Some(&dir.join("Cargo.toml")))
         .map_err(|e| format!("the generated project: {e}"))?;
     let source = workspace
@@ -350,6 +361,44 @@ fn measure_size(plan: &ScalePlan, size: u64, dir: &Path) -> Result<Vec<RunRecord
         }
         .plan(plan, &workspace),
     )
+}
+
+/// One size of `--run`: the command, `{n}` and `{dir}` filled in, profiled `plan.runs`
+/// times as `buildscope profile --command` does (sampled with `plan.sample`), the runs
+/// kept under the size's folder.
+fn measure_command(
+    plan: &ScalePlan,
+    command: &str,
+    size: u64,
+    dir: &Path,
+) -> Result<Vec<RunRecord>, String> {
+    let line = command
+        .replace("{n}", &size.to_string())
+        .replace("{dir}", &dir.display().to_string());
+    let argv = crate::split_command_line(&line).map_err(|e| e.to_string())?;
+    let program = crate::ProgramPlan {
+        workspace_root: dir.to_path_buf(),
+        runs_dir: dir.join("runs"),
+        build: None,
+        built: None,
+        argv,
+        runs: plan.runs.max(1) as u32,
+        stdin: None,
+        show_output: false,
+        sample: plan.sample,
+        frequency: None,
+    };
+    let records = crate::profile_program(&program, |_| {}).map_err(|e| e.to_string())?;
+    match records.iter().find(|r| !r.success) {
+        Some(failed) => Err(format!(
+            "`{line}` failed (exit status {}): {}",
+            failed
+                .exit_code
+                .map_or("none".to_string(), |c| c.to_string()),
+            failed.cargo_output_tail.last().map_or("", String::as_str)
+        )),
+        None => Ok(records),
+    }
 }
 
 /// One size of [`Generator::EditsOf`]: the user's workspace rebuilt after an edit of the

@@ -14,12 +14,17 @@ use crate::WorkflowError;
 
 /// Queries fitted beside the phases: those with the most self time at the largest size.
 const TOP_QUERIES: usize = 8;
+/// A program's functions fitted (`--run --sample`): those with the most total time at the
+/// largest size.
+const TOP_FUNCTIONS: usize = 12;
 
-/// The generator `--shape`, `--generator` or `--edit` names.
+/// The generator `--shape`, `--generator` or `--edit` names (none with `--run` alone: its
+/// command makes its input from `{n}`).
 pub fn generator_of(
     shape: Option<&str>,
     command: Option<&str>,
     edit: Option<&Path>,
+    run: bool,
 ) -> Result<Generator, WorkflowError> {
     if let Some(path) = edit {
         let absolute = std::fs::canonicalize(path)
@@ -34,6 +39,7 @@ pub fn generator_of(
             ))
         }),
         (None, Some(command)) => Ok(Generator::Command(command.to_string())),
+        (None, None) if run => Ok(Generator::Nothing),
         (None, None) => Err(WorkflowError::BadArgument(
             "--shape, --generator or --edit: what makes the project for a size".into(),
         )),
@@ -110,10 +116,23 @@ pub fn scale_measures_of(record: &RunRecord) -> BTreeMap<String, f64> {
     .collect();
     // CPU even where no unit measured it: a fit needs the point.
     out.insert("cpu".to_string(), record.totals.cpu_ns as f64);
-    out.insert(
-        "units".to_string(),
-        record.units.iter().map(|u| u.duration_ns()).sum::<u64>() as f64,
-    );
+    match &record.program {
+        // A program's run has no units; its peak memory is the program's own.
+        Some(program) => {
+            out.insert("rss".to_string(), program.peak_rss_bytes as f64);
+        }
+        None => {
+            out.insert(
+                "units".to_string(),
+                record.units.iter().map(|u| u.duration_ns()).sum::<u64>() as f64,
+            );
+        }
+    }
+    // A program's functions (`--run` sampled): each one's total time, itself and what it
+    // calls, so that a pass's growth includes the helpers it spends it in.
+    for function in record.program.iter().flat_map(|p| &p.functions) {
+        out.insert(format!("fn:{}", function.name), function.total_ns as f64);
+    }
     for (name, ns) in &record.phase_measures {
         if let Some((_, phase)) = name
             .strip_prefix("phase:")
@@ -144,9 +163,16 @@ fn fits(per_size: &[(u64, Vec<BTreeMap<String, f64>>)]) -> Vec<ScaleMeasure> {
     if let Some(largest) = per_size.iter().rev().find_map(|(_, runs)| runs.first()) {
         names.extend(largest_measures(largest, "phase:", usize::MAX));
         names.extend(largest_measures(largest, "query:", TOP_QUERIES));
+        names.extend(largest_measures(largest, "fn:", TOP_FUNCTIONS));
     }
     names
         .into_iter()
+        // A measure no run has (`units` of a program) is no row.
+        .filter(|name| {
+            per_size
+                .iter()
+                .any(|(_, runs)| runs.iter().any(|m| m.contains_key(name)))
+        })
         .map(|name| {
             let points: Vec<SizePoint> = per_size
                 .iter()
