@@ -52,8 +52,9 @@ pub use findings::{
 pub use inputs::{phase_measures_in, summarize_inputs, InputError};
 pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as PHASE_RULES};
 pub use program::{
-    crate_of, crate_times, function_spreads, function_times, FunctionSpread, FunctionTime,
-    ProgramRun, FUNCTION_MEASURE_PREFIX, KEPT_FUNCTIONS, PROGRAM_COMMAND,
+    crate_of, crate_times, function_changes, function_spreads, function_times, machine_factor,
+    FunctionChange, FunctionSpread, FunctionTime, ProgramRun, FUNCTION_MEASURE_PREFIX,
+    KEPT_FUNCTIONS, PROGRAM_COMMAND, SINGLE_RUN_CHANGE,
 };
 pub use query_tree::{
     query_tree, query_trees, Chain, Importance, ProfileQueries, QueryCount, QueryTrees, TreeNode,

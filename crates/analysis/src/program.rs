@@ -203,25 +203,21 @@ pub fn crate_times(functions: &[FunctionTime]) -> Vec<(String, u64)> {
 
 impl ProgramRun {
     /// The measures the history keeps of a program run beyond wall and CPU time: peak
-    /// memory, and for each kept function of at least 1% of the CPU time (`cpu_ns`) its
-    /// self time per unit of the rest of the program's (`fn:<name>`, a ratio), so that
-    /// `check` compares them run by run and names the function that grew.
-    ///
-    /// Why a ratio and not nanoseconds: a loaded or throttled machine slows every function
-    /// alike, which moves each one's time by tens of percent from run to run, but not its
-    /// time against the rest's; a function that got 15% slower moves that ratio by
-    /// exactly 15%, whatever its share (a share of the total would move by less).
-    pub fn measures(&self, cpu_ns: u64) -> Vec<(String, f64)> {
-        let sampled = self.sampled_ns.max(cpu_ns);
+    /// memory, and the self time of each kept function of at least 1% of the sampled CPU
+    /// time (`fn:<name>`, ns), so that `check` compares them run by run and names the
+    /// function that grew. `check` judges them adjusted for the machine's speed in each run
+    /// ([`machine_factor`]).
+    pub fn measures(&self) -> Vec<(String, f64)> {
+        let sampled = self.sampled_ns.max(1);
         std::iter::once(("rss".to_string(), self.peak_rss_bytes as f64))
             .chain(
                 self.functions
                     .iter()
-                    .filter(|f| f.self_ns * 100 >= sampled && f.self_ns < sampled)
+                    .filter(|f| f.self_ns * 100 >= sampled)
                     .map(|f| {
                         (
                             format!("{FUNCTION_MEASURE_PREFIX}{}", f.name),
-                            f.self_ns as f64 / (sampled - f.self_ns) as f64,
+                            f.self_ns as f64,
                         )
                     }),
             )
@@ -242,6 +238,141 @@ impl ProgramRun {
             .collect::<Vec<_>>()
             .join(" ")
     }
+}
+
+/// A function whose self time changed between two profiles beyond their noise.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionChange {
+    pub name: String,
+    #[serde(rename = "crate")]
+    pub krate: String,
+    /// Its self time in each run before and after, ns (0 where a run did not sample it).
+    pub before: Vec<f64>,
+    pub after: Vec<f64>,
+    /// Of the medians: after / before − 1 (`None` for a function new in `after`).
+    pub change: Option<f64>,
+}
+
+/// With one run a side, the smallest change of a function's self time worth listing.
+pub const SINGLE_RUN_CHANGE: f64 = 0.10;
+
+/// How much faster or slower the machine ran a program in one run than in a reference:
+/// the median, weighted by the reference's time, of each function's time in the run over
+/// its time in the reference (`(run, reference)` pairs, ns). A loaded, throttled or shared
+/// machine slows every function alike, so the median function shows it, while one function
+/// that changed does not move the median (as long as most of the time is in functions that
+/// did not change). 1 when no function is in both.
+pub fn machine_factor(pairs: &[(f64, f64)]) -> f64 {
+    let mut ratios: Vec<(f64, f64)> = pairs
+        .iter()
+        .filter(|(run, reference)| *run > 0.0 && *reference > 0.0)
+        .map(|(run, reference)| (run / reference, *reference))
+        .collect();
+    if ratios.is_empty() {
+        return 1.0;
+    }
+    ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let half = ratios.iter().map(|r| r.1).sum::<f64>() / 2.0;
+    let mut seen = 0.0;
+    for (ratio, weight) in &ratios {
+        seen += weight;
+        if seen >= half {
+            return *ratio;
+        }
+    }
+    ratios.last().map_or(1.0, |r| r.0)
+}
+
+/// The functions whose self time changed from `before`'s runs to `after`'s beyond the
+/// noise, largest change first; functions under 1% of the CPU time on both sides are left
+/// out. Each run's times are first divided by its [`machine_factor`] against the `before`
+/// runs' medians, so a slower machine does not make every function look slower; then a
+/// function changed when its adjusted ranges over the runs are apart (two or more runs a
+/// side), or by [`SINGLE_RUN_CHANGE`] with one run a side, and its measured median moved
+/// the same way. `change` is of the adjusted medians; `before`/`after` hold the measured
+/// times.
+pub fn function_changes(before: &[&ProgramRun], after: &[&ProgramRun]) -> Vec<FunctionChange> {
+    let self_times = |runs: &[&ProgramRun]| -> HashMap<String, (String, Vec<f64>)> {
+        let mut out: HashMap<String, (String, Vec<f64>)> = HashMap::new();
+        for (i, run) in runs.iter().enumerate() {
+            for f in &run.functions {
+                out.entry(f.name.clone())
+                    .or_insert_with(|| (f.krate.clone(), vec![0.0; runs.len()]))
+                    .1[i] = f.self_ns as f64;
+            }
+        }
+        out
+    };
+    let (old, new) = (self_times(before), self_times(after));
+    let median = |v: &[f64]| crate::stats::median(v).unwrap_or(0.0);
+    let reference: HashMap<&String, f64> = old.iter().map(|(n, (_, v))| (n, median(v))).collect();
+    let factors = |times: &HashMap<String, (String, Vec<f64>)>, runs: usize| -> Vec<f64> {
+        (0..runs)
+            .map(|i| {
+                let pairs: Vec<(f64, f64)> = times
+                    .iter()
+                    .filter_map(|(name, (_, v))| Some((v[i], *reference.get(name)?)))
+                    .collect();
+                machine_factor(&pairs)
+            })
+            .collect()
+    };
+    let (old_factors, new_factors) = (factors(&old, before.len()), factors(&new, after.len()));
+    let adjusted = |v: &[f64], factors: &[f64]| -> Vec<f64> {
+        v.iter().zip(factors).map(|(ns, f)| ns / f).collect()
+    };
+    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+    names.sort();
+    names.dedup();
+    let several = before.len() >= 2 && after.len() >= 2;
+    let max = |v: &[f64]| v.iter().copied().fold(f64::MIN, f64::max);
+    let min = |v: &[f64]| v.iter().copied().fold(f64::MAX, f64::min);
+    let mut changes: Vec<FunctionChange> = names
+        .into_iter()
+        .filter_map(|name| {
+            let krate = old.get(name).or(new.get(name)).map(|e| e.0.clone())?;
+            let a = old
+                .get(name)
+                .map_or(vec![0.0; before.len()], |e| e.1.clone());
+            let b = new
+                .get(name)
+                .map_or(vec![0.0; after.len()], |e| e.1.clone());
+            let share = |runs: &[&ProgramRun], ns: &[f64]| {
+                ns.iter()
+                    .zip(runs)
+                    .map(|(ns, run)| ns / run.sampled_ns.max(1) as f64)
+                    .fold(0.0, f64::max)
+            };
+            if share(before, &a).max(share(after, &b)) < 0.01 {
+                return None;
+            }
+            let (na, nb) = (adjusted(&a, &old_factors), adjusted(&b, &new_factors));
+            let (ma, mb) = (median(&na), median(&nb));
+            let change = (ma > 0.0).then(|| mb / ma - 1.0);
+            let apart = if several {
+                min(&nb) > max(&na) || max(&nb) < min(&na)
+            } else {
+                change.is_none_or(|c| c.abs() >= SINGLE_RUN_CHANGE)
+            };
+            // The measured time moved the same way (as `check` requires: with few functions
+            // the adjustment alone could blame one for another's change).
+            let measured_agrees = change.is_none_or(|c| (median(&b) > median(&a)) == (c > 0.0));
+            (apart && measured_agrees).then(|| FunctionChange {
+                name: name.clone(),
+                krate,
+                before: a,
+                after: b,
+                change,
+            })
+        })
+        .collect();
+    changes.sort_by(|x, y| {
+        let size = |c: &FunctionChange| c.change.map_or(f64::INFINITY, f64::abs);
+        size(y)
+            .total_cmp(&size(x))
+            .then_with(|| x.name.cmp(&y.name))
+    });
+    changes
 }
 
 #[cfg(test)]
@@ -288,6 +419,63 @@ mod tests {
         assert_eq!(crate_of("[unknown]"), "unknown");
         assert_eq!(crate_of("[kernel.kallsyms]"), "kernel");
         assert_eq!(crate_of("<[T] as core::fmt::Debug>::fmt"), "core");
+    }
+
+    fn run_with(functions: &[(&str, u64)], cpu: u64) -> ProgramRun {
+        ProgramRun {
+            argv: vec!["p".into()],
+            executable: "p".into(),
+            built_with: None,
+            signal: None,
+            peak_rss_bytes: 0,
+            sampled_ns: cpu,
+            functions: functions
+                .iter()
+                .map(|(name, ns)| FunctionTime {
+                    name: name.to_string(),
+                    krate: "p".into(),
+                    self_ns: *ns,
+                    total_ns: *ns,
+                    within: None,
+                })
+                .collect(),
+            not_sampled: None,
+        }
+    }
+
+    #[test]
+    fn a_function_that_grew_beyond_the_runs_spread_is_listed_and_a_steady_one_not() {
+        // `slow` does 15% more work after; the machine is 20% slower in one run, which
+        // moves every function's own time alike (`steady`'s range then covers all) but no
+        // ratio to the rest; `steady` loses share to `slow` and is not listed for it.
+        let before = [
+            run_with(&[("slow", 400), ("steady", 500)], 1_000),
+            run_with(&[("slow", 410), ("steady", 495)], 1_000),
+            run_with(&[("slow", 480), ("steady", 600)], 1_200),
+        ];
+        let after = [
+            run_with(&[("slow", 460), ("steady", 500)], 1_060),
+            run_with(&[("slow", 470), ("steady", 505)], 1_075),
+        ];
+        let changes = function_changes(
+            &before.iter().collect::<Vec<_>>(),
+            &after.iter().collect::<Vec<_>>(),
+        );
+        let names: Vec<&str> = changes.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["slow"]);
+        assert!(changes[0].change.unwrap() > 0.1);
+        // One run a side: 10% or more.
+        let one = function_changes(&[&before[0]], &[&after[0]]);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].name, "slow");
+    }
+
+    #[test]
+    fn the_machine_factor_is_the_median_functions_change() {
+        // Everything 20% slower but one function, which is 50% slower.
+        let pairs = [(120.0, 100.0), (240.0, 200.0), (60.0, 50.0), (150.0, 100.0)];
+        assert!((machine_factor(&pairs) - 1.2).abs() < 1e-9);
+        assert_eq!(machine_factor(&[]), 1.0);
     }
 
     #[test]

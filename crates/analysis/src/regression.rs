@@ -43,16 +43,51 @@ pub const PROGRAM_DEFAULT_THRESHOLDS: [&str; 3] = ["wall>10%", "cpu>10%", "fn:*>
 /// (times in ns, sizes in bytes).
 pub type Measures = BTreeMap<String, f64>;
 
-/// What a measure counts, for printing: `bytes`, `ratio` (a program's function: its self
-/// time per unit of the rest's, see `ProgramRun::measures`), else `ns`.
+/// What a measure counts, for printing.
 pub fn measure_unit(name: &str) -> &'static str {
     if name == "rss" || name == "binary-size" {
         "bytes"
-    } else if name.starts_with(crate::FUNCTION_MEASURE_PREFIX) {
-        "ratio"
     } else {
         "ns"
     }
+}
+
+/// A program's function measures (`fn:<name>`) of each run divided by that run's
+/// [`crate::machine_factor`] against the baseline's medians: a run on a slower machine
+/// slows every function alike, which is not a regression of any one of them, and a
+/// function that got faster does not make the others look slower. Other measures stay.
+fn adjusted_for_the_machine(runs: &[Measures], baseline: &[Measures]) -> Vec<Measures> {
+    let is_function = |name: &String| name.starts_with(crate::FUNCTION_MEASURE_PREFIX);
+    let mut reference: BTreeMap<&String, f64> = BTreeMap::new();
+    for name in baseline
+        .iter()
+        .flat_map(|m| m.keys())
+        .filter(|n| is_function(n))
+    {
+        if !reference.contains_key(name) {
+            let values: Vec<f64> = baseline
+                .iter()
+                .filter_map(|m| m.get(name).copied())
+                .collect();
+            reference.insert(name, median(&values).unwrap_or(0.0));
+        }
+    }
+    runs.iter()
+        .map(|run| {
+            let pairs: Vec<(f64, f64)> = run
+                .iter()
+                .filter(|(name, _)| is_function(name))
+                .filter_map(|(name, value)| Some((*value, *reference.get(name)?)))
+                .collect();
+            let factor = crate::machine_factor(&pairs);
+            run.iter()
+                .map(|(name, value)| match is_function(name) {
+                    true => (name.clone(), value / factor),
+                    false => (name.clone(), *value),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A unit's measure name: its package for a library or proc macro, `package (kind)` for
@@ -263,9 +298,6 @@ fn parse_limit(text: &str, unit: &str) -> Result<Limit, String> {
             return Err(format!(
                 "`{other}` is not a unit of time (s, ms, us, ns), nor is it a percentage"
             ))
-        }
-        ("ratio", _) => {
-            return Err("a function's limit is a percentage (fn:NAME>10%)".to_string())
         }
         (_, other) => {
             return Err(format!(
@@ -490,6 +522,22 @@ pub fn check(
     kind: BaselineKind,
     strict: bool,
 ) -> CheckOutcome {
+    // A function's verdict is on its time adjusted for the machine, and only stands where
+    // its measured time moved the same way: with few functions the adjustment can blame
+    // the wrong one (two functions, one got faster: the median of their changes is half
+    // of it, and the other looks slower), its own measured time does not.
+    let raw_median = |runs: &[Measures], name: &str| {
+        median(
+            &runs
+                .iter()
+                .filter_map(|m| m.get(name).copied())
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (raw_current, raw_baseline) = (current, baseline);
+    let adjusted_current = adjusted_for_the_machine(current, baseline);
+    let adjusted_baseline = adjusted_for_the_machine(baseline, baseline);
+    let (current, baseline) = (adjusted_current.as_slice(), adjusted_baseline.as_slice());
     let names: Vec<&String> = current
         .iter()
         .flat_map(|m| m.keys())
@@ -517,11 +565,23 @@ pub fn check(
             let unit = measure_unit(name);
             let base = median(&history);
             let fence = noise_fence(&history, name);
+            let measured_moved = |up: bool| {
+                if !name.starts_with(crate::FUNCTION_MEASURE_PREFIX) {
+                    return true;
+                }
+                match (
+                    raw_median(raw_current, name),
+                    raw_median(raw_baseline, name),
+                ) {
+                    (Some(now), Some(then)) => (now > then) == up,
+                    _ => true,
+                }
+            };
             let verdict = match (base, fence) {
                 (None, _) => Verdict::New,
                 (Some(_), None) => Verdict::NoNoiseModel,
-                (Some(_), Some(f)) if value > f.high => Verdict::Regressed,
-                (Some(_), Some(f)) if value < f.low => Verdict::Improved,
+                (Some(_), Some(f)) if value > f.high && measured_moved(true) => Verdict::Regressed,
+                (Some(_), Some(f)) if value < f.low && measured_moved(false) => Verdict::Improved,
                 _ => Verdict::WithinNoise,
             };
             MeasureCheck {
@@ -554,8 +614,6 @@ pub fn check(
                     // checked.
                     threshold.names_exactly(&m.measure)
                         || match (m.baseline, baseline_wall) {
-                            // A function's ratio to the rest of its program.
-                            (Some(b), _) if m.unit == "ratio" => b >= UNIT_SHARE_OF_WALL,
                             (Some(b), Some(wall)) => b >= UNIT_SHARE_OF_WALL * wall,
                             _ => false,
                         }
@@ -621,6 +679,54 @@ pub fn series_verdicts(values: &[f64], measure: &str, window: usize) -> Vec<Verd
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn program_run(wall: f64, functions: &[(&str, f64)]) -> Measures {
+        let mut m = Measures::new();
+        m.insert("wall".into(), wall);
+        for (name, ns) in functions {
+            m.insert(format!("fn:{name}"), *ns);
+        }
+        m
+    }
+
+    #[test]
+    fn a_program_function_is_judged_adjusted_for_the_machine_and_by_its_own_time() {
+        let thresholds = thresholds(&PROGRAM_DEFAULT_THRESHOLDS);
+        let ms = 1e6;
+        // Ten runs, the machine's speed moving by ±10% from run to run.
+        let baseline: Vec<Measures> = (0..10)
+            .map(|i| {
+                let speed = 1.0 + ((i % 5) as f64 - 2.0) * 0.05;
+                let (a, b, c) = (200.0 * ms * speed, 260.0 * ms * speed, 40.0 * ms * speed);
+                program_run(a + b + c, &[("a", a), ("b", b), ("c", c)])
+            })
+            .collect();
+        let judge =
+            |run: Measures| check(&[run], &baseline, &thresholds, BaselineKind::History, false);
+        let crossed = |o: &CheckOutcome| -> Vec<String> {
+            o.thresholds
+                .iter()
+                .flat_map(|t| t.crossed.clone())
+                .collect()
+        };
+        // `a` does 15% more work on a machine 8% faster: its measured time moved +6%.
+        let speed = 0.92;
+        let slower_a = program_run(
+            500.0 * ms,
+            &[
+                ("a", 230.0 * ms * speed),
+                ("b", 260.0 * ms * speed),
+                ("c", 40.0 * ms * speed),
+            ],
+        );
+        assert_eq!(crossed(&judge(slower_a)), ["fn:a"]);
+        // `a` got 30% faster: neither `b` nor `c` is named for it.
+        let faster_a = program_run(
+            440.0 * ms,
+            &[("a", 140.0 * ms), ("b", 260.0 * ms), ("c", 40.0 * ms)],
+        );
+        assert!(crossed(&judge(faster_a)).is_empty());
+    }
 
     fn measures(pairs: &[(&str, f64)]) -> Measures {
         pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()

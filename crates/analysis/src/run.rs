@@ -127,11 +127,7 @@ impl RunRecord {
             .map(|bytes| ("binary-size".to_string(), bytes as f64))
             .into_iter()
             .chain(self.phase_measures.iter().cloned())
-            .chain(
-                self.program
-                    .iter()
-                    .flat_map(|p| p.measures(self.totals.cpu_ns)),
-            )
+            .chain(self.program.iter().flat_map(|p| p.measures()))
             .collect()
     }
 

@@ -215,10 +215,10 @@ Prints wall time, CPU time and peak memory (median and range over the runs), the
 with the most self time (demangled, grouped by crate) and writes an interactive flamegraph.
 Each run is recorded in the history with its folded stacks, so `runs`, `compare` and
 `check --run ID` work on programs as on builds; `--check` checks at once. A check compares
-wall and CPU time and each function's self time against the rest of the program's (steady
-when the whole machine is slower, moved by exactly a function's own slowdown) with earlier
-runs of the same command line, and names the function that grew. The program's output goes to stdout.txt and stderr.txt in each run folder
-(--show-output to see it).
+wall and CPU time and each function's self time with earlier runs of the same command line,
+each run's function times adjusted for the machine's speed in that run (the median
+function's change), and names the function that grew. The program's output goes to
+stdout.txt and stderr.txt in each run folder (--show-output to see it).
 
 Where perf may not sample (not installed, or kernel.perf_event_paranoid too high), the
 profile says why and reports the timings alone.
@@ -229,6 +229,7 @@ Examples:
   buildscope profile --command './target/release/mycc big.src' --json
   buildscope profile --release --stdin input.txt --runs 5
   buildscope profile --release --check -- inputs/big      # in CI: fails when it got slower
+  buildscope profile --diff latest~3 latest               # what changed, red/blue flamegraph
 
 Try it on the example compiler shipped with buildscope (it makes its input in memory):
   cd example-program && buildscope profile --release --runs 3 -- --generated 16000";
@@ -308,8 +309,9 @@ run from `buildscope profile`: wall>10%, cpu>10% and fn:*>10%):
   unit:serde_derive>20%   one package's units      unit:*>20%   any unit of 2%+ of the build
   phase:app:Trait solving>30%   one profiled crate's phase (CPU time; also phase:<phase>,
                                 phase:<crate>, phase:*) — from runs built with self-profiles
-  fn:tinyc::resolve::lookup>10%   a program's function (its self time against the rest of
-                                the program's CPU time; fn:* any of 2%+) — `buildscope profile`
+  fn:tinyc::resolve::lookup>10%   a program's function (its self time, adjusted for the
+                                machine's speed in each run; fn:* any of 2%+ of the wall
+                                time) — runs of `buildscope profile`
 
 A crossing is confirmed before the check fails: the build is measured again (--confirm, 2
 times at most) and the median of all its runs judged; a slow outlier is not a regression.
@@ -1018,6 +1020,12 @@ pub enum SortBy {
 
 #[derive(Debug, Args)]
 pub struct ProfileArgs {
+    /// Compare two profiles instead of making one: the functions whose self time changed
+    /// beyond the runs' spread, and a differential flamegraph (red grew, blue shrank). Each
+    /// RUN is a run of the history (id, `latest`, `latest~N`) or its folder; the other runs
+    /// of the same `profile --runs N` count with it.
+    #[arg(long, num_args = 2, value_names = ["RUN_A", "RUN_B"], conflicts_with_all = ["command", "check"])]
+    pub diff: Vec<String>,
     /// Run this command line instead of building one (a program already built); quoted
     /// like a shell would.
     #[arg(long, value_name = "CMD", conflicts_with_all = ["release", "profile", "bins", "examples", "packages", "features", "all_features", "no_default_features", "manifest_path"])]

@@ -4,14 +4,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use buildscope_analysis::run::ids;
 use buildscope_analysis::{what_grew, FoldedStacks, RunRecord};
 use buildscope_measure::{
-    cargo, profile_program, read_folded, split_command_line, CargoTarget, ProgramPhase,
-    ProgramPlan, Workspace,
+    cargo, load_run_dir, profile_program, read_folded, split_command_line, CargoTarget,
+    ProgramPhase, ProgramPlan, Workspace,
 };
 use buildscope_output::{
-    write_flamegraph, Activity, CheckResult, CheckView, Document, FlamegraphOptions, Format,
-    OutputFile, ProgramProfile, Status, Style,
+    write_differential_flamegraph, write_flamegraph, Activity, CheckResult, CheckView, Document,
+    FlamegraphOptions, Format, OutputFile, ProgramDiff, ProgramProfile, Status, Style,
 };
 use buildscope_store::{default_database_path, Store};
 use buildscope_workflow::{
@@ -19,7 +20,7 @@ use buildscope_workflow::{
 };
 
 use crate::cli::ProfileArgs;
-use crate::resolve::open_store;
+use crate::resolve::{open_store, resolve_target};
 use crate::terminal::{print, print_document, progress_bar, say};
 
 pub(crate) fn profile(args: ProfileArgs, style: &Style) -> Result<ExitCode> {
@@ -28,6 +29,9 @@ pub(crate) fn profile(args: ProfileArgs, style: &Style) -> Result<ExitCode> {
     } else {
         Format::Text
     };
+    if let [before, after] = args.diff.as_slice() {
+        return diff_profiles(&args, before, after, format, style);
+    }
     let plan = program_plan(&args)?;
     // A history that cannot be opened fails before anything is built or run.
     let store = open_store(&args.history)?;
@@ -135,6 +139,98 @@ fn check_program(
 
 /// Comparable runs a `--check` baseline takes (as `check --history-size`'s default).
 const CHECK_HISTORY_SIZE: usize = 20;
+
+/// `--diff A B`: each side's runs (the named run and the others of its `--runs`), the
+/// functions that changed, a differential flamegraph.
+fn diff_profiles(
+    args: &ProfileArgs,
+    before: &str,
+    after: &str,
+    format: Format,
+    style: &Style,
+) -> Result<ExitCode> {
+    let side = |name: &str| -> Result<Vec<RunRecord>> {
+        let (record, _) = resolve_target(&[name.to_string()], &args.history, None)?;
+        let record = record.with_context(|| format!("{name}: not a run"))?;
+        if record.program.is_none() {
+            anyhow::bail!(
+                "{name}: run {} is a build, not a program's run (`buildscope compare` compares builds)",
+                record.id
+            );
+        }
+        Ok(runs_of_the_same_profile(&record))
+    };
+    let (old, new) = (side(before)?, side(after)?);
+    let stacks = |runs: &[RunRecord]| -> Result<FoldedStacks> {
+        let mut summed: std::collections::BTreeMap<String, u64> = Default::default();
+        for path in runs.iter().filter_map(|r| r.samples.as_ref()) {
+            for (stack, weight) in
+                read_folded(path).with_context(|| format!("reading {}", path.display()))?
+            {
+                *summed.entry(stack).or_default() += weight;
+            }
+        }
+        Ok(FoldedStacks {
+            stacks: summed.into_iter().collect(),
+        })
+    };
+    let (a, b) = (stacks(&old)?, stacks(&new)?);
+    let flamegraph = match (a.stacks.is_empty(), b.stacks.is_empty()) {
+        (false, false) => {
+            let last = new.last().expect("a side has a run");
+            let path = args
+                .output
+                .clone()
+                .unwrap_or_else(|| last.run_dir.join("diff-flamegraph.svg"));
+            let title = format!(
+                "buildscope profile --diff: {} ({} → {})",
+                last.command_line(),
+                old[0].id,
+                new[0].id
+            );
+            let mut output = OutputFile::create(&path)?;
+            write_differential_flamegraph(&a, &b, &title, output.file())?;
+            output.commit()?;
+            Some(path)
+        }
+        _ => None,
+    };
+    let view = ProgramDiff::of(&old, &new, flamegraph);
+    print_document(&view, format, style)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The runs one `profile --runs N` made with `record`: the folders beside its own whose
+/// ids share its maker (`<date>-<time>-<machine>-<pid>-<n>`: the same date, machine and
+/// process; the time moves from run to run), in order.
+fn runs_of_the_same_profile(record: &RunRecord) -> Vec<RunRecord> {
+    let Some(maker) = ids::maker_of(&record.id) else {
+        return vec![record.clone()];
+    };
+    let Some(parent) = record.run_dir.parent() else {
+        return vec![record.clone()];
+    };
+    let mut ids: Vec<String> = std::fs::read_dir(parent)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| ids::maker_of(name).as_ref() == Some(&maker))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort_by_key(|id| id.rsplit_once('-').and_then(|(_, n)| n.parse::<u32>().ok()));
+    let runs: Vec<RunRecord> = ids
+        .iter()
+        .filter_map(|id| load_run_dir(&parent.join(id)).ok().map(|(r, _)| r))
+        .filter(|r| r.program.is_some() && r.success)
+        .collect();
+    if runs.is_empty() {
+        vec![record.clone()]
+    } else {
+        runs
+    }
+}
 
 /// What to build (or the command to run) and where the runs go: the workspace's
 /// target/buildscope when there is one, else beside the history.

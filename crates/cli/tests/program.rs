@@ -360,6 +360,21 @@ fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
         .map(|m| m.as_str().unwrap().to_string())
         .collect();
     assert_eq!(crossed, ["fn:twofn::mix_a"], "{outcome:#}");
+    // The differential view: the baseline profile against the slower one.
+    let baseline_run = doc["runs"][0].as_str().unwrap();
+    let diff = common::stdout_json(&profile(
+        &root,
+        &["profile", "--diff", baseline_run, "latest", "--json"],
+    ));
+    assert_eq!(diff["before"].as_array().unwrap().len(), 10, "{diff:#}");
+    let first = &diff["functions"][0];
+    assert_eq!(first["name"], "twofn::mix_a", "{diff:#}");
+    assert!(first["change"].as_f64().unwrap() > 0.08, "{diff:#}");
+    let svg = std::fs::read_to_string(diff["flamegraph"].as_str().unwrap()).unwrap();
+    assert!(svg.contains("twofn::mix_a"));
+    // A build's run is not a program's: one line.
+    let out = profile(&root, &["profile", "--diff", "latest", "no-such-run"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 /// The example compiler built once by `buildscope profile` (line tables, frame pointers).

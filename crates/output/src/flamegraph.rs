@@ -68,6 +68,46 @@ pub fn write_flamegraph(
     .map_err(|e| FlamegraphError::Draw(e.to_string()))
 }
 
+/// A differential flamegraph (inferno's): the `after` stacks drawn, each frame red where it
+/// grew from `before` and blue where it shrank. `before` is scaled to `after`'s total
+/// first, so a machine that was slower overall does not paint everything red.
+pub fn write_differential_flamegraph(
+    before: &FoldedStacks,
+    after: &FoldedStacks,
+    title: &str,
+    out: impl Write,
+) -> Result<(), FlamegraphError> {
+    if after.stacks.is_empty() && before.stacks.is_empty() {
+        return Err(FlamegraphError::Empty);
+    }
+    let text = |stacks: &FoldedStacks| -> Vec<u8> {
+        let mut bytes = Vec::new();
+        write_collapsed(stacks, &mut bytes).expect("writing to memory");
+        bytes
+    };
+    let mut lines = Vec::new();
+    inferno::differential::from_readers(
+        inferno::differential::Options {
+            normalize: true,
+            strip_hex: false,
+        },
+        std::io::Cursor::new(text(before)),
+        std::io::Cursor::new(text(after)),
+        &mut lines,
+    )?;
+    let lines = String::from_utf8_lossy(&lines);
+    let mut options = inferno::flamegraph::Options::default();
+    options.title = title.to_string();
+    options.subtitle =
+        Some("red: grew, blue: shrank (the earlier run scaled to this one's total)".into());
+    inferno::flamegraph::from_lines(
+        &mut options,
+        lines.lines(),
+        std::io::BufWriter::with_capacity(1 << 16, out),
+    )
+    .map_err(|e| FlamegraphError::Draw(e.to_string()))
+}
+
 /// Where a flame graph's stacks came from, for the line that says what was drawn.
 #[derive(Debug, Clone, Copy)]
 pub enum StacksSource {

@@ -28,9 +28,6 @@ pub fn human_amount(unit: &str, value: f64) -> String {
         "-".to_string()
     } else if unit == "bytes" {
         human_bytes(value.max(0.0) as u64)
-    } else if unit == "ratio" {
-        // A function's self time against the rest of its program's.
-        format!("{:.1}% of rest", value * 100.0)
     } else {
         human_duration(value.max(0.0) as u64)
     }

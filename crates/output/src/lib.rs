@@ -66,8 +66,8 @@ pub use explain_view::{
 pub use export::{export_events, ExportError, ExportFormat};
 pub use finding_text::{describe_reason, finding_text, verdict_text, FindingText};
 pub use flamegraph::{
-    inputs_title, write_collapsed, write_flamegraph, FlamegraphError, FlamegraphOptions,
-    StacksSource,
+    inputs_title, write_collapsed, write_differential_flamegraph, write_flamegraph,
+    FlamegraphError, FlamegraphOptions, StacksSource,
 };
 pub use format::{human_bytes, human_duration, human_signed_duration, human_signed_percent};
 pub use history_export::{export_history, history_export_paths, ExportedRun};
@@ -76,7 +76,7 @@ pub use history_view::{
     render_trend, sparkline, trend_json, trend_title, ExperimentLine, TrendRow, TrendView,
 };
 pub use output_file::{OutputFile, OutputFileError};
-pub use program_view::ProgramProfile;
+pub use program_view::{ProgramDiff, ProgramProfile};
 pub use queries_view::{pathological_text, queries_csv, queries_html, render_queries};
 pub use report::{
     crate_stacks, render_report, ReportCompare, ReportCrate, ReportData, ReportHistory,

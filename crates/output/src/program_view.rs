@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use buildscope_analysis::{
-    crate_of, crate_times, function_spreads, FunctionSpread, FunctionTime, RunRecord, Spread,
+    crate_of, crate_times, function_changes, function_spreads, FunctionChange, FunctionSpread,
+    FunctionTime, RunRecord, Spread, SINGLE_RUN_CHANGE,
 };
 use serde::Serialize;
 
@@ -214,6 +215,139 @@ impl Document for ProgramProfile {
         if let Some(svg) = &self.flamegraph {
             out.push_str(&style.dim(&format!(
                 "Flamegraph: {}   (folded stacks: samples.folded in each run folder)\n",
+                svg.display()
+            )));
+        }
+        out
+    }
+
+    fn json(&self) -> Result<String, serde_json::Error> {
+        Ok(serde_json::to_string_pretty(self)? + "\n")
+    }
+}
+
+/// `buildscope profile --diff A B`: two profiles of a program, what changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramDiff {
+    pub schema: &'static str,
+    pub command_line: String,
+    /// The runs of each side (a profile's `--runs` are one side).
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+    pub wall_ns: (Spread, Spread),
+    pub cpu_ns: (Spread, Spread),
+    /// The functions whose self time changed beyond the runs' spread.
+    pub functions: Vec<FunctionChange>,
+    pub flamegraph: Option<PathBuf>,
+}
+
+impl ProgramDiff {
+    pub const SCHEMA: &'static str = "buildscope.program-diff/1";
+
+    pub fn of(
+        before: &[RunRecord],
+        after: &[RunRecord],
+        flamegraph: Option<PathBuf>,
+    ) -> ProgramDiff {
+        let spread = |runs: &[RunRecord], f: &dyn Fn(&RunRecord) -> u64| {
+            Spread::of(&runs.iter().map(f).collect::<Vec<_>>()).unwrap_or_default()
+        };
+        let programs = |runs: &[RunRecord]| -> Vec<buildscope_analysis::ProgramRun> {
+            runs.iter().filter_map(|r| r.program.clone()).collect()
+        };
+        let (old, new) = (programs(before), programs(after));
+        ProgramDiff {
+            schema: Self::SCHEMA,
+            command_line: after.last().map(|r| r.command_line()).unwrap_or_default(),
+            before: before.iter().map(|r| r.id.clone()).collect(),
+            after: after.iter().map(|r| r.id.clone()).collect(),
+            wall_ns: (
+                spread(before, &|r| r.totals.wall_ns),
+                spread(after, &|r| r.totals.wall_ns),
+            ),
+            cpu_ns: (
+                spread(before, &|r| r.totals.cpu_ns),
+                spread(after, &|r| r.totals.cpu_ns),
+            ),
+            functions: function_changes(
+                &old.iter().collect::<Vec<_>>(),
+                &new.iter().collect::<Vec<_>>(),
+            ),
+            flamegraph,
+        }
+    }
+}
+
+impl Document for ProgramDiff {
+    fn text(&self, style: &Style) -> String {
+        let mut out = String::new();
+        let runs = |n: usize| format!("{n} run{}", if n == 1 { "" } else { "s" });
+        out.push_str(&style.bold_heading(&format!(
+            "{}: {} ({}) → {} ({})",
+            self.command_line,
+            self.before.first().map_or("", String::as_str),
+            runs(self.before.len()),
+            self.after.first().map_or("", String::as_str),
+            runs(self.after.len()),
+        )));
+        out.push('\n');
+        let change = |(a, b): &(Spread, Spread)| {
+            format!(
+                "{} → {} ({:+.1}%)",
+                human_duration(a.median),
+                human_duration(b.median),
+                (b.median as f64 / a.median.max(1) as f64 - 1.0) * 100.0
+            )
+        };
+        out.push_str(&format!(
+            "Wall {}   CPU {}\n",
+            change(&self.wall_ns),
+            change(&self.cpu_ns)
+        ));
+        let several = self.before.len() >= 2 && self.after.len() >= 2;
+        if self.functions.is_empty() {
+            out.push_str(&if several {
+                "No function's time moved beyond the runs' spread.\n".to_string()
+            } else {
+                format!(
+                    "No function's self time moved by {:.0}% or more (one run a side: profile with --runs 3 for the runs' spread).\n",
+                    SINGLE_RUN_CHANGE * 100.0
+                )
+            });
+        } else {
+            out.push('\n');
+            let mut table = Table::new(&[
+                ("Function (self time changed)", Align::Left),
+                ("Crate", Align::Left),
+                ("Before", Align::Right),
+                ("After", Align::Right),
+                ("Adjusted", Align::Right),
+            ]);
+            let median = |v: &[f64]| buildscope_analysis::median(v).unwrap_or(0.0) as u64;
+            for f in &self.functions {
+                table.push(vec![
+                    f.name.clone(),
+                    f.krate.clone(),
+                    human_duration(median(&f.before)),
+                    human_duration(median(&f.after)),
+                    f.change
+                        .map_or("new".into(), |c| format!("{:+.1}%", c * 100.0)),
+                ]);
+            }
+            out.push_str(&table.render(style));
+            out.push_str(&style.dim(&if several {
+                "Listed: functions whose range over the runs does not overlap the other side's.\n"
+                    .to_string()
+            } else {
+                format!(
+                    "Listed: changes of {:.0}% or more (one run a side, no spread to judge by).\n",
+                    SINGLE_RUN_CHANGE * 100.0
+                )
+            }));
+        }
+        if let Some(svg) = &self.flamegraph {
+            out.push_str(&style.dim(&format!(
+                "Differential flamegraph: {} (red grew, blue shrank)\n",
                 svg.display()
             )));
         }
