@@ -184,6 +184,15 @@ pub struct RunRow {
 }
 
 impl RunRow {
+    /// Whether the row is a run of the user's own program (`buildscope profile`), not a
+    /// build: its scenario key says so.
+    pub fn is_program(&self) -> bool {
+        matches!(
+            Scenario::from_key(&self.scenario),
+            Some(Scenario::Program { .. })
+        )
+    }
+
     /// A run's row: what the history lists it by and compares it on.
     pub fn of(record: &RunRecord) -> RunRow {
         RunRow {

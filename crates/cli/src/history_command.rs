@@ -20,7 +20,7 @@ use buildscope_store::{RunRow, Store};
 use crate::cli::{CompareArgs, RunsArgs};
 use crate::resolve::{open_store, workspace_here};
 use crate::terminal::{cores, print, print_document, row_limit};
-use buildscope_workflow::comparable_series;
+use buildscope_workflow::{comparable_series, diff_programs};
 
 pub(crate) fn runs(args: RunsArgs, style: &Style) -> Result<ExitCode> {
     let store = open_store(&args.history)?;
@@ -185,6 +185,17 @@ pub(crate) fn compare(args: CompareArgs, style: &Style) -> Result<ExitCode> {
     let (b, b_units) = store.run(&args.b, workspace.as_deref())?;
     if let Some(warning) = machines_differ(&a, &b) {
         eprint!("{warning}");
+    }
+    // Two runs of a program: their profiles compared, function by function.
+    if a.is_program() && b.is_program() {
+        let record = |row: &RunRow| {
+            load_run_dir(&row.run_dir)
+                .map(|(record, _)| record)
+                .with_context(|| format!("run {}: its folder", row.id))
+        };
+        let view = diff_programs(&record(&a)?, &record(&b)?, None)?;
+        print_document(&view, args.format(), style)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let changes = compare_units(&a_units, &b_units);
     let format = args.format();

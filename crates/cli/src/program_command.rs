@@ -4,19 +4,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use buildscope_analysis::run::ids;
-use buildscope_analysis::{what_grew, FoldedStacks, RunRecord};
+use buildscope_analysis::{what_grew, RunRecord};
 use buildscope_measure::{
-    cargo, load_run_dir, profile_program, read_folded, split_command_line, CargoTarget,
-    ProgramPhase, ProgramPlan, Workspace,
+    cargo, profile_program, split_command_line, CargoTarget, ProgramPhase, ProgramPlan, Workspace,
 };
 use buildscope_output::{
-    write_differential_flamegraph, write_flamegraph, Activity, CheckResult, CheckView, Document,
-    FlamegraphOptions, Format, OutputFile, ProgramDiff, ProgramProfile, Status, Style,
+    write_flamegraph, Activity, CheckResult, CheckView, Document, FlamegraphOptions, Format,
+    OutputFile, ProgramProfile, Status, Style,
 };
 use buildscope_store::{default_database_path, Store};
 use buildscope_workflow::{
-    baseline_from_history, confirm, parse_thresholds, record_runs, thresholds_or_defaults,
+    baseline_from_history, confirm, diff_programs, parse_thresholds, record_runs, summed_stacks,
+    thresholds_or_defaults,
 };
 
 use crate::cli::ProfileArgs;
@@ -140,8 +139,7 @@ fn check_program(
 /// Comparable runs a `--check` baseline takes (as `check --history-size`'s default).
 const CHECK_HISTORY_SIZE: usize = 20;
 
-/// `--diff A B`: each side's runs (the named run and the others of its `--runs`), the
-/// functions that changed, a differential flamegraph.
+/// `--diff A B`: the two profiles the runs belong to, compared.
 fn diff_profiles(
     args: &ProfileArgs,
     before: &str,
@@ -149,87 +147,13 @@ fn diff_profiles(
     format: Format,
     style: &Style,
 ) -> Result<ExitCode> {
-    let side = |name: &str| -> Result<Vec<RunRecord>> {
+    let record = |name: &str| -> Result<RunRecord> {
         let (record, _) = resolve_target(&[name.to_string()], &args.history, None)?;
-        let record = record.with_context(|| format!("{name}: not a run"))?;
-        if record.program.is_none() {
-            anyhow::bail!(
-                "{name}: run {} is a build, not a program's run (`buildscope compare` compares builds)",
-                record.id
-            );
-        }
-        Ok(runs_of_the_same_profile(&record))
+        record.with_context(|| format!("{name}: profiles are not a program's run"))
     };
-    let (old, new) = (side(before)?, side(after)?);
-    let stacks = |runs: &[RunRecord]| -> Result<FoldedStacks> {
-        let mut summed: std::collections::BTreeMap<String, u64> = Default::default();
-        for path in runs.iter().filter_map(|r| r.samples.as_ref()) {
-            for (stack, weight) in
-                read_folded(path).with_context(|| format!("reading {}", path.display()))?
-            {
-                *summed.entry(stack).or_default() += weight;
-            }
-        }
-        Ok(FoldedStacks {
-            stacks: summed.into_iter().collect(),
-        })
-    };
-    let (a, b) = (stacks(&old)?, stacks(&new)?);
-    let flamegraph = match (a.stacks.is_empty(), b.stacks.is_empty()) {
-        (false, false) => {
-            let last = new.last().expect("a side has a run");
-            let path = args
-                .output
-                .clone()
-                .unwrap_or_else(|| last.run_dir.join("diff-flamegraph.svg"));
-            let title = format!(
-                "buildscope profile --diff: {} ({} → {})",
-                last.command_line(),
-                old[0].id,
-                new[0].id
-            );
-            let mut output = OutputFile::create(&path)?;
-            write_differential_flamegraph(&a, &b, &title, output.file())?;
-            output.commit()?;
-            Some(path)
-        }
-        _ => None,
-    };
-    let view = ProgramDiff::of(&old, &new, flamegraph);
+    let view = diff_programs(&record(before)?, &record(after)?, args.output.as_deref())?;
     print_document(&view, format, style)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The runs one `profile --runs N` made with `record`: the folders beside its own whose
-/// ids share its maker (`<date>-<time>-<machine>-<pid>-<n>`: the same date, machine and
-/// process; the time moves from run to run), in order.
-fn runs_of_the_same_profile(record: &RunRecord) -> Vec<RunRecord> {
-    let Some(maker) = ids::maker_of(&record.id) else {
-        return vec![record.clone()];
-    };
-    let Some(parent) = record.run_dir.parent() else {
-        return vec![record.clone()];
-    };
-    let mut ids: Vec<String> = std::fs::read_dir(parent)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|name| ids::maker_of(name).as_ref() == Some(&maker))
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort_by_key(|id| id.rsplit_once('-').and_then(|(_, n)| n.parse::<u32>().ok()));
-    let runs: Vec<RunRecord> = ids
-        .iter()
-        .filter_map(|id| load_run_dir(&parent.join(id)).ok().map(|(r, _)| r))
-        .filter(|r| r.program.is_some() && r.success)
-        .collect();
-    if runs.is_empty() {
-        vec![record.clone()]
-    } else {
-        runs
-    }
 }
 
 /// What to build (or the command to run) and where the runs go: the workspace's
@@ -284,26 +208,17 @@ fn program_plan(args: &ProfileArgs) -> Result<ProgramPlan> {
 /// The runs' folded stacks summed into one flamegraph: `-o FILE`, or flamegraph.svg in the
 /// last run's folder. `None` when nothing was sampled.
 fn draw_flamegraph(args: &ProfileArgs, records: &[RunRecord]) -> Result<Option<PathBuf>> {
-    let mut summed: std::collections::BTreeMap<String, u64> = Default::default();
-    for path in records.iter().filter_map(|r| r.samples.as_ref()) {
-        let folded = read_folded(path).with_context(|| format!("reading {}", path.display()))?;
-        for (stack, weight) in folded {
-            *summed.entry(stack).or_default() += weight;
-        }
-    }
+    let stacks = summed_stacks(records)?;
     let Some(last) = records.last() else {
         return Ok(None);
     };
-    if summed.is_empty() {
+    if stacks.stacks.is_empty() {
         return Ok(None);
     }
     let path = args
         .output
         .clone()
         .unwrap_or_else(|| last.run_dir.join("flamegraph.svg"));
-    let stacks = FoldedStacks {
-        stacks: summed.into_iter().collect(),
-    };
     let options = FlamegraphOptions {
         title: format!("buildscope profile: {}", last.command_line()),
         icicle: false,

@@ -276,29 +276,27 @@ fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = two_function_program();
     let input = root.join("work.txt");
-    // About half a second in each function here (measured: 150M iterations took 130 ms
-    // for both); 20,000 samples a second keep each function's time against the rest's
-    // steady to a couple of percent, where 2,600 samples in all had moved it by 15%.
+    // About a quarter of a second in each function here (measured: 150M iterations took
+    // 130 ms for both); 20,000 samples a second keep each function's time steady to a
+    // couple of percent, where 2,600 samples in all had moved it by 15%.
     let iterations = 600_000_000u64;
     std::fs::write(&input, format!("{iterations} {iterations}")).unwrap();
-    let run = |runs: &str| {
-        profile(
-            &root,
-            &[
-                "profile",
-                "--release",
-                "--frequency",
-                "20000",
-                "--stdin",
-                input.to_str().unwrap(),
-                "--runs",
-                runs,
-                "--json",
-                "-q",
-            ],
-        )
+    // Every profile of the program the same way; `more` says what it does besides.
+    let profile_with = |more: &[&str]| {
+        let mut args = vec![
+            "profile",
+            "--release",
+            "--frequency",
+            "20000",
+            "--stdin",
+            input.to_str().unwrap(),
+            "--json",
+            "-q",
+        ];
+        args.extend_from_slice(more);
+        profile(&root, &args)
     };
-    let first = run("10");
+    let first = profile_with(&["--runs", "10"]);
     if sampling_refused(&first) {
         return;
     }
@@ -310,22 +308,7 @@ fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
         .map(|f| f["name"].as_str().unwrap())
         .collect();
     assert!(names[..2].contains(&"twofn::mix_a"), "{names:?}");
-    let check = || {
-        profile(
-            &root,
-            &[
-                "profile",
-                "--release",
-                "--frequency",
-                "20000",
-                "--stdin",
-                input.to_str().unwrap(),
-                "--check",
-                "--json",
-                "-q",
-            ],
-        )
-    };
+    let check = || profile_with(&["--check"]);
     // Unchanged: every check passes (a crossing by chance is measured again, twice at
     // most, and the median judged, as a build's check does).
     for attempt in 0..15 {
@@ -372,6 +355,13 @@ fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
     assert!(first["change"].as_f64().unwrap() > 0.08, "{diff:#}");
     let svg = std::fs::read_to_string(diff["flamegraph"].as_str().unwrap()).unwrap();
     assert!(svg.contains("twofn::mix_a"));
+    // `compare` on two program runs is the same view.
+    let compared = common::stdout_json(&profile(
+        &root,
+        &["compare", baseline_run, "latest", "--json"],
+    ));
+    assert_eq!(compared["schema"], "buildscope.program-diff/1");
+    assert_eq!(compared["functions"][0]["name"], "twofn::mix_a");
     // A build's run is not a program's: one line.
     let out = profile(&root, &["profile", "--diff", "latest", "no-such-run"]);
     assert_eq!(out.status.code(), Some(2));

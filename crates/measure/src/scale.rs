@@ -505,9 +505,22 @@ mod tests {
     #[test]
     fn a_command_generator_that_writes_nothing_says_so() {
         let dir = tempfile::tempdir().unwrap();
-        let quiet = Generator::Command("true {n}".into());
-        let error = quiet.generate(5, &dir.path().join("5")).unwrap_err();
+        // To build, a size needs a cargo project; a command to `--run` needs none.
+        let plan = ScalePlan {
+            cargo: "cargo".into(),
+            generator: Generator::Command("true {n}".into()),
+            sizes: vec![5],
+            runs: 1,
+            hot: false,
+            work: dir.path().to_path_buf(),
+            cores: 1,
+            env: Vec::new(),
+            sample: false,
+            run: None,
+        };
+        let error = measure_size(&plan, 5, &dir.path().join("5")).unwrap_err();
         assert!(error.contains("wrote no Cargo.toml"), "{error}");
+        assert!(plan.generator.generate(5, &dir.path().join("6")).is_ok());
         let failing = Generator::Command("echo broken >&2; exit 3".into());
         let error = failing.generate(5, &dir.path().join("x")).unwrap_err();
         assert!(

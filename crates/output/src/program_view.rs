@@ -10,7 +10,7 @@ use buildscope_analysis::{
 use serde::Serialize;
 
 use crate::emit::Document;
-use crate::format::{human_bytes, human_duration};
+use crate::format::{human_bytes, human_duration, wrap};
 use crate::style::Style;
 use crate::table::{Align, Table};
 
@@ -48,9 +48,7 @@ impl ProgramProfile {
 
     /// The profile of `records` (one program's runs, in order).
     pub fn of(records: &[RunRecord], flamegraph: Option<PathBuf>, top: usize) -> ProgramProfile {
-        let spread = |f: &dyn Fn(&RunRecord) -> u64| {
-            Spread::of(&records.iter().map(f).collect::<Vec<_>>()).unwrap_or_default()
-        };
+        let spread = |f: &dyn Fn(&RunRecord) -> u64| spread_of(records, f);
         let programs: Vec<_> = records.iter().filter_map(|r| r.program.as_ref()).collect();
         let per_run: Vec<&[FunctionTime]> =
             programs.iter().map(|p| p.functions.as_slice()).collect();
@@ -92,6 +90,11 @@ impl ProgramProfile {
     pub fn succeeded(&self) -> bool {
         self.exit_code == Some(0)
     }
+}
+
+/// A figure of each run, over the runs.
+fn spread_of(runs: &[RunRecord], figure: &dyn Fn(&RunRecord) -> u64) -> Spread {
+    Spread::of(&runs.iter().map(figure).collect::<Vec<_>>()).unwrap_or_default()
 }
 
 /// `412 ms` for one run, `412 ms (398–430 ms)` for several.
@@ -249,9 +252,7 @@ impl ProgramDiff {
         after: &[RunRecord],
         flamegraph: Option<PathBuf>,
     ) -> ProgramDiff {
-        let spread = |runs: &[RunRecord], f: &dyn Fn(&RunRecord) -> u64| {
-            Spread::of(&runs.iter().map(f).collect::<Vec<_>>()).unwrap_or_default()
-        };
+        let spread = spread_of;
         let programs = |runs: &[RunRecord]| -> Vec<buildscope_analysis::ProgramRun> {
             runs.iter().filter_map(|r| r.program.clone()).collect()
         };
@@ -335,15 +336,15 @@ impl Document for ProgramDiff {
                 ]);
             }
             out.push_str(&table.render(style));
-            out.push_str(&style.dim(&if several {
-                "Listed: functions whose range over the runs does not overlap the other side's.\n"
+            out.push_str(&style.dim(&wrap(&if several {
+                "Listed: functions whose time, adjusted for the machine's speed in each run (the median function's change), moved beyond the runs' spread, their measured time the same way.\n"
                     .to_string()
             } else {
                 format!(
                     "Listed: changes of {:.0}% or more (one run a side, no spread to judge by).\n",
                     SINGLE_RUN_CHANGE * 100.0
                 )
-            }));
+            }, style.width)));
         }
         if let Some(svg) = &self.flamegraph {
             out.push_str(&style.dim(&format!(

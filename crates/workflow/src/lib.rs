@@ -7,6 +7,7 @@
 
 mod check;
 mod experiment;
+mod program;
 mod recording;
 mod report;
 mod retention;
@@ -20,6 +21,7 @@ pub use experiment::{
     available_here, experiment_plan, levers_to_prove, prove_levers, settings_to_verify,
     verification_plan, Varying,
 };
+pub use program::{diff_programs, runs_of_the_same_profile, summed_stacks};
 pub use recording::{
     comparable_series, plan_spread, record_experiment, record_run, record_runs, share_run_folders,
     unprofiled_twin, NotRecorded,
