@@ -227,41 +227,49 @@ fn which(program: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{program} on PATH"))
 }
 
-/// A program with two busy functions whose work is read from stdin, so that one can be
+/// A program with four busy functions whose work is read from stdin, so that one can be
 /// made slower without changing the command line the history compares by. They take
 /// turns in a hundred slices: a shared machine's slow spells (measured here: one of two
 /// functions run one after the other 10% slower for three runs in a row) then fall on
-/// both alike, and what the check sees is the function's own change.
-fn two_function_program() -> PathBuf {
-    let root = common::scratch_dir("buildscope-program-two-");
+/// all alike, and the machine factor (the median function's change) takes them out.
+fn four_function_program() -> PathBuf {
+    let root = common::scratch_dir("buildscope-program-four-");
     std::fs::write(
         root.join("Cargo.toml"),
-        "[package]\nname = \"twofn\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
+        "[package]\nname = \"fourfn\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
     )
     .unwrap();
     std::fs::create_dir_all(root.join("src")).unwrap();
     std::fs::write(
         root.join("src/main.rs"),
-        r#"use std::io::Read;
-#[inline(never)]
-fn mix_a(n: u64) -> u64 {
-    let mut x = 1u64;
-    for i in 0..n { x = x.wrapping_mul(6364136223846793005).wrapping_add(i); }
-    x
+        r#"use std::hint::black_box;
+use std::io::Read;
+// Four functions doing the same work apiece (`black_box` keeps LLVM from unrolling one of
+// them into something faster: without it, four such loops took 65 to 347 ms).
+macro_rules! mix {
+    ($name:ident, $seed:expr) => {
+        #[inline(never)]
+        fn $name(n: u64) -> u64 {
+            let mut x: u64 = $seed;
+            for i in 0..n {
+                x = black_box(x).wrapping_mul(6364136223846793005).wrapping_add(i);
+            }
+            x
+        }
+    };
 }
-#[inline(never)]
-fn mix_b(n: u64) -> u64 {
-    let mut x = 7u64;
-    for i in 0..n { x = x.wrapping_mul(2862933555777941757).wrapping_add(i ^ 3); }
-    x
-}
+mix!(mix_a, 1);
+mix!(mix_b, 3);
+mix!(mix_c, 5);
+mix!(mix_d, 7);
 fn main() {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input).unwrap();
     let n: Vec<u64> = input.split_whitespace().map(|w| w.parse().unwrap()).collect();
     let mut out = 0;
     for _ in 0..100 {
-        out ^= mix_a(std::hint::black_box(n[0] / 100)) ^ mix_b(std::hint::black_box(n[1] / 100));
+        let slice = |i: usize| black_box(n[i] / 100);
+        out ^= mix_a(slice(0)) ^ mix_b(slice(1)) ^ mix_c(slice(2)) ^ mix_d(slice(3));
     }
     println!("{out}");
 }
@@ -274,13 +282,14 @@ fn main() {
 #[test]
 fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let root = two_function_program();
+    let root = four_function_program();
     let input = root.join("work.txt");
-    // About a quarter of a second in each function here (measured: 150M iterations took
-    // 130 ms for both); 20,000 samples a second keep each function's time steady to a
-    // couple of percent, where 2,600 samples in all had moved it by 15%.
-    let iterations = 600_000_000u64;
-    std::fs::write(&input, format!("{iterations} {iterations}")).unwrap();
+    // About 0.12 s in each function here (100M iterations measured 114–121 ms); 20,000
+    // samples a second keep each function's time steady to a couple of percent, where
+    // 2,600 samples in all had moved it by 15%.
+    let iterations = 100_000_000u64;
+    let work = |a: u64| format!("{a} {iterations} {iterations} {iterations}");
+    std::fs::write(&input, work(iterations)).unwrap();
     // Every profile of the program the same way; `more` says what it does besides.
     let profile_with = |more: &[&str]| {
         let mut args = vec![
@@ -307,7 +316,7 @@ fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
         .iter()
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    assert!(names[..2].contains(&"twofn::mix_a"), "{names:?}");
+    assert!(names[..4].contains(&"fourfn::mix_a"), "{names:?}");
     let check = || profile_with(&["--check"]);
     // Unchanged: every check passes (a crossing by chance is measured again, twice at
     // most, and the median judged, as a build's check does).
@@ -322,11 +331,7 @@ fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
         );
     }
     // mix_a does 15% more work.
-    std::fs::write(
-        &input,
-        format!("{} {iterations}", iterations + iterations * 15 / 100),
-    )
-    .unwrap();
+    std::fs::write(&input, work(iterations + iterations * 15 / 100)).unwrap();
     let out = check();
     assert_eq!(
         out.status.code(),
@@ -342,7 +347,7 @@ fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
         .flat_map(|t| t["crossed"].as_array().unwrap().iter())
         .map(|m| m.as_str().unwrap().to_string())
         .collect();
-    assert_eq!(crossed, ["fn:twofn::mix_a"], "{outcome:#}");
+    assert_eq!(crossed, ["fn:fourfn::mix_a"], "{outcome:#}");
     // The differential view: the baseline profile against the slower one.
     let baseline_run = doc["runs"][0].as_str().unwrap();
     let diff = common::stdout_json(&profile(
@@ -351,17 +356,17 @@ fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
     ));
     assert_eq!(diff["before"].as_array().unwrap().len(), 10, "{diff:#}");
     let first = &diff["functions"][0];
-    assert_eq!(first["name"], "twofn::mix_a", "{diff:#}");
+    assert_eq!(first["name"], "fourfn::mix_a", "{diff:#}");
     assert!(first["change"].as_f64().unwrap() > 0.08, "{diff:#}");
     let svg = std::fs::read_to_string(diff["flamegraph"].as_str().unwrap()).unwrap();
-    assert!(svg.contains("twofn::mix_a"));
+    assert!(svg.contains("fourfn::mix_a"));
     // `compare` on two program runs is the same view.
     let compared = common::stdout_json(&profile(
         &root,
         &["compare", baseline_run, "latest", "--json"],
     ));
     assert_eq!(compared["schema"], "buildscope.program-diff/1");
-    assert_eq!(compared["functions"][0]["name"], "twofn::mix_a");
+    assert_eq!(compared["functions"][0]["name"], "fourfn::mix_a");
     // A build's run is not a program's: one line.
     let out = profile(&root, &["profile", "--diff", "latest", "no-such-run"]);
     assert_eq!(out.status.code(), Some(2));
