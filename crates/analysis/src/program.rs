@@ -45,6 +45,9 @@ pub struct ProgramRun {
     /// Why the run was not sampled, when it was not (perf missing or not permitted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_sampled: Option<String>,
+    /// The input's size in the user's unit, when given (`--input-size`, `scale --run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_size: Option<u64>,
 }
 
 /// A function's time in one run, ns: self (its own code, the leaf of a sample) and total
@@ -446,6 +449,7 @@ mod tests {
                 })
                 .collect(),
             not_sampled: None,
+            input_size: None,
         }
     }
 

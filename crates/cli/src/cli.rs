@@ -1075,6 +1075,10 @@ pub struct ProfileArgs {
     /// Run the program N times; figures are medians with their range.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub runs: u32,
+    /// The size of the input in your unit (functions, lines, bytes): kept with each run;
+    /// runs compare (`check`, `--check`) only with runs of the same command line and size.
+    #[arg(long, value_name = "N")]
+    pub input_size: Option<u64>,
     /// Feed this file to the program's stdin, on every run (else it reads buildscope's).
     #[arg(long, value_name = "FILE")]
     pub stdin: Option<PathBuf>,

@@ -202,6 +202,7 @@ fn program_plan(args: &ProfileArgs) -> Result<ProgramPlan> {
         show_output: args.show_output,
         sample: !args.no_sample,
         frequency: args.frequency,
+        input_size: args.input_size,
     })
 }
 

@@ -67,6 +67,10 @@ pub struct ProgramPlan {
     /// Samples per second (perf's default, 4000, when `None`): more samples make a short
     /// run's function times steadier.
     pub frequency: Option<u32>,
+    /// The size of the input, in the user's unit (functions, lines, bytes), when known
+    /// (`--input-size`, or the size `scale --run` measures): kept with each run, and runs
+    /// compare only with runs of the same size.
+    pub input_size: Option<u64>,
 }
 
 /// Where a profile is.
@@ -291,8 +295,13 @@ pub fn profile_program(
         )));
     }
     let shown_argv = shown_argv(&argv, built_with.is_some(), &plan.workspace_root);
+    // The input's size belongs to what the runs compare by: the same command line on a
+    // bigger input (a file rewritten, another stdin) is not the same program run.
     let scenario = Scenario::Program {
-        command_line: shown_argv.join(" "),
+        command_line: match plan.input_size {
+            Some(size) => format!("{} (input size {size})", shown_argv.join(" ")),
+            None => shown_argv.join(" "),
+        },
     };
     let machine = crate::this_machine(&crate::workspace::rustc_version().release);
     let mut records = Vec::new();
@@ -378,6 +387,7 @@ pub fn profile_program(
                 sampled_ns,
                 functions,
                 not_sampled: not_sampled.clone(),
+                input_size: plan.input_size,
             }),
         };
         let path = run_dir.join("run.json");

@@ -387,6 +387,7 @@ fn measure_command(
         show_output: false,
         sample: plan.sample,
         frequency: None,
+        input_size: Some(size),
     };
     let records = crate::profile_program(&program, |_| {}).map_err(|e| e.to_string())?;
     match records.iter().find(|r| !r.success) {

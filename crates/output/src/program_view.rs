@@ -38,6 +38,8 @@ pub struct ProgramProfile {
     pub not_sampled: Option<String>,
     /// The last lines the program wrote to stderr, when it failed.
     pub stderr_tail: Vec<String>,
+    /// The input's size, when given.
+    pub input_size: Option<u64>,
     /// Rows the text shows.
     #[serde(skip)]
     pub top: usize,
@@ -83,6 +85,7 @@ impl ProgramProfile {
                 .filter(|r| !r.success)
                 .map(|r| r.cargo_output_tail.clone())
                 .unwrap_or_default(),
+            input_size: programs.first().and_then(|p| p.input_size),
             top,
         }
     }
@@ -129,9 +132,11 @@ impl Document for ProgramProfile {
         let mut out = String::new();
         let runs = self.runs.len();
         out.push_str(&style.bold_heading(&format!(
-            "{}: {runs} run{}",
+            "{}: {runs} run{}{}",
             self.command_line,
-            if runs == 1 { "" } else { "s" }
+            if runs == 1 { "" } else { "s" },
+            self.input_size
+                .map_or(String::new(), |n| format!(", input size {n}"))
         )));
         out.push('\n');
         if let Some(built) = &self.built_with {
