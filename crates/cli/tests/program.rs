@@ -53,6 +53,16 @@ fn tinyc() -> &'static Path {
     })
 }
 
+/// The functions a `profile --json` document lists, most self time first.
+fn function_names(doc: &Value) -> Vec<&str> {
+    doc["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect()
+}
+
 fn profile(dir: &Path, args: &[&str]) -> Output {
     common::buildscope_in(dir, &dir.join("history.sqlite"), args)
 }
@@ -99,12 +109,7 @@ fn a_profile_names_the_programs_own_functions_and_is_recorded() {
     assert_eq!(doc["input_size"], 4000);
     assert!(doc["wall_ns"]["median"].as_u64().unwrap() > 0);
     assert!(doc["peak_rss_bytes"]["median"].as_u64().unwrap() > 1 << 20);
-    let names: Vec<&str> = doc["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
+    let names = function_names(&doc);
     // Its passes, demangled and without hashes; the evaluator is the heaviest at this size.
     assert!(names.contains(&"tinyc::lower::evaluate"), "{names:?}");
     assert!(
@@ -314,12 +319,7 @@ fn check_passes_an_unchanged_program_and_names_the_function_that_got_slower() {
         return;
     }
     let doc = common::stdout_json(&first);
-    let names: Vec<&str> = doc["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
+    let names = function_names(&doc);
     assert!(names[..4].contains(&"fourfn::mix_a"), "{names:?}");
     // The functions' gate: a shared runner's wall and CPU time moved by 17% for three
     // runs in a row in CI with the program unchanged (no adjustment can take that out of
