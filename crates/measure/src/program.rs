@@ -410,8 +410,14 @@ const PERF_DATA: &str = "perf.data";
 const NO_BPF_EVENTS: &str = "--no-bpf-event";
 
 /// perf, when it may sample here and knows [`NO_BPF_EVENTS`] (perf 5.1 and later); else
-/// the general check, which says why not.
+/// the general check, which says why not. Asked once per process: `scale --run` profiles
+/// every size, `--check` runs again to confirm, and each probe is a perf recording.
 fn program_sampler() -> Result<PathBuf, String> {
+    static ANSWER: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    ANSWER.get_or_init(probe_program_sampler).clone()
+}
+
+fn probe_program_sampler() -> Result<PathBuf, String> {
     let perf = crate::sampling::sampler_path()?;
     let probe = tempfile::tempdir().map_err(|e| format!("a scratch folder for perf: {e}"))?;
     let quick = Command::new(&perf)
@@ -461,11 +467,7 @@ fn resolve_program(program: &Path) -> Result<PathBuf, BuildError> {
     let found = if program.components().count() > 1 {
         program.is_file().then(|| program.to_path_buf())
     } else {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(program))
-                .find(|p| p.is_file())
-        })
+        crate::workspace::on_path(program)
     };
     found.ok_or_else(|| {
         BuildError::BadArgument(format!(

@@ -13,12 +13,7 @@ pub const SAMPLES_FILE: &str = "samples.folded";
 
 /// `perf` on PATH, or the sentence saying it is not installed.
 pub(crate) fn sampler_path() -> Result<PathBuf, String> {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|p| p.join("perf"))
-                .find(|p| p.is_file())
-        })
+    crate::workspace::on_path("perf")
         .ok_or_else(|| "perf is not installed (Debian: apt-get install linux-perf)".to_string())
 }
 

@@ -309,12 +309,18 @@ fn first_line(text: &str) -> String {
 
 /// Linkers on PATH, for the linking finding and the experiment's linker key.
 pub fn installed_linkers() -> Vec<String> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
     ["mold", "ld.lld", "ld.gold", "ld.bfd", "wild"]
         .iter()
-        .filter(|name| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+        .filter(|name| on_path(name).is_some())
         .map(|s| s.to_string())
         .collect()
+}
+
+/// The file a program name (no `/`) runs as, looked up on PATH as a shell would.
+pub(crate) fn on_path(name: impl AsRef<Path>) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name.as_ref()))
+        .find(|p| p.is_file())
 }
 
 /// The compiler's version line and host triple.
