@@ -52,19 +52,16 @@ pub fn measure_unit(name: &str) -> &'static str {
     }
 }
 
-/// A program's function measures (`fn:<name>`) of each run divided by that run's
-/// [`crate::machine_factor`] against the baseline's medians: a run on a slower machine
-/// slows every function alike, which is not a regression of any one of them, and a
-/// function that got faster does not make the others look slower. Other measures stay.
-fn adjusted_for_the_machine(runs: &[Measures], baseline: &[Measures]) -> Vec<Measures> {
-    let is_function = |name: &String| name.starts_with(crate::FUNCTION_MEASURE_PREFIX);
-    let mut reference: BTreeMap<&String, f64> = BTreeMap::new();
-    for name in baseline
-        .iter()
-        .flat_map(|m| m.keys())
-        .filter(|n| is_function(n))
-    {
-        if !reference.contains_key(name) {
+fn is_function(name: &str) -> bool {
+    name.starts_with(crate::FUNCTION_MEASURE_PREFIX)
+}
+
+/// The baseline's median of each program function measure (`fn:<name>`): what each run's
+/// machine factor is taken against. Empty for a build's measures.
+fn function_reference(baseline: &[Measures]) -> BTreeMap<&str, f64> {
+    let mut reference: BTreeMap<&str, f64> = BTreeMap::new();
+    for name in baseline.iter().flat_map(|m| m.keys()) {
+        if is_function(name) && !reference.contains_key(name.as_str()) {
             let values: Vec<f64> = baseline
                 .iter()
                 .filter_map(|m| m.get(name).copied())
@@ -72,12 +69,20 @@ fn adjusted_for_the_machine(runs: &[Measures], baseline: &[Measures]) -> Vec<Mea
             reference.insert(name, median(&values).unwrap_or(0.0));
         }
     }
+    reference
+}
+
+/// A program's function measures of each run divided by that run's
+/// [`crate::machine_factor`] against `reference`: a run on a slower machine slows every
+/// function alike, which is not a regression of any one of them, and a function that got
+/// faster does not make the others look slower. Other measures stay.
+fn adjusted_for_the_machine(runs: &[Measures], reference: &BTreeMap<&str, f64>) -> Vec<Measures> {
     runs.iter()
         .map(|run| {
             let pairs: Vec<(f64, f64)> = run
                 .iter()
                 .filter(|(name, _)| is_function(name))
-                .filter_map(|(name, value)| Some((*value, *reference.get(name)?)))
+                .filter_map(|(name, value)| Some((*value, *reference.get(name.as_str())?)))
                 .collect();
             let factor = crate::machine_factor(&pairs);
             run.iter()
@@ -523,9 +528,18 @@ pub fn check(
     strict: bool,
 ) -> CheckOutcome {
     // A program's functions are judged adjusted for the machine's speed in each run.
-    let adjusted_current = adjusted_for_the_machine(current, baseline);
-    let adjusted_baseline = adjusted_for_the_machine(baseline, baseline);
-    let (current, baseline) = (adjusted_current.as_slice(), adjusted_baseline.as_slice());
+    // (A build's measures have no functions: they are judged as they are, uncopied.)
+    let reference = function_reference(baseline);
+    let adjusted = (!reference.is_empty()).then(|| {
+        (
+            adjusted_for_the_machine(current, &reference),
+            adjusted_for_the_machine(baseline, &reference),
+        )
+    });
+    let (current, baseline) = match &adjusted {
+        Some((current, baseline)) => (current.as_slice(), baseline.as_slice()),
+        None => (current, baseline),
+    };
     let names: Vec<&String> = current
         .iter()
         .flat_map(|m| m.keys())
