@@ -54,7 +54,7 @@ pub use phases::{phase_of, phase_times, Phase, PhaseTime, PhaseTimes, RULES as P
 pub use program::{
     crate_of, crate_times, function_changes, function_spreads, function_times, machine_factor,
     FunctionChange, FunctionSpread, FunctionTime, ProgramRun, FUNCTION_MEASURE_PREFIX,
-    KEPT_FUNCTIONS, PROGRAM_COMMAND, SINGLE_RUN_CHANGE,
+    KEPT_FUNCTIONS, MIN_FUNCTION_CHANGE, PROGRAM_COMMAND, SINGLE_RUN_CHANGE,
 };
 pub use query_tree::{
     query_tree, query_trees, Chain, Importance, ProfileQueries, QueryCount, QueryTrees, TreeNode,

@@ -765,7 +765,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "MEASURE>LIMIT")]
     pub fail_if: Vec<String>,
     /// How many comparable runs of the history make the baseline.
-    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_HISTORY_SIZE, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub history_size: u32,
     /// Judge the thresholds even without a noise model (too few comparable runs).
     #[arg(long)]
@@ -1017,6 +1017,10 @@ pub enum SortBy {
     Count,
     Hits,
 }
+
+/// Comparable runs a check's baseline takes: `check --history-size`'s default, and
+/// `profile --check`'s.
+pub const DEFAULT_HISTORY_SIZE: u32 = 20;
 
 #[derive(Debug, Args)]
 pub struct ProfileArgs {

@@ -18,7 +18,7 @@ use buildscope_workflow::{
     thresholds_or_defaults,
 };
 
-use crate::cli::ProfileArgs;
+use crate::cli::{ProfileArgs, DEFAULT_HISTORY_SIZE};
 use crate::resolve::{open_store, resolve_target};
 use crate::terminal::{print, print_document, progress_bar, say};
 
@@ -57,6 +57,8 @@ pub(crate) fn profile(args: ProfileArgs, style: &Style) -> Result<ExitCode> {
     let flamegraph = draw_flamegraph(&args, &records)?;
     let view = ProgramProfile::of(&records, flamegraph, args.top);
     if args.check && view.succeeded() {
+        // A baseline from a history that refused these runs would judge nothing true.
+        recorded?;
         return check_program(&args, &plan, &store, view, records, style);
     }
     print_document(&view, format, style)?;
@@ -90,7 +92,7 @@ fn check_program(
     style: &Style,
 ) -> Result<ExitCode> {
     let thresholds = thresholds_or_defaults(parse_thresholds(&args.fail_if, None)?, &records);
-    let baseline = baseline_from_history(store, &records, CHECK_HISTORY_SIZE)?;
+    let baseline = baseline_from_history(store, &records, DEFAULT_HISTORY_SIZE as usize)?;
     // Again without building: the program is the one just built.
     let built = records
         .first()
@@ -135,9 +137,6 @@ fn check_program(
         false => ExitCode::SUCCESS,
     })
 }
-
-/// Comparable runs a `--check` baseline takes (as `check --history-size`'s default).
-const CHECK_HISTORY_SIZE: usize = 20;
 
 /// `--diff A B`: the two profiles the runs belong to, compared.
 fn diff_profiles(

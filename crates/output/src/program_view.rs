@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use buildscope_analysis::{
     crate_of, crate_times, function_changes, function_spreads, FunctionChange, FunctionSpread,
-    FunctionTime, RunRecord, Spread, SINGLE_RUN_CHANGE,
+    FunctionTime, RunRecord, Spread, MIN_FUNCTION_CHANGE, SINGLE_RUN_CHANGE,
 };
 use serde::Serialize;
 
@@ -342,8 +342,10 @@ impl Document for ProgramDiff {
             }
             out.push_str(&table.render(style));
             out.push_str(&style.dim(&wrap(&if several {
-                "Listed: functions whose time, adjusted for the machine's speed in each run (the median function's change), moved beyond the runs' spread, their measured time the same way.\n"
-                    .to_string()
+                format!(
+                    "Listed: functions whose time, adjusted for the machine's speed in each run (the median function's change), moved beyond the runs' spread by {:.0}% or more.\n",
+                    MIN_FUNCTION_CHANGE * 100.0
+                )
             } else {
                 format!(
                     "Listed: changes of {:.0}% or more (one run a side, no spread to judge by).\n",
