@@ -218,3 +218,117 @@ fn profile_text_in_the_report_stays_text() {
         "the label is shown as text"
     );
 }
+
+/// The report of a build of `MEMBERS` one-function crates, in a frame `height` pixels tall,
+/// scrolled by the page's own script; the frame's title says which timeline rows exist.
+const SCROLLING_FRAME: &str = r##"<!DOCTYPE html><title>frame</title>
+<iframe id="f" style="width:1400px;height:100px;border:0"></iframe>
+<script>
+var f = document.getElementById("f"), seen = [];
+function drawnRows(d) {
+  // Each row's name sits at y = row * 16 + 13.
+  return Array.prototype.map.call(d.querySelectorAll("#gantt g.unit > text"), function (t) {
+    return Math.round((Number(t.getAttribute("y")) - 13) / 16);
+  });
+}
+// Headless Chromium without rendering frames sends no scroll events: sent here as a
+// browser would after each scroll.
+function scrollTo(w, y) { w.scrollTo(0, y); w.dispatchEvent(new Event("scroll")); }
+function after(step, then) { setTimeout(then, 200); step(); }
+f.onload = function () {
+  var w = f.contentWindow, d = f.contentDocument, g = d.getElementById("gantt");
+  var top = g.getBoundingClientRect().top + w.scrollY;
+  after(function () { scrollTo(w, top); }, function () {
+    seen.push(drawnRows(d));
+    after(function () { scrollTo(w, top + g.getBoundingClientRect().height); }, function () {
+      seen.push(drawnRows(d));
+      after(function () {
+        var zoom = d.getElementById("zoom");
+        zoom.value = "2";
+        zoom.dispatchEvent(new Event("input"));
+      }, function () {
+        seen.push(drawnRows(d));
+        document.body.setAttribute("data-seen", JSON.stringify({ rows: Number(g.getAttribute("data-rows")), seen: seen }));
+      });
+    });
+  });
+};
+f.src = "REPORT";
+</script>"##;
+
+#[test]
+fn a_long_timeline_draws_the_rows_in_view_and_more_as_it_scrolls() {
+    // Forty crates of one function each: a real build with more timeline rows than a
+    // 100-pixel frame shows (and its screen of slack either side).
+    const MEMBERS: usize = 40;
+    let names: Vec<String> = (0..MEMBERS).map(|i| format!("m{i:02}")).collect();
+    let members: Vec<common::Member> = names
+        .iter()
+        .map(|name| {
+            (
+                name.as_str(),
+                common::manifest(name, &[], ""),
+                vec![("src/lib.rs", "pub fn f() -> u32 { 1 }\n".to_string())],
+            )
+        })
+        .collect();
+    let root = common::workspace("buildscope-report-long-", &members);
+    common::generate_lockfile(&root);
+    let db = root.join("history.sqlite");
+    let out = buildscope_in(&root, &db, &["build", "--json", "--quiet"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run_dir = PathBuf::from(doc["runs"][0]["run_dir"].as_str().unwrap());
+    let Some(browser) = chromium() else {
+        eprintln!("chromium not found: the browser half of this test is skipped outside CI");
+        return;
+    };
+    let frame = root.join("frame.html");
+    let report = format!("file://{}", run_dir.join("report.html").display());
+    std::fs::write(&frame, SCROLLING_FRAME.replace("REPORT", &report)).unwrap();
+    let (dom, log) = headless(
+        &browser,
+        &["--allow-file-access-from-files", "--dump-dom"],
+        &format!("file://{}", frame.display()),
+    );
+    assert_no_console_errors(&log);
+    let seen = dom
+        .split("data-seen=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("the frame's script did not finish: {log}"))
+        .replace("&quot;", "\"");
+    let seen: Value = serde_json::from_str(&seen).unwrap();
+    let rows = seen["rows"].as_u64().unwrap() as i64;
+    assert_eq!(rows, MEMBERS as i64, "one row per unit: {seen}");
+    let rows_of = |step: usize| -> Vec<i64> {
+        let mut rows: Vec<i64> = seen["seen"][step]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_i64().unwrap())
+            .collect();
+        rows.sort();
+        rows
+    };
+    // At the timeline's top: its first rows, not all of them.
+    let at_top = rows_of(0);
+    assert!(at_top.contains(&0), "{seen}");
+    assert!(at_top.len() < MEMBERS / 2, "only the rows in view: {seen}");
+    // Scrolled to its end: the last rows drawn too, each once.
+    let at_end = rows_of(1);
+    assert!(at_end.contains(&(rows - 1)), "{seen}");
+    let mut unique = at_end.clone();
+    unique.dedup();
+    assert_eq!(unique, at_end, "no row drawn twice: {seen}");
+    // A zoom redraws the rows in view alone.
+    let zoomed = rows_of(2);
+    assert!(
+        zoomed.contains(&(rows - 1)) && !zoomed.contains(&0),
+        "{seen}"
+    );
+}
