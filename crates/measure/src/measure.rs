@@ -64,6 +64,10 @@ pub struct BuildRequest {
     /// `perf` and the folder its recordings go to: the self-profiled crates' rustc run
     /// under `perf record`.
     pub sample: Option<(PathBuf, PathBuf)>,
+    /// A workspace root and whether its manifests are wanted: asked of cargo
+    /// ([`crate::local_packages`]) while cargo lists the units, so that the explanation
+    /// after the build finds the answer ready, and neither ever competes with the build.
+    pub ask_packages_of: Option<(PathBuf, bool)>,
 }
 
 /// What a build reports while it runs.
@@ -135,7 +139,13 @@ pub fn measure(
     }
 
     let mut notes = Vec::new();
-    let graph = match unit_graph(request) {
+    let graph = std::thread::scope(|scope| {
+        if let Some((root, with_manifests)) = &request.ask_packages_of {
+            scope.spawn(move || crate::local_packages(root, *with_manifests));
+        }
+        unit_graph(request)
+    });
+    let graph = match graph {
         Ok(graph) => Some(graph),
         Err(e) => {
             notes.push(format!(

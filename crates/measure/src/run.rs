@@ -495,6 +495,8 @@ fn one_build(
         cargo_timings: plan.cargo_timings,
         cargo_log: plan.cargo_log,
         sample: perf.map(|p| (p.to_path_buf(), run_dir.join("samples"))),
+        // What the explanation after the build asks (a rebuild's: no manifests).
+        ask_packages_of: Some((plan.workspace_root.clone(), !plan.scenario.is_hot())),
     };
     measure(&request, on_progress)
 }

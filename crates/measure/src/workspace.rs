@@ -114,6 +114,58 @@ pub struct LocalPackages {
 /// then). The manifests are read as they are now (one edited since the run shows as
 /// edited); `None` when cargo cannot say.
 pub fn local_packages(root: &Path, with_manifests: bool) -> (LocalPackages, Option<Manifests>) {
+    let mut remembered = PACKAGES_ASKED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(answer) = remembered
+        .iter()
+        .find(|r| r.root == root && r.with_manifests == with_manifests && r.still_true())
+    {
+        return answer.answer.clone();
+    }
+    let (answer, read) = ask_local_packages(root, with_manifests);
+    remembered.retain(|r| !(r.root == root && r.with_manifests == with_manifests));
+    if let Some(read) = read {
+        remembered.push(PackagesAnswer {
+            root: root.to_path_buf(),
+            with_manifests,
+            read: read.into_iter().map(|path| (stamp(&path), path)).collect(),
+            answer: answer.clone(),
+        });
+    }
+    answer
+}
+
+/// What `local_packages` answered in this process. One command asks more than once (a
+/// build's plan while cargo lists the units, its explanation after the build; each of
+/// `--runs`), and on a workspace of 1,000 crates each `cargo metadata` took 0.9 s; asked
+/// again only when a manifest or the lock file it read changed since.
+static PACKAGES_ASKED: std::sync::Mutex<Vec<PackagesAnswer>> = std::sync::Mutex::new(Vec::new());
+
+struct PackagesAnswer {
+    root: PathBuf,
+    with_manifests: bool,
+    /// The files cargo's answer came from, with their modification time and size then.
+    read: Vec<(Option<(std::time::SystemTime, u64)>, PathBuf)>,
+    answer: (LocalPackages, Option<Manifests>),
+}
+
+impl PackagesAnswer {
+    fn still_true(&self) -> bool {
+        self.read.iter().all(|(then, path)| stamp(path) == *then)
+    }
+}
+
+fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// `local_packages` asked of cargo, with the files its answer came from (the manifests of
+/// every package from a local path, and the lock file); `None` for those when cargo could
+/// not resolve the graph (that answer is not remembered).
+fn ask_local_packages(
+    root: &Path,
+    with_manifests: bool,
+) -> ((LocalPackages, Option<Manifests>), Option<Vec<PathBuf>>) {
     let resolved = if with_manifests {
         platform_metadata(root)
     } else {
@@ -127,8 +179,15 @@ pub fn local_packages(root: &Path, with_manifests: bool) -> (LocalPackages, Opti
             members,
             path_dependencies: Vec::new(),
         };
-        return (local, None);
+        return ((local, None), None);
     };
+    let read = metadata
+        .packages
+        .iter()
+        .filter(|p| p.source.is_none())
+        .map(|p| PathBuf::from(p.manifest_path.clone()))
+        .chain([root.join("Cargo.toml"), root.join("Cargo.lock")])
+        .collect();
     let local = LocalPackages {
         members: metadata
             .workspace_packages()
@@ -143,7 +202,7 @@ pub fn local_packages(root: &Path, with_manifests: bool) -> (LocalPackages, Opti
             .collect(),
     };
     let manifests = with_manifests.then(|| manifests_of(&metadata));
-    (local, manifests)
+    ((local, manifests), Some(read))
 }
 
 /// The resolved graph for this platform: offline first, then online for the sources of
@@ -332,8 +391,14 @@ pub struct RustcVersion {
     pub host: String,
 }
 
-/// From `rustc -vV` (`$RUSTC` when set); "unknown" parts when rustc cannot say.
+/// From `rustc -vV` (`$RUSTC` when set); "unknown" parts when rustc cannot say. Asked
+/// once per process (a build asked three times, ~25 ms each through rustup).
 pub fn rustc_version() -> RustcVersion {
+    static ASKED: std::sync::OnceLock<RustcVersion> = std::sync::OnceLock::new();
+    ASKED.get_or_init(ask_rustc_version).clone()
+}
+
+fn ask_rustc_version() -> RustcVersion {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let out = std::process::Command::new(rustc).arg("-vV").output();
     let text = out
@@ -377,5 +442,42 @@ mod tests {
         assert_eq!(cargo_profile(&args(&["-p", "x", "--release"])), "release");
         assert_eq!(cargo_profile(&args(&["--profile", "fast"])), "fast");
         assert_eq!(cargo_profile(&args(&["--profile=ci"])), "ci");
+    }
+
+    #[test]
+    fn packages_are_asked_again_once_a_manifest_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        let member = |name: &str| {
+            write(
+                &format!("{name}/Cargo.toml"),
+                &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+            );
+            write(&format!("{name}/src/lib.rs"), "");
+        };
+        member("a");
+        member("b");
+        write("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n");
+        let members = || local_packages(root, false).0.members;
+        assert_eq!(members(), ["a"]);
+        assert_eq!(members(), ["a"], "remembered");
+        // The workspace's manifest changed behind the answer.
+        write("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\"]\n");
+        let mut now = members();
+        now.sort();
+        assert_eq!(now, ["a", "b"]);
+        // A member's manifest, the same length: its modification time tells.
+        write(
+            "a/Cargo.toml",
+            "[package]\nname = \"c\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        );
+        let mut now = members();
+        now.sort();
+        assert_eq!(now, ["b", "c"], "a member renamed in its own manifest");
     }
 }
