@@ -57,7 +57,10 @@ pub fn no_lever_note(c: &CostCentre, centres: &CostCentres) -> String {
         Centre::OtherCompilerWork => "compiler work under labels buildscope does not classify (`buildscope summarize` lists them): no lever known".into(),
         Centre::Expansion | Centre::NameResolution => "done for the whole crate, and again on every edit of it (not incremental); no macro or derive stands out: no lever known".into(),
         Centre::Metadata => "reading the metadata of the crates it uses and writing its own for its dependents; it grows with the dependencies in scope and the public items: no lever known".into(),
-        Centre::TypeChecking | Centre::TraitSolving | Centre::BorrowChecking | Centre::Mir => format!("done for {covers}; no single item would save {floor}: no lever known"),
+        // The parallel front end is the setting that acts on these phases; on two cores it
+        // measured no faster on two front-end-heavy rebuilds (bench/RESULTS.md), so it gets
+        // no estimate, only the experiment that measures it.
+        Centre::TypeChecking | Centre::TraitSolving | Centre::BorrowChecking | Centre::Mir => format!("done for {covers}; no single item would save {floor}. rustc's parallel front end (`-Zthreads=N`, unstable) spreads this work over threads, but measured no faster on two cores, so buildscope makes no estimate: `buildscope experiment --vary threads=1,4` with this scenario measures it here"),
         Centre::Incremental => "hashing, loading and saving the crate's incremental state: no detector found a lever worth a finding here".into(),
         Centre::Codegen => format!("monomorphization and LLVM for {covers}: no detector found a lever worth a finding here"),
         Centre::Linking => "the final link: no detector found a lever worth a finding here".into(),
