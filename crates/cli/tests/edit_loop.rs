@@ -281,6 +281,16 @@ fn an_edit_of_more_functions_redoes_more_codegen() {
         one >= 1 && many >= 12 * one,
         "1 function: {one} codegen units, 24: {many}"
     );
+    // explain names the codegen units the edit redid in the crate's code-generation centre.
+    let explained = json_of(root, &db, &["explain", "--json"]);
+    let codegen = centre(&explained, "core", "codegen").expect("core's code generation");
+    assert_eq!(codegen["codegen_units"].as_u64(), Some(many), "{codegen:#}");
+    let text = buildscope_in(root, &db, &["explain"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!("core: codegen, {many} codegen units")),
+        "{text}"
+    );
     let source = std::fs::read_to_string(root.join("core/src/spread.rs")).unwrap();
     assert!(!source.contains("_buildscope_edit"), "restored");
 

@@ -28,9 +28,15 @@ pub fn centre_title(c: &CostCentre) -> String {
         Centre::BuildScriptRun => "running its build script",
         Centre::Cargo => return "cargo's own work (no unit running)".to_string(),
     };
+    // The count where the profile has it (short enough for the table's column).
+    let what = match c.codegen_units {
+        Some(1) => "codegen, 1 codegen unit".to_string(),
+        Some(n) => format!("codegen, {n} codegen units"),
+        None => what.to_string(),
+    };
     match &c.name {
         Some(name) => format!("{name}: {what}"),
-        None => what.to_string(),
+        None => what,
     }
 }
 
@@ -52,8 +58,10 @@ pub fn no_lever_note(c: &CostCentre, centres: &CostCentres) -> String {
     }
     match c.centre {
         Centre::Cargo => "cargo checking fingerprints, scheduling and writing outputs between units: no lever known".into(),
-        Centre::Compiling => "this unit was not profiled: build with `--self-profile-crates` to split it into phases and find its levers".into(),
-        Centre::BuildScriptRun => "its build script ran: `buildscope why` says what made cargo run it again".into(),
+        Centre::Compiling => "this unit was not profiled: build with `--self-profile-crates` (the workspace's own crates) or `--self-profile` (every crate) to split it into phases and find its levers".into(),
+        // A build from scratch runs every build script once: no reason to ask why.
+        Centre::BuildScriptRun if !centres.hot => "the package's build script, which every build from scratch runs (compiling bundled C code, probing the system): `buildscope explain --bill` says which dependency line of your Cargo.toml brings the package in; no other lever known".into(),
+        Centre::BuildScriptRun => "its build script ran again: `buildscope why` says what made cargo run it".into(),
         Centre::OtherCompilerWork => "compiler work under labels buildscope does not classify (`buildscope summarize` lists them): no lever known".into(),
         Centre::Expansion | Centre::NameResolution => "done for the whole crate, and again on every edit of it (not incremental); no macro or derive stands out: no lever known".into(),
         Centre::Metadata => "reading the metadata of the crates it uses and writing its own for its dependents; it grows with the dependencies in scope and the public items: no lever known".into(),
@@ -62,7 +70,12 @@ pub fn no_lever_note(c: &CostCentre, centres: &CostCentres) -> String {
         // no estimate, only the experiment that measures it.
         Centre::TypeChecking | Centre::TraitSolving | Centre::BorrowChecking | Centre::Mir => format!("done for {covers}; no single item would save {floor}. rustc's parallel front end (`-Zthreads=N`, unstable) spreads this work over threads, but measured no faster on two cores, so buildscope makes no estimate: `buildscope experiment --vary threads=1,4` with this scenario measures it here"),
         Centre::Incremental => "hashing, loading and saving the crate's incremental state: no detector found a lever worth a finding here".into(),
-        Centre::Codegen => format!("monomorphization and LLVM for {covers}: no detector found a lever worth a finding here"),
+        Centre::Codegen => match c.codegen_units {
+            // What the size of an edit changes (`build --edit-size`, `scale --edit`): the
+            // codegen units it spans, not its lines.
+            Some(n) if centres.hot => format!("monomorphization and LLVM for the {n} codegen unit{} the edit made rustc redo (rustc cuts an incrementally compiled crate into one or two units per module; an edit redoes the units of the modules it touches and of those inlining what changed, the rest come from the incremental cache): an edit spanning fewer modules redoes fewer; no detector found a lever worth a finding here", if n == 1 { "" } else { "s" }),
+            _ => format!("monomorphization and LLVM for {covers}: no detector found a lever worth a finding here"),
+        },
         Centre::Linking => "the final link: no detector found a lever worth a finding here".into(),
     }
 }

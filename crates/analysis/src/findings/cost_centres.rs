@@ -135,6 +135,11 @@ pub struct CostCentre {
     /// With no finding: the largest saving a lever acting on it was estimated at, under the
     /// floor of a finding (`None`: no detector had a lever for it).
     pub under_floor_ns: Option<u64>,
+    /// Code generation's: the codegen units rustc generated (`codegen_module`); in a rebuild
+    /// those the edit made it redo, the others reused from the incremental cache. `None`
+    /// for other centres, and where a library and a binary of one name share a profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codegen_units: Option<u64>,
 }
 
 /// The scenario's wall time by cost centre.
@@ -167,19 +172,32 @@ pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres
     let (shares, idle, _) = wall_shares(build.units, wall, build.totals.cores);
     type Key = (Option<String>, Option<String>, Option<String>, Centre);
     let mut by_centre: BTreeMap<Key, f64> = BTreeMap::new();
+    let mut codegen_units: BTreeMap<Key, u64> = BTreeMap::new();
     for unit in build.units {
         let share = shares.get(&unit.id).copied().unwrap_or(0.0);
         if share <= 0.0 {
             continue;
         }
         let unit_name = Some(unit.display_name());
-        let crate_name = unit.target.replace('-', "_");
+        // A build script's target is `build-script-build` in every package: it is named by
+        // its package, as the build-script findings name it.
+        let build_script = matches!(
+            unit.kind,
+            UnitKind::BuildScriptRun | UnitKind::BuildScriptCompile
+        );
+        let crate_name = if build_script {
+            unit.package.replace('-', "_")
+        } else {
+            unit.target.replace('-', "_")
+        };
         let library_too = unit.kind != UnitKind::Lib
             && build
                 .units
                 .iter()
                 .any(|u| u.kind == UnitKind::Lib && u.target.replace('-', "_") == crate_name);
-        let name = Some(if library_too {
+        let name = Some(if build_script {
+            format!("{} (build script)", unit.package)
+        } else if library_too {
             format!("{crate_name} ({})", unit.kind.as_str())
         } else {
             crate_name.clone()
@@ -194,6 +212,10 @@ pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres
                 *by_centre.entry(key(Centre::BuildScriptRun)).or_default() += share
             }
             (_, Some(profile)) => {
+                // One crate name's profile is one unit's only when no library shares it.
+                if !library_too && profile.codegen_units_made > 0 {
+                    codegen_units.insert(key(Centre::Codegen), profile.codegen_units_made);
+                }
                 let counted: Vec<(Centre, u64)> = profile
                     .phases
                     .phases
@@ -216,8 +238,10 @@ pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres
     let least = (wall as f64 * LISTED_SHARE) as u64;
     let mut centres = Vec::new();
     let mut rest_ns = 0;
-    for ((unit, crate_name, name, centre), ns) in by_centre {
+    for (key, ns) in by_centre {
         let wall_ns = ns.round() as u64;
+        let units = codegen_units.get(&key).copied();
+        let (unit, crate_name, name, centre) = key;
         if wall_ns >= least && wall_ns > 0 {
             centres.push(CostCentre {
                 centre,
@@ -227,6 +251,7 @@ pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres
                 wall_ns,
                 findings: Vec::new(),
                 under_floor_ns: None,
+                codegen_units: units,
             });
         } else {
             rest_ns += wall_ns;
@@ -399,5 +424,60 @@ mod tests {
         assert!(linking.findings.is_empty());
         assert_eq!(linking.under_floor_ns, Some(10 * MS));
         assert_eq!(centres.named().count(), centres.centres.len());
+    }
+
+    #[test]
+    fn a_build_script_is_named_by_its_package_and_a_crates_codegen_counts_its_units() {
+        // `sys`'s build script runs 0..200 ms, then `core` compiles 200..500 ms with a
+        // profile that generated 12 codegen units.
+        let units = vec![
+            Unit {
+                kind: UnitKind::BuildScriptRun,
+                target: "build-script-build".into(),
+                ..lib_unit(0, "sys", 0, 200 * MS, &[])
+            },
+            lib_unit(1, "core", 200 * MS, 500 * MS, &[0]),
+        ];
+        let mut core = crate_phases(
+            "core",
+            &[("typeck", 100), ("LLVM_module_codegen_emit_obj", 200)],
+        );
+        core.codegen_units_made = 12;
+        let run = Run::of(units, 2);
+        let members = ["core".to_string()];
+        let mut evidence = run.evidence(&members);
+        evidence.hot = true;
+        let mut centres = cost_centres(evidence, &[core]);
+        let script = centres
+            .centres
+            .iter()
+            .find(|c| c.centre == Centre::BuildScriptRun)
+            .unwrap();
+        assert_eq!(script.name.as_deref(), Some("sys (build script)"));
+        assert_eq!(script.crate_name.as_deref(), Some("sys"));
+        let codegen = centres
+            .centres
+            .iter()
+            .find(|c| c.centre == Centre::Codegen)
+            .unwrap();
+        assert_eq!(codegen.codegen_units, Some(12));
+        // The finding about the package's build script acts on its run.
+        let reruns = Finding::new(
+            Facts::BuildScriptReruns {
+                package: "sys".into(),
+                cause: crate::findings::RerunCause::NoRerunIfChanged,
+                ran_ns: 200 * MS,
+                waiting: 1,
+            },
+            Some("sys".into()),
+            100 * MS,
+        );
+        attach_findings(&mut centres, &[reruns], &[]);
+        let script = centres
+            .centres
+            .iter()
+            .find(|c| c.centre == Centre::BuildScriptRun)
+            .unwrap();
+        assert_eq!(script.findings, [0]);
     }
 }
