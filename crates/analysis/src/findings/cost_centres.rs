@@ -93,10 +93,12 @@ impl Centre {
                 Cause::SerializingCrate,
             ],
             Centre::Incremental => &[Cause::WholeCrateRework, Cause::IncrementalInColdBuild],
+            // Incremental's finding counts code generation cut per module.
             Centre::Codegen => &[
                 Cause::Monomorphization,
                 Cause::LlvmDominates,
                 Cause::FewCodegenUnits,
+                Cause::IncrementalInColdBuild,
             ],
             Centre::Linking => &[Cause::Linking],
             Centre::OtherCompilerWork => &[],
@@ -195,7 +197,9 @@ pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres
                 .units
                 .iter()
                 .any(|u| u.kind == UnitKind::Lib && u.target.replace('-', "_") == crate_name);
-        let name = Some(if build_script {
+        let name = Some(if unit.kind == UnitKind::BuildScriptRun {
+            unit.package.clone()
+        } else if build_script {
             format!("{} (build script)", unit.package)
         } else if library_too {
             format!("{crate_name} ({})", unit.kind.as_str())
@@ -272,9 +276,10 @@ pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres
 pub fn attach_findings(centres: &mut CostCentres, findings: &[Finding], under_floor: &[Finding]) {
     for centre in &mut centres.centres {
         let acts = |f: &&Finding| {
-            centre.centre.acted_on_by().contains(&f.cause())
+            (centre.centre.acted_on_by().contains(&f.cause())
                 && acts_on_crate(f, centre.crate_name.as_deref())
-                && counts_the_phase(f, centre.centre)
+                && counts_the_phase(f, centre.centre))
+                || takes_out(f, centre.crate_name.as_deref())
         };
         centre.findings = findings
             .iter()
@@ -296,6 +301,20 @@ fn acts_on_crate(finding: &Finding, krate: Option<&str>) -> bool {
         (_, None, _) => true,
         (_, Some(f), Some(c)) => f.replace('-', "_") == c,
         (_, Some(_), None) => false,
+    }
+}
+
+/// Whether a finding's fix takes the centre's package out of the build (a dependency only
+/// one member needs, behind a feature): then it acts on every centre of that package.
+fn takes_out(finding: &Finding, krate: Option<&str>) -> bool {
+    let Some(krate) = krate else {
+        return false;
+    };
+    match &finding.facts {
+        Facts::DependencyOfOneMember { dependencies, .. } => dependencies
+            .iter()
+            .any(|d| d.name.replace('-', "_") == krate),
+        _ => false,
     }
 }
 
@@ -453,7 +472,7 @@ mod tests {
             .iter()
             .find(|c| c.centre == Centre::BuildScriptRun)
             .unwrap();
-        assert_eq!(script.name.as_deref(), Some("sys (build script)"));
+        assert_eq!(script.name.as_deref(), Some("sys"));
         assert_eq!(script.crate_name.as_deref(), Some("sys"));
         let codegen = centres
             .centres
@@ -472,12 +491,30 @@ mod tests {
             Some("sys".into()),
             100 * MS,
         );
-        attach_findings(&mut centres, &[reruns], &[]);
+        // And so does one that takes the package out of the build (it is about the member
+        // that needs it, and acts on every centre of the package).
+        let one_member = Finding::new(
+            Facts::DependencyOfOneMember {
+                member: "tool".into(),
+                dependencies: vec![Timed::new("sys", 200 * MS)],
+                exclusive_ns: 200 * MS,
+                total_ns: 500 * MS,
+            },
+            Some("tool".into()),
+            100 * MS,
+        );
+        attach_findings(&mut centres, &[reruns, one_member], &[]);
         let script = centres
             .centres
             .iter()
             .find(|c| c.centre == Centre::BuildScriptRun)
             .unwrap();
-        assert_eq!(script.findings, [0]);
+        assert_eq!(script.findings, [0, 1]);
+        let codegen = centres
+            .centres
+            .iter()
+            .find(|c| c.centre == Centre::Codegen)
+            .unwrap();
+        assert!(codegen.findings.is_empty());
     }
 }
