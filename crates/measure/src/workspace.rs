@@ -121,6 +121,11 @@ pub fn local_packages(root: &Path, with_manifests: bool) -> (LocalPackages, Opti
     {
         return answer.answer.clone();
     }
+    #[cfg(test)]
+    tests::ASKED_OF_CARGO
+        .lock()
+        .unwrap()
+        .push(root.to_path_buf());
     let (answer, read) = ask_local_packages(root, with_manifests);
     remembered.retain(|r| !(r.root == root && r.with_manifests == with_manifests));
     if let Some(read) = read {
@@ -435,6 +440,20 @@ pub fn cargo_profile(args: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// The roots `local_packages` asked cargo about (tests run in parallel: each counts
+    /// its own root's).
+    pub(super) static ASKED_OF_CARGO: std::sync::Mutex<Vec<PathBuf>> =
+        std::sync::Mutex::new(Vec::new());
+
+    fn times_asked(root: &Path) -> usize {
+        ASKED_OF_CARGO
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| *r == root)
+            .count()
+    }
+
     #[test]
     fn profile_names_come_from_cargo_arguments() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -465,12 +484,14 @@ mod tests {
         write("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n");
         let members = || local_packages(root, false).0.members;
         assert_eq!(members(), ["a"]);
-        assert_eq!(members(), ["a"], "remembered");
+        assert_eq!(members(), ["a"]);
+        assert_eq!(times_asked(root), 1, "the second answer remembered");
         // The workspace's manifest changed behind the answer.
         write("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\"]\n");
         let mut now = members();
         now.sort();
         assert_eq!(now, ["a", "b"]);
+        assert_eq!(times_asked(root), 2);
         // A member's manifest, the same length: its modification time tells.
         write(
             "a/Cargo.toml",

@@ -243,8 +243,8 @@
       }
     }
   }
-  // Browsers send scroll events once a frame already; a scroll with no new rows costs two
-  // comparisons.
+  // Browsers send scroll events at most once a frame; a scroll that brings no new row into
+  // view only checks the rows in view.
   window.addEventListener("scroll", drawRowsInView, { passive: true });
   window.addEventListener("resize", drawRowsInView);
   function drawRow(u, i, rowOf, x, rowH) {
