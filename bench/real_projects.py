@@ -40,6 +40,9 @@ PROJECTS = [
     ("bat", "0.24.0"),
     # Derives throughout its own code (clap, serde, strum, snafu) and its dependencies'.
     ("just", "1.36.0"),
+    # An async HTTP client: tokio, hyper, reqwest, rustls with its cryptography built by a
+    # build script (C and assembly).
+    ("xh", "0.26.3"),
 ]
 
 # (name, repository, tag): multi-crate workspaces, from their repositories (crates.io has

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::feature_resolve::Resolver;
 use crate::schedule::wall_saving_without;
 use crate::timeline::{Unit, UnitKind};
 
@@ -450,6 +451,16 @@ pub fn bill(
         .unwrap_or_default();
     if let Some(m) = manifests {
         features.extend(member_feature_lines(&graph, members, m, cores));
+        let priced: Vec<(String, String)> = features
+            .iter()
+            .filter(|f| f.member == f.package)
+            .map(|f| (f.member.clone(), f.feature.clone()))
+            .collect();
+        features.extend(
+            resolved_member_feature_lines(&graph, members, m, cores)
+                .into_iter()
+                .filter(|f| !priced.contains(&(f.member.clone(), f.feature.clone()))),
+        );
         features.sort_by_key(|f| std::cmp::Reverse(f.price.wall_saving_ns));
     }
     let mut order: Vec<usize> = (0..lines.len()).collect();
@@ -779,6 +790,89 @@ fn member_feature_lines(
                     .filter(|d| gone.contains(optional[*d].to.as_str()))
                     .cloned()
                     .collect(),
+                price: graph.price(&removed, cores),
+            });
+        }
+    }
+    out
+}
+
+/// The members' own features priced by replaying cargo's feature resolution without each:
+/// a feature that turns on a dependency's feature, which turns on another's, until one
+/// lists an optional dependency deep in the graph (TLS backends, allocators, codecs) is
+/// the decision behind that dependency, though no line of the member names it. Only where
+/// the replay reproduces the build's own packages.
+fn resolved_member_feature_lines(
+    graph: &Graph,
+    members: &[String],
+    manifests: &Manifests,
+    cores: usize,
+) -> Vec<FeatureLine> {
+    let built: HashSet<(String, String)> = graph
+        .units
+        .iter()
+        .map(|u| (u.package.clone(), u.version.clone()))
+        .collect();
+    let dev = graph.units.iter().enumerate().any(|(i, u)| {
+        graph.is_member[i] && matches!(u.kind, UnitKind::Test | UnitKind::Bench | UnitKind::Example)
+    });
+    let resolver = Resolver::new(manifests, members, &built, dev);
+    if !resolver.reproduces(&built) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for table in manifests
+        .features
+        .iter()
+        .filter(|t| members.contains(&t.package))
+    {
+        let default = activated(table, &["default".to_string()]).0;
+        for feature in &table.enabled {
+            // An optional dependency's implicit feature is the dependency, not a decision:
+            // the features that list it are.
+            let implicit = table
+                .features
+                .get(feature)
+                .is_none_or(|listed| listed.len() == 1 && listed[0] == format!("dep:{feature}"));
+            if implicit {
+                continue;
+            }
+            let gone = resolver.removed_without(&table.package, feature);
+            if gone.is_empty() {
+                continue;
+            }
+            let cut = graph.edges(
+                |_| true,
+                |u| gone.iter().any(|(p, v)| *p == u.package && *v == u.version),
+            );
+            let removed = graph.removed_by(&cut);
+            if removed.is_empty() {
+                continue;
+            }
+            let removed_set: HashSet<usize> = removed.iter().copied().collect();
+            // What it turns on: the packages that leave the build whose units something
+            // that stays used (where the removed part of the graph is entered).
+            let mut enables: BTreeSet<String> = BTreeSet::new();
+            for (i, u) in graph.units.iter().enumerate() {
+                if removed_set.contains(&i) || !graph.reachable[i] {
+                    continue;
+                }
+                for dep in &u.deps {
+                    if let Some(&j) = graph.index.get(dep) {
+                        if removed_set.contains(&j) {
+                            enables.insert(graph.units[j].package.clone());
+                        }
+                    }
+                }
+            }
+            out.push(FeatureLine {
+                member: table.package.clone(),
+                package: table.package.clone(),
+                version: table.version.clone(),
+                kind: DependencyKind::Normal,
+                feature: feature.clone(),
+                in_default: feature != "default" && default.contains(feature),
+                enables: enables.into_iter().collect(),
                 price: graph.price(&removed, cores),
             });
         }

@@ -13,6 +13,7 @@ mod bill;
 mod diff;
 mod events;
 mod experiment;
+mod feature_resolve;
 mod findings;
 mod inputs;
 mod phases;
@@ -43,8 +44,8 @@ pub use experiment::{
 };
 pub use findings::{
     cost_centres, evidence_needed, explain, floor_ns, is_item_query, is_slow_linker,
-    settings_to_try, verifications, wall_breakdown, BuildEvidence, Cascade, Cause, Centre,
-    CostCentre, CostCentres, CratePhases, EvidenceNeeded, ExplainInput, Explanation, Facts,
+    settings_to_try, verifications, wall_breakdown, BroughtIn, BuildEvidence, Cascade, Cause,
+    Centre, CostCentre, CostCentres, CratePhases, EvidenceNeeded, ExplainInput, Explanation, Facts,
     Finding, FunctionLines, GenericCopies, OlderCopy, Owner, QueryCall, Replay, RerunCause,
     ScaledTo, Timed, Unprofiled, Verification, VerificationVerdict, WallBreakdown, CENTRE_SHARE,
     EXPLAIN_SCHEMA,

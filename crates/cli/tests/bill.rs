@@ -272,6 +272,94 @@ fn a_slow_sys_build_script_names_the_feature_that_brings_it_in() {
 }
 
 #[test]
+fn a_member_feature_that_turns_on_a_dependencys_feature_is_named_behind_a_costly_build_script() {
+    // app's default feature `tls` turns on client's `tls`, which turns on crypto's `fast`,
+    // which brings the slow `-sys` crate in: no line of app names it, and removing any one
+    // line app has would not take it out (client is needed either way).
+    let root = scratch_dir("buildscope-bill-chain-");
+    let deps = root.join("deps");
+    package(&deps, "fake-sys", "", "", "pub fn native() -> u32 { 7 }\n");
+    write(
+        &deps.join("fake-sys/build.rs"),
+        "fn main() { std::thread::sleep(std::time::Duration::from_millis(2500)); \
+         println!(\"cargo:rerun-if-changed=build.rs\"); }\n",
+    );
+    package(
+        &deps,
+        "crypto",
+        "fake-sys = { path = \"../fake-sys\", optional = true }",
+        "[features]\nfast = [\"dep:fake-sys\"]\n",
+        "pub fn c() -> u32 { 1 }\n",
+    );
+    package(
+        &deps,
+        "client",
+        "crypto = { path = \"../crypto\" }",
+        "[features]\ntls = [\"crypto/fast\"]\n",
+        "pub fn get() -> u32 { crypto::c() }\n",
+    );
+    let ws = root.join("ws");
+    write(
+        &ws.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [features]\ndefault = [\"tls\"]\ntls = [\"client/tls\"]\n\n\
+         [dependencies]\nclient = { path = \"../deps/client\" }\n\n[workspace]\n",
+    );
+    write(
+        &ws.join("src/main.rs"),
+        "fn main() { println!(\"{}\", client::get()); }\n",
+    );
+    generate_lockfile(&ws);
+    let db = root.join("history.sqlite");
+    build_cold(&ws, &db, &[]);
+    let doc = json_of(&ws, &db, &["explain", "--json", "--bill"]);
+    // The bill prices app's own feature by what the build leaves out without it.
+    let features = doc["bill"]["features"].as_array().unwrap();
+    let tls = features
+        .iter()
+        .find(|f| f["member"] == "app" && f["package"] == "app" && f["feature"] == "tls")
+        .unwrap_or_else(|| panic!("{features:#?}"));
+    assert_eq!(tls["in_default"], true, "{tls:#}");
+    assert_eq!(tls["enables"], serde_json::json!(["fake-sys"]), "{tls:#}");
+    let gone: Vec<&str> = tls["price"]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["package"].as_str().unwrap())
+        .collect();
+    assert_eq!(gone, ["fake-sys"], "crypto and client stay: {tls:#}");
+    assert!(
+        tls["price"]["wall_saving_ns"].as_u64().unwrap() >= 2_000_000_000,
+        "the build script's 2.5 s: {tls:#}"
+    );
+    // The build script's cost centre says why it is in the build and what takes it out.
+    let centres = doc["cost_centres"]["centres"].as_array().unwrap();
+    let script = centres
+        .iter()
+        .find(|c| c["centre"] == "build-script-run" && c["crate"] == "fake_sys")
+        .unwrap_or_else(|| panic!("{centres:#?}"));
+    let why = script["why_in_build"].as_str().unwrap_or_default();
+    assert!(
+        why.contains(
+            "app's feature `tls` → client's feature `tls` → crypto's feature `fast` → fake-sys"
+        ),
+        "{script:#}"
+    );
+    assert!(
+        why.contains("without `app`'s own feature `tls` (a default feature)"),
+        "{script:#}"
+    );
+    assert_eq!(
+        script["brought_in"]["lever"], "`app`'s own feature `tls` (a default feature)",
+        "{script:#}"
+    );
+    // The same in the text a user reads.
+    let text = buildscope_in(&ws, &db, &["explain"]);
+    let text = String::from_utf8_lossy(&text.stdout).replace('\n', " ");
+    assert!(text.contains("your Cargo.toml"), "{text}");
+}
+
+#[test]
 fn an_unused_line_is_found_and_priced_and_one_only_the_binary_uses_is_not() {
     let root = scratch_dir("buildscope-bill-unused-");
     let deps = root.join("deps");

@@ -135,7 +135,7 @@
       { title: "Time", get: function (c) { return c.wall_ns; }, show: function (c) { return dur(c.wall_ns); }, cls: "num nowrap" },
       { title: "Share", get: function (c) { return c.share; }, show: function (c) { return (100 * c.share).toFixed(1) + "%"; }, cls: "num" },
       { title: "", get: function (c) { return c.share; }, show: function (c) { return el("span", { "class": "share-bar", style: "width:" + Math.round(200 * c.share) + "px" }); }, cls: "bar" },
-      { title: "Lever", cls: "text", get: function (c) { return c.findings.length ? "finding " + c.findings.map(function (i) { return i + 1; }).join(", ") + ": " + c.findings.map(function (i) { return ex.findings[i].title; }).join("; ") : (c.under_floor_ns !== null && c.under_floor_ns !== undefined ? "under the floor: " : "none known: ") + c.no_lever; } }
+      { title: "Lever", cls: "text", get: function (c) { return c.findings.length ? "finding " + c.findings.map(function (i) { return i + 1; }).join(", ") + ": " + c.findings.map(function (i) { return ex.findings[i].title; }).join("; ") + (c.why_in_build ? ". Why it is in the build: " + c.why_in_build : "") : (c.lever_in_manifest ? "your Cargo.toml: " : c.under_floor_ns !== null && c.under_floor_ns !== undefined ? "under the floor: " : "none known: ") + c.no_lever; } }
     ], named);
   }
 

@@ -40,9 +40,68 @@ pub fn centre_title(c: &CostCentre) -> String {
     }
 }
 
+/// Why a dependency's centre is in a build from scratch: the chain of features and lines
+/// from a member to its package, and the member's line or feature whose removal alone
+/// takes it out, with what that saves (when it saves a finding's floor).
+pub fn why_in_build(c: &CostCentre, centres: &CostCentres) -> Option<String> {
+    let b = c.brought_in.as_ref()?;
+    let package = c
+        .package
+        .as_ref()
+        .map_or("the package", |(p, _)| p.as_str());
+    let lever = b
+        .lever
+        .as_ref()
+        .filter(|_| b.saving_ns >= floor_ns(centres.wall_ns))
+        .map(|lever| {
+            format!(
+                "without {lever}, the build leaves out {package} and {} more crate{} and ends {} sooner (the bill's replay of this build)",
+                b.crates.saturating_sub(1),
+                if b.crates == 2 { "" } else { "s" },
+                human_duration(b.saving_ns)
+            )
+        });
+    match (&b.chain, lever) {
+        (Some(chain), Some(lever)) => Some(format!("in the build through {chain}; {lever}")),
+        (Some(chain), None) => Some(format!(
+            "in the build through {chain}; no single line or feature of yours takes it out"
+        )),
+        (None, Some(lever)) => Some(lever),
+        (None, None) => None,
+    }
+}
+
+/// Whether a centre's package leaves the build with one of the member's lines or features
+/// worth a finding's floor: its lever is then in the user's Cargo.toml.
+fn lever_in_manifest(c: &CostCentre, centres: &CostCentres) -> bool {
+    c.brought_in
+        .as_ref()
+        .is_some_and(|b| b.lever.is_some() && b.saving_ns >= floor_ns(centres.wall_ns))
+}
+
 /// Why a centre has no finding: what it is, and that buildscope knows no lever for it here
 /// (or that its lever saves less than a finding's floor).
 pub fn no_lever_note(c: &CostCentre, centres: &CostCentres) -> String {
+    let note = no_lever_of_its_own(c, centres);
+    match why_in_build(c, centres) {
+        Some(why) if c.centre == Centre::BuildScriptRun && !centres.hot => format!(
+            "the package's build script, which every build from scratch runs (compiling bundled C code, probing the system): {why}"
+        ),
+        Some(why) => format!("{note}. {}", capitalised(&why)),
+        None => note,
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// What a centre is and why buildscope knows no lever for it, before why it is in the build.
+fn no_lever_of_its_own(c: &CostCentre, centres: &CostCentres) -> String {
     let floor = human_duration(floor_ns(centres.wall_ns));
     // What the centre's work covers: in a rebuild, what the edit changed; from scratch, all.
     let covers = if centres.hot {
@@ -102,6 +161,13 @@ pub struct CostCentreDocument<'a> {
     /// When no finding acts on it: what it is and that no lever is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_lever: Option<String>,
+    /// A dependency's centre in a build from scratch: the chain that brings its package in
+    /// and the line or feature of yours that takes it out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_in_build: Option<String>,
+    /// One of the member's lines or features takes the package out, saving a finding's
+    /// floor or more: the lever is in the user's Cargo.toml.
+    pub lever_in_manifest: bool,
 }
 
 impl<'a> CostCentresDocument<'a> {
@@ -117,6 +183,8 @@ impl<'a> CostCentresDocument<'a> {
                     share: c.wall_ns as f64 / centres.wall_ns.max(1) as f64,
                     named: centres.is_named(c),
                     no_lever: c.findings.is_empty().then(|| no_lever_note(c, centres)),
+                    why_in_build: why_in_build(c, centres),
+                    lever_in_manifest: lever_in_manifest(c, centres),
                 })
                 .collect(),
             rest_ns: centres.rest_ns,
@@ -155,15 +223,22 @@ pub fn render_cost_centres(centres: &CostCentres, top: usize, style: &Style) -> 
                 centre_title(c),
                 no_lever_note(c, centres)
             ));
-            if c.under_floor_ns.is_some() {
+            if lever_in_manifest(c, centres) {
+                "your Cargo.toml".to_string()
+            } else if c.under_floor_ns.is_some() {
                 "under the floor".to_string()
             } else {
                 "none known".to_string()
             }
-        } else if c.findings.iter().all(|&i| i >= top) {
-            format!("{} (--top {})", finding_ranks(c), c.findings[0] + 1)
         } else {
-            finding_ranks(c)
+            if let Some(why) = why_in_build(c, centres) {
+                notes.push(format!("· {}: {why}", centre_title(c)));
+            }
+            if c.findings.iter().all(|&i| i >= top) {
+                format!("{} (--top {})", finding_ranks(c), c.findings[0] + 1)
+            } else {
+                finding_ranks(c)
+            }
         };
         table.push(vec![
             centre_title(c),
@@ -202,9 +277,17 @@ pub fn cost_centres_markdown(centres: &CostCentres) -> String {
     );
     for c in centres.named() {
         let lever = if c.findings.is_empty() {
-            format!("none known: {}", no_lever_note(c, centres))
+            let lead = if lever_in_manifest(c, centres) {
+                "your Cargo.toml"
+            } else {
+                "none known"
+            };
+            format!("{lead}: {}", no_lever_note(c, centres))
         } else {
-            finding_ranks(c)
+            match why_in_build(c, centres) {
+                Some(why) => format!("{}; why it is in the build: {why}", finding_ranks(c)),
+                None => finding_ranks(c),
+            }
         };
         let _ = writeln!(
             out,

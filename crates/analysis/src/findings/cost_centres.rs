@@ -7,7 +7,9 @@
 //! centre. Every centre of [`CENTRE_SHARE`] of the wall or more is worth a sentence: the
 //! findings that act on it, or that buildscope knows no lever for it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+
+use crate::feature_resolve::{chain_words, Resolver};
 
 use serde::Serialize;
 
@@ -142,6 +144,27 @@ pub struct CostCentre {
     /// for other centres, and where a library and a binary of one name share a profile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codegen_units: Option<u64>,
+    /// The package (name, version) the unit belongs to; `None` for cargo's own time.
+    #[serde(skip)]
+    pub package: Option<(String, String)>,
+    /// A dependency's centre in a build from scratch: why the package is in the build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brought_in: Option<BroughtIn>,
+}
+
+/// Why a dependency is in the build: the decision in a member's Cargo.toml behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BroughtIn {
+    /// The chain of features and lines from a member to the package, in words
+    /// (`xh's feature `rustls` → reqwest's features `rustls`, … → aws-lc-sys`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    /// The member's line or feature whose removal alone takes the package out, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lever: Option<String>,
+    /// What that removal saves (the bill's replay) and the crates it takes out.
+    pub saving_ns: u64,
+    pub crates: usize,
 }
 
 /// The scenario's wall time by cost centre.
@@ -175,12 +198,17 @@ pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres
     type Key = (Option<String>, Option<String>, Option<String>, Centre);
     let mut by_centre: BTreeMap<Key, f64> = BTreeMap::new();
     let mut codegen_units: BTreeMap<Key, u64> = BTreeMap::new();
+    let mut package_of: BTreeMap<String, (String, String)> = BTreeMap::new();
     for unit in build.units {
         let share = shares.get(&unit.id).copied().unwrap_or(0.0);
         if share <= 0.0 {
             continue;
         }
         let unit_name = Some(unit.display_name());
+        package_of.insert(
+            unit.display_name(),
+            (unit.package.clone(), unit.version.clone()),
+        );
         // A build script's target is `build-script-build` in every package: it is named by
         // its package, as the build-script findings name it.
         let build_script = matches!(
@@ -249,13 +277,15 @@ pub fn cost_centres(build: BuildEvidence, crates: &[CratePhases]) -> CostCentres
         if wall_ns >= least && wall_ns > 0 {
             centres.push(CostCentre {
                 centre,
-                unit,
                 crate_name,
                 name,
                 wall_ns,
                 findings: Vec::new(),
                 under_floor_ns: None,
                 codegen_units: units,
+                package: unit.as_ref().and_then(|u| package_of.get(u).cloned()),
+                unit,
+                brought_in: None,
             });
         } else {
             rest_ns += wall_ns;
@@ -290,6 +320,56 @@ pub fn attach_findings(centres: &mut CostCentres, findings: &[Finding], under_fl
         if centre.findings.is_empty() {
             centre.under_floor_ns = under_floor.iter().filter(acts).map(|f| f.estimate_ns).max();
         }
+    }
+}
+
+/// Names, for each named centre of a dependency in a build from scratch, the decision in a
+/// member's Cargo.toml behind the package: the chain of features and lines that brings it
+/// in (cargo's resolution replayed, where it reproduces the build) and the line or feature
+/// whose removal alone takes it out, with what that saves.
+pub fn attach_provenance(centres: &mut CostCentres, bill: &Bill, build: BuildEvidence) {
+    if centres.hot {
+        return;
+    }
+    let built: HashSet<(String, String)> = build
+        .units
+        .iter()
+        .map(|u| (u.package.clone(), u.version.clone()))
+        .collect();
+    let dev = build.units.iter().any(|u| {
+        build.members.contains(&u.package)
+            && matches!(u.kind, UnitKind::Test | UnitKind::Bench | UnitKind::Example)
+    });
+    let resolver = build
+        .manifests
+        .map(|m| Resolver::new(m, build.members, &built, dev))
+        .filter(|r| r.reproduces(&built));
+    let wall = centres.wall_ns;
+    for centre in &mut centres.centres {
+        if (centre.wall_ns as f64) < wall as f64 * CENTRE_SHARE {
+            continue;
+        }
+        let Some((package, version)) = &centre.package else {
+            continue;
+        };
+        if build.members.contains(package) {
+            continue;
+        }
+        let chain = resolver
+            .as_ref()
+            .and_then(|r| r.chain_to(package, version))
+            .filter(|c| c.len() > 2)
+            .map(|c| chain_words(&c));
+        let lever = lever_that_takes_out(bill, package);
+        if chain.is_none() && lever.is_none() {
+            continue;
+        }
+        centre.brought_in = Some(BroughtIn {
+            chain,
+            saving_ns: lever.as_ref().map_or(0, |(_, p)| p.wall_saving_ns),
+            crates: lever.as_ref().map_or(0, |(_, p)| p.packages.len()),
+            lever: lever.map(|(words, _)| words),
+        });
     }
 }
 

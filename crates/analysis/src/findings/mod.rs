@@ -31,7 +31,7 @@ use backend::{
     few_codegen_units, incremental_in_cold_build, incremental_savings, linking, llvm_dominates,
     unprofiled_units, whole_crate_rework,
 };
-pub use cost_centres::{cost_centres, Centre, CostCentre, CostCentres, CENTRE_SHARE};
+pub use cost_centres::{cost_centres, BroughtIn, Centre, CostCentre, CostCentres, CENTRE_SHARE};
 use dependencies::{dependencies_of_one_member, duplicate_dependencies};
 pub use facts::{
     is_slow_linker, Cascade, Extrapolated, Facts, GenericCopies, OlderCopy, QueryCall, Replay,
@@ -466,6 +466,9 @@ pub fn explain(input: &ExplainInput) -> Explanation {
     let cost_centres = input.build.map(|build| {
         let mut centres = cost_centres(build, &crates);
         cost_centres::attach_findings(&mut centres, &findings, &under_floor);
+        if let Some(bill) = &bill {
+            cost_centres::attach_provenance(&mut centres, bill, build);
+        }
         centres
     });
     Explanation {
@@ -538,40 +541,52 @@ fn name_the_line(finding: &mut Finding, bill: &Bill) {
     else {
         return;
     };
-    let brings = |price: &crate::bill::Price| price.packages.iter().any(|p| p.package == *package);
-    // The most specific lever first: a named feature, then default features, then a line.
+    *brought_in_by = lever_that_takes_out(bill, package).map(|(words, _)| words);
+}
+
+/// The member's line or feature whose removal alone takes `package` out of the build, in
+/// words, with its price: the most specific first (a named feature, then default features,
+/// then a line: the smaller change).
+pub(crate) fn lever_that_takes_out<'b>(
+    bill: &'b Bill,
+    package: &str,
+) -> Option<(String, &'b crate::bill::Price)> {
+    let brings = |price: &crate::bill::Price| price.packages.iter().any(|p| p.package == package);
     let feature = bill
         .features
         .iter()
         .filter(|f| brings(&f.price))
         .min_by_key(|f| (f.feature == "default", f.price.units));
-    *brought_in_by = feature
-        .map(|f| match (f.member == f.package, f.feature.as_str()) {
-            (true, "default") => format!("`{}`'s default features", f.member),
-            (true, own) => format!(
-                "`{}`'s own feature `{own}`{}",
-                f.member,
-                if f.in_default {
-                    " (a default feature)"
-                } else {
-                    ""
-                }
-            ),
-            (false, "default") => format!(
-                "{} (its default features)",
-                crate::bill::line_name(&f.member, &f.package)
-            ),
-            (false, other) => format!(
-                "{} (its feature `{other}`)",
-                crate::bill::line_name(&f.member, &f.package)
-            ),
+    feature
+        .map(|f| {
+            let words = match (f.member == f.package, f.feature.as_str()) {
+                (true, "default") => format!("`{}`'s default features", f.member),
+                (true, own) => format!(
+                    "`{}`'s own feature `{own}`{}",
+                    f.member,
+                    if f.in_default {
+                        " (a default feature)"
+                    } else {
+                        ""
+                    }
+                ),
+                (false, "default") => format!(
+                    "{} (its default features)",
+                    crate::bill::line_name(&f.member, &f.package)
+                ),
+                (false, other) => format!(
+                    "{} (its feature `{other}`)",
+                    crate::bill::line_name(&f.member, &f.package)
+                ),
+            };
+            (words, &f.price)
         })
         .or_else(|| {
             bill.lines
                 .iter()
                 .find(|l| brings(&l.price))
-                .map(|l| crate::bill::line_name(&l.member, &l.package))
-        });
+                .map(|l| (crate::bill::line_name(&l.member, &l.package), &l.price))
+        })
 }
 
 /// A finding whose estimate is a general rule rather than this build's own evidence.
