@@ -808,18 +808,9 @@ fn resolved_member_feature_lines(
     manifests: &Manifests,
     cores: usize,
 ) -> Vec<FeatureLine> {
-    let built: HashSet<(String, String)> = graph
-        .units
-        .iter()
-        .map(|u| (u.package.clone(), u.version.clone()))
-        .collect();
-    let dev = graph.units.iter().enumerate().any(|(i, u)| {
-        graph.is_member[i] && matches!(u.kind, UnitKind::Test | UnitKind::Bench | UnitKind::Example)
-    });
-    let resolver = Resolver::new(manifests, members, &built, dev);
-    if !resolver.reproduces(&built) {
+    let Some(resolver) = Resolver::of_build(manifests, members, graph.units) else {
         return Vec::new();
-    }
+    };
     let mut out = Vec::new();
     for table in manifests
         .features

@@ -17,6 +17,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::bill::{DeclaredDependency, DependencyKind, FeatureTable, Manifests};
+use crate::timeline::{Unit, UnitKind};
 
 /// A package: (name, version).
 type PackageKey<'a> = (&'a str, &'a str);
@@ -105,6 +106,26 @@ impl<'a> Resolver<'a> {
             .map(|(i, _)| i)
             .collect();
         resolver
+    }
+
+    /// The resolver of a measured build's manifests, when it reproduces the build: the
+    /// packages of its `units`, the members' dev-dependencies counted when it compiled
+    /// their tests, examples or benches.
+    pub(crate) fn of_build(
+        manifests: &'a Manifests,
+        members: &[String],
+        units: &[Unit],
+    ) -> Option<Resolver<'a>> {
+        let built: HashSet<(String, String)> = units
+            .iter()
+            .map(|u| (u.package.clone(), u.version.clone()))
+            .collect();
+        let dev = units.iter().any(|u| {
+            members.contains(&u.package)
+                && matches!(u.kind, UnitKind::Test | UnitKind::Bench | UnitKind::Example)
+        });
+        let resolver = Resolver::new(manifests, members, &built, dev);
+        resolver.reproduces(&built).then_some(resolver)
     }
 
     fn intern(&mut self, name: &'a str, version: &'a str) -> usize {

@@ -7,7 +7,7 @@
 //! centre. Every centre of [`CENTRE_SHARE`] of the wall or more is worth a sentence: the
 //! findings that act on it, or that buildscope knows no lever for it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::feature_resolve::{chain_words, Resolver};
 
@@ -331,19 +331,9 @@ pub fn attach_provenance(centres: &mut CostCentres, bill: &Bill, build: BuildEvi
     if centres.hot {
         return;
     }
-    let built: HashSet<(String, String)> = build
-        .units
-        .iter()
-        .map(|u| (u.package.clone(), u.version.clone()))
-        .collect();
-    let dev = build.units.iter().any(|u| {
-        build.members.contains(&u.package)
-            && matches!(u.kind, UnitKind::Test | UnitKind::Bench | UnitKind::Example)
-    });
     let resolver = build
         .manifests
-        .map(|m| Resolver::new(m, build.members, &built, dev))
-        .filter(|r| r.reproduces(&built));
+        .and_then(|m| Resolver::of_build(m, build.members, build.units));
     let wall = centres.wall_ns;
     for centre in &mut centres.centres {
         if (centre.wall_ns as f64) < wall as f64 * CENTRE_SHARE {
