@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use crate::bill::{DeclaredDependency, DependencyKind, FeatureTable, Manifests};
+use crate::manifests::{DeclaredDependency, DependencyKind, FeatureTable, Manifests};
 use crate::timeline::{Unit, UnitKind};
 
 /// A package: (name, version).

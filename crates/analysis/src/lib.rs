@@ -16,6 +16,7 @@ mod experiment;
 mod feature_resolve;
 mod findings;
 mod inputs;
+mod manifests;
 mod phases;
 mod program;
 mod query_tree;
