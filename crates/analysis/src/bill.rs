@@ -704,26 +704,42 @@ fn member_feature_lines(
                 .iter()
                 .map(|&i| graph.units[i].package.as_str())
                 .collect();
-            out.push(FeatureLine {
-                member: table.package.clone(),
-                package: table.package.clone(),
-                version: table.version.clone(),
-                kind: DependencyKind::Normal,
-                feature: feature.clone(),
-                in_default: activated(table, &["default".to_string()])
-                    .0
-                    .contains(feature)
-                    && feature != "default",
-                enables: only_this
-                    .into_iter()
-                    .filter(|d| gone.contains(optional[*d].to.as_str()))
-                    .cloned()
-                    .collect(),
-                price: graph.price(&removed, cores),
-            });
+            let enables = only_this
+                .into_iter()
+                .filter(|d| gone.contains(optional[*d].to.as_str()))
+                .cloned()
+                .collect();
+            out.push(own_feature_line(
+                table,
+                feature,
+                enables,
+                graph.price(&removed, cores),
+            ));
         }
     }
     out
+}
+
+/// A member's own feature, priced.
+fn own_feature_line(
+    table: &FeatureTable,
+    feature: &str,
+    enables: Vec<String>,
+    price: Price,
+) -> FeatureLine {
+    FeatureLine {
+        member: table.package.clone(),
+        package: table.package.clone(),
+        version: table.version.clone(),
+        kind: DependencyKind::Normal,
+        feature: feature.to_string(),
+        in_default: feature != "default"
+            && activated(table, &["default".to_string()])
+                .0
+                .contains(feature),
+        enables,
+        price,
+    }
 }
 
 /// The members' own features priced by replaying cargo's feature resolution without each:
@@ -746,7 +762,6 @@ fn resolved_member_feature_lines(
         .iter()
         .filter(|t| members.contains(&t.package))
     {
-        let default = activated(table, &["default".to_string()]).0;
         for feature in &table.enabled {
             // An optional dependency's implicit feature is the dependency, not a decision:
             // the features that list it are.
@@ -785,16 +800,12 @@ fn resolved_member_feature_lines(
                     }
                 }
             }
-            out.push(FeatureLine {
-                member: table.package.clone(),
-                package: table.package.clone(),
-                version: table.version.clone(),
-                kind: DependencyKind::Normal,
-                feature: feature.clone(),
-                in_default: feature != "default" && default.contains(feature),
-                enables: enables.into_iter().collect(),
-                price: graph.price(&removed, cores),
-            });
+            out.push(own_feature_line(
+                table,
+                feature,
+                enables.into_iter().collect(),
+                graph.price(&removed, cores),
+            ));
         }
     }
     out

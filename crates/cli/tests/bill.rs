@@ -47,6 +47,16 @@ fn build_cold(ws: &Path, db: &Path, extra: &[&str]) {
     );
 }
 
+/// `fake-sys`: a `-sys` crate whose build script takes 2.5 s (as building a C library does).
+fn slow_sys_package(deps: &Path) {
+    package(deps, "fake-sys", "", "", "pub fn native() -> u32 { 7 }\n");
+    write(
+        &deps.join("fake-sys/build.rs"),
+        "fn main() { std::thread::sleep(std::time::Duration::from_millis(2500)); \
+         println!(\"cargo:rerun-if-changed=build.rs\"); }\n",
+    );
+}
+
 /// Code that takes rustc a moment: `count` small generic-free functions.
 fn code(prefix: &str, count: usize) -> String {
     common::busy_functions(prefix, count)
@@ -219,13 +229,7 @@ fn every_line_and_default_feature_is_priced_and_shared_crates_are_shared() {
 fn a_slow_sys_build_script_names_the_feature_that_brings_it_in() {
     let root = scratch_dir("buildscope-bill-sys-");
     let deps = root.join("deps");
-    // A `-sys` crate whose build script takes a while (as building a C library does).
-    package(&deps, "fake-sys", "", "", "pub fn native() -> u32 { 7 }\n");
-    write(
-        &deps.join("fake-sys/build.rs"),
-        "fn main() { std::thread::sleep(std::time::Duration::from_millis(2500)); \
-         println!(\"cargo:rerun-if-changed=build.rs\"); }\n",
-    );
+    slow_sys_package(&deps);
     package(
         &deps,
         "wrapper",
@@ -278,12 +282,7 @@ fn a_member_feature_that_turns_on_a_dependencys_feature_is_named_behind_a_costly
     // line app has would not take it out (client is needed either way).
     let root = scratch_dir("buildscope-bill-chain-");
     let deps = root.join("deps");
-    package(&deps, "fake-sys", "", "", "pub fn native() -> u32 { 7 }\n");
-    write(
-        &deps.join("fake-sys/build.rs"),
-        "fn main() { std::thread::sleep(std::time::Duration::from_millis(2500)); \
-         println!(\"cargo:rerun-if-changed=build.rs\"); }\n",
-    );
+    slow_sys_package(&deps);
     package(
         &deps,
         "crypto",
