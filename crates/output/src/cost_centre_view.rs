@@ -63,6 +63,8 @@ pub fn why_in_build(c: &CostCentre, centres: &CostCentres) -> Option<String> {
         });
     match (&b.chain, lever) {
         (Some(chain), Some(lever)) => Some(format!("in the build through {chain}; {lever}")),
+        // A lever under the floor is still one: say none only when there is none.
+        (Some(chain), None) if b.lever.is_some() => Some(format!("in the build through {chain}")),
         (Some(chain), None) => Some(format!(
             "in the build through {chain}; no single line or feature of yours takes it out"
         )),
